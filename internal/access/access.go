@@ -1,0 +1,126 @@
+package access
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors shared by the store and the services.
+var (
+	ErrNotFound = errors.New("access: not found")
+	ErrConflict = errors.New("access: conflict")
+	ErrInvalid  = errors.New("access: invalid input")
+)
+
+// Fen is an amount of money in fen (1 yuan = 100 fen). Money is never a float.
+type Fen int64
+
+// String formats an amount in yuan with two decimals, as people read it ("12.50").
+func (f Fen) String() string {
+	sign := ""
+	v := int64(f)
+	if v < 0 {
+		sign = "-"
+		v = -v
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
+}
+
+// Device classes (DESIGN §5).
+const (
+	ClassPC      = "pc"
+	ClassMobile  = "mobile"
+	ClassUnknown = "unknown"
+)
+
+// Session states. A reserved session is inserted in the same transaction as
+// the Access-Accept; Accounting-Start makes it online; Stop, a reaper or a BAS
+// reboot closes it.
+const (
+	SessionReserved = "reserved"
+	SessionOnline   = "online"
+	SessionClosed   = "closed"
+)
+
+// Ledger kinds (DESIGN §6).
+const (
+	LedgerRecharge   = "recharge"
+	LedgerCycleFee   = "cycle_fee"
+	LedgerRefund     = "refund"
+	LedgerAdjustment = "adjustment"
+)
+
+// Roles.
+const (
+	RoleStudent  = "student"
+	RoleStaff    = "staff"
+	RoleOperator = "operator"
+)
+
+// Account is a person's network account.
+type Account struct {
+	ID             int64  `db:"id"`
+	Username       string `db:"username"`
+	Name           string `db:"name"`
+	Role           string `db:"role"`
+	PasswordHash   string `db:"password_hash"`
+	MustChange     bool   `db:"must_change"`
+	Disabled       bool   `db:"disabled"`
+	DisabledReason string `db:"disabled_reason"`
+	Balance        Fen    `db:"balance_fen"`
+	CreatedAt      int64  `db:"created_at"` // unix milliseconds
+	UpdatedAt      int64  `db:"updated_at"`
+}
+
+// Device is what campusnet knows of one (account, MAC).
+type Device struct {
+	ID         int64  `db:"id"`
+	AccountID  int64  `db:"account_id"`
+	MAC        string `db:"mac"`   // canonical, NormalizeMAC
+	Class      string `db:"class"` // ClassPC, ClassMobile, ClassUnknown
+	Signals    string `db:"signals"`
+	Bound      bool   `db:"bound"` // allowed to MAC-authenticate (seamless login)
+	BoundBy    string `db:"bound_by"`
+	LastSeenAt int64  `db:"last_seen_at"`
+	CreatedAt  int64  `db:"created_at"`
+}
+
+// Session is one device's stay on the network, from reservation to close.
+type Session struct {
+	ID             int64  `db:"id"`
+	AccountID      int64  `db:"account_id"`
+	Username       string `db:"username"`
+	NAS            string `db:"nas"`
+	Area           string `db:"area"`
+	MAC            string `db:"mac"`
+	IP             string `db:"ip"`
+	Class          string `db:"class"`
+	Status         string `db:"status"`
+	AcctSessionID  string `db:"acct_session_id"`
+	Correlation    string `db:"correlation"` // the Class attribute we send in Access-Accept
+	ReservedAt     int64  `db:"reserved_at"`
+	StartedAt      int64  `db:"started_at"`
+	LastUpdateAt   int64  `db:"last_update_at"`
+	StoppedAt      int64  `db:"stopped_at"`
+	InputOctets    int64  `db:"input_octets"`
+	OutputOctets   int64  `db:"output_octets"`
+	TerminateCause string `db:"terminate_cause"`
+	CloseReason    string `db:"close_reason"`
+}
+
+// Millis converts a time to the unix milliseconds the store keeps.
+func Millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// FromMillis is the inverse of Millis; 0 is the zero time.
+func FromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}

@@ -1,0 +1,580 @@
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+//go:embed default.toml
+var defaultTOML string
+
+// Default returns the embedded default file's text (what `serve` runs with no --config).
+func Default() string { return defaultTOML }
+
+// Config is the whole file, decoded and checked.
+type Config struct {
+	Server      Server      `toml:"server"`
+	Portal      Portal      `toml:"portal"`
+	Radius      Radius      `toml:"radius"`
+	SelfService SelfService `toml:"selfservice"`
+	Ops         Ops         `toml:"ops"`
+	Identity    Identity    `toml:"identity"`
+	Billing     Billing     `toml:"billing"`
+	Areas       []Area      `toml:"area"`
+	NAS         []NAS       `toml:"nas"`
+
+	// Source is the file the configuration came from ("(embedded default)" otherwise).
+	Source string `toml:"-"`
+}
+
+// Server is [server].
+type Server struct {
+	NodeID       string `toml:"node_id"`
+	Organisation string `toml:"organisation"`
+	Database     string `toml:"database"`
+}
+
+// Portal is [portal].
+type Portal struct {
+	Listen       string `toml:"listen"`
+	PublicURL    string `toml:"public_url"`
+	NotifyListen string `toml:"notify_listen"`
+	// TLSListen, TLSCert and TLSKey add an HTTPS listener beside the plain one.
+	TLSListen string `toml:"tls_listen"`
+	TLSCert   string `toml:"tls_cert"`
+	TLSKey    string `toml:"tls_key"`
+	// PasswordResetURL is where "forgot password" sends a person (unified identity's reset page).
+	PasswordResetURL string `toml:"password_reset_url"`
+	// SelfServiceURL is the self-service address shown on refusal pages.
+	SelfServiceURL string `toml:"selfservice_url"`
+	// BASTimeout bounds one Portal protocol exchange with a BAS.
+	BASTimeout Duration `toml:"bas_timeout"`
+	// TokenTTL is the life of the one-time login token.
+	TokenTTL Duration `toml:"token_ttl"`
+}
+
+// Radius is [radius].
+type Radius struct {
+	AuthListen      string   `toml:"auth_listen"`
+	AcctListen      string   `toml:"acct_listen"`
+	InterimInterval Duration `toml:"interim_interval"`
+	ReserveTimeout  Duration `toml:"reserve_timeout"`
+	SessionTimeout  Duration `toml:"session_timeout"` // Session-Timeout in Access-Accept; 0 = none
+	CoATimeout      Duration `toml:"coa_timeout"`
+	CoATries        int      `toml:"coa_tries"`
+}
+
+// SelfService is [selfservice].
+type SelfService struct {
+	Listen        string   `toml:"listen"`
+	PaymentSecret string   `toml:"payment_secret"`
+	PaymentURL    string   `toml:"payment_url"`
+	Admins        []string `toml:"admins"`
+	TLSListen     string   `toml:"tls_listen"`
+	TLSCert       string   `toml:"tls_cert"`
+	TLSKey        string   `toml:"tls_key"`
+	// MaxRecharge bounds one webhook recharge, in yuan (default 2000.00).
+	MaxRecharge   float64 `toml:"max_recharge"`
+	MaxRechargeFe int64   `toml:"-"`
+}
+
+// Ops is [ops].
+type Ops struct {
+	Listen string `toml:"listen"`
+}
+
+// Identity is [identity].
+type Identity struct {
+	Backend string `toml:"backend"` // "local" or "ldap"
+	LDAP    LDAP   `toml:"ldap"`
+	// TrailingX says what the initial password does with an id-card number
+	// ending in X: "drop" (default: take the six characters before it),
+	// "keep" (the last six as written, X upper-case) or "zero" (X replaced by 0).
+	TrailingX string `toml:"trailing_x"`
+}
+
+// LDAP is [identity.ldap].
+type LDAP struct {
+	URL                string   `toml:"url"`
+	StartTLS           bool     `toml:"start_tls"`
+	InsecureSkipVerify bool     `toml:"insecure_skip_verify"`
+	CAFile             string   `toml:"ca_file"`
+	BindDN             string   `toml:"bind_dn"`
+	BindPassword       string   `toml:"bind_password"`
+	BaseDN             string   `toml:"base_dn"`
+	UserFilter         string   `toml:"user_filter"`
+	NameAttribute      string   `toml:"name_attribute"`
+	RoleAttribute      string   `toml:"role_attribute"`
+	Timeout            Duration `toml:"timeout"`
+}
+
+// Billing is [billing].
+type Billing struct {
+	SettleInterval Duration `toml:"settle_interval"` // default 1m
+}
+
+// Area is one [[area]].
+type Area struct {
+	Name      string   `toml:"name"`
+	MaxPC     int      `toml:"max_pc"`     // 0 = no limit
+	MaxMobile int      `toml:"max_mobile"` // 0 = no limit
+	OnLimit   string   `toml:"on_limit"`   // "reject" or "replace_oldest"
+	Fee       float64  `toml:"fee"`        // yuan per cycle; 0 = free
+	Cycle     Duration `toml:"cycle"`
+	Seamless  bool     `toml:"seamless"`
+	Roles     []string `toml:"roles"`
+	// UnknownAs is the class a device of unknown class counts as (default "pc").
+	UnknownAs string `toml:"unknown_as"`
+	// MaxBound caps the MACs one account may bind for seamless login here (default 8).
+	MaxBound int `toml:"max_bound"`
+
+	FeeFen int64 `toml:"-"`
+}
+
+// Billed reports whether the area charges a fee.
+func (a Area) Billed() bool { return a.FeeFen > 0 }
+
+// Limited reports whether the area limits devices.
+func (a Area) Limited() bool { return a.MaxPC > 0 || a.MaxMobile > 0 }
+
+// NAS is one [[nas]]: a BAS/BRAS/AC.
+type NAS struct {
+	Name                        string   `toml:"name"`
+	IP                          string   `toml:"ip"`
+	Secret                      string   `toml:"secret"`
+	Area                        string   `toml:"area"`
+	RequireMessageAuthenticator *bool    `toml:"require_message_authenticator"`
+	CoAPort                     int      `toml:"coa_port"`
+	PortalAddr                  string   `toml:"portal_addr"`
+	PortalVersion               int      `toml:"portal_version"`
+	PortalSecret                string   `toml:"portal_secret"`
+	PortalAuth                  string   `toml:"portal_auth"`
+	UserSubnets                 []string `toml:"user_subnets"`
+
+	Addr     netip.Addr     `toml:"-"`
+	Subnets  []netip.Prefix `toml:"-"`
+	RequireM bool           `toml:"-"`
+}
+
+// Duration is a Go duration string in the file ("60s", "720h").
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("bad duration %q (write it like \"60s\" or \"720h\")", string(b))
+	}
+	if v < 0 {
+		return fmt.Errorf("bad duration %q: negative", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Error is a configuration error: the file, the key and the reason, on one line.
+type Error struct {
+	File, Key, Reason string
+}
+
+func (e *Error) Error() string {
+	if e.Key == "" {
+		return fmt.Sprintf("%s: %s", e.File, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s: %s", e.File, e.Key, e.Reason)
+}
+
+// ErrConfig is matched by every *Error.
+var ErrConfig = errors.New("config: invalid configuration")
+
+// Is makes errors.Is(err, ErrConfig) true.
+func (e *Error) Is(target error) bool { return target == ErrConfig }
+
+// Load reads the file at path, or the embedded default when path is "".
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Parse(defaultTOML, "(embedded default)")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Reason: fmt.Sprintf("cannot read: %v", errors.Unwrap(err))}
+	}
+	return Parse(string(b), path)
+}
+
+// Parse decodes and checks a configuration's text; name is used in errors.
+func Parse(text, name string) (*Config, error) {
+	var c Config
+	md, err := toml.Decode(text, &c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			key := ""
+			if pe.LastKey != "" {
+				key = pe.LastKey
+			}
+			msg := strings.TrimPrefix(pe.Message, "toml: ")
+			if pe.Position.Line > 0 {
+				return nil, &Error{File: fmt.Sprintf("%s:%d", name, pe.Position.Line), Key: key, Reason: msg}
+			}
+			return nil, &Error{File: name, Key: key, Reason: msg}
+		}
+		return nil, &Error{File: name, Reason: oneLine(err.Error())}
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		sort.Strings(keys)
+		return nil, &Error{File: name, Key: keys[0], Reason: "unknown key (check the spelling against deploy/campusnet.example.toml)"}
+	}
+	c.Source = name
+	if !md.IsDefined("area") {
+		def, _ := Parse(defaultTOML, "(embedded default)")
+		if def != nil {
+			c.Areas = def.Areas
+		}
+	}
+	if err := c.fill(name); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func (c *Config) fill(file string) error {
+	bad := func(key, format string, args ...any) error {
+		return &Error{File: file, Key: key, Reason: fmt.Sprintf(format, args...)}
+	}
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	defD := func(d *Duration, v time.Duration) {
+		if d.Duration == 0 {
+			d.Duration = v
+		}
+	}
+	if c.Server.NodeID == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "1"
+		}
+		c.Server.NodeID = h
+	}
+	def(&c.Server.Organisation, "某某大学")
+	def(&c.Server.Database, "sqlite:campusnet.db")
+	def(&c.Portal.Listen, "127.0.0.1:8080")
+	def(&c.Portal.NotifyListen, "127.0.0.1:50100")
+	if c.Portal.PublicURL == "" {
+		c.Portal.PublicURL = "http://" + c.Portal.Listen + "/"
+	}
+	defD(&c.Portal.BASTimeout, 5*time.Second)
+	defD(&c.Portal.TokenTTL, 60*time.Second)
+	def(&c.Radius.AuthListen, "127.0.0.1:1812")
+	def(&c.Radius.AcctListen, "127.0.0.1:1813")
+	defD(&c.Radius.InterimInterval, 300*time.Second)
+	defD(&c.Radius.ReserveTimeout, 60*time.Second)
+	defD(&c.Radius.CoATimeout, time.Second)
+	if c.Radius.CoATries == 0 {
+		c.Radius.CoATries = 3
+	}
+	def(&c.SelfService.Listen, "127.0.0.1:8081")
+	def(&c.SelfService.PaymentSecret, "change-me")
+	if c.SelfService.Admins == nil {
+		c.SelfService.Admins = []string{"admin"}
+	}
+	if c.SelfService.MaxRecharge == 0 {
+		c.SelfService.MaxRecharge = 2000
+	}
+	def(&c.Ops.Listen, "127.0.0.1:9100")
+	def(&c.Identity.Backend, "local")
+	def(&c.Identity.TrailingX, "drop")
+	defD(&c.Billing.SettleInterval, time.Minute)
+	if c.Portal.SelfServiceURL == "" {
+		c.Portal.SelfServiceURL = "http://" + c.SelfService.Listen + "/"
+	}
+
+	if err := checkDSN(c.Server.Database); err != nil {
+		return bad("server.database", "%v", err)
+	}
+	for key, addr := range map[string]string{
+		"portal.listen": c.Portal.Listen, "portal.notify_listen": c.Portal.NotifyListen,
+		"radius.auth_listen": c.Radius.AuthListen, "radius.acct_listen": c.Radius.AcctListen,
+		"selfservice.listen": c.SelfService.Listen, "ops.listen": c.Ops.Listen,
+	} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return bad(key, "bad listen address %q: want host:port", addr)
+		}
+	}
+	for _, t := range []struct{ key, listen, cert, keyf string }{
+		{"portal", c.Portal.TLSListen, c.Portal.TLSCert, c.Portal.TLSKey},
+		{"selfservice", c.SelfService.TLSListen, c.SelfService.TLSCert, c.SelfService.TLSKey},
+	} {
+		if (t.cert == "") != (t.keyf == "") {
+			return bad(t.key+".tls_cert", "tls_cert and tls_key go together")
+		}
+		if t.listen != "" && t.cert == "" {
+			return bad(t.key+".tls_listen", "an HTTPS listener needs tls_cert and tls_key")
+		}
+	}
+	if u, err := url.Parse(c.Portal.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return bad("portal.public_url", "want an absolute http(s) URL, got %q", c.Portal.PublicURL)
+	}
+	if c.SelfService.MaxRecharge < 0 {
+		return bad("selfservice.max_recharge", "must be positive")
+	}
+	mr, err := yuanToFen(c.SelfService.MaxRecharge)
+	if err != nil {
+		return bad("selfservice.max_recharge", "%v", err)
+	}
+	c.SelfService.MaxRechargeFe = mr
+	switch c.Identity.Backend {
+	case "local":
+	case "ldap":
+		l := &c.Identity.LDAP
+		if l.URL == "" {
+			return bad("identity.ldap.url", "the ldap backend needs a url (ldap://host or ldaps://host)")
+		}
+		if u, err := url.Parse(l.URL); err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") {
+			return bad("identity.ldap.url", "want ldap:// or ldaps://, got %q", l.URL)
+		}
+		if l.BaseDN == "" {
+			return bad("identity.ldap.base_dn", "must not be empty")
+		}
+		def(&l.UserFilter, "(uid=%s)")
+		if !strings.Contains(l.UserFilter, "%s") {
+			return bad("identity.ldap.user_filter", "must contain %%s where the user name goes")
+		}
+		defD(&l.Timeout, 5*time.Second)
+	default:
+		return bad("identity.backend", "want \"local\" or \"ldap\", got %q", c.Identity.Backend)
+	}
+	switch c.Identity.TrailingX {
+	case "drop", "keep", "zero":
+	default:
+		return bad("identity.trailing_x", "want \"drop\", \"keep\" or \"zero\", got %q", c.Identity.TrailingX)
+	}
+
+	areas := map[string]bool{}
+	for i := range c.Areas {
+		a := &c.Areas[i]
+		key := fmt.Sprintf("area[%d]", i)
+		if a.Name == "" {
+			return bad(key+".name", "must not be empty")
+		}
+		key = fmt.Sprintf("area[%d] (%s)", i, a.Name)
+		if areas[a.Name] {
+			return bad(key+".name", "area %q is defined twice", a.Name)
+		}
+		areas[a.Name] = true
+		if a.MaxPC < 0 || a.MaxMobile < 0 {
+			return bad(key+".max_pc", "device limits must be 0 (none) or more")
+		}
+		def(&a.OnLimit, "reject")
+		if a.OnLimit != "reject" && a.OnLimit != "replace_oldest" {
+			return bad(key+".on_limit", "want \"reject\" or \"replace_oldest\", got %q", a.OnLimit)
+		}
+		if a.Fee < 0 {
+			return bad(key+".fee", "must not be negative")
+		}
+		fen, err := yuanToFen(a.Fee)
+		if err != nil {
+			return bad(key+".fee", "%v", err)
+		}
+		a.FeeFen = fen
+		defD(&a.Cycle, 720*time.Hour)
+		if a.Cycle.Duration < time.Minute {
+			return bad(key+".cycle", "must be at least 1m")
+		}
+		def(&a.UnknownAs, "pc")
+		if a.UnknownAs != "pc" && a.UnknownAs != "mobile" {
+			return bad(key+".unknown_as", "want \"pc\" or \"mobile\", got %q", a.UnknownAs)
+		}
+		if a.MaxBound == 0 {
+			a.MaxBound = 8
+		}
+	}
+
+	names := map[string]bool{}
+	ips := map[netip.Addr]string{}
+	type owned struct {
+		p   netip.Prefix
+		nas string
+	}
+	var subnets []owned
+	for i := range c.NAS {
+		n := &c.NAS[i]
+		key := fmt.Sprintf("nas[%d]", i)
+		if n.Name == "" {
+			return bad(key+".name", "must not be empty")
+		}
+		key = fmt.Sprintf("nas[%d] (%s)", i, n.Name)
+		if names[n.Name] {
+			return bad(key+".name", "NAS %q is defined twice", n.Name)
+		}
+		names[n.Name] = true
+		ip, err := netip.ParseAddr(n.IP)
+		if err != nil {
+			return bad(key+".ip", "not an IP address: %q", n.IP)
+		}
+		if other, dup := ips[ip]; dup {
+			return bad(key+".ip", "address %s is already NAS %q's", ip, other)
+		}
+		ips[ip] = n.Name
+		n.Addr = ip
+		if n.Secret == "" {
+			return bad(key+".secret", "a NAS needs a RADIUS shared secret")
+		}
+		if n.Area == "" {
+			return bad(key+".area", "a NAS must name its area")
+		}
+		if !areas[n.Area] {
+			return bad(key+".area", "area %q is not defined (add an [[area]] with name = %q)", n.Area, n.Area)
+		}
+		n.RequireM = n.RequireMessageAuthenticator == nil || *n.RequireMessageAuthenticator
+		if n.CoAPort == 0 {
+			n.CoAPort = 3799
+		}
+		if n.CoAPort < 1 || n.CoAPort > 65535 {
+			return bad(key+".coa_port", "not a port: %d", n.CoAPort)
+		}
+		if n.PortalVersion == 0 {
+			n.PortalVersion = 2
+		}
+		if n.PortalVersion != 1 && n.PortalVersion != 2 {
+			return bad(key+".portal_version", "want 1 or 2, got %d", n.PortalVersion)
+		}
+		def(&n.PortalAuth, "chap")
+		if n.PortalAuth != "chap" && n.PortalAuth != "pap" {
+			return bad(key+".portal_auth", "want \"chap\" or \"pap\", got %q", n.PortalAuth)
+		}
+		if n.PortalAddr != "" {
+			if _, _, err := net.SplitHostPort(n.PortalAddr); err != nil {
+				return bad(key+".portal_addr", "want host:port, got %q", n.PortalAddr)
+			}
+			if n.PortalSecret == "" && n.PortalVersion == 2 {
+				return bad(key+".portal_secret", "Portal v2 needs a shared secret")
+			}
+		}
+		n.Subnets = nil
+		for j, s := range n.UserSubnets {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return bad(fmt.Sprintf("%s.user_subnets[%d]", key, j), "not a CIDR prefix: %q", s)
+			}
+			p = p.Masked()
+			for _, o := range subnets {
+				if o.p.Overlaps(p) {
+					return bad(fmt.Sprintf("%s.user_subnets[%d]", key, j), "%s overlaps %s of NAS %q: a user address must lead to one BAS", p, o.p, o.nas)
+				}
+			}
+			subnets = append(subnets, owned{p, n.Name})
+			n.Subnets = append(n.Subnets, p)
+		}
+	}
+	for _, a := range c.SelfService.Admins {
+		if strings.TrimSpace(a) == "" {
+			return bad("selfservice.admins", "empty account name")
+		}
+	}
+	return nil
+}
+
+func checkDSN(dsn string) error {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		if strings.TrimPrefix(dsn, "sqlite:") == "" {
+			return errors.New("sqlite: needs a file path, e.g. \"sqlite:campusnet.db\"")
+		}
+		return nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		if _, err := url.Parse(dsn); err != nil {
+			return errors.New("bad postgres URL")
+		}
+		return nil
+	}
+	return fmt.Errorf("want \"sqlite:PATH\" or \"postgres://…\", got %q", redactDSN(dsn))
+}
+
+func redactDSN(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		u.User = url.User(u.User.Username())
+		return u.String()
+	}
+	return s
+}
+
+// yuanToFen converts an amount in yuan with at most two decimals to fen.
+func yuanToFen(y float64) (int64, error) {
+	f := y * 100
+	r := math.Round(f)
+	if math.Abs(f-r) > 1e-6 {
+		return 0, fmt.Errorf("%v yuan has more than two decimals", y)
+	}
+	if math.Abs(r) > 1e12 {
+		return 0, fmt.Errorf("%v yuan is out of range", y)
+	}
+	return int64(r), nil
+}
+
+// AreaByName returns the named area.
+func (c *Config) AreaByName(name string) (Area, bool) {
+	for _, a := range c.Areas {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return Area{}, false
+}
+
+// NASByIP returns the NAS with that address.
+func (c *Config) NASByIP(ip netip.Addr) (*NAS, bool) {
+	ip = ip.Unmap()
+	for i := range c.NAS {
+		if c.NAS[i].Addr == ip {
+			return &c.NAS[i], true
+		}
+	}
+	return nil, false
+}
+
+// NASByName returns the named NAS.
+func (c *Config) NASByName(name string) (*NAS, bool) {
+	for i := range c.NAS {
+		if c.NAS[i].Name == name {
+			return &c.NAS[i], true
+		}
+	}
+	return nil, false
+}
+
+// NASForUser finds the BAS whose user_subnets hold a user address.
+func (c *Config) NASForUser(ip netip.Addr) (*NAS, bool) {
+	ip = ip.Unmap()
+	for i := range c.NAS {
+		for _, p := range c.NAS[i].Subnets {
+			if p.Contains(ip) {
+				return &c.NAS[i], true
+			}
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,271 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/campusnet/campusnet/internal/access"
+)
+
+const accountCols = `id, username, name, role, password_hash, must_change, disabled, disabled_reason, balance_fen, created_at, updated_at`
+
+// AccountByUsername returns the account, or an error wrapping access.ErrNotFound.
+func (s *Store) AccountByUsername(ctx context.Context, username string) (access.Account, error) {
+	var a access.Account
+	err := s.db.GetContext(ctx, &a, s.db.Rebind(`SELECT `+accountCols+` FROM accounts WHERE username = ?`), username)
+	if err != nil {
+		return a, notFound(err, "account "+username)
+	}
+	return a, nil
+}
+
+// AccountByID returns the account, or an error wrapping access.ErrNotFound.
+func (s *Store) AccountByID(ctx context.Context, id int64) (access.Account, error) {
+	var a access.Account
+	err := s.db.GetContext(ctx, &a, s.db.Rebind(`SELECT `+accountCols+` FROM accounts WHERE id = ?`), id)
+	if err != nil {
+		return a, notFound(err, fmt.Sprintf("account #%d", id))
+	}
+	return a, nil
+}
+
+// LockAccount reads the account inside tx with its row locked (the row every
+// per-account decision serialises on).
+func (s *Store) LockAccount(ctx context.Context, tx *sqlx.Tx, id int64) (access.Account, error) {
+	var a access.Account
+	err := tx.GetContext(ctx, &a, tx.Rebind(`SELECT `+accountCols+` FROM accounts WHERE id = ?`+s.forUpdate()), id)
+	if err != nil {
+		return a, notFound(err, fmt.Sprintf("account #%d", id))
+	}
+	return a, nil
+}
+
+// SearchAccounts finds accounts whose user name or name contains q.
+func (s *Store) SearchAccounts(ctx context.Context, q string, limit int) ([]access.Account, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
+	var out []access.Account
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+accountCols+` FROM accounts
+		WHERE username LIKE ? ESCAPE '\' OR name LIKE ? ESCAPE '\' ORDER BY username LIMIT ?`), like, like, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: search accounts: %w", err)
+	}
+	return out, nil
+}
+
+// SetPasswordHash replaces an account's password hash and must-change flag.
+func (s *Store) SetPasswordHash(ctx context.Context, username, hash string, mustChange bool) error {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE accounts SET password_hash = ?, must_change = ?, updated_at = ? WHERE username = ?`),
+		hash, mustChange, access.Millis(s.now()), username)
+	if err != nil {
+		return fmt.Errorf("store: set password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: set password of %s: %w", username, access.ErrNotFound)
+	}
+	return nil
+}
+
+// SetDisabled disables or re-enables an account, audited.
+func (s *Store) SetDisabled(ctx context.Context, actor, username string, disabled bool, reason string) error {
+	return s.InTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE accounts SET disabled = ?, disabled_reason = ?, updated_at = ? WHERE username = ?`),
+			disabled, reason, access.Millis(s.now()), username)
+		if err != nil {
+			return fmt.Errorf("store: disable: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: disable %s: %w", username, access.ErrNotFound)
+		}
+		action := "account.enable"
+		if disabled {
+			action = "account.disable"
+		}
+		return s.AuditTx(ctx, tx, actor, action, username, reason, "")
+	})
+}
+
+// ImportRow is one person from a users import.
+type ImportRow struct {
+	Username string
+	Name     string
+	Role     string
+	Phone    string
+	// Hash is the initial password's hash; only used when the account is new.
+	Hash string
+}
+
+// ImportResult counts what an import batch did.
+type ImportResult struct{ Created, Updated, Unchanged int }
+
+// ExistingAccounts returns username → (name, role, phone) for every account:
+// the import uses it to hash initial passwords only for new people and to
+// leave unchanged rows untouched.
+func (s *Store) ExistingAccounts(ctx context.Context) (map[string][3]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT username, name, role, phone FROM accounts`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list accounts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][3]string{}
+	for rows.Next() {
+		var u, n, r, p string
+		if err := rows.Scan(&u, &n, &r, &p); err != nil {
+			return nil, fmt.Errorf("store: list accounts: %w", err)
+		}
+		out[u] = [3]string{n, r, p}
+	}
+	return out, rows.Err()
+}
+
+// ImportAccounts upserts a batch in one transaction: new accounts get their
+// initial hash with must_change set; existing ones get name, role and phone
+// updated and keep their password.
+func (s *Store) ImportAccounts(ctx context.Context, batch []ImportRow) (ImportResult, error) {
+	var res ImportResult
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		res = ImportResult{}
+		now := access.Millis(s.now())
+		q := tx.Rebind(`INSERT INTO accounts (username, name, role, phone, password_hash, must_change, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, TRUE, ?, ?)
+			ON CONFLICT (username) DO UPDATE SET name = excluded.name, role = excluded.role, phone = excluded.phone, updated_at = excluded.updated_at
+			WHERE accounts.name <> excluded.name OR accounts.role <> excluded.role OR accounts.phone <> excluded.phone`)
+		stmt, err := tx.PreparexContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("store: import: %w", err)
+		}
+		defer stmt.Close()
+		for _, r := range batch {
+			if r.Username == "" {
+				return fmt.Errorf("store: import: empty user name: %w", access.ErrInvalid)
+			}
+			out, err := stmt.ExecContext(ctx, r.Username, r.Name, r.Role, r.Phone, r.Hash, now, now)
+			if err != nil {
+				return fmt.Errorf("store: import %s: %w", r.Username, err)
+			}
+			n, _ := out.RowsAffected()
+			switch {
+			case n == 0:
+				res.Unchanged++
+			case r.Hash != "":
+				res.Created++
+			default:
+				res.Updated++
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// EnsureAccount creates the account if it does not exist (the demo seed) and
+// returns it; an existing account is returned as it is.
+func (s *Store) EnsureAccount(ctx context.Context, a access.Account) (access.Account, bool, error) {
+	now := access.Millis(s.now())
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO accounts (username, name, role, password_hash, must_change, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`),
+		a.Username, a.Name, a.Role, a.PasswordHash, a.MustChange, now, now)
+	if err != nil {
+		return a, false, fmt.Errorf("store: ensure account %s: %w", a.Username, err)
+	}
+	n, _ := res.RowsAffected()
+	got, err := s.AccountByUsername(ctx, a.Username)
+	return got, n > 0, err
+}
+
+// ErrDuplicate is returned by AddLedger when (kind, reference) was already recorded.
+var ErrDuplicate = errors.New("store: already recorded")
+
+// LedgerEntry is one ledger row.
+type LedgerEntry struct {
+	ID           int64      `db:"id"`
+	AccountID    int64      `db:"account_id"`
+	Kind         string     `db:"kind"`
+	Amount       access.Fen `db:"amount_fen"`
+	BalanceAfter access.Fen `db:"balance_after_fen"`
+	Actor        string     `db:"actor"`
+	Reference    string     `db:"reference"`
+	Reason       string     `db:"reason"`
+	CreatedAt    int64      `db:"created_at"`
+}
+
+// AddLedgerTx changes an account's balance by amount inside tx, with the
+// ledger row that records it. The caller holds the account row lock (it read
+// it with LockAccount) and has checked its rules; AddLedgerTx only keeps
+// balance == sum(ledger). A repeated (kind, reference) returns ErrDuplicate
+// and the transaction must be rolled back.
+func (s *Store) AddLedgerTx(ctx context.Context, tx *sqlx.Tx, a *access.Account, kind string, amount access.Fen, actor, reference, reason string) (LedgerEntry, error) {
+	now := access.Millis(s.now())
+	after := a.Balance + amount
+	e := LedgerEntry{AccountID: a.ID, Kind: kind, Amount: amount, BalanceAfter: after, Actor: actor, Reference: reference, Reason: reason, CreatedAt: now}
+	var id int64
+	err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO ledger (account_id, kind, amount_fen, balance_after_fen, actor, reference, reason, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), a.ID, kind, amount, after, actor, reference, reason, now).Scan(&id)
+	if err != nil {
+		if IsUniqueViolation(err) {
+			return e, fmt.Errorf("store: ledger %s %s: %w", kind, reference, ErrDuplicate)
+		}
+		return e, fmt.Errorf("store: ledger: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE accounts SET balance_fen = ?, updated_at = ? WHERE id = ?`), after, now, a.ID); err != nil {
+		return e, fmt.Errorf("store: balance: %w", err)
+	}
+	a.Balance = after
+	e.ID = id
+	return e, nil
+}
+
+// AuditTx records an operator action inside tx.
+func (s *Store) AuditTx(ctx context.Context, tx *sqlx.Tx, actor, action, target, reason, detail string) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO audit_log (at, actor, action, target, reason, detail) VALUES (?, ?, ?, ?, ?, ?)`),
+		access.Millis(s.now()), actor, action, target, reason, detail)
+	if err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	return nil
+}
+
+// Audit records an operator action.
+func (s *Store) Audit(ctx context.Context, actor, action, target, reason, detail string) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO audit_log (at, actor, action, target, reason, detail) VALUES (?, ?, ?, ?, ?, ?)`),
+		access.Millis(s.now()), actor, action, target, reason, detail)
+	if err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	return nil
+}
+
+// AuditEntry is one audit_log row.
+type AuditEntry struct {
+	ID     int64  `db:"id"`
+	At     int64  `db:"at"`
+	Actor  string `db:"actor"`
+	Action string `db:"action"`
+	Target string `db:"target"`
+	Reason string `db:"reason"`
+	Detail string `db:"detail"`
+}
+
+// AuditLog returns the newest audit entries, optionally for one target.
+func (s *Store) AuditLog(ctx context.Context, target string, limit int) ([]AuditEntry, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	var out []AuditEntry
+	var err error
+	if target == "" {
+		err = s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT id, at, actor, action, target, reason, detail FROM audit_log ORDER BY id DESC LIMIT ?`), limit)
+	} else {
+		err = s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT id, at, actor, action, target, reason, detail FROM audit_log WHERE target = ? ORDER BY id DESC LIMIT ?`), target, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: audit log: %w", err)
+	}
+	return out, nil
+}
