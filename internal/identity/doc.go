@@ -1,0 +1,21 @@
+// Package identity answers one question for the portal and the RADIUS
+// server: is this user name and password right, and who is it?
+//
+// Two backends implement [Authenticator]:
+//
+//   - [Local] checks argon2id hashes kept in campusnet's own database
+//     (reached through the small [LocalStore] interface). Every hash
+//     records its own cost parameters in PHC string format, so the
+//     parameters can be raised later: a hash below the configured
+//     parameters is replaced at the person's next successful login.
+//   - [LDAP] searches a unified-identity directory with a service account
+//     and then binds as the person found, over a small pool of reused
+//     connections, with optional LDAPS or StartTLS and a hard timeout.
+//
+// Both report failures with the same sentinels. [ErrBadCredentials] covers
+// a wrong password and an unknown user alike — the person must not be able
+// to tell them apart — while [ErrUnknownUser] (which is also an
+// [ErrBadCredentials]) lets the log say which it was. [ErrUnavailable]
+// means the backend could not be asked at all and the person should try
+// again later; [ErrDisabled] means the account exists but may not log in.
+package identity
