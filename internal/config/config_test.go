@@ -1,0 +1,115 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefault(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dorm, ok := c.AreaByName("dorm")
+	if !ok || dorm.FeeFen != 2000 || dorm.Cycle.Duration != 720*time.Hour || dorm.MaxPC != 1 || dorm.MaxMobile != 1 {
+		t.Fatalf("dorm area: %+v", dorm)
+	}
+	n, ok := c.NASByName("dorm-bras-1")
+	if !ok || !n.RequireM || n.CoAPort != 3799 || n.PortalVersion != 2 {
+		t.Fatalf("demo NAS: %+v", n)
+	}
+	if c.Radius.ReserveTimeout.Duration != 60*time.Second || c.Radius.InterimInterval.Duration != 300*time.Second {
+		t.Fatalf("radius defaults: %+v", c.Radius)
+	}
+	if c.Server.NodeID == "" {
+		t.Fatal("node id defaults to the host name")
+	}
+}
+
+const okNAS = `
+[[area]]
+name = "dorm"
+fee = 20.00
+[[nas]]
+name = "b1"
+ip = "10.0.0.1"
+secret = "s"
+area = "dorm"
+user_subnets = ["10.1.0.0/16"]
+`
+
+func TestBadConfigOneClearLine(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       []string // all must appear in the message
+	}{
+		{"unknown key", "[server]\nnode_idd = \"3\"\n", []string{"server.node_idd", "unknown key"}},
+		{"bad duration", "[radius]\ninterim_interval = \"5 minutes\"\n", []string{"interim_interval", "bad duration"}},
+		{"nas without secret", strings.Replace(okNAS, `secret = "s"`, "", 1), []string{"nas[0] (b1).secret", "shared secret"}},
+		{"area not defined", strings.Replace(okNAS, `area = "dorm"`, `area = "dormm"`, 1), []string{"nas[0] (b1).area", `"dormm" is not defined`}},
+		{"overlapping subnets", okNAS + `
+[[nas]]
+name = "b2"
+ip = "10.0.0.2"
+secret = "s"
+area = "dorm"
+user_subnets = ["10.1.128.0/17"]
+`, []string{"nas[1] (b2).user_subnets[0]", "overlaps 10.1.0.0/16", `"b1"`}},
+		{"duplicate nas ip", okNAS + "[[nas]]\nname = \"b2\"\nip = \"10.0.0.1\"\nsecret = \"s\"\narea = \"dorm\"\n", []string{"nas[1] (b2).ip", "already"}},
+		{"fee three decimals", "[[area]]\nname = \"dorm\"\nfee = 20.001\n", []string{"area[0] (dorm).fee", "two decimals"}},
+		{"bad on_limit", "[[area]]\nname = \"dorm\"\non_limit = \"kick\"\n", []string{"on_limit", "replace_oldest"}},
+		{"bad portal version", strings.Replace(okNAS, `area = "dorm"`, "area = \"dorm\"\nportal_version = 3", 1), []string{"portal_version", "1 or 2"}},
+		{"bad database", "[server]\ndatabase = \"mysql://x\"\n", []string{"server.database", "sqlite:PATH"}},
+		{"toml syntax", "[server\n", []string{"c.toml:", "table name"}},
+		{"ldap without url", "[identity]\nbackend = \"ldap\"\n", []string{"identity.ldap.url"}},
+		{"bad subnet", strings.Replace(okNAS, `10.1.0.0/16`, `10.1.0.0/33`, 1), []string{"user_subnets[0]", "CIDR"}},
+		{"wrong type", "[radius]\ncoa_tries = \"three\"\n", []string{"c.toml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "c.toml")
+			if err := os.WriteFile(p, []byte(tt.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(p)
+			if err == nil {
+				t.Fatal("bad config accepted")
+			}
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("not a config error: %v", err)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Fatalf("message spans lines: %q", msg)
+			}
+			if !strings.Contains(msg, "c.toml") {
+				t.Fatalf("message does not name the file: %q", msg)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Fatalf("message %q lacks %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.toml"))
+	if err == nil || !strings.Contains(err.Error(), "nope.toml: cannot read") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestSecretsNotInErrors(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	_ = os.WriteFile(p, []byte("[server]\ndatabase = \"mysql://u:hunter2@h/db\"\n"), 0o600)
+	_, err := Load(p)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("password leaked or no error: %v", err)
+	}
+}
