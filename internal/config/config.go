@@ -2,6 +2,7 @@ package config
 
 import (
 	_ "embed"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -43,6 +44,10 @@ type Server struct {
 	NodeID       string `toml:"node_id"`
 	Organisation string `toml:"organisation"`
 	Database     string `toml:"database"`
+	// TokenKey (base64, 32 bytes) derives the portal's one-time login tokens.
+	// Every portal and RADIUS node sharing a database needs the same key;
+	// empty means a random key per process, which suits one node.
+	TokenKey string `toml:"token_key"`
 }
 
 // Portal is [portal].
@@ -312,6 +317,11 @@ func (c *Config) fill(file string) error {
 		c.Portal.SelfServiceURL = "http://" + c.SelfService.Listen + "/"
 	}
 
+	if c.Server.TokenKey != "" {
+		if b, err := base64.StdEncoding.DecodeString(c.Server.TokenKey); err != nil || len(b) != 32 {
+			return bad("server.token_key", "want 32 random bytes in base64 (openssl rand -base64 32)")
+		}
+	}
 	if err := checkDSN(c.Server.Database); err != nil {
 		return bad("server.database", "%v", err)
 	}

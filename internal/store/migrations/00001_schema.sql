@@ -118,15 +118,19 @@ CREATE TABLE auth_log (
     result     TEXT NOT NULL CHECK (result IN ('accept', 'reject')),
     reason     TEXT NOT NULL,
     message    TEXT NOT NULL DEFAULT '',
-    node       TEXT NOT NULL DEFAULT ''
+    node       TEXT NOT NULL DEFAULT '',
+    token_id   BIGINT
 );
 CREATE INDEX auth_log_account ON auth_log (account_id, at);
 CREATE INDEX auth_log_user ON auth_log (username, at);
+CREATE INDEX auth_log_token ON auth_log (token_id);
 
--- One-time login tokens from the portal: random, short-lived, single use,
--- stored as a hash.
+-- One-time login tokens from the portal: random, short-lived, single use.
+-- The token itself is never stored: the row keeps a random nonce, and only a
+-- node holding the token key derives the token from it (internal/logintoken).
 CREATE TABLE login_tokens (
-    token_hash TEXT PRIMARY KEY,
+    id         {{ID}},
+    nonce      TEXT NOT NULL UNIQUE,
     account_id BIGINT NOT NULL REFERENCES accounts(id),
     username   TEXT NOT NULL,
     ip         TEXT NOT NULL DEFAULT '',
@@ -139,6 +143,7 @@ CREATE TABLE login_tokens (
     expires_at BIGINT NOT NULL,
     used_at    BIGINT NOT NULL DEFAULT 0
 );
+CREATE INDEX login_tokens_user ON login_tokens (username, expires_at);
 CREATE INDEX login_tokens_expiry ON login_tokens (expires_at);
 
 -- The payment platform's orders: idempotent on order_id.
