@@ -17,8 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/internal/identity"
+	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/internal/store"
 )
 
@@ -35,6 +37,11 @@ type server struct {
 	now   func() time.Time
 	demo  bool
 	env   *cli
+	// tokenKey derives the portal's one-time login tokens ([server] token_key).
+	tokenKey logintoken.Key
+	// disc disconnects a session at its BAS (RFC 5176); set by startRadius,
+	// used by billing (arrears) and self-service (unbind, kick).
+	disc disconnector
 
 	mu      sync.Mutex
 	runners []runner
@@ -42,6 +49,11 @@ type server struct {
 	ready chan struct{}
 	// addrs records each listener's bound address by name ("portal", "radius-auth"…).
 	addrs map[string]string
+}
+
+// disconnector ends a session at its BAS and audits it (who, why).
+type disconnector interface {
+	DisconnectSession(ctx context.Context, sessionID int64, actor, reason string) (access.DisconnectOutcome, error)
 }
 
 type runner struct {
@@ -115,6 +127,13 @@ func newServer(ctx context.Context, env *cli, cfg *config.Config, log *slog.Logg
 		reg: prometheus.NewRegistry(), ops: http.NewServeMux(), ready: make(chan struct{}), addrs: map[string]string{}}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.reg.MustRegister(collectors.NewDBStatsCollector(st.DB().DB, "campusnet"))
+	s.tokenKey = logintoken.NewKey()
+	if cfg.Server.TokenKey != "" {
+		if s.tokenKey, err = logintoken.ParseKey(cfg.Server.TokenKey); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	ident, local, closeIdent, err := identityFor(cfg, st, log)
 	if err != nil {
 		st.Close()

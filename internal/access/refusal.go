@@ -1,0 +1,183 @@
+package access
+
+import (
+	"fmt"
+	"time"
+)
+
+// Refusal is what a person is told when a login is refused: the reason code,
+// the message in Chinese then English (the Reply-Message the BAS shows, the
+// portal's and self-service's headline) and what to do about it.
+type Refusal struct {
+	Code    string
+	Message string // "中文 / English", one line, fits a RADIUS Reply-Message
+	Fix     string // the next step, Chinese then English
+}
+
+// OnlineDevice names the device that holds a device-limit slot.
+type OnlineDevice struct {
+	MAC   string
+	IP    string
+	Since time.Time
+}
+
+// DesktopModeHint is the FAQ's advice for phones counted as PCs.
+const DesktopModeHint = "手机浏览器设为“电脑模式/桌面版”时会被识别为电脑：请在浏览器设置中把浏览器标识改为 iPhone 或 Android 后重新登录。 / A phone browser in \"desktop mode\" is counted as a PC: set the browser's identity (UA) to iPhone or Android and log in again."
+
+// RefuseBadCredentials: wrong user name, password or expired token.
+func RefuseBadCredentials() Refusal {
+	return Refusal{ReasonBadCredentials,
+		"用户名或密码错误 / Wrong user name or password",
+		"校园网密码与统一身份认证密码相同；忘记密码请到统一身份认证平台重置。 / The network password is your unified-identity password; reset it on the unified identity site if you forgot it."}
+}
+
+// RefuseMACNotBound: MAC authentication of a device that is not bound.
+func RefuseMACNotBound(mac string) Refusal {
+	return Refusal{ReasonMACNotBound,
+		fmt.Sprintf("设备 %s 未绑定，请打开浏览器访问 1.1.1.1 登录 / Device %s is not bound: open a browser at 1.1.1.1 and log in", mac, mac),
+		"在门户页面登录一次即可绑定本设备；没有浏览器的设备（游戏机、电视）请在自服务系统登记。 / Log in once on the portal to bind this device; register devices without a browser (consoles, TVs) in self-service."}
+}
+
+// RefuseDisabled: an operator disabled the account.
+func RefuseDisabled(reason string) Refusal {
+	msg := "账户已被停用，请联系网络信息中心 / Account disabled: contact the network centre"
+	if reason != "" {
+		msg = fmt.Sprintf("账户已被停用（%s），请联系网络信息中心 / Account disabled (%s): contact the network centre", reason, reason)
+	}
+	return Refusal{ReasonAccountDisabled, msg, "请携带校园卡到网络信息中心服务台处理。 / Bring your campus card to the network centre's service desk."}
+}
+
+// RefuseRole: the area is not open to the account's role.
+func RefuseRole(area, role string) Refusal {
+	return Refusal{ReasonRoleNotAllowed,
+		fmt.Sprintf("%s 区域不对 %s 身份开放 / Area %s is not open to role %s", area, role, area, role),
+		"请连接您身份可用的网络。 / Use a network open to your role."}
+}
+
+// RefuseArrears: the balance does not cover the area's cycle fee.
+func RefuseArrears(balance, fee Fen, rechargeURL string) Refusal {
+	where := "请在缴费平台充值后重新登录"
+	whereEN := "recharge on the payment platform and log in again"
+	if rechargeURL != "" {
+		where += "（" + rechargeURL + "）"
+		whereEN += " (" + rechargeURL + ")"
+	}
+	return Refusal{ReasonArrears,
+		fmt.Sprintf("账户欠费：余额 %s 元，不足本周期 %s 元，%s / Account in arrears: balance %s yuan, below this cycle's %s yuan; %s", balance, fee, where, balance, fee, whereEN),
+		"宿舍区网络在余额不少于周期费用时自动开通，充值到账后立即可以登录，无需联系网络中心。 / The dorm network opens by itself once the balance covers the cycle fee: log in again right after recharging, no need to call the network centre."}
+}
+
+// RefuseDeviceLimit: the area's limit for this class is reached by dev.
+func RefuseDeviceLimit(class string, limit int, dev OnlineDevice) Refusal {
+	code, zh, en := ReasonDeviceLimitPC, "电脑", "PC"
+	if class == ClassMobile {
+		code, zh, en = ReasonDeviceLimitMobile, "移动设备", "mobile device"
+	}
+	since := dev.Since.Local().Format("01-02 15:04")
+	msg := fmt.Sprintf("宿舍区同时只允许 %d 台%s在线，已在线：%s（%s，%s 起） / Only %d %s may be online at once; online now: %s (%s, since %s)",
+		limit, zh, dev.MAC, dev.IP, since, limit, en, dev.MAC, dev.IP, since)
+	fix := "请先在已在线的设备上注销，或在自服务系统下线该设备。 / Log out on the device that is online, or take it offline in self-service."
+	if class != ClassMobile {
+		fix += " " + DesktopModeHint
+	}
+	return Refusal{code, msg, fix}
+}
+
+// RefuseMustChange: the local account still has its initial password.
+func RefuseMustChange() Refusal {
+	return Refusal{ReasonMustChangePassword,
+		"初始密码需先修改 / Change your initial password first",
+		"请在门户或自服务系统修改初始密码（身份证后六位）后再登录。 / Change the initial password (last six of your id-card number) on the portal or in self-service, then log in."}
+}
+
+// Explain returns the plain-language fix for a reason code, for pages that
+// show an authentication-log row.
+func Explain(code string) string {
+	switch code {
+	case ReasonBadCredentials:
+		return RefuseBadCredentials().Fix
+	case ReasonMACNotBound:
+		return RefuseMACNotBound("").Fix
+	case ReasonAccountDisabled:
+		return RefuseDisabled("").Fix
+	case ReasonRoleNotAllowed:
+		return RefuseRole("", "").Fix
+	case ReasonArrears:
+		return RefuseArrears(0, 0, "").Fix
+	case ReasonDeviceLimitPC:
+		return RefuseDeviceLimit(ClassPC, 1, OnlineDevice{}).Fix
+	case ReasonDeviceLimitMobile:
+		return RefuseDeviceLimit(ClassMobile, 1, OnlineDevice{}).Fix
+	case ReasonMustChangePassword:
+		return RefuseMustChange().Fix
+	case ReasonIdentityDown:
+		return "统一身份认证暂时不可用，请稍后再试。 / Unified identity is unavailable; try again in a minute."
+	case ReasonBASTimeout:
+		return "接入设备无响应（portal not response）：断开网络重连、清理浏览器缓存后刷新；仍不行请把页面底部“网络信息中心-X”中的数字告诉我们。 / The access device did not answer (portal not response): reconnect, clear the browser cache and reload; if it persists, tell us the number X at the bottom of the page."
+	case ReasonAlreadyOnline:
+		return "该地址已在线，可直接上网；如需更换账号请先注销。 / This address is already online; log out first to switch accounts."
+	case ReasonRateLimited:
+		return "尝试次数过多，请稍后再试。 / Too many attempts; wait a few minutes."
+	}
+	return ""
+}
+
+// DisconnectOutcome is what a Disconnect-Request (RFC 5176) to a BAS came to.
+// A NAK or silence is never reported as success.
+type DisconnectOutcome struct {
+	ACK        bool
+	ErrorCause int    // RFC 5176 Error-Cause of a NAK, 0 if none
+	Detail     string // "acknowledged by dorm-bras-1", "NAK 503 session context not found", "no answer after 3 tries"
+}
+
+// Cycle is a billing cycle of one account in one billed area.
+type Cycle struct {
+	ID        int64  `db:"id"`
+	AccountID int64  `db:"account_id"`
+	Area      string `db:"area"`
+	Fee       Fen    `db:"fee_fen"`
+	StartedAt int64  `db:"started_at"`
+	EndsAt    int64  `db:"ends_at"`
+	Status    string `db:"status"` // "active" or "settled"
+	SettledAt int64  `db:"settled_at"`
+}
+
+// DormOpen is billing's rule for a billed area: an active cycle, or a
+// balance that covers the cycle fee.
+func DormOpen(balance, fee Fen, activeCycle bool) bool {
+	return fee <= 0 || activeCycle || balance >= fee
+}
+
+// LoginToken is the portal's one-time token row (see internal/logintoken).
+type LoginToken struct {
+	ID        int64  `db:"id"`
+	Nonce     string `db:"nonce"`
+	AccountID int64  `db:"account_id"`
+	Username  string `db:"username"`
+	IP        string `db:"ip"`
+	MAC       string `db:"mac"`
+	UserAgent string `db:"user_agent"`
+	Class     string `db:"class"`
+	Signals   string `db:"signals"`
+	NAS       string `db:"nas"`
+	CreatedAt int64  `db:"created_at"`
+	ExpiresAt int64  `db:"expires_at"`
+	UsedAt    int64  `db:"used_at"`
+}
+
+// AuthLogEntry is one authentication decision.
+type AuthLogEntry struct {
+	ID        int64  `db:"id"`
+	At        int64  `db:"at"`
+	Username  string `db:"username"`
+	AccountID *int64 `db:"account_id"`
+	NAS       string `db:"nas"`
+	MAC       string `db:"mac"`
+	IP        string `db:"ip"`
+	Method    string `db:"method"`
+	Result    string `db:"result"`
+	Reason    string `db:"reason"`
+	Message   string `db:"message"`
+	Node      string `db:"node"`
+	TokenID   *int64 `db:"token_id"`
+}
