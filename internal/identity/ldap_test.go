@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -275,10 +276,12 @@ func TestLDAPUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { silent.Close() })
 	var held sync.WaitGroup
-	t.Cleanup(held.Wait)
-	go func() {
+	t.Cleanup(func() {
+		silent.Close()
+		held.Wait()
+	})
+	held.Go(func() {
 		for {
 			c, err := silent.Accept()
 			if err != nil {
@@ -286,15 +289,10 @@ func TestLDAPUnavailable(t *testing.T) {
 			}
 			held.Go(func() {
 				defer c.Close()
-				buf := make([]byte, 512)
-				for {
-					if _, err := c.Read(buf); err != nil {
-						return
-					}
-				}
+				io.Copy(io.Discard, c)
 			})
 		}
-	}()
+	})
 
 	background := func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
 	short := func() (context.Context, context.CancelFunc) {

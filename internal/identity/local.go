@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -43,6 +44,11 @@ type Local struct {
 	params    Params
 	paramsErr error
 	log       *slog.Logger
+	// slots bounds the hashes computed at once. Each takes Params.Memory
+	// (64 MiB by default) and a core; more at once than there are cores
+	// only adds memory, and a rush of logins at the start of a lecture
+	// must not exhaust it.
+	slots chan struct{}
 }
 
 var _ Authenticator = (*Local)(nil)
@@ -55,7 +61,8 @@ func NewLocal(store LocalStore, p Params, log *slog.Logger) *Local {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Local{store: store, params: p, paramsErr: p.Validate(), log: log}
+	return &Local{store: store, params: p, paramsErr: p.Validate(), log: log,
+		slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // Authenticate checks user's password. The password is verified before
@@ -92,7 +99,11 @@ func (l *Local) ChangePassword(ctx context.Context, user, oldPassword, newPasswo
 	if _, err := l.verify(ctx, user, oldPassword); err != nil {
 		return err
 	}
-	hash, err := HashPassword(newPassword, l.params)
+	var hash string
+	var err error
+	if herr := l.hashing(ctx, func() { hash, err = HashPassword(newPassword, l.params) }); herr != nil {
+		return herr
+	}
 	if err != nil {
 		return err
 	}
@@ -118,13 +129,21 @@ func (l *Local) verify(ctx context.Context, user, password string) (LocalCredent
 	if errors.Is(err, ErrUnknownUser) {
 		// Spend about the time a real check takes, so that the answer's
 		// delay does not tell which user names exist.
-		argon2.IDKey([]byte(password), []byte("campusnet-no-user"), l.params.Time, l.params.Memory, l.params.Threads, l.params.KeyLen)
+		err := l.hashing(ctx, func() {
+			argon2.IDKey([]byte(password), []byte("campusnet-no-user"), l.params.Time, l.params.Memory, l.params.Threads, l.params.KeyLen)
+		})
+		if err != nil {
+			return LocalCredential{}, err
+		}
 		return LocalCredential{}, ErrUnknownUser
 	}
 	if err != nil {
 		return LocalCredential{}, fmt.Errorf("identity: look up %q: %w", user, err)
 	}
-	ok, err := VerifyPassword(cred.Hash, password)
+	var ok bool
+	if herr := l.hashing(ctx, func() { ok, err = VerifyPassword(cred.Hash, password) }); herr != nil {
+		return LocalCredential{}, herr
+	}
 	if err != nil {
 		return LocalCredential{}, fmt.Errorf("identity: stored password of %q: %w", user, err)
 	}
@@ -138,7 +157,11 @@ func (l *Local) verify(ctx context.Context, user, password string) (LocalCredent
 }
 
 func (l *Local) rehash(ctx context.Context, user, password string, mustChange bool) {
-	hash, err := HashPassword(password, l.params)
+	var hash string
+	var err error
+	if herr := l.hashing(ctx, func() { hash, err = HashPassword(password, l.params) }); herr != nil {
+		err = herr
+	}
 	if err == nil {
 		err = l.store.SetPasswordHash(ctx, user, hash, mustChange)
 	}
@@ -147,4 +170,18 @@ func (l *Local) rehash(ctx context.Context, user, password string, mustChange bo
 		return
 	}
 	l.log.InfoContext(ctx, "identity: password rehashed", "user", user, "params", l.params.String())
+}
+
+// hashing runs f, which computes one argon2 hash, when a slot is free. A
+// caller that gives up while waiting gets ErrUnavailable: the server is
+// too busy to check passwords in time.
+func (l *Local) hashing(ctx context.Context, f func()) error {
+	select {
+	case l.slots <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: too many logins at once: %w", ErrUnavailable, ctx.Err())
+	}
+	defer func() { <-l.slots }()
+	f()
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // memStore is an in-memory LocalStore; the real one is tested with the
@@ -268,5 +269,23 @@ func TestLocalInvalidParams(t *testing.T) {
 	l := NewLocal(st, Params{}, nil)
 	if _, err := l.Authenticate(context.Background(), "u1", "pass-word-1"); err == nil || errors.Is(err, ErrBadCredentials) {
 		t.Fatalf("err = %v, want the params' error", err)
+	}
+}
+
+func TestLocalBusy(t *testing.T) {
+	st := newMemStore()
+	st.add(t, "u1", "pass-word-1", cheap, false, false)
+	l := NewLocal(st, cheap, testLogger(t))
+	for range cap(l.slots) { // every core is hashing for somebody else
+		l.slots <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := l.Authenticate(ctx, "u1", "pass-word-1"); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
+	}
+	<-l.slots
+	if _, err := l.Authenticate(context.Background(), "u1", "pass-word-1"); err != nil {
+		t.Fatalf("with a free slot: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -46,7 +45,6 @@ type slapd struct {
 	ldapPort, tlsPort int
 	caFile            string
 	cmd               *exec.Cmd
-	stderr            bytes.Buffer
 	exited            chan struct{}
 }
 
@@ -109,12 +107,21 @@ access to * by * read
 
 func (s *slapd) start() {
 	s.t.Helper()
-	s.stderr.Reset()
+	logPath := filepath.Join(s.dir, "slapd.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer logFile.Close()
+	output := func() string {
+		b, _ := os.ReadFile(logPath)
+		return string(b)
+	}
 	listen := s.url() + "/ " + s.tlsURL() + "/"
 	// -d 0 keeps slapd in the foreground without debug output.
 	s.cmd = exec.Command(slapdPath, "-d", "0", "-h", listen, "-f", filepath.Join(s.dir, "slapd.conf"))
-	s.cmd.Stdout = &s.stderr
-	s.cmd.Stderr = &s.stderr
+	s.cmd.Stdout = logFile
+	s.cmd.Stderr = logFile
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
@@ -128,7 +135,7 @@ func (s *slapd) start() {
 	for {
 		select {
 		case <-s.exited:
-			s.t.Fatalf("slapd exited: %s", s.stderr.String())
+			s.t.Fatalf("slapd exited: %s", output())
 		default:
 		}
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.ldapPort), time.Second)
@@ -137,7 +144,7 @@ func (s *slapd) start() {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("slapd does not answer: %v; %s", err, s.stderr.String())
+			s.t.Fatalf("slapd does not answer: %v; %s", err, output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
