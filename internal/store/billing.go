@@ -1,0 +1,254 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/campusnet/campusnet/internal/access"
+)
+
+// Cycle states.
+const (
+	CycleActive  = "active"
+	CycleSettled = "settled"
+)
+
+const cycleCols = `id, account_id, area, fee_fen, started_at, ends_at, status, settled_at`
+
+// CycleFeeReference is the ledger reference of a cycle's fee: (cycle_fee,
+// "cycle:<id>") is unique, so a cycle is charged at most once whatever the
+// number of nodes settling.
+func CycleFeeReference(cycleID int64) string { return fmt.Sprintf("cycle:%d", cycleID) }
+
+// ActiveCycleTx returns the account's active cycle in area, or an error
+// wrapping access.ErrNotFound when there is none.
+func (s *Store) ActiveCycleTx(ctx context.Context, tx *sqlx.Tx, accountID int64, area string) (access.Cycle, error) {
+	var c access.Cycle
+	err := tx.GetContext(ctx, &c, tx.Rebind(`SELECT `+cycleCols+` FROM cycles WHERE account_id = ? AND area = ? AND status = 'active'`), accountID, area)
+	if err != nil {
+		return c, notFound(err, fmt.Sprintf("active cycle of account #%d in %s", accountID, area))
+	}
+	return c, nil
+}
+
+// StartCycleTx starts a cycle of acc in area at s.Now(), ending length later,
+// when the account has no active cycle there and its balance covers fee
+// (started = true). When a cycle is already active it is returned with
+// started = false. When there is none and the balance is below the fee, it
+// returns the zero Cycle (ID 0), started = false and no error: the caller
+// decides what to do (RADIUS refuses such logins before they get here).
+//
+// It locks the account row itself and refreshes *acc from it, so the
+// balance it checks is the committed one.
+func (s *Store) StartCycleTx(ctx context.Context, tx *sqlx.Tx, acc *access.Account, area string, fee access.Fen, length time.Duration) (access.Cycle, bool, error) {
+	if fee <= 0 || length <= 0 {
+		return access.Cycle{}, false, fmt.Errorf("store: start cycle in %s: fee %s, length %s: %w", area, fee, length, access.ErrInvalid)
+	}
+	locked, err := s.LockAccount(ctx, tx, acc.ID)
+	if err != nil {
+		return access.Cycle{}, false, err
+	}
+	*acc = locked
+	c, err := s.ActiveCycleTx(ctx, tx, acc.ID, area)
+	if err == nil {
+		return c, false, nil
+	}
+	if !errors.Is(err, access.ErrNotFound) {
+		return c, false, err
+	}
+	if acc.Balance < fee {
+		return access.Cycle{}, false, nil
+	}
+	c, err = s.InsertCycleTx(ctx, tx, acc.ID, area, fee, s.now(), length)
+	if err != nil {
+		return c, false, err
+	}
+	return c, true, nil
+}
+
+// InsertCycleTx inserts an active cycle from start to start+length. The
+// caller holds the account lock and has checked there is no active cycle
+// (the partial unique index refuses a second one: ErrDuplicate).
+func (s *Store) InsertCycleTx(ctx context.Context, tx *sqlx.Tx, accountID int64, area string, fee access.Fen, start time.Time, length time.Duration) (access.Cycle, error) {
+	c := access.Cycle{AccountID: accountID, Area: area, Fee: fee, StartedAt: access.Millis(start),
+		EndsAt: access.Millis(start.Add(length)), Status: CycleActive}
+	err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO cycles (account_id, area, fee_fen, started_at, ends_at, status)
+		VALUES (?, ?, ?, ?, ?, 'active') RETURNING id`), c.AccountID, c.Area, c.Fee, c.StartedAt, c.EndsAt).Scan(&c.ID)
+	if err != nil {
+		if IsUniqueViolation(err) {
+			return c, fmt.Errorf("store: start cycle of account #%d in %s: %w", accountID, area, ErrDuplicate)
+		}
+		return c, fmt.Errorf("store: start cycle: %w", err)
+	}
+	return c, nil
+}
+
+// CycleByIDTx reads one cycle inside tx.
+func (s *Store) CycleByIDTx(ctx context.Context, tx *sqlx.Tx, id int64) (access.Cycle, error) {
+	var c access.Cycle
+	err := tx.GetContext(ctx, &c, tx.Rebind(`SELECT `+cycleCols+` FROM cycles WHERE id = ?`), id)
+	if err != nil {
+		return c, notFound(err, fmt.Sprintf("cycle #%d", id))
+	}
+	return c, nil
+}
+
+// MarkCycleSettledTx marks an active cycle settled by ledger row ledgerID. It
+// returns an error wrapping ErrDuplicate when the cycle is no longer active.
+func (s *Store) MarkCycleSettledTx(ctx context.Context, tx *sqlx.Tx, id, ledgerID int64) error {
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE cycles SET status = 'settled', settled_at = ?, ledger_id = ? WHERE id = ? AND status = 'active'`),
+		access.Millis(s.now()), ledgerID, id)
+	if err != nil {
+		return fmt.Errorf("store: settle cycle #%d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: settle cycle #%d: not active: %w", id, ErrDuplicate)
+	}
+	return nil
+}
+
+// CommittedTx is the sum of the fees of the account's active cycles: the
+// part of the balance a refund or withdrawal may not touch.
+func (s *Store) CommittedTx(ctx context.Context, tx *sqlx.Tx, accountID int64) (access.Fen, error) {
+	var f access.Fen
+	err := tx.GetContext(ctx, &f, tx.Rebind(`SELECT CAST(COALESCE(SUM(fee_fen), 0) AS BIGINT) FROM cycles WHERE account_id = ? AND status = 'active'`), accountID)
+	if err != nil {
+		return 0, fmt.Errorf("store: committed fee: %w", err)
+	}
+	return f, nil
+}
+
+// Committed is CommittedTx outside a transaction.
+func (s *Store) Committed(ctx context.Context, accountID int64) (access.Fen, error) {
+	var f access.Fen
+	err := s.db.GetContext(ctx, &f, s.db.Rebind(`SELECT CAST(COALESCE(SUM(fee_fen), 0) AS BIGINT) FROM cycles WHERE account_id = ? AND status = 'active'`), accountID)
+	if err != nil {
+		return 0, fmt.Errorf("store: committed fee: %w", err)
+	}
+	return f, nil
+}
+
+// DueCycles returns up to limit active cycles whose settlement date is at or
+// before now, with id > afterID, oldest id first (for batching).
+func (s *Store) DueCycles(ctx context.Context, now time.Time, afterID int64, limit int) ([]access.Cycle, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []access.Cycle
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+cycleCols+` FROM cycles
+		WHERE status = 'active' AND ends_at <= ? AND id > ? ORDER BY id LIMIT ?`), access.Millis(now), afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: due cycles: %w", err)
+	}
+	return out, nil
+}
+
+// CyclesByAccount returns the account's cycles, newest first.
+func (s *Store) CyclesByAccount(ctx context.Context, accountID int64, limit int) ([]access.Cycle, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 20
+	}
+	var out []access.Cycle
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+cycleCols+` FROM cycles WHERE account_id = ? ORDER BY id DESC LIMIT ?`), accountID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: cycles: %w", err)
+	}
+	return out, nil
+}
+
+const ledgerCols = `id, account_id, kind, amount_fen, balance_after_fen, actor, reference, reason, created_at`
+
+// LedgerByAccount returns the account's newest ledger rows, newest first.
+func (s *Store) LedgerByAccount(ctx context.Context, accountID int64, limit int) ([]LedgerEntry, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 20
+	}
+	var out []LedgerEntry
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+ledgerCols+` FROM ledger WHERE account_id = ? ORDER BY id DESC LIMIT ?`), accountID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: ledger: %w", err)
+	}
+	return out, nil
+}
+
+// LedgerByReference returns the ledger row of (kind, reference).
+func (s *Store) LedgerByReference(ctx context.Context, kind, reference string) (LedgerEntry, error) {
+	var e LedgerEntry
+	err := s.db.GetContext(ctx, &e, s.db.Rebind(`SELECT `+ledgerCols+` FROM ledger WHERE kind = ? AND reference = ?`), kind, reference)
+	if err != nil {
+		return e, notFound(err, "ledger "+kind+" "+reference)
+	}
+	return e, nil
+}
+
+// BillingSession is the part of a live session billing needs to disconnect it.
+type BillingSession struct {
+	ID     int64  `db:"id"`
+	NAS    string `db:"nas"`
+	MAC    string `db:"mac"`
+	IP     string `db:"ip"`
+	Status string `db:"status"`
+}
+
+// LiveSessionsInAreaTx returns the account's sessions in area that are
+// reserved or online and were heard of at or after freshSince (older ones are
+// stale and left to the reaper).
+func (s *Store) LiveSessionsInAreaTx(ctx context.Context, tx *sqlx.Tx, accountID int64, area string, freshSince time.Time) ([]BillingSession, error) {
+	f := access.Millis(freshSince)
+	var out []BillingSession
+	err := tx.SelectContext(ctx, &out, tx.Rebind(`SELECT id, nas, mac, ip, status FROM sessions
+		WHERE account_id = ? AND area = ? AND status IN ('reserved', 'online')
+		  AND (last_update_at >= ? OR started_at >= ? OR reserved_at >= ?) ORDER BY id`), accountID, area, f, f, f)
+	if err != nil {
+		return nil, fmt.Errorf("store: live sessions: %w", err)
+	}
+	return out, nil
+}
+
+// PaymentOrder is one payment_orders row.
+type PaymentOrder struct {
+	OrderID    string     `db:"order_id"`
+	AccountID  int64      `db:"account_id"`
+	Amount     access.Fen `db:"amount_fen"`
+	PaidAt     string     `db:"paid_at"`
+	LedgerID   int64      `db:"ledger_id"`
+	ReceivedAt int64      `db:"received_at"`
+}
+
+// InsertPaymentOrderTx records a payment order; a repeated order id returns
+// an error wrapping ErrDuplicate.
+func (s *Store) InsertPaymentOrderTx(ctx context.Context, tx *sqlx.Tx, o PaymentOrder) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO payment_orders (order_id, account_id, amount_fen, paid_at, ledger_id, received_at)
+		VALUES (?, ?, ?, ?, ?, ?)`), o.OrderID, o.AccountID, o.Amount, o.PaidAt, o.LedgerID, o.ReceivedAt)
+	if err != nil {
+		if IsUniqueViolation(err) {
+			return fmt.Errorf("store: payment order %q: %w", o.OrderID, ErrDuplicate)
+		}
+		return fmt.Errorf("store: payment order: %w", err)
+	}
+	return nil
+}
+
+// PaymentOrderByID returns a recorded payment order.
+func (s *Store) PaymentOrderByID(ctx context.Context, orderID string) (PaymentOrder, error) {
+	var o PaymentOrder
+	err := s.db.GetContext(ctx, &o, s.db.Rebind(`SELECT order_id, account_id, amount_fen, paid_at, ledger_id, received_at FROM payment_orders WHERE order_id = ?`), orderID)
+	if err != nil {
+		return o, notFound(err, "payment order "+orderID)
+	}
+	return o, nil
+}
+
+// LedgerByID returns one ledger row.
+func (s *Store) LedgerByID(ctx context.Context, id int64) (LedgerEntry, error) {
+	var e LedgerEntry
+	err := s.db.GetContext(ctx, &e, s.db.Rebind(`SELECT `+ledgerCols+` FROM ledger WHERE id = ?`), id)
+	if err != nil {
+		return e, notFound(err, fmt.Sprintf("ledger #%d", id))
+	}
+	return e, nil
+}
