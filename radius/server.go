@@ -527,7 +527,7 @@ func (s *Server) handlePacket(ctx context.Context, kind portKind, b []byte, src 
 	if code == radius.CodeAccessRequest {
 		out, result = s.serveAccess(ctx, req)
 	} else {
-		out, result = s.serveAccounting(ctx, req, hasMA)
+		out, result = s.serveAccounting(ctx, req)
 	}
 	if out == nil {
 		s.dedupe.abort(key, entry)
@@ -580,7 +580,7 @@ func (s *Server) serveAccess(ctx context.Context, r *Request) ([]byte, Result) {
 	return out, result
 }
 
-func (s *Server) serveAccounting(ctx context.Context, r *Request, withMA bool) ([]byte, Result) {
+func (s *Server) serveAccounting(ctx context.Context, r *Request) ([]byte, Result) {
 	err := func() (err error) {
 		defer s.recovered(r, &err)
 		return s.Handler.ServeAccounting(ctx, r)
@@ -589,8 +589,9 @@ func (s *Server) serveAccounting(ctx context.Context, r *Request, withMA bool) (
 		s.log.Warn("radius accounting not recorded; NAS will retransmit", "nas", r.NAS.Name, "err", err)
 		return nil, ResultError
 	}
+	// No Message-Authenticator: see the note on Accounting-Response in wire.go.
 	reply := r.Packet.Response(radius.CodeAccountingResponse)
-	out, err := encodeReply(reply, r.Packet.Identifier, r.Packet.Authenticator, r.NAS.Secret, withMA, proxyStateToCopy(r.Packet, reply))
+	out, err := encodeReply(reply, r.Packet.Identifier, r.Packet.Authenticator, r.NAS.Secret, false, proxyStateToCopy(r.Packet, reply))
 	if err != nil {
 		s.log.Error("radius encode reply", "nas", r.NAS.Name, "err", err)
 		return nil, ResultError

@@ -18,6 +18,13 @@ package radius
 //	                                      MD5(Code‖ID‖Len‖RequestAuth‖Attrs‖Secret) is
 //	                                      computed afterwards
 //
+// No RFC defines a Message-Authenticator in an Accounting-Response to an
+// Accounting-Request, and FreeRADIUS 3.2 computes that one over a zero
+// authenticator while it uses the request's for Status-Server replies
+// (RFC 5997). The server therefore sends none there; clients accept either
+// form in Accounting-Response and in Disconnect/CoA ACK and NAK (FreeRADIUS
+// also signs those over zeros, where RFC 5176 uses the request's).
+//
 // Replies carry the Message-Authenticator as their first attribute, the
 // BlastRADIUS (CVE-2024-3596) mitigation: an attacker cannot then choose the
 // bytes that precede it.
@@ -203,10 +210,17 @@ func verifyReply(resp, req, secret []byte, requireMA bool) ([]byte, error) {
 		return resp, nil
 	}
 	ma := messageAuthenticator(resp, reqAuth, off, secret)
-	if !hmac.Equal(ma[:], resp[off:off+16]) {
-		return nil, errBadMA
+	if hmac.Equal(ma[:], resp[off:off+16]) {
+		return resp, nil
 	}
-	return resp, nil
+	switch radius.Code(resp[0]) {
+	case radius.CodeAccountingResponse, radius.CodeDisconnectACK, radius.CodeDisconnectNAK, radius.CodeCoAACK, radius.CodeCoANAK:
+		ma = messageAuthenticator(resp, zeroAuth[:], off, secret)
+		if hmac.Equal(ma[:], resp[off:off+16]) {
+			return resp, nil
+		}
+	}
+	return nil, errBadMA
 }
 
 // withMessageAuthenticatorFirst returns attrs with any Message-Authenticator
