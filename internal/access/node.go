@@ -1,0 +1,15 @@
+package access
+
+// PortalNode is one portal process's heartbeat row (DESIGN §8): an operator
+// told "the page said 网络信息中心-3" looks node 3 up by NodeID.
+type PortalNode struct {
+	NodeID      string `db:"node_id"`
+	Address     string `db:"address"`
+	Version     string `db:"version"`
+	StartedAt   int64  `db:"started_at"`   // unix ms
+	HeartbeatAt int64  `db:"heartbeat_at"` // unix ms
+	// Recent counts (the node's last few minutes, as it last reported them).
+	LoginsOK     int64 `db:"logins_ok"`
+	LoginsFailed int64 `db:"logins_failed"`
+	BASErrors    int64 `db:"bas_errors"`
+}

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/campusnet/campusnet/internal/access"
+)
+
+// The portal's store: one-time login tokens, the refusal reason of a token,
+// the device class remembered at login, the read-only view of a dorm cycle
+// and the portal nodes' heartbeats.
+
+// CreateLoginToken stores a one-time login token row and returns its id.
+// The nonce must be fresh (logintoken.NewNonce); a repeated nonce is a
+// unique-key violation.
+func (s *Store) CreateLoginToken(ctx context.Context, t access.LoginToken) (int64, error) {
+	if t.Nonce == "" || t.AccountID == 0 || t.Username == "" || t.ExpiresAt == 0 {
+		return 0, fmt.Errorf("store: login token: nonce, account, user name and expiry are required: %w", access.ErrInvalid)
+	}
+	if t.CreatedAt == 0 {
+		t.CreatedAt = access.Millis(s.now())
+	}
+	if t.Class == "" {
+		t.Class = access.ClassUnknown
+	}
+	var id int64
+	err := s.db.QueryRowxContext(ctx, s.db.Rebind(`INSERT INTO login_tokens
+		(nonce, account_id, username, ip, mac, user_agent, class, signals, nas, created_at, expires_at, used_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id`),
+		t.Nonce, t.AccountID, t.Username, t.IP, t.MAC, t.UserAgent, t.Class, t.Signals, t.NAS, t.CreatedAt, t.ExpiresAt).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: login token: %w", err)
+	}
+	return id, nil
+}
+
+// LoginTokenByID returns a token row (tests and the portal's diagnostics).
+func (s *Store) LoginTokenByID(ctx context.Context, id int64) (access.LoginToken, error) {
+	var t access.LoginToken
+	err := s.db.GetContext(ctx, &t, s.db.Rebind(`SELECT id, nonce, account_id, username, ip, mac, user_agent, class, signals, nas,
+		created_at, expires_at, used_at FROM login_tokens WHERE id = ?`), id)
+	if err != nil {
+		return t, notFound(err, fmt.Sprintf("login token #%d", id))
+	}
+	return t, nil
+}
+
+// PurgeLoginTokens deletes tokens that expired before the given time and
+// returns how many went. The auth_log keeps its token_id (there is no
+// foreign key), so the reason of an old refusal stays readable.
+func (s *Store) PurgeLoginTokens(ctx context.Context, expiredBefore time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM login_tokens WHERE expires_at < ?`), access.Millis(expiredBefore))
+	if err != nil {
+		return 0, fmt.Errorf("store: purge login tokens: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// AuthLogByToken returns the newest authentication decision made with a
+// token: the portal reads the refusal's reason code from it. An error wraps
+// access.ErrNotFound when RADIUS recorded none.
+func (s *Store) AuthLogByToken(ctx context.Context, tokenID int64) (access.AuthLogEntry, error) {
+	var e access.AuthLogEntry
+	err := s.db.GetContext(ctx, &e, s.db.Rebind(`SELECT id, at, username, account_id, nas, mac, ip, method, result, reason, message, node, token_id
+		FROM auth_log WHERE token_id = ? ORDER BY id DESC LIMIT 1`), tokenID)
+	if err != nil {
+		return e, notFound(err, fmt.Sprintf("auth log of token #%d", tokenID))
+	}
+	return e, nil
+}
+
+// RememberDevice records the class of (account, MAC) and the signals that
+// decided it, as the portal saw them at login, creating the device row if
+// needed. It never binds or unbinds: binding is RADIUS's, on accept.
+func (s *Store) RememberDevice(ctx context.Context, accountID int64, mac, class, signals string) error {
+	if mac == "" || accountID == 0 {
+		return fmt.Errorf("store: remember device: account and MAC are required: %w", access.ErrInvalid)
+	}
+	now := access.Millis(s.now())
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO devices (account_id, mac, class, signals, last_seen_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (account_id, mac) DO UPDATE SET class = excluded.class, signals = excluded.signals, last_seen_at = excluded.last_seen_at`),
+		accountID, mac, class, signals, now, now)
+	if err != nil {
+		return fmt.Errorf("store: remember device: %w", err)
+	}
+	return nil
+}
+
+// ActiveCycle returns the account's active billing cycle in an area, without
+// a transaction (the portal's online page); the error wraps
+// access.ErrNotFound when there is none.
+func (s *Store) ActiveCycle(ctx context.Context, accountID int64, area string) (access.Cycle, error) {
+	var c access.Cycle
+	err := s.db.GetContext(ctx, &c, s.db.Rebind(`SELECT id, account_id, area, fee_fen, started_at, ends_at, status, settled_at
+		FROM cycles WHERE account_id = ? AND area = ? AND status = 'active'`), accountID, area)
+	if err != nil {
+		return c, notFound(err, fmt.Sprintf("active cycle of account #%d in %s", accountID, area))
+	}
+	return c, nil
+}
+
+// HeartbeatNode records a portal node's heartbeat (DESIGN §8). StartedAt,
+// Address and Version are replaced too: a restarted node shows its new start.
+func (s *Store) HeartbeatNode(ctx context.Context, n access.PortalNode) error {
+	if n.NodeID == "" {
+		return fmt.Errorf("store: heartbeat: empty node id: %w", access.ErrInvalid)
+	}
+	if n.HeartbeatAt == 0 {
+		n.HeartbeatAt = access.Millis(s.now())
+	}
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO portal_nodes
+		(node_id, address, version, started_at, heartbeat_at, logins_ok, logins_failed, bas_errors)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, version = excluded.version,
+			started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, logins_ok = excluded.logins_ok,
+			logins_failed = excluded.logins_failed, bas_errors = excluded.bas_errors`),
+		n.NodeID, n.Address, n.Version, n.StartedAt, n.HeartbeatAt, n.LoginsOK, n.LoginsFailed, n.BASErrors)
+	if err != nil {
+		return fmt.Errorf("store: heartbeat of node %s: %w", n.NodeID, err)
+	}
+	return nil
+}
+
+// PortalNodes lists every portal node that ever sent a heartbeat, by node id.
+func (s *Store) PortalNodes(ctx context.Context) ([]access.PortalNode, error) {
+	var out []access.PortalNode
+	err := s.db.SelectContext(ctx, &out, `SELECT node_id, address, version, started_at, heartbeat_at, logins_ok, logins_failed, bas_errors
+		FROM portal_nodes ORDER BY node_id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: portal nodes: %w", err)
+	}
+	return out, nil
+}
+
+// DeletePortalNode removes a retired node's row; it reports whether one was there.
+func (s *Store) DeletePortalNode(ctx context.Context, nodeID string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM portal_nodes WHERE node_id = ?`), nodeID)
+	if err != nil {
+		return false, fmt.Errorf("store: delete node %s: %w", nodeID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
