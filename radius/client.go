@@ -304,6 +304,7 @@ func (s *clientSocket) read() {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
+			time.Sleep(time.Millisecond) // do not spin on a persistent error
 			continue
 		}
 		if n < headerLen {

@@ -249,6 +249,23 @@ func TestClientConcurrency(t *testing.T) {
 	}
 }
 
+func TestClientResolvesHostNames(t *testing.T) {
+	ts := startServer(t, nil, localNAS(true))
+	_, port, _ := net.SplitHostPort(ts.auth)
+	cl := &Client{Retry: 200 * time.Millisecond, MaxTries: 1} // localhost may be ::1 here, where nobody listens
+	defer cl.Close()
+	reply, err := cl.Exchange(context.Background(), radius.New(radius.CodeStatusServer, []byte(testSecret)), net.JoinHostPort("localhost", port))
+	if err != nil && !strings.Contains(err.Error(), "no response") {
+		t.Fatal(err)
+	}
+	if err == nil && reply.Code != radius.CodeAccessAccept {
+		t.Fatalf("code %v", reply.Code)
+	}
+	if _, err := cl.Exchange(context.Background(), radius.New(radius.CodeStatusServer, []byte(testSecret)), "no-port"); err == nil {
+		t.Fatal("Exchange to an address without port succeeded")
+	}
+}
+
 func TestClientClosed(t *testing.T) {
 	cl := &Client{}
 	cl.Close()

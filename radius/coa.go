@@ -81,6 +81,9 @@ func (c *CoAClient) Disconnect(ctx context.Context, nas *NAS, id SessionIdent) (
 	if err != nil {
 		return DisconnectResult{}, err
 	}
+	if !nas.IP.IsValid() {
+		return DisconnectResult{}, fmt.Errorf("radius: disconnect at NAS %s: no IP address", nas.Name)
+	}
 	port := nas.CoAPort
 	if port == 0 {
 		port = DefaultCoAPort

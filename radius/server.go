@@ -231,13 +231,19 @@ func (s *Server) init() {
 	})
 }
 
+var errNotConfigured = errors.New("radius: Server needs NAS and Handler")
+
 // ListenAndServe listens on AuthAddr and AcctAddr (UDP) and serves until ctx
 // ends or Shutdown is called. When ctx ends it stops reading and waits up to
 // 10 s for requests in flight before returning. It returns ErrServerClosed
 // after a shutdown, or the error that stopped it.
 func (s *Server) ListenAndServe(ctx context.Context) error {
+	s.init()
 	if s.AuthAddr == "" && s.AcctAddr == "" {
 		return errors.New("radius: no listen address")
+	}
+	if s.NAS == nil || s.Handler == nil {
+		return errNotConfigured
 	}
 	var auth, acct net.PacketConn
 	var err error
@@ -278,7 +284,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 func (s *Server) Serve(authConn, acctConn net.PacketConn) error {
 	s.init()
 	if s.NAS == nil || s.Handler == nil {
-		return errors.New("radius: Server needs NAS and Handler")
+		return errNotConfigured
 	}
 	type listener struct {
 		conn net.PacketConn

@@ -443,7 +443,7 @@ func (l *logCounter) Handle(_ context.Context, r slog.Record) error {
 	var sb strings.Builder
 	sb.WriteString(r.Message)
 	r.Attrs(func(a slog.Attr) bool {
-		sb.WriteString(" " + a.String())
+		sb.WriteString(" " + a.Key + "=" + a.Value.Resolve().String())
 		return true
 	})
 	l.texts = append(l.texts, sb.String())
