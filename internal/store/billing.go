@@ -252,3 +252,177 @@ func (s *Store) LedgerByID(ctx context.Context, id int64) (LedgerEntry, error) {
 	}
 	return e, nil
 }
+
+// ArrearsSession is a live session in a billed area whose account has no
+// active cycle there and a balance below the area's fee.
+type ArrearsSession struct {
+	BillingSession
+	AccountID int64      `db:"account_id"`
+	Username  string     `db:"username"`
+	Balance   access.Fen `db:"balance_fen"`
+}
+
+// ArrearsSessions finds the live sessions (heard of at or after freshSince)
+// in area whose account has no active cycle there and a balance below fee:
+// they should not be on the network (a settlement's disconnect that never
+// happened, or a refund before Accounting-Start).
+func (s *Store) ArrearsSessions(ctx context.Context, area string, fee access.Fen, freshSince time.Time, limit int) ([]ArrearsSession, error) {
+	if limit <= 0 {
+		limit = 500
+	}
+	f := access.Millis(freshSince)
+	var out []ArrearsSession
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT s.id, s.nas, s.mac, s.ip, s.status, s.account_id, a.username, a.balance_fen
+		FROM sessions s JOIN accounts a ON a.id = s.account_id
+		WHERE s.area = ? AND s.status IN ('reserved', 'online')
+		  AND (s.last_update_at >= ? OR s.started_at >= ? OR s.reserved_at >= ?)
+		  AND a.balance_fen < ?
+		  AND NOT EXISTS (SELECT 1 FROM cycles c WHERE c.account_id = s.account_id AND c.area = s.area AND c.status = 'active')
+		ORDER BY s.id LIMIT ?`), area, f, f, f, fee, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: arrears sessions: %w", err)
+	}
+	return out, nil
+}
+
+// BillingProblem is one inconsistency found by CheckBilling.
+type BillingProblem struct {
+	AccountID int64
+	Username  string
+	Kind      string
+	Detail    string
+}
+
+// Kinds of BillingProblem.
+const (
+	ProblemBalanceMismatch = "balance_mismatch" // balance != sum(ledger)
+	ProblemLedgerChain     = "ledger_chain"     // a row's balance_after != previous + amount
+	ProblemSettledNoFee    = "settled_without_fee"
+	ProblemFeeMismatch     = "fee_mismatch" // the fee row's amount or id does not match the cycle
+	ProblemActiveWithFee   = "active_cycle_charged"
+	ProblemOrphanFee       = "fee_without_cycle"
+	ProblemBelowCommitted  = "below_committed"
+)
+
+// CheckBilling checks every account's balance against its ledger, the
+// ledger's running balance, that every settled cycle has exactly one fee row
+// (and active ones none), and that no balance is below its committed fees.
+func (s *Store) CheckBilling(ctx context.Context) ([]BillingProblem, error) {
+	var out []BillingProblem
+	add := func(id int64, user, kind, format string, args ...any) {
+		out = append(out, BillingProblem{AccountID: id, Username: user, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+	}
+
+	// 1. balance == sum(ledger).
+	var sums []struct {
+		ID       int64      `db:"id"`
+		Username string     `db:"username"`
+		Balance  access.Fen `db:"balance_fen"`
+		Sum      access.Fen `db:"ledger_sum"`
+	}
+	err := s.db.SelectContext(ctx, &sums, `SELECT a.id, a.username, a.balance_fen,
+		CAST(COALESCE((SELECT SUM(l.amount_fen) FROM ledger l WHERE l.account_id = a.id), 0) AS BIGINT) AS ledger_sum
+		FROM accounts a ORDER BY a.id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: check balances: %w", err)
+	}
+	users := make(map[int64]string, len(sums))
+	for _, r := range sums {
+		users[r.ID] = r.Username
+		if r.Balance != r.Sum {
+			add(r.ID, r.Username, ProblemBalanceMismatch, "balance %s yuan, ledger sums to %s yuan", r.Balance, r.Sum)
+		}
+	}
+
+	// 2. The running balance of each account's ledger.
+	rows, err := s.db.QueryxContext(ctx, `SELECT id, account_id, amount_fen, balance_after_fen FROM ledger ORDER BY account_id, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: check ledger: %w", err)
+	}
+	var (
+		curAcc  int64 = -1
+		running access.Fen
+		broken  bool
+	)
+	for rows.Next() {
+		var id, acc int64
+		var amount, after access.Fen
+		if err := rows.Scan(&id, &acc, &amount, &after); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: check ledger: %w", err)
+		}
+		if acc != curAcc {
+			curAcc, running, broken = acc, 0, false
+		}
+		running += amount
+		if after != running && !broken {
+			add(acc, users[acc], ProblemLedgerChain, "ledger row #%d: balance after %s yuan, running sum %s yuan", id, after, running)
+			broken = true // one report per account is enough
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: check ledger: %w", err)
+	}
+
+	// 3. Cycles and their fee rows.
+	var cycles []struct {
+		access.Cycle
+		LedgerID *int64 `db:"ledger_id"`
+	}
+	if err := s.db.SelectContext(ctx, &cycles, `SELECT `+cycleCols+`, ledger_id FROM cycles ORDER BY id`); err != nil {
+		return nil, fmt.Errorf("store: check cycles: %w", err)
+	}
+	var fees []LedgerEntry
+	if err := s.db.SelectContext(ctx, &fees, s.db.Rebind(`SELECT `+ledgerCols+` FROM ledger WHERE kind = ? ORDER BY id`), access.LedgerCycleFee); err != nil {
+		return nil, fmt.Errorf("store: check cycle fees: %w", err)
+	}
+	feeByRef := map[string][]LedgerEntry{}
+	for _, f := range fees {
+		feeByRef[f.Reference] = append(feeByRef[f.Reference], f)
+	}
+	seen := map[string]bool{}
+	for _, c := range cycles {
+		ref := CycleFeeReference(c.ID)
+		seen[ref] = true
+		got := feeByRef[ref]
+		switch {
+		case c.Status == CycleSettled && len(got) == 0:
+			add(c.AccountID, users[c.AccountID], ProblemSettledNoFee, "cycle #%d in %s settled without a fee row", c.ID, c.Area)
+		case len(got) > 1:
+			add(c.AccountID, users[c.AccountID], ProblemFeeMismatch, "cycle #%d charged %d times", c.ID, len(got))
+		case c.Status == CycleActive && len(got) == 1:
+			add(c.AccountID, users[c.AccountID], ProblemActiveWithFee, "cycle #%d is active but charged by ledger row #%d", c.ID, got[0].ID)
+		case c.Status == CycleSettled:
+			f := got[0]
+			if f.Amount != -c.Fee || f.AccountID != c.AccountID || c.LedgerID == nil || *c.LedgerID != f.ID {
+				add(c.AccountID, users[c.AccountID], ProblemFeeMismatch, "cycle #%d (fee %s yuan) and its fee row #%d (%s yuan, account #%d) disagree",
+					c.ID, c.Fee, f.ID, f.Amount, f.AccountID)
+			}
+		}
+	}
+	for _, f := range fees {
+		if !seen[f.Reference] {
+			add(f.AccountID, users[f.AccountID], ProblemOrphanFee, "ledger row #%d (%s) names no cycle", f.ID, f.Reference)
+		}
+	}
+
+	// 4. No balance below its committed fees.
+	var below []struct {
+		ID        int64      `db:"id"`
+		Username  string     `db:"username"`
+		Balance   access.Fen `db:"balance_fen"`
+		Committed access.Fen `db:"committed"`
+	}
+	err = s.db.SelectContext(ctx, &below, `SELECT a.id, a.username, a.balance_fen, CAST(SUM(c.fee_fen) AS BIGINT) AS committed
+		FROM accounts a JOIN cycles c ON c.account_id = a.id AND c.status = 'active'
+		GROUP BY a.id, a.username, a.balance_fen
+		HAVING a.balance_fen < SUM(c.fee_fen) ORDER BY a.id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: check committed: %w", err)
+	}
+	for _, r := range below {
+		add(r.ID, r.Username, ProblemBelowCommitted, "balance %s yuan is below the committed cycle fee %s yuan", r.Balance, r.Committed)
+	}
+	return out, nil
+}

@@ -1,0 +1,51 @@
+package billing
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	settlements *prometheus.CounterVec
+	disconnects *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		settlements: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "campusnet_settlements_total",
+			Help: "Billing cycles handled by the settlement job, by result (settled, renewed, arrears, skipped, error).",
+		}, []string{"result"}),
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "campusnet_billing_disconnects_total",
+			Help: "Disconnect-Requests for arrears, by outcome (ack, nak, error, unavailable).",
+		}, []string{"result"}),
+	}
+	var err error
+	if m.settlements, err = register(reg, m.settlements); err != nil {
+		return nil, err
+	}
+	if m.disconnects, err = register(reg, m.disconnects); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// register registers c, or returns the collector already registered under
+// its name (two Services or webhooks on one registry share the counters).
+func register(reg prometheus.Registerer, c *prometheus.CounterVec) (*prometheus.CounterVec, error) {
+	if reg == nil {
+		return c, nil
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+				return existing, nil
+			}
+		}
+		return nil, err
+	}
+	return c, nil
+}
