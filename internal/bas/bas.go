@@ -1,0 +1,551 @@
+package bas
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+	"layeh.com/radius/rfc2869"
+
+	"github.com/campusnet/campusnet/internal/access"
+	cnradius "github.com/campusnet/campusnet/radius"
+)
+
+// Errors.
+var (
+	// ErrNoSession is returned for an Acct-Session-Id the BAS does not know.
+	ErrNoSession = errors.New("bas: no such session")
+	// ErrBadRequest is returned for an AuthRequest with no credentials.
+	ErrBadRequest = errors.New("bas: bad authentication request")
+)
+
+// Config describes the simulated BAS and the RADIUS server it talks to.
+type Config struct {
+	// NASIP is sent as NAS-IP-Address; when it is a loopback address the
+	// requests are also sent from it (127.0.0.2 is another BAS than
+	// 127.0.0.1), because RADIUS servers find the BAS by source address.
+	NASIP  netip.Addr
+	Secret string
+	// AuthAddr and AcctAddr are the RADIUS server's ports ("127.0.0.1:1812").
+	AuthAddr, AcctAddr string
+	// CoAListen is where Disconnect-Requests arrive ("127.0.0.1:3799"); see
+	// ServeCoA. "" means none.
+	CoAListen string
+	// InterimInterval is used when the server sends no Acct-Interim-Interval.
+	InterimInterval time.Duration
+	Log             *slog.Logger
+
+	// LocalAddr overrides the source address of RADIUS requests ("" = see NASIP).
+	LocalAddr string
+	// NASIdentifier is sent as NAS-Identifier when not empty.
+	NASIdentifier string
+	// Retry and MaxTries tune retransmission (defaults 1 s and 3).
+	Retry    time.Duration
+	MaxTries int
+}
+
+// AuthRequest is one subscriber's login as the BAS sends it to RADIUS.
+//
+// CHAP: CHAPPassword is the 16-octet response (or the 17-octet
+// Ident‖response) and CHAPID its identifier; CHAPChallenge, when set, goes in
+// a CHAP-Challenge attribute, otherwise the challenge is the request
+// authenticator, which the caller cannot know. PAP: Password. MAC
+// authentication: no password and no CHAP; User-Name (or MAC when UserName
+// is empty) is sent as the password too, and Service-Type is Call-Check.
+type AuthRequest struct {
+	UserName      string
+	Password      string
+	CHAPID        byte
+	CHAPPassword  []byte
+	CHAPChallenge []byte
+	UserIP        netip.Addr
+	MAC           string
+}
+
+// AuthResult is RADIUS's answer.
+type AuthResult struct {
+	Accepted bool
+	// ReplyMessage joins the Reply-Message attributes with newlines.
+	ReplyMessage   string
+	Class          []byte
+	SessionTimeout time.Duration
+	// AcctSessionID names the session the BAS will account for (also on a
+	// reject, for the log).
+	AcctSessionID string
+	// UserName is the reply's User-Name (the real account), or the request's.
+	UserName        string
+	InterimInterval time.Duration
+}
+
+// Session is a subscriber the BAS has let in.
+type Session struct {
+	AcctSessionID string
+	UserName      string
+	UserIP        netip.Addr
+	MAC           string // canonical (access.NormalizeMAC), "" if unknown
+	Class         []byte
+	Started       bool
+	StartedAt     time.Time
+	InputOctets   uint64
+	OutputOctets  uint64
+	Interim       time.Duration
+}
+
+// BAS is a simulated BAS. It is safe for concurrent use.
+type BAS struct {
+	cfg    Config
+	log    *slog.Logger
+	client *cnradius.Client
+	prefix uint32
+	seq    atomic.Uint32
+
+	// OnDisconnect, when set before ServeCoA, is called after a
+	// Disconnect-Request ended a session.
+	OnDisconnect func(userIP netip.Addr, mac string)
+
+	nak atomic.Int32
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+	coa      net.PacketConn
+	acks     int
+	naks     int
+}
+
+// New returns a BAS; it opens sockets lazily.
+func New(cfg Config) *BAS {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.InterimInterval <= 0 {
+		cfg.InterimInterval = 300 * time.Second
+	}
+	local := cfg.LocalAddr
+	if local == "" && cfg.NASIP.IsValid() && cfg.NASIP.IsLoopback() {
+		local = netip.AddrPortFrom(cfg.NASIP.Unmap(), 0).String()
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return &BAS{
+		cfg:      cfg,
+		log:      cfg.Log,
+		client:   &cnradius.Client{Retry: cfg.Retry, MaxTries: cfg.MaxTries, RequireMessageAuthenticator: true, LocalAddr: local},
+		prefix:   binary.BigEndian.Uint32(b[:]),
+		sessions: map[string]*Session{},
+	}
+}
+
+// Close releases the sockets.
+func (b *BAS) Close() error {
+	b.mu.Lock()
+	coa := b.coa
+	b.mu.Unlock()
+	if coa != nil {
+		coa.Close()
+	}
+	return b.client.Close()
+}
+
+// FormatMAC writes a MAC as RFC 3580 does in Calling-Station-Id:
+// "00-10-A4-23-19-C0". Anything that is not a MAC is returned as it is.
+func FormatMAC(mac string) string {
+	m, err := access.NormalizeMAC(mac)
+	if err != nil {
+		return mac
+	}
+	return strings.ToUpper(strings.ReplaceAll(m, ":", "-"))
+}
+
+func (b *BAS) newSessionID() string {
+	return fmt.Sprintf("%08X%08X", b.prefix, b.seq.Add(1))
+}
+
+func (b *BAS) secret() []byte { return []byte(b.cfg.Secret) }
+
+func (b *BAS) addNAS(p *radius.Packet) {
+	if b.cfg.NASIP.IsValid() && b.cfg.NASIP.Unmap().Is4() {
+		_ = rfc2865.NASIPAddress_Add(p, b.cfg.NASIP.Unmap().AsSlice())
+	}
+	if b.cfg.NASIdentifier != "" {
+		_ = rfc2865.NASIdentifier_AddString(p, b.cfg.NASIdentifier)
+	}
+}
+
+// Authenticate sends an Access-Request and reports the answer. An accepted
+// subscriber becomes a session (not yet started) under the returned
+// AcctSessionID. An error means no authentic answer came.
+func (b *BAS) Authenticate(ctx context.Context, r AuthRequest) (AuthResult, error) {
+	p := radius.New(radius.CodeAccessRequest, b.secret())
+	user := r.UserName
+	mac := r.MAC
+	if user == "" && mac != "" {
+		user = FormatMAC(mac)
+	}
+	if user == "" {
+		return AuthResult{}, fmt.Errorf("%w: no user name", ErrBadRequest)
+	}
+	if err := rfc2865.UserName_AddString(p, user); err != nil {
+		return AuthResult{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	switch {
+	case len(r.CHAPPassword) == 17:
+		_ = rfc2865.CHAPPassword_Add(p, r.CHAPPassword)
+	case len(r.CHAPPassword) == 16:
+		_ = rfc2865.CHAPPassword_Add(p, append([]byte{r.CHAPID}, r.CHAPPassword...))
+	case len(r.CHAPPassword) != 0:
+		return AuthResult{}, fmt.Errorf("%w: CHAP response of %d octets", ErrBadRequest, len(r.CHAPPassword))
+	case r.Password != "":
+		if err := rfc2865.UserPassword_AddString(p, r.Password); err != nil {
+			return AuthResult{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+		}
+	default: // MAC authentication
+		_ = rfc2865.UserPassword_AddString(p, user)
+		_ = rfc2865.ServiceType_Add(p, rfc2865.ServiceType_Value_CallCheck)
+	}
+	if len(r.CHAPPassword) != 0 && len(r.CHAPChallenge) != 0 {
+		_ = rfc2865.CHAPChallenge_Add(p, r.CHAPChallenge)
+	}
+	if len(r.CHAPPassword) != 0 || r.Password != "" {
+		_ = rfc2865.ServiceType_Add(p, rfc2865.ServiceType_Value_FramedUser)
+	}
+	b.addNAS(p)
+	_ = rfc2865.NASPortType_Add(p, rfc2865.NASPortType_Value_Ethernet)
+	if mac != "" {
+		_ = rfc2865.CallingStationID_AddString(p, FormatMAC(mac))
+	}
+	if r.UserIP.IsValid() && r.UserIP.Unmap().Is4() {
+		_ = rfc2865.FramedIPAddress_Add(p, r.UserIP.Unmap().AsSlice())
+	}
+	id := b.newSessionID()
+	_ = rfc2866.AcctSessionID_AddString(p, id)
+
+	reply, err := b.client.Exchange(ctx, p, b.cfg.AuthAddr)
+	if err != nil {
+		return AuthResult{AcctSessionID: id}, fmt.Errorf("bas: access-request for %s: %w", user, err)
+	}
+	res := AuthResult{Accepted: reply.Code == radius.CodeAccessAccept, AcctSessionID: id, UserName: user}
+	var msgs []string
+	for _, m := range reply.Attributes {
+		if m.Type == rfc2865.ReplyMessage_Type {
+			msgs = append(msgs, string(m.Attribute))
+		}
+	}
+	res.ReplyMessage = strings.Join(msgs, "\n")
+	if c, err := rfc2865.Class_Lookup(reply); err == nil {
+		res.Class = append([]byte(nil), c...)
+	}
+	if v, err := rfc2865.SessionTimeout_Lookup(reply); err == nil {
+		res.SessionTimeout = time.Duration(v) * time.Second
+	}
+	if v, err := rfc2869.AcctInterimInterval_Lookup(reply); err == nil && v > 0 {
+		res.InterimInterval = time.Duration(v) * time.Second
+	}
+	if u, err := rfc2865.UserName_LookupString(reply); err == nil && u != "" {
+		res.UserName = u
+	}
+	if !res.Accepted {
+		return res, nil
+	}
+	canon, _ := access.NormalizeMAC(mac)
+	s := &Session{AcctSessionID: id, UserName: res.UserName, UserIP: r.UserIP, MAC: canon, Class: res.Class, Interim: res.InterimInterval}
+	if s.Interim == 0 {
+		s.Interim = b.cfg.InterimInterval
+	}
+	b.mu.Lock()
+	b.sessions[id] = s
+	b.mu.Unlock()
+	return res, nil
+}
+
+// Sessions returns a copy of the session table.
+func (b *BAS) Sessions() []Session {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]Session, 0, len(b.sessions))
+	for _, s := range b.sessions {
+		out = append(out, *s)
+	}
+	return out
+}
+
+// Session returns one session.
+func (b *BAS) Session(acctSessionID string) (Session, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s, ok := b.sessions[acctSessionID]
+	if !ok {
+		return Session{}, false
+	}
+	return *s, true
+}
+
+// Forget drops a session without accounting for it (load generation).
+func (b *BAS) Forget(acctSessionID string) {
+	b.mu.Lock()
+	delete(b.sessions, acctSessionID)
+	b.mu.Unlock()
+}
+
+// AddTraffic adds octets to a session's counters (sent at the next Interim
+// or Stop).
+func (b *BAS) AddTraffic(acctSessionID string, in, out uint64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s, ok := b.sessions[acctSessionID]
+	if !ok {
+		return ErrNoSession
+	}
+	s.InputOctets += in
+	s.OutputOctets += out
+	return nil
+}
+
+// Start sends Accounting-Start for the session.
+func (b *BAS) Start(ctx context.Context, acctSessionID string) error {
+	b.mu.Lock()
+	s, ok := b.sessions[acctSessionID]
+	if ok && !s.Started {
+		s.Started, s.StartedAt = true, time.Now()
+	}
+	var snap Session
+	if ok {
+		snap = *s
+	}
+	b.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNoSession, acctSessionID)
+	}
+	return b.account(ctx, rfc2866.AcctStatusType_Value_Start, snap, 0)
+}
+
+// Interim sends Accounting Interim-Update, adding a little traffic.
+func (b *BAS) Interim(ctx context.Context, acctSessionID string) error {
+	b.mu.Lock()
+	s, ok := b.sessions[acctSessionID]
+	var snap Session
+	if ok {
+		s.InputOctets += 1 << 20
+		s.OutputOctets += 4 << 20
+		snap = *s
+	}
+	b.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNoSession, acctSessionID)
+	}
+	return b.account(ctx, rfc2866.AcctStatusType_Value_InterimUpdate, snap, 0)
+}
+
+// Stop sends Accounting-Stop (User-Request) and forgets the session.
+func (b *BAS) Stop(ctx context.Context, acctSessionID string) error {
+	return b.stop(ctx, acctSessionID, rfc2866.AcctTerminateCause_Value_UserRequest)
+}
+
+func (b *BAS) stop(ctx context.Context, acctSessionID string, cause rfc2866.AcctTerminateCause) error {
+	b.mu.Lock()
+	s, ok := b.sessions[acctSessionID]
+	var snap Session
+	if ok {
+		snap = *s
+		delete(b.sessions, acctSessionID)
+	}
+	b.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNoSession, acctSessionID)
+	}
+	return b.account(ctx, rfc2866.AcctStatusType_Value_Stop, snap, cause)
+}
+
+// AccountingOn tells RADIUS the BAS (re)started, and forgets every session.
+func (b *BAS) AccountingOn(ctx context.Context) error {
+	b.mu.Lock()
+	clear(b.sessions)
+	b.mu.Unlock()
+	p := radius.New(radius.CodeAccountingRequest, b.secret())
+	_ = rfc2866.AcctStatusType_Add(p, rfc2866.AcctStatusType_Value_AccountingOn)
+	_ = rfc2866.AcctSessionID_AddString(p, b.newSessionID())
+	b.addNAS(p)
+	if _, err := b.client.Exchange(ctx, p, b.cfg.AcctAddr); err != nil {
+		return fmt.Errorf("bas: accounting-on: %w", err)
+	}
+	return nil
+}
+
+// Account sends an Accounting-Request for an arbitrary session state (for
+// load generation and tests that replay accounting).
+func (b *BAS) Account(ctx context.Context, status rfc2866.AcctStatusType, s Session) error {
+	cause := rfc2866.AcctTerminateCause(0)
+	if status == rfc2866.AcctStatusType_Value_Stop {
+		cause = rfc2866.AcctTerminateCause_Value_UserRequest
+	}
+	return b.account(ctx, status, s, cause)
+}
+
+func (b *BAS) account(ctx context.Context, status rfc2866.AcctStatusType, s Session, cause rfc2866.AcctTerminateCause) error {
+	p := radius.New(radius.CodeAccountingRequest, b.secret())
+	_ = rfc2866.AcctStatusType_Add(p, status)
+	_ = rfc2866.AcctSessionID_AddString(p, s.AcctSessionID)
+	if s.UserName != "" {
+		_ = rfc2865.UserName_AddString(p, s.UserName)
+	}
+	b.addNAS(p)
+	if s.MAC != "" {
+		_ = rfc2865.CallingStationID_AddString(p, FormatMAC(s.MAC))
+	}
+	if s.UserIP.IsValid() && s.UserIP.Unmap().Is4() {
+		_ = rfc2865.FramedIPAddress_Add(p, s.UserIP.Unmap().AsSlice())
+	}
+	if len(s.Class) > 0 {
+		_ = rfc2865.Class_Add(p, s.Class)
+	}
+	if status != rfc2866.AcctStatusType_Value_Start {
+		_ = rfc2866.AcctInputOctets_Add(p, rfc2866.AcctInputOctets(uint32(s.InputOctets)))
+		_ = rfc2866.AcctOutputOctets_Add(p, rfc2866.AcctOutputOctets(uint32(s.OutputOctets)))
+		_ = rfc2869.AcctInputGigawords_Add(p, rfc2869.AcctInputGigawords(uint32(s.InputOctets>>32)))
+		_ = rfc2869.AcctOutputGigawords_Add(p, rfc2869.AcctOutputGigawords(uint32(s.OutputOctets>>32)))
+		if !s.StartedAt.IsZero() {
+			_ = rfc2866.AcctSessionTime_Add(p, rfc2866.AcctSessionTime(time.Since(s.StartedAt)/time.Second))
+		}
+	}
+	if cause != 0 {
+		_ = rfc2866.AcctTerminateCause_Add(p, cause)
+	}
+	_ = rfc2866.AcctAuthentic_Add(p, rfc2866.AcctAuthentic_Value_RADIUS)
+	if _, err := b.client.Exchange(ctx, p, b.cfg.AcctAddr); err != nil {
+		return fmt.Errorf("bas: accounting %v for %s: %w", status, s.AcctSessionID, err)
+	}
+	return nil
+}
+
+// SetNAK makes the BAS answer Disconnect-Requests with a NAK carrying
+// Error-Cause errorCause (e.g. 503, 506), until SetNAK(0) restores ACKs.
+func (b *BAS) SetNAK(errorCause int) { b.nak.Store(int32(errorCause)) }
+
+// DisconnectCounts reports how many Disconnect-Requests were ACKed and NAKed.
+func (b *BAS) DisconnectCounts() (acks, naks int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.acks, b.naks
+}
+
+// ListenCoA binds CoAListen (if not yet bound) and returns the address.
+func (b *BAS) ListenCoA() (netip.AddrPort, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.coa == nil {
+		if b.cfg.CoAListen == "" {
+			return netip.AddrPort{}, errors.New("bas: no CoA listen address")
+		}
+		c, err := net.ListenPacket("udp", b.cfg.CoAListen)
+		if err != nil {
+			return netip.AddrPort{}, fmt.Errorf("bas: listen coa: %w", err)
+		}
+		b.coa = c
+	}
+	return b.coa.LocalAddr().(*net.UDPAddr).AddrPort(), nil
+}
+
+// ServeCoA answers Disconnect-Requests (RFC 5176) until ctx ends. A request
+// naming a session the BAS has (by Acct-Session-Id, Framed-IP-Address,
+// Calling-Station-Id or User-Name) is ACKed, the session ended, OnDisconnect
+// called and an Accounting-Stop (Admin-Reset) sent; an unknown session gets
+// a NAK with Error-Cause 503, a NAS-IP-Address that is not this BAS's a NAK
+// 403; after SetNAK every request gets a NAK with that cause.
+func (b *BAS) ServeCoA(ctx context.Context) error {
+	if _, err := b.ListenCoA(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	conn := b.coa
+	b.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	err := cnradius.ListenDisconnect(conn, b.secret(), func(req *radius.Packet) (bool, int) {
+		return b.disconnect(ctx, req)
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (b *BAS) disconnect(ctx context.Context, req *radius.Packet) (bool, int) {
+	count := func(ack bool, cause int) (bool, int) {
+		b.mu.Lock()
+		if ack {
+			b.acks++
+		} else {
+			b.naks++
+		}
+		b.mu.Unlock()
+		return ack, cause
+	}
+	if req.Code != radius.CodeDisconnectRequest {
+		return count(false, 405) // Unsupported-Service: the simulator does no CoA
+	}
+	if c := b.nak.Load(); c != 0 {
+		return count(false, int(c))
+	}
+	if ip, err := rfc2865.NASIPAddress_Lookup(req); err == nil && b.cfg.NASIP.IsValid() {
+		if a, ok := netip.AddrFromSlice(ip); ok && a.Unmap() != b.cfg.NASIP.Unmap() {
+			return count(false, 403)
+		}
+	}
+	asid, _ := rfc2866.AcctSessionID_LookupString(req)
+	user, _ := rfc2865.UserName_LookupString(req)
+	csid, _ := rfc2865.CallingStationID_LookupString(req)
+	mac, _ := access.NormalizeMAC(csid)
+	var fip netip.Addr
+	if ip, err := rfc2865.FramedIPAddress_Lookup(req); err == nil {
+		fip, _ = netip.AddrFromSlice(ip)
+		fip = fip.Unmap()
+	}
+	b.mu.Lock()
+	var found *Session
+	for _, s := range b.sessions {
+		switch {
+		case asid != "" && s.AcctSessionID != asid:
+			continue
+		case fip.IsValid() && s.UserIP != fip:
+			continue
+		case mac != "" && s.MAC != mac:
+			continue
+		case user != "" && s.UserName != user:
+			continue
+		}
+		found = s
+		break
+	}
+	var snap Session
+	if found != nil {
+		snap = *found
+		delete(b.sessions, snap.AcctSessionID)
+	}
+	b.mu.Unlock()
+	if found == nil {
+		return count(false, 503)
+	}
+	b.log.Info("bas: disconnect", "session", snap.AcctSessionID, "user", snap.UserName, "mac", snap.MAC)
+	if b.OnDisconnect != nil {
+		b.OnDisconnect(snap.UserIP, snap.MAC)
+	}
+	go func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := b.account(sctx, rfc2866.AcctStatusType_Value_Stop, snap, rfc2866.AcctTerminateCause_Value_AdminReset); err != nil {
+			b.log.Warn("bas: accounting-stop after disconnect", "session", snap.AcctSessionID, "err", err)
+		}
+	}()
+	return count(true, 0)
+}
