@@ -113,3 +113,18 @@ func TestSecretsNotInErrors(t *testing.T) {
 		t.Fatalf("password leaked or no error: %v", err)
 	}
 }
+
+func TestDeployExampleIsValid(t *testing.T) {
+	c, err := Load("../../deploy/campusnet.example.toml")
+	if err != nil {
+		t.Fatalf("deploy/campusnet.example.toml: %v", err)
+	}
+	if len(c.NAS) != 1 || len(c.Areas) != 2 {
+		t.Fatalf("example: %d NAS, %d areas", len(c.NAS), len(c.Areas))
+	}
+	for _, f := range []string{"node1", "node2", "radius"} {
+		if _, err := Load("../../deploy/compose/" + f + ".toml"); err != nil {
+			t.Fatalf("compose %s: %v", f, err)
+		}
+	}
+}
