@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -125,8 +126,10 @@ func newServer(ctx context.Context, env *cli, cfg *config.Config, log *slog.Logg
 	}
 	s := &server{cfg: cfg, st: st, log: log, now: time.Now, demo: demo, env: env,
 		reg: prometheus.NewRegistry(), ops: http.NewServeMux(), ready: make(chan struct{}), addrs: map[string]string{}}
-	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.reg.MustRegister(collectors.NewDBStatsCollector(st.DB().DB, "campusnet"))
+	// Every metric name starts with campusnet_, the runtime's too.
+	prometheus.WrapRegistererWithPrefix("campusnet_", s.reg).MustRegister(
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.reg.MustRegister(newStoreCollector(st, s.now))
 	s.tokenKey = logintoken.NewKey()
 	if cfg.Server.TokenKey != "" {
 		if s.tokenKey, err = logintoken.ParseKey(cfg.Server.TokenKey); err != nil {
@@ -238,6 +241,25 @@ func (s *server) serveHTTP(name string, ln net.Listener, h http.Handler) {
 		defer cancel()
 		return srv.Shutdown(sctx)
 	})
+}
+
+// serveTLS adds an HTTPS listener for h when addr is set (the config
+// checks that a certificate and key come with it). The plain listener stays:
+// the BAS redirect and the OS probes are HTTP.
+func (s *server) serveTLS(name, addr, certFile, keyFile string, h http.Handler) error {
+	if addr == "" {
+		return nil
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return fmt.Errorf("%s: tls certificate: %w", name, err)
+	}
+	ln, err := s.listen(name, addr)
+	if err != nil {
+		return err
+	}
+	s.serveHTTP(name, tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}), h)
+	return nil
 }
 
 // startOps serves /healthz and /metrics on the ops listener.
