@@ -60,6 +60,7 @@ func (s *Service) Settle(ctx context.Context) (SettleReport, error) {
 	now := s.cfg.Now()
 	var after int64
 	var firstErr error
+	tried := map[int64]bool{} // sessions sent a Disconnect-Request in this run
 	for {
 		due, err := s.st.DueCycles(ctx, now, after, s.cfg.Batch)
 		if err != nil {
@@ -108,6 +109,7 @@ func (s *Service) Settle(ctx context.Context) (SettleReport, error) {
 			}
 			s.m.settlements.WithLabelValues(result).Inc()
 			for _, sess := range out.disconnect {
+				tried[sess.ID] = true
 				rep.Disconnects[s.disconnect(ctx, sess.ID, out.username)]++
 			}
 		}
@@ -115,7 +117,7 @@ func (s *Service) Settle(ctx context.Context) (SettleReport, error) {
 			break
 		}
 	}
-	if err := s.sweepArrears(ctx, now, &rep); err != nil && firstErr == nil {
+	if err := s.sweepArrears(ctx, now, tried, &rep); err != nil && firstErr == nil {
 		firstErr = err
 	}
 	return rep, firstErr
@@ -188,7 +190,7 @@ func (s *Service) settleOne(ctx context.Context, due access.Cycle, now time.Time
 
 // sweepArrears disconnects live sessions in billed areas whose account has
 // neither an active cycle nor the balance for one.
-func (s *Service) sweepArrears(ctx context.Context, now time.Time, rep *SettleReport) error {
+func (s *Service) sweepArrears(ctx context.Context, now time.Time, tried map[int64]bool, rep *SettleReport) error {
 	for _, a := range s.cfg.Areas {
 		if !a.Billed() {
 			continue
@@ -198,6 +200,9 @@ func (s *Service) sweepArrears(ctx context.Context, now time.Time, rep *SettleRe
 			return err
 		}
 		for _, sess := range found {
+			if tried[sess.ID] {
+				continue
+			}
 			s.log.Info("online in a billed area without a cycle or the balance for one: disconnecting",
 				"session", sess.ID, "user", sess.Username, "area", a.Name, "balance", sess.Balance.String())
 			rep.Disconnects[s.disconnect(ctx, sess.ID, sess.Username)]++

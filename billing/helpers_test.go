@@ -1,0 +1,270 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/config"
+	"github.com/campusnet/campusnet/internal/store"
+	"github.com/campusnet/campusnet/internal/storetest"
+	cnradius "github.com/campusnet/campusnet/radius"
+)
+
+// t0 is when the tests' fake clock starts.
+var t0 = time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
+
+const cycleLen = 720 * time.Hour
+
+func testAreas() []config.Area {
+	return []config.Area{
+		{Name: "dorm", FeeFen: 2000, Fee: 20, Cycle: config.Duration{Duration: cycleLen}},
+		{Name: "office"},
+	}
+}
+
+// env is one test's billing world: a store on a fake clock, the service and
+// a test BAS that answers Disconnect-Requests.
+type env struct {
+	t     *testing.T
+	ctx   context.Context
+	clock *storetest.Clock
+	st    *store.Store
+	svc   *Service
+	bas   *testBAS
+	reg   *prometheus.Registry
+}
+
+func newEnv(t *testing.T, kind string) *env {
+	t.Helper()
+	clock := storetest.NewClock(t0)
+	st := storetest.New(t, kind, store.WithClock(clock.Now))
+	return newEnvOn(t, st, clock)
+}
+
+func newEnvOn(t *testing.T, st *store.Store, clock *storetest.Clock) *env {
+	t.Helper()
+	bas := startBAS(t)
+	reg := prometheus.NewRegistry()
+	disc := &coaDisconnector{st: st, nas: bas.nas}
+	disc.coa.Retry, disc.coa.MaxTries = 200*time.Millisecond, 3
+	t.Cleanup(func() { disc.coa.Close() })
+	svc, err := New(st, Config{Areas: testAreas(), Registerer: reg, Disconnector: disc,
+		PaymentURL: "https://pay.example.edu/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, ctx: context.Background(), clock: clock, st: st, svc: svc, bas: bas, reg: reg}
+}
+
+// account creates a student with an opening balance (a recharge).
+func (e *env) account(user string, balance access.Fen) access.Account {
+	e.t.Helper()
+	a, _, err := e.st.EnsureAccount(e.ctx, access.Account{Username: user, Role: access.RoleStudent})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if balance > 0 {
+		if _, err := e.svc.Recharge(e.ctx, user, balance, "test", "open:"+user, "opening balance"); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	a, err = e.st.AccountByUsername(e.ctx, user)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a
+}
+
+func (e *env) balance(user string) access.Fen {
+	e.t.Helper()
+	a, err := e.st.AccountByUsername(e.ctx, user)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a.Balance
+}
+
+// online inserts a session that RADIUS would have: online in area, last
+// heard of now.
+func (e *env) online(a access.Account, area, mac, ip string) int64 {
+	e.t.Helper()
+	now := access.Millis(e.clock.Now())
+	var id int64
+	err := e.st.DB().QueryRowxContext(e.ctx, e.st.Rebind(`INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status,
+		acct_session_id, correlation, reserved_at, started_at, last_update_at) VALUES (?, ?, 'test-bas', ?, ?, ?, 'pc', 'online', ?, ?, ?, ?, ?) RETURNING id`),
+		a.ID, a.Username, area, mac, ip, "acct-"+mac, "corr-"+mac+fmt.Sprint(now), now, now, now).Scan(&id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// interim marks every live session heard of now (Interim-Update).
+func (e *env) interim() {
+	e.t.Helper()
+	_, err := e.st.DB().ExecContext(e.ctx, e.st.Rebind(`UPDATE sessions SET last_update_at = ? WHERE status = 'online'`), access.Millis(e.clock.Now()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) sessionStatus(id int64) (status, reason string) {
+	e.t.Helper()
+	err := e.st.DB().QueryRowxContext(e.ctx, e.st.Rebind(`SELECT status, close_reason FROM sessions WHERE id = ?`), id).Scan(&status, &reason)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return status, reason
+}
+
+func (e *env) settle() SettleReport {
+	e.t.Helper()
+	rep, err := e.svc.Settle(e.ctx)
+	if err != nil {
+		e.t.Fatalf("settle: %v (%s)", err, rep)
+	}
+	return rep
+}
+
+func (e *env) verifyClean() {
+	e.t.Helper()
+	probs, err := e.svc.Verify(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, p := range probs {
+		e.t.Errorf("billing verify: %s %s: %s", p.Username, p.Kind, p.Detail)
+	}
+}
+
+func (e *env) activeCycle(a access.Account, area string) (access.Cycle, bool) {
+	e.t.Helper()
+	var c access.Cycle
+	found := false
+	err := e.st.InTx(e.ctx, func(tx *sqlx.Tx) error {
+		var err error
+		c, err = e.st.ActiveCycleTx(e.ctx, tx, a.ID, area)
+		found = err == nil
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c, found
+}
+
+func (e *env) countLedger(kind string) int {
+	e.t.Helper()
+	var n int
+	if err := e.st.DB().GetContext(e.ctx, &n, e.st.Rebind(`SELECT COUNT(*) FROM ledger WHERE kind = ?`), kind); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// testBAS answers Disconnect-Requests on 127.0.0.1 as a BAS would, and
+// records what it was asked.
+type testBAS struct {
+	nas *cnradius.NAS
+	mu  sync.Mutex
+	got []basRequest
+	nak bool
+}
+
+type basRequest struct {
+	User, AcctSessionID, FramedIP string
+}
+
+func startBAS(t *testing.T) *testBAS {
+	t.Helper()
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("testing123")
+	b := &testBAS{nas: &cnradius.NAS{Name: "test-bas", IP: netip.MustParseAddr("127.0.0.1"), Secret: secret,
+		CoAPort: conn.LocalAddr().(*net.UDPAddr).Port}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = cnradius.ListenDisconnect(conn, secret, func(req *radius.Packet) (bool, int) {
+			r := basRequest{User: rfc2865.UserName_GetString(req), AcctSessionID: rfc2866.AcctSessionID_GetString(req)}
+			if ip := rfc2865.FramedIPAddress_Get(req); ip != nil {
+				r.FramedIP = ip.String()
+			}
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.got = append(b.got, r)
+			if b.nak {
+				return false, 503
+			}
+			return true, 0
+		})
+	}()
+	t.Cleanup(func() { conn.Close(); <-done })
+	return b
+}
+
+func isNotFound(err error) bool { return errors.Is(err, access.ErrNotFound) }
+
+func (b *testBAS) requests() []basRequest {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]basRequest(nil), b.got...)
+}
+
+// coaDisconnector is a Disconnector over the real RFC 5176 client: it loads
+// the session, sends the Disconnect-Request to the test BAS and closes the
+// session on ACK, as radius.Disconnecter does.
+type coaDisconnector struct {
+	st  *store.Store
+	nas *cnradius.NAS
+	coa cnradius.CoAClient
+}
+
+func (d *coaDisconnector) DisconnectSession(ctx context.Context, id int64, actor, reason string) (access.DisconnectOutcome, error) {
+	var s struct {
+		Username string `db:"username"`
+		Acct     string `db:"acct_session_id"`
+		IP       string `db:"ip"`
+	}
+	if err := d.st.DB().GetContext(ctx, &s, d.st.Rebind(`SELECT username, acct_session_id, ip FROM sessions WHERE id = ?`), id); err != nil {
+		return access.DisconnectOutcome{}, err
+	}
+	ident := cnradius.SessionIdent{UserName: s.Username, AcctSessionID: s.Acct}
+	if ip, err := netip.ParseAddr(s.IP); err == nil {
+		ident.FramedIP = ip
+	}
+	res, err := d.coa.Disconnect(ctx, d.nas, ident)
+	if err != nil {
+		return access.DisconnectOutcome{Detail: "no answer"}, err
+	}
+	out := access.DisconnectOutcome{ACK: res.ACK, ErrorCause: res.ErrorCause}
+	if res.ACK {
+		_, err = d.st.DB().ExecContext(ctx, d.st.Rebind(`UPDATE sessions SET status = 'closed', close_reason = ?, stopped_at = ? WHERE id = ?`),
+			reason, access.Millis(d.st.Now()), id)
+		out.Detail = "acknowledged by " + d.nas.Name
+	} else {
+		out.Detail = fmt.Sprintf("NAK %d", res.ErrorCause)
+	}
+	if aerr := d.st.Audit(ctx, actor, "session.disconnect", s.Username, reason, out.Detail); aerr != nil && err == nil {
+		err = aerr
+	}
+	return out, err
+}
