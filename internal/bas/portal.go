@@ -1,0 +1,276 @@
+package bas
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/campusnet/campusnet/portal/portalproto"
+)
+
+// PortalConfig configures the BAS's Portal protocol side (the part a
+// Huawei BRAS or wireless AC runs on UDP 2000).
+type PortalConfig struct {
+	// Secret is the Portal shared secret (v2; v1 ignores it).
+	Secret string
+	// BASIP is sent as the BAS-IP attribute; usually the RADIUS NAS-IP.
+	BASIP netip.Addr
+	// NotifyAddr is the portal's notify_listen (UDP 50100), where
+	// NTF_LOGOUT goes after a Disconnect-Request.
+	NotifyAddr string
+	// NotifyVersion is the version of NTF_LOGOUT (default 2).
+	NotifyVersion portalproto.Version
+	// NotifyWindow bounds the retransmissions of one NTF_LOGOUT (default 5 s).
+	NotifyWindow time.Duration
+	Log          *slog.Logger
+}
+
+// Portal is the Portal protocol side of a simulated BAS: it answers the
+// portal's REQ_CHALLENGE, REQ_AUTH, REQ_LOGOUT and REQ_INFO in v1 or v2 (as
+// asked), and turns them into the RADIUS side's Access-Request (CHAP-Password
+// and CHAP-Challenge from the portal's exchange, or User-Password for PAP;
+// Framed-IP-Address, Calling-Station-Id, NAS-IP-Address), Accounting-Start
+// after ACK_AUTH and Accounting-Stop at logout. When a Disconnect-Request
+// ends a session it sends NTF_LOGOUT to the portal.
+type Portal struct {
+	bas *BAS
+	cfg PortalConfig
+	log *slog.Logger
+	srv *portalproto.BASServer
+
+	silent atomic.Bool
+
+	mu      sync.Mutex
+	users   map[netip.Addr]string // user address → Acct-Session-Id
+	pending map[netip.Addr]bool   // REQ_AUTH being run through RADIUS
+	bg      sync.WaitGroup
+
+	accepted, rejected, radiusErrors atomic.Uint64
+}
+
+// NewPortal returns the Portal side of b. It sets b.OnDisconnect, so that a
+// Disconnect-Request also sends NTF_LOGOUT to the portal.
+func NewPortal(b *BAS, cfg PortalConfig) *Portal {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	p := &Portal{bas: b, cfg: cfg, log: cfg.Log, users: map[netip.Addr]string{}, pending: map[netip.Addr]bool{}}
+	p.srv = &portalproto.BASServer{Secret: cfg.Secret, BASIP: cfg.BASIP, Handler: portalHandler{p}, Logger: cfg.Log,
+		NotifyVersion: cfg.NotifyVersion, NotifyWindow: cfg.NotifyWindow}
+	b.OnDisconnect = p.disconnected
+	return p
+}
+
+// PortalStats counts what the Portal side did.
+type PortalStats struct {
+	Accepted, Rejected, RADIUSErrors uint64
+	Online                           int
+	Server                           portalproto.BASStats
+}
+
+// Stats returns the counters.
+func (p *Portal) Stats() PortalStats {
+	p.mu.Lock()
+	n := len(p.users)
+	p.mu.Unlock()
+	return PortalStats{Accepted: p.accepted.Load(), Rejected: p.rejected.Load(), RADIUSErrors: p.radiusErrors.Load(),
+		Online: n, Server: p.srv.Stats()}
+}
+
+// SetSilent makes the BAS read requests and answer nothing (a BAS that is
+// down or unreachable: the portal's "portal not response").
+func (p *Portal) SetSilent(silent bool) { p.silent.Store(silent) }
+
+// ListenAndServe listens on addr (the BAS's portal_addr, e.g.
+// "127.0.0.1:2000") and serves until Shutdown.
+func (p *Portal) ListenAndServe(addr string) error {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	return p.Serve(pc)
+}
+
+// Serve answers the portal on pc until Shutdown; it then returns nil.
+func (p *Portal) Serve(pc net.PacketConn) error {
+	err := p.srv.Serve(silentConn{pc, &p.silent})
+	if errors.Is(err, portalproto.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops Serve and waits for running requests and the accounting
+// they started until ctx ends.
+func (p *Portal) Shutdown(ctx context.Context) error {
+	err := p.srv.Shutdown(ctx)
+	done := make(chan struct{})
+	go func() { p.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return err
+}
+
+// Online returns the Acct-Session-Id of the user at ip, if online here.
+func (p *Portal) Online(ip netip.Addr) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	id, ok := p.users[ip.Unmap()]
+	return id, ok
+}
+
+// NotifyLogout tells the portal that the user at ip is logged out
+// (NTF_LOGOUT, retransmitted until acknowledged) and forgets the user here.
+func (p *Portal) NotifyLogout(ctx context.Context, ip netip.Addr, mac string) error {
+	p.mu.Lock()
+	delete(p.users, ip.Unmap())
+	p.mu.Unlock()
+	if p.cfg.NotifyAddr == "" {
+		return nil
+	}
+	return p.srv.SendNotifyLogout(ctx, p.cfg.NotifyAddr, ip, mac)
+}
+
+// disconnected runs when a Disconnect-Request ended a session at the BAS:
+// the RADIUS side sends Accounting-Stop, this side NTF_LOGOUT.
+func (p *Portal) disconnected(ip netip.Addr, mac string) {
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := p.NotifyLogout(ctx, ip, mac); err != nil {
+			p.log.Warn("bas: NTF_LOGOUT not acknowledged", "ip", ip, "mac", mac, "err", err)
+		}
+	}()
+}
+
+// silentConn drops every answer while silent is set.
+type silentConn struct {
+	net.PacketConn
+	silent *atomic.Bool
+}
+
+func (c silentConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if c.silent.Load() {
+		return len(b), nil
+	}
+	return c.PacketConn.WriteTo(b, addr)
+}
+
+// portalHandler is the BASHandler of a Portal.
+type portalHandler struct{ p *Portal }
+
+func (h portalHandler) Challenge(_ context.Context, ip netip.Addr, _ string) (uint16, []byte, portalproto.Code) {
+	p := h.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.users[ip]; ok {
+		return 0, nil, portalproto.CodeAlreadyOnline
+	}
+	if p.pending[ip] {
+		return 0, nil, portalproto.CodeInProgress
+	}
+	return 0, nil, portalproto.CodeOK
+}
+
+func (h portalHandler) Auth(ctx context.Context, req portalproto.AuthRequest) (portalproto.Code, string) {
+	p := h.p
+	ip := req.UserIP.Unmap()
+	if p.silent.Load() {
+		return portalproto.CodeFailed, "" // not sent: a silent BAS does nothing
+	}
+	p.mu.Lock()
+	if _, ok := p.users[ip]; ok {
+		p.mu.Unlock()
+		return portalproto.CodeAlreadyOnline, ""
+	}
+	if p.pending[ip] {
+		p.mu.Unlock()
+		return portalproto.CodeInProgress, ""
+	}
+	p.pending[ip] = true
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.pending, ip)
+		p.mu.Unlock()
+	}()
+
+	ar := AuthRequest{UserName: req.Username, UserIP: ip, MAC: req.MAC}
+	if req.Method == portalproto.AuthCHAP {
+		ar.CHAPID, ar.CHAPPassword, ar.CHAPChallenge = req.ChapID, req.ChapPassword, req.Challenge
+	} else {
+		ar.Password = string(req.PapPassword)
+	}
+	res, err := p.bas.Authenticate(ctx, ar)
+	if err != nil {
+		p.radiusErrors.Add(1)
+		p.log.Warn("bas: RADIUS did not answer", "user", req.Username, "ip", ip, "err", err)
+		return portalproto.CodeFailed, "RADIUS server not responding"
+	}
+	if !res.Accepted {
+		p.rejected.Add(1)
+		return portalproto.CodeRejected, res.ReplyMessage
+	}
+	p.accepted.Add(1)
+	p.mu.Lock()
+	p.users[ip] = res.AcctSessionID
+	p.mu.Unlock()
+	// ACK_AUTH goes out when this returns; Accounting-Start follows it.
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := p.bas.Start(sctx, res.AcctSessionID); err != nil {
+			p.log.Warn("bas: accounting-start", "session", res.AcctSessionID, "err", err)
+		}
+	}()
+	return portalproto.CodeOK, res.ReplyMessage
+}
+
+func (h portalHandler) Logout(ctx context.Context, req portalproto.LogoutRequest) portalproto.Code {
+	p := h.p
+	ip := req.UserIP.Unmap()
+	if p.silent.Load() {
+		return portalproto.CodeLogoutFailed
+	}
+	p.mu.Lock()
+	id, ok := p.users[ip]
+	// A timeout notice cancels a login the portal gave up on; if RADIUS
+	// accepted it meanwhile, the user is logged out again so that the
+	// portal's "not online" page is true.
+	if ok {
+		delete(p.users, ip)
+	}
+	p.mu.Unlock()
+	if !ok {
+		return portalproto.CodeLogoutAlreadyOffline
+	}
+	if err := p.bas.Stop(ctx, id); err != nil && !errors.Is(err, ErrNoSession) {
+		p.log.Warn("bas: accounting-stop", "session", id, "err", err)
+	}
+	return portalproto.CodeOK
+}
+
+func (h portalHandler) Info(_ context.Context, ip netip.Addr) (portalproto.InfoResult, portalproto.Code) {
+	p := h.p
+	id, ok := p.Online(ip)
+	if !ok {
+		return portalproto.InfoResult{}, portalproto.CodeInfoFailed
+	}
+	s, ok := p.bas.Session(id)
+	if !ok {
+		return portalproto.InfoResult{}, portalproto.CodeInfoFailed
+	}
+	return portalproto.InfoResult{UpLinkKB: s.InputOctets / 1024, DownLinkKB: s.OutputOctets / 1024, Port: "simulated"}, portalproto.CodeOK
+}

@@ -1,0 +1,183 @@
+package portal
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/campusnet/campusnet/internal/access"
+)
+
+// The redirect parameters of the BAS vendors (DESIGN §2). The first name
+// of each list is the one the portal's own forms use.
+var (
+	paramUserIP  = []string{"userip", "wlanuserip", "ip", "user-ip", "clientip"}
+	paramNASName = []string{"nasname", "wlanacname", "acname", "nas"}
+	paramNASIP   = []string{"nasip", "wlanacip", "acip"}
+	paramMAC     = []string{"usermac", "wlanusermac", "mac", "clientmac"}
+	paramURL     = []string{"url", "wlanuserfirsturl", "userurl", "redirect"}
+	paramSSID    = []string{"ssid"}
+)
+
+// Bounds on what a query may carry; longer values are cut or refused.
+const (
+	maxParamLen = 256
+	maxURLLen   = 1024
+	maxSSIDLen  = 64
+)
+
+// entry is where a person came from: which address, which BAS, which device.
+type entry struct {
+	UserIP netip.Addr
+	NAS    *nasClient
+	MAC    string // canonical, or ""
+	URL    string // the page the person first asked for (http/https only), or ""
+	SSID   string
+	ByHand bool // no redirect parameters: the source address decided
+}
+
+// entryProblem says why an entry cannot lead to a login.
+type entryProblem struct {
+	Kind   string // "bad-ip", "unknown-nas", "unknown-address", "no-portal"
+	Detail string // what was given (escaped by the template)
+}
+
+// first returns the first non-empty value of the names, cut to max bytes
+// (on a rune boundary) and trimmed.
+func first(q url.Values, names []string, max int) string {
+	for _, n := range names {
+		if v := strings.TrimSpace(q.Get(n)); v != "" {
+			return cut(v, max)
+		}
+	}
+	return ""
+}
+
+func cut(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	s = s[:max]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// sourceAddr is the request's remote address. X-Forwarded-For is not
+// trusted: the portal is reached directly through the BAS.
+func sourceAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+// resolveEntry finds the user's address, BAS and MAC from the redirect
+// parameters in q, or from the source address when there are none.
+func (p *Portal) resolveEntry(q url.Values, src netip.Addr) (entry, *entryProblem) {
+	var e entry
+	e.URL = safeURL(first(q, paramURL, maxURLLen))
+	e.SSID = cleanText(first(q, paramSSID, maxSSIDLen))
+	if m := first(q, paramMAC, maxParamLen); m != "" {
+		if mac, err := access.NormalizeMAC(m); err == nil {
+			e.MAC = mac
+		}
+		// A MAC the portal cannot read is left out rather than refused:
+		// the BAS knows the device anyway.
+	}
+	ipText := first(q, paramUserIP, maxParamLen)
+	if ipText != "" {
+		ip, err := netip.ParseAddr(ipText)
+		if err != nil || !ip.Unmap().Is4() {
+			return e, &entryProblem{Kind: "bad-ip", Detail: cleanText(ipText)}
+		}
+		e.UserIP = ip.Unmap()
+	} else {
+		e.UserIP = src
+		e.ByHand = true
+	}
+	if name := first(q, paramNASName, maxParamLen); name != "" {
+		e.NAS = p.byName[strings.ToLower(name)]
+		if e.NAS == nil {
+			return e, &entryProblem{Kind: "unknown-nas", Detail: cleanText(name)}
+		}
+	} else if ipText := first(q, paramNASIP, maxParamLen); ipText != "" {
+		if ip, err := netip.ParseAddr(ipText); err == nil {
+			e.NAS = p.nasByIP(ip)
+		}
+		if e.NAS == nil {
+			return e, &entryProblem{Kind: "unknown-nas", Detail: cleanText(ipText)}
+		}
+	}
+	if e.NAS == nil {
+		if !e.UserIP.IsValid() {
+			return e, &entryProblem{Kind: "unknown-address", Detail: ""}
+		}
+		e.NAS = p.nasFor(e.UserIP)
+		if e.NAS == nil {
+			return e, &entryProblem{Kind: "unknown-address", Detail: e.UserIP.String()}
+		}
+	}
+	if !e.UserIP.Is4() {
+		return e, &entryProblem{Kind: "bad-ip", Detail: e.UserIP.String()}
+	}
+	if e.NAS.client == nil {
+		return e, &entryProblem{Kind: "no-portal", Detail: e.NAS.Name}
+	}
+	return e, nil
+}
+
+// query gives the entry back as the portal's own parameters, for forms and
+// links that must come back to the same place.
+func (e entry) query() url.Values {
+	q := url.Values{}
+	if !e.ByHand && e.UserIP.IsValid() {
+		q.Set("userip", e.UserIP.String())
+	}
+	if e.NAS != nil && !e.ByHand {
+		q.Set("nasname", e.NAS.Name)
+	}
+	if e.MAC != "" {
+		q.Set("usermac", e.MAC)
+	}
+	if e.URL != "" {
+		q.Set("url", e.URL)
+	}
+	if e.SSID != "" {
+		q.Set("ssid", e.SSID)
+	}
+	return q
+}
+
+// safeURL keeps an absolute http(s) URL (the "continue to" link) and drops
+// anything else (javascript:, data:, relative paths).
+func safeURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	return u.String()
+}
+
+// cleanText drops control characters and invalid UTF-8 from a value that
+// is shown back to the person (the templates escape HTML).
+func cleanText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return -1
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,202 @@
+package portal
+
+import (
+	"bytes"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sort"
+
+	"github.com/campusnet/campusnet/internal/access"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Page names; each is templates/<name>.html inside templates/layout.html.
+const (
+	pageLogin    = "login"
+	pageOnline   = "online"
+	pageRefused  = "refused"
+	pageUnknown  = "unknown"
+	pagePassword = "password"
+	pageStatus   = "status"
+	pageMessage  = "message"
+)
+
+// parsePages parses every page with the layout. It panics on a template
+// error: the templates are embedded, so that is a bug caught by any test.
+func parsePages() map[string]*template.Template {
+	out := map[string]*template.Template{}
+	for _, name := range []string{pageLogin, pageOnline, pageRefused, pageUnknown, pagePassword, pageStatus, pageMessage} {
+		out[name] = template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	}
+	return out
+}
+
+// pageData is what every template gets; each page reads its part.
+type pageData struct {
+	Title       string
+	Org, Node   string
+	ScriptNonce string
+	CSRF        string
+
+	// Login and password forms.
+	Hidden   []field
+	Username string
+	UserIP   string
+	MAC      string
+	NASName  string
+	ResetURL string
+	Demo     *demoView
+
+	Problem *entryProblem
+	Online  *onlineView
+	Refusal *refusalView
+	Kicked  *kickView
+
+	// Message page.
+	Message, MessageEN, MessageClass string
+	RetryURL                         string
+}
+
+type field struct{ Name, Value string }
+
+type demoView struct {
+	RedirectURL string
+	UserIP, MAC string
+}
+
+type kickView struct{ NAS, At string }
+
+// onlineView is the online and status pages' account summary.
+type onlineView struct {
+	Username, Name string
+	Class          string
+	DesktopMode    bool
+	Area           string
+	Balance        access.Fen
+	Fee            access.Fen
+	CycleEnd       string
+	CycleEstimated bool
+	IP, MAC        string
+	Since          string
+	AlreadyOnline  bool
+	Ticket         string
+	ContinueURL    string
+	ContinueHost   string
+}
+
+// refusalView is a refusal with the links that fix it.
+type refusalView struct {
+	Code, Message, Fix string
+	ResetURL           string
+	Arrears            bool
+	Balance, Fee       access.Fen
+	PaymentURL         string
+	DeviceLimit        bool
+	DesktopHint        string
+	SelfServiceURL     string
+	Node               string // set for "portal not response"
+}
+
+func classLabel(c string) string {
+	switch c {
+	case access.ClassPC:
+		return "电脑 / PC"
+	case access.ClassMobile:
+		return "移动设备 / mobile"
+	}
+	return "未知 / unknown"
+}
+
+func formatTime(ms int64) string {
+	if ms == 0 {
+		return ""
+	}
+	return access.FromMillis(ms).Local().Format("2006-01-02 15:04")
+}
+
+func hiddenFields(q url.Values) []field {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]field, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, field{k, q.Get(k)})
+	}
+	return out
+}
+
+// retryURL is the login page for the same entry.
+func retryURL(e entry) string {
+	q := e.query()
+	if len(q) == 0 {
+		return "/"
+	}
+	return "/?" + q.Encode()
+}
+
+// render writes a page with the common headers: X-Portal-Node (set by the
+// middleware), no caching, and a content security policy that allows the
+// inline style and the one inline script of this response.
+func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
+	var nb [12]byte
+	_, _ = rand.Read(nb[:])
+	d.ScriptNonce = base64.RawStdEncoding.EncodeToString(nb[:])
+	d.Org, d.Node = p.cfg.Organisation, p.cfg.NodeID
+	if d.CSRF == "" {
+		d.CSRF = p.csrfToken(w, r)
+	}
+	var buf bytes.Buffer
+	if err := p.pages[name].ExecuteTemplate(&buf, "layout", d); err != nil {
+		p.log.Error("portal: render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", fmt.Sprintf("default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-%s'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'", d.ScriptNonce))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+	p.m.pages.WithLabelValues(name).Inc()
+}
+
+// renderMessage shows a one-message page (bad request, expired form…).
+func (p *Portal) renderMessage(w http.ResponseWriter, r *http.Request, status int, title, zh, en, retry string) {
+	if retry == "" {
+		retry = "/"
+	}
+	p.render(w, r, status, pageMessage, &pageData{Title: title, Message: zh, MessageEN: en, MessageClass: "warn", RetryURL: retry})
+}
+
+// onlineFor builds the account summary of a session or a fresh login.
+func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName, class, ip, mac string, since int64) *onlineView {
+	v := &onlineView{Username: a.Username, Name: a.Name, Class: classLabel(class), Area: areaName, Balance: a.Balance, IP: ip, MAC: mac, Since: formatTime(since)}
+	if area, ok := p.areas[areaName]; ok && area.Fee > 0 {
+		v.Fee = area.Fee
+		c, err := p.st.ActiveCycle(r.Context(), a.ID, areaName)
+		switch {
+		case err == nil:
+			v.CycleEnd = formatTime(c.EndsAt)
+		default:
+			// Accounting-Start, which starts the cycle, may not have
+			// reached RADIUS yet: say when the new cycle will end.
+			v.CycleEstimated = true
+			v.CycleEnd = p.now().Add(area.Cycle).Local().Format("2006-01-02 15:04")
+		}
+	}
+	return v
+}
+
+func ticketFor(ip netip.Addr, nas, user string) ticket {
+	return ticket{IP: ip.String(), NAS: nas, User: user}
+}

@@ -1,0 +1,286 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/identity"
+	"github.com/campusnet/campusnet/internal/logintoken"
+	"github.com/campusnet/campusnet/portal/portalproto"
+)
+
+// Sentinel errors.
+var (
+	// ErrConfig: the Config cannot be used.
+	ErrConfig = errors.New("portal: bad configuration")
+)
+
+// NAS is one BAS the portal logs people in through ([[nas]] in the file).
+type NAS struct {
+	Name string
+	// IP is the BAS's address: the Portal protocol's BAS-IP, and how an
+	// NTF_LOGOUT is recognised.
+	IP   netip.Addr
+	Area string
+	// PortalAddr is host:port of the BAS's Portal protocol listener; a NAS
+	// without one cannot take portal logins.
+	PortalAddr string
+	Version    int    // 1 or 2
+	Secret     string // Portal shared secret (v2)
+	Auth       string // "chap" or "pap"
+	// UserSubnets find the BAS of a person who typed the portal's address
+	// by hand (no redirect parameters).
+	UserSubnets []netip.Prefix
+}
+
+// Area is what the online page says about where a person is.
+type Area struct {
+	Name      string
+	Fee       access.Fen // per cycle; 0 = free
+	Cycle     time.Duration
+	MaxPC     int
+	MaxMobile int
+	UnknownAs string // "pc" or "mobile"
+}
+
+// Config is the portal's configuration.
+type Config struct {
+	Organisation string // "某某大学"
+	NodeID       string // the X in "网络信息中心-X"
+	Version      string // the binary's version, for the heartbeat
+	// PublicURL is the login page's address as people reach it
+	// ("http://1.1.1.1/"); probes are redirected there.
+	PublicURL string
+	// Address is the listen address reported in the heartbeat.
+	Address string
+	NAS     []NAS
+	Areas   []Area
+	// TokenTTL is the life of a one-time login token (default 60 s).
+	TokenTTL time.Duration
+	// BASTimeout bounds one Portal protocol exchange (default 5 s).
+	BASTimeout time.Duration
+	// SessionTimeout is RADIUS's Session-Timeout, for the RFC 8908
+	// seconds-remaining; 0 = none.
+	SessionTimeout time.Duration
+	// PasswordResetURL, SelfServiceURL and PaymentURL are the links on
+	// refusal pages: forgotten password, unbinding a device, recharging.
+	PasswordResetURL string
+	SelfServiceURL   string
+	PaymentURL       string
+	// HeartbeatInterval is how often the node writes its heartbeat
+	// (default 15 s).
+	HeartbeatInterval time.Duration
+	// AccountLimit and SourceLimit bound failed logins per account and per
+	// source address (zero values: see DefaultAccountLimit and
+	// DefaultSourceLimit). They are per node.
+	AccountLimit RateLimit
+	SourceLimit  RateLimit
+	// Demo adds a "simulate a BAS redirect" link to the entry page, so one
+	// browser on loopback can try the flow as different users' addresses.
+	Demo bool
+}
+
+// RateLimit is a token bucket: Burst failures at once, then one every Every.
+// Burst < 0 turns the limit off.
+type RateLimit struct {
+	Burst int
+	Every time.Duration
+}
+
+// Default rate limits: ten wrong passwords for an account, then one a
+// minute; thirty from one address, then one every ten seconds.
+var (
+	DefaultAccountLimit = RateLimit{Burst: 10, Every: time.Minute}
+	DefaultSourceLimit  = RateLimit{Burst: 30, Every: 10 * time.Second}
+)
+
+// Store is what the portal reads and writes (internal/store implements it).
+type Store interface {
+	AccountByUsername(ctx context.Context, username string) (access.Account, error)
+	CreateLoginToken(ctx context.Context, t access.LoginToken) (int64, error)
+	AuthLogByToken(ctx context.Context, tokenID int64) (access.AuthLogEntry, error)
+	RememberDevice(ctx context.Context, accountID int64, mac, class, signals string) error
+	ActiveCycle(ctx context.Context, accountID int64, area string) (access.Cycle, error)
+	LiveSessionByIP(ctx context.Context, ip string) (access.Session, error)
+	HeartbeatNode(ctx context.Context, n access.PortalNode) error
+	PurgeLoginTokens(ctx context.Context, expiredBefore time.Time) (int64, error)
+}
+
+// Deps are the portal's collaborators.
+type Deps struct {
+	Store Store
+	// Auth checks passwords (unified identity: local or LDAP).
+	Auth identity.Authenticator
+	// Local, when the local backend is in use, changes initial passwords;
+	// nil with LDAP (people change them at the directory's site).
+	Local    *identity.Local
+	TokenKey logintoken.Key
+	Now      func() time.Time      // nil: time.Now
+	Log      *slog.Logger          // nil: discard
+	Metrics  prometheus.Registerer // nil: not registered
+}
+
+// Portal is the portal web service of one node. It is an http.Handler.
+type Portal struct {
+	cfg      Config
+	st       Store
+	auth     identity.Authenticator
+	local    *identity.Local
+	tokenKey logintoken.Key
+	formKey  []byte // CSRF tokens and logout tickets
+	now      func() time.Time
+	log      *slog.Logger
+	m        *metrics
+	public   *url.URL
+	started  time.Time
+
+	pages   map[string]*template.Template
+	nas     []*nasClient
+	byName  map[string]*nasClient
+	areas   map[string]Area
+	handler http.Handler
+
+	accountLimit *limiter
+	sourceLimit  *limiter
+	counts       *recentCounts
+	kicked       *kickedSet
+
+	notify *portalproto.NotifyServer
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// nasClient is a NAS and its Portal protocol client (nil when the NAS has
+// no portal_addr).
+type nasClient struct {
+	NAS
+	client *portalproto.Client
+}
+
+// New checks cfg and opens one Portal protocol client per NAS.
+func New(cfg Config, deps Deps) (*Portal, error) {
+	if deps.Store == nil || deps.Auth == nil {
+		return nil, fmt.Errorf("%w: a store and an authenticator are required", ErrConfig)
+	}
+	if cfg.NodeID == "" {
+		return nil, fmt.Errorf("%w: empty node id", ErrConfig)
+	}
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: public URL %q is not an absolute http(s) URL", ErrConfig, cfg.PublicURL)
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = 60 * time.Second
+	}
+	if cfg.BASTimeout <= 0 {
+		cfg.BASTimeout = portalproto.DefaultTimeout
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 15 * time.Second
+	}
+	if cfg.AccountLimit == (RateLimit{}) {
+		cfg.AccountLimit = DefaultAccountLimit
+	}
+	if cfg.SourceLimit == (RateLimit{}) {
+		cfg.SourceLimit = DefaultSourceLimit
+	}
+	if cfg.Organisation == "" {
+		cfg.Organisation = "某某大学"
+	}
+	p := &Portal{cfg: cfg, st: deps.Store, auth: deps.Auth, local: deps.Local, tokenKey: deps.TokenKey,
+		now: deps.Now, log: deps.Log, public: u, byName: map[string]*nasClient{}, areas: map[string]Area{}}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	p.started = p.now()
+	p.formKey = deriveKey(deps.TokenKey, "campusnet portal forms v1")
+	for _, a := range cfg.Areas {
+		p.areas[a.Name] = a
+	}
+	for _, n := range cfg.NAS {
+		nc := &nasClient{NAS: n}
+		if n.PortalAddr != "" {
+			c, err := portalproto.NewClient(portalproto.ClientConfig{
+				BASAddr: n.PortalAddr, Version: portalproto.Version(n.Version), Secret: n.Secret, Auth: n.Auth,
+				Timeout: cfg.BASTimeout, BASIP: n.IP, Logger: p.log.With("nas", n.Name),
+			})
+			if err != nil {
+				p.Close()
+				return nil, fmt.Errorf("%w: NAS %s: %v", ErrConfig, n.Name, err)
+			}
+			nc.client = c
+		}
+		p.nas = append(p.nas, nc)
+		p.byName[strings.ToLower(n.Name)] = nc
+	}
+	p.accountLimit = newLimiter(cfg.AccountLimit, p.now)
+	p.sourceLimit = newLimiter(cfg.SourceLimit, p.now)
+	p.counts = newRecentCounts(p.now)
+	p.kicked = newKickedSet(p.now)
+	p.m = newMetrics(deps.Metrics)
+	p.pages = parsePages()
+	p.handler = p.routes()
+	return p, nil
+}
+
+// ServeHTTP serves the portal's pages.
+func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.handler.ServeHTTP(w, r) }
+
+// Close closes the Portal protocol clients.
+func (p *Portal) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	for _, n := range p.nas {
+		if n.client != nil {
+			n.client.Close()
+		}
+	}
+	return nil
+}
+
+// nasFor finds the BAS whose user subnets hold ip.
+func (p *Portal) nasFor(ip netip.Addr) *nasClient {
+	ip = ip.Unmap()
+	for _, n := range p.nas {
+		for _, s := range n.UserSubnets {
+			if s.Contains(ip) {
+				return n
+			}
+		}
+	}
+	return nil
+}
+
+// nasByIP finds the BAS with that address.
+func (p *Portal) nasByIP(ip netip.Addr) *nasClient {
+	ip = ip.Unmap()
+	for _, n := range p.nas {
+		if n.IP == ip {
+			return n
+		}
+	}
+	return nil
+}
