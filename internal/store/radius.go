@@ -1,0 +1,701 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/campusnet/campusnet/internal/access"
+)
+
+// AAA is the RADIUS server's side of the store: the policy decisions of
+// Access-Requests under their accounts' locks, accounting, and the
+// authentication log. It serves many requests at once with few round trips:
+// AuthorizeLogins and RecordAccounting take batches (one transaction and one
+// commit for all of them), and the statements they run are prepared once.
+// It is safe for concurrent use.
+type AAA struct {
+	*Store
+	mu    sync.RWMutex
+	stmts map[string]*sqlx.Stmt
+}
+
+// NewAAA wraps the store for the RADIUS server. Close releases its prepared
+// statements (not the store).
+func NewAAA(s *Store) *AAA { return &AAA{Store: s, stmts: map[string]*sqlx.Stmt{}} }
+
+// Close releases the prepared statements.
+func (a *AAA) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for q, st := range a.stmts {
+		st.Close()
+		delete(a.stmts, q)
+	}
+	return nil
+}
+
+// stmt returns query (with ? placeholders) prepared, bound to tx when tx is
+// not nil. database/sql prepares it again on each connection that needs it.
+func (a *AAA) stmt(ctx context.Context, tx *sqlx.Tx, query string) (*sqlx.Stmt, error) {
+	a.mu.RLock()
+	st := a.stmts[query]
+	a.mu.RUnlock()
+	if st == nil {
+		p, err := a.db.PreparexContext(ctx, a.db.Rebind(query))
+		if err != nil {
+			return nil, fmt.Errorf("store: prepare: %w", err)
+		}
+		a.mu.Lock()
+		if have := a.stmts[query]; have != nil {
+			p.Close()
+			st = have
+		} else {
+			a.stmts[query] = p
+			st = p
+		}
+		a.mu.Unlock()
+	}
+	if tx != nil {
+		return tx.StmtxContext(ctx, st), nil
+	}
+	return st, nil
+}
+
+func (a *AAA) exec(ctx context.Context, tx *sqlx.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := a.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (a *AAA) sel(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
+	st, err := a.stmt(ctx, tx, query)
+	if err != nil {
+		return err
+	}
+	return st.SelectContext(ctx, dest, args...)
+}
+
+func (a *AAA) get(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
+	st, err := a.stmt(ctx, tx, query)
+	if err != nil {
+		return err
+	}
+	return st.GetContext(ctx, dest, args...)
+}
+
+// inInts is "col IN (the list given as one parameter)" in the dialect; the
+// argument is intsArg(list). One statement text serves every list length, so
+// it is prepared once.
+func (s *Store) inInts(col string) string {
+	if s.dialect == Postgres {
+		return col + ` = ANY(?::bigint[])`
+	}
+	return col + ` IN (SELECT value FROM json_each(?))`
+}
+
+func (s *Store) inTexts(col string) string {
+	if s.dialect == Postgres {
+		return col + ` = ANY(?::text[])`
+	}
+	return col + ` IN (SELECT value FROM json_each(?))`
+}
+
+func (s *Store) intsArg(v []int64) any {
+	if v == nil {
+		v = []int64{}
+	}
+	if s.dialect == Postgres {
+		return pq.Array(v)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func (s *Store) textsArg(v []string) any {
+	if v == nil {
+		v = []string{}
+	}
+	if s.dialect == Postgres {
+		return pq.Array(v)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// NewCorrelation returns a fresh session correlation value: what RADIUS
+// sends as the Class attribute and the BAS echoes in accounting.
+func NewCorrelation() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return "cn:" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// LiveTokens returns the portal's unused login tokens of a user name that
+// have not expired at now.
+func (a *AAA) LiveTokens(ctx context.Context, username string, now time.Time) ([]access.LoginToken, error) {
+	var out []access.LoginToken
+	err := a.sel(ctx, nil, &out, `SELECT id, nonce, account_id, username, ip, mac, user_agent, class, signals, nas,
+		created_at, expires_at, used_at FROM login_tokens WHERE username = ? AND expires_at > ? AND used_at = 0`,
+		username, access.Millis(now))
+	if err != nil {
+		return nil, fmt.Errorf("store: login tokens of %s: %w", username, err)
+	}
+	return out, nil
+}
+
+// LoginRequest is an Access-Request whose credentials were checked, waiting
+// for the policy decision under its account's lock.
+type LoginRequest struct {
+	// Username names the account (token and password logins). With
+	// MACAuth the account is the one MAC is bound to instead.
+	Username string
+	MACAuth  bool
+	MAC      string // canonical, "" when the BAS sent none
+	// TokenID is the portal token that proved the credentials: it is
+	// marked used in the same transaction, and LoginState.TokenFresh says
+	// whether it still was unused.
+	TokenID int64
+	NAS     string
+	Area    string
+	// Billed says the area charges a fee: LoginState.ActiveCycle is read.
+	Billed bool
+	IP     string
+	Class  string // device class: from the token, the device row, or unknown
+}
+
+// LoginState is what the decision of one LoginRequest reads. The account
+// row is locked.
+type LoginState struct {
+	Now     time.Time
+	Found   bool // the account exists (MAC authentication: the MAC is bound)
+	Account access.Account
+	// Devices are the account's device rows, plus the row that binds the
+	// request's MAC to another account, if any.
+	Devices []access.Device
+	// Live are the account's reserved and online sessions in every area,
+	// including reservations made for earlier requests of the same batch
+	// (ID 0 until committed).
+	Live []access.Session
+	// ActiveCycle says the account has an active billing cycle in the
+	// request's area.
+	ActiveCycle bool
+	// TokenFresh says TokenID was unused (it is used now).
+	TokenFresh bool
+}
+
+// LoginDecision is the policy's answer to one LoginRequest.
+type LoginDecision struct {
+	Accept bool
+	// Session is the reservation to insert on accept; Correlation must be
+	// set (NewCorrelation). Fields left empty are taken from the request.
+	Session access.Session
+	// Reuse is the correlation of one of Live's reservations to refresh
+	// instead of inserting Session (the same MAC authenticating again).
+	Reuse string
+	// Close are sessions of Live to close as replaced.
+	Close []access.Session
+	// Bind binds the request's MAC to the account (class Session.Class,
+	// bound by the portal), taking it from another account if needed;
+	// Unbind names a MAC of the account to unbind first (the bound limit).
+	Bind   bool
+	Unbind string
+	// Log is the authentication log entry. With LogNow it is written in
+	// the same transaction (the portal reads a token's refusal right
+	// after the reply); otherwise the caller queues it.
+	Log    access.AuthLogEntry
+	LogNow bool
+}
+
+// DecideFunc decides one request of a batch. It may be called more than
+// once for the same request (a transaction retried), so it must have no
+// effects outside its result.
+type DecideFunc func(req *LoginRequest, st *LoginState) LoginDecision
+
+// AuthorizeLogins decides a batch of requests in one transaction: it locks
+// their accounts (in id order, so that concurrent batches and nodes cannot
+// deadlock), reads their devices, live sessions, active cycles and marks
+// their tokens used, calls decide for each request in order (a request sees
+// the reservations of the earlier ones), then writes reservations,
+// replacements, bindings and the LogNow entries, and commits once.
+func (a *AAA) AuthorizeLogins(ctx context.Context, reqs []LoginRequest, decide DecideFunc) ([]LoginDecision, error) {
+	var out []LoginDecision
+	err := a.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = a.authorizeTx(ctx, tx, reqs, decide)
+		return err
+	})
+	return out, err
+}
+
+type pendingSession struct {
+	s      access.Session
+	insert bool // new row; else a refresh of s.ID
+	closed bool
+}
+
+func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest, decide DecideFunc) ([]LoginDecision, error) {
+	now := a.now()
+	nowMs := access.Millis(now)
+	var users, macs []string
+	var tokens []int64
+	billed := false
+	for _, r := range reqs {
+		if r.MACAuth {
+			macs = append(macs, r.MAC)
+		} else {
+			users = append(users, r.Username)
+			if r.MAC != "" {
+				macs = append(macs, r.MAC)
+			}
+		}
+		if r.TokenID != 0 {
+			tokens = append(tokens, r.TokenID)
+		}
+		if r.Billed {
+			billed = true
+		}
+	}
+
+	// 1. Lock the accounts, in id order.
+	var accs []access.Account
+	err := a.sel(ctx, tx, &accs, `SELECT `+accountCols+` FROM accounts
+		WHERE `+a.inTexts("username")+` OR id IN (SELECT account_id FROM devices WHERE bound AND `+a.inTexts("mac")+`)
+		ORDER BY id`+a.forUpdate(), a.textsArg(users), a.textsArg(macs))
+	if err != nil {
+		return nil, fmt.Errorf("store: lock accounts: %w", err)
+	}
+	byID := make(map[int64]*access.Account, len(accs))
+	byUser := make(map[string]*access.Account, len(accs))
+	ids := make([]int64, 0, len(accs))
+	for i := range accs {
+		byID[accs[i].ID] = &accs[i]
+		byUser[accs[i].Username] = &accs[i]
+		ids = append(ids, accs[i].ID)
+	}
+
+	// 2. Devices of those accounts, and the bindings of the MACs.
+	var devs []access.Device
+	err = a.sel(ctx, tx, &devs, `SELECT `+deviceCols+` FROM devices
+		WHERE `+a.inInts("account_id")+` OR (bound AND `+a.inTexts("mac")+`)`, a.intsArg(ids), a.textsArg(macs))
+	if err != nil {
+		return nil, fmt.Errorf("store: devices: %w", err)
+	}
+	devsByAcc := map[int64][]access.Device{}
+	boundBy := map[string]access.Device{}
+	for _, d := range devs {
+		if _, mine := byID[d.AccountID]; mine {
+			devsByAcc[d.AccountID] = append(devsByAcc[d.AccountID], d)
+		}
+		if d.Bound {
+			boundBy[d.MAC] = d
+		}
+	}
+
+	// 3. Live sessions.
+	var sess []access.Session
+	err = a.sel(ctx, tx, &sess, `SELECT `+sessionCols+` FROM sessions
+		WHERE `+a.inInts("account_id")+` AND status IN ('reserved', 'online')`, a.intsArg(ids))
+	if err != nil {
+		return nil, fmt.Errorf("store: live sessions: %w", err)
+	}
+	live := map[int64][]*pendingSession{}
+	for _, s := range sess {
+		live[s.AccountID] = append(live[s.AccountID], &pendingSession{s: s})
+	}
+
+	// 4. Active cycles (billing's rule: status active).
+	cycles := map[string]bool{}
+	if billed && len(ids) > 0 {
+		var rows []struct {
+			AccountID int64  `db:"account_id"`
+			Area      string `db:"area"`
+		}
+		err = a.sel(ctx, tx, &rows, `SELECT account_id, area FROM cycles WHERE `+a.inInts("account_id")+` AND status = 'active'`, a.intsArg(ids))
+		if err != nil {
+			return nil, fmt.Errorf("store: active cycles: %w", err)
+		}
+		for _, r := range rows {
+			cycles[fmt.Sprint(r.AccountID, "/", r.Area)] = true
+		}
+	}
+
+	// 5. Tokens: single use, whatever the decision.
+	fresh := map[int64]bool{}
+	if len(tokens) > 0 {
+		var used []int64
+		err = a.sel(ctx, tx, &used, `UPDATE login_tokens SET used_at = ? WHERE `+a.inInts("id")+` AND used_at = 0 RETURNING id`,
+			nowMs, a.intsArg(tokens))
+		if err != nil {
+			return nil, fmt.Errorf("store: use tokens: %w", err)
+		}
+		for _, id := range used {
+			fresh[id] = true
+		}
+	}
+
+	// 6. Decide, in order.
+	out := make([]LoginDecision, len(reqs))
+	var pending []*pendingSession
+	var logNow []access.AuthLogEntry
+	type bindOp struct {
+		accountID        int64
+		mac, class, drop string
+		takeFrom         int64 // device id bound to another account
+	}
+	var binds []bindOp
+	for i := range reqs {
+		r := &reqs[i]
+		st := LoginState{Now: now}
+		var acc *access.Account
+		if r.MACAuth {
+			if d, ok := boundBy[r.MAC]; ok {
+				acc = byID[d.AccountID]
+			}
+		} else {
+			acc = byUser[r.Username]
+		}
+		if acc != nil {
+			st.Found = true
+			st.Account = *acc
+			st.Devices = append([]access.Device(nil), devsByAcc[acc.ID]...)
+			if d, ok := boundBy[r.MAC]; ok && d.AccountID != acc.ID {
+				st.Devices = append(st.Devices, d)
+			}
+			for _, p := range live[acc.ID] {
+				if !p.closed {
+					st.Live = append(st.Live, p.s)
+				}
+			}
+			st.ActiveCycle = cycles[fmt.Sprint(acc.ID, "/", r.Area)]
+		}
+		st.TokenFresh = r.TokenID != 0 && fresh[r.TokenID]
+		d := decide(r, &st)
+		out[i] = d
+		if d.LogNow {
+			logNow = append(logNow, d.Log)
+		}
+		if !d.Accept || acc == nil {
+			continue
+		}
+		for _, c := range d.Close {
+			for _, p := range live[acc.ID] {
+				if p.s.Correlation == c.Correlation && !p.closed {
+					p.closed = true
+					p.s.CloseReason = CloseReplaced
+					if !p.insert && p.s.ID != 0 {
+						pending = append(pending, p)
+					}
+				}
+			}
+		}
+		var reused *pendingSession
+		if d.Reuse != "" {
+			for _, p := range live[acc.ID] {
+				if p.s.Correlation == d.Reuse && !p.closed && p.s.Status == access.SessionReserved {
+					reused = p
+				}
+			}
+		}
+		if reused != nil {
+			reused.s.ReservedAt = nowMs
+			if d.Session.IP != "" || r.IP != "" {
+				reused.s.IP = firstNonEmpty(d.Session.IP, r.IP)
+			}
+			reused.s.Class = firstNonEmpty(d.Session.Class, r.Class, reused.s.Class)
+			if !reused.insert {
+				pending = append(pending, reused)
+			}
+			out[i].Session = reused.s
+		} else {
+			s := d.Session
+			s.AccountID, s.Username = acc.ID, acc.Username
+			s.NAS = firstNonEmpty(s.NAS, r.NAS)
+			s.Area = firstNonEmpty(s.Area, r.Area)
+			s.MAC = firstNonEmpty(s.MAC, r.MAC)
+			s.IP = firstNonEmpty(s.IP, r.IP)
+			s.Class = firstNonEmpty(s.Class, r.Class, access.ClassUnknown)
+			s.Status = access.SessionReserved
+			s.ReservedAt = nowMs
+			if s.Correlation == "" {
+				s.Correlation = NewCorrelation()
+			}
+			p := &pendingSession{s: s, insert: true}
+			live[acc.ID] = append(live[acc.ID], p)
+			pending = append(pending, p)
+			out[i].Session = s
+		}
+		if d.Bind && r.MAC != "" {
+			op := bindOp{accountID: acc.ID, mac: r.MAC, class: firstNonEmpty(d.Session.Class, r.Class, access.ClassUnknown), drop: d.Unbind}
+			if b, ok := boundBy[r.MAC]; ok && b.AccountID != acc.ID {
+				op.takeFrom = b.ID
+			}
+			binds = append(binds, op)
+			nd := access.Device{AccountID: acc.ID, MAC: r.MAC, Class: op.class, Bound: true, BoundBy: BoundByPortal}
+			boundBy[r.MAC] = nd
+			list := devsByAcc[acc.ID][:0:0]
+			for _, x := range devsByAcc[acc.ID] {
+				if x.MAC == d.Unbind {
+					x.Bound = false
+				}
+				if x.MAC != r.MAC {
+					list = append(list, x)
+				}
+			}
+			devsByAcc[acc.ID] = append(list, nd)
+		}
+	}
+
+	// 7. Write.
+	if err := a.writeSessions(ctx, tx, pending, nowMs); err != nil {
+		return nil, err
+	}
+	for _, b := range binds {
+		if b.takeFrom != 0 {
+			if _, err := a.exec(ctx, tx, `UPDATE devices SET bound = FALSE WHERE id = ?`, b.takeFrom); err != nil {
+				return nil, fmt.Errorf("store: unbind from other account: %w", err)
+			}
+		}
+		if b.drop != "" {
+			if _, err := a.exec(ctx, tx, `UPDATE devices SET bound = FALSE WHERE account_id = ? AND mac = ?`, b.accountID, b.drop); err != nil {
+				return nil, fmt.Errorf("store: unbind oldest: %w", err)
+			}
+		}
+		_, err := a.exec(ctx, tx, `INSERT INTO devices (account_id, mac, class, bound, bound_by, last_seen_at, created_at)
+			VALUES (?, ?, ?, TRUE, ?, ?, ?)
+			ON CONFLICT (account_id, mac) DO UPDATE SET
+				class = CASE WHEN devices.bound AND devices.bound_by <> 'portal' THEN devices.class ELSE excluded.class END,
+				bound_by = CASE WHEN devices.bound THEN devices.bound_by ELSE excluded.bound_by END,
+				bound = TRUE, last_seen_at = excluded.last_seen_at`,
+			b.accountID, b.mac, b.class, BoundByPortal, nowMs, nowMs)
+		if err != nil {
+			return nil, fmt.Errorf("store: bind %s: %w", b.mac, err)
+		}
+	}
+	if len(logNow) > 0 {
+		if err := a.insertAuthLog(ctx, tx, logNow); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// writeSessions applies a batch's session changes: replaced sessions
+// closed, reservations refreshed, new ones inserted.
+func (a *AAA) writeSessions(ctx context.Context, tx *sqlx.Tx, pending []*pendingSession, nowMs int64) error {
+	var closeIDs []int64
+	var refresh, insert []*pendingSession
+	seen := make(map[*pendingSession]bool, len(pending))
+	for _, p := range pending {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		switch {
+		case p.closed && !p.insert:
+			closeIDs = append(closeIDs, p.s.ID)
+		case p.closed:
+		case p.insert:
+			insert = append(insert, p)
+		default:
+			refresh = append(refresh, p)
+		}
+	}
+	if len(closeIDs) > 0 {
+		if _, err := a.exec(ctx, tx, `UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
+			WHERE `+a.inInts("id")+` AND status <> 'closed'`, nowMs, CloseReplaced, a.intsArg(closeIDs)); err != nil {
+			return fmt.Errorf("store: close replaced sessions: %w", err)
+		}
+	}
+	if a.dialect == Postgres && len(refresh) > 1 {
+		var ids, at []int64
+		var ips, classes []string
+		for _, p := range refresh {
+			ids, at = append(ids, p.s.ID), append(at, p.s.ReservedAt)
+			ips, classes = append(ips, p.s.IP), append(classes, p.s.Class)
+		}
+		if _, err := a.exec(ctx, tx, `UPDATE sessions SET reserved_at = v.at, ip = v.ip, class = v.class
+			FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[]) AS v(id, at, ip, class)
+			WHERE sessions.id = v.id AND sessions.status = 'reserved'`, pq.Array(ids), pq.Array(at), pq.Array(ips), pq.Array(classes)); err != nil {
+			return fmt.Errorf("store: refresh reservations: %w", err)
+		}
+	} else {
+		for _, p := range refresh {
+			if _, err := a.exec(ctx, tx, `UPDATE sessions SET reserved_at = ?, ip = ?, class = ? WHERE id = ? AND status = 'reserved'`,
+				p.s.ReservedAt, p.s.IP, p.s.Class, p.s.ID); err != nil {
+				return fmt.Errorf("store: refresh reservation: %w", err)
+			}
+		}
+	}
+	if a.dialect == Postgres && len(insert) > 1 {
+		var accIDs, at []int64
+		var users, nas, areas, macs, ips, classes, corr []string
+		for _, p := range insert {
+			s := p.s
+			accIDs, at = append(accIDs, s.AccountID), append(at, s.ReservedAt)
+			users, nas, areas = append(users, s.Username), append(nas, s.NAS), append(areas, s.Area)
+			macs, ips, classes, corr = append(macs, s.MAC), append(ips, s.IP), append(classes, s.Class), append(corr, s.Correlation)
+		}
+		if _, err := a.exec(ctx, tx, `INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, correlation, reserved_at)
+			SELECT a, u, n, ar, m, i, c, 'reserved', k, t
+			FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) AS v(a, u, n, ar, m, i, c, k, t)`,
+			pq.Array(accIDs), pq.Array(users), pq.Array(nas), pq.Array(areas), pq.Array(macs), pq.Array(ips), pq.Array(classes), pq.Array(corr), pq.Array(at)); err != nil {
+			return fmt.Errorf("store: reserve sessions: %w", err)
+		}
+	} else {
+		for _, p := range insert {
+			s := p.s
+			if _, err := a.exec(ctx, tx, `INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, correlation, reserved_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?)`,
+				s.AccountID, s.Username, s.NAS, s.Area, s.MAC, s.IP, s.Class, s.Correlation, s.ReservedAt); err != nil {
+				return fmt.Errorf("store: reserve session: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// InsertAuthLog writes authentication log entries in one transaction.
+func (a *AAA) InsertAuthLog(ctx context.Context, entries []access.AuthLogEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	return a.InTx(ctx, func(tx *sqlx.Tx) error { return a.insertAuthLog(ctx, tx, entries) })
+}
+
+func (a *AAA) insertAuthLog(ctx context.Context, tx *sqlx.Tx, entries []access.AuthLogEntry) error {
+	if a.dialect == Postgres && len(entries) > 1 {
+		n := len(entries)
+		at, acc, tok := make([]int64, n), make([]sql.NullInt64, n), make([]sql.NullInt64, n)
+		cols := make([][]string, 9)
+		for i, e := range entries {
+			at[i] = e.At
+			if e.AccountID != nil {
+				acc[i] = sql.NullInt64{Int64: *e.AccountID, Valid: true}
+			}
+			if e.TokenID != nil {
+				tok[i] = sql.NullInt64{Int64: *e.TokenID, Valid: true}
+			}
+			for j, v := range []string{e.Username, e.NAS, e.MAC, e.IP, e.Method, e.Result, e.Reason, e.Message, e.Node} {
+				cols[j] = append(cols[j], v)
+			}
+		}
+		args := []any{pq.Array(at), nullInts(acc), nullInts(tok)}
+		for _, c := range cols {
+			args = append(args, pq.Array(c))
+		}
+		_, err := a.exec(ctx, tx, `INSERT INTO auth_log (at, account_id, token_id, username, nas, mac, ip, method, result, reason, message, node)
+			SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])`, args...)
+		if err != nil {
+			return fmt.Errorf("store: auth log: %w", err)
+		}
+		return nil
+	}
+	for _, e := range entries {
+		_, err := a.exec(ctx, tx, `INSERT INTO auth_log (at, account_id, token_id, username, nas, mac, ip, method, result, reason, message, node)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.At, e.AccountID, e.TokenID, e.Username, e.NAS, e.MAC, e.IP, e.Method, e.Result, e.Reason, e.Message, e.Node)
+		if err != nil {
+			return fmt.Errorf("store: auth log: %w", err)
+		}
+	}
+	return nil
+}
+
+// nullInts is a PostgreSQL bigint[] literal with NULLs.
+func nullInts(v []sql.NullInt64) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, x := range v {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if x.Valid {
+			fmt.Fprint(&b, x.Int64)
+		} else {
+			b.WriteString("NULL")
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// AuthLog returns the newest authentication decisions, optionally of one
+// user name, for the operator.
+func (s *Store) AuthLog(ctx context.Context, username string, limit int) ([]access.AuthLogEntry, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 50
+	}
+	q := `SELECT id, at, username, account_id, nas, mac, ip, method, result, reason, message, node, token_id FROM auth_log`
+	args := []any{}
+	if username != "" {
+		q += ` WHERE username = ?`
+		args = append(args, username)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit)
+	var out []access.AuthLogEntry
+	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("store: auth log: %w", err)
+	}
+	return out, nil
+}
+
+// NASSeen is a BAS as the RADIUS server last heard from it.
+type NASSeen struct {
+	Name          string `db:"name"`
+	IP            string `db:"ip"`
+	Area          string `db:"area"`
+	LastRequestAt int64  `db:"last_request_at"`
+}
+
+// TouchNAS records when each BAS was last heard from (the RADIUS server
+// calls it every few seconds with what it saw, not per request).
+func (a *AAA) TouchNAS(ctx context.Context, seen []NASSeen) error {
+	if len(seen) == 0 {
+		return nil
+	}
+	sort.Slice(seen, func(i, j int) bool { return seen[i].Name < seen[j].Name })
+	return a.InTx(ctx, func(tx *sqlx.Tx) error {
+		for _, n := range seen {
+			_, err := a.exec(ctx, tx, `INSERT INTO nas (name, ip, area, last_request_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (name) DO UPDATE SET ip = excluded.ip, area = excluded.area,
+					last_request_at = CASE WHEN excluded.last_request_at > nas.last_request_at THEN excluded.last_request_at ELSE nas.last_request_at END`,
+				n.Name, n.IP, n.Area, n.LastRequestAt)
+			if err != nil {
+				return fmt.Errorf("store: nas %s: %w", n.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// NASList returns every BAS the RADIUS server has heard from.
+func (s *Store) NASList(ctx context.Context) ([]NASSeen, error) {
+	var out []NASSeen
+	if err := s.db.SelectContext(ctx, &out, `SELECT name, ip, area, last_request_at FROM nas ORDER BY name`); err != nil {
+		return nil, fmt.Errorf("store: nas list: %w", err)
+	}
+	return out, nil
+}

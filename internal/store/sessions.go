@@ -1,0 +1,499 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/campusnet/campusnet/internal/access"
+)
+
+// Sessions: reserved (inserted with the Access-Accept) → online
+// (Accounting-Start) → closed. Why a session was closed (close_reason):
+const (
+	CloseStop           = "stop"            // Accounting-Stop
+	CloseStale          = "stale"           // no Interim-Update for 2.5 × the interval (the reaper)
+	CloseReserveTimeout = "reserve_timeout" // no Accounting-Start in time (the reaper)
+	CloseNASReboot      = "nas_reboot"      // Accounting-On/Off from its BAS
+	CloseReplaced       = "replaced"        // the same MAC started a new session, or on_limit = replace_oldest
+)
+
+const sessionCols = `id, account_id, username, nas, area, mac, ip, class, status, COALESCE(acct_session_id, '') AS acct_session_id,
+	correlation, reserved_at, started_at, last_update_at, stopped_at, input_octets, output_octets, terminate_cause, close_reason`
+
+// SessionFilter selects sessions for ListSessions.
+type SessionFilter struct {
+	AccountID int64  // 0 = every account
+	NAS       string // "" = every BAS
+	LiveOnly  bool   // reserved or online only
+	Limit     int    // default 100, at most 10000
+}
+
+// ListSessions returns sessions, newest first.
+func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]access.Session, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, 10000)
+	q := `SELECT ` + sessionCols + ` FROM sessions WHERE 1 = 1`
+	var args []any
+	if f.AccountID != 0 {
+		q += ` AND account_id = ?`
+		args = append(args, f.AccountID)
+	}
+	if f.NAS != "" {
+		q += ` AND nas = ?`
+		args = append(args, f.NAS)
+	}
+	if f.LiveOnly {
+		q += ` AND status IN ('reserved', 'online')`
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	var out []access.Session
+	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("store: sessions: %w", err)
+	}
+	return out, nil
+}
+
+// SessionsByAccount returns the account's sessions, newest first (the last
+// 200); liveOnly keeps the reserved and online ones.
+func (s *Store) SessionsByAccount(ctx context.Context, accountID int64, liveOnly bool) ([]access.Session, error) {
+	return s.ListSessions(ctx, SessionFilter{AccountID: accountID, LiveOnly: liveOnly, Limit: 200})
+}
+
+// SessionByID returns one session, or an error wrapping access.ErrNotFound.
+func (s *Store) SessionByID(ctx context.Context, id int64) (access.Session, error) {
+	var out access.Session
+	err := s.db.GetContext(ctx, &out, s.db.Rebind(`SELECT `+sessionCols+` FROM sessions WHERE id = ?`), id)
+	if err != nil {
+		return out, notFound(err, fmt.Sprintf("session #%d", id))
+	}
+	return out, nil
+}
+
+// LiveSessionsByMAC returns the reserved and online sessions of a MAC
+// (canonical form), newest first.
+func (s *Store) LiveSessionsByMAC(ctx context.Context, mac string) ([]access.Session, error) {
+	var out []access.Session
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+sessionCols+` FROM sessions
+		WHERE mac = ? AND status IN ('reserved', 'online') ORDER BY id DESC`), mac)
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions of %s: %w", mac, err)
+	}
+	return out, nil
+}
+
+// LiveSessionByIP returns the newest online (else reserved) session with
+// that user address, or an error wrapping access.ErrNotFound.
+func (s *Store) LiveSessionByIP(ctx context.Context, ip string) (access.Session, error) {
+	var out access.Session
+	err := s.db.GetContext(ctx, &out, s.db.Rebind(`SELECT `+sessionCols+` FROM sessions
+		WHERE ip = ? AND status IN ('reserved', 'online')
+		ORDER BY CASE status WHEN 'online' THEN 0 ELSE 1 END, id DESC LIMIT 1`), ip)
+	if err != nil {
+		return out, notFound(err, "live session of "+ip)
+	}
+	return out, nil
+}
+
+// CloseSession closes a reserved or online session with the given reason
+// (an operator's kick, a disconnect). It reports whether it was still open.
+func (s *Store) CloseSession(ctx context.Context, id int64, reason string) (bool, error) {
+	now := access.Millis(s.now())
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
+		WHERE id = ? AND status <> 'closed'`), now, reason, id)
+	if err != nil {
+		return false, fmt.Errorf("store: close session #%d: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// ReapSessions closes online sessions last heard of before staleBefore
+// (close_reason "stale") and reservations made before reservedBefore with no
+// Accounting-Start ("reserve_timeout"). It returns how many of each.
+func (s *Store) ReapSessions(ctx context.Context, staleBefore, reservedBefore time.Time) (stale, reserved int64, err error) {
+	now := access.Millis(s.now())
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
+		WHERE status = 'online' AND last_update_at < ? AND started_at < ?`),
+		now, CloseStale, access.Millis(staleBefore), access.Millis(staleBefore))
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: reap stale sessions: %w", err)
+	}
+	stale, _ = res.RowsAffected()
+	res, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
+		WHERE status = 'reserved' AND reserved_at < ?`), now, CloseReserveTimeout, access.Millis(reservedBefore))
+	if err != nil {
+		return stale, 0, fmt.Errorf("store: reap reservations: %w", err)
+	}
+	reserved, _ = res.RowsAffected()
+	return stale, reserved, nil
+}
+
+// Kinds of AcctRecord (Acct-Status-Type).
+const (
+	AcctStart   = "start"
+	AcctInterim = "interim"
+	AcctStop    = "stop"
+	AcctOn      = "on"  // Accounting-On: the BAS (re)started
+	AcctOff     = "off" // Accounting-Off: the BAS is going down
+)
+
+// Outcomes of an AcctRecord.
+const (
+	AcctStarted   = "started"   // a session went online (from its reservation, or recorded without one)
+	AcctUpdated   = "updated"   // an Interim-Update was recorded
+	AcctStopped   = "stopped"   // a session was closed (or its final counters recorded)
+	AcctDuplicate = "duplicate" // nothing to do: already recorded
+	AcctUnknown   = "unknown"   // names no session and no account: acknowledged, not recorded
+	AcctLate      = "late"      // an Interim-Update for a session already closed
+	AcctClosedAll = "closed_all"
+)
+
+// AcctRecord is one Accounting-Request.
+type AcctRecord struct {
+	Kind          string
+	NAS           string
+	Area          string
+	AcctSessionID string
+	// Correlation is the Class attribute the BAS echoed ("" if none).
+	Correlation string
+	// Username is User-Name as the BAS sent it: normally the account (the
+	// Access-Accept's User-Name), sometimes the MAC.
+	Username       string
+	MAC            string // canonical, or ""
+	IP             string
+	InputOctets    int64 // with the gigawords
+	OutputOctets   int64
+	TerminateCause string
+	// Fee and CycleLength are the area's billing: at a Start in a billed
+	// area (Fee > 0) the account's cycle is started if none is active.
+	Fee         access.Fen
+	CycleLength time.Duration
+}
+
+// AcctResult is what one AcctRecord did.
+type AcctResult struct {
+	Outcome   string
+	SessionID int64
+	AccountID int64
+	// Closed counts the sessions an Accounting-On/Off closed, or the older
+	// sessions of the same MAC a Start replaced.
+	Closed       int64
+	CycleStarted bool
+	// Arrears: a Start in a billed area of an account with no active cycle
+	// and a balance below the fee (it was let in elsewhere or before a
+	// refund); billing's arrears check will find the session.
+	Arrears bool
+}
+
+// RecordAccounting applies a batch of Accounting-Requests in order, in one
+// transaction. Every kind is idempotent on (NAS, Acct-Session-Id): a
+// repeated Start records nothing, a repeated Stop the same counters.
+func (a *AAA) RecordAccounting(ctx context.Context, recs []AcctRecord) ([]AcctResult, error) {
+	var out []AcctResult
+	err := a.InTx(ctx, func(tx *sqlx.Tx) error {
+		out = make([]AcctResult, len(recs))
+		nowMs := access.Millis(a.now())
+		type billed struct {
+			account int64
+			area    string
+		}
+		var starts []int
+		for i := range recs {
+			r := &recs[i]
+			res, err := a.acctOne(ctx, tx, r, nowMs)
+			if err != nil {
+				return err
+			}
+			out[i] = res
+			if r.Kind == AcctStart && res.Outcome == AcctStarted && r.Fee > 0 && res.AccountID != 0 {
+				starts = append(starts, i)
+			}
+		}
+		if len(starts) == 0 {
+			return nil
+		}
+		// Billed areas: start the cycle of accounts that have none, in
+		// account order (StartCycleTx locks the account).
+		ids := make([]int64, 0, len(starts))
+		for _, i := range starts {
+			ids = append(ids, out[i].AccountID)
+		}
+		var rows []struct {
+			AccountID int64  `db:"account_id"`
+			Area      string `db:"area"`
+		}
+		if err := a.sel(ctx, tx, &rows, `SELECT account_id, area FROM cycles WHERE `+a.inInts("account_id")+` AND status = 'active'`,
+			a.intsArg(ids)); err != nil {
+			return fmt.Errorf("store: active cycles: %w", err)
+		}
+		active := map[billed]bool{}
+		for _, r := range rows {
+			active[billed{r.AccountID, r.Area}] = true
+		}
+		sort.SliceStable(starts, func(x, y int) bool { return out[starts[x]].AccountID < out[starts[y]].AccountID })
+		for _, i := range starts {
+			k := billed{out[i].AccountID, recs[i].Area}
+			if active[k] {
+				continue
+			}
+			acc := access.Account{ID: k.account}
+			c, started, err := a.StartCycleTx(ctx, tx, &acc, k.area, recs[i].Fee, recs[i].CycleLength)
+			if err != nil {
+				return err
+			}
+			if c.ID == 0 {
+				out[i].Arrears = true
+				continue
+			}
+			active[k] = true
+			out[i].CycleStarted = started
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (a *AAA) acctOne(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs int64) (AcctResult, error) {
+	switch r.Kind {
+	case AcctOn, AcctOff:
+		res, err := a.exec(ctx, tx, `UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
+			WHERE nas = ? AND status IN ('reserved', 'online')`, nowMs, CloseNASReboot, r.NAS)
+		if err != nil {
+			return AcctResult{}, fmt.Errorf("store: accounting-on/off of %s: %w", r.NAS, err)
+		}
+		n, _ := res.RowsAffected()
+		return AcctResult{Outcome: AcctClosedAll, Closed: n}, nil
+	case AcctStart:
+		return a.acctStart(ctx, tx, r, nowMs)
+	case AcctInterim:
+		return a.acctInterim(ctx, tx, r, nowMs)
+	case AcctStop:
+		return a.acctStop(ctx, tx, r, nowMs)
+	}
+	return AcctResult{}, fmt.Errorf("store: accounting kind %q: %w", r.Kind, access.ErrInvalid)
+}
+
+type startedRow struct {
+	ID        int64 `db:"id"`
+	AccountID int64 `db:"account_id"`
+	Closed    int64 `db:"closed"`
+}
+
+// setOnline is the SET clause that turns a reservation online; its
+// arguments are onlineArgs.
+const setOnline = `status = 'online', acct_session_id = ?, started_at = ?, last_update_at = ?,
+	ip = CASE WHEN ? = '' THEN ip ELSE ? END, mac = CASE WHEN mac = '' THEN ? ELSE mac END`
+
+func onlineArgs(r *AcctRecord, nowMs int64) []any {
+	return []any{r.AcctSessionID, nowMs, nowMs, r.IP, r.IP, r.MAC}
+}
+
+func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs int64) (AcctResult, error) {
+	var row startedRow
+	found := false
+	// The reservation named by Class, unless this Start was recorded already.
+	if r.Correlation != "" {
+		args := append(onlineArgs(r, nowMs), r.Correlation, r.NAS, r.NAS, r.AcctSessionID)
+		var q string
+		if a.dialect == Postgres {
+			// One round trip: the reservation goes online and older online
+			// sessions of the same MAC at this BAS are closed as replaced.
+			q = `WITH s AS (UPDATE sessions SET ` + setOnline + `
+					WHERE correlation = ? AND nas = ? AND status = 'reserved'
+					  AND NOT EXISTS (SELECT 1 FROM sessions d WHERE d.nas = ? AND d.acct_session_id = ?)
+					RETURNING id, account_id, mac, nas),
+				c AS (UPDATE sessions o SET status = 'closed', stopped_at = ?, close_reason = ?
+					FROM s WHERE o.nas = s.nas AND o.mac = s.mac AND s.mac <> '' AND o.status = 'online' AND o.id <> s.id
+					RETURNING o.id)
+				SELECT s.id, s.account_id, (SELECT COUNT(*) FROM c) AS closed FROM s`
+			args = append(args, nowMs, CloseReplaced)
+		} else {
+			q = `UPDATE sessions SET ` + setOnline + `
+				WHERE correlation = ? AND nas = ? AND status = 'reserved'
+				  AND NOT EXISTS (SELECT 1 FROM sessions d WHERE d.nas = ? AND d.acct_session_id = ?)
+				RETURNING id, account_id, 0 AS closed`
+		}
+		err := a.get(ctx, tx, &row, q, args...)
+		switch {
+		case err == nil:
+			found = true
+			if a.dialect == Postgres {
+				return AcctResult{Outcome: AcctStarted, SessionID: row.ID, AccountID: row.AccountID, Closed: row.Closed}, nil
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return AcctResult{}, fmt.Errorf("store: accounting start: %w", err)
+		}
+	}
+	if !found {
+		// Recorded already?
+		var dup startedRow
+		err := a.get(ctx, tx, &dup, `SELECT id, account_id, 0 AS closed FROM sessions WHERE nas = ? AND acct_session_id = ?`, r.NAS, r.AcctSessionID)
+		if err == nil {
+			return AcctResult{Outcome: AcctDuplicate, SessionID: dup.ID, AccountID: dup.AccountID}, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return AcctResult{}, fmt.Errorf("store: accounting start: %w", err)
+		}
+		// A reservation of this MAC (or, without a MAC, of this user) at this BAS.
+		key, col := r.MAC, "mac"
+		if key == "" {
+			key, col = r.Username, "username"
+		}
+		if key != "" {
+			err = a.get(ctx, tx, &row, `UPDATE sessions SET `+setOnline+`
+				WHERE id = (SELECT id FROM sessions WHERE nas = ? AND `+col+` = ? AND status = 'reserved' ORDER BY reserved_at DESC, id DESC LIMIT 1)
+				RETURNING id, account_id, 0 AS closed`, append(onlineArgs(r, nowMs), r.NAS, key)...)
+			switch {
+			case err == nil:
+				found = true
+			case !errors.Is(err, sql.ErrNoRows):
+				return AcctResult{}, fmt.Errorf("store: accounting start: %w", err)
+			}
+		}
+	}
+	if !found {
+		// No reservation (this node restarted, or the BAS authenticated
+		// elsewhere): the subscriber is online all the same.
+		var err error
+		row, found, err = a.insertOnline(ctx, tx, r, nowMs)
+		if err != nil {
+			return AcctResult{}, err
+		}
+		if !found {
+			return AcctResult{Outcome: AcctUnknown}, nil
+		}
+		if row.ID == 0 {
+			return AcctResult{Outcome: AcctDuplicate}, nil
+		}
+	}
+	res := AcctResult{Outcome: AcctStarted, SessionID: row.ID, AccountID: row.AccountID}
+	if r.MAC != "" {
+		out, err := a.exec(ctx, tx, `UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
+			WHERE nas = ? AND mac = ? AND status = 'online' AND id <> ?`, nowMs, CloseReplaced, r.NAS, r.MAC, row.ID)
+		if err != nil {
+			return AcctResult{}, fmt.Errorf("store: close replaced sessions: %w", err)
+		}
+		res.Closed, _ = out.RowsAffected()
+	}
+	return res, nil
+}
+
+// insertOnline records an online session that has no reservation. found is
+// false when neither the user name nor the MAC's binding names an account;
+// the row's ID is 0 when the same (NAS, Acct-Session-Id) was recorded
+// concurrently.
+func (a *AAA) insertOnline(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs int64) (startedRow, bool, error) {
+	var acc struct {
+		ID       int64  `db:"id"`
+		Username string `db:"username"`
+	}
+	err := a.get(ctx, tx, &acc, `SELECT id, username FROM accounts WHERE username = ?`, r.Username)
+	if errors.Is(err, sql.ErrNoRows) && r.MAC != "" {
+		err = a.get(ctx, tx, &acc, `SELECT a.id, a.username FROM accounts a JOIN devices d ON d.account_id = a.id WHERE d.mac = ? AND d.bound`, r.MAC)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return startedRow{}, false, nil
+	}
+	if err != nil {
+		return startedRow{}, false, fmt.Errorf("store: accounting start: account: %w", err)
+	}
+	class := access.ClassUnknown
+	if r.MAC != "" {
+		var c string
+		err := a.get(ctx, tx, &c, `SELECT class FROM devices WHERE account_id = ? AND mac = ?`, acc.ID, r.MAC)
+		if err == nil && c != "" {
+			class = c
+		} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return startedRow{}, false, fmt.Errorf("store: accounting start: device: %w", err)
+		}
+	}
+	var ids []int64
+	err = a.sel(ctx, tx, &ids, `INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, acct_session_id, correlation,
+			reserved_at, started_at, last_update_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'online', ?, ?, 0, ?, ?)
+		ON CONFLICT (nas, acct_session_id) DO NOTHING RETURNING id`,
+		acc.ID, acc.Username, r.NAS, r.Area, r.MAC, r.IP, class, r.AcctSessionID, NewCorrelation(), nowMs, nowMs)
+	if err != nil {
+		return startedRow{}, false, fmt.Errorf("store: accounting start: insert: %w", err)
+	}
+	if len(ids) == 0 {
+		return startedRow{}, true, nil
+	}
+	return startedRow{ID: ids[0], AccountID: acc.ID}, true, nil
+}
+
+func (a *AAA) acctInterim(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs int64) (AcctResult, error) {
+	// An Interim-Update proves the session alive: one the reaper closed
+	// as stale comes back online.
+	var row startedRow
+	err := a.get(ctx, tx, &row, `UPDATE sessions SET last_update_at = ?, input_octets = ?, output_octets = ?,
+			ip = CASE WHEN ? = '' THEN ip ELSE ? END, status = 'online', stopped_at = 0, close_reason = ''
+		WHERE nas = ? AND acct_session_id = ? AND (status = 'online' OR (status = 'closed' AND close_reason = ?))
+		RETURNING id, account_id, 0 AS closed`,
+		nowMs, r.InputOctets, r.OutputOctets, r.IP, r.IP, r.NAS, r.AcctSessionID, CloseStale)
+	if err == nil {
+		return AcctResult{Outcome: AcctUpdated, SessionID: row.ID, AccountID: row.AccountID}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return AcctResult{}, fmt.Errorf("store: interim-update: %w", err)
+	}
+	err = a.get(ctx, tx, &row, `SELECT id, account_id, 0 AS closed FROM sessions WHERE nas = ? AND acct_session_id = ?`, r.NAS, r.AcctSessionID)
+	if err == nil {
+		return AcctResult{Outcome: AcctLate, SessionID: row.ID, AccountID: row.AccountID}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return AcctResult{}, fmt.Errorf("store: interim-update: %w", err)
+	}
+	// The Start never reached us: record the session now.
+	res, err := a.acctStart(ctx, tx, r, nowMs)
+	if err != nil || res.SessionID == 0 {
+		return res, err
+	}
+	if _, err := a.exec(ctx, tx, `UPDATE sessions SET input_octets = ?, output_octets = ? WHERE id = ?`,
+		r.InputOctets, r.OutputOctets, res.SessionID); err != nil {
+		return AcctResult{}, fmt.Errorf("store: interim-update: %w", err)
+	}
+	return res, nil
+}
+
+func (a *AAA) acctStop(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs int64) (AcctResult, error) {
+	var row startedRow
+	err := a.get(ctx, tx, &row, `UPDATE sessions SET
+			stopped_at = CASE WHEN status = 'closed' AND close_reason NOT IN ('', 'stale') THEN stopped_at ELSE ? END,
+			close_reason = CASE WHEN status = 'closed' AND close_reason NOT IN ('', 'stale') THEN close_reason ELSE ? END,
+			status = 'closed', last_update_at = ?, input_octets = ?, output_octets = ?, terminate_cause = ?,
+			ip = CASE WHEN ? = '' THEN ip ELSE ? END
+		WHERE nas = ? AND acct_session_id = ?
+		RETURNING id, account_id, 0 AS closed`,
+		nowMs, CloseStop, nowMs, r.InputOctets, r.OutputOctets, r.TerminateCause, r.IP, r.IP, r.NAS, r.AcctSessionID)
+	if err == nil {
+		return AcctResult{Outcome: AcctStopped, SessionID: row.ID, AccountID: row.AccountID}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return AcctResult{}, fmt.Errorf("store: accounting stop: %w", err)
+	}
+	// A Stop whose Start never came: close the reservation it names.
+	if r.Correlation != "" {
+		err = a.get(ctx, tx, &row, `UPDATE sessions SET status = 'closed', acct_session_id = ?, started_at = ?, stopped_at = ?, last_update_at = ?,
+				close_reason = ?, input_octets = ?, output_octets = ?, terminate_cause = ?
+			WHERE correlation = ? AND nas = ? AND status = 'reserved'
+			RETURNING id, account_id, 0 AS closed`,
+			r.AcctSessionID, nowMs, nowMs, nowMs, CloseStop, r.InputOctets, r.OutputOctets, r.TerminateCause, r.Correlation, r.NAS)
+		if err == nil {
+			return AcctResult{Outcome: AcctStopped, SessionID: row.ID, AccountID: row.AccountID}, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return AcctResult{}, fmt.Errorf("store: accounting stop: %w", err)
+		}
+	}
+	return AcctResult{Outcome: AcctUnknown}, nil
+}
