@@ -80,6 +80,9 @@ func DecodeNotification(body []byte) (Notification, error) {
 	if err != nil {
 		return n, fmt.Errorf("%w: paid_at is not an RFC 3339 time (2026-11-22T08:00:00Z)", ErrNotification)
 	}
+	if y := paid.UTC().Year(); y < 2000 || y > 2999 {
+		return n, fmt.Errorf("%w: paid_at %q is not a plausible payment time", ErrNotification, *raw.PaidAt)
+	}
 	n = Notification{OrderID: *raw.OrderID, Account: *raw.Account, AmountFen: access.Fen(*raw.AmountFen), PaidAt: paid.UTC()}
 	return n, nil
 }
