@@ -1,0 +1,427 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/bas"
+	"github.com/campusnet/campusnet/internal/identity"
+	"github.com/campusnet/campusnet/internal/logintoken"
+	"github.com/campusnet/campusnet/internal/store"
+	"github.com/campusnet/campusnet/internal/storetest"
+	"github.com/campusnet/campusnet/portal/portalproto"
+	"github.com/campusnet/campusnet/radius"
+)
+
+// The harness runs the whole path on loopback: an httptest server with the
+// portal, one simulated BAS per NAS (internal/bas, Portal and RADIUS sides)
+// and a RADIUS server (radius.Server) whose handler keeps the token
+// contract of contracts.md — derive, verify CHAP or PAP, single use, an
+// auth_log row per decision, a session row per accept — and refuses the
+// accounts the test scripts with a reason code. The real policy is tested
+// end to end in cmd/campusnet.
+
+// cheapParams keep the tests fast; the benchmark states its own cost.
+var cheapParams = identity.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+type identityStore struct{ st *store.Store }
+
+func (l identityStore) LocalCredential(ctx context.Context, user string) (identity.LocalCredential, error) {
+	a, err := l.st.AccountByUsername(ctx, user)
+	if errors.Is(err, access.ErrNotFound) {
+		return identity.LocalCredential{}, identity.ErrUnknownUser
+	}
+	if err != nil {
+		return identity.LocalCredential{}, fmt.Errorf("%w: %v", identity.ErrUnavailable, err)
+	}
+	return identity.LocalCredential{Person: identity.Person{ID: a.Username, Name: a.Name, Role: a.Role, MustChange: a.MustChange},
+		Hash: a.PasswordHash, Disabled: a.Disabled}, nil
+}
+
+func (l identityStore) SetPasswordHash(ctx context.Context, user, hash string, mustChange bool) error {
+	return l.st.SetPasswordHash(ctx, user, hash, mustChange)
+}
+
+// standIn is the RADIUS handler of the harness.
+type standIn struct {
+	st  *store.Store
+	key logintoken.Key
+	mu  sync.Mutex
+	// refuse maps a user name to the refusal RADIUS gives it.
+	refuse map[string]access.Refusal
+}
+
+func (h *standIn) setRefusal(user string, r *access.Refusal) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r == nil {
+		delete(h.refuse, user)
+		return
+	}
+	h.refuse[user] = *r
+}
+
+func (h *standIn) ServeAccess(ctx context.Context, r *radius.Request) *layeh.Packet {
+	p := r.Packet
+	user, _ := rfc2865.UserName_LookupString(p)
+	var toks []access.LoginToken
+	now := access.Millis(h.st.Now())
+	err := h.st.DB().SelectContext(ctx, &toks, h.st.Rebind(`SELECT id, nonce, account_id, username, ip, mac, user_agent, class, signals, nas, created_at, expires_at, used_at
+		FROM login_tokens WHERE username = ? AND used_at = 0 AND expires_at > ?`), user, now)
+	if err != nil {
+		return nil
+	}
+	var tok *access.LoginToken
+	chap, _ := rfc2865.CHAPPassword_Lookup(p)
+	pap, _ := rfc2865.UserPassword_LookupString(p)
+	for i := range toks {
+		t := logintoken.Derive(h.key, toks[i].Nonce)
+		if (chap != nil && radius.VerifyCHAP(chap, radius.CHAPChallenge(p), t)) || (chap == nil && pap == t) {
+			tok = &toks[i]
+			break
+		}
+	}
+	method := "pap"
+	if chap != nil {
+		method = "chap"
+	}
+	reply := func(code layeh.Code, reason, msg string, tokID *int64, acct *int64) *layeh.Packet {
+		res := "reject"
+		if code == layeh.CodeAccessAccept {
+			res = "accept"
+		}
+		_, _ = h.st.DB().ExecContext(ctx, h.st.Rebind(`INSERT INTO auth_log (at, username, account_id, nas, method, result, reason, message, token_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), now, user, acct, r.NAS.Name, method, res, reason, msg, tokID)
+		out := p.Response(code)
+		if msg != "" {
+			_ = rfc2865.ReplyMessage_SetString(out, msg)
+		}
+		return out
+	}
+	if tok == nil {
+		rf := access.RefuseBadCredentials()
+		return reply(layeh.CodeAccessReject, access.ReasonTokenExpired, rf.Message, nil, nil)
+	}
+	res, err := h.st.DB().ExecContext(ctx, h.st.Rebind(`UPDATE login_tokens SET used_at = ? WHERE id = ? AND used_at = 0`), now, tok.ID)
+	if n, _ := res.RowsAffected(); err != nil || n != 1 {
+		rf := access.RefuseBadCredentials()
+		return reply(layeh.CodeAccessReject, access.ReasonTokenExpired, rf.Message, nil, nil)
+	}
+	h.mu.Lock()
+	rf, refused := h.refuse[user]
+	h.mu.Unlock()
+	if refused {
+		return reply(layeh.CodeAccessReject, rf.Code, rf.Message, &tok.ID, &tok.AccountID)
+	}
+	asid, _ := rfc2866.AcctSessionID_LookupString(p)
+	_, err = h.st.DB().ExecContext(ctx, h.st.Rebind(`INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, acct_session_id, correlation, reserved_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?, ?)`), tok.AccountID, tok.Username, r.NAS.Name, r.NAS.Area, tok.MAC, tok.IP, tok.Class, asid, r.NAS.Name+"/"+asid, now)
+	if err != nil {
+		return nil
+	}
+	return reply(layeh.CodeAccessAccept, access.ReasonOK, "", &tok.ID, &tok.AccountID)
+}
+
+func (h *standIn) ServeAccounting(ctx context.Context, r *radius.Request) error {
+	p := r.Packet
+	asid, _ := rfc2866.AcctSessionID_LookupString(p)
+	st, _ := rfc2866.AcctStatusType_Lookup(p)
+	now := access.Millis(h.st.Now())
+	var err error
+	switch st {
+	case rfc2866.AcctStatusType_Value_Start:
+		_, err = h.st.DB().ExecContext(ctx, h.st.Rebind(`UPDATE sessions SET status = 'online', started_at = ?, last_update_at = ? WHERE nas = ? AND acct_session_id = ?`), now, now, r.NAS.Name, asid)
+	case rfc2866.AcctStatusType_Value_Stop:
+		_, err = h.st.DB().ExecContext(ctx, h.st.Rebind(`UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = 'stop' WHERE nas = ? AND acct_session_id = ?`), now, r.NAS.Name, asid)
+	}
+	return err
+}
+
+// nasSpec is one simulated BAS of the harness.
+type nasSpec struct {
+	name    string
+	ip      string // 127.0.0.x: the BAS's RADIUS source and BAS-IP
+	version int
+	auth    string
+	subnet  string
+}
+
+var harnessNAS = []nasSpec{
+	{"bras-v2-chap", "127.0.0.1", 2, "chap", "10.2.0.0/16"},
+	{"bras-v1-chap", "127.0.0.2", 1, "chap", "10.1.0.0/16"},
+	{"bras-v2-pap", "127.0.0.3", 2, "pap", "10.3.0.0/16"},
+	{"bras-v1-pap", "127.0.0.4", 1, "pap", "10.4.0.0/16"},
+}
+
+type harness struct {
+	t      testing.TB
+	st     *store.Store
+	portal *Portal
+	srv    *httptest.Server
+	radius *standIn
+	bas    map[string]*bas.BAS
+	bport  map[string]*bas.Portal
+	cfg    Config
+	key    logintoken.Key
+	notify string
+}
+
+type harnessOpt func(*Config)
+
+func newHarness(t testing.TB, opts ...harnessOpt) *harness {
+	t.Helper()
+	st := storetest.NewSQLite(t)
+	return newHarnessOn(t, st, opts...)
+}
+
+func newHarnessOn(t testing.TB, st *store.Store, opts ...harnessOpt) *harness {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("PORTAL_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	h := &harness{t: t, st: st, key: logintoken.NewKey(), bas: map[string]*bas.BAS{}, bport: map[string]*bas.Portal{}}
+	h.radius = &standIn{st: st, key: h.key, refuse: map[string]access.Refusal{}}
+
+	// RADIUS server.
+	var rnas []*radius.NAS
+	for _, n := range harnessNAS {
+		rnas = append(rnas, &radius.NAS{Name: n.name, IP: netip.MustParseAddr(n.ip), Secret: []byte("testing123"), Area: "dorm"})
+	}
+	rs := &radius.Server{NAS: radius.NewStaticNAS(rnas...), Handler: h.radius}
+	authC, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	acctC, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	go rs.Serve(authC, acctC)
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		rs.Shutdown(c)
+	})
+
+	// The portal's notify socket first: the BASes need its address.
+	notifyC, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.notify = notifyC.LocalAddr().String()
+
+	cfg := Config{Organisation: "测试大学", NodeID: "7", Version: "test", PublicURL: "http://portal.test/",
+		Areas:            []Area{{Name: "dorm", Fee: 2000, Cycle: 720 * time.Hour, MaxPC: 1, MaxMobile: 1}},
+		BASTimeout:       500 * time.Millisecond,
+		PasswordResetURL: "https://id.example.edu.cn/reset", SelfServiceURL: "http://selfaaa.example.edu.cn/",
+		PaymentURL: "https://pay.example.edu.cn/", SessionTimeout: 12 * time.Hour, HeartbeatInterval: 50 * time.Millisecond}
+	for _, n := range harnessNAS {
+		ip := netip.MustParseAddr(n.ip)
+		b := bas.New(bas.Config{NASIP: ip, Secret: "testing123", AuthAddr: authC.LocalAddr().String(), AcctAddr: acctC.LocalAddr().String(),
+			CoAListen: n.ip + ":0", Log: log, Retry: 200 * time.Millisecond, MaxTries: 2})
+		bp := bas.NewPortal(b, bas.PortalConfig{Secret: "portal-secret", BASIP: ip, NotifyAddr: h.notify,
+			NotifyVersion: portalproto.Version(n.version), NotifyWindow: time.Second, Log: log})
+		pc, err := net.ListenPacket("udp", n.ip+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go bp.Serve(pc)
+		cctx, cancelCoA := context.WithCancel(ctx)
+		if _, err := b.ListenCoA(); err != nil {
+			t.Fatal(err)
+		}
+		go b.ServeCoA(cctx)
+		t.Cleanup(func() {
+			cancelCoA()
+			c, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			bp.Shutdown(c)
+			b.Close()
+		})
+		h.bas[n.name], h.bport[n.name] = b, bp
+		cfg.NAS = append(cfg.NAS, NAS{Name: n.name, IP: ip, Area: "dorm", PortalAddr: pc.LocalAddr().String(), Version: n.version,
+			Secret: "portal-secret", Auth: n.auth, UserSubnets: []netip.Prefix{netip.MustParsePrefix(n.subnet)}})
+	}
+	// Typed-by-hand entry from the test's own address.
+	cfg.NAS[0].UserSubnets = append(cfg.NAS[0].UserSubnets, netip.MustParsePrefix("127.0.0.0/8"))
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h.cfg = cfg
+	local := identity.NewLocal(identityStore{st}, cheapParams, log)
+	p, err := New(cfg, Deps{Store: st, Auth: local, Local: local, TokenKey: h.key, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.portal = p
+	go p.ServeNotify(notifyC)
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		p.ShutdownNotify(c)
+		p.Close()
+	})
+	h.srv = httptest.NewServer(p)
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// account creates a local account with a balance.
+func (h *harness) account(user, pass string, balance access.Fen, mustChange bool) access.Account {
+	h.t.Helper()
+	ctx := context.Background()
+	hash, err := identity.HashPassword(pass, cheapParams)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	a, _, err := h.st.EnsureAccount(ctx, access.Account{Username: user, Name: "测试 " + user, Role: access.RoleStudent, PasswordHash: hash, MustChange: mustChange})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if balance != 0 {
+		err := h.st.InTx(ctx, func(tx *sqlx.Tx) error {
+			acc, err := h.st.LockAccount(ctx, tx, a.ID)
+			if err != nil {
+				return err
+			}
+			_, err = h.st.AddLedgerTx(ctx, tx, &acc, access.LedgerRecharge, balance, "test", "seed:"+user, "")
+			return err
+		})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	a, _ = h.st.AccountByUsername(ctx, user)
+	return a
+}
+
+// browser is an HTTP client with a cookie jar, like a browser's.
+type browser struct {
+	h  *harness
+	c  *http.Client
+	ua string
+}
+
+func (h *harness) browser(ua string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{h: h, ua: ua, c: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type page struct {
+	status int
+	body   string
+	header http.Header
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.h.t.Helper()
+	if b.ua != "" {
+		req.Header.Set("User-Agent", b.ua)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return page{resp.StatusCode, string(body), resp.Header}
+}
+
+func (b *browser) get(path string) page {
+	b.h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.h.srv.URL+path, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values) page {
+	b.h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.h.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+var (
+	csrfRE   = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	ticketRE = regexp.MustCompile(`name="ticket" value="([^"]+)"`)
+)
+
+// formOf returns the hidden fields of a page's first form.
+func formOf(t testing.TB, body string) url.Values {
+	t.Helper()
+	f := url.Values{}
+	for _, m := range hiddenRE.FindAllStringSubmatch(body, -1) {
+		f.Set(m[1], htmlUnescape(m[2]))
+	}
+	if f.Get("csrf") == "" {
+		t.Fatalf("no CSRF token in page:\n%s", body)
+	}
+	return f
+}
+
+func htmlUnescape(s string) string {
+	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`, "&#39;", "'", "&#43;", "+").Replace(s)
+}
+
+// login opens the entry page with query and submits the form.
+func (b *browser) login(query url.Values, user, pass string, hints url.Values) page {
+	b.h.t.Helper()
+	entry := b.get("/?" + query.Encode())
+	if entry.status != http.StatusOK {
+		b.h.t.Fatalf("entry page: %d\n%s", entry.status, entry.body)
+	}
+	f := formOf(b.h.t, entry.body)
+	f.Set("username", user)
+	f.Set("password", pass)
+	for k, v := range hints {
+		f[k] = v
+	}
+	return b.post("/login", f)
+}
+
+func redirect(nas, ip, mac string) url.Values {
+	q := url.Values{"wlanuserip": {ip}, "wlanacname": {nas}}
+	if mac != "" {
+		q.Set("usermac", mac)
+	}
+	return q
+}
+
+func mustContain(t testing.TB, p page, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(p.body, w) {
+			t.Fatalf("page (status %d) lacks %q:\n%s", p.status, w, p.body)
+		}
+	}
+}
+
+// eventually polls cond until it holds or a few seconds pass.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,509 @@
+package portal
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campusnet/campusnet/internal/access"
+)
+
+const (
+	uaWindows = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+	uaIPhone  = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+	// Xiaomi browser in desktop mode: a desktop UA, the page's script
+	// reports an ARM platform with touch.
+	uaDesktopMode = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+)
+
+func TestLoginAcceptEveryVersionAndMethod(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.account("student1", "student1-pass", 5000, false)
+	for i, n := range harnessNAS {
+		t.Run(n.name, func(t *testing.T) {
+			ip := strings.Replace(n.subnet, "0.0/16", "0.", 1) + "10"
+			mac := "00:16:3e:00:00:0" + string(rune('1'+i))
+			b := h.browser(uaWindows)
+			p := b.login(redirect(n.name, ip, mac), "student1", "student1-pass", nil)
+			if p.status != http.StatusOK {
+				t.Fatalf("status %d\n%s", p.status, p.body)
+			}
+			mustContain(t, p, "已上线", "student1", "电脑 / PC", "dorm", "50.00", "测试大学 网络信息中心-7", ip)
+			if got := p.header.Get("X-Portal-Node"); got != "7" {
+				t.Fatalf("X-Portal-Node = %q", got)
+			}
+			// The token was single-use and used; the session went online
+			// with Accounting-Start; the device class is remembered.
+			eventually(t, "session online", func() bool {
+				s, err := h.st.LiveSessionByIP(context.Background(), ip)
+				return err == nil && s.Status == access.SessionOnline && s.NAS == n.name
+			})
+			var used int
+			h.st.DB().Get(&used, h.st.Rebind(`SELECT COUNT(*) FROM login_tokens WHERE ip = ? AND used_at > 0`), ip)
+			if used != 1 {
+				t.Fatalf("used tokens for %s: %d", ip, used)
+			}
+			var class, signals string
+			h.st.DB().QueryRow(h.st.Rebind(`SELECT class, signals FROM devices WHERE account_id = ? AND mac = ?`), a.ID, mac).Scan(&class, &signals)
+			if class != access.ClassPC || !strings.Contains(signals, "Windows") {
+				t.Fatalf("device: %q %q", class, signals)
+			}
+			// The BAS saw the token, never the password.
+			if _, ok := h.bport[n.name].Online(netip.MustParseAddr(ip)); !ok {
+				t.Fatalf("BAS %s does not have %s online", n.name, ip)
+			}
+		})
+	}
+}
+
+func TestDeviceClassFromPageHints(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.account("u1", "password-1", 5000, false)
+	tests := []struct {
+		name, ua string
+		hints    url.Values
+		want     string
+		desktop  bool
+	}{
+		{"iphone", uaIPhone, url.Values{"platform": {"iPhone"}, "touch": {"5"}, "sw": {"390"}, "sh": {"844"}}, access.ClassMobile, false},
+		{"xiaomi desktop mode", uaDesktopMode, url.Values{"platform": {"Linux armv8l"}, "touch": {"5"}, "sw": {"393"}, "sh": {"873"}}, access.ClassMobile, true},
+		{"windows laptop", uaWindows, url.Values{"platform": {"Win32"}, "touch": {"0"}, "sw": {"1920"}, "sh": {"1080"}}, access.ClassPC, false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ip := "10.2.9." + string(rune('1'+i))
+			mac := "00:16:3e:00:09:0" + string(rune('1'+i))
+			p := h.browser(tt.ua).login(redirect("bras-v2-chap", ip, mac), "u1", "password-1", tt.hints)
+			mustContain(t, p, "已上线", classLabel(tt.want))
+			if got := strings.Contains(p.body, "电脑模式"); got != tt.desktop {
+				t.Fatalf("desktop-mode note shown = %v, want %v", got, tt.desktop)
+			}
+			var class string
+			h.st.DB().Get(&class, h.st.Rebind(`SELECT class FROM devices WHERE account_id = ? AND mac = ?`), a.ID, mac)
+			if class != tt.want {
+				t.Fatalf("remembered class %q, want %q", class, tt.want)
+			}
+		})
+	}
+}
+
+func TestRefusalPages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.account("u1", "password-1", 1000, false)
+	since := time.Date(2026, 11, 22, 8, 30, 0, 0, time.Local)
+	tests := []struct {
+		name   string
+		rf     access.Refusal
+		status int
+		wants  []string
+	}{
+		{"arrears", access.RefuseArrears(1000, 2000, "https://pay.example.edu.cn/"), http.StatusForbidden,
+			[]string{"账户欠费", "10.00", "20.00", `href="https://pay.example.edu.cn/"`, "去充值", access.ReasonArrears}},
+		{"device limit pc", access.RefuseDeviceLimit(access.ClassPC, 1, access.OnlineDevice{MAC: "00:11:22:33:44:55", IP: "10.2.0.99", Since: since}), http.StatusForbidden,
+			[]string{"只允许 1 台电脑", "00:11:22:33:44:55", "10.2.0.99", "电脑模式", `href="http://selfaaa.example.edu.cn/"`, access.ReasonDeviceLimitPC}},
+		{"device limit mobile", access.RefuseDeviceLimit(access.ClassMobile, 1, access.OnlineDevice{MAC: "02:11:22:33:44:55", IP: "10.2.0.98", Since: since}), http.StatusForbidden,
+			[]string{"移动设备", "02:11:22:33:44:55", "selfaaa.example.edu.cn", access.ReasonDeviceLimitMobile}},
+		{"disabled", access.RefuseDisabled("违规"), http.StatusForbidden, []string{"账户已被停用", "违规", access.ReasonAccountDisabled}},
+		{"role", access.RefuseRole("dorm", "staff"), http.StatusForbidden, []string{"不对 staff 身份开放", access.ReasonRoleNotAllowed}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h.radius.setRefusal("u1", &tt.rf)
+			defer h.radius.setRefusal("u1", nil)
+			p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.8."+string(rune('1'+i)), ""), "u1", "password-1", nil)
+			if p.status != tt.status {
+				t.Fatalf("status %d, want %d\n%s", p.status, tt.status, p.body)
+			}
+			mustContain(t, p, append(tt.wants, "未能上线", "重新登录", access.Explain(tt.rf.Code)[:30])...)
+		})
+	}
+}
+
+func TestWrongPasswordAndForgotten(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.account("u1", "password-1", 0, false)
+	p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.5", ""), "u1", "wrong", nil)
+	if p.status != http.StatusUnauthorized {
+		t.Fatalf("status %d", p.status)
+	}
+	mustContain(t, p, "用户名或密码错误", `href="https://id.example.edu.cn/reset"`, `name="password"`, `value="u1"`)
+	// The BAS was never asked.
+	if st := h.bport["bras-v2-chap"].Stats(); st.Server.Received != 0 {
+		t.Fatalf("the BAS heard about a wrong password: %+v", st)
+	}
+}
+
+func TestAlreadyOnlineIsSuccess(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.account("u1", "password-1", 5000, false)
+	q := redirect("bras-v2-chap", "10.2.0.6", "")
+	mustContain(t, h.browser(uaWindows).login(q, "u1", "password-1", nil), "已上线")
+	p := h.browser(uaWindows).login(q, "u1", "password-1", nil)
+	if p.status != http.StatusOK {
+		t.Fatalf("status %d\n%s", p.status, p.body)
+	}
+	mustContain(t, p, "已上线", "该地址已在线")
+}
+
+func TestLogoutAndStatus(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.account("u1", "password-1", 5000, false)
+	b := h.browser(uaWindows)
+	ip := "10.1.0.7"
+	p := b.login(redirect("bras-v1-chap", ip, ""), "u1", "password-1", nil)
+	mustContain(t, p, "已上线")
+	tm := ticketRE.FindStringSubmatch(p.body)
+	if tm == nil {
+		t.Fatal("no logout ticket")
+	}
+	eventually(t, "online", func() bool {
+		s, err := h.st.LiveSessionByIP(context.Background(), ip)
+		return err == nil && s.Status == access.SessionOnline
+	})
+	st := b.get("/status?ticket=" + url.QueryEscape(htmlUnescape(tm[1])))
+	mustContain(t, st, "在线", "u1", ip)
+
+	// A forged ticket logs nobody out.
+	f := formOf(t, p.body)
+	f.Set("ticket", "eyJpIjoiMTAuMS4wLjcifQ.forged")
+	if bad := b.post("/logout", f); bad.status != http.StatusForbidden {
+		t.Fatalf("forged ticket: %d", bad.status)
+	}
+	out := b.post("/logout", formOf(t, p.body))
+	mustContain(t, out, "已注销")
+	eventually(t, "session closed", func() bool {
+		_, err := h.st.LiveSessionByIP(context.Background(), ip)
+		return err != nil
+	})
+	if _, ok := h.bport["bras-v1-chap"].Online(netip.MustParseAddr(ip)); ok {
+		t.Fatal("still online at the BAS")
+	}
+	mustContain(t, b.get("/status?ticket="+url.QueryEscape(htmlUnescape(tm[1]))), "未在线")
+}
+
+func TestNotifyLogoutShownOnStatus(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.account("u1", "password-1", 5000, false)
+	b := h.browser(uaWindows)
+	ip := "10.2.0.8"
+	mac := "00:16:3e:aa:bb:cc"
+	p := b.login(redirect("bras-v2-chap", ip, mac), "u1", "password-1", nil)
+	tm := ticketRE.FindStringSubmatch(p.body)
+	eventually(t, "online", func() bool {
+		s, err := h.st.LiveSessionByIP(context.Background(), ip)
+		return err == nil && s.Status == access.SessionOnline
+	})
+	// An operator's Disconnect-Request at the BAS: ACK, Accounting-Stop,
+	// NTF_LOGOUT to the portal.
+	res, err := disconnect(h, "bras-v2-chap", ip)
+	if err != nil || !res {
+		t.Fatalf("disconnect: %v %v", res, err)
+	}
+	eventually(t, "NTF_LOGOUT at the portal", func() bool {
+		_, ok := h.portal.kicked.get(netip.MustParseAddr(ip))
+		return ok
+	})
+	eventually(t, "session closed by Accounting-Stop", func() bool {
+		_, err := h.st.LiveSessionByIP(context.Background(), ip)
+		return err != nil
+	})
+	st := b.get("/status?ticket=" + url.QueryEscape(htmlUnescape(tm[1])))
+	mustContain(t, st, "未在线", "bras-v2-chap", "下线")
+	// Logging in again works and clears the note.
+	mustContain(t, b.login(redirect("bras-v2-chap", ip, mac), "u1", "password-1", nil), "已上线")
+}
+
+func TestBASSilentIsPortalNotResponse(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.account("u1", "password-1", 5000, false)
+	for _, n := range []string{"bras-v2-chap", "bras-v1-pap"} {
+		t.Run(n, func(t *testing.T) {
+			h.bport[n].SetSilent(true)
+			defer h.bport[n].SetSilent(false)
+			ip := "10.2.0.9"
+			if n == "bras-v1-pap" {
+				ip = "10.4.0.9"
+			}
+			p := h.browser(uaWindows).login(redirect(n, ip, ""), "u1", "password-1", nil)
+			if p.status != http.StatusServiceUnavailable {
+				t.Fatalf("status %d\n%s", p.status, p.body)
+			}
+			mustContain(t, p, "portal not response", "网络信息中心-7", "把本页底部", access.ReasonBASTimeout)
+		})
+	}
+	if ok, _, basErr := h.portal.counts.sum(); basErr != 2 || ok != 0 {
+		t.Fatalf("recent counts: ok %d bas errors %d", ok, basErr)
+	}
+}
+
+func TestMustChangeInitialPassword(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.account("new1", "123456", 5000, true)
+	b := h.browser(uaIPhone)
+	p := b.login(redirect("bras-v2-chap", "10.2.0.10", ""), "new1", "123456", url.Values{"platform": {"iPhone"}, "touch": {"5"}})
+	mustContain(t, p, "修改初始密码", `action="/password"`)
+	f := formOf(t, p.body)
+	if f.Get("platform") != "iPhone" || f.Get("userip") != "10.2.0.10" {
+		t.Fatalf("the password form lost the entry or the hints: %v", f)
+	}
+	f.Set("password", "123456")
+	f.Set("new", "new-secret-1")
+	f.Set("new2", "new-secret-2")
+	mustContain(t, b.post("/password", f), "不一致")
+	f.Set("new2", "new-secret-1")
+	f.Set("password", "wrong!")
+	mustContain(t, b.post("/password", f), "当前密码错误")
+	f.Set("password", "123456")
+	out := b.post("/password", f)
+	mustContain(t, out, "已上线", "new1", "移动设备")
+	a, _ := h.st.AccountByUsername(context.Background(), "new1")
+	if a.MustChange {
+		t.Fatal("must_change still set")
+	}
+}
+
+func TestEntry(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b := h.browser(uaWindows)
+	tests := []struct {
+		name   string
+		query  string
+		status int
+		wants  []string
+	}{
+		{"typed by hand", "", 200, []string{"校园网认证", "127.0.0.1", `action="/login"`}},
+		{"huawei redirect", "wlanuserip=10.2.3.4&wlanacname=bras-v2-chap&usermac=00-16-3E-01-02-03&wlanuserfirsturl=http://www.example.com/x&ssid=CampusNet",
+			200, []string{"10.2.3.4", "00:16:3e:01:02:03", "bras-v2-chap", `name="url" value="http://www.example.com/x"`}},
+		{"other vendor names", "userip=10.1.3.4&nasname=BRAS-V1-CHAP&mac=0016.3e01.0203&url=https://a.example/", 200, []string{"10.1.3.4", "bras-v1-chap"}},
+		{"ip only", "ip=10.3.3.4", 200, []string{"10.3.3.4", "bras-v2-pap"}},
+		{"nas by address", "wlanuserip=10.9.9.9&wlanacip=127.0.0.4", 200, []string{"bras-v1-pap"}},
+		{"unknown BAS", "wlanuserip=10.2.3.4&wlanacname=<b>evil</b>", 200, []string{"未在认证系统登记", "&lt;b&gt;evil&lt;/b&gt;"}},
+		{"unknown address", "wlanuserip=192.168.1.5", 200, []string{"不属于校园网用户网段", "192.168.1.5", "ipconfig /release"}},
+		{"bad address", "wlanuserip=10.2.3.999", 400, []string{"无效"}},
+		{"ipv6 address", "wlanuserip=2001:db8::1", 400, []string{"无效"}},
+		{"javascript url dropped", "wlanuserip=10.2.3.4&url=javascript:alert(1)", 200, []string{"校园网认证"}},
+		{"oversized query", "wlanuserip=10.2.3.4&url=" + strings.Repeat("a", 5000), 414, []string{"过长"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := b.get("/?" + tt.query)
+			if p.status != tt.status {
+				t.Fatalf("status %d, want %d\n%s", p.status, tt.status, p.body)
+			}
+			mustContain(t, p, tt.wants...)
+			if strings.Contains(p.body, "<b>evil") || strings.Contains(p.body, "javascript:") {
+				t.Fatalf("unescaped input in the page:\n%s", p.body)
+			}
+			mustContain(t, p, "测试大学 网络信息中心-7")
+			if p.header.Get("X-Portal-Node") != "7" {
+				t.Fatal("no X-Portal-Node")
+			}
+		})
+	}
+}
+
+func TestHostileInput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.account("u1", "password-1", 5000, false)
+	b := h.browser(uaWindows)
+	q := redirect("bras-v2-chap", "10.2.4.1", "")
+
+	t.Run("no CSRF token", func(t *testing.T) {
+		f := url.Values{"username": {"u1"}, "password": {"password-1"}, "userip": {"10.2.4.1"}, "nasname": {"bras-v2-chap"}}
+		p := b.post("/login", f)
+		if p.status != http.StatusForbidden {
+			t.Fatalf("status %d", p.status)
+		}
+		mustContain(t, p, "页面已过期")
+	})
+	t.Run("token of another browser", func(t *testing.T) {
+		f := formOf(t, h.browser(uaWindows).get("/?"+q.Encode()).body)
+		f.Set("username", "u1")
+		f.Set("password", "password-1")
+		b.get("/") // b has its own cookie
+		if p := b.post("/login", f); p.status != http.StatusForbidden {
+			t.Fatalf("status %d", p.status)
+		}
+	})
+	t.Run("oversized form", func(t *testing.T) {
+		f := formOf(t, b.get("/?"+q.Encode()).body)
+		f.Set("username", "u1")
+		f.Set("password", strings.Repeat("x", 20000))
+		if p := b.post("/login", f); p.status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status %d", p.status)
+		}
+	})
+	t.Run("html in the user name", func(t *testing.T) {
+		p := b.login(q, `<script>alert("x")</script>`, "nope", nil)
+		if strings.Contains(p.body, `<script>alert`) {
+			t.Fatalf("user name not escaped:\n%s", p.body)
+		}
+		mustContain(t, p, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;")
+	})
+	t.Run("50 wrong passwords", func(t *testing.T) {
+		h.account("victim", "right-password", 0, false)
+		limited := 0
+		for i := 0; i < 50; i++ {
+			p := b.login(redirect("bras-v2-chap", "10.2.4.2", ""), "victim", "guess", nil)
+			if p.status == http.StatusTooManyRequests {
+				limited++
+				mustContain(t, p, "尝试次数过多", access.ReasonRateLimited)
+				if p.header.Get("Retry-After") == "" {
+					t.Fatal("no Retry-After")
+				}
+			}
+		}
+		if limited != 40 {
+			t.Fatalf("%d of 50 wrong passwords were rate limited, want 40 (the first 10 are tried)", limited)
+		}
+		// Even the right password waits now.
+		if p := b.login(redirect("bras-v2-chap", "10.2.4.2", ""), "victim", "right-password", nil); p.status != http.StatusTooManyRequests {
+			t.Fatalf("right password during the lockout: %d", p.status)
+		}
+		// Another account from another address is not affected.
+		if p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.4.3", ""), "u1", "password-1", nil); p.status != http.StatusOK {
+			t.Fatalf("unrelated login: %d", p.status)
+		}
+	})
+}
+
+func TestProbesAndCaptiveAPI(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.account("u1", "password-1", 5000, false)
+	probes := []struct {
+		name, host, path, ua string
+		status               int
+		body                 string
+	}{
+		{"apple", "captive.apple.com", "/hotspot-detect.html", "CaptiveNetworkSupport-443.0.1 wispr", 200, appleSuccess},
+		{"android", "connectivitycheck.gstatic.com", "/generate_204", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/60.0.3112.32 Safari/537.36", 204, ""},
+		{"xiaomi", "connect.rom.miui.com", "/generate_204", "Dalvik/2.1.0", 204, ""},
+		{"huawei", "connectivitycheck.platform.hicloud.com", "/generate_204", "Dalvik/2.1.0", 204, ""},
+		{"honor", "connectivitycheck.platform.hihonorcloud.com", "/generate_204", "", 204, ""},
+		{"windows", "www.msftconnecttest.com", "/connecttest.txt", "Microsoft NCSI", 200, "Microsoft Connect Test"},
+		{"firefox", "detectportal.firefox.com", "/canonical.html", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", 200, firefoxSuccess},
+	}
+	get := func(host, path, ua string) page {
+		req, _ := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
+		req.Host = host
+		return h.browser(ua).do(req)
+	}
+	api := func() captiveJSON {
+		req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/api/v1/captive", nil)
+		req.Header.Set("Accept", "application/captive+json")
+		p := h.browser("").do(req)
+		if ct := p.header.Get("Content-Type"); ct != "application/captive+json" || !strings.Contains(p.header.Get("Cache-Control"), "private") {
+			t.Fatalf("captive API headers: %v", p.header)
+		}
+		var c captiveJSON
+		if err := json.Unmarshal([]byte(p.body), &c); err != nil {
+			t.Fatalf("captive API body %q: %v", p.body, err)
+		}
+		return c
+	}
+	if c := api(); !c.Captive || c.UserPortalURL != "http://portal.test/" || c.SecondsRemaining != nil {
+		t.Fatalf("before login: %+v", c)
+	}
+	for _, pr := range probes {
+		t.Run("before/"+pr.name, func(t *testing.T) {
+			p := get(pr.host, pr.path, pr.ua)
+			loc := p.header.Get("Location")
+			if p.status != http.StatusFound || !strings.HasPrefix(loc, "http://portal.test/?url=") {
+				t.Fatalf("status %d Location %q", p.status, loc)
+			}
+		})
+	}
+	// A web page for another host is sent to the login page too.
+	if p := get("www.example.com", "/news?id=1", uaWindows); p.status != http.StatusFound || !strings.Contains(p.header.Get("Location"), url.QueryEscape("http://www.example.com/news?id=1")) {
+		t.Fatalf("intercepted page: %d %q", p.status, p.header.Get("Location"))
+	}
+	var devices int
+	h.st.DB().Get(&devices, `SELECT COUNT(*) FROM devices`)
+	if devices != 0 {
+		t.Fatal("a probe was classified")
+	}
+
+	// Log in by hand from this address (127.0.0.1 is in bras-v2-chap's subnets).
+	p := h.browser(uaWindows).login(url.Values{}, "u1", "password-1", nil)
+	mustContain(t, p, "已上线", "127.0.0.1")
+	eventually(t, "online", func() bool {
+		s, err := h.st.LiveSessionByIP(context.Background(), "127.0.0.1")
+		return err == nil && s.Status == access.SessionOnline
+	})
+	for _, pr := range probes {
+		t.Run("after/"+pr.name, func(t *testing.T) {
+			p := get(pr.host, pr.path, pr.ua)
+			if p.status != pr.status || p.body != pr.body {
+				t.Fatalf("status %d body %q", p.status, p.body)
+			}
+		})
+	}
+	c := api()
+	if c.Captive || c.SecondsRemaining == nil || *c.SecondsRemaining <= 0 || *c.SecondsRemaining > 12*3600 {
+		t.Fatalf("after login: %+v", c)
+	}
+	// Opening the portal again shows the status with a logout button.
+	mustContain(t, h.browser(uaWindows).get("/"), "在线", "注销")
+}
+
+func TestPageWeight(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Demo = true })
+	h.account("u1", "password-1", 5000, false)
+	b := h.browser(uaWindows)
+	pages := map[string]page{
+		"login":   b.get("/?" + redirect("bras-v2-chap", "10.2.5.1", "00:16:3e:00:00:01").Encode()),
+		"unknown": b.get("/?wlanuserip=192.168.0.1"),
+		"online":  b.login(redirect("bras-v2-chap", "10.2.5.2", ""), "u1", "password-1", nil),
+		"refused": b.login(redirect("bras-v2-chap", "10.2.5.3", ""), "u1", "bad", nil),
+		"status":  b.get("/status"),
+	}
+	for name, p := range pages {
+		// Everything the page needs is in it: no external style, script or image.
+		if n := len(p.body); n > 100<<10 || n < 500 {
+			t.Errorf("%s page is %d bytes", name, n)
+		}
+		for _, bad := range []string{`<link `, `src="http`, `@import`} {
+			if strings.Contains(p.body, bad) {
+				t.Errorf("%s page loads something external (%s)", name, bad)
+			}
+		}
+		if !strings.Contains(p.header.Get("Content-Security-Policy"), "default-src 'none'") {
+			t.Errorf("%s page has no CSP", name)
+		}
+	}
+	mustContain(t, pages["login"], "演示模式", "wlanuserip=10.2.")
+}
+
+func TestHeartbeat(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- h.portal.Run(ctx) }()
+	eventually(t, "heartbeat", func() bool {
+		nodes, err := h.st.PortalNodes(context.Background())
+		return err == nil && len(nodes) == 1 && nodes[0].NodeID == "7" && nodes[0].Version == "test"
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
