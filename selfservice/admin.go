@@ -1,0 +1,275 @@
+package selfservice
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/store"
+)
+
+// The NOC operator's pages. Every change is made in the operator's name
+// with a reason: kicks and unbinds are audited by the Disconnector and
+// UnbindDevice, money changes by billing.
+
+func (s *Service) adminSearch(w http.ResponseWriter, r *http.Request, q *request) error {
+	term := strings.TrimSpace(r.URL.Query().Get("q"))
+	var found []access.Account
+	if term != "" {
+		var err error
+		if found, err = s.st.SearchAccounts(r.Context(), term, 50); err != nil {
+			return err
+		}
+		if len(found) == 1 && strings.EqualFold(found[0].Username, term) {
+			http.Redirect(w, r, "/admin/users/"+url.PathEscape(found[0].Username), http.StatusSeeOther)
+			return nil
+		}
+	}
+	s.render(w, r, http.StatusOK, "admin_search", q, "查找用户 / Find a user", struct {
+		Query string
+		Found []access.Account
+	}{term, found})
+	return nil
+}
+
+// adminUserData is the operator's view of one account.
+type adminUserData struct {
+	Account   access.Account
+	Overview  overview
+	Devices   devicesPage
+	Sessions  []access.Session
+	Refusals  []refusal
+	Ledger    []store.LedgerEntry
+	Audit     []store.AuditEntry
+	Reference string // for the money form: a resubmitted form changes nothing
+	HasMoney  bool
+}
+
+func (s *Service) targetAccount(r *http.Request) (access.Account, error) {
+	return s.st.AccountByUsername(r.Context(), mux.Vars(r)["username"])
+}
+
+func (s *Service) adminUser(w http.ResponseWriter, r *http.Request, q *request) error {
+	ctx := r.Context()
+	acc, err := s.targetAccount(r)
+	if err != nil {
+		return err
+	}
+	d := adminUserData{Account: acc, Reference: "noc:" + newNonce(), HasMoney: s.deps.Money != nil}
+	if d.Overview, err = s.overview(ctx, acc); err != nil {
+		return err
+	}
+	if d.Devices, err = s.devices(ctx, acc); err != nil {
+		return err
+	}
+	if d.Sessions, err = s.st.SessionsByAccount(ctx, acc.ID, false); err != nil {
+		return err
+	}
+	if len(d.Sessions) > 50 {
+		d.Sessions = d.Sessions[:50]
+	}
+	logs, err := s.st.AccountRefusals(ctx, acc.ID, acc.Username, 50)
+	if err != nil {
+		return err
+	}
+	for _, e := range logs {
+		d.Refusals = append(d.Refusals, refusal{AuthLogEntry: e, Fix: access.Explain(e.Reason)})
+	}
+	if d.Ledger, err = s.st.LedgerByAccount(ctx, acc.ID, 50); err != nil {
+		return err
+	}
+	if d.Audit, err = s.st.AuditLog(ctx, acc.Username, 50); err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "admin_user", q, acc.Username, d)
+	return nil
+}
+
+func (s *Service) userURL(acc access.Account) string {
+	return "/admin/users/" + url.PathEscape(acc.Username)
+}
+
+// operatorReason reads the reason an operator must give.
+func operatorReason(r *http.Request) (string, error) {
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if reason == "" {
+		return "", errBadRequest("请填写原因（会记入审计日志） / Give a reason (it goes into the audit log)")
+	}
+	if len(reason) > 500 {
+		return "", errBadRequest("原因太长 / The reason is too long")
+	}
+	return reason, nil
+}
+
+func (s *Service) adminKick(w http.ResponseWriter, r *http.Request, q *request) error {
+	acc, err := s.targetAccount(r)
+	if err != nil {
+		return err
+	}
+	var res disconnectResult
+	reason, err := operatorReason(r)
+	var id int64
+	if err == nil {
+		id, err = parseID(r.PostFormValue("session"))
+	}
+	if err == nil {
+		res, err = s.kick(r.Context(), acc, id, q.acc.Username, closeOperNOC+": "+reason, "operator")
+	}
+	return s.formResult(w, r, q, s.userURL(acc), kickFlash(res), err)
+}
+
+func (s *Service) adminUnbind(w http.ResponseWriter, r *http.Request, q *request) error {
+	acc, err := s.targetAccount(r)
+	if err != nil {
+		return err
+	}
+	var res unbindResult
+	reason, err := operatorReason(r)
+	if err == nil {
+		res, err = s.unbind(r.Context(), acc, r.PostFormValue("mac"), q.acc.Username, reason, "operator")
+	}
+	return s.formResult(w, r, q, s.userURL(acc), unbindFlash(res), err)
+}
+
+var errNoMoney = errors.New("selfservice: billing is not wired")
+
+func (s *Service) adminMoney(w http.ResponseWriter, r *http.Request, q *request) error {
+	acc, err := s.targetAccount(r)
+	if err != nil {
+		return err
+	}
+	f, err := s.changeMoney(r, q, acc)
+	return s.formResult(w, r, q, s.userURL(acc), f, err)
+}
+
+func (s *Service) changeMoney(r *http.Request, q *request, acc access.Account) (flash, error) {
+	if s.deps.Money == nil {
+		return flash{}, &httpError{status: http.StatusServiceUnavailable, code: CodeUnavailable,
+			message: "本节点未接入计费，无法充值或调整 / Billing is not available on this node", err: errNoMoney}
+	}
+	reason, err := operatorReason(r)
+	if err != nil {
+		return flash{}, err
+	}
+	amount, err := parseYuan(r.PostFormValue("amount"))
+	if err != nil {
+		return flash{}, errBadRequest("金额格式不对，例如 20 或 12.50 / Bad amount: write e.g. 20 or 12.50")
+	}
+	kind := r.PostFormValue("kind")
+	switch {
+	case kind == access.LedgerRecharge && amount <= 0:
+		return flash{}, errBadRequest("充值金额须大于 0 / A recharge must be positive")
+	case kind == access.LedgerAdjustment && amount == 0:
+		return flash{}, errBadRequest("调整金额不能为 0 / An adjustment cannot be zero")
+	case kind != access.LedgerRecharge && kind != access.LedgerAdjustment:
+		return flash{}, errBadRequest("请选择充值或调整 / Choose recharge or adjustment")
+	}
+	ref := strings.TrimSpace(r.PostFormValue("reference"))
+	if ref == "" || len(ref) > 100 {
+		return flash{}, errBadRequest("表单缺少编号，请刷新页面 / The form lacks its reference: reload the page")
+	}
+	var e store.LedgerEntry
+	if kind == access.LedgerRecharge {
+		e, err = s.deps.Money.Recharge(r.Context(), acc.Username, amount, q.acc.Username, ref, reason)
+	} else {
+		e, err = s.deps.Money.Adjust(r.Context(), acc.Username, amount, q.acc.Username, ref, reason, false)
+	}
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		return flash{Kind: "warn", Text: "这张表单已经提交过，没有重复记账 / This form was already submitted: nothing was booked twice"}, nil
+	case errors.Is(err, access.ErrNotFound):
+		return flash{}, errNotFound()
+	case err != nil:
+		// Billing's refusals (amount out of range, a deduction into the
+		// committed cycle fee) say what is wrong; operators read them.
+		return flash{}, &httpError{status: http.StatusUnprocessableEntity, code: CodeBadRequest,
+			message: "未能记账 / Not booked: " + oneLine(err), err: err}
+	}
+	s.log.InfoContext(r.Context(), "selfservice: balance changed by operator", "user", acc.Username, "actor", q.acc.Username,
+		"kind", kind, "amount", amount.String(), "reason", reason)
+	return flash{Kind: "ok", Text: fmt.Sprintf("已记账：%s %s 元，余额 %s 元 / Booked: %s %s yuan, balance now %s yuan",
+		kind, amount, e.BalanceAfter, kind, amount, e.BalanceAfter)}, nil
+}
+
+// nodeView is a portal node row.
+type nodeView struct {
+	access.PortalNode
+	Stale     bool
+	Age       time.Duration
+	Highlight bool
+}
+
+// nodeQuery reads what a student reported: "3", "-3", "网络信息中心-3".
+func nodeQuery(v string) string {
+	v = strings.TrimSpace(v)
+	if i := strings.LastIndex(v, "网络信息中心"); i >= 0 {
+		v = v[i+len("网络信息中心"):]
+	}
+	return strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(v), "-－—"))
+}
+
+func (s *Service) adminNodes(w http.ResponseWriter, r *http.Request, q *request) error {
+	nodes, err := s.st.PortalNodes(r.Context())
+	if err != nil {
+		return err
+	}
+	want := nodeQuery(r.URL.Query().Get("node"))
+	now := s.now()
+	var views []nodeView
+	found := false
+	for _, n := range nodes {
+		v := nodeView{PortalNode: n, Age: now.Sub(access.FromMillis(n.HeartbeatAt)).Truncate(time.Second)}
+		v.Stale = n.HeartbeatAt == 0 || v.Age > s.cfg.NodeStale
+		if want != "" && strings.EqualFold(n.NodeID, want) {
+			v.Highlight, found = true, true
+		}
+		views = append(views, v)
+	}
+	s.render(w, r, http.StatusOK, "admin_nodes", q, "门户节点 / Portal nodes", struct {
+		Nodes     []nodeView
+		Query     string
+		NotFound  bool
+		StaleSecs int
+	}{views, want, want != "" && !found, int(s.cfg.NodeStale / time.Second)})
+	return nil
+}
+
+// nasView is a BAS row: configuration merged with what the store saw.
+type nasView struct {
+	NAS
+	LastRequestAt int64
+	Online        int64
+	Reserved      int64
+	NotInConfig   bool
+}
+
+func (s *Service) adminNAS(w http.ResponseWriter, r *http.Request, q *request) error {
+	acts, err := s.st.NASActivities(r.Context())
+	if err != nil {
+		return err
+	}
+	byName := map[string]store.NASActivity{}
+	for _, a := range acts {
+		byName[a.Name] = a
+	}
+	var views []nasView
+	for _, n := range s.cfg.NAS {
+		a := byName[n.Name]
+		delete(byName, n.Name)
+		views = append(views, nasView{NAS: n, LastRequestAt: a.LastRequestAt, Online: a.Online, Reserved: a.Reserved})
+	}
+	for _, a := range acts {
+		if _, left := byName[a.Name]; left {
+			views = append(views, nasView{NAS: NAS{Name: a.Name, IP: a.IP, Area: a.Area}, LastRequestAt: a.LastRequestAt,
+				Online: a.Online, Reserved: a.Reserved, NotInConfig: true})
+		}
+	}
+	s.render(w, r, http.StatusOK, "admin_nas", q, "接入设备 / BAS", views)
+	return nil
+}

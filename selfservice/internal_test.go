@@ -1,0 +1,169 @@
+package selfservice
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campusnet/campusnet/internal/access"
+)
+
+func TestParseYuan(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want access.Fen
+		bad  bool
+	}{
+		{name: "whole", in: "20", want: 2000},
+		{name: "one decimal", in: "12.5", want: 1250},
+		{name: "two decimals", in: "12.05", want: 1205},
+		{name: "negative", in: "-3.00", want: -300},
+		{name: "plus", in: "+1", want: 100},
+		{name: "spaces", in: " 7.10 ", want: 710},
+		{name: "zero", in: "0", want: 0},
+		{name: "three decimals", in: "1.001", bad: true},
+		{name: "trailing dot", in: "1.", bad: true},
+		{name: "leading dot", in: ".5", bad: true},
+		{name: "empty", in: "", bad: true},
+		{name: "letters", in: "1e3", bad: true},
+		{name: "comma", in: "1,5", bad: true},
+		{name: "huge", in: "99999999999", bad: true},
+		{name: "double sign", in: "--1", bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseYuan(tt.in)
+			if tt.bad {
+				if !errors.Is(err, errBadAmount) {
+					t.Fatalf("parseYuan(%q) = %v, %v; want an error", tt.in, got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("parseYuan(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParseYuan(f *testing.F) {
+	for _, s := range []string{"20", "12.50", "-3", "+1.5", "", "1.001", "9999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := parseYuan(s)
+		if err != nil {
+			return
+		}
+		// What parses prints back as the same amount.
+		again, err := parseYuan(v.String())
+		if err != nil || again != v {
+			t.Fatalf("parseYuan(%q) = %d, but %q parses to %d, %v", s, v, v.String(), again, err)
+		}
+	})
+}
+
+var testKeys = deriveKeys([]byte(strings.Repeat("k", 32)))
+
+func TestSessionCookie(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	s := session{Account: 42, User: "student1", Login: now.Unix(), Seen: now.Unix(), Nonce: "n0nce", PW: "tag"}
+	v := testKeys.encode(s)
+	other := deriveKeys([]byte(strings.Repeat("j", 32)))
+	tests := []struct {
+		name  string
+		keys  sessionKeys
+		value string
+		at    time.Time
+		ok    bool
+	}{
+		{name: "fresh", keys: testKeys, value: v, at: now, ok: true},
+		{name: "used 29 minutes later", keys: testKeys, value: v, at: now.Add(29 * time.Minute), ok: true},
+		{name: "idle 30 minutes", keys: testKeys, value: v, at: now.Add(30 * time.Minute)},
+		{name: "other key", keys: other, value: v, at: now},
+		{name: "from the future", keys: testKeys, value: v, at: now.Add(-time.Hour)},
+		{name: "no signature", keys: testKeys, value: strings.Split(v, ".")[0], at: now},
+		{name: "empty", keys: testKeys, value: "", at: now},
+		{name: "garbage", keys: testKeys, value: "a.b", at: now},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.keys.decode(tt.value, tt.at, 30*time.Minute, 12*time.Hour)
+			if tt.ok != (err == nil) {
+				t.Fatalf("decode: %+v, %v; want ok=%v", got, err, tt.ok)
+			}
+			if tt.ok && got != s {
+				t.Fatalf("decode = %+v, want %+v", got, s)
+			}
+		})
+	}
+	if testKeys.csrfToken("a") == testKeys.csrfToken("b") || testKeys.csrfToken("a") == testKeys.preToken("a") {
+		t.Fatal("CSRF tokens do not depend on the nonce and purpose")
+	}
+}
+
+// FuzzSessionDecode: the cookie is outside input; whatever it holds,
+// decode never panics and accepts only what encode made.
+func FuzzSessionDecode(f *testing.F) {
+	now := time.Unix(1_800_000_000, 0)
+	f.Add(testKeys.encode(session{Account: 1, User: "u", Login: now.Unix(), Seen: now.Unix(), Nonce: "n", PW: "p"}))
+	f.Add("e30.AAAA")
+	f.Add("..")
+	f.Fuzz(func(t *testing.T, v string) {
+		s, err := testKeys.decode(v, now, time.Hour, 12*time.Hour)
+		if err != nil {
+			return
+		}
+		if testKeys.encode(s) != v {
+			// A valid signature over a different encoding of the same
+			// content would mean the MAC is not checked over the bytes.
+			if _, err := testKeys.decode(testKeys.encode(s), now, time.Hour, 12*time.Hour); err != nil {
+				t.Fatalf("accepted %q but not its re-encoding", v)
+			}
+		}
+	})
+}
+
+func TestNodeQuery(t *testing.T) {
+	for in, want := range map[string]string{"3": "3", "-3": "3", "网络信息中心-3": "3", "某某大学 网络信息中心-12 ": "12", " node-a ": "node-a", "－3": "3"} {
+		if got := nodeQuery(in); got != want {
+			t.Errorf("nodeQuery(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	for in, want := range map[string]string{"/devices": "/devices", "//evil.example": "/", "https://evil.example/": "/", "": "/", "/\\evil": "/", "/a\r\nb": "/"} {
+		if got := localPath(in); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestLoginLimits(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := newLoginLimits(func() time.Time { return now })
+	for i := range sourceAttempts {
+		if w := l.attempt("10.0.0.1", "u"+string(rune('a'+i))); w != 0 {
+			t.Fatalf("attempt %d refused", i)
+		}
+	}
+	if l.attempt("10.0.0.1", "x") == 0 {
+		t.Fatal("source over its limit not refused")
+	}
+	if l.attempt("10.0.0.2", "x") != 0 {
+		t.Fatal("another source refused")
+	}
+	for range userFailures {
+		l.failed("Victim")
+	}
+	if l.attempt("10.0.0.3", "victim") == 0 {
+		t.Fatal("account over its failures not refused (user names are case-insensitive)")
+	}
+	now = now.Add(userWindow)
+	if l.attempt("10.0.0.3", "victim") != 0 {
+		t.Fatal("window did not end")
+	}
+}

@@ -1,0 +1,299 @@
+package selfservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/identity"
+	"github.com/campusnet/campusnet/internal/store"
+)
+
+// login checks a user name and password against unified identity, under
+// the rate limits, and returns the account (creating the row for a
+// directory user seen for the first time).
+func (s *Service) login(ctx context.Context, r *http.Request, username, password string) (access.Account, error) {
+	username = strings.TrimSpace(username)
+	if username == "" || password == "" || len(username) > 128 || len(password) > 1024 {
+		s.metrics.logins.WithLabelValues(access.ReasonBadCredentials).Inc()
+		return access.Account{}, errRefusal(http.StatusUnauthorized, access.RefuseBadCredentials())
+	}
+	if wait := s.limits.attempt(clientIP(r), username); wait > 0 {
+		s.metrics.logins.WithLabelValues(access.ReasonRateLimited).Inc()
+		mins := int((wait + time.Minute - 1) / time.Minute)
+		return access.Account{}, &httpError{status: http.StatusTooManyRequests, code: access.ReasonRateLimited,
+			message: fmt.Sprintf("尝试次数过多，请 %d 分钟后再试 / Too many attempts: try again in %d minutes", mins, mins)}
+	}
+	p, err := s.deps.Identity.Authenticate(ctx, username, password)
+	switch {
+	case errors.Is(err, identity.ErrBadCredentials):
+		s.limits.failed(username)
+		s.metrics.logins.WithLabelValues(access.ReasonBadCredentials).Inc()
+		return access.Account{}, errRefusal(http.StatusUnauthorized, access.RefuseBadCredentials())
+	case errors.Is(err, identity.ErrDisabled):
+		s.metrics.logins.WithLabelValues(access.ReasonAccountDisabled).Inc()
+		return access.Account{}, errRefusal(http.StatusForbidden, access.RefuseDisabled(""))
+	case err != nil:
+		s.metrics.logins.WithLabelValues(access.ReasonIdentityDown).Inc()
+		return access.Account{}, &httpError{status: http.StatusServiceUnavailable, code: access.ReasonIdentityDown,
+			message: access.Explain(access.ReasonIdentityDown), err: err}
+	}
+	s.limits.succeeded(username)
+	acc, err := s.st.AccountByUsername(ctx, p.ID)
+	if errors.Is(err, access.ErrNotFound) {
+		// A directory person logging in for the first time.
+		role := p.Role
+		if role == "" {
+			role = access.RoleStudent
+		}
+		acc, _, err = s.st.EnsureAccount(ctx, access.Account{Username: p.ID, Name: p.Name, Role: role})
+	}
+	if err != nil {
+		return access.Account{}, err
+	}
+	if acc.Disabled {
+		s.metrics.logins.WithLabelValues(access.ReasonAccountDisabled).Inc()
+		return access.Account{}, errRefusal(http.StatusForbidden, access.RefuseDisabled(acc.DisabledReason))
+	}
+	s.metrics.logins.WithLabelValues("ok").Inc()
+	s.log.InfoContext(ctx, "selfservice: login", "user", acc.Username, "ip", clientIP(r))
+	return acc, nil
+}
+
+type loginData struct {
+	Token    string
+	Next     string
+	Username string
+	Error    string
+	Fix      string
+}
+
+func (s *Service) loginForm(w http.ResponseWriter, r *http.Request, q *request) error {
+	if q.sess.Account != 0 {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return nil
+	}
+	d := loginData{Token: s.preSession(w, r), Next: localPath(r.URL.Query().Get("next"))}
+	s.render(w, r, http.StatusOK, "login", q, "登录 / Log in", d)
+	return nil
+}
+
+func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request) error {
+	if !s.checkPreToken(r, r.PostFormValue(csrfField)) {
+		return errCSRF()
+	}
+	next := localPath(r.PostFormValue("next"))
+	user := r.PostFormValue("username")
+	acc, err := s.login(r.Context(), r, user, r.PostFormValue("password"))
+	if err != nil {
+		he := asHTTPError(err)
+		if he.status >= 500 && he.code == CodeInternal {
+			return err
+		}
+		s.logError(r, q, he)
+		d := loginData{Token: s.preSession(w, r), Next: next, Username: strings.TrimSpace(user), Error: he.message}
+		if he.code == access.ReasonBadCredentials || he.code == access.ReasonAccountDisabled || he.code == access.ReasonRateLimited {
+			d.Fix = access.Explain(he.code)
+		}
+		s.render(w, r, he.status, "login", q, "登录 / Log in", d)
+		return nil
+	}
+	s.startSession(w, r, acc)
+	if s.mustChange(acc) {
+		next = "/password"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Service) logout(w http.ResponseWriter, r *http.Request, q *request) error {
+	s.endSession(w, r)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+type passwordData struct {
+	Local      bool
+	MustChange bool
+	Error      string
+}
+
+func (s *Service) passwordForm(w http.ResponseWriter, r *http.Request, q *request) error {
+	s.render(w, r, http.StatusOK, "password", q, "修改密码 / Change password",
+		passwordData{Local: s.deps.Passwords != nil, MustChange: s.mustChange(q.acc)})
+	return nil
+}
+
+// changePassword changes q's password and reissues the session (the old
+// cookie's password tag no longer matches).
+func (s *Service) changePassword(w http.ResponseWriter, r *http.Request, q *request, oldPW, newPW string) error {
+	if s.deps.Passwords == nil {
+		return &httpError{status: http.StatusNotFound, code: CodeNotFound,
+			message: "密码在统一身份认证平台修改 / Passwords are changed on the unified identity site"}
+	}
+	if wait := s.limits.attempt(clientIP(r), q.acc.Username); wait > 0 {
+		return &httpError{status: http.StatusTooManyRequests, code: access.ReasonRateLimited, message: access.Explain(access.ReasonRateLimited)}
+	}
+	err := s.deps.Passwords.ChangePassword(r.Context(), q.acc.Username, oldPW, newPW)
+	switch {
+	case errors.Is(err, identity.ErrPasswordTooShort):
+		return errBadRequest(fmt.Sprintf("新密码至少 %d 个字符 / The new password needs at least %d characters", identity.MinPasswordLen, identity.MinPasswordLen))
+	case errors.Is(err, identity.ErrPasswordTooLong):
+		return errBadRequest(fmt.Sprintf("新密码最多 %d 个字符 / The new password may have at most %d characters", identity.MaxPasswordLen, identity.MaxPasswordLen))
+	case errors.Is(err, identity.ErrWeakPassword):
+		return errBadRequest("新密码不能与当前密码或用户名相同 / The new password must differ from the current one and from the user name")
+	case errors.Is(err, identity.ErrBadCredentials):
+		s.limits.failed(q.acc.Username)
+		return &httpError{status: http.StatusForbidden, code: access.ReasonBadCredentials, message: "当前密码不对 / The current password is wrong"}
+	case err != nil:
+		return err
+	}
+	acc, err := s.st.AccountByID(r.Context(), q.acc.ID)
+	if err != nil {
+		return err
+	}
+	q.acc = acc
+	q.sess = s.startSession(w, r, acc)
+	q.csrf = s.keys.csrfToken(q.sess.Nonce)
+	s.log.InfoContext(r.Context(), "selfservice: password changed", "user", acc.Username)
+	return nil
+}
+
+func (s *Service) passwordSubmit(w http.ResponseWriter, r *http.Request, q *request) error {
+	oldPW, newPW := r.PostFormValue("old_password"), r.PostFormValue("new_password")
+	d := passwordData{Local: s.deps.Passwords != nil, MustChange: s.mustChange(q.acc)}
+	if newPW != r.PostFormValue("new_password2") {
+		d.Error = "两次输入的新密码不一致 / The two new passwords differ"
+		s.render(w, r, http.StatusBadRequest, "password", q, "修改密码 / Change password", d)
+		return nil
+	}
+	if err := s.changePassword(w, r, q, oldPW, newPW); err != nil {
+		he := asHTTPError(err)
+		if he.status >= 500 {
+			return err
+		}
+		d.Error = he.message
+		s.render(w, r, he.status, "password", q, "修改密码 / Change password", d)
+		return nil
+	}
+	s.setFlash(w, r, flash{Kind: "ok", Text: "密码已修改 / Password changed"})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Service) overviewPage(w http.ResponseWriter, r *http.Request, q *request) error {
+	ov, err := s.overview(r.Context(), q.acc)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "overview", q, "概览 / Overview", ov)
+	return nil
+}
+
+func (s *Service) ledgerPage(w http.ResponseWriter, r *http.Request, q *request) error {
+	entries, err := s.st.LedgerByAccount(r.Context(), q.acc.ID, 200)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "ledger", q, "账单 / Ledger", struct {
+		Balance access.Fen
+		Entries []store.LedgerEntry
+	}{q.acc.Balance, entries})
+	return nil
+}
+
+func (s *Service) devicesPage(w http.ResponseWriter, r *http.Request, q *request) error {
+	p, err := s.devices(r.Context(), q.acc)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "devices", q, "设备 / Devices", p)
+	return nil
+}
+
+// formResult turns an action's outcome into a flash message and a redirect
+// (post/redirect/get); errors a person can act on become the message too.
+func (s *Service) formResult(w http.ResponseWriter, r *http.Request, q *request, to string, f flash, err error) error {
+	if err != nil {
+		he := asHTTPError(err)
+		if he.status >= 500 && he.code == CodeInternal {
+			return err
+		}
+		s.logError(r, q, he)
+		f = flash{Kind: "error", Text: he.message}
+	}
+	s.setFlash(w, r, f)
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+// unbindFlash summarises an unbind for a person.
+func unbindFlash(res unbindResult) flash {
+	var b strings.Builder
+	kind := "ok"
+	if res.WasBound {
+		fmt.Fprintf(&b, "已解绑 %s，该设备不能再免认证上网。 / %s is unbound: it can no longer log in by MAC. ", res.MAC, res.MAC)
+	} else {
+		fmt.Fprintf(&b, "%s 本来就未绑定。 / %s was not bound. ", res.MAC, res.MAC)
+	}
+	for _, d := range res.Disconnects {
+		b.WriteString(d.text())
+		b.WriteString(" ")
+		if !d.ACK {
+			kind = "warn"
+		}
+	}
+	for _, e := range res.Errors {
+		b.WriteString(e)
+		b.WriteString(" ")
+		kind = "warn"
+	}
+	if len(res.Disconnects) == 0 && len(res.Errors) == 0 {
+		b.WriteString("该设备当前不在线。 / The device is not online.")
+	}
+	return flash{Kind: kind, Text: strings.TrimSpace(b.String())}
+}
+
+func kickFlash(d disconnectResult) flash {
+	if d.ACK {
+		return flash{Kind: "ok", Text: d.text()}
+	}
+	return flash{Kind: "warn", Text: d.text()}
+}
+
+func (s *Service) unbindSubmit(w http.ResponseWriter, r *http.Request, q *request) error {
+	res, err := s.unbind(r.Context(), q.acc, r.PostFormValue("mac"), q.acc.Username, "self-service unbind", "student")
+	return s.formResult(w, r, q, "/devices", unbindFlash(res), err)
+}
+
+func (s *Service) registerSubmit(w http.ResponseWriter, r *http.Request, q *request) error {
+	d, err := s.register(r.Context(), q.acc, r.PostFormValue("mac"), r.PostFormValue("class"), q.acc.Username)
+	f := flash{Kind: "ok", Text: fmt.Sprintf("已登记并绑定 %s（%s）：该设备接入宿舍网络后即可自动上网。 / %s (%s) is registered and bound: it gets online by itself when connected.", d.MAC, d.Class, d.MAC, d.Class)}
+	return s.formResult(w, r, q, "/devices", f, err)
+}
+
+func (s *Service) kickSubmit(w http.ResponseWriter, r *http.Request, q *request) error {
+	id, err := parseID(r.PostFormValue("session"))
+	var res disconnectResult
+	if err == nil {
+		res, err = s.kick(r.Context(), q.acc, id, q.acc.Username, closeKick, "student")
+	}
+	return s.formResult(w, r, q, "/devices", kickFlash(res), err)
+}
+
+func (s *Service) whyPage(w http.ResponseWriter, r *http.Request, q *request) error {
+	p, err := s.why(r.Context(), q.acc)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "why", q, "为什么上不了网 / Why can't I get online?", p)
+	return nil
+}
+
+func (s *Service) notFoundPage(w http.ResponseWriter, r *http.Request, q *request) error {
+	return errNotFound()
+}

@@ -1,0 +1,226 @@
+package selfservice
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/identity"
+	"github.com/campusnet/campusnet/internal/store"
+)
+
+// Area is one network area as self-service explains it.
+type Area struct {
+	Name      string
+	Fee       access.Fen    // per cycle; 0 = free
+	Cycle     time.Duration // cycle length
+	MaxPC     int           // 0 = no limit
+	MaxMobile int           // 0 = no limit
+	MaxBound  int           // MACs one account may bind for seamless login
+	Seamless  bool
+	Roles     []string // empty = every role
+}
+
+// Billed reports whether the area charges a fee per cycle.
+func (a Area) Billed() bool { return a.Fee > 0 }
+
+// OpenTo reports whether the area admits role.
+func (a Area) OpenTo(role string) bool { return len(a.Roles) == 0 || slices.Contains(a.Roles, role) }
+
+// NAS is one configured BAS, for the NOC's BAS list.
+type NAS struct {
+	Name string
+	IP   string
+	Area string
+}
+
+// Config is what the self-service site is told by cmd. Zero durations take
+// the defaults documented on each field.
+type Config struct {
+	Organisation string // "某某大学": the footer reads "<Organisation> 网络信息中心-<NodeID>"
+	NodeID       string
+	Version      string
+	PaymentURL   string   // where the recharge button sends a student; "" hides it
+	Admins       []string // user names allowed on the NOC pages
+	Areas        []Area
+	NAS          []NAS
+
+	// SessionKey signs the session cookies (at least 32 bytes). Every node
+	// behind one load balancer needs the same key; empty means a random key
+	// per process (one node; sessions end when it restarts).
+	SessionKey []byte
+	// SecureCookies marks cookies Secure even on plain HTTP requests (TLS
+	// terminated in front of campusnet). Requests that arrive over TLS
+	// always get Secure cookies.
+	SecureCookies bool
+	// SessionIdle ends a session nobody used for this long (default 30m).
+	SessionIdle time.Duration
+	// SessionMax ends every session this long after login (default 12h).
+	SessionMax time.Duration
+	// NodeStale marks a portal node whose last heartbeat is older (default 2m).
+	NodeStale time.Duration
+	// Location is the time zone of dates on pages (default time.Local).
+	Location *time.Location
+}
+
+// Store is the part of the database self-service reads and changes. The
+// writes are the owning services' operations: BindDevice and UnbindDevice
+// (RADIUS's device bindings); money goes through Money.
+type Store interface {
+	AccountByUsername(ctx context.Context, username string) (access.Account, error)
+	AccountByID(ctx context.Context, id int64) (access.Account, error)
+	EnsureAccount(ctx context.Context, a access.Account) (access.Account, bool, error)
+	SearchAccounts(ctx context.Context, q string, limit int) ([]access.Account, error)
+
+	CyclesByAccount(ctx context.Context, accountID int64, limit int) ([]access.Cycle, error)
+	LedgerByAccount(ctx context.Context, accountID int64, limit int) ([]store.LedgerEntry, error)
+
+	DevicesByAccount(ctx context.Context, accountID int64) ([]access.Device, error)
+	BindDevice(ctx context.Context, accountID int64, mac, class, actor string, maxBound int) (access.Device, error)
+	UnbindDevice(ctx context.Context, accountID int64, mac, actor, reason string) (access.Device, error)
+	SessionsByAccount(ctx context.Context, accountID int64, liveOnly bool) ([]access.Session, error)
+	SessionByID(ctx context.Context, id int64) (access.Session, error)
+	LiveSessionsByMAC(ctx context.Context, mac string) ([]access.Session, error)
+
+	AccountRefusals(ctx context.Context, accountID int64, username string, limit int) ([]access.AuthLogEntry, error)
+	PortalNodes(ctx context.Context) ([]access.PortalNode, error)
+	NASActivities(ctx context.Context) ([]store.NASActivity, error)
+	AuditLog(ctx context.Context, target string, limit int) ([]store.AuditEntry, error)
+}
+
+// Disconnector ends a session at its BAS with a Disconnect-Request (RFC
+// 5176), audits it (who, why, outcome) and closes the session row on ACK.
+// cmd passes the radius package's Disconnecter.
+type Disconnector interface {
+	DisconnectSession(ctx context.Context, sessionID int64, actor, reason string) (access.DisconnectOutcome, error)
+}
+
+// PasswordChanger changes a local account's password (identity.Local).
+type PasswordChanger interface {
+	ChangePassword(ctx context.Context, user, oldPassword, newPassword string) error
+}
+
+// Money records an operator's recharge or adjustment: billing's ledger
+// operations (billing.Service has these methods), audited there. reference
+// makes a change happen once: a form submitted twice carries the same one,
+// and the second gets an error wrapping store.ErrDuplicate.
+type Money interface {
+	Recharge(ctx context.Context, username string, amount access.Fen, actor, reference, reason string) (store.LedgerEntry, error)
+	Adjust(ctx context.Context, username string, amount access.Fen, actor, reference, reason string, force bool) (store.LedgerEntry, error)
+}
+
+// Deps are the service's collaborators.
+type Deps struct {
+	Store     Store
+	Identity  identity.Authenticator
+	Passwords PasswordChanger // nil with the LDAP backend: passwords are changed there
+	// Disconnector is nil when RADIUS does not run in this process; kicking
+	// and unbinding an online device then report that no disconnect was sent.
+	Disconnector Disconnector
+	Money        Money        // nil: the NOC money form says billing is not available
+	Webhook      http.Handler // the payment platform's webhook; nil: 404
+	Now          func() time.Time
+	Log          *slog.Logger
+	Registerer   prometheus.Registerer
+}
+
+// Service is the self-service site. It is an http.Handler.
+type Service struct {
+	cfg     Config
+	deps    Deps
+	st      Store
+	log     *slog.Logger
+	now     func() time.Time
+	admins  map[string]bool
+	keys    sessionKeys
+	limits  *loginLimits
+	pages   map[string]*template.Template
+	metrics *metrics
+	handler http.Handler
+}
+
+// Errors of New.
+var (
+	ErrNoStore    = errors.New("selfservice: Deps.Store is required")
+	ErrNoIdentity = errors.New("selfservice: Deps.Identity is required")
+	ErrShortKey   = errors.New("selfservice: SessionKey must be at least 32 bytes")
+)
+
+// New builds the self-service site.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if deps.Store == nil {
+		return nil, ErrNoStore
+	}
+	if deps.Identity == nil {
+		return nil, ErrNoIdentity
+	}
+	if len(cfg.SessionKey) == 0 {
+		cfg.SessionKey = make([]byte, 32)
+		_, _ = rand.Read(cfg.SessionKey)
+	}
+	if len(cfg.SessionKey) < 32 {
+		return nil, ErrShortKey
+	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = 30 * time.Minute
+	}
+	if cfg.SessionMax <= 0 {
+		cfg.SessionMax = 12 * time.Hour
+	}
+	if cfg.NodeStale <= 0 {
+		cfg.NodeStale = 2 * time.Minute
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{cfg: cfg, deps: deps, st: deps.Store, log: deps.Log, now: deps.Now,
+		admins: map[string]bool{}, keys: deriveKeys(cfg.SessionKey)}
+	for _, a := range cfg.Admins {
+		s.admins[a] = true
+	}
+	s.limits = newLoginLimits(deps.Now)
+	var err error
+	if s.pages, err = parsePages(s.funcs()); err != nil {
+		return nil, err
+	}
+	if s.metrics, err = newMetrics(deps.Registerer); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// isAdmin reports whether username may use the NOC pages.
+func (s *Service) isAdmin(username string) bool { return s.admins[username] }
+
+// bindLimit is how many MACs an account may bind: the smallest MaxBound of
+// the areas with seamless login (bindings are per account, not per area).
+func (s *Service) bindLimit() int {
+	limit := 0
+	for _, a := range s.cfg.Areas {
+		if a.Seamless && a.MaxBound > 0 && (limit == 0 || a.MaxBound < limit) {
+			limit = a.MaxBound
+		}
+	}
+	if limit == 0 {
+		limit = 8
+	}
+	return limit
+}
