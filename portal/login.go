@@ -304,7 +304,7 @@ func (p *Portal) basRefused(w http.ResponseWriter, r *http.Request, e entry, a a
 				msg += ": " + cleanText(cut(be.Text, 256))
 			}
 			p.refused(w, r, http.StatusForbidden, e, &refusalView{Code: "BAS_REFUSED", Message: msg,
-				Fix: "请稍后重试；仍不行请联系网络信息中心并告知页面底部的编号。 / Try again shortly; if it persists, tell the network centre the number at the bottom of this page.",
+				Fix:  "请稍后重试；仍不行请联系网络信息中心并告知页面底部的编号。 / Try again shortly; if it persists, tell the network centre the number at the bottom of this page.",
 				Node: p.cfg.NodeID})
 			return
 		}

@@ -1,6 +1,130 @@
 package main
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
 
-// startDemo starts the demo part of the server.
-func (s *server) startDemo(ctx context.Context) error { return nil }
+	"github.com/campusnet/campusnet/internal/bas"
+	"github.com/campusnet/campusnet/internal/config"
+	"github.com/campusnet/campusnet/portal/portalproto"
+)
+
+// startDemo runs, with --demo, a simulated BAS in this process (DESIGN §12):
+// the demo NAS's Portal protocol on its portal_addr (127.0.0.1:2000) and its
+// Disconnect listener on coa_port (3799), talking RADIUS to this server. It
+// then prints where everything is and how to try it.
+func (s *server) startDemo(ctx context.Context) error {
+	if !s.demo {
+		return nil
+	}
+	n := demoNAS(s.cfg)
+	if n == nil {
+		s.log.Warn("demo: no NAS with a loopback ip and a portal_addr in the configuration: no BAS simulator")
+		printDemo(s.env.stdout, s, nil)
+		return nil
+	}
+	authAddr := firstNonEmpty(s.Addr("radius-auth"), s.cfg.Radius.AuthListen)
+	acctAddr := firstNonEmpty(s.Addr("radius-acct"), s.cfg.Radius.AcctListen)
+	log := s.log.With("service", "bassim", "nas", n.Name)
+	b := bas.New(bas.Config{NASIP: n.Addr, Secret: n.Secret, AuthAddr: authAddr, AcctAddr: acctAddr,
+		CoAListen: netip.AddrPortFrom(n.Addr, uint16(n.CoAPort)).String(), Log: log, NASIdentifier: n.Name})
+	coa, err := b.ListenCoA()
+	if err != nil {
+		b.Close()
+		return fmt.Errorf("demo BAS: %w", err)
+	}
+	s.setAddr("demo-coa", coa.String())
+	bp := bas.NewPortal(b, bas.PortalConfig{Secret: n.PortalSecret, BASIP: n.Addr,
+		NotifyAddr: s.Addr("portal-notify"), NotifyVersion: portalproto.Version(n.PortalVersion), Log: log})
+	pc, err := net.ListenPacket("udp", n.PortalAddr)
+	if err != nil {
+		b.Close()
+		return fmt.Errorf("demo BAS: portal listen %s: %w", n.PortalAddr, err)
+	}
+	s.setAddr("demo-portal", pc.LocalAddr().String())
+	s.goRun("demo-bas-coa", func(ctx context.Context) error { return b.ServeCoA(ctx) })
+	s.goRun("demo-bas-portal", func(ctx context.Context) error {
+		// A (re)started BAS tells RADIUS that none of its old sessions
+		// survived, as a real one does with Accounting-On.
+		go func() {
+			actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if err := b.AccountingOn(actx); err != nil && ctx.Err() == nil {
+				log.Warn("demo BAS: accounting-on", "err", err)
+			}
+		}()
+		stop := context.AfterFunc(ctx, func() {
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			defer cancel()
+			_ = bp.Shutdown(sctx)
+			b.Close()
+		})
+		defer stop()
+		return bp.Serve(pc)
+	})
+	printDemo(s.env.stdout, s, n)
+	return nil
+}
+
+// demoNAS is the NAS the simulator plays: "dorm-bras-1" if configured, else
+// the first NAS on a loopback address with a portal_addr.
+func demoNAS(cfg *config.Config) *config.NAS {
+	if n, ok := cfg.NASByName("dorm-bras-1"); ok && n.Addr.IsLoopback() && n.PortalAddr != "" {
+		return n
+	}
+	for i := range cfg.NAS {
+		if n := &cfg.NAS[i]; n.Addr.IsLoopback() && n.PortalAddr != "" {
+			return n
+		}
+	}
+	return nil
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// printDemo tells a newcomer what is running and how to try it.
+func printDemo(w io.Writer, s *server, n *config.NAS) {
+	if w == nil {
+		return
+	}
+	auth := firstNonEmpty(s.Addr("radius-auth"), s.cfg.Radius.AuthListen)
+	fmt.Fprintf(w, "\ncampusnet demo (node %s)\n", s.cfg.Server.NodeID)
+	fmt.Fprintf(w, "  portal        http://%s/   (open it in a browser; your address 127.0.0.1 counts as a dorm user)\n", s.Addr("portal"))
+	if a := s.Addr("selfservice"); a != "" {
+		fmt.Fprintf(w, "  self-service  http://%s/\n", a)
+	}
+	fmt.Fprintf(w, "  RADIUS        auth %s, acct %s\n", auth, firstNonEmpty(s.Addr("radius-acct"), s.cfg.Radius.AcctListen))
+	fmt.Fprintf(w, "  metrics       http://%s/metrics\n", s.Addr("ops"))
+	if n != nil {
+		fmt.Fprintf(w, "  BAS simulator %s (%s): Portal v%d/%s on %s, Disconnect on %s, NTF_LOGOUT to %s\n",
+			n.Name, n.Addr, n.PortalVersion, n.PortalAuth, s.Addr("demo-portal"), s.Addr("demo-coa"), s.Addr("portal-notify"))
+	}
+	fmt.Fprintf(w, "  accounts      student1 / student1-pass   50.00 yuan, dorm opens\n")
+	fmt.Fprintf(w, "                student2 / student2-pass   10.00 yuan, in arrears for the dorm (20.00 per cycle)\n")
+	fmt.Fprintf(w, "                staff1 / staff1-pass       admin / admin-pass (operator)\n")
+	if n != nil {
+		host, port, err := net.SplitHostPort(auth)
+		if err != nil {
+			host, port = "127.0.0.1", "1812"
+		}
+		if port != "1812" {
+			host += ":" + port
+		}
+		if _, err := strconv.Atoi(port); err == nil {
+			fmt.Fprintf(w, "  try RADIUS    radtest -x student1 student1-pass %s 0 %s\n", host, n.Secret)
+		}
+	}
+	fmt.Fprintln(w)
+}
