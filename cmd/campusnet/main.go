@@ -53,6 +53,8 @@ func commands() []command {
 		migrateCommand(),
 		usersImportCommand(),
 		versionCommand(),
+		nodesCommand(),
+		devicesExplainCommand(),
 	}
 }
 
