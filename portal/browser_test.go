@@ -1,0 +1,145 @@
+package portal
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/device"
+
+	"github.com/campusnet/campusnet/internal/access"
+)
+
+// screenshotDir is where the browser test leaves its screenshots for people
+// to look at (not committed).
+const screenshotDir = "testdata/screenshots"
+
+// newChromium starts a headless Chromium with a fresh profile, or skips the
+// test when there is none (fatal in CI).
+func newChromium(t *testing.T) context.Context {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium not found: install chromium (apt-get install -y chromium)")
+		}
+		t.Skip("chromium not found: install chromium (apt-get install -y chromium)")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil { // start the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+func TestBrowserLogin(t *testing.T) {
+	h := newHarness(t)
+	h.account("student1", "student1-pass", 5000, false)
+	h.account("student2", "student2-pass", 1000, false)
+	rf := access.RefuseArrears(1000, 2000, h.cfg.PaymentURL)
+	h.radius.setRefusal("student2", &rf)
+	browser := newChromium(t)
+	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, user, pass string
+		phone            bool
+		ip, mac          string
+		wants            []string
+		class            string
+	}{
+		{"desktop-online", "student1", "student1-pass", false, "10.2.7.1", "00:16:3e:07:00:01", []string{"已上线", "电脑 / PC", "50.00"}, access.ClassPC},
+		{"phone-online", "student1", "student1-pass", true, "10.2.7.2", "00:16:3e:07:00:02", []string{"已上线", "移动设备 / mobile"}, access.ClassMobile},
+		{"phone-arrears", "student2", "student2-pass", true, "10.2.7.3", "", []string{"账户欠费", "去充值"}, ""},
+		{"desktop-wrong-password", "student1", "nope", false, "10.2.7.4", "", []string{"用户名或密码错误"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tab, cancel := chromedp.NewContext(browser)
+			defer cancel()
+			ctx, cancelT := context.WithTimeout(tab, 30*time.Second)
+			defer cancelT()
+			var steps []chromedp.Action[chromedp.Void]
+			if tt.phone {
+				steps = append(steps, chromedp.Emulate(device.IPhone13))
+			} else {
+				steps = append(steps, chromedp.EmulateViewport(1280, 800))
+			}
+			q := url.Values{"wlanuserip": {tt.ip}, "wlanacname": {"bras-v2-chap"}, "ssid": {"CampusNet"}}
+			if tt.mac != "" {
+				q.Set("usermac", tt.mac)
+			}
+			steps = append(steps,
+				chromedp.Navigate(h.srv.URL+"/?"+q.Encode()),
+				chromedp.WaitVisible(chromedp.CSS("#u")),
+				chromedp.SendKeys(chromedp.CSS("#u"), tt.user),
+				chromedp.SendKeys(chromedp.CSS("#p"), tt.pass),
+				chromedp.Click(chromedp.CSS("button[type=submit]")),
+				chromedp.WaitVisible(chromedp.CSS("footer")),
+			)
+			if err := chromedp.Do(ctx, steps...); err != nil {
+				t.Fatal(err)
+			}
+			// Wait for the result page, not the login page we left.
+			var body string
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				var err error
+				body, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+				if err == nil && strings.Contains(body, tt.wants[0]) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("result page never came: %q (%v)", body, err)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(body, w) {
+					t.Fatalf("page lacks %q:\n%s", w, body)
+				}
+			}
+			if !strings.Contains(body, "测试大学 网络信息中心-7") {
+				t.Fatalf("no node footer:\n%s", body)
+			}
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(screenshotDir, tt.name+".png")
+			if err := os.WriteFile(out, png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("screenshot: portal/%s", out)
+			if tt.class != "" && tt.mac != "" {
+				// The page's script reported the device hints.
+				var class, signals string
+				h.st.DB().QueryRow(h.st.Rebind(`SELECT class, signals FROM devices WHERE mac = ?`), tt.mac).Scan(&class, &signals)
+				if class != tt.class || !strings.Contains(signals, "screen") && !strings.Contains(signals, "platform") {
+					t.Fatalf("device %s: class %q signals %q", tt.mac, class, signals)
+				}
+			}
+		})
+	}
+}
