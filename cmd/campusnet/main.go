@@ -53,6 +53,12 @@ func commands() []command {
 		migrateCommand(),
 		usersImportCommand(),
 		versionCommand(),
+		accountShowCommand(),
+		accountRechargeCommand(),
+		accountRefundCommand(),
+		accountAdjustCommand(),
+		billingSettleCommand(),
+		billingVerifyCommand(),
 		nodesCommand(),
 		devicesExplainCommand(),
 	}

@@ -1,6 +1,53 @@
 package main
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
 
-// startBilling starts the billing part of the server.
-func (s *server) startBilling(ctx context.Context) error { return nil }
+	"github.com/campusnet/campusnet/billing"
+	"github.com/campusnet/campusnet/internal/access"
+)
+
+// billingService builds billing's Service from the configuration: the
+// areas' fees and cycles, the store's clock, s.disc for disconnects in
+// arrears. Self-service builds its Money from it too.
+func (s *server) billingService() (*billing.Service, error) {
+	var disc billing.Disconnector
+	if s.disc != nil {
+		disc = s.disc
+	}
+	stale := time.Duration(float64(s.cfg.Radius.InterimInterval.Duration) * 2.5)
+	return billing.New(s.st, billing.Config{
+		Areas:        s.cfg.Areas,
+		Log:          s.log.With("service", "billing"),
+		Registerer:   s.reg,
+		Disconnector: disc,
+		StaleAfter:   stale,
+		PaymentURL:   s.cfg.SelfService.PaymentURL,
+	})
+}
+
+// paymentWebhook is the payment platform's webhook that self-service mounts
+// at POST /api/v1/payments/notify.
+func (s *server) paymentWebhook() http.Handler {
+	return billing.NewWebhook(s.st, billing.WebhookConfig{
+		Secret:    []byte(s.cfg.SelfService.PaymentSecret),
+		MaxAmount: access.Fen(s.cfg.SelfService.MaxRechargeFe),
+	}, s.log.With("service", "payments"), s.reg)
+}
+
+// startBilling runs the settlement job every [billing] settle_interval.
+func (s *server) startBilling(ctx context.Context) error {
+	svc, err := s.billingService()
+	if err != nil {
+		return fmt.Errorf("billing: %w", err)
+	}
+	if s.disc == nil {
+		s.log.Warn("billing: RADIUS disconnects are not wired on this node; students found in arrears at settlement cannot be disconnected here")
+	}
+	every := s.cfg.Billing.SettleInterval.Duration
+	s.goRun("billing", func(ctx context.Context) error { return svc.Run(ctx, every) })
+	return nil
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/campusnet/campusnet/billing"
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/store"
+)
+
+// defaultActor is who an operator command acts as: --actor, else the
+// person behind sudo, else the login name.
+func defaultActor() string {
+	for _, v := range []string{"SUDO_USER", "USER", "LOGNAME"} {
+		if s := os.Getenv(v); s != "" {
+			return s
+		}
+	}
+	return "cli"
+}
+
+// openBilling loads the configuration, opens the store and builds billing's
+// Service without a disconnector (the serve job disconnects).
+func (env *cli) openBilling(ctx context.Context) (*billing.Service, *store.Store, error) {
+	cfg, err := env.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	log := newLogger(os.Stderr, slog.LevelWarn)
+	st, err := env.openStore(ctx, cfg, log, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := billing.New(st, billing.Config{Areas: cfg.Areas, Log: log, PaymentURL: cfg.SelfService.PaymentURL,
+		StaleAfter: time.Duration(float64(cfg.Radius.InterimInterval.Duration) * 2.5)})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, st, nil
+}
+
+func accountShowCommand() command {
+	var rows int
+	var asJSON bool
+	return command{
+		name:  "account show",
+		args:  "USER",
+		short: "balance, committed cycle fee, cycles with their settlement dates and the last ledger rows",
+		flags: func(fs *flag.FlagSet) {
+			fs.IntVar(&rows, "rows", 10, "how many ledger rows to show")
+			fs.BoolVar(&asJSON, "json", false, "print JSON (money in fen)")
+		},
+		run: func(ctx context.Context, env *cli, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("%w: want one user name", errUsage)
+			}
+			svc, st, err := env.openBilling(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			sum, err := svc.Show(ctx, args[0], rows)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				sum.Account.PasswordHash = ""
+				enc := json.NewEncoder(env.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(sum)
+			}
+			printSummary(env.stdout, sum)
+			return nil
+		},
+	}
+}
+
+func when(ms int64) string {
+	if ms == 0 {
+		return "-"
+	}
+	return access.FromMillis(ms).Local().Format("2006-01-02 15:04")
+}
+
+func printSummary(w io.Writer, sum billing.AccountSummary) {
+	a := sum.Account
+	state := ""
+	if a.Disabled {
+		state = ", DISABLED: " + a.DisabledReason
+	}
+	fmt.Fprintf(w, "account    %s (%s, %s%s)\n", a.Username, a.Name, a.Role, state)
+	fmt.Fprintf(w, "balance    %s yuan\n", a.Balance)
+	fmt.Fprintf(w, "committed  %s yuan (fee of the active cycle, charged at its settlement date)\n", sum.Committed)
+	fmt.Fprintf(w, "available  %s yuan (what a refund may return)\n", sum.Available)
+	for _, st := range sum.Areas {
+		var cyc *access.Cycle
+		for i := range sum.Active {
+			if sum.Active[i].Area == st.Area {
+				cyc = &sum.Active[i]
+			}
+		}
+		switch {
+		case cyc != nil:
+			fmt.Fprintf(w, "%-10s open: cycle #%d from %s, settles %s (%s yuan)\n", st.Area, cyc.ID, when(cyc.StartedAt), when(cyc.EndsAt), cyc.Fee)
+		case st.Open:
+			fmt.Fprintf(w, "%-10s open: no cycle yet; the next login starts one (%s yuan for %s)\n", st.Area, st.Fee, days(st.Cycle))
+		default:
+			fmt.Fprintf(w, "%-10s CLOSED: %s\n", st.Area, st.Refusal.Message)
+		}
+	}
+	if len(sum.Cycles) > 0 {
+		fmt.Fprintln(w, "\ncycles:")
+		for _, c := range sum.Cycles {
+			fmt.Fprintf(w, "  #%-6d %-8s %s – %s  %s yuan  %s", c.ID, c.Area, when(c.StartedAt), when(c.EndsAt), c.Fee, c.Status)
+			if c.SettledAt != 0 {
+				fmt.Fprintf(w, " %s", when(c.SettledAt))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	if len(sum.Ledger) > 0 {
+		fmt.Fprintln(w, "\nledger (newest first):")
+		for _, e := range sum.Ledger {
+			fmt.Fprintf(w, "  #%-6d %s  %-10s %10s  → %10s  %-10s %s", e.ID, when(e.CreatedAt), e.Kind, signed(e.Amount), e.BalanceAfter, e.Actor, e.Reference)
+			if e.Reason != "" {
+				fmt.Fprintf(w, "  (%s)", e.Reason)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+func signed(f access.Fen) string {
+	if f > 0 {
+		return "+" + f.String()
+	}
+	return f.String()
+}
+
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+// moneyCommand is account recharge / refund / adjust.
+func moneyCommand(name, args, short string, kind string) command {
+	var reason, ref, actor string
+	var force bool
+	return command{
+		name:  name,
+		args:  args,
+		short: short,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&reason, "reason", "", "why (required; goes to the ledger and the audit log)")
+			fs.StringVar(&ref, "ref", "", "a reference for this change (receipt number); the same one twice is recorded once (default: a new random one)")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
+			if kind == access.LedgerAdjustment {
+				fs.BoolVar(&force, "force", false, "allow a deduction into the committed cycle fee or below zero")
+			}
+		},
+		run: func(ctx context.Context, env *cli, args []string) error {
+			if len(args) != 2 {
+				return fmt.Errorf("%w: want USER AMOUNT", errUsage)
+			}
+			if strings.TrimSpace(reason) == "" {
+				return fmt.Errorf("%w: --reason is required", errUsage)
+			}
+			if actor == "" {
+				return fmt.Errorf("%w: --actor must not be empty", errUsage)
+			}
+			user := args[0]
+			amount, err := billing.ParseYuan(args[1])
+			if err != nil {
+				return err
+			}
+			if kind != access.LedgerAdjustment && amount <= 0 {
+				return fmt.Errorf("%w: the amount must be more than 0.00 yuan", billing.ErrAmount)
+			}
+			if ref == "" {
+				var b [8]byte
+				_, _ = rand.Read(b[:])
+				ref = time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+			}
+			reference := "cli:" + ref
+			svc, st, err := env.openBilling(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			var e store.LedgerEntry
+			switch kind {
+			case access.LedgerRecharge:
+				e, err = svc.Recharge(ctx, user, amount, actor, reference, reason)
+			case access.LedgerRefund:
+				e, err = svc.Refund(ctx, user, amount, actor, reference, reason)
+			default:
+				e, err = svc.Adjust(ctx, user, amount, actor, reference, reason, force)
+			}
+			if errors.Is(err, store.ErrDuplicate) {
+				prev, perr := st.LedgerByReference(ctx, kind, reference)
+				if perr != nil {
+					return err
+				}
+				acc, _ := st.AccountByID(ctx, prev.AccountID)
+				want := amount
+				if kind == access.LedgerRefund {
+					want = -amount
+				}
+				if acc.Username != user || prev.Amount != want {
+					return fmt.Errorf("reference %s was already used for %s yuan on %s (ledger #%d)", ref, signed(prev.Amount), acc.Username, prev.ID)
+				}
+				fmt.Fprintf(env.stdout, "already recorded: %s %s yuan for %s (ledger #%d, %s); nothing changed\n", prev.Kind, signed(prev.Amount), user, prev.ID, when(prev.CreatedAt))
+				return nil
+			}
+			if errors.Is(err, billing.ErrCommitted) {
+				return fmt.Errorf("%w\n(the fee of the active cycle is charged at its settlement date; see `campusnet account show %s`)", err, user)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "%s %s yuan for %s: balance %s yuan (ledger #%d, reference %s, by %s)\n", kind, signed(e.Amount), user, e.BalanceAfter, e.ID, ref, actor)
+			return nil
+		},
+	}
+}
+
+func accountRechargeCommand() command {
+	return moneyCommand("account recharge", "USER AMOUNT --reason …",
+		"record a recharge (cash at the counter); AMOUNT in yuan, e.g. 50 or 12.50", access.LedgerRecharge)
+}
+
+func accountRefundCommand() command {
+	return moneyCommand("account refund", "USER AMOUNT --reason …",
+		"pay money back; never below the committed fee of an active cycle", access.LedgerRefund)
+}
+
+func accountAdjustCommand() command {
+	return moneyCommand("account adjust", "USER ±AMOUNT --reason …",
+		"correct the balance by a signed amount in yuan (-5, +3.50); audited", access.LedgerAdjustment)
+}
