@@ -72,7 +72,7 @@ func newEnvOn(t *testing.T, st *store.Store, clock *storetest.Clock) *env {
 // account creates a student with an opening balance (a recharge).
 func (e *env) account(user string, balance access.Fen) access.Account {
 	e.t.Helper()
-	a, _, err := e.st.EnsureAccount(e.ctx, access.Account{Username: user, Role: access.RoleStudent})
+	_, _, err := e.st.EnsureAccount(e.ctx, access.Account{Username: user, Role: access.RoleStudent})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func (e *env) account(user string, balance access.Fen) access.Account {
 			e.t.Fatal(err)
 		}
 	}
-	a, err = e.st.AccountByUsername(e.ctx, user)
+	a, err := e.st.AccountByUsername(e.ctx, user)
 	if err != nil {
 		e.t.Fatal(err)
 	}

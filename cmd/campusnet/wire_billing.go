@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/campusnet/campusnet/billing"
-	"github.com/campusnet/campusnet/internal/access"
 )
 
 // billingService builds billing's Service from the configuration: the
@@ -27,15 +25,6 @@ func (s *server) billingService() (*billing.Service, error) {
 		StaleAfter:   stale,
 		PaymentURL:   s.cfg.SelfService.PaymentURL,
 	})
-}
-
-// paymentWebhook is the payment platform's webhook that self-service mounts
-// at POST /api/v1/payments/notify.
-func (s *server) paymentWebhook() http.Handler {
-	return billing.NewWebhook(s.st, billing.WebhookConfig{
-		Secret:    []byte(s.cfg.SelfService.PaymentSecret),
-		MaxAmount: access.Fen(s.cfg.SelfService.MaxRechargeFe),
-	}, s.log.With("service", "payments"), s.reg)
 }
 
 // startBilling runs the settlement job every [billing] settle_interval.
