@@ -1,6 +1,78 @@
 package main
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
 
-// startRadius starts the RADIUS authentication and accounting servers.
-func (s *server) startRadius(ctx context.Context) error { return nil }
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/identity"
+	"github.com/campusnet/campusnet/internal/store"
+	"github.com/campusnet/campusnet/radius"
+)
+
+// reapEvery is how often stale sessions and expired reservations are closed.
+const reapEvery = 10 * time.Second
+
+// startRadius starts the RADIUS authentication and accounting servers, the
+// reaper, and the Disconnect-Request client that billing and self-service use.
+func (s *server) startRadius(ctx context.Context) error {
+	log := s.log.With("service", "radius")
+	disc := newDisconnecter(s)
+	s.disc = disc
+	aaa := store.NewAAA(s.st)
+	workers := radius.DefaultBatchWorkers
+	if s.st.Dialect() == store.SQLite {
+		workers = 1 // one writer at a time anyway
+	}
+	cfg := radius.Config{
+		Store: aaa, Areas: s.cfg.Areas, NAS: s.cfg.NAS,
+		Identity: s.ident, TokenKey: s.tokenKey,
+		InterimInterval: s.cfg.Radius.InterimInterval.Duration,
+		ReserveTimeout:  s.cfg.Radius.ReserveTimeout.Duration,
+		SessionTimeout:  s.cfg.Radius.SessionTimeout.Duration,
+		PaymentURL:      s.cfg.SelfService.PaymentURL,
+		Node:            s.cfg.Server.NodeID,
+		Disconnecter:    disc,
+		BatchWorkers:    workers,
+		Now:             s.now, Log: log, Registerer: s.reg,
+	}
+	if s.local == nil {
+		// A directory (LDAP) user's first login creates the account row.
+		cfg.EnsureAccount = func(ctx context.Context, p identity.Person) error {
+			_, _, err := s.st.EnsureAccount(ctx, access.Account{Username: p.ID, Name: p.Name, Role: p.Role})
+			return err
+		}
+	}
+	svc, err := radius.New(cfg)
+	if err != nil {
+		return err
+	}
+	authConn, err := net.ListenPacket("udp", s.cfg.Radius.AuthListen)
+	if err != nil {
+		svc.Close()
+		return fmt.Errorf("radius: listen %s: %w", s.cfg.Radius.AuthListen, err)
+	}
+	acctConn, err := net.ListenPacket("udp", s.cfg.Radius.AcctListen)
+	if err != nil {
+		authConn.Close()
+		svc.Close()
+		return fmt.Errorf("radius: listen %s: %w", s.cfg.Radius.AcctListen, err)
+	}
+	s.setAddr("radius-auth", authConn.LocalAddr().String())
+	s.setAddr("radius-acct", acctConn.LocalAddr().String())
+	s.goRun("radius", func(ctx context.Context) error {
+		defer aaa.Close()
+		return svc.Serve(ctx, authConn, acctConn)
+	})
+	s.goRun("radius-reaper", func(ctx context.Context) error { return svc.RunReaper(ctx, reapEvery) })
+	return nil
+}
+
+// newDisconnecter builds the Disconnect-Request client from the configuration.
+func newDisconnecter(s *server) *radius.Disconnecter {
+	return radius.NewDisconnecter(radius.DisconnecterConfig{Store: s.st, NAS: s.cfg.NAS,
+		Timeout: s.cfg.Radius.CoATimeout.Duration, Tries: s.cfg.Radius.CoATries,
+		Log: s.log.With("service", "radius"), Registerer: s.reg})
+}

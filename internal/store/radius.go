@@ -219,10 +219,10 @@ type LoginDecision struct {
 	LogNow bool
 }
 
-// DecideFunc decides one request of a batch. It may be called more than
-// once for the same request (a transaction retried), so it must have no
-// effects outside its result.
-type DecideFunc func(req *LoginRequest, st *LoginState) LoginDecision
+// DecideFunc decides request i of a batch. It may be called more than once
+// for the same request (a transaction retried), so it must have no effects
+// outside its result.
+type DecideFunc func(i int, st *LoginState) LoginDecision
 
 // AuthorizeLogins decides a batch of requests in one transaction: it locks
 // their accounts (in id order, so that concurrent batches and nodes cannot
@@ -382,7 +382,7 @@ func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest,
 			st.ActiveCycle = cycles[fmt.Sprint(acc.ID, "/", r.Area)]
 		}
 		st.TokenFresh = r.TokenID != 0 && fresh[r.TokenID]
-		d := decide(r, &st)
+		d := decide(i, &st)
 		out[i] = d
 		if d.LogNow {
 			logNow = append(logNow, d.Log)

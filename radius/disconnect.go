@@ -1,0 +1,157 @@
+package radius
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"layeh.com/radius/rfc3576"
+
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/config"
+)
+
+// DisconnectStore is what the Disconnecter needs of the database.
+type DisconnectStore interface {
+	SessionByID(ctx context.Context, id int64) (access.Session, error)
+	CloseSession(ctx context.Context, id int64, reason string) (bool, error)
+	Audit(ctx context.Context, actor, action, target, reason, detail string) error
+}
+
+// DisconnecterConfig configures NewDisconnecter.
+type DisconnecterConfig struct {
+	Store DisconnectStore
+	NAS   []config.NAS
+	// Timeout is the wait for an answer before resending ([radius]
+	// coa_timeout, default 1 s); Tries the number of sends (coa_tries,
+	// default 3).
+	Timeout time.Duration
+	Tries   int
+	// LocalAddr is the address to send from ("" = any).
+	LocalAddr  string
+	Log        *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Disconnecter ends sessions at their BAS with a Disconnect-Request
+// (RFC 5176) and records who asked, why and what the BAS answered in the
+// audit log. It is safe for concurrent use.
+type Disconnecter struct {
+	st      DisconnectStore
+	nas     map[string]*NAS
+	client  *CoAClient
+	tries   int
+	log     *slog.Logger
+	results *prometheus.CounterVec
+}
+
+// NewDisconnecter returns a Disconnecter for the configured BASes.
+func NewDisconnecter(cfg DisconnecterConfig) *Disconnecter {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = time.Second
+	}
+	if cfg.Tries <= 0 {
+		cfg.Tries = DefaultMaxTries
+	}
+	d := &Disconnecter{st: cfg.Store, nas: map[string]*NAS{}, tries: cfg.Tries, log: cfg.Log,
+		client: &CoAClient{Retry: cfg.Timeout, MaxTries: cfg.Tries, LocalAddr: cfg.LocalAddr}}
+	for _, n := range cfg.NAS {
+		d.nas[n.Name] = NASFromConfig(n)
+	}
+	d.results = register(cfg.Registerer, prometheus.NewCounterVec(prometheus.CounterOpts{Name: "campusnet_radius_disconnects_total",
+		Help: "Disconnect-Requests sent, by outcome (ack, nak, timeout, error)."}, []string{"outcome"}))
+	return d
+}
+
+// Close releases the client's sockets.
+func (d *Disconnecter) Close() error { return d.client.Close() }
+
+// DisconnectSession asks the session's BAS to end it, identifying it by
+// User-Name, Acct-Session-Id, Framed-IP-Address, Calling-Station-Id and
+// NAS-IP-Address, signed with a Message-Authenticator and resent on
+// timeout. On an ACK the session row is closed with reason. A NAK, or no
+// answer, is an outcome with ACK false and says which; it is never success.
+// Every attempt is audited (actor, reason, outcome). The error is for a
+// request that could not be sent at all (unknown session or BAS).
+func (d *Disconnecter) DisconnectSession(ctx context.Context, sessionID int64, actor, reason string) (access.DisconnectOutcome, error) {
+	sess, err := d.st.SessionByID(ctx, sessionID)
+	if err != nil {
+		return access.DisconnectOutcome{}, err
+	}
+	return d.disconnect(ctx, sess, actor, reason)
+}
+
+func (d *Disconnecter) disconnect(ctx context.Context, sess access.Session, actor, reason string) (access.DisconnectOutcome, error) {
+	nas, ok := d.nas[sess.NAS]
+	if !ok {
+		d.results.WithLabelValues("error").Inc()
+		return access.DisconnectOutcome{}, fmt.Errorf("radius: disconnect session #%d: BAS %q is not configured: %w", sess.ID, sess.NAS, access.ErrNotFound)
+	}
+	id := SessionIdent{UserName: sess.Username, AcctSessionID: sess.AcctSessionID, NASIP: nas.IP}
+	if ip, err := netip.ParseAddr(sess.IP); err == nil {
+		id.FramedIP = ip
+	}
+	if sess.MAC != "" {
+		id.CallingStationID = strings.ToUpper(strings.ReplaceAll(sess.MAC, ":", "-"))
+	}
+	res, err := d.client.Disconnect(ctx, nas, id)
+	var out access.DisconnectOutcome
+	label := "ack"
+	switch {
+	case errors.Is(err, ErrNoResponse):
+		label = "timeout"
+		out.Detail = fmt.Sprintf("no answer from %s after %d tries", nas.Name, d.tries)
+	case err != nil:
+		d.results.WithLabelValues("error").Inc()
+		d.audit(sess, actor, reason, "error: "+err.Error())
+		return out, fmt.Errorf("radius: disconnect session #%d: %w", sess.ID, err)
+	case res.ACK:
+		out.ACK = true
+		out.Detail = "acknowledged by " + nas.Name
+	default:
+		label = "nak"
+		out.ErrorCause = res.ErrorCause
+		out.Detail = fmt.Sprintf("NAK from %s", nas.Name)
+		if res.ErrorCause != 0 {
+			out.Detail = fmt.Sprintf("NAK %d %s from %s", res.ErrorCause, errorCauseName(res.ErrorCause), nas.Name)
+		}
+	}
+	d.results.WithLabelValues(label).Inc()
+	// The session is gone at the BAS: after an ACK, and after a NAK that
+	// says the BAS has no such session (its Accounting-Stop was lost).
+	if out.ACK || out.ErrorCause == int(rfc3576.ErrorCause_Value_SessionContextNotFound) {
+		if _, err := d.st.CloseSession(context.WithoutCancel(ctx), sess.ID, reason); err != nil {
+			d.log.Warn("radius: close disconnected session", "session", sess.ID, "err", err)
+		}
+	}
+	d.audit(sess, actor, reason, out.Detail)
+	d.log.Info("radius: disconnect", "session", sess.ID, "user", sess.Username, "nas", sess.NAS, "mac", sess.MAC,
+		"actor", actor, "reason", reason, "ack", out.ACK, "detail", out.Detail)
+	return out, nil
+}
+
+func (d *Disconnecter) audit(sess access.Session, actor, reason, outcome string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	detail := fmt.Sprintf("session=%d nas=%s mac=%s ip=%s acct_session_id=%s outcome=%s", sess.ID, sess.NAS, sess.MAC, sess.IP, sess.AcctSessionID, outcome)
+	if err := d.st.Audit(ctx, actor, "session.disconnect", sess.Username, reason, detail); err != nil {
+		d.log.Error("radius: audit disconnect", "session", sess.ID, "err", err)
+	}
+}
+
+// errorCauseName names an RFC 5176 Error-Cause in lower case words.
+func errorCauseName(c int) string {
+	n := rfc3576.ErrorCause(c).String()
+	if strings.HasPrefix(n, "ErrorCause(") {
+		return "unknown error cause"
+	}
+	return strings.ToLower(strings.ReplaceAll(n, "-", " "))
+}

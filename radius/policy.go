@@ -1,0 +1,584 @@
+package radius
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+	"layeh.com/radius/rfc2869"
+
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/config"
+	"github.com/campusnet/campusnet/internal/identity"
+	"github.com/campusnet/campusnet/internal/logintoken"
+	"github.com/campusnet/campusnet/internal/store"
+)
+
+// Authentication methods, as written to the authentication log.
+const (
+	MethodTokenCHAP = "token-chap" // the portal's one-time token, by CHAP
+	MethodTokenPAP  = "token-pap"  // the portal's one-time token, by PAP
+	MethodPAP       = "pap"        // the password, against unified identity
+	MethodCHAP      = "chap"       // CHAP that matched no token (refused)
+	MethodMAC       = "mac"        // MAC authentication of a bound device
+)
+
+// attempt is one Access-Request on its way through the policy.
+type attempt struct {
+	nas      *NAS
+	area     config.Area
+	user     string // User-Name as sent
+	method   string
+	mac      string // canonical, from Calling-Station-Id (or User-Name for MAC authentication)
+	ip       string
+	tokenID  int64
+	class    string
+	login    store.LoginRequest
+	received time.Time
+}
+
+// errNoAnswer means the request gets no reply (the NAS retransmits).
+var errNoAnswer = errors.New("radius: no answer")
+
+// ServeAccess implements Handler: credentials, then the policy of DESIGN §4
+// under the account's lock, then the reply.
+func (s *Service) ServeAccess(ctx context.Context, r *Request) *radius.Packet {
+	s.nasSeen(r.NAS, r.Received)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	a, pre := s.credentials(ctx, r)
+	if pre != nil {
+		if errors.Is(pre.err, errNoAnswer) {
+			s.metrics.request("access", "error", "")
+			return nil
+		}
+		s.logDecision(ctx, a, pre.entry)
+		s.metrics.request("access", pre.entry.Result, pre.entry.Reason)
+		return s.reject(r, pre.refusal)
+	}
+	dec, err := s.logins.do(ctx, a)
+	if err != nil {
+		s.log.Warn("radius: policy decision failed; no answer, the BAS will retry", "user", a.user, "nas", r.NAS.Name, "err", err)
+		s.metrics.request("access", "error", "")
+		return nil
+	}
+	if !dec.LogNow {
+		s.logDecision(ctx, a, dec.Log)
+	}
+	s.metrics.request("access", dec.Log.Result, dec.Log.Reason)
+	if len(dec.Close) > 0 {
+		s.replaced(dec.Close)
+	}
+	if !dec.Accept {
+		return s.rejectMessage(r, dec.Log.Message, access.Explain(dec.Log.Reason))
+	}
+	return s.accept(r, dec)
+}
+
+// preDecision is a refusal made before the policy transaction.
+type preDecision struct {
+	refusal access.Refusal
+	entry   access.AuthLogEntry
+	err     error
+}
+
+// credentials checks the request's credentials: the portal's token (CHAP or
+// PAP), the password against unified identity (PAP), or the binding of a
+// MAC (which the policy transaction checks). It returns the attempt, or a
+// refusal.
+func (s *Service) credentials(ctx context.Context, r *Request) (*attempt, *preDecision) {
+	p := r.Packet
+	area, _ := s.area(r.NAS.Area)
+	a := &attempt{nas: r.NAS, area: area, received: r.Received}
+	a.user, _ = rfc2865.UserName_LookupString(p)
+	a.user = strings.TrimSpace(a.user)
+	if csid, err := rfc2865.CallingStationID_LookupString(p); err == nil {
+		a.mac, _ = access.NormalizeMAC(csid)
+	}
+	if ip, err := rfc2865.FramedIPAddress_Lookup(p); err == nil {
+		if addr, ok := netip.AddrFromSlice(ip); ok {
+			a.ip = addr.Unmap().String()
+		}
+	}
+	chap, hasCHAP := p.Lookup(rfc2865.CHAPPassword_Type)
+	pap, papErr := rfc2865.UserPassword_LookupString(p)
+	hasPAP := papErr == nil
+
+	if mac, ok := macLogin(p, a.user, a.mac); ok {
+		a.method, a.mac = MethodMAC, mac
+		if a.user == "" {
+			a.user = mac
+		}
+		a.login = store.LoginRequest{MACAuth: true, MAC: mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip}
+		return a, nil
+	}
+	a.method = MethodPAP
+	if hasCHAP {
+		a.method = MethodCHAP
+	}
+	if a.user == "" || len(a.user) > 253 || !utf8.ValidString(a.user) || (!hasCHAP && !hasPAP) {
+		return a, s.refuse(a, nil, access.RefuseBadCredentials())
+	}
+	// The portal's one-time token.
+	toks, err := s.cfg.Store.LiveTokens(ctx, a.user, s.now())
+	if err != nil {
+		s.log.Warn("radius: login tokens", "user", a.user, "err", err)
+		return a, &preDecision{err: errNoAnswer}
+	}
+	for _, t := range toks {
+		tok := logintoken.Derive(s.cfg.TokenKey, t.Nonce)
+		var ok bool
+		if hasCHAP {
+			ok = VerifyCHAP(chap, CHAPChallenge(p), tok)
+		} else {
+			ok = subtle.ConstantTimeCompare([]byte(pap), []byte(tok)) == 1
+		}
+		if !ok {
+			continue
+		}
+		a.tokenID = t.ID
+		a.method = MethodTokenPAP
+		if hasCHAP {
+			a.method = MethodTokenCHAP
+		}
+		if a.mac == "" {
+			a.mac, _ = access.NormalizeMAC(t.MAC)
+		}
+		if a.ip == "" {
+			a.ip = t.IP
+		}
+		a.class = t.Class
+		a.login = store.LoginRequest{Username: t.Username, MAC: a.mac, TokenID: t.ID, NAS: r.NAS.Name, Area: area.Name,
+			Billed: area.Billed(), IP: a.ip, Class: t.Class}
+		return a, nil
+	}
+	if hasCHAP || s.cfg.Identity == nil {
+		// CHAP can only be checked against a token: unified identity keeps hashes.
+		return a, s.refuse(a, nil, access.RefuseBadCredentials())
+	}
+	// A direct login without the portal: the password against unified identity.
+	person, err := s.cfg.Identity.Authenticate(ctx, a.user, pap)
+	switch {
+	case errors.Is(err, identity.ErrBadCredentials):
+		return a, s.refuse(a, nil, access.RefuseBadCredentials())
+	case errors.Is(err, identity.ErrDisabled):
+		return a, s.refuse(a, nil, access.RefuseDisabled(""))
+	case errors.Is(err, identity.ErrUnavailable):
+		s.log.Warn("radius: unified identity unavailable", "user", a.user, "err", err)
+		return a, s.refuse(a, nil, access.Refusal{Code: access.ReasonIdentityDown,
+			Message: "统一身份认证暂时不可用，请稍后再试 / Unified identity is unavailable; try again in a minute"})
+	case err != nil:
+		s.log.Error("radius: identity", "user", a.user, "err", err)
+		return a, &preDecision{err: errNoAnswer}
+	}
+	if person.MustChange {
+		return a, s.refuse(a, nil, access.RefuseMustChange())
+	}
+	a.user = person.ID
+	a.class = access.ClassUnknown
+	a.login = store.LoginRequest{Username: person.ID, MAC: a.mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip, Class: access.ClassUnknown}
+	if s.cfg.EnsureAccount != nil {
+		// A directory user logging in for the first time has no account row yet.
+		if err := s.cfg.EnsureAccount(ctx, person); err != nil {
+			s.log.Warn("radius: account of directory user", "user", person.ID, "err", err)
+			return a, &preDecision{err: errNoAnswer}
+		}
+	}
+	return a, nil
+}
+
+// macLogin tells MAC authentication from a login: Service-Type Call-Check,
+// or a User-Name that is a MAC address — written with separators or hex
+// letters, or equal to Calling-Station-Id (twelve decimal digits alone could
+// be a student number).
+func macLogin(p *radius.Packet, user, callingMAC string) (string, bool) {
+	if st, err := rfc2865.ServiceType_Lookup(p); err == nil && st == rfc2865.ServiceType_Value_CallCheck {
+		if m, err := access.NormalizeMAC(user); err == nil {
+			return m, true
+		}
+		if callingMAC != "" {
+			return callingMAC, true
+		}
+	}
+	if user == "" {
+		if callingMAC != "" {
+			return callingMAC, true
+		}
+		return "", false
+	}
+	m, err := access.NormalizeMAC(user)
+	if err != nil {
+		return "", false
+	}
+	if m == callingMAC || len(strings.TrimSpace(user)) != 12 || strings.ContainsAny(user, "abcdefABCDEF") {
+		return m, true
+	}
+	return "", false
+}
+
+// refuse builds a refusal decided before the policy transaction.
+func (s *Service) refuse(a *attempt, acc *access.Account, ref access.Refusal) *preDecision {
+	e := s.entry(a, acc)
+	e.Result, e.Reason, e.Message = "reject", ref.Code, ref.Message
+	return &preDecision{refusal: ref, entry: e}
+}
+
+// entry is the authentication log entry of an attempt, without the result.
+func (s *Service) entry(a *attempt, acc *access.Account) access.AuthLogEntry {
+	e := access.AuthLogEntry{At: access.Millis(s.now()), Username: a.user, NAS: a.nas.Name, MAC: a.mac, IP: a.ip,
+		Method: a.method, Node: s.cfg.Node}
+	if acc != nil {
+		id := acc.ID
+		e.AccountID, e.Username = &id, acc.Username
+	}
+	if a.tokenID != 0 {
+		id := a.tokenID
+		e.TokenID = &id
+	}
+	if len(e.Username) > 253 {
+		e.Username = e.Username[:253]
+	}
+	return e
+}
+
+// decide is the policy of DESIGN §4 for one attempt, under its account's
+// lock. It must be a pure function of its inputs (it may run twice).
+func (s *Service) decide(a *attempt, st *store.LoginState) store.LoginDecision {
+	var acc *access.Account
+	if st.Found {
+		acc = &st.Account
+	}
+	refuse := func(ref access.Refusal) store.LoginDecision {
+		e := s.entry(a, acc)
+		e.Result, e.Reason, e.Message = "reject", ref.Code, ref.Message
+		return store.LoginDecision{Log: e, LogNow: a.tokenID != 0}
+	}
+	area := a.area
+	class := a.class
+	switch {
+	case a.login.MACAuth:
+		if !st.Found {
+			return refuse(access.RefuseMACNotBound(a.mac))
+		}
+		var dev *access.Device
+		for i := range st.Devices {
+			if st.Devices[i].MAC == a.mac && st.Devices[i].Bound {
+				dev = &st.Devices[i]
+			}
+		}
+		// In an area without seamless login only an operator's binding
+		// (a console, a printer) lets a MAC in by itself.
+		if dev == nil || (!area.Seamless && dev.BoundBy == store.BoundByPortal) {
+			return refuse(access.RefuseMACNotBound(a.mac))
+		}
+		class = dev.Class
+	case !st.Found:
+		return refuse(access.RefuseBadCredentials())
+	case a.tokenID != 0 && !st.TokenFresh:
+		// Used a moment ago by another request: tokens are single use.
+		return refuse(access.RefuseBadCredentials())
+	}
+	if class == "" {
+		class = access.ClassUnknown
+	}
+	if acc.Disabled {
+		return refuse(access.RefuseDisabled(acc.DisabledReason))
+	}
+	if len(area.Roles) > 0 && !slices.Contains(area.Roles, acc.Role) {
+		return refuse(access.RefuseRole(area.Name, acc.Role))
+	}
+	fee := access.Fen(area.FeeFen)
+	if area.Billed() && !access.DormOpen(acc.Balance, fee, st.ActiveCycle) {
+		return refuse(access.RefuseArrears(acc.Balance, fee, s.cfg.PaymentURL))
+	}
+	var closeSessions []access.Session
+	if area.Limited() {
+		counted := s.countedClass(area, class)
+		limit := area.MaxPC
+		if counted == access.ClassMobile {
+			limit = area.MaxMobile
+		}
+		if limit > 0 {
+			devices := s.liveDevices(area, st, a.mac, counted)
+			if len(devices) >= limit {
+				if area.OnLimit != "replace_oldest" {
+					newest := devices[len(devices)-1]
+					return refuse(access.RefuseDeviceLimit(counted, limit, access.OnlineDevice{
+						MAC: displayMAC(newest.mac), IP: newest.ip, Since: access.FromMillis(newest.since)}))
+				}
+				for _, d := range devices[:len(devices)-limit+1] {
+					closeSessions = append(closeSessions, d.sessions...)
+				}
+			}
+		}
+	}
+	e := s.entry(a, acc)
+	e.Result, e.Reason = "accept", access.ReasonOK
+	d := store.LoginDecision{Accept: true, Log: e, LogNow: a.tokenID != 0, Close: closeSessions,
+		Session: access.Session{Class: class, IP: a.ip, Correlation: store.NewCorrelation()}}
+	if a.mac != "" {
+		for _, l := range st.Live {
+			if l.Status == access.SessionReserved && l.NAS == a.nas.Name && l.MAC == a.mac && s.fresh(l, st.Now) {
+				d.Reuse = l.Correlation
+			}
+		}
+	}
+	if a.tokenID != 0 && area.Seamless && a.mac != "" {
+		d.Bind, d.Unbind = s.bindPlan(area, st, a.mac)
+	}
+	return d
+}
+
+// countedClass is the class a device counts as in an area.
+func (s *Service) countedClass(area config.Area, class string) string {
+	if class == access.ClassPC || class == access.ClassMobile {
+		return class
+	}
+	if area.UnknownAs == access.ClassMobile {
+		return access.ClassMobile
+	}
+	return access.ClassPC
+}
+
+// liveDevice is one device (a MAC, or one session without a MAC) online
+// or reserved.
+type liveDevice struct {
+	mac, ip  string
+	since    int64 // when it came online (reserved)
+	sessions []access.Session
+}
+
+// liveDevices are the account's devices of a class that hold a live (not
+// stale) session in area, other than mac, oldest first.
+func (s *Service) liveDevices(area config.Area, st *store.LoginState, mac, class string) []liveDevice {
+	var out []liveDevice
+	index := map[string]int{}
+	for _, l := range st.Live {
+		if l.Area != area.Name || !s.fresh(l, st.Now) {
+			continue
+		}
+		if mac != "" && l.MAC == mac {
+			continue // the same device authenticating again replaces its own session
+		}
+		if s.countedClass(area, l.Class) != class {
+			continue
+		}
+		since := l.StartedAt
+		if since == 0 {
+			since = l.ReservedAt
+		}
+		if i, ok := index[l.MAC]; ok && l.MAC != "" {
+			d := &out[i]
+			d.sessions = append(d.sessions, l)
+			if since < d.since {
+				d.since = since
+			}
+			if l.IP != "" {
+				d.ip = l.IP
+			}
+			continue
+		}
+		if l.MAC != "" {
+			index[l.MAC] = len(out)
+		}
+		out = append(out, liveDevice{mac: l.MAC, ip: l.IP, since: since, sessions: []access.Session{l}})
+	}
+	slices.SortStableFunc(out, func(x, y liveDevice) int {
+		switch {
+		case x.since < y.since:
+			return -1
+		case x.since > y.since:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// fresh reports whether a session still counts: a reservation younger than
+// reserve_timeout, an online session heard of within 2.5 × the interim
+// interval. Stale sessions never block a login, whether or not the reaper
+// has closed them yet.
+func (s *Service) fresh(l access.Session, now time.Time) bool {
+	n := access.Millis(now)
+	switch l.Status {
+	case access.SessionReserved:
+		return l.ReservedAt >= n-s.cfg.ReserveTimeout.Milliseconds()
+	case access.SessionOnline:
+		last := max(l.LastUpdateAt, l.StartedAt)
+		return last >= n-s.staleAfter().Milliseconds()
+	}
+	return false
+}
+
+func (s *Service) staleAfter() time.Duration { return s.cfg.InterimInterval * 5 / 2 }
+
+// bindPlan decides a seamless binding: bind the MAC, and when the account
+// already has the most bound devices the area allows, unbind the portal
+// binding seen longest ago (an operator's bindings are never replaced; with
+// only those, the MAC is not bound).
+func (s *Service) bindPlan(area config.Area, st *store.LoginState, mac string) (bool, string) {
+	n := 0
+	var oldest *access.Device
+	for i := range st.Devices {
+		d := &st.Devices[i]
+		if !d.Bound || d.AccountID != st.Account.ID {
+			continue
+		}
+		if d.MAC == mac {
+			return true, ""
+		}
+		n++
+		if d.BoundBy == store.BoundByPortal && (oldest == nil || d.LastSeenAt < oldest.LastSeenAt) {
+			oldest = d
+		}
+	}
+	if area.MaxBound <= 0 || n < area.MaxBound {
+		return true, ""
+	}
+	if oldest == nil {
+		return false, ""
+	}
+	return true, oldest.MAC
+}
+
+// displayMAC writes a MAC the way students see it on their devices.
+func displayMAC(mac string) string {
+	if mac == "" {
+		return "?"
+	}
+	return strings.ToUpper(strings.ReplaceAll(mac, ":", "-"))
+}
+
+// accept builds the Access-Accept: the real account in User-Name (so that
+// accounting records it), Class for session correlation, Acct-Interim-Interval
+// and, when configured, Session-Timeout.
+func (s *Service) accept(r *Request, d store.LoginDecision) *radius.Packet {
+	out := r.Packet.Response(radius.CodeAccessAccept)
+	_ = rfc2865.UserName_SetString(out, d.Session.Username)
+	_ = rfc2865.Class_Set(out, []byte(d.Session.Correlation))
+	if iv := s.cfg.InterimInterval / time.Second; iv > 0 {
+		_ = rfc2869.AcctInterimInterval_Set(out, rfc2869.AcctInterimInterval(iv))
+	}
+	if st := s.cfg.SessionTimeout / time.Second; st > 0 {
+		_ = rfc2865.SessionTimeout_Set(out, rfc2865.SessionTimeout(st))
+	}
+	return out
+}
+
+// reject builds an Access-Reject for a refusal.
+func (s *Service) reject(r *Request, ref access.Refusal) *radius.Packet {
+	fix := ref.Fix
+	if fix == "" {
+		fix = access.Explain(ref.Code)
+	}
+	return s.rejectMessage(r, ref.Message, fix)
+}
+
+// rejectMessage builds an Access-Reject whose Reply-Messages say what
+// happened and what to do, Chinese first, each at most 253 octets.
+func (s *Service) rejectMessage(r *Request, msg, fix string) *radius.Packet {
+	out := r.Packet.Response(radius.CodeAccessReject)
+	for _, part := range []string{msg, fix} {
+		for _, half := range strings.SplitN(part, " / ", 2) {
+			for _, chunk := range splitUTF8(strings.TrimSpace(half), 253) {
+				_ = rfc2865.ReplyMessage_AddString(out, chunk)
+			}
+		}
+	}
+	return out
+}
+
+// splitUTF8 cuts s into pieces of at most n octets, on rune boundaries.
+func splitUTF8(s string, n int) []string {
+	var out []string
+	for len(s) > n {
+		cut := n
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		out = append(out, s[:cut])
+		s = s[cut:]
+	}
+	if s != "" {
+		out = append(out, s)
+	}
+	return out
+}
+
+// logDecision queues an authentication log entry for the background writer.
+func (s *Service) logDecision(ctx context.Context, a *attempt, e access.AuthLogEntry) {
+	if e.At == 0 {
+		e.At = access.Millis(s.now())
+	}
+	if !s.authlog.add(ctx, e) {
+		s.log.Warn("radius: authentication log entry lost (shutting down)", "user", e.Username, "reason", e.Reason)
+	}
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("radius: access", "user", e.Username, "nas", e.NAS, "mac", e.MAC, "ip", e.IP, "method", e.Method,
+			"result", e.Result, "reason", e.Reason)
+	}
+}
+
+// replaced disconnects, in the background, sessions that on_limit =
+// "replace_oldest" closed to let a new device in.
+func (s *Service) replaced(sessions []access.Session) {
+	if s.cfg.Disconnecter == nil {
+		return
+	}
+	for _, sess := range sessions {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, err := s.cfg.Disconnecter.disconnect(ctx, sess, "radius", "replace_oldest")
+			if err != nil {
+				s.log.Warn("radius: disconnect of replaced session", "session", sess.ID, "user", sess.Username, "err", err)
+				return
+			}
+			s.log.Info("radius: replaced session disconnected", "session", sess.ID, "user", sess.Username, "mac", sess.MAC,
+				"ack", out.ACK, "detail", out.Detail)
+		}()
+	}
+}
+
+// acctStatus names an Acct-Status-Type for the store.
+func acctStatus(t rfc2866.AcctStatusType) (string, bool) {
+	switch t {
+	case rfc2866.AcctStatusType_Value_Start:
+		return store.AcctStart, true
+	case rfc2866.AcctStatusType_Value_InterimUpdate:
+		return store.AcctInterim, true
+	case rfc2866.AcctStatusType_Value_Stop:
+		return store.AcctStop, true
+	case rfc2866.AcctStatusType_Value_AccountingOn:
+		return store.AcctOn, true
+	case rfc2866.AcctStatusType_Value_AccountingOff:
+		return store.AcctOff, true
+	}
+	return "", false
+}
+
+func (s *Service) area(name string) (config.Area, bool) {
+	a, ok := s.areas[name]
+	return a, ok
+}
+
+// netipFrom writes an address attribute's value as text.
+func netipFrom(ip []byte) (string, bool) {
+	addr, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return "", false
+	}
+	return addr.Unmap().String(), true
+}

@@ -1,0 +1,155 @@
+package radius
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// errBatcherClosed is returned for work handed to a closed batcher.
+var errBatcherClosed = errors.New("radius: shutting down")
+
+// batchTimeout bounds one batch's transaction.
+const batchTimeout = 10 * time.Second
+
+// batcher is group commit: workers take the requests waiting (up to size)
+// and hand them to run together — one transaction, one commit — then answer
+// each. When a batch fails, its requests are run one by one, so one bad
+// request cannot fail the others. With size 1 every request has its own
+// transaction.
+type batcher[T, R any] struct {
+	in   chan *batchJob[T, R]
+	size int
+	run  func(ctx context.Context, items []T) ([]R, error)
+	obs  prometheus.Observer
+	quit chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+type batchJob[T, R any] struct {
+	ctx  context.Context
+	item T
+	done chan batchResult[R]
+}
+
+type batchResult[R any] struct {
+	v   R
+	err error
+}
+
+func newBatcher[T, R any](size, workers int, run func(context.Context, []T) ([]R, error), obs prometheus.Observer) *batcher[T, R] {
+	b := &batcher[T, R]{in: make(chan *batchJob[T, R], size*workers), size: size, run: run, obs: obs, quit: make(chan struct{})}
+	b.wg.Add(workers)
+	for range workers {
+		go b.loop()
+	}
+	return b
+}
+
+// do hands item to the next batch and waits for its result.
+func (b *batcher[T, R]) do(ctx context.Context, item T) (R, error) {
+	var zero R
+	j := &batchJob[T, R]{ctx: ctx, item: item, done: make(chan batchResult[R], 1)}
+	select {
+	case b.in <- j:
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	case <-b.quit:
+		return zero, errBatcherClosed
+	}
+	select {
+	case r := <-j.done:
+		return r.v, r.err
+	case <-ctx.Done():
+		// The batch may still commit it; the NAS will retransmit and get a
+		// fresh decision.
+		return zero, ctx.Err()
+	}
+}
+
+func (b *batcher[T, R]) loop() {
+	defer b.wg.Done()
+	batch := make([]*batchJob[T, R], 0, b.size)
+	for {
+		batch = batch[:0]
+		select {
+		case j := <-b.in:
+			batch = append(batch, j)
+		case <-b.quit:
+			return
+		}
+	fill:
+		for len(batch) < b.size {
+			select {
+			case j := <-b.in:
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		b.process(batch)
+	}
+}
+
+func (b *batcher[T, R]) process(batch []*batchJob[T, R]) {
+	live := batch[:0:0]
+	for _, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			j.done <- batchResult[R]{err: err}
+			continue
+		}
+		live = append(live, j)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if b.obs != nil {
+		b.obs.Observe(float64(len(live)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	items := make([]T, len(live))
+	for i, j := range live {
+		items[i] = j.item
+	}
+	res, err := b.run(ctx, items)
+	if err == nil && len(res) == len(live) {
+		for i, j := range live {
+			j.done <- batchResult[R]{v: res[i]}
+		}
+		return
+	}
+	if len(live) == 1 {
+		live[0].done <- batchResult[R]{err: err}
+		return
+	}
+	for _, j := range live {
+		r, err := b.run(ctx, []T{j.item})
+		if err == nil && len(r) == 1 {
+			j.done <- batchResult[R]{v: r[0]}
+		} else {
+			j.done <- batchResult[R]{err: err}
+		}
+	}
+}
+
+// close stops the workers after their current batch; work still queued is
+// refused.
+func (b *batcher[T, R]) close() {
+	b.once.Do(func() {
+		close(b.quit)
+		b.wg.Wait()
+		for {
+			select {
+			case j := <-b.in:
+				j.done <- batchResult[R]{err: errBatcherClosed}
+			default:
+				return
+			}
+		}
+	})
+}
