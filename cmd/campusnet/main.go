@@ -61,6 +61,13 @@ func commands() []command {
 		billingVerifyCommand(),
 		nodesCommand(),
 		devicesExplainCommand(),
+		devicesBindCommand(),
+		devicesUnbindCommand(),
+		devicesListCommand(),
+		devicesImportCommand(),
+		sessionsCommand(),
+		kickCommand(),
+		nasListCommand(),
 	}
 }
 
