@@ -144,26 +144,26 @@ func TestLocalPath(t *testing.T) {
 
 func TestLoginLimits(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	l := newLoginLimits(func() time.Time { return now })
-	for i := range sourceAttempts {
-		if w := l.attempt("10.0.0.1", "u"+string(rune('a'+i))); w != 0 {
-			t.Fatalf("attempt %d refused", i)
+	l := newLoginLimits(RateLimit{Burst: 3, Every: time.Minute}, RateLimit{Burst: 5, Every: 10 * time.Second}, func() time.Time { return now })
+	for range 3 {
+		if w := l.wait("10.0.0.1", "Victim"); w != 0 {
+			t.Fatalf("refused before the burst was used: %v", w)
 		}
+		l.failed("10.0.0.1", "Victim")
 	}
-	if l.attempt("10.0.0.1", "x") == 0 {
-		t.Fatal("source over its limit not refused")
+	if w := l.wait("10.0.0.9", "victim"); w != time.Minute {
+		t.Fatalf("account over its burst: wait %v, want 1m (user names are case-insensitive)", w)
 	}
-	if l.attempt("10.0.0.2", "x") != 0 {
-		t.Fatal("another source refused")
+	if l.wait("10.0.0.1", "someone-else") != 0 {
+		t.Fatal("source refused before its burst was used")
 	}
-	for range userFailures {
-		l.failed("Victim")
+	l.failed("10.0.0.1", "a")
+	l.failed("10.0.0.1", "b")
+	if w := l.wait("10.0.0.1", "c"); w != 10*time.Second {
+		t.Fatalf("source over its burst: wait %v", w)
 	}
-	if l.attempt("10.0.0.3", "victim") == 0 {
-		t.Fatal("account over its failures not refused (user names are case-insensitive)")
-	}
-	now = now.Add(userWindow)
-	if l.attempt("10.0.0.3", "victim") != 0 {
-		t.Fatal("window did not end")
+	now = now.Add(time.Minute)
+	if l.wait("10.0.0.9", "victim") != 0 {
+		t.Fatal("no token back after a minute")
 	}
 }

@@ -190,7 +190,7 @@ type disconnectResult struct {
 // text describes the result for a person.
 func (d disconnectResult) text() string {
 	if d.ACK {
-		return fmt.Sprintf("接入设备 %s 已确认下线 %s / BAS %s acknowledged: %s is offline (%s)", d.NAS, d.MAC, d.NAS, d.MAC, d.Detail)
+		return fmt.Sprintf("接入设备 %s 已确认 %s 下线。 / BAS %s acknowledged: %s is offline.", d.NAS, d.MAC, d.NAS, d.MAC)
 	}
 	return fmt.Sprintf("接入设备 %s 未确认下线 %s：%s / BAS %s did not acknowledge the disconnect of %s: %s", d.NAS, d.MAC, d.Detail, d.NAS, d.MAC, d.Detail)
 }

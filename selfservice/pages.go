@@ -22,7 +22,7 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 		s.metrics.logins.WithLabelValues(access.ReasonBadCredentials).Inc()
 		return access.Account{}, errRefusal(http.StatusUnauthorized, access.RefuseBadCredentials())
 	}
-	if wait := s.limits.attempt(clientIP(r), username); wait > 0 {
+	if wait := s.limits.wait(clientIP(r), username); wait > 0 {
 		s.metrics.logins.WithLabelValues(access.ReasonRateLimited).Inc()
 		mins := int((wait + time.Minute - 1) / time.Minute)
 		return access.Account{}, &httpError{status: http.StatusTooManyRequests, code: access.ReasonRateLimited,
@@ -31,7 +31,7 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 	p, err := s.deps.Identity.Authenticate(ctx, username, password)
 	switch {
 	case errors.Is(err, identity.ErrBadCredentials):
-		s.limits.failed(username)
+		s.limits.failed(clientIP(r), username)
 		s.metrics.logins.WithLabelValues(access.ReasonBadCredentials).Inc()
 		return access.Account{}, errRefusal(http.StatusUnauthorized, access.RefuseBadCredentials())
 	case errors.Is(err, identity.ErrDisabled):
@@ -42,7 +42,6 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 		return access.Account{}, &httpError{status: http.StatusServiceUnavailable, code: access.ReasonIdentityDown,
 			message: access.Explain(access.ReasonIdentityDown), err: err}
 	}
-	s.limits.succeeded(username)
 	acc, err := s.st.AccountByUsername(ctx, p.ID)
 	if errors.Is(err, access.ErrNotFound) {
 		// A directory person logging in for the first time.
@@ -135,7 +134,7 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request, q *requ
 		return &httpError{status: http.StatusNotFound, code: CodeNotFound,
 			message: "密码在统一身份认证平台修改 / Passwords are changed on the unified identity site"}
 	}
-	if wait := s.limits.attempt(clientIP(r), q.acc.Username); wait > 0 {
+	if wait := s.limits.wait(clientIP(r), q.acc.Username); wait > 0 {
 		return &httpError{status: http.StatusTooManyRequests, code: access.ReasonRateLimited, message: access.Explain(access.ReasonRateLimited)}
 	}
 	err := s.deps.Passwords.ChangePassword(r.Context(), q.acc.Username, oldPW, newPW)
@@ -147,7 +146,7 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request, q *requ
 	case errors.Is(err, identity.ErrWeakPassword):
 		return errBadRequest("新密码不能与当前密码或用户名相同 / The new password must differ from the current one and from the user name")
 	case errors.Is(err, identity.ErrBadCredentials):
-		s.limits.failed(q.acc.Username)
+		s.limits.failed(clientIP(r), q.acc.Username)
 		return &httpError{status: http.StatusForbidden, code: access.ReasonBadCredentials, message: "当前密码不对 / The current password is wrong"}
 	case err != nil:
 		return err

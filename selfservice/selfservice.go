@@ -69,6 +69,11 @@ type Config struct {
 	NodeStale time.Duration
 	// Location is the time zone of dates on pages (default time.Local).
 	Location *time.Location
+	// AccountLimit and SourceLimit bound failed logins per account and per
+	// source address (defaults: the portal's, DefaultAccountLimit and
+	// DefaultSourceLimit).
+	AccountLimit RateLimit
+	SourceLimit  RateLimit
 }
 
 // Store is the part of the database self-service reads and changes. The
@@ -192,7 +197,14 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	for _, a := range cfg.Admins {
 		s.admins[a] = true
 	}
-	s.limits = newLoginLimits(deps.Now)
+	if cfg.AccountLimit == (RateLimit{}) {
+		cfg.AccountLimit = DefaultAccountLimit
+	}
+	if cfg.SourceLimit == (RateLimit{}) {
+		cfg.SourceLimit = DefaultSourceLimit
+	}
+	s.cfg = cfg
+	s.limits = newLoginLimits(cfg.AccountLimit, cfg.SourceLimit, deps.Now)
 	var err error
 	if s.pages, err = parsePages(s.funcs()); err != nil {
 		return nil, err
