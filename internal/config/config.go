@@ -92,6 +92,10 @@ type SelfService struct {
 	// MaxRecharge bounds one webhook recharge, in yuan (default 2000.00).
 	MaxRecharge   float64 `toml:"max_recharge"`
 	MaxRechargeFe int64   `toml:"-"`
+	// SecureCookies marks session cookies Secure on plain-HTTP requests
+	// too: set it when a load balancer terminates TLS in front of
+	// campusnet (requests over tls_listen always get Secure cookies).
+	SecureCookies bool `toml:"secure_cookies"`
 }
 
 // Ops is [ops].
