@@ -294,7 +294,7 @@ func (p *Portal) basRefused(w http.ResponseWriter, r *http.Request, e entry, a a
 		return
 	case errors.As(err, &be):
 		// RADIUS (through the BAS) refused: its reason is in the auth log.
-		entryLog, lerr := p.st.AuthLogByToken(r.Context(), tokID)
+		entryLog, lerr := p.decisionOf(r.Context(), tokID)
 		if lerr != nil {
 			p.log.Warn("portal: BAS refused and RADIUS recorded no reason", "user", a.Username, "ip", e.UserIP, "nas", e.NAS.Name,
 				"code", int(be.Code), "text", be.Text, "err", lerr)
@@ -473,4 +473,31 @@ func (p *Portal) handleLogout(w http.ResponseWriter, r *http.Request) {
 	p.log.Info("portal: logged out", "user", t.User, "ip", ip, "nas", n.Name)
 	p.render(w, r, http.StatusOK, pageMessage, &pageData{Title: "已注销 / Logged out",
 		Message: "已注销，本设备已断开校园网。", MessageEN: "You are logged out; this device is off the campus network.", MessageClass: "ok", RetryURL: "/"})
+}
+
+// authLogWait bounds how long the portal waits for RADIUS's decision to
+// reach the auth log: RADIUS writes it in batches, off the request's path,
+// so it may land a little after the BAS's answer.
+const authLogWait = 2 * time.Second
+
+// decisionOf reads the auth log row of a token, waiting for it briefly.
+func (p *Portal) decisionOf(ctx context.Context, tokID int64) (access.AuthLogEntry, error) {
+	deadline := time.Now().Add(authLogWait)
+	delay := 20 * time.Millisecond
+	for {
+		e, err := p.st.AuthLogByToken(ctx, tokID)
+		if err == nil || !errors.Is(err, access.ErrNotFound) || time.Now().After(deadline) {
+			return e, err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return e, ctx.Err()
+		case <-t.C:
+		}
+		if delay < 200*time.Millisecond {
+			delay *= 2
+		}
+	}
 }
