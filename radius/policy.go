@@ -42,6 +42,9 @@ type attempt struct {
 	ip       string
 	tokenID  int64
 	class    string
+	// disabled: unified identity says the account is disabled (the
+	// password was right); the policy refuses it with the store's reason.
+	disabled bool
 	login    store.LoginRequest
 	received time.Time
 }
@@ -171,7 +174,12 @@ func (s *Service) credentials(ctx context.Context, r *Request) (*attempt, *preDe
 	case errors.Is(err, identity.ErrBadCredentials):
 		return a, s.refuse(a, nil, access.RefuseBadCredentials())
 	case errors.Is(err, identity.ErrDisabled):
-		return a, s.refuse(a, nil, access.RefuseDisabled(""))
+		// The password was right: the policy refuses it, with the
+		// operator's reason when the store has one.
+		a.disabled = true
+		a.class = access.ClassUnknown
+		a.login = store.LoginRequest{Username: a.user, MAC: a.mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip, Class: access.ClassUnknown}
+		return a, nil
 	case errors.Is(err, identity.ErrUnavailable):
 		s.log.Warn("radius: unified identity unavailable", "user", a.user, "err", err)
 		return a, s.refuse(a, nil, access.Refusal{Code: access.ReasonIdentityDown,
@@ -290,7 +298,7 @@ func (s *Service) decide(a *attempt, st *store.LoginState) store.LoginDecision {
 	if class == "" {
 		class = access.ClassUnknown
 	}
-	if acc.Disabled {
+	if acc.Disabled || a.disabled {
 		return refuse(access.RefuseDisabled(acc.DisabledReason))
 	}
 	if len(area.Roles) > 0 && !slices.Contains(area.Roles, acc.Role) {
@@ -488,7 +496,12 @@ func (s *Service) reject(r *Request, ref access.Refusal) *radius.Packet {
 // happened and what to do, Chinese first, each at most 253 octets.
 func (s *Service) rejectMessage(r *Request, msg, fix string) *radius.Packet {
 	out := r.Packet.Response(radius.CodeAccessReject)
-	for _, part := range []string{msg, fix} {
+	parts := []string{msg, fix}
+	if strings.Contains(fix, access.DesktopModeHint) {
+		// The FAQ's desktop-mode hint is a pair of its own.
+		parts = []string{msg, strings.TrimSpace(strings.Replace(fix, access.DesktopModeHint, "", 1)), access.DesktopModeHint}
+	}
+	for _, part := range parts {
 		for _, half := range strings.SplitN(part, " / ", 2) {
 			for _, chunk := range splitUTF8(strings.TrimSpace(half), 253) {
 				_ = rfc2865.ReplyMessage_AddString(out, chunk)
