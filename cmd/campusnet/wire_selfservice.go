@@ -1,6 +1,70 @@
 package main
 
-import "context"
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
 
-// startSelfService starts the selfservice part of the server.
-func (s *server) startSelfService(ctx context.Context) error { return nil }
+	"github.com/campusnet/campusnet/billing"
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/config"
+	"github.com/campusnet/campusnet/internal/logintoken"
+	"github.com/campusnet/campusnet/selfservice"
+)
+
+// startSelfService serves the self-service pages, its JSON API, the payment
+// webhook and the NOC pages on [selfservice] listen (and tls_listen).
+func (s *server) startSelfService(ctx context.Context) error {
+	log := s.log.With("service", "selfservice")
+	deps := selfservice.Deps{Store: s.st, Identity: s.ident, Now: s.now, Log: log, Registerer: s.reg}
+	if s.local != nil {
+		deps.Passwords = s.local
+	}
+	if s.disc != nil {
+		deps.Disconnector = s.disc
+	} else {
+		log.Warn("selfservice: RADIUS disconnects are not wired on this node; unbinding an online device cannot take it offline here")
+	}
+	money, err := s.billingService()
+	if err != nil {
+		return fmt.Errorf("selfservice: billing: %w", err)
+	}
+	deps.Money = money
+	deps.Webhook = billing.NewWebhook(s.st, billing.WebhookConfig{Secret: []byte(s.cfg.SelfService.PaymentSecret),
+		MaxAmount: access.Fen(s.cfg.SelfService.MaxRechargeFe)}, s.log.With("service", "payments"), s.reg)
+	svc, err := selfservice.New(selfServiceConfig(s.cfg, s.tokenKey), deps)
+	if err != nil {
+		return err
+	}
+	ln, err := s.listen("selfservice", s.cfg.SelfService.Listen)
+	if err != nil {
+		return err
+	}
+	s.serveHTTP("selfservice", ln, svc)
+	return s.serveTLS("selfservice-tls", s.cfg.SelfService.TLSListen, s.cfg.SelfService.TLSCert, s.cfg.SelfService.TLSKey, svc)
+}
+
+// selfServiceConfig maps the file's keys onto self-service's Config. The
+// session cookies are signed with a key derived from [server] token_key,
+// which every node of a deployment already shares: a session opened on one
+// node is good on all of them, with no session table. Without token_key
+// each process has its own random key (one node; restarting it logs people
+// out).
+func selfServiceConfig(cfg *config.Config, tokenKey logintoken.Key) selfservice.Config {
+	m := hmac.New(sha256.New, tokenKey[:])
+	m.Write([]byte("campusnet selfservice session key v1"))
+	sc := selfservice.Config{
+		Organisation: cfg.Server.Organisation, NodeID: cfg.Server.NodeID, Version: version,
+		PaymentURL: cfg.SelfService.PaymentURL, Admins: cfg.SelfService.Admins,
+		SessionKey: m.Sum(nil), SecureCookies: cfg.SelfService.SecureCookies,
+	}
+	for _, a := range cfg.Areas {
+		sc.Areas = append(sc.Areas, selfservice.Area{Name: a.Name, Fee: access.Fen(a.FeeFen), Cycle: a.Cycle.Duration,
+			MaxPC: a.MaxPC, MaxMobile: a.MaxMobile, MaxBound: a.MaxBound, Seamless: a.Seamless, Roles: a.Roles})
+	}
+	for _, n := range cfg.NAS {
+		sc.NAS = append(sc.NAS, selfservice.NAS{Name: n.Name, IP: n.IP, Area: n.Area})
+	}
+	return sc
+}
