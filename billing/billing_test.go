@@ -199,11 +199,30 @@ func TestSweepDisconnectsAfterLostDisconnect(t *testing.T) {
 	})
 }
 
+// A session online without a cycle (its Accounting-Start raced the
+// settlement) gets one from the sweep when the balance allows.
+func TestSweepStartsMissingCycle(t *testing.T) {
+	t.Parallel()
+	forKinds(t, func(t *testing.T, e *env) {
+		a := e.account("s1", 5000)
+		e.online(a, "dorm", "00:11:22:33:44:55", "10.1.2.3")
+		e.clock.Advance(time.Minute)
+		rep := e.settle()
+		c, ok := e.activeCycle(a, "dorm")
+		if rep.Started != 1 || !ok || c.StartedAt != access.Millis(e.clock.Now()) || len(e.bas.requests()) != 0 {
+			t.Fatalf("%s; cycle %+v %v", rep, c, ok)
+		}
+		if rep := e.settle(); rep.Started != 0 {
+			t.Fatalf("second run: %s", rep)
+		}
+	})
+}
+
 // A NAK from the BAS is reported as such, never as success.
 func TestSettleDisconnectNAK(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "sqlite")
-	e.bas.nak = true
+	e.bas.setNAK(true)
 	a := e.account("s1", 2000)
 	e.svc.StartCycle(e.ctx, a.Username, "dorm")
 	sess := e.online(a, "dorm", "00:11:22:33:44:55", "10.1.2.3")

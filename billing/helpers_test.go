@@ -223,6 +223,12 @@ func startBAS(t *testing.T) *testBAS {
 
 func isNotFound(err error) bool { return errors.Is(err, access.ErrNotFound) }
 
+func (b *testBAS) setNAK(nak bool) {
+	b.mu.Lock()
+	b.nak = nak
+	b.mu.Unlock()
+}
+
 func (b *testBAS) requests() []basRequest {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -15,7 +15,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		settlements: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "campusnet_settlements_total",
-			Help: "Billing cycles handled by the settlement job, by result (settled, renewed, arrears, skipped, error).",
+			Help: "Billing cycles handled by the settlement job, by result (settled, renewed, arrears, skipped, error, started).",
 		}, []string{"result"}),
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "campusnet_billing_disconnects_total",

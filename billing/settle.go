@@ -20,6 +20,9 @@ type SettleReport struct {
 	Arrears int // of those, whose student was online without the balance for the next cycle
 	Skipped int // already settled by another node (or an earlier run) meanwhile
 	Failed  int // cycles whose transaction failed (left for the next run)
+	// Started counts cycles started for sessions found online without one
+	// (their Accounting-Start raced a settlement).
+	Started int
 	// Disconnects counts Disconnect-Requests by outcome: "ack", "nak",
 	// "error", "unavailable" (no disconnector).
 	Disconnects map[string]int
@@ -28,8 +31,8 @@ type SettleReport struct {
 }
 
 func (r SettleReport) String() string {
-	return fmt.Sprintf("due %d, settled %d (%s yuan), renewed %d, arrears %d, skipped %d, failed %d, disconnects ack %d nak %d error %d unavailable %d",
-		r.Due, r.Settled, r.Charged, r.Renewed, r.Arrears, r.Skipped, r.Failed,
+	return fmt.Sprintf("due %d, settled %d (%s yuan), renewed %d, arrears %d, skipped %d, failed %d, started %d, disconnects ack %d nak %d error %d unavailable %d",
+		r.Due, r.Settled, r.Charged, r.Renewed, r.Arrears, r.Skipped, r.Failed, r.Started,
 		r.Disconnects["ack"], r.Disconnects["nak"], r.Disconnects["error"], r.Disconnects["unavailable"])
 }
 
@@ -50,9 +53,10 @@ type settleOutcome struct {
 // student is online in that area, start the next cycle at the settlement
 // date if the balance allows or else disconnect the sessions (reason
 // ARREARS) after the commit. Several nodes may run it at once; a crash at
-// any point leaves each cycle charged or not, never half. It then sweeps live
-// sessions in billed areas that have no cycle and no balance (a disconnect
-// lost to a crash) and disconnects them too.
+// any point leaves each cycle charged or not, never half. It then sweeps
+// online sessions in billed areas without an active cycle: a cycle starts
+// when the balance allows, else they are disconnected (a disconnect lost to
+// a crash or sent from a node without RADIUS is retried this way).
 func (s *Service) Settle(ctx context.Context) (SettleReport, error) {
 	s.settleMu.Lock()
 	defer s.settleMu.Unlock()
@@ -117,7 +121,7 @@ func (s *Service) Settle(ctx context.Context) (SettleReport, error) {
 			break
 		}
 	}
-	if err := s.sweepArrears(ctx, now, tried, &rep); err != nil && firstErr == nil {
+	if err := s.sweepUncovered(ctx, now, tried, &rep); err != nil && firstErr == nil {
 		firstErr = err
 	}
 	return rep, firstErr
@@ -188,24 +192,53 @@ func (s *Service) settleOne(ctx context.Context, due access.Cycle, now time.Time
 	return out, err
 }
 
-// sweepArrears disconnects live sessions in billed areas whose account has
-// neither an active cycle nor the balance for one.
-func (s *Service) sweepArrears(ctx context.Context, now time.Time, tried map[int64]bool, rep *SettleReport) error {
+// sweepUncovered handles online sessions in billed areas whose account has
+// no active cycle (a lost disconnect, a race with the settlement): a cycle
+// starts now when the balance covers the fee, as at Accounting-Start;
+// otherwise the sessions are disconnected for arrears.
+func (s *Service) sweepUncovered(ctx context.Context, now time.Time, tried map[int64]bool, rep *SettleReport) error {
 	for _, a := range s.cfg.Areas {
 		if !a.Billed() {
 			continue
 		}
-		found, err := s.st.ArrearsSessions(ctx, a.Name, access.Fen(a.FeeFen), now.Add(-s.cfg.StaleAfter), 500)
+		found, err := s.st.UncoveredSessions(ctx, a.Name, now.Add(-s.cfg.StaleAfter), 500)
 		if err != nil {
 			return err
 		}
-		for _, sess := range found {
-			if tried[sess.ID] {
-				continue
+		for len(found) > 0 {
+			n := 1
+			for n < len(found) && found[n].AccountID == found[0].AccountID {
+				n++
 			}
-			s.log.Info("online in a billed area without a cycle or the balance for one: disconnecting",
-				"session", sess.ID, "user", sess.Username, "area", a.Name, "balance", sess.Balance.String())
-			rep.Disconnects[s.disconnect(ctx, sess.ID, sess.Username)]++
+			sessions := found[:n]
+			found = found[n:]
+			acc := access.Account{ID: sessions[0].AccountID}
+			var c access.Cycle
+			var started bool
+			err := s.st.InTx(ctx, func(tx *sqlx.Tx) error {
+				var err error
+				c, started, err = s.st.StartCycleTx(ctx, tx, &acc, a.Name, access.Fen(a.FeeFen), a.Cycle.Duration)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			switch {
+			case started:
+				rep.Started++
+				s.m.settlements.WithLabelValues("started").Inc()
+				s.log.Info("online without a cycle: cycle started", "user", sessions[0].Username, "area", a.Name, "cycle", c.ID,
+					"next_settlement", access.FromMillis(c.EndsAt).Format(time.RFC3339))
+			case c.ID == 0:
+				for _, sess := range sessions {
+					if tried[sess.ID] {
+						continue
+					}
+					s.log.Info("online in a billed area without a cycle or the balance for one: disconnecting",
+						"session", sess.ID, "user", sess.Username, "area", a.Name, "balance", acc.Balance.String())
+					rep.Disconnects[s.disconnect(ctx, sess.ID, sess.Username)]++
+				}
+			}
 		}
 	}
 	return nil

@@ -253,34 +253,35 @@ func (s *Store) LedgerByID(ctx context.Context, id int64) (LedgerEntry, error) {
 	return e, nil
 }
 
-// ArrearsSession is a live session in a billed area whose account has no
-// active cycle there and a balance below the area's fee.
-type ArrearsSession struct {
+// UncoveredSession is an online session in a billed area whose account has
+// no active cycle there.
+type UncoveredSession struct {
 	BillingSession
 	AccountID int64      `db:"account_id"`
 	Username  string     `db:"username"`
 	Balance   access.Fen `db:"balance_fen"`
 }
 
-// ArrearsSessions finds the live sessions (heard of at or after freshSince)
-// in area whose account has no active cycle there and a balance below fee:
-// they should not be on the network (a settlement's disconnect that never
-// happened, or a refund before Accounting-Start).
-func (s *Store) ArrearsSessions(ctx context.Context, area string, fee access.Fen, freshSince time.Time, limit int) ([]ArrearsSession, error) {
+// UncoveredSessions finds the online sessions (heard of at or after
+// freshSince) in area whose account has no active cycle there. RADIUS starts
+// the cycle in the Accounting-Start's own transaction, so there should be
+// none: they are left by a disconnect that never happened (a crash after the
+// settlement's commit, no RADIUS on the settling node) or by a race with
+// the settlement. Ordered by account.
+func (s *Store) UncoveredSessions(ctx context.Context, area string, freshSince time.Time, limit int) ([]UncoveredSession, error) {
 	if limit <= 0 {
 		limit = 500
 	}
 	f := access.Millis(freshSince)
-	var out []ArrearsSession
+	var out []UncoveredSession
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT s.id, s.nas, s.mac, s.ip, s.status, s.account_id, a.username, a.balance_fen
 		FROM sessions s JOIN accounts a ON a.id = s.account_id
-		WHERE s.area = ? AND s.status IN ('reserved', 'online')
-		  AND (s.last_update_at >= ? OR s.started_at >= ? OR s.reserved_at >= ?)
-		  AND a.balance_fen < ?
+		WHERE s.area = ? AND s.status = 'online'
+		  AND (s.last_update_at >= ? OR s.started_at >= ?)
 		  AND NOT EXISTS (SELECT 1 FROM cycles c WHERE c.account_id = s.account_id AND c.area = s.area AND c.status = 'active')
-		ORDER BY s.id LIMIT ?`), area, f, f, f, fee, limit)
+		ORDER BY s.account_id, s.id LIMIT ?`), area, f, f, limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: arrears sessions: %w", err)
+		return nil, fmt.Errorf("store: sessions without a cycle: %w", err)
 	}
 	return out, nil
 }

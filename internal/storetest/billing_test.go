@@ -162,23 +162,28 @@ func TestBillingDueCyclesAndSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// "a" has an active cycle: not in arrears whatever the balance.
-		if got, err := s.ArrearsSessions(ctx, "dorm", 2000, clock.Now().Add(-12*time.Minute), 10); err != nil || len(got) != 0 {
-			t.Fatalf("arrears with a cycle: %+v %v", got, err)
+		// "a" has an active cycle: covered whatever the balance.
+		if got, err := s.UncoveredSessions(ctx, "dorm", clock.Now().Add(-12*time.Minute), 10); err != nil || len(got) != 0 {
+			t.Fatalf("uncovered with a cycle: %+v %v", got, err)
 		}
-		// "d" has neither a cycle nor the fee: its live session is found.
-		d := billingAccount(t, s, "d", 1000)
-		_, err = s.DB().ExecContext(ctx, s.Rebind(`INSERT INTO sessions (account_id, username, nas, area, status, correlation, reserved_at, last_update_at)
-			VALUES (?, 'd', 'bas', 'dorm', 'online', 'cd', ?, ?)`), d.ID, now, now)
-		if err != nil {
-			t.Fatal(err)
+		// "d" and "e" are online without a cycle (whatever their balance);
+		// a reserved session is not counted: its Accounting-Start will come.
+		for i, u := range []string{"d", "e"} {
+			acc := billingAccount(t, s, u, access.Fen(1000+4000*i))
+			for j, st := range []string{"online", "reserved"} {
+				_, err = s.DB().ExecContext(ctx, s.Rebind(`INSERT INTO sessions (account_id, username, nas, area, status, correlation, reserved_at, started_at, last_update_at)
+					VALUES (?, ?, 'bas', 'dorm', ?, ?, ?, ?, ?)`), acc.ID, u, st, u+string(rune('0'+j)), now, now, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
-		got, err := s.ArrearsSessions(ctx, "dorm", 2000, clock.Now().Add(-12*time.Minute), 10)
-		if err != nil || len(got) != 1 || got[0].Username != "d" || got[0].Balance != 1000 {
-			t.Fatalf("arrears: %+v %v", got, err)
+		got, err := s.UncoveredSessions(ctx, "dorm", clock.Now().Add(-12*time.Minute), 10)
+		if err != nil || len(got) != 2 || got[0].Username != "d" || got[0].Balance != 1000 || got[1].Username != "e" || got[1].Balance != 5000 || got[0].Status != "online" {
+			t.Fatalf("uncovered: %+v %v", got, err)
 		}
-		if got, err := s.ArrearsSessions(ctx, "dorm", 1000, clock.Now().Add(-12*time.Minute), 10); err != nil || len(got) != 0 {
-			t.Fatalf("arrears with the balance for the fee: %+v %v", got, err)
+		if got, err := s.UncoveredSessions(ctx, "office", clock.Now().Add(-12*time.Minute), 10); err != nil || len(got) != 0 {
+			t.Fatalf("uncovered in another area: %+v %v", got, err)
 		}
 	}, store.WithClock(clock.Now))
 }
