@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"net"
 	"net/netip"
 	"testing"
@@ -134,7 +136,7 @@ func startEnvOn(t testing.TB, st *store.Store, clock *storetest.Clock, opts ...e
 		Identity: identity.NewLocal(localIdentity{st}, identity.InitialParams, nil),
 		TokenKey: e.key, InterimInterval: interim, ReserveTimeout: reserveT,
 		SessionTimeout: 8 * time.Hour, Node: "t1", Disconnecter: e.disc,
-		Now: clock.Now, Registerer: prometheus.NewRegistry(),
+		Now: clock.Now, Registerer: prometheus.NewRegistry(), Log: testLog(t),
 	}
 	for _, o := range opts {
 		o(&rc)
@@ -175,12 +177,18 @@ func (e *env) stop() {
 // bas returns a simulated BAS at the NAS's address.
 func (e *env) bas(nas string) *bas.BAS {
 	e.t.Helper()
+	return e.basRetry(nas, 300*time.Millisecond)
+}
+
+// basRetry is bas with the BAS's retransmission interval (3 tries).
+func (e *env) basRetry(nas string, retry time.Duration) *bas.BAS {
+	e.t.Helper()
 	n, ok := e.cfg.NASByName(nas)
 	if !ok {
 		e.t.Fatalf("no NAS %s", nas)
 	}
 	b := bas.New(bas.Config{NASIP: n.Addr, Secret: n.Secret, AuthAddr: e.authAddr, AcctAddr: e.acctAddr,
-		CoAListen: e.coa[nas], Retry: 300 * time.Millisecond, MaxTries: 3})
+		CoAListen: e.coa[nas], Retry: retry, MaxTries: 3})
 	e.t.Cleanup(func() { b.Close() })
 	return b
 }
@@ -310,3 +318,15 @@ func mustAuth(t testing.TB, b *bas.BAS, r bas.AuthRequest) bas.AuthResult {
 }
 
 func addr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// testLog is the service's log: warnings and errors go to the test log.
+func testLog(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type tlogWriter struct{ t testing.TB }
+
+func (w tlogWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -26,18 +27,23 @@ import (
 // It is safe for concurrent use.
 type AAA struct {
 	*Store
-	mu    sync.RWMutex
-	stmts map[string]*sqlx.Stmt
+	mu        sync.RWMutex
+	stmts     map[string]*sqlx.Stmt
+	preparing map[string]bool
+	closed    bool
 }
 
 // NewAAA wraps the store for the RADIUS server. Close releases its prepared
 // statements (not the store).
-func NewAAA(s *Store) *AAA { return &AAA{Store: s, stmts: map[string]*sqlx.Stmt{}} }
+func NewAAA(s *Store) *AAA {
+	return &AAA{Store: s, stmts: map[string]*sqlx.Stmt{}, preparing: map[string]bool{}}
+}
 
 // Close releases the prepared statements.
 func (a *AAA) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.closed = true
 	for q, st := range a.stmts {
 		st.Close()
 		delete(a.stmts, q)
@@ -46,30 +52,60 @@ func (a *AAA) Close() error {
 }
 
 // stmt returns query (with ? placeholders) prepared, bound to tx when tx is
-// not nil. database/sql prepares it again on each connection that needs it.
+// not nil. Statements are prepared on the pool once and database/sql
+// prepares them again on each connection that needs them. Inside a
+// transaction an uncached statement is prepared on the transaction's own
+// connection (taking a second connection from the pool there could wait for
+// ever: SQLite's pool is small and its other connections may all be waiting
+// for the write lock this transaction holds), and the pool's copy is
+// prepared in the background.
 func (a *AAA) stmt(ctx context.Context, tx *sqlx.Tx, query string) (*sqlx.Stmt, error) {
 	a.mu.RLock()
 	st := a.stmts[query]
 	a.mu.RUnlock()
-	if st == nil {
-		p, err := a.db.PreparexContext(ctx, a.db.Rebind(query))
+	if st != nil {
+		if tx != nil {
+			return tx.StmtxContext(ctx, st), nil
+		}
+		return st, nil
+	}
+	if tx != nil {
+		go a.prepare(context.WithoutCancel(ctx), query)
+		p, err := tx.PreparexContext(ctx, tx.Rebind(query))
 		if err != nil {
 			return nil, fmt.Errorf("store: prepare: %w", err)
 		}
-		a.mu.Lock()
-		if have := a.stmts[query]; have != nil {
-			p.Close()
-			st = have
-		} else {
-			a.stmts[query] = p
-			st = p
-		}
+		return p, nil
+	}
+	return a.prepare(ctx, query)
+}
+
+// prepare prepares query on the pool and caches it.
+func (a *AAA) prepare(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	a.mu.Lock()
+	if st := a.stmts[query]; st != nil {
 		a.mu.Unlock()
+		return st, nil
 	}
-	if tx != nil {
-		return tx.StmtxContext(ctx, st), nil
+	if a.preparing[query] {
+		a.mu.Unlock()
+		return a.db.PreparexContext(ctx, a.db.Rebind(query)) // a one-off copy for this caller
 	}
-	return st, nil
+	a.preparing[query] = true
+	a.mu.Unlock()
+	p, err := a.db.PreparexContext(ctx, a.db.Rebind(query))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.preparing, query)
+	if err != nil {
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	if a.closed {
+		p.Close()
+		return nil, errors.New("store: AAA closed")
+	}
+	a.stmts[query] = p
+	return p, nil
 }
 
 func (a *AAA) exec(ctx context.Context, tx *sqlx.Tx, query string, args ...any) (sql.Result, error) {
