@@ -34,14 +34,14 @@ const (
 
 // attempt is one Access-Request on its way through the policy.
 type attempt struct {
-	nas      *NAS
-	area     config.Area
-	user     string // User-Name as sent
-	method   string
-	mac      string // canonical, from Calling-Station-Id (or User-Name for MAC authentication)
-	ip       string
-	tokenID  int64
-	class    string
+	nas     *NAS
+	area    config.Area
+	user    string // User-Name as sent
+	method  string
+	mac     string // canonical, from Calling-Station-Id (or User-Name for MAC authentication)
+	ip      string
+	tokenID int64
+	class   string
 	// disabled: unified identity says the account is disabled (the
 	// password was right); the policy refuses it with the store's reason.
 	disabled bool

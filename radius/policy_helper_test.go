@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
