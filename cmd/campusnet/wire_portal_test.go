@@ -26,7 +26,7 @@ import (
 )
 
 // freeUDPPort returns a port that was free a moment ago on ip.
-func freeUDPPort(t *testing.T, ip string) int {
+func freeUDPPort(t testing.TB, ip string) int {
 	t.Helper()
 	c, err := net.ListenPacket("udp", ip+":0")
 	if err != nil {
