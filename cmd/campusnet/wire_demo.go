@@ -124,6 +124,7 @@ func printDemo(w io.Writer, s *server, n *config.NAS) {
 		}
 		if _, err := strconv.Atoi(port); err == nil {
 			fmt.Fprintf(w, "  try RADIUS    radtest -x student1 student1-pass %s 0 %s\n", host, n.Secret)
+			fmt.Fprintf(w, "                (direct PAP; accepted while student1 has no PC online in the dorm, and then holds the PC slot for %s)\n", s.cfg.Radius.ReserveTimeout.Duration)
 		}
 	}
 	fmt.Fprintln(w)
