@@ -222,7 +222,7 @@ func TestSweepStartsMissingCycle(t *testing.T) {
 func TestSettleDisconnectNAK(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "sqlite")
-	e.bas.setNAK(true)
+	e.bas.setNAK(506) // Resources Unavailable: the session is still there
 	a := e.account("s1", 2000)
 	e.svc.StartCycle(e.ctx, a.Username, "dorm")
 	sess := e.online(a, "dorm", "00:11:22:33:44:55", "10.1.2.3")

@@ -58,9 +58,10 @@ func newEnvOn(t *testing.T, st *store.Store, clock *storetest.Clock) *env {
 	t.Helper()
 	bas := startBAS(t)
 	reg := prometheus.NewRegistry()
-	disc := &coaDisconnector{st: st, nas: bas.nas}
-	disc.coa.Retry, disc.coa.MaxTries = 200*time.Millisecond, 3
-	t.Cleanup(func() { disc.coa.Close() })
+	// The real Disconnecter of the radius package, against the test BAS.
+	disc := cnradius.NewDisconnecter(cnradius.DisconnecterConfig{Store: st, Timeout: 200 * time.Millisecond, Tries: 3,
+		NAS: []config.NAS{{Name: bas.nas.Name, Addr: bas.nas.IP, IP: bas.nas.IP.String(), Secret: string(bas.nas.Secret), CoAPort: bas.nas.CoAPort, Area: "dorm"}}})
+	t.Cleanup(func() { disc.Close() })
 	svc, err := New(st, Config{Areas: testAreas(), Registerer: reg, Disconnector: disc,
 		PaymentURL: "https://pay.example.edu/"})
 	if err != nil {
@@ -184,7 +185,7 @@ type testBAS struct {
 	nas *cnradius.NAS
 	mu  sync.Mutex
 	got []basRequest
-	nak bool
+	nak int // Error-Cause of the NAK to answer; 0 = ACK
 }
 
 type basRequest struct {
@@ -211,8 +212,8 @@ func startBAS(t *testing.T) *testBAS {
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			b.got = append(b.got, r)
-			if b.nak {
-				return false, 503
+			if b.nak != 0 {
+				return false, b.nak
 			}
 			return true, 0
 		})
@@ -223,7 +224,7 @@ func startBAS(t *testing.T) *testBAS {
 
 func isNotFound(err error) bool { return errors.Is(err, access.ErrNotFound) }
 
-func (b *testBAS) setNAK(nak bool) {
+func (b *testBAS) setNAK(nak int) {
 	b.mu.Lock()
 	b.nak = nak
 	b.mu.Unlock()
@@ -233,44 +234,4 @@ func (b *testBAS) requests() []basRequest {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]basRequest(nil), b.got...)
-}
-
-// coaDisconnector is a Disconnector over the real RFC 5176 client: it loads
-// the session, sends the Disconnect-Request to the test BAS and closes the
-// session on ACK, as radius.Disconnecter does.
-type coaDisconnector struct {
-	st  *store.Store
-	nas *cnradius.NAS
-	coa cnradius.CoAClient
-}
-
-func (d *coaDisconnector) DisconnectSession(ctx context.Context, id int64, actor, reason string) (access.DisconnectOutcome, error) {
-	var s struct {
-		Username string `db:"username"`
-		Acct     string `db:"acct_session_id"`
-		IP       string `db:"ip"`
-	}
-	if err := d.st.DB().GetContext(ctx, &s, d.st.Rebind(`SELECT username, acct_session_id, ip FROM sessions WHERE id = ?`), id); err != nil {
-		return access.DisconnectOutcome{}, err
-	}
-	ident := cnradius.SessionIdent{UserName: s.Username, AcctSessionID: s.Acct}
-	if ip, err := netip.ParseAddr(s.IP); err == nil {
-		ident.FramedIP = ip
-	}
-	res, err := d.coa.Disconnect(ctx, d.nas, ident)
-	if err != nil {
-		return access.DisconnectOutcome{Detail: "no answer"}, err
-	}
-	out := access.DisconnectOutcome{ACK: res.ACK, ErrorCause: res.ErrorCause}
-	if res.ACK {
-		_, err = d.st.DB().ExecContext(ctx, d.st.Rebind(`UPDATE sessions SET status = 'closed', close_reason = ?, stopped_at = ? WHERE id = ?`),
-			reason, access.Millis(d.st.Now()), id)
-		out.Detail = "acknowledged by " + d.nas.Name
-	} else {
-		out.Detail = fmt.Sprintf("NAK %d", res.ErrorCause)
-	}
-	if aerr := d.st.Audit(ctx, actor, "session.disconnect", s.Username, reason, out.Detail); aerr != nil && err == nil {
-		err = aerr
-	}
-	return out, err
 }

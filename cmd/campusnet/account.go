@@ -17,6 +17,7 @@ import (
 	"github.com/campusnet/campusnet/billing"
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/store"
+	"github.com/campusnet/campusnet/radius"
 )
 
 // defaultActor is who an operator command acts as: --actor, else the
@@ -31,24 +32,33 @@ func defaultActor() string {
 }
 
 // openBilling loads the configuration, opens the store and builds billing's
-// Service without a disconnector (the serve job disconnects).
-func (env *cli) openBilling(ctx context.Context) (*billing.Service, *store.Store, error) {
+// Service; with disconnect it can send Disconnect-Requests to the configured
+// BASes itself (billing settle), otherwise it has no disconnector.
+func (env *cli) openBilling(ctx context.Context, disconnect bool) (*billing.Service, *store.Store, func(), error) {
 	cfg, err := env.loadConfig()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	log := newLogger(os.Stderr, slog.LevelWarn)
 	st, err := env.openStore(ctx, cfg, log, false)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	svc, err := billing.New(st, billing.Config{Areas: cfg.Areas, Log: log, PaymentURL: cfg.SelfService.PaymentURL,
-		StaleAfter: time.Duration(float64(cfg.Radius.InterimInterval.Duration) * 2.5)})
+	closeAll := func() { st.Close() }
+	bc := billing.Config{Areas: cfg.Areas, Log: log, PaymentURL: cfg.SelfService.PaymentURL,
+		StaleAfter: time.Duration(float64(cfg.Radius.InterimInterval.Duration) * 2.5)}
+	if disconnect {
+		d := radius.NewDisconnecter(radius.DisconnecterConfig{Store: st, NAS: cfg.NAS,
+			Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: log})
+		bc.Disconnector = d
+		closeAll = func() { d.Close(); st.Close() }
+	}
+	svc, err := billing.New(st, bc)
 	if err != nil {
-		st.Close()
-		return nil, nil, err
+		closeAll()
+		return nil, nil, nil, err
 	}
-	return svc, st, nil
+	return svc, st, closeAll, nil
 }
 
 func accountShowCommand() command {
@@ -66,11 +76,11 @@ func accountShowCommand() command {
 			if len(args) != 1 {
 				return fmt.Errorf("%w: want one user name", errUsage)
 			}
-			svc, st, err := env.openBilling(ctx)
+			svc, _, done, err := env.openBilling(ctx, false)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer done()
 			sum, err := svc.Show(ctx, args[0], rows)
 			if err != nil {
 				return err
@@ -196,11 +206,11 @@ func moneyCommand(name, args, short string, kind string) command {
 				ref = time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 			}
 			reference := "cli:" + ref
-			svc, st, err := env.openBilling(ctx)
+			svc, st, done, err := env.openBilling(ctx, false)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer done()
 			var e store.LedgerEntry
 			switch kind {
 			case access.LedgerRecharge:

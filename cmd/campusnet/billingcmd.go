@@ -2,22 +2,27 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 )
 
 func billingSettleCommand() command {
+	var noDisconnect bool
 	return command{
 		name:  "billing settle",
 		short: "charge every cycle whose settlement date has come (safe beside running servers; serve does it every minute)",
+		flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&noDisconnect, "no-disconnect", false, "do not send Disconnect-Requests for arrears (a running serve sends them)")
+		},
 		run: func(ctx context.Context, env *cli, args []string) error {
 			if len(args) > 0 {
 				return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
 			}
-			svc, st, err := env.openBilling(ctx)
+			svc, _, done, err := env.openBilling(ctx, !noDisconnect)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer done()
 			rep, err := svc.Settle(ctx)
 			fmt.Fprintf(env.stdout, "settlement: %s\n", rep)
 			if n := rep.Disconnects["unavailable"]; n > 0 {
@@ -36,11 +41,11 @@ func billingVerifyCommand() command {
 			if len(args) > 0 {
 				return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
 			}
-			svc, st, err := env.openBilling(ctx)
+			svc, _, done, err := env.openBilling(ctx, false)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer done()
 			probs, err := svc.Verify(ctx)
 			if err != nil {
 				return err

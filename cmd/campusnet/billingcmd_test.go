@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2866"
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/storetest"
+	"github.com/campusnet/campusnet/radius"
 )
 
 // The operator's money commands and billing verify, end to end through run().
@@ -72,5 +78,79 @@ func TestAccountAndBillingCommands(t *testing.T) {
 				t.Fatalf("verify after tampering: %d %s", code, out)
 			}
 		})
+	}
+}
+
+// `billing settle` charges a due cycle and, the student being online without
+// the balance for the next one, disconnects the session at its BAS.
+func TestBillingSettleCommandDisconnects(t *testing.T) {
+	t.Parallel()
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 4)
+	go radius.ListenDisconnect(conn, []byte("testing123"), func(req *layeh.Packet) (bool, int) {
+		got <- rfc2866.AcctSessionID_GetString(req)
+		return true, 0
+	})
+	t.Cleanup(func() { conn.Close() })
+	dsn := storetest.DSN(t, "sqlite")
+	cfgPath := filepath.Join(t.TempDir(), "c.toml")
+	cfgText := fmt.Sprintf(`[server]
+database = %q
+[[area]]
+name = "dorm"
+fee = 20.00
+cycle = "720h"
+[[nas]]
+name = "bras-t"
+ip = "127.0.0.1"
+secret = "testing123"
+area = "dorm"
+coa_port = %d
+`, dsn, conn.LocalAddr().(*net.UDPAddr).Port)
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := storetest.Open(t, dsn)
+	ctx := context.Background()
+	a, _, err := st.EnsureAccount(ctx, access.Account{Username: "s1", Role: access.RoleStudent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UnixMilli()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO ledger (account_id, kind, amount_fen, balance_after_fen, actor, reference, created_at) VALUES (?, 'recharge', 3000, 3000, 't', 'r1', ?)`, []any{a.ID, now}},
+		{`UPDATE accounts SET balance_fen = 3000 WHERE id = ?`, []any{a.ID}},
+		{`INSERT INTO cycles (account_id, area, fee_fen, started_at, ends_at) VALUES (?, 'dorm', 2000, ?, ?)`, []any{a.ID, now - 2592000000, now - 1000}},
+		{`INSERT INTO sessions (account_id, username, nas, area, mac, ip, status, acct_session_id, correlation, reserved_at, started_at, last_update_at)
+			VALUES (?, 's1', 'bras-t', 'dorm', '00:11:22:33:44:55', '10.0.0.9', 'online', 'A-1', 'c1', ?, ?, ?)`, []any{a.ID, now, now, now}},
+	} {
+		if _, err := st.DB().ExecContext(ctx, st.Rebind(q.sql), q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"billing", "settle", "--config", cfgPath}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "settled 1 (20.00 yuan)") || !strings.Contains(out.String(), "arrears 1") || !strings.Contains(out.String(), "ack 1") {
+		t.Fatalf("report: %s", out.String())
+	}
+	select {
+	case id := <-got:
+		if id != "A-1" {
+			t.Fatalf("the BAS was asked to end %q", id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no Disconnect-Request reached the BAS")
+	}
+	s, err := st.SessionByID(ctx, 1)
+	if err != nil || s.Status != access.SessionClosed || s.CloseReason != access.ReasonArrears {
+		t.Fatalf("session after settle: %+v %v", s, err)
 	}
 }
