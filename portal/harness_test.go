@@ -359,7 +359,6 @@ func (b *browser) post(path string, form url.Values) page {
 }
 
 var (
-	csrfRE   = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 	ticketRE = regexp.MustCompile(`name="ticket" value="([^"]+)"`)
 )

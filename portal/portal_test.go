@@ -480,6 +480,7 @@ func TestPageWeight(t *testing.T) {
 		if n := len(p.body); n > 100<<10 || n < 500 {
 			t.Errorf("%s page is %d bytes", name, n)
 		}
+		t.Logf("%s page: %d bytes", name, len(p.body))
 		for _, bad := range []string{`<link `, `src="http`, `@import`} {
 			if strings.Contains(p.body, bad) {
 				t.Errorf("%s page loads something external (%s)", name, bad)
