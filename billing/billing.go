@@ -135,22 +135,11 @@ func (s *Service) Check(ctx context.Context, username, area string) (bool, acces
 	if !a.Billed() {
 		return true, access.Refusal{}, nil
 	}
-	active := false
-	err = s.st.InTx(ctx, func(tx *sqlx.Tx) error {
-		_, err := s.st.ActiveCycleTx(ctx, tx, acc.ID, area)
-		switch {
-		case err == nil:
-			active = true
-		case errors.Is(err, access.ErrNotFound):
-			active = false
-		default:
-			return err
-		}
-		return nil
-	})
-	if err != nil {
+	_, err = s.st.ActiveCycle(ctx, acc.ID, area)
+	if err != nil && !errors.Is(err, access.ErrNotFound) {
 		return false, access.Refusal{}, err
 	}
+	active := err == nil
 	fee := access.Fen(a.FeeFen)
 	if access.DormOpen(acc.Balance, fee, active) {
 		return true, access.Refusal{}, nil
