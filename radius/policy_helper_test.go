@@ -13,6 +13,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
+	layeh "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/bas"
@@ -329,4 +332,19 @@ type tlogWriter struct{ t testing.TB }
 func (w tlogWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// encodeAcct is an Accounting-Request Start, signed, on the wire.
+func encodeAcct(t testing.TB, acctSessionID, user string) []byte {
+	t.Helper()
+	p := layeh.New(layeh.CodeAccountingRequest, []byte(secret))
+	rfc2866.AcctStatusType_Add(p, rfc2866.AcctStatusType_Value_Start)
+	rfc2866.AcctSessionID_AddString(p, acctSessionID)
+	rfc2865.UserName_AddString(p, user)
+	p.Identifier = 42
+	b, err := radius.EncodeRequest(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -343,15 +343,21 @@ func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs i
 		if !errors.Is(err, sql.ErrNoRows) {
 			return AcctResult{}, fmt.Errorf("store: accounting start: %w", err)
 		}
-		// A reservation of this MAC (or, without a MAC, of this user) at this BAS.
+		// A reservation of this MAC (of this user, unless User-Name is the
+		// MAC itself), or without a MAC, of this user, at this BAS.
+		user := r.Username
+		if _, err := access.NormalizeMAC(user); err == nil {
+			user = ""
+		}
 		key, col := r.MAC, "mac"
 		if key == "" {
-			key, col = r.Username, "username"
+			key, col = user, "username"
 		}
 		if key != "" {
 			err = a.get(ctx, tx, &row, `UPDATE sessions SET `+setOnline+`
-				WHERE id = (SELECT id FROM sessions WHERE nas = ? AND `+col+` = ? AND status = 'reserved' ORDER BY reserved_at DESC, id DESC LIMIT 1)
-				RETURNING id, account_id, 0 AS closed`, append(onlineArgs(r, nowMs), r.NAS, key)...)
+				WHERE id = (SELECT id FROM sessions WHERE nas = ? AND `+col+` = ? AND (? = '' OR username = ?) AND status = 'reserved'
+					ORDER BY reserved_at DESC, id DESC LIMIT 1)
+				RETURNING id, account_id, 0 AS closed`, append(onlineArgs(r, nowMs), r.NAS, key, user, user)...)
 			switch {
 			case err == nil:
 				found = true
