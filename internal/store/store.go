@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
@@ -162,7 +163,15 @@ func (s *Store) provider() (*goose.Provider, error) {
 		d = goose.DialectPostgres
 		// Several nodes may start with --migrate at once: one migrates, the
 		// others wait for the advisory lock and find nothing to do.
-		l, err := lock.NewPostgresSessionLocker()
+		// The lock is per schema, so databases that hold several campusnet
+		// schemas (the tests' one-schema-per-test) do not queue on one another.
+		var schema string
+		if err := s.db.Get(&schema, `SELECT current_schema()`); err != nil {
+			return nil, err
+		}
+		h := fnv.New64a()
+		h.Write([]byte("campusnet migrations " + schema))
+		l, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return nil, err
 		}
