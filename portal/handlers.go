@@ -119,7 +119,7 @@ func (p *Portal) renderStatus(w http.ResponseWriter, r *http.Request, ip netip.A
 	if started == 0 {
 		started = sess.ReservedAt
 	}
-	v := p.onlineFor(r, a, sess.Area, sess.Class, sess.IP, sess.MAC, started)
+	v := p.onlineFor(r, a, sess.Area, sess.Class, sess.IP, sess.MAC, started, false)
 	if mayLogout {
 		v.Ticket = p.signTicket(ticketFor(ip, sess.NAS, sess.Username))
 	}

@@ -268,7 +268,7 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 	p.countLogin("accept", access.ReasonOK)
 	p.log.Info("portal: online", "user", a.Username, "ip", e.UserIP, "mac", e.MAC, "nas", e.NAS.Name,
 		"class", class, "already_online", res.AlreadyOnline)
-	v := p.onlineFor(r, a, e.NAS.Area, class, e.UserIP.String(), e.MAC, 0)
+	v := p.onlineFor(r, a, e.NAS.Area, class, e.UserIP.String(), e.MAC, 0, true)
 	v.AlreadyOnline = res.AlreadyOnline
 	v.DesktopMode = d.DesktopMode
 	v.Ticket = p.signTicket(ticketFor(e.UserIP, e.NAS.Name, a.Username))

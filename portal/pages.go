@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"sort"
+	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
 )
@@ -179,11 +180,20 @@ func (p *Portal) renderMessage(w http.ResponseWriter, r *http.Request, status in
 }
 
 // onlineFor builds the account summary of a session or a fresh login.
-func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName, class, ip, mac string, since int64) *onlineView {
+// cycleWait bounds the wait for a new cycle on the online page.
+const cycleWait = 500 * time.Millisecond
+
+func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName, class, ip, mac string, since int64, fresh bool) *onlineView {
 	v := &onlineView{Username: a.Username, Name: a.Name, Class: classLabel(class), Area: areaName, Balance: a.Balance, IP: ip, MAC: mac, Since: formatTime(since)}
 	if area, ok := p.areas[areaName]; ok && area.Fee > 0 {
 		v.Fee = area.Fee
 		c, err := p.st.ActiveCycle(r.Context(), a.ID, areaName)
+		// Right after a login, the BAS's Accounting-Start, which starts
+		// the cycle, is on its way: give it a moment.
+		for waited := time.Duration(0); err != nil && fresh && waited < cycleWait; waited += 50 * time.Millisecond {
+			time.Sleep(50 * time.Millisecond)
+			c, err = p.st.ActiveCycle(r.Context(), a.ID, areaName)
+		}
 		switch {
 		case err == nil:
 			v.CycleEnd = formatTime(c.EndsAt)
