@@ -152,6 +152,13 @@ func (h *standIn) ServeAccounting(ctx context.Context, r *radius.Request) error 
 	switch st {
 	case rfc2866.AcctStatusType_Value_Start:
 		_, err = h.st.DB().ExecContext(ctx, h.st.Rebind(`UPDATE sessions SET status = 'online', started_at = ?, last_update_at = ? WHERE nas = ? AND acct_session_id = ?`), now, now, r.NAS.Name, asid)
+		if err == nil {
+			// Billing's part: the first session in the dorm opens a cycle.
+			_, _ = h.st.DB().ExecContext(ctx, h.st.Rebind(`INSERT INTO cycles (account_id, area, fee_fen, started_at, ends_at, status)
+				SELECT account_id, area, 2000, ?, ?, 'active' FROM sessions s WHERE nas = ? AND acct_session_id = ?
+				AND NOT EXISTS (SELECT 1 FROM cycles c WHERE c.account_id = s.account_id AND c.area = s.area AND c.status = 'active')`),
+				now, now+int64(720*time.Hour/time.Millisecond), r.NAS.Name, asid)
+		}
 	case rfc2866.AcctStatusType_Value_Stop:
 		_, err = h.st.DB().ExecContext(ctx, h.st.Rebind(`UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = 'stop' WHERE nas = ? AND acct_session_id = ?`), now, r.NAS.Name, asid)
 	}
