@@ -132,7 +132,7 @@ func startEnvOn(t testing.TB, st *store.Store, clock *storetest.Clock, opts ...e
 		e.coa[n.Name] = c.LocalAddr().String()
 		c.Close()
 	}
-	e.disc = radius.NewDisconnecter(radius.DisconnecterConfig{Store: st, NAS: cfg.NAS, Timeout: 200 * time.Millisecond, Tries: 2})
+	e.disc = newDisc(e)
 	t.Cleanup(func() { e.disc.Close() })
 	rc := radius.Config{
 		Store: store.NewAAA(st), Areas: cfg.Areas, NAS: cfg.NAS,
@@ -347,4 +347,11 @@ func encodeAcct(t testing.TB, acctSessionID, user string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// newDisc is a Disconnecter for the env's current configuration.
+func newDisc(e *env) *radius.Disconnecter {
+	d := radius.NewDisconnecter(radius.DisconnecterConfig{Store: e.st, NAS: e.cfg.NAS, Timeout: 200 * time.Millisecond, Tries: 2})
+	e.t.Cleanup(func() { d.Close() })
+	return d
 }
