@@ -192,6 +192,25 @@ type harness struct {
 	cfg    Config
 	key    logintoken.Key
 	notify string
+	logs   *lockedBuffer // every service's log, at debug level
+}
+
+// lockedBuffer collects log output from many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 type harnessOpt func(*Config)
@@ -205,11 +224,12 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 func newHarnessOn(t testing.TB, st *store.Store, opts ...harnessOpt) *harness {
 	t.Helper()
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := &harness{t: t, st: st, key: logintoken.NewKey(), bas: map[string]*bas.BAS{}, bport: map[string]*bas.Portal{}, logs: &lockedBuffer{}}
+	var logOut io.Writer = h.logs
 	if os.Getenv("PORTAL_TEST_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		logOut = io.MultiWriter(h.logs, os.Stderr)
 	}
-	h := &harness{t: t, st: st, key: logintoken.NewKey(), bas: map[string]*bas.BAS{}, bport: map[string]*bas.Portal{}}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.radius = &standIn{st: st, key: h.key, refuse: map[string]access.Refusal{}}
 
 	// RADIUS server.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/logintoken"
 )
 
 const (
@@ -506,5 +507,37 @@ func TestHeartbeat(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestNoPasswordOrTokenInLogs(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.account("u1", "Correct-Horse-9", 5000, true)
+	b := h.browser(uaWindows)
+	b.login(redirect("bras-v2-pap", "10.3.0.77", ""), "u1", "Wrong-Battery-7", nil)
+	p := b.login(redirect("bras-v2-pap", "10.3.0.77", ""), "u1", "Correct-Horse-9", nil)
+	f := formOf(t, p.body)
+	f.Set("password", "Correct-Horse-9")
+	f.Set("new", "Staple-Pencil-42")
+	f.Set("new2", "Staple-Pencil-42")
+	mustContain(t, b.post("/password", f), "已上线")
+	var nonces []string
+	h.st.DB().Select(&nonces, `SELECT nonce FROM login_tokens`)
+	if len(nonces) == 0 {
+		t.Fatal("no token was made")
+	}
+	logs := h.logs.String()
+	if !strings.Contains(logs, "portal: online") {
+		t.Fatalf("the login was not logged:\n%s", logs)
+	}
+	secrets := []string{"Wrong-Battery-7", "Correct-Horse-9", "Staple-Pencil-42", "portal-secret", "testing123"}
+	for _, n := range nonces {
+		secrets = append(secrets, n, logintoken.Derive(h.key, n))
+	}
+	for _, s := range secrets {
+		if strings.Contains(logs, s) {
+			t.Fatalf("the log holds a secret (%q):\n%s", s, logs)
+		}
 	}
 }
