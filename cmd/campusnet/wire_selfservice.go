@@ -5,6 +5,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"net"
+	"net/http"
 
 	"github.com/campusnet/campusnet/billing"
 	"github.com/campusnet/campusnet/internal/access"
@@ -41,8 +43,41 @@ func (s *server) startSelfService(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.serveHTTP("selfservice", ln, svc)
-	return s.serveTLS("selfservice-tls", s.cfg.SelfService.TLSListen, s.cfg.SelfService.TLSCert, s.cfg.SelfService.TLSKey, svc)
+	if err := s.serveTLS("selfservice-tls", s.cfg.SelfService.TLSListen, s.cfg.SelfService.TLSCert, s.cfg.SelfService.TLSKey, svc); err != nil {
+		ln.Close()
+		return err
+	}
+	var plain http.Handler = svc
+	if s.cfg.SelfService.TLSListen != "" {
+		// Passwords travel only over TLS: the plain listener sends people
+		// to HTTPS and keeps serving only the payment webhook (signed
+		// with HMAC) and the health check.
+		plain = toHTTPS(s.Addr("selfservice-tls"), svc, "/api/v1/payments/notify", "/healthz")
+	}
+	s.serveHTTP("selfservice", ln, plain)
+	return nil
+}
+
+// toHTTPS redirects every request to the same path on the HTTPS listener
+// (308 keeps the method and body), except the paths listed, which h serves.
+func toHTTPS(tlsAddr string, h http.Handler, keep ...string) http.Handler {
+	_, port, _ := net.SplitHostPort(tlsAddr)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, k := range keep {
+			if r.URL.Path == k {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+		host := r.Host
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			host = hh
+		}
+		if port != "443" {
+			host = net.JoinHostPort(host, port)
+		}
+		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
+	})
 }
 
 // selfServiceConfig maps the file's keys onto self-service's Config. The

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/identity"
+)
+
+// selfSigned writes a certificate and key for 127.0.0.1 and returns their
+// paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "campusnet test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+func TestTLSListeners(t *testing.T) {
+	t.Parallel()
+	cert, key, pool := selfSigned(t)
+	cfg := testConfig(t, "sqlite:"+filepath.Join(t.TempDir(), "c.db"), "")
+	cfg.Portal.TLSListen, cfg.Portal.TLSCert, cfg.Portal.TLSKey = "127.0.0.1:0", cert, key
+	cfg.SelfService.TLSListen, cfg.SelfService.TLSCert, cfg.SelfService.TLSKey = "127.0.0.1:0", cert, key
+	s := startServer(t, cfg, false)
+	hash, _ := identity.HashPassword("right-password", identity.InitialParams)
+	if _, _, err := s.st.EnsureAccount(context.Background(), access.Account{Username: "u1", Role: access.RoleStudent, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	tlsClient := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	// RFC 8908 API over HTTPS.
+	req, _ := http.NewRequest(http.MethodGet, "https://"+s.Addr("portal-tls")+"/api/v1/captive", nil)
+	req.Header.Set("Accept", "application/captive+json")
+	resp, err := tlsClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var capport map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&capport)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/captive+json") || capport["captive"] != true {
+		t.Fatalf("captive API over TLS: %d %q %v", resp.StatusCode, resp.Header.Get("Content-Type"), capport)
+	}
+	// The plain portal listener still serves the BAS redirect.
+	resp, err = http.Get("http://" + s.Addr("portal") + "/")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("plain portal: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// Self-service: login over HTTPS sets a Secure cookie.
+	resp, err = tlsClient.Post("https://"+s.Addr("selfservice-tls")+"/api/v1/login", "application/json",
+		strings.NewReader(`{"username":"u1","password":"right-password"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookies := resp.Cookies()
+	if resp.StatusCode != 200 || len(cookies) == 0 {
+		t.Fatalf("login over TLS: %d %v", resp.StatusCode, cookies)
+	}
+	for _, c := range cookies {
+		if !c.Secure || !c.HttpOnly {
+			t.Fatalf("cookie %s is not Secure+HttpOnly over TLS", c.Name)
+		}
+	}
+	// The plain self-service listener sends people to HTTPS, the webhook excepted.
+	plain := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = plain.Post("http://"+s.Addr("selfservice")+"/api/v1/login", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	_, port, _ := net.SplitHostPort(s.Addr("selfservice-tls"))
+	if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != "https://127.0.0.1:"+port+"/api/v1/login" {
+		t.Fatalf("plain self-service: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err = plain.Post("http://"+s.Addr("selfservice")+"/api/v1/payments/notify", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("webhook on the plain listener: %d, want 401 (unsigned)", resp.StatusCode)
+	}
+}
