@@ -144,3 +144,17 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 
 // shutdownTimeout bounds graceful shutdown (SIGINT/SIGTERM).
 const shutdownTimeout = 10 * time.Second
+
+// open loads the configuration and opens its (already migrated) database,
+// for the operator's commands; errors of the store go to stderr at warn level.
+func (env *cli) open(ctx context.Context) (*config.Config, *store.Store, error) {
+	cfg, err := env.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := env.openStore(ctx, cfg, newLogger(env.stderr, slog.LevelWarn), false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
+}

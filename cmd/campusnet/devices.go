@@ -82,11 +82,7 @@ func devicesUnbindCommand() command {
 			if err != nil {
 				return fmt.Errorf("%q is not a MAC address", args[0])
 			}
-			cfg, err := env.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := env.openStore(ctx, cfg, newLogger(os.Stderr, slog.LevelWarn), false)
+			cfg, st, err := env.open(ctx)
 			if err != nil {
 				return err
 			}

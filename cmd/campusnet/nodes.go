@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -26,11 +24,7 @@ func nodesCommand() command {
 			if len(args) > 0 {
 				return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
 			}
-			cfg, err := env.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := env.openStore(ctx, cfg, newLogger(os.Stderr, slog.LevelWarn), false)
+			_, st, err := env.open(ctx)
 			if err != nil {
 				return err
 			}

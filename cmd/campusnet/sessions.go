@@ -93,11 +93,7 @@ func kickCommand() command {
 			if err != nil || id <= 0 {
 				return fmt.Errorf("%w: %q is not a session id", errUsage, args[0])
 			}
-			cfg, err := env.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := env.openStore(ctx, cfg, newLogger(os.Stderr, slog.LevelWarn), false)
+			cfg, st, err := env.open(ctx)
 			if err != nil {
 				return err
 			}
@@ -126,11 +122,7 @@ func nasListCommand() command {
 			if len(args) > 0 {
 				return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
 			}
-			cfg, err := env.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := env.openStore(ctx, cfg, newLogger(os.Stderr, slog.LevelWarn), false)
+			cfg, st, err := env.open(ctx)
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"regexp"
 	"runtime"
@@ -36,11 +35,7 @@ func usersImportCommand() command {
 			if len(args) != 1 {
 				return fmt.Errorf("%w: want one CSV file", errUsage)
 			}
-			cfg, err := env.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := env.openStore(ctx, cfg, newLogger(os.Stderr, slog.LevelWarn), false)
+			cfg, st, err := env.open(ctx)
 			if err != nil {
 				return err
 			}
