@@ -23,8 +23,8 @@ func (s *server) startRadius(ctx context.Context) error {
 	s.disc = disc
 	aaa := store.NewAAA(s.st)
 	workers := radius.DefaultBatchWorkers
-	if s.st.Dialect() == store.SQLite {
-		workers = 1 // one writer at a time anyway
+	if n := s.cfg.Radius.BatchWorkers; n > 0 && s.st.Dialect() == store.Postgres {
+		workers = n // SQLite has one writer at a time anyway
 	}
 	cfg := radius.Config{
 		Store: aaa, Areas: s.cfg.Areas, NAS: s.cfg.NAS,
@@ -36,6 +36,7 @@ func (s *server) startRadius(ctx context.Context) error {
 		Node:            s.cfg.Server.NodeID,
 		Disconnecter:    disc,
 		BatchWorkers:    workers,
+		BatchSize:       s.cfg.Radius.BatchSize,
 		Now:             s.now, Log: log, Registerer: s.reg,
 	}
 	if s.local == nil {
@@ -45,8 +46,14 @@ func (s *server) startRadius(ctx context.Context) error {
 			return err
 		}
 	}
+	// The batch transactions and the authentication log writer get a small
+	// pool of their own with generic plans (PostgreSQL only).
+	if err := aaa.UseGenericPlans(ctx, s.cfg.Server.Database, 2*workers+4); err != nil {
+		return err
+	}
 	svc, err := radius.New(cfg)
 	if err != nil {
+		aaa.Close()
 		return err
 	}
 	authConn, err := net.ListenPacket("udp", s.cfg.Radius.AuthListen)

@@ -78,6 +78,11 @@ type Radius struct {
 	SessionTimeout  Duration `toml:"session_timeout"` // Session-Timeout in Access-Accept; 0 = none
 	CoATimeout      Duration `toml:"coa_timeout"`
 	CoATries        int      `toml:"coa_tries"`
+	// BatchSize bounds the requests decided in one database transaction
+	// (group commit; 1 = a transaction per request; default 64) and
+	// BatchWorkers the transactions in flight at once (default 1).
+	BatchSize    int `toml:"batch_size"`
+	BatchWorkers int `toml:"batch_workers"`
 }
 
 // SelfService is [selfservice].

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -27,6 +28,11 @@ import (
 // It is safe for concurrent use.
 type AAA struct {
 	*Store
+	// hot is the pool the hot path's transactions and prepared statements
+	// use: the store's, or on PostgreSQL a small pool of its own whose
+	// sessions plan prepared statements once (see UseGenericPlans).
+	hot       *sqlx.DB
+	own       bool // hot is ours to close
 	mu        sync.RWMutex
 	stmts     map[string]*sqlx.Stmt
 	preparing map[string]bool
@@ -36,7 +42,89 @@ type AAA struct {
 // NewAAA wraps the store for the RADIUS server. Close releases its prepared
 // statements (not the store).
 func NewAAA(s *Store) *AAA {
-	return &AAA{Store: s, stmts: map[string]*sqlx.Stmt{}, preparing: map[string]bool{}}
+	return &AAA{Store: s, hot: s.db, stmts: map[string]*sqlx.Stmt{}, preparing: map[string]bool{}}
+}
+
+// UseGenericPlans gives the hot path a pool of its own on PostgreSQL (dsn
+// is the store's), of at most maxConns connections, whose sessions set
+// plan_cache_mode = force_generic_plan. PostgreSQL otherwise plans the
+// batch statements (array parameters) again at every execution, which costs
+// more CPU than running them. Other services keep the store's pool and its
+// default planning. Call it before the first request; on SQLite it does
+// nothing.
+func (a *AAA) UseGenericPlans(ctx context.Context, dsn string, maxConns int) error {
+	if a.dialect != Postgres {
+		return nil
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	if !strings.Contains(dsn, "plan_cache_mode=") {
+		dsn += sep + "plan_cache_mode=force_generic_plan"
+	}
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		return fmt.Errorf("store: open the RADIUS pool: %w", err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return fmt.Errorf("store: open the RADIUS pool: %w", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for q, st := range a.stmts {
+		st.Close()
+		delete(a.stmts, q)
+	}
+	a.hot, a.own = db, true
+	return nil
+}
+
+// inTx is the store's InTx on the hot pool.
+func (a *AAA) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	if !a.own {
+		return a.InTx(ctx, fn)
+	}
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		err = func() (err error) {
+			tx, err := a.hot.BeginTxx(ctx, nil)
+			if err != nil {
+				return fmt.Errorf("store: begin: %w", err)
+			}
+			defer func() {
+				if p := recover(); p != nil {
+					_ = tx.Rollback()
+					panic(p)
+				}
+				if err != nil {
+					_ = tx.Rollback()
+				}
+			}()
+			if err = fn(tx); err != nil {
+				return err
+			}
+			if err = tx.Commit(); err != nil {
+				return fmt.Errorf("store: commit: %w", err)
+			}
+			return nil
+		}()
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(time.Duration(1+mrand.IntN(5<<attempt)) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return err
 }
 
 // Close releases the prepared statements.
@@ -47,6 +135,9 @@ func (a *AAA) Close() error {
 	for q, st := range a.stmts {
 		st.Close()
 		delete(a.stmts, q)
+	}
+	if a.own {
+		return a.hot.Close()
 	}
 	return nil
 }
@@ -89,11 +180,11 @@ func (a *AAA) prepare(ctx context.Context, query string) (*sqlx.Stmt, error) {
 	}
 	if a.preparing[query] {
 		a.mu.Unlock()
-		return a.db.PreparexContext(ctx, a.db.Rebind(query)) // a one-off copy for this caller
+		return a.hot.PreparexContext(ctx, a.hot.Rebind(query)) // a one-off copy for this caller
 	}
 	a.preparing[query] = true
 	a.mu.Unlock()
-	p, err := a.db.PreparexContext(ctx, a.db.Rebind(query))
+	p, err := a.hot.PreparexContext(ctx, a.hot.Rebind(query))
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.preparing, query)
@@ -268,7 +359,7 @@ type DecideFunc func(i int, st *LoginState) LoginDecision
 // replacements, bindings and the LogNow entries, and commits once.
 func (a *AAA) AuthorizeLogins(ctx context.Context, reqs []LoginRequest, decide DecideFunc) ([]LoginDecision, error) {
 	var out []LoginDecision
-	err := a.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
 		out, err = a.authorizeTx(ctx, tx, reqs, decide)
 		return err
@@ -306,32 +397,44 @@ func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest,
 	}
 
 	// 1. Lock the accounts, in id order.
+	// The ids first (an OR of the two lookups would scan the table), then
+	// the rows by primary key.
+	ids := `SELECT id FROM accounts WHERE ` + a.inTexts("username") + `
+		UNION ALL SELECT account_id FROM devices WHERE bound AND ` + a.inTexts("mac")
+	byIDs := `id IN (` + ids + `)`
+	if a.dialect == Postgres {
+		byIDs = `id = ANY(ARRAY(` + ids + `))`
+	}
 	var accs []access.Account
-	err := a.sel(ctx, tx, &accs, `SELECT `+accountCols+` FROM accounts
-		WHERE `+a.inTexts("username")+` OR id IN (SELECT account_id FROM devices WHERE bound AND `+a.inTexts("mac")+`)
-		ORDER BY id`+a.forUpdate(), a.textsArg(users), a.textsArg(macs))
+	err := a.sel(ctx, tx, &accs, `SELECT `+accountCols+` FROM accounts WHERE `+byIDs+` ORDER BY id`+a.forUpdate(),
+		a.textsArg(users), a.textsArg(macs))
 	if err != nil {
 		return nil, fmt.Errorf("store: lock accounts: %w", err)
 	}
 	byID := make(map[int64]*access.Account, len(accs))
 	byUser := make(map[string]*access.Account, len(accs))
-	ids := make([]int64, 0, len(accs))
+	accIDs := make([]int64, 0, len(accs))
 	for i := range accs {
 		byID[accs[i].ID] = &accs[i]
 		byUser[accs[i].Username] = &accs[i]
-		ids = append(ids, accs[i].ID)
+		accIDs = append(accIDs, accs[i].ID)
 	}
 
-	// 2. Devices of those accounts, and the bindings of the MACs.
-	var devs []access.Device
-	err = a.sel(ctx, tx, &devs, `SELECT `+deviceCols+` FROM devices
-		WHERE `+a.inInts("account_id")+` OR (bound AND `+a.inTexts("mac")+`)`, a.intsArg(ids), a.textsArg(macs))
+	// 2. What the decisions read, now that the accounts are locked (a read
+	// in the locking statement would use a snapshot from before the wait).
+	deviceAccounts := []int64{} // accounts of token logins: a seamless binding reads their devices
+	for _, r := range reqs {
+		if acc := byUser[r.Username]; r.TokenID != 0 && acc != nil {
+			deviceAccounts = append(deviceAccounts, acc.ID)
+		}
+	}
+	rd, err := a.loginReads(ctx, tx, accIDs, deviceAccounts, macs, tokens, billed, nowMs)
 	if err != nil {
-		return nil, fmt.Errorf("store: devices: %w", err)
+		return nil, err
 	}
 	devsByAcc := map[int64][]access.Device{}
 	boundBy := map[string]access.Device{}
-	for _, d := range devs {
+	for _, d := range rd.devices {
 		if _, mine := byID[d.AccountID]; mine {
 			devsByAcc[d.AccountID] = append(devsByAcc[d.AccountID], d)
 		}
@@ -339,47 +442,17 @@ func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest,
 			boundBy[d.MAC] = d
 		}
 	}
-
-	// 3. Live sessions.
-	var sess []access.Session
-	err = a.sel(ctx, tx, &sess, `SELECT `+sessionCols+` FROM sessions
-		WHERE `+a.inInts("account_id")+` AND status IN ('reserved', 'online')`, a.intsArg(ids))
-	if err != nil {
-		return nil, fmt.Errorf("store: live sessions: %w", err)
-	}
 	live := map[int64][]*pendingSession{}
-	for _, s := range sess {
+	for _, s := range rd.sessions {
 		live[s.AccountID] = append(live[s.AccountID], &pendingSession{s: s})
 	}
-
-	// 4. Active cycles (billing's rule: status active).
-	cycles := map[string]bool{}
-	if billed && len(ids) > 0 {
-		var rows []struct {
-			AccountID int64  `db:"account_id"`
-			Area      string `db:"area"`
-		}
-		err = a.sel(ctx, tx, &rows, `SELECT account_id, area FROM cycles WHERE `+a.inInts("account_id")+` AND status = 'active'`, a.intsArg(ids))
-		if err != nil {
-			return nil, fmt.Errorf("store: active cycles: %w", err)
-		}
-		for _, r := range rows {
-			cycles[fmt.Sprint(r.AccountID, "/", r.Area)] = true
-		}
+	cycles := map[cycleKey]bool{}
+	for _, c := range rd.cycles {
+		cycles[c] = true
 	}
-
-	// 5. Tokens: single use, whatever the decision.
 	fresh := map[int64]bool{}
-	if len(tokens) > 0 {
-		var used []int64
-		err = a.sel(ctx, tx, &used, `UPDATE login_tokens SET used_at = ? WHERE `+a.inInts("id")+` AND used_at = 0 RETURNING id`,
-			nowMs, a.intsArg(tokens))
-		if err != nil {
-			return nil, fmt.Errorf("store: use tokens: %w", err)
-		}
-		for _, id := range used {
-			fresh[id] = true
-		}
+	for _, id := range rd.usedTokens {
+		fresh[id] = true
 	}
 
 	// 6. Decide, in order.
@@ -415,7 +488,7 @@ func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest,
 					st.Live = append(st.Live, p.s)
 				}
 			}
-			st.ActiveCycle = cycles[fmt.Sprint(acc.ID, "/", r.Area)]
+			st.ActiveCycle = cycles[cycleKey{acc.ID, r.Area}]
 		}
 		st.TokenFresh = r.TokenID != 0 && fresh[r.TokenID]
 		d := decide(i, &st)
@@ -495,8 +568,19 @@ func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest,
 	}
 
 	// 7. Write.
-	if err := a.writeSessions(ctx, tx, pending, nowMs); err != nil {
-		return nil, err
+	if a.dialect == Postgres {
+		if err := a.writeLoginsPG(ctx, tx, pending, logNow, nowMs); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := a.writeSessions(ctx, tx, pending, nowMs); err != nil {
+			return nil, err
+		}
+		if len(logNow) > 0 {
+			if err := a.insertAuthLog(ctx, tx, logNow); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for _, b := range binds {
 		if b.takeFrom != 0 {
@@ -520,12 +604,176 @@ func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest,
 			return nil, fmt.Errorf("store: bind %s: %w", b.mac, err)
 		}
 	}
-	if len(logNow) > 0 {
-		if err := a.insertAuthLog(ctx, tx, logNow); err != nil {
-			return nil, err
+	return out, nil
+}
+
+type cycleKey struct {
+	account int64
+	area    string
+}
+
+// loginData is what a batch of decisions reads under the accounts' locks.
+type loginData struct {
+	devices    []access.Device
+	sessions   []access.Session
+	cycles     []cycleKey
+	usedTokens []int64 // the tokens this transaction marked used
+}
+
+// loginReads reads the live sessions and active cycles of the locked
+// accounts, the devices of deviceAccounts (those that may bind a MAC) and
+// the bindings of the MACs, and marks the tokens used. On PostgreSQL that is
+// one statement (one round trip).
+func (a *AAA) loginReads(ctx context.Context, tx *sqlx.Tx, accIDs, deviceAccounts []int64, macs []string, tokens []int64, billed bool, nowMs int64) (loginData, error) {
+	var d loginData
+	if a.dialect == Postgres {
+		st, err := a.stmt(ctx, tx, `WITH t AS (UPDATE login_tokens SET used_at = ? WHERE id = ANY(?::bigint[]) AND used_at = 0 RETURNING id)
+			SELECT 's', id, account_id, username, nas, area, mac, ip, class, status, COALESCE(acct_session_id, ''), correlation,
+				reserved_at, started_at, last_update_at, FALSE, ''
+			FROM sessions WHERE account_id = ANY(?::bigint[]) AND status IN ('reserved', 'online')
+			UNION ALL SELECT 'd', id, account_id, '', '', '', mac, '', class, '', '', '', 0, 0, last_seen_at, bound, bound_by
+			FROM devices WHERE account_id = ANY(?::bigint[])
+			UNION ALL SELECT 'd', id, account_id, '', '', '', mac, '', class, '', '', '', 0, 0, last_seen_at, bound, bound_by
+			FROM devices WHERE bound AND mac = ANY(?::text[]) AND NOT account_id = ANY(?::bigint[])
+			UNION ALL SELECT 'c', id, account_id, '', '', area, '', '', '', status, '', '', 0, 0, 0, FALSE, ''
+			FROM cycles WHERE ? AND account_id = ANY(?::bigint[]) AND status = 'active'
+			UNION ALL SELECT 't', id, 0, '', '', '', '', '', '', '', '', '', 0, 0, 0, FALSE, '' FROM t`)
+		if err != nil {
+			return d, err
+		}
+		ids, own := pq.Array(accIDs), pq.Array(deviceAccounts)
+		rows, err := st.QueryContext(ctx, nowMs, pq.Array(tokens), ids, own, pq.Array(macs), own, billed, ids)
+		if err != nil {
+			return d, fmt.Errorf("store: login reads: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var kind, bb string
+			var bound bool
+			var x access.Session
+			if err := rows.Scan(&kind, &x.ID, &x.AccountID, &x.Username, &x.NAS, &x.Area, &x.MAC, &x.IP, &x.Class, &x.Status,
+				&x.AcctSessionID, &x.Correlation, &x.ReservedAt, &x.StartedAt, &x.LastUpdateAt, &bound, &bb); err != nil {
+				return d, fmt.Errorf("store: login reads: %w", err)
+			}
+			switch kind {
+			case "s":
+				d.sessions = append(d.sessions, x)
+			case "d":
+				d.devices = append(d.devices, access.Device{ID: x.ID, AccountID: x.AccountID, MAC: x.MAC, Class: x.Class,
+					Bound: bound, BoundBy: bb, LastSeenAt: x.LastUpdateAt})
+			case "c":
+				d.cycles = append(d.cycles, cycleKey{x.AccountID, x.Area})
+			case "t":
+				d.usedTokens = append(d.usedTokens, x.ID)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return d, fmt.Errorf("store: login reads: %w", err)
+		}
+		return d, nil
+	}
+	err := a.sel(ctx, tx, &d.devices, `SELECT `+deviceCols+` FROM devices WHERE `+a.inInts("account_id")+`
+		UNION SELECT `+deviceCols+` FROM devices WHERE bound AND `+a.inTexts("mac"), a.intsArg(accIDs), a.textsArg(macs))
+	if err != nil {
+		return d, fmt.Errorf("store: devices: %w", err)
+	}
+	err = a.sel(ctx, tx, &d.sessions, `SELECT `+sessionCols+` FROM sessions
+		WHERE `+a.inInts("account_id")+` AND status IN ('reserved', 'online')`, a.intsArg(accIDs))
+	if err != nil {
+		return d, fmt.Errorf("store: live sessions: %w", err)
+	}
+	if billed && len(accIDs) > 0 {
+		var rows []struct {
+			AccountID int64  `db:"account_id"`
+			Area      string `db:"area"`
+		}
+		err = a.sel(ctx, tx, &rows, `SELECT account_id, area FROM cycles WHERE `+a.inInts("account_id")+` AND status = 'active'`, a.intsArg(accIDs))
+		if err != nil {
+			return d, fmt.Errorf("store: active cycles: %w", err)
+		}
+		for _, r := range rows {
+			d.cycles = append(d.cycles, cycleKey{r.AccountID, r.Area})
 		}
 	}
-	return out, nil
+	if len(tokens) > 0 {
+		err = a.sel(ctx, tx, &d.usedTokens, `UPDATE login_tokens SET used_at = ? WHERE `+a.inInts("id")+` AND used_at = 0 RETURNING id`,
+			nowMs, a.intsArg(tokens))
+		if err != nil {
+			return d, fmt.Errorf("store: use tokens: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// writeLoginsPG applies a batch's session changes and its authentication
+// log entries in one statement.
+func (a *AAA) writeLoginsPG(ctx context.Context, tx *sqlx.Tx, pending []*pendingSession, logNow []access.AuthLogEntry, nowMs int64) error {
+	var closeIDs []int64
+	var rID, rAt []int64
+	var rIP, rClass []string
+	var iAcc, iAt []int64
+	var iUser, iNAS, iArea, iMAC, iIP, iClass, iCorr []string
+	seen := make(map[*pendingSession]bool, len(pending))
+	for _, p := range pending {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		s := p.s
+		switch {
+		case p.closed && !p.insert:
+			closeIDs = append(closeIDs, s.ID)
+		case p.closed:
+		case p.insert:
+			iAcc, iAt = append(iAcc, s.AccountID), append(iAt, s.ReservedAt)
+			iUser, iNAS, iArea = append(iUser, s.Username), append(iNAS, s.NAS), append(iArea, s.Area)
+			iMAC, iIP, iClass, iCorr = append(iMAC, s.MAC), append(iIP, s.IP), append(iClass, s.Class), append(iCorr, s.Correlation)
+		default:
+			rID, rAt, rIP, rClass = append(rID, s.ID), append(rAt, s.ReservedAt), append(rIP, s.IP), append(rClass, s.Class)
+		}
+	}
+	n := len(logNow)
+	lAt, lAcc, lTok := make([]int64, n), make([]sql.NullInt64, n), make([]sql.NullInt64, n)
+	lCols := make([][]string, 9)
+	for i, e := range logNow {
+		lAt[i] = e.At
+		if e.AccountID != nil {
+			lAcc[i] = sql.NullInt64{Int64: *e.AccountID, Valid: true}
+		}
+		if e.TokenID != nil {
+			lTok[i] = sql.NullInt64{Int64: *e.TokenID, Valid: true}
+		}
+		for j, v := range []string{e.Username, e.NAS, e.MAC, e.IP, e.Method, e.Result, e.Reason, e.Message, e.Node} {
+			lCols[j] = append(lCols[j], v)
+		}
+	}
+	if len(closeIDs)+len(rID)+len(iAcc)+n == 0 {
+		return nil
+	}
+	args := []any{nowMs, CloseReplaced, pq.Array(closeIDs),
+		pq.Array(rID), pq.Array(rAt), pq.Array(rIP), pq.Array(rClass),
+		pq.Array(iAcc), pq.Array(iUser), pq.Array(iNAS), pq.Array(iArea), pq.Array(iMAC), pq.Array(iIP), pq.Array(iClass), pq.Array(iCorr), pq.Array(iAt),
+		pq.Array(lAt), nullInts(lAcc), nullInts(lTok)}
+	for _, c := range lCols {
+		args = append(args, pq.Array(c))
+	}
+	_, err := a.exec(ctx, tx, `WITH
+		c AS (UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ? WHERE id = ANY(?::bigint[]) AND status <> 'closed' RETURNING 1),
+		r AS (UPDATE sessions SET reserved_at = v.at, ip = v.ip, class = v.class
+			FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[]) AS v(id, at, ip, class)
+			WHERE sessions.id = v.id AND sessions.status = 'reserved' RETURNING 1),
+		i AS (INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, correlation, reserved_at)
+			SELECT a, u, n, ar, m, ip, c, 'reserved', k, t
+			FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) AS v(a, u, n, ar, m, ip, c, k, t)
+			RETURNING 1),
+		l AS (INSERT INTO auth_log (at, account_id, token_id, username, nas, mac, ip, method, result, reason, message, node)
+			SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+			RETURNING 1)
+		SELECT (SELECT COUNT(*) FROM c) + (SELECT COUNT(*) FROM r) + (SELECT COUNT(*) FROM i) + (SELECT COUNT(*) FROM l)`, args...)
+	if err != nil {
+		return fmt.Errorf("store: write decisions: %w", err)
+	}
+	return nil
 }
 
 // writeSessions applies a batch's session changes: replaced sessions
@@ -617,7 +865,7 @@ func (a *AAA) InsertAuthLog(ctx context.Context, entries []access.AuthLogEntry) 
 	if len(entries) == 0 {
 		return nil
 	}
-	return a.InTx(ctx, func(tx *sqlx.Tx) error { return a.insertAuthLog(ctx, tx, entries) })
+	return a.inTx(ctx, func(tx *sqlx.Tx) error { return a.insertAuthLog(ctx, tx, entries) })
 }
 
 func (a *AAA) insertAuthLog(ctx context.Context, tx *sqlx.Tx, entries []access.AuthLogEntry) error {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/campusnet/campusnet/internal/access"
 )
@@ -199,22 +200,29 @@ type AcctResult struct {
 // repeated Start records nothing, a repeated Stop the same counters.
 func (a *AAA) RecordAccounting(ctx context.Context, recs []AcctRecord) ([]AcctResult, error) {
 	var out []AcctResult
-	err := a.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
 		out = make([]AcctResult, len(recs))
 		nowMs := access.Millis(a.now())
 		type billed struct {
 			account int64
 			area    string
 		}
-		var starts []int
-		for i := range recs {
-			r := &recs[i]
-			res, err := a.acctOne(ctx, tx, r, nowMs)
-			if err != nil {
+		if a.dialect == Postgres {
+			if err := a.acctBulkPG(ctx, tx, recs, out, nowMs); err != nil {
 				return err
 			}
-			out[i] = res
-			if r.Kind == AcctStart && res.Outcome == AcctStarted && r.Fee > 0 && res.AccountID != 0 {
+		} else {
+			for i := range recs {
+				res, err := a.acctOne(ctx, tx, &recs[i], nowMs)
+				if err != nil {
+					return err
+				}
+				out[i] = res
+			}
+		}
+		var starts []int
+		for i, r := range recs {
+			if r.Kind == AcctStart && out[i].Outcome == AcctStarted && r.Fee > 0 && out[i].AccountID != 0 {
 				starts = append(starts, i)
 			}
 		}
@@ -502,4 +510,261 @@ func (a *AAA) acctStop(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs in
 		}
 	}
 	return AcctResult{Outcome: AcctUnknown}, nil
+}
+
+// acctBulkPG applies a batch on PostgreSQL with a few set-based statements
+// instead of one or more per request: the batch is cut at each
+// Accounting-On/Off (which must see what came before it and not what
+// follows), and in each part the Starts, then the Interim-Updates, then the
+// Stops are applied together. A request the set-based statements leave
+// unmatched, or that conflicts with another of its part (the same session
+// or MAC twice), takes the per-request path afterwards.
+func (a *AAA) acctBulkPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, out []AcctResult, nowMs int64) error {
+	var seg []int
+	flush := func() error {
+		err := a.acctSegmentPG(ctx, tx, recs, seg, out, nowMs)
+		seg = seg[:0]
+		return err
+	}
+	for i := range recs {
+		if k := recs[i].Kind; k == AcctOn || k == AcctOff {
+			if err := flush(); err != nil {
+				return err
+			}
+			res, err := a.acctOne(ctx, tx, &recs[i], nowMs)
+			if err != nil {
+				return err
+			}
+			out[i] = res
+			continue
+		}
+		seg = append(seg, i)
+	}
+	return flush()
+}
+
+func (a *AAA) acctSegmentPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, seg []int, out []AcctResult, nowMs int64) error {
+	if len(seg) == 0 {
+		return nil
+	}
+	type key struct{ nas, v string }
+	var starts, interims, stops, later []int
+	startKeys, corrs, macs, stopKeys := map[key]bool{}, map[string]bool{}, map[key]bool{}, map[key]bool{}
+	for _, i := range seg {
+		if recs[i].Kind == AcctStop {
+			stopKeys[key{recs[i].NAS, recs[i].AcctSessionID}] = true
+		}
+	}
+	for _, i := range seg {
+		r := &recs[i]
+		k := key{r.NAS, r.AcctSessionID}
+		switch r.Kind {
+		case AcctStart:
+			mk := key{r.NAS, r.MAC}
+			if startKeys[k] || (r.Correlation != "" && corrs[r.Correlation]) || (r.MAC != "" && macs[mk]) {
+				later = append(later, i)
+				continue
+			}
+			startKeys[k], corrs[r.Correlation], macs[mk] = true, true, r.MAC != ""
+			starts = append(starts, i)
+		case AcctInterim:
+			if stopKeys[k] || startKeys[k] {
+				later = append(later, i) // its Stop (or Start) is in this part too: apply it in order
+				continue
+			}
+			interims = append(interims, i)
+		case AcctStop:
+			stops = append(stops, i)
+		default:
+			later = append(later, i)
+		}
+	}
+	if err := a.bulkStartsPG(ctx, tx, recs, starts, out, nowMs); err != nil {
+		return err
+	}
+	var fallback []int
+	matched, err := a.bulkUpdatePG(ctx, tx, recs, interims, out, nowMs, false)
+	if err != nil {
+		return err
+	}
+	fallback = append(fallback, unmatched(interims, matched)...)
+	matched, err = a.bulkUpdatePG(ctx, tx, recs, stops, out, nowMs, true)
+	if err != nil {
+		return err
+	}
+	fallback = append(fallback, unmatched(stops, matched)...)
+	fallback = append(fallback, later...)
+	sort.Ints(fallback)
+	for _, i := range fallback {
+		res, err := a.acctOne(ctx, tx, &recs[i], nowMs)
+		if err != nil {
+			return err
+		}
+		out[i] = res
+	}
+	return nil
+}
+
+func unmatched(idx []int, matched map[int]bool) []int {
+	var out []int
+	for _, i := range idx {
+		if !matched[i] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// bulkStartsPG applies Accounting-Starts in one statement: each goes online
+// from the reservation its Class names, else from a reservation of its MAC
+// (or user) at the BAS, else as a new online session of the account its
+// User-Name (or bound MAC) names; a (BAS, Acct-Session-Id) recorded already
+// is a duplicate; older online sessions of the same MAC at the BAS are
+// closed as replaced.
+func (a *AAA) bulkStartsPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, idx []int, out []AcctResult, nowMs int64) error {
+	if len(idx) == 0 {
+		return nil
+	}
+	n := len(idx)
+	ord := make([]int64, n)
+	corr, nas, area, usr, rusr, mac, ip, asid, newcorr := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for j, i := range idx {
+		r := &recs[i]
+		ord[j] = int64(i)
+		corr[j], nas[j], area[j], usr[j], mac[j], ip[j], asid[j] = r.Correlation, r.NAS, r.Area, r.Username, r.MAC, r.IP, r.AcctSessionID
+		if _, err := access.NormalizeMAC(r.Username); err != nil {
+			rusr[j] = r.Username // a reservation must be this user's, unless User-Name is the MAC
+		}
+		newcorr[j] = NewCorrelation()
+	}
+	st, err := a.stmt(ctx, tx, `WITH v AS (
+			SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+				AS v(ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr)),
+		dup AS (SELECT v.ord, s.id, s.account_id FROM v JOIN sessions s ON s.nas = v.nas AND s.acct_session_id = v.asid),
+		byclass AS (SELECT v.ord, s.id FROM v JOIN sessions s ON s.correlation = v.corr AND s.nas = v.nas AND s.status = 'reserved'
+			WHERE v.corr <> '' AND v.ord NOT IN (SELECT ord FROM dup)),
+		bykey AS (SELECT DISTINCT ON (r.id) v.ord, r.id FROM v CROSS JOIN LATERAL (
+				SELECT s.id FROM sessions s WHERE s.nas = v.nas AND s.status = 'reserved'
+					AND ((v.mac <> '' AND s.mac = v.mac AND (v.rusr = '' OR s.username = v.rusr))
+					  OR (v.mac = '' AND v.rusr <> '' AND s.username = v.rusr))
+				ORDER BY s.reserved_at DESC, s.id DESC LIMIT 1) r
+			WHERE v.ord NOT IN (SELECT ord FROM dup) AND v.ord NOT IN (SELECT ord FROM byclass)
+			ORDER BY r.id, v.ord),
+		pick AS (SELECT ord, id FROM byclass UNION ALL SELECT ord, id FROM bykey WHERE id NOT IN (SELECT id FROM byclass)),
+		upd AS (UPDATE sessions SET status = 'online', acct_session_id = v.asid, started_at = ?, last_update_at = ?,
+				ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END, mac = CASE WHEN sessions.mac = '' THEN v.mac ELSE sessions.mac END
+			FROM pick JOIN v ON v.ord = pick.ord WHERE sessions.id = pick.id
+			RETURNING v.ord, sessions.id, sessions.account_id, sessions.mac, sessions.nas),
+		acc AS (SELECT v.*, a.id AS account_id, a.username AS account_user FROM v CROSS JOIN LATERAL (
+				SELECT id, username, 0 AS pref FROM accounts WHERE username = v.usr
+				UNION ALL SELECT a2.id, a2.username, 1 FROM devices d JOIN accounts a2 ON a2.id = d.account_id
+					WHERE v.mac <> '' AND d.mac = v.mac AND d.bound
+				ORDER BY pref LIMIT 1) a
+			WHERE v.ord NOT IN (SELECT ord FROM dup) AND v.ord NOT IN (SELECT ord FROM pick)),
+		ins AS (INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, acct_session_id, correlation,
+				reserved_at, started_at, last_update_at)
+			SELECT acc.account_id, acc.account_user, acc.nas, acc.area, acc.mac, acc.ip,
+				COALESCE((SELECT d.class FROM devices d WHERE d.account_id = acc.account_id AND d.mac = acc.mac AND acc.mac <> ''), 'unknown'),
+				'online', acc.asid, acc.newcorr, 0, ?, ?
+			FROM acc
+			ON CONFLICT (nas, acct_session_id) DO NOTHING
+			RETURNING id, account_id, nas, acct_session_id, mac),
+		started AS (SELECT ord, id, account_id, mac, nas FROM upd
+			UNION ALL SELECT v.ord, ins.id, ins.account_id, ins.mac, ins.nas FROM ins JOIN v ON v.nas = ins.nas AND v.asid = ins.acct_session_id),
+		keep AS (SELECT nas, mac, MAX(id) AS id FROM started WHERE mac <> '' GROUP BY nas, mac),
+		cl AS (UPDATE sessions o SET status = 'closed', stopped_at = ?, close_reason = ?
+			FROM keep WHERE o.mac = keep.mac AND o.nas = keep.nas AND o.status = 'online' AND o.id <> keep.id
+			RETURNING o.mac, o.nas)
+		SELECT ord, id, account_id, 's' AS kind, (SELECT COUNT(*) FROM cl WHERE cl.mac = started.mac AND cl.nas = started.nas) AS closed FROM started
+		UNION ALL SELECT ord, id, account_id, 'd', 0 FROM dup`)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(ctx, pq.Array(ord), pq.Array(corr), pq.Array(nas), pq.Array(area), pq.Array(usr), pq.Array(rusr),
+		pq.Array(mac), pq.Array(ip), pq.Array(asid), pq.Array(newcorr), nowMs, nowMs, nowMs, nowMs, nowMs, CloseReplaced)
+	if err != nil {
+		return fmt.Errorf("store: accounting starts: %w", err)
+	}
+	defer rows.Close()
+	done := map[int]bool{}
+	for rows.Next() {
+		var o, id, acc, closed int64
+		var kind string
+		if err := rows.Scan(&o, &id, &acc, &kind, &closed); err != nil {
+			return fmt.Errorf("store: accounting starts: %w", err)
+		}
+		res := AcctResult{Outcome: AcctStarted, SessionID: id, AccountID: acc, Closed: closed}
+		if kind == "d" {
+			res = AcctResult{Outcome: AcctDuplicate, SessionID: id, AccountID: acc}
+		}
+		out[o] = res
+		done[int(o)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: accounting starts: %w", err)
+	}
+	for _, i := range idx {
+		if !done[i] {
+			out[i] = AcctResult{Outcome: AcctUnknown} // no account (or recorded by another node this instant)
+		}
+	}
+	return nil
+}
+
+// bulkUpdatePG applies Interim-Updates (stop false) or Stops in one
+// statement and reports which requests named a known session.
+func (a *AAA) bulkUpdatePG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, idx []int, out []AcctResult, nowMs int64, stop bool) (map[int]bool, error) {
+	matched := map[int]bool{}
+	if len(idx) == 0 {
+		return matched, nil
+	}
+	n := len(idx)
+	ord, in, outb := make([]int64, n), make([]int64, n), make([]int64, n)
+	nas, asid, cause, ip := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for j, i := range idx {
+		r := &recs[i]
+		ord[j], in[j], outb[j] = int64(i), r.InputOctets, r.OutputOctets
+		nas[j], asid[j], cause[j], ip[j] = r.NAS, r.AcctSessionID, r.TerminateCause, r.IP
+	}
+	q := `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
+			AS v(ord, nas, asid, inb, outb, cause, ip))
+		UPDATE sessions SET last_update_at = ?, input_octets = v.inb, output_octets = v.outb,
+			ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END, status = 'online', stopped_at = 0, close_reason = ''
+		FROM v WHERE sessions.nas = v.nas AND sessions.acct_session_id = v.asid
+			AND (sessions.status = 'online' OR (sessions.status = 'closed' AND sessions.close_reason = 'stale'))
+		RETURNING v.ord, sessions.id, sessions.account_id`
+	outcome := AcctUpdated
+	args := []any{pq.Array(ord), pq.Array(nas), pq.Array(asid), pq.Array(in), pq.Array(outb), pq.Array(cause), pq.Array(ip), nowMs}
+	if stop {
+		q = `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
+				AS v(ord, nas, asid, inb, outb, cause, ip))
+			UPDATE sessions SET
+				stopped_at = CASE WHEN sessions.status = 'closed' AND sessions.close_reason NOT IN ('', 'stale') THEN sessions.stopped_at ELSE ? END,
+				close_reason = CASE WHEN sessions.status = 'closed' AND sessions.close_reason NOT IN ('', 'stale') THEN sessions.close_reason ELSE ? END,
+				status = 'closed', last_update_at = ?, input_octets = v.inb, output_octets = v.outb, terminate_cause = v.cause,
+				ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END
+			FROM v WHERE sessions.nas = v.nas AND sessions.acct_session_id = v.asid
+			RETURNING v.ord, sessions.id, sessions.account_id`
+		outcome = AcctStopped
+		args = append(args[:7], nowMs, CloseStop, nowMs)
+	}
+	st, err := a.stmt(ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: accounting %s: %w", outcome, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o, id, acc int64
+		if err := rows.Scan(&o, &id, &acc); err != nil {
+			return nil, fmt.Errorf("store: accounting %s: %w", outcome, err)
+		}
+		out[o] = AcctResult{Outcome: outcome, SessionID: id, AccountID: acc}
+		matched[int(o)] = true
+	}
+	return matched, rows.Err()
 }

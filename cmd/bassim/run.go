@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/campusnet/campusnet/internal/bas"
+)
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+// runCommand is `bassim run`: a BAS with subscribers online until
+// interrupted.
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bassim run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.flags(fs)
+	var logins, macLogins multi
+	var coa string
+	var nak int
+	var interim time.Duration
+	var acctOn bool
+	fs.Var(&logins, "login", "log in USER:PASS[:MAC[:IP]] by PAP (repeatable)")
+	fs.Var(&macLogins, "mac-login", "log in a MAC by MAC authentication, MAC[:IP] (repeatable)")
+	fs.StringVar(&coa, "coa", "127.0.0.1:3799", "where Disconnect-Requests arrive (\"\" = none)")
+	fs.IntVar(&nak, "nak", 0, "answer Disconnect-Requests with a NAK with this Error-Cause (e.g. 503, 506)")
+	fs.DurationVar(&interim, "interim", 0, "Interim-Update interval (default: what the server says, else 300s)")
+	fs.BoolVar(&acctOn, "accounting-on", false, "send Accounting-On first (as a BAS does when it boots)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	nasIP, err := netip.ParseAddr(c.nasIP)
+	if err != nil {
+		return fmt.Errorf("%w: --nas-ip %q", errUsage, c.nasIP)
+	}
+	auth, acct := c.addrs()
+	b := bas.New(bas.Config{NASIP: nasIP, Secret: c.secret, AuthAddr: auth, AcctAddr: acct, CoAListen: coa,
+		InterimInterval: interim, Log: log, Retry: c.retry, MaxTries: c.tries})
+	defer b.Close()
+	b.SetNAK(nak)
+	b.OnDisconnect = func(ip netip.Addr, mac string) {
+		fmt.Fprintf(stdout, "disconnected by the server: ip %s mac %s\n", ip, mac)
+	}
+	if coa != "" {
+		a, err := b.ListenCoA()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "answering Disconnect-Requests on %s (%s)\n", a, map[bool]string{true: fmt.Sprintf("NAK %d", nak), false: "ACK"}[nak != 0])
+		go b.ServeCoA(ctx)
+	}
+	if acctOn {
+		if err := b.AccountingOn(ctx); err != nil {
+			return err
+		}
+	}
+	var online []string
+	login := func(r bas.AuthRequest) {
+		res, err := b.Authenticate(ctx, r)
+		switch {
+		case err != nil:
+			fmt.Fprintf(stdout, "%s: %v\n", r.UserName, err)
+		case !res.Accepted:
+			fmt.Fprintf(stdout, "%s: REJECTED: %s\n", orMAC(r), strings.ReplaceAll(res.ReplyMessage, "\n", " | "))
+		default:
+			if err := b.Start(ctx, res.AcctSessionID); err != nil {
+				fmt.Fprintf(stdout, "%s: accepted as %s, but Accounting-Start failed: %v\n", orMAC(r), res.UserName, err)
+				return
+			}
+			online = append(online, res.AcctSessionID)
+			fmt.Fprintf(stdout, "%s: online as %s (session %s, class %s)\n", orMAC(r), res.UserName, res.AcctSessionID, res.Class)
+		}
+	}
+	for _, l := range logins {
+		parts := strings.SplitN(l, ":", 4)
+		if len(parts) < 2 {
+			return fmt.Errorf("%w: --login %q: want USER:PASS[:MAC[:IP]]", errUsage, l)
+		}
+		r := bas.AuthRequest{UserName: parts[0], Password: parts[1]}
+		if len(parts) > 2 {
+			// A MAC with colons would split: accept dashes, or the MAC and IP after the last colons.
+			rest := strings.Join(parts[2:], ":")
+			r.MAC, r.UserIP = splitMACIP(rest)
+		}
+		login(r)
+	}
+	for _, m := range macLogins {
+		mac, ip := splitMACIP(m)
+		login(bas.AuthRequest{MAC: mac, UserIP: ip})
+	}
+	fmt.Fprintf(stdout, "%d online; Ctrl-C to log them out\n", len(online))
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			for _, s := range b.Sessions() {
+				if err := b.Stop(sctx, s.AcctSessionID); err != nil {
+					fmt.Fprintf(stdout, "stop %s: %v\n", s.AcctSessionID, err)
+				}
+			}
+			return nil
+		case <-tick.C:
+			for _, s := range b.Sessions() {
+				if s.Started && time.Since(s.StartedAt) >= s.Interim && int(time.Since(s.StartedAt)/time.Second)%int(s.Interim/time.Second) == 0 {
+					if err := b.Interim(ctx, s.AcctSessionID); err != nil {
+						log.Warn("interim-update", "session", s.AcctSessionID, "err", err)
+					}
+				}
+			}
+		}
+	}
+}
+
+func orMAC(r bas.AuthRequest) string {
+	if r.UserName != "" {
+		return r.UserName
+	}
+	return r.MAC
+}
+
+// splitMACIP splits "MAC" or "MAC:IP" (a MAC with colons has 17 characters).
+func splitMACIP(s string) (string, netip.Addr) {
+	if len(s) > 17 && s[17] == ':' {
+		ip, _ := netip.ParseAddr(s[18:])
+		return s[:17], ip
+	}
+	if i := strings.LastIndex(s, ":"); i > 0 && len(s) != 17 {
+		if ip, err := netip.ParseAddr(s[i+1:]); err == nil {
+			return s[:i], ip
+		}
+	}
+	return s, netip.Addr{}
+}
