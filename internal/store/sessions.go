@@ -199,41 +199,23 @@ type AcctResult struct {
 // transaction. Every kind is idempotent on (NAS, Acct-Session-Id): a
 // repeated Start records nothing, a repeated Stop the same counters.
 func (a *AAA) RecordAccounting(ctx context.Context, recs []AcctRecord) ([]AcctResult, error) {
+	if a.dialect == Postgres {
+		return a.recordAccountingPG(ctx, recs)
+	}
 	var out []AcctResult
 	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
 		out = make([]AcctResult, len(recs))
 		nowMs := access.Millis(a.now())
-		type billed struct {
-			account int64
-			area    string
-		}
-		if a.dialect == Postgres {
-			if err := a.acctBulkPG(ctx, tx, recs, out, nowMs); err != nil {
+		for i := range recs {
+			res, err := a.acctOne(ctx, tx, &recs[i], nowMs)
+			if err != nil {
 				return err
 			}
-		} else {
-			for i := range recs {
-				res, err := a.acctOne(ctx, tx, &recs[i], nowMs)
-				if err != nil {
-					return err
-				}
-				out[i] = res
-			}
+			out[i] = res
 		}
-		var starts []int
-		for i, r := range recs {
-			if r.Kind == AcctStart && out[i].Outcome == AcctStarted && r.Fee > 0 && out[i].AccountID != 0 {
-				starts = append(starts, i)
-			}
-		}
-		if len(starts) == 0 {
+		ids := billedStarts(recs, out)
+		if len(ids) == 0 {
 			return nil
-		}
-		// Billed areas: start the cycle of accounts that have none, in
-		// account order (StartCycleTx locks the account).
-		ids := make([]int64, 0, len(starts))
-		for _, i := range starts {
-			ids = append(ids, out[i].AccountID)
 		}
 		var rows []struct {
 			AccountID int64  `db:"account_id"`
@@ -243,31 +225,104 @@ func (a *AAA) RecordAccounting(ctx context.Context, recs []AcctRecord) ([]AcctRe
 			a.intsArg(ids)); err != nil {
 			return fmt.Errorf("store: active cycles: %w", err)
 		}
-		active := map[billed]bool{}
+		active := map[cycleKey]bool{}
 		for _, r := range rows {
-			active[billed{r.AccountID, r.Area}] = true
+			active[cycleKey{r.AccountID, r.Area}] = true
 		}
-		sort.SliceStable(starts, func(x, y int) bool { return out[starts[x]].AccountID < out[starts[y]].AccountID })
-		for _, i := range starts {
-			k := billed{out[i].AccountID, recs[i].Area}
-			if active[k] {
-				continue
-			}
-			acc := access.Account{ID: k.account}
-			c, started, err := a.StartCycleTx(ctx, tx, &acc, k.area, recs[i].Fee, recs[i].CycleLength)
-			if err != nil {
-				return err
-			}
-			if c.ID == 0 {
-				out[i].Arrears = true
-				continue
-			}
-			active[k] = true
-			out[i].CycleStarted = started
-		}
-		return nil
+		return a.startCycles(ctx, tx, recs, out, active)
 	})
 	return out, err
+}
+
+// billedStarts returns the accounts of the Starts that put a session online
+// in a billed area.
+func billedStarts(recs []AcctRecord, out []AcctResult) []int64 {
+	var ids []int64
+	for i, r := range recs {
+		if r.Kind == AcctStart && out[i].Outcome == AcctStarted && r.Fee > 0 && out[i].AccountID != 0 {
+			ids = append(ids, out[i].AccountID)
+		}
+	}
+	return ids
+}
+
+// startCycles starts, with billing's StartCycleTx, the cycle of each account
+// a Start put online in a billed area without an active cycle there, in
+// account order (StartCycleTx locks the account).
+func (a *AAA) startCycles(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, out []AcctResult, active map[cycleKey]bool) error {
+	var starts []int
+	for i, r := range recs {
+		if r.Kind == AcctStart && out[i].Outcome == AcctStarted && r.Fee > 0 && out[i].AccountID != 0 && !active[cycleKey{out[i].AccountID, r.Area}] {
+			starts = append(starts, i)
+		}
+	}
+	sort.SliceStable(starts, func(x, y int) bool { return out[starts[x]].AccountID < out[starts[y]].AccountID })
+	for _, i := range starts {
+		k := cycleKey{out[i].AccountID, recs[i].Area}
+		if active[k] {
+			continue
+		}
+		acc := access.Account{ID: k.account}
+		c, started, err := a.StartCycleTx(ctx, tx, &acc, k.area, recs[i].Fee, recs[i].CycleLength)
+		if err != nil {
+			return err
+		}
+		if c.ID == 0 {
+			out[i].Arrears = true
+			continue
+		}
+		active[k] = true
+		out[i].CycleStarted = started
+	}
+	return nil
+}
+
+// recordAccountingPG applies a batch on PostgreSQL. Accounting requests are
+// independent of one another, so the batch needs no transaction of its own:
+// each set-based statement is one (it commits by itself, all or nothing),
+// and a request is answered only once the statements that record it have
+// committed — after a failure the BAS resends and the records are
+// idempotent. Starting a cycle locks its account in a transaction.
+func (a *AAA) recordAccountingPG(ctx context.Context, recs []AcctRecord) ([]AcctResult, error) {
+	out := make([]AcctResult, len(recs))
+	nowMs := access.Millis(a.now())
+	active := map[cycleKey]bool{}
+	if err := a.acctBulkPG(ctx, recs, out, active, nowMs); err != nil {
+		return nil, err
+	}
+	if len(billedStarts(recs, out)) == 0 {
+		return out, nil
+	}
+	need := false
+	for i, r := range recs {
+		if r.Kind == AcctStart && out[i].Outcome == AcctStarted && r.Fee > 0 && out[i].AccountID != 0 && !active[cycleKey{out[i].AccountID, r.Area}] {
+			need = true
+		}
+	}
+	if !need {
+		return out, nil
+	}
+	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
+		got := map[cycleKey]bool{}
+		for k, v := range active {
+			got[k] = v
+		}
+		return a.startCycles(ctx, tx, recs, out, got)
+	})
+	return out, err
+}
+
+// retry runs fn again when the database reports a deadlock or a
+// serialisation failure (a statement that failed changed nothing).
+func (a *AAA) retry(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		if err = fn(); err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(1+attempt*attempt) * time.Millisecond)
+	}
+	return err
 }
 
 func (a *AAA) acctOne(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs int64) (AcctResult, error) {
@@ -519,10 +574,10 @@ func (a *AAA) acctStop(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs in
 // Stops are applied together. A request the set-based statements leave
 // unmatched, or that conflicts with another of its part (the same session
 // or MAC twice), takes the per-request path afterwards.
-func (a *AAA) acctBulkPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, out []AcctResult, nowMs int64) error {
+func (a *AAA) acctBulkPG(ctx context.Context, recs []AcctRecord, out []AcctResult, active map[cycleKey]bool, nowMs int64) error {
 	var seg []int
 	flush := func() error {
-		err := a.acctSegmentPG(ctx, tx, recs, seg, out, nowMs)
+		err := a.acctSegmentPG(ctx, recs, seg, out, active, nowMs)
 		seg = seg[:0]
 		return err
 	}
@@ -531,11 +586,9 @@ func (a *AAA) acctBulkPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, ou
 			if err := flush(); err != nil {
 				return err
 			}
-			res, err := a.acctOne(ctx, tx, &recs[i], nowMs)
-			if err != nil {
+			if err := a.acctOneTx(ctx, recs, i, out, nowMs); err != nil {
 				return err
 			}
-			out[i] = res
 			continue
 		}
 		seg = append(seg, i)
@@ -543,7 +596,16 @@ func (a *AAA) acctBulkPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, ou
 	return flush()
 }
 
-func (a *AAA) acctSegmentPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, seg []int, out []AcctResult, nowMs int64) error {
+// acctOneTx records request i by itself, in a transaction of its own.
+func (a *AAA) acctOneTx(ctx context.Context, recs []AcctRecord, i int, out []AcctResult, nowMs int64) error {
+	return a.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := a.acctOne(ctx, tx, &recs[i], nowMs)
+		out[i] = res
+		return err
+	})
+}
+
+func (a *AAA) acctSegmentPG(ctx context.Context, recs []AcctRecord, seg []int, out []AcctResult, active map[cycleKey]bool, nowMs int64) error {
 	if len(seg) == 0 {
 		return nil
 	}
@@ -579,16 +641,17 @@ func (a *AAA) acctSegmentPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord,
 			later = append(later, i)
 		}
 	}
-	if err := a.bulkStartsPG(ctx, tx, recs, starts, out, nowMs); err != nil {
+	if err := a.retry(ctx, func() error { return a.bulkStartsPG(ctx, recs, starts, out, active, nowMs) }); err != nil {
 		return err
 	}
 	var fallback []int
-	matched, err := a.bulkUpdatePG(ctx, tx, recs, interims, out, nowMs, false)
+	var matched map[int]bool
+	err := a.retry(ctx, func() (err error) { matched, err = a.bulkUpdatePG(ctx, recs, interims, out, nowMs, false); return err })
 	if err != nil {
 		return err
 	}
 	fallback = append(fallback, unmatched(interims, matched)...)
-	matched, err = a.bulkUpdatePG(ctx, tx, recs, stops, out, nowMs, true)
+	err = a.retry(ctx, func() (err error) { matched, err = a.bulkUpdatePG(ctx, recs, stops, out, nowMs, true); return err })
 	if err != nil {
 		return err
 	}
@@ -596,11 +659,9 @@ func (a *AAA) acctSegmentPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord,
 	fallback = append(fallback, later...)
 	sort.Ints(fallback)
 	for _, i := range fallback {
-		res, err := a.acctOne(ctx, tx, &recs[i], nowMs)
-		if err != nil {
+		if err := a.acctOneTx(ctx, recs, i, out, nowMs); err != nil {
 			return err
 		}
-		out[i] = res
 	}
 	return nil
 }
@@ -621,7 +682,7 @@ func unmatched(idx []int, matched map[int]bool) []int {
 // User-Name (or bound MAC) names; a (BAS, Acct-Session-Id) recorded already
 // is a duplicate; older online sessions of the same MAC at the BAS are
 // closed as replaced.
-func (a *AAA) bulkStartsPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, idx []int, out []AcctResult, nowMs int64) error {
+func (a *AAA) bulkStartsPG(ctx context.Context, recs []AcctRecord, idx []int, out []AcctResult, active map[cycleKey]bool, nowMs int64) error {
 	if len(idx) == 0 {
 		return nil
 	}
@@ -638,17 +699,20 @@ func (a *AAA) bulkStartsPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, 
 		}
 		newcorr[j] = NewCorrelation()
 	}
-	st, err := a.stmt(ctx, tx, `WITH v AS (
+	st, err := a.stmt(ctx, nil, `WITH v AS (
 			SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
 				AS v(ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr)),
 		dup AS (SELECT v.ord, s.id, s.account_id FROM v JOIN sessions s ON s.nas = v.nas AND s.acct_session_id = v.asid),
 		byclass AS (SELECT v.ord, s.id FROM v JOIN sessions s ON s.correlation = v.corr AND s.nas = v.nas AND s.status = 'reserved'
 			WHERE v.corr <> '' AND v.ord NOT IN (SELECT ord FROM dup)),
 		bykey AS (SELECT DISTINCT ON (r.id) v.ord, r.id FROM v CROSS JOIN LATERAL (
-				SELECT s.id FROM sessions s WHERE s.nas = v.nas AND s.status = 'reserved'
-					AND ((v.mac <> '' AND s.mac = v.mac AND (v.rusr = '' OR s.username = v.rusr))
-					  OR (v.mac = '' AND v.rusr <> '' AND s.username = v.rusr))
-				ORDER BY s.reserved_at DESC, s.id DESC LIMIT 1) r
+				(SELECT s.id FROM sessions s WHERE v.mac <> '' AND s.mac = v.mac AND s.status = 'reserved' AND s.nas = v.nas
+					AND (v.rusr = '' OR s.username = v.rusr)
+				ORDER BY s.reserved_at DESC, s.id DESC LIMIT 1)
+				UNION ALL
+				(SELECT s.id FROM sessions s WHERE v.mac = '' AND v.rusr <> '' AND s.status = 'reserved' AND s.nas = v.nas
+					AND s.username = v.rusr
+				ORDER BY s.reserved_at DESC, s.id DESC LIMIT 1)) r
 			WHERE v.ord NOT IN (SELECT ord FROM dup) AND v.ord NOT IN (SELECT ord FROM byclass)
 			ORDER BY r.id, v.ord),
 		pick AS (SELECT ord, id FROM byclass UNION ALL SELECT ord, id FROM bykey WHERE id NOT IN (SELECT id FROM byclass)),
@@ -676,8 +740,11 @@ func (a *AAA) bulkStartsPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, 
 		cl AS (UPDATE sessions o SET status = 'closed', stopped_at = ?, close_reason = ?
 			FROM keep WHERE o.mac = keep.mac AND o.nas = keep.nas AND o.status = 'online' AND o.id <> keep.id
 			RETURNING o.mac, o.nas)
-		SELECT ord, id, account_id, 's' AS kind, (SELECT COUNT(*) FROM cl WHERE cl.mac = started.mac AND cl.nas = started.nas) AS closed FROM started
-		UNION ALL SELECT ord, id, account_id, 'd', 0 FROM dup`)
+		SELECT ord, id, account_id, 's' AS kind, (SELECT COUNT(*) FROM cl WHERE cl.mac = started.mac AND cl.nas = started.nas) AS closed, '' AS area
+			FROM started
+		UNION ALL SELECT ord, id, account_id, 'd', 0, '' FROM dup
+		UNION ALL SELECT 0, 0, started.account_id, 'c', 0, c.area FROM started CROSS JOIN LATERAL (
+			SELECT area FROM cycles WHERE cycles.account_id = started.account_id AND cycles.status = 'active' OFFSET 0) c`)
 	if err != nil {
 		return err
 	}
@@ -690,9 +757,13 @@ func (a *AAA) bulkStartsPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, 
 	done := map[int]bool{}
 	for rows.Next() {
 		var o, id, acc, closed int64
-		var kind string
-		if err := rows.Scan(&o, &id, &acc, &kind, &closed); err != nil {
+		var kind, ar string
+		if err := rows.Scan(&o, &id, &acc, &kind, &closed, &ar); err != nil {
 			return fmt.Errorf("store: accounting starts: %w", err)
+		}
+		if kind == "c" {
+			active[cycleKey{acc, ar}] = true
+			continue
 		}
 		res := AcctResult{Outcome: AcctStarted, SessionID: id, AccountID: acc, Closed: closed}
 		if kind == "d" {
@@ -714,7 +785,7 @@ func (a *AAA) bulkStartsPG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, 
 
 // bulkUpdatePG applies Interim-Updates (stop false) or Stops in one
 // statement and reports which requests named a known session.
-func (a *AAA) bulkUpdatePG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, idx []int, out []AcctResult, nowMs int64, stop bool) (map[int]bool, error) {
+func (a *AAA) bulkUpdatePG(ctx context.Context, recs []AcctRecord, idx []int, out []AcctResult, nowMs int64, stop bool) (map[int]bool, error) {
 	matched := map[int]bool{}
 	if len(idx) == 0 {
 		return matched, nil
@@ -749,7 +820,7 @@ func (a *AAA) bulkUpdatePG(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, 
 		outcome = AcctStopped
 		args = append(args[:7], nowMs, CloseStop, nowMs)
 	}
-	st, err := a.stmt(ctx, tx, q)
+	st, err := a.stmt(ctx, nil, q)
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,8 @@
 -- +goose Up
--- RADIUS looks sessions up by MAC (the reservation an Accounting-Start
+-- RADIUS looks sessions up by MAC: the reservation an Accounting-Start
 -- without Class belongs to, the older sessions of a MAC that a new Start
--- replaces, a MAC's live sessions) and by user name (a Start without a MAC).
+-- replaces, a MAC's live sessions.
 CREATE INDEX sessions_mac ON sessions (mac, status);
-CREATE INDEX sessions_user ON sessions (username, status);
 
 -- +goose Down
-DROP INDEX sessions_user;
 DROP INDEX sessions_mac;
