@@ -56,7 +56,7 @@ func (s *Store) BindDevice(ctx context.Context, accountID int64, mac, class, act
 	default:
 		return access.Device{}, fmt.Errorf("store: bind %s: class %q (want pc, mobile or unknown): %w", mac, class, access.ErrInvalid)
 	}
-	if _, err := access.NormalizeMAC(mac); err != nil || len(mac) != 17 {
+	if canon, err := access.NormalizeMAC(mac); err != nil || canon != mac {
 		return access.Device{}, fmt.Errorf("store: bind %q: not a canonical MAC: %w", mac, access.ErrInvalid)
 	}
 	var d access.Device

@@ -1,0 +1,168 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/store"
+)
+
+func newAccount(t *testing.T, s *store.Store, user string) access.Account {
+	t.Helper()
+	a, _, err := s.EnsureAccount(context.Background(), access.Account{Username: user, Role: access.RoleStudent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestDeviceBinding(t *testing.T) {
+	t.Parallel()
+	ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a, b := newAccount(t, s, "dev-a"), newAccount(t, s, "dev-b")
+		const mac = "00:10:a4:23:19:c0"
+		d, err := s.BindDevice(ctx, a.ID, mac, access.ClassPC, "op1", 2)
+		if err != nil || !d.Bound || d.Class != access.ClassPC || d.BoundBy != "op1" {
+			t.Fatalf("bind: %+v, %v", d, err)
+		}
+		// Again, same account: fine, class updated.
+		if d, err = s.BindDevice(ctx, a.ID, mac, access.ClassMobile, "op1", 2); err != nil || d.Class != access.ClassMobile {
+			t.Fatalf("bind again: %+v, %v", d, err)
+		}
+		// A MAC is bound to one account at most.
+		if _, err := s.BindDevice(ctx, b.ID, mac, access.ClassPC, "op1", 2); !errors.Is(err, access.ErrConflict) {
+			t.Fatalf("bind to a second account: %v", err)
+		}
+		// The bound limit.
+		if _, err := s.BindDevice(ctx, a.ID, "00:10:a4:23:19:c1", access.ClassPC, "op1", 2); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.BindDevice(ctx, a.ID, "00:10:a4:23:19:c2", access.ClassPC, "op1", 2); !errors.Is(err, access.ErrConflict) {
+			t.Fatalf("third binding with max 2: %v", err)
+		}
+		for _, bad := range []struct{ mac, class string }{{"00-10-A4-23-19-C0", access.ClassPC}, {mac, "tv"}} {
+			if _, err := s.BindDevice(ctx, a.ID, bad.mac, bad.class, "op1", 0); !errors.Is(err, access.ErrInvalid) {
+				t.Fatalf("bind %+v: %v", bad, err)
+			}
+		}
+		if got, err := s.BoundDeviceByMAC(ctx, mac); err != nil || got.AccountID != a.ID {
+			t.Fatalf("bound device: %+v, %v", got, err)
+		}
+		// Unbind: audited; a second time is not found.
+		if _, err := s.UnbindDevice(ctx, b.ID, mac, "op2", "x"); !errors.Is(err, access.ErrNotFound) {
+			t.Fatalf("unbind from the wrong account: %v", err)
+		}
+		if d, err := s.UnbindDevice(ctx, 0, mac, "op2", "lost laptop"); err != nil || d.AccountID != a.ID {
+			t.Fatalf("unbind: %+v, %v", d, err)
+		}
+		if _, err := s.UnbindDevice(ctx, 0, mac, "op2", "again"); !errors.Is(err, access.ErrNotFound) {
+			t.Fatalf("unbind twice: %v", err)
+		}
+		if _, err := s.BoundDeviceByMAC(ctx, mac); !errors.Is(err, access.ErrNotFound) {
+			t.Fatalf("still bound: %v", err)
+		}
+		log, _ := s.AuditLog(ctx, "dev-a", 10)
+		if len(log) < 2 || log[0].Action != "device.unbind" || log[0].Actor != "op2" || log[0].Reason != "lost laptop" {
+			t.Fatalf("audit: %+v", log)
+		}
+		// Now it may go to the other account.
+		if _, err := s.BindDevice(ctx, b.ID, mac, access.ClassPC, "op1", 2); err != nil {
+			t.Fatal(err)
+		}
+		devs, _ := s.DevicesByAccount(ctx, a.ID)
+		if len(devs) != 2 || devs[0].Bound != true {
+			t.Fatalf("devices of a: %+v", devs)
+		}
+	})
+}
+
+// TestBindSameMACConcurrently: of many accounts binding one MAC at once,
+// exactly one wins.
+func TestBindSameMACConcurrently(t *testing.T) {
+	t.Parallel()
+	ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var ok, conflict atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 10 {
+			a := newAccount(t, s, "race-"+string(rune('a'+i)))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.BindDevice(ctx, a.ID, "02:00:00:00:00:99", access.ClassPC, "op", 0)
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, access.ErrConflict):
+					conflict.Add(1)
+				default:
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok.Load() != 1 || conflict.Load() != 9 {
+			t.Fatalf("%d bound, %d conflicts", ok.Load(), conflict.Load())
+		}
+	})
+}
+
+func TestSessionsAndReaper(t *testing.T) {
+	t.Parallel()
+	ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		aaa := store.NewAAA(s)
+		defer aaa.Close()
+		a := newAccount(t, s, "sess-a")
+		// A Start with no reservation records an online session.
+		res, err := aaa.RecordAccounting(ctx, []store.AcctRecord{
+			{Kind: store.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S1", Username: "sess-a", MAC: "02:00:00:00:00:01", IP: "10.0.0.1"},
+			{Kind: store.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S2", Username: "sess-a", MAC: "02:00:00:00:00:02", IP: "10.0.0.2"},
+			{Kind: store.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S1", Username: "sess-a"},
+			{Kind: store.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S9", Username: "nobody"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{store.AcctStarted, store.AcctStarted, store.AcctDuplicate, store.AcctUnknown}
+		for i, w := range want {
+			if res[i].Outcome != w {
+				t.Fatalf("record %d: %+v, want %s", i, res[i], w)
+			}
+		}
+		live, _ := s.SessionsByAccount(ctx, a.ID, true)
+		if len(live) != 2 {
+			t.Fatalf("live: %+v", live)
+		}
+		if got, err := s.LiveSessionByIP(ctx, "10.0.0.2"); err != nil || got.AcctSessionID != "S2" {
+			t.Fatalf("by ip: %+v, %v", got, err)
+		}
+		if got, err := s.LiveSessionsByMAC(ctx, "02:00:00:00:00:01"); err != nil || len(got) != 1 {
+			t.Fatalf("by mac: %+v, %v", got, err)
+		}
+		if got, err := s.SessionByID(ctx, live[0].ID); err != nil || got.ID != live[0].ID {
+			t.Fatalf("by id: %+v, %v", got, err)
+		}
+		if _, err := s.SessionByID(ctx, 1<<40); !errors.Is(err, access.ErrNotFound) {
+			t.Fatalf("unknown id: %v", err)
+		}
+		// The reaper: S1 heard of recently, S2 not.
+		now := time.Now()
+		if _, err := aaa.RecordAccounting(ctx, []store.AcctRecord{{Kind: store.AcctInterim, NAS: "n1", AcctSessionID: "S1", InputOctets: 5}}); err != nil {
+			t.Fatal(err)
+		}
+		stale, reserved, err := s.ReapSessions(ctx, now.Add(time.Minute), now.Add(time.Minute))
+		if err != nil || stale != 2 || reserved != 0 {
+			t.Fatalf("reap everything older than a minute from now: %d %d %v", stale, reserved, err)
+		}
+		if closed, err := s.CloseSession(ctx, live[0].ID, "kick"); err != nil || closed {
+			t.Fatalf("closing a closed session: %v %v", closed, err)
+		}
+	})
+}
