@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	layeh "layeh.com/radius"
+
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/store"
+	"github.com/campusnet/campusnet/internal/storetest"
+	"github.com/campusnet/campusnet/radius"
+)
+
+// cliEnv is a configuration file on a fresh store, with one BAS whose
+// Disconnect port answers as answer says.
+type cliEnv struct {
+	t   *testing.T
+	cfg string
+	st  *store.Store
+}
+
+func newCLIEnv(t *testing.T, kind string, answer func(*layeh.Packet) (bool, int)) *cliEnv {
+	t.Helper()
+	dsn := storetest.DSN(t, kind)
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if answer != nil { // else a port that never answers
+		go radius.ListenDisconnect(conn, []byte("testing123"), answer)
+	}
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	cfg := filepath.Join(t.TempDir(), "c.toml")
+	text := fmt.Sprintf(`[server]
+database = %q
+[radius]
+coa_timeout = "200ms"
+coa_tries = 2
+[[nas]]
+name = "dorm-bras-1"
+ip = "127.0.0.1"
+secret = "testing123"
+area = "dorm"
+coa_port = %d
+`, dsn, port)
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &cliEnv{t: t, cfg: cfg, st: storetest.Open(t, dsn)}
+}
+
+func (c *cliEnv) run(args ...string) (int, string) {
+	c.t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append(args, "--config", c.cfg), &out, &errb)
+	return code, out.String() + errb.String()
+}
+
+func TestDevicesCommands(t *testing.T) {
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			c := newCLIEnv(t, kind, func(*layeh.Packet) (bool, int) { return true, 0 })
+			for _, u := range []string{"2026001", "lab-printers"} {
+				if _, _, err := c.st.EnsureAccount(context.Background(), access.Account{Username: u}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			steps := []struct {
+				args []string
+				code int
+				want []string
+			}{
+				{[]string{"devices", "bind", "2026001", "00-10-A4-23-19-C0", "--class", "pc", "--actor", "op1"}, 0, []string{"bound 00:10:a4:23:19:c0 to 2026001 as pc (by op1)"}},
+				{[]string{"devices", "bind", "lab-printers", "0010-a423-19c0", "--class", "pc"}, 1, []string{"another account"}},
+				{[]string{"devices", "bind", "2026001", "not-a-mac", "--class", "pc"}, 1, []string{"not a MAC address"}},
+				{[]string{"devices", "bind", "2026001", "00-10-A4-23-19-C1"}, 2, []string{"--class must be pc or mobile"}},
+				{[]string{"devices", "bind", "nobody", "00-10-A4-23-19-C1", "--class", "pc"}, 1, []string{`no account "nobody"`}},
+				{[]string{"devices", "list", "--user", "2026001"}, 0, []string{"00:10:a4:23:19:c0", "pc", "yes", "op1"}},
+				{[]string{"devices", "unbind", "00:10:a4:23:19:c0", "--reason", "student left", "--actor", "op1"}, 0, []string{"unbound 00:10:a4:23:19:c0"}},
+				{[]string{"devices", "unbind", "00:10:a4:23:19:c0"}, 1, []string{"is not bound"}},
+				{[]string{"nas", "list"}, 0, []string{"dorm-bras-1", "127.0.0.1", "dorm"}},
+			}
+			for _, s := range steps {
+				code, out := c.run(s.args...)
+				if code != s.code {
+					t.Fatalf("%v: exit %d, want %d:\n%s", s.args, code, s.code, out)
+				}
+				for _, w := range s.want {
+					if !strings.Contains(out, w) {
+						t.Errorf("%v: output lacks %q:\n%s", s.args, w, out)
+					}
+				}
+			}
+			// Bulk import: good rows bound, bad rows reported with their line.
+			file := filepath.Join(t.TempDir(), "devices.csv")
+			csv := "account,mac,class\nlab-printers,02-00-00-00-00-01,pc\nlab-printers,0200.0000.0002,mobile\n" +
+				"lab-printers,zz,pc\nnobody,02:00:00:00:00:04,pc\nlab-printers,02:00:00:00:00:05,tv\nlab-printers,02:00:00:00:00:06\n"
+			if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, out := c.run("devices", "import", file)
+			if code != 1 {
+				t.Fatalf("import with bad rows: exit %d:\n%s", code, out)
+			}
+			for _, w := range []string{"line 4:", "line 5:", "line 6:", "line 7:", "2 bound, 4 bad rows"} {
+				if !strings.Contains(out, w) {
+					t.Errorf("import output lacks %q:\n%s", w, out)
+				}
+			}
+			acc, _ := c.st.AccountByUsername(context.Background(), "lab-printers")
+			devs, _ := c.st.DevicesByAccount(context.Background(), acc.ID)
+			if len(devs) != 2 {
+				t.Fatalf("imported devices: %+v", devs)
+			}
+		})
+	}
+}
+
+func TestSessionsAndKick(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		answer func(*layeh.Packet) (bool, int)
+		code   int
+		want   string
+	}{
+		{"ack", func(*layeh.Packet) (bool, int) { return true, 0 }, 0, "disconnected: acknowledged by dorm-bras-1"},
+		{"nak", func(*layeh.Packet) (bool, int) { return false, 506 }, 1, "NOT disconnected: NAK 506 resources unavailable from dorm-bras-1"},
+		{"silence", nil, 1, "NOT disconnected: no answer from dorm-bras-1 after 2 tries"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCLIEnv(t, "sqlite", tt.answer)
+			ctx := context.Background()
+			if _, _, err := c.st.EnsureAccount(ctx, access.Account{Username: "2026001"}); err != nil {
+				t.Fatal(err)
+			}
+			aaa := store.NewAAA(c.st)
+			defer aaa.Close()
+			res, err := aaa.RecordAccounting(ctx, []store.AcctRecord{{Kind: store.AcctStart, NAS: "dorm-bras-1", Area: "dorm",
+				AcctSessionID: "K1", Username: "2026001", MAC: "02:00:00:00:00:01", IP: "10.0.0.1"}})
+			if err != nil || res[0].SessionID == 0 {
+				t.Fatalf("start: %+v %v", res, err)
+			}
+			code, out := c.run("sessions", "--user", "2026001", "--online")
+			if code != 0 || !strings.Contains(out, "02:00:00:00:00:01") || !strings.Contains(out, "online") {
+				t.Fatalf("sessions: %d\n%s", code, out)
+			}
+			id := fmt.Sprint(res[0].SessionID)
+			code, out = c.run("kick", id, "--reason", "abuse report", "--actor", "op1")
+			if code != tt.code || !strings.Contains(out, tt.want) {
+				t.Fatalf("kick: exit %d, want %d and %q:\n%s", code, tt.code, tt.want, out)
+			}
+			s, _ := c.st.SessionByID(ctx, res[0].SessionID)
+			if (s.Status == access.SessionClosed) != (tt.code == 0) {
+				t.Fatalf("session after kick: %+v", s)
+			}
+			log, _ := c.st.AuditLog(ctx, "2026001", 1)
+			if len(log) != 1 || log[0].Actor != "op1" || log[0].Reason != "abuse report" {
+				t.Fatalf("audit: %+v", log)
+			}
+		})
+	}
+}
+
+// FuzzDevicesImport feeds the device import arbitrary CSV: no panic, and a
+// row is either bound or reported.
+func FuzzDevicesImport(f *testing.F) {
+	f.Add("account,mac,class\nu1,00-10-A4-23-19-C0,pc\n")
+	f.Add("u1,0010.a423.19c0,mobile\nu1,\"x\ny\",pc\n")
+	f.Add("\"unterminated\nu1,zz,pc,extra\n#comment\n\n")
+	st := storetest.NewSQLite(f)
+	if _, _, err := st.EnsureAccount(context.Background(), access.Account{Username: "u1"}); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		var out bytes.Buffer
+		rep, err := importDevices(context.Background(), st, strings.NewReader(text), "fuzz", &out)
+		if err != nil {
+			return
+		}
+		if rep.bad != strings.Count(out.String(), "\n") {
+			t.Fatalf("%d bad rows, %d reported:\n%s", rep.bad, strings.Count(out.String(), "\n"), out.String())
+		}
+	})
+}
