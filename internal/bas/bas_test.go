@@ -1,0 +1,128 @@
+package bas
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+
+	cnradius "github.com/campusnet/campusnet/radius"
+)
+
+func TestFormatMAC(t *testing.T) {
+	for in, want := range map[string]string{"00:10:a4:23:19:c0": "00-10-A4-23-19-C0", "0010-a423-19c0": "00-10-A4-23-19-C0", "x": "x"} {
+		if got := FormatMAC(in); got != want {
+			t.Errorf("FormatMAC(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestRADIUSSide(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	nasIP := netip.MustParseAddr("127.0.0.1")
+	rs := &cnradius.Server{NAS: cnradius.NewStaticNAS(&cnradius.NAS{Name: "bras", IP: nasIP, Secret: []byte("s3")}), Handler: rec}
+	authC, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	acctC, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	go rs.Serve(authC, acctC)
+	defer rs.Shutdown(context.Background())
+	b := New(Config{NASIP: nasIP, Secret: "s3", AuthAddr: authC.LocalAddr().String(), AcctAddr: acctC.LocalAddr().String(),
+		CoAListen: "127.0.0.1:0", Retry: 200 * time.Millisecond, MaxTries: 2})
+	defer b.Close()
+	gone := make(chan string, 4)
+	b.OnDisconnect = func(_ netip.Addr, mac string) { gone <- mac }
+	coa, err := b.ListenCoA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.ServeCoA(ctx)
+
+	// PAP: refused, then accepted (a session, not started).
+	if res, err := b.Authenticate(ctx, AuthRequest{UserName: "u1", Password: "wrong"}); err != nil || res.Accepted || res.ReplyMessage == "" {
+		t.Fatalf("wrong password: %+v %v", res, err)
+	}
+	res, err := b.Authenticate(ctx, AuthRequest{UserName: "u1", Password: "right", MAC: "00:16:3e:00:00:01", UserIP: netip.MustParseAddr("10.0.0.1")})
+	if err != nil || !res.Accepted || res.AcctSessionID == "" {
+		t.Fatalf("login: %+v %v", res, err)
+	}
+	if s, ok := b.Session(res.AcctSessionID); !ok || s.Started || s.MAC != "00:16:3e:00:00:01" {
+		t.Fatalf("session after accept: %+v %v", s, ok)
+	}
+	// MAC authentication: Call-Check, the MAC as user name.
+	b.Authenticate(ctx, AuthRequest{MAC: "00-16-3E-00-00-02"})
+	rec.mu.Lock()
+	last := rec.access[len(rec.access)-1]
+	rec.mu.Unlock()
+	if u, _ := rfc2865.UserName_LookupString(last); u != "00-16-3E-00-00-02" {
+		t.Fatalf("MAC authentication User-Name %q", u)
+	}
+	if st, _ := rfc2865.ServiceType_Lookup(last); st != rfc2865.ServiceType_Value_CallCheck {
+		t.Fatalf("MAC authentication Service-Type %v", st)
+	}
+
+	// Accounting.
+	for _, f := range []func(context.Context, string) error{b.Start, b.Interim} {
+		if err := f(ctx, res.AcctSessionID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Start(ctx, "nope"); err == nil {
+		t.Fatal("Start of an unknown session succeeded")
+	}
+
+	// Disconnect-Requests, as campusnet sends them.
+	nas := &cnradius.NAS{Name: "bras", IP: nasIP, Secret: []byte("s3"), CoAPort: int(coa.Port())}
+	cc := &cnradius.CoAClient{Retry: 200 * time.Millisecond, MaxTries: 2}
+	defer cc.Close()
+	tests := []struct {
+		name  string
+		nak   int
+		ident cnradius.SessionIdent
+		ack   bool
+		cause int
+	}{
+		{"unknown session", 0, cnradius.SessionIdent{AcctSessionID: "nope"}, false, 503},
+		{"told to NAK", 506, cnradius.SessionIdent{AcctSessionID: res.AcctSessionID}, false, 506},
+		{"another NAS", 0, cnradius.SessionIdent{AcctSessionID: res.AcctSessionID, NASIP: netip.MustParseAddr("192.0.2.1")}, false, 403},
+		{"ack", 0, cnradius.SessionIdent{AcctSessionID: res.AcctSessionID, UserName: "u1", CallingStationID: "00-16-3E-00-00-01", NASIP: nasIP}, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b.SetNAK(tt.nak)
+			defer b.SetNAK(0)
+			r, err := cc.Disconnect(ctx, nas, tt.ident)
+			if err != nil || r.ACK != tt.ack || r.ErrorCause != tt.cause {
+				t.Fatalf("disconnect: %+v %v, want ack %v cause %d", r, err, tt.ack, tt.cause)
+			}
+		})
+	}
+	select {
+	case mac := <-gone:
+		if mac != "00:16:3e:00:00:01" {
+			t.Fatalf("OnDisconnect(%q)", mac)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("OnDisconnect not called")
+	}
+	if _, ok := b.Session(res.AcctSessionID); ok {
+		t.Fatal("session still there after Disconnect-ACK")
+	}
+	want := []rfc2866.AcctStatusType{rfc2866.AcctStatusType_Value_Start, rfc2866.AcctStatusType_Value_InterimUpdate, rfc2866.AcctStatusType_Value_Stop}
+	waitFor(t, "Accounting-Stop after the disconnect", func() bool { return slices.Equal(rec.accounting(), want) })
+	acks, naks := b.DisconnectCounts()
+	if acks != 1 || naks != 3 {
+		t.Fatalf("counts %d %d", acks, naks)
+	}
+	// Accounting-On forgets everything.
+	b.Authenticate(ctx, AuthRequest{UserName: "u1", Password: "right"})
+	if err := b.AccountingOn(ctx); err != nil || len(b.Sessions()) != 0 {
+		t.Fatalf("accounting-on: %v, %d sessions", err, len(b.Sessions()))
+	}
+}
