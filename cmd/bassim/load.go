@@ -161,7 +161,7 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	auth, acct := c.addrs()
 	b := bas.New(bas.Config{NASIP: nasIP, Secret: c.secret, AuthAddr: auth, AcctAddr: acct,
-		Log: slog.New(slog.DiscardHandler), Retry: c.retry, MaxTries: c.tries})
+		Log: slog.New(slog.DiscardHandler), Retry: c.retry, MaxTries: c.tries, AcceptRepliesWithoutMA: c.noMA})
 	defer b.Close()
 	l := &loader{b: b, prefix: prefix, password: password, run: fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffff)}
 

@@ -29,6 +29,7 @@ type common struct {
 	nasIP   string
 	retry   time.Duration
 	tries   int
+	noMA    bool
 	verbose bool
 }
 
@@ -40,6 +41,7 @@ func (c *common) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.nasIP, "nas-ip", "127.0.0.1", "this BAS's address (NAS-IP-Address; requests are sent from it when it is a loopback address)")
 	fs.DurationVar(&c.retry, "retry", time.Second, "wait for an answer before resending")
 	fs.IntVar(&c.tries, "tries", 3, "sends per request")
+	fs.BoolVar(&c.noMA, "accept-no-message-authenticator", false, "accept Access replies without Message-Authenticator (a server older than the BlastRADIUS fixes, e.g. FreeRADIUS < 3.2.5)")
 	fs.BoolVar(&c.verbose, "v", false, "log more")
 }
 

@@ -54,6 +54,10 @@ type Config struct {
 	// Retry and MaxTries tune retransmission (defaults 1 s and 3).
 	Retry    time.Duration
 	MaxTries int
+	// AcceptRepliesWithoutMA accepts Access-Accept/Reject without a
+	// Message-Authenticator, as servers before the BlastRADIUS fixes send
+	// them (FreeRADIUS before 3.2.5): only for measuring such a peer.
+	AcceptRepliesWithoutMA bool
 }
 
 // AuthRequest is one subscriber's login as the BAS sends it to RADIUS.
@@ -141,7 +145,7 @@ func New(cfg Config) *BAS {
 	return &BAS{
 		cfg:      cfg,
 		log:      cfg.Log,
-		client:   &cnradius.Client{Retry: cfg.Retry, MaxTries: cfg.MaxTries, RequireMessageAuthenticator: true, LocalAddr: local},
+		client:   &cnradius.Client{Retry: cfg.Retry, MaxTries: cfg.MaxTries, RequireMessageAuthenticator: !cfg.AcceptRepliesWithoutMA, LocalAddr: local},
 		prefix:   binary.BigEndian.Uint32(b[:]),
 		sessions: map[string]*Session{},
 	}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The benchmark report (issue "newcomer…/benchmark"): the same `bassim load`
+# against campusnet on PostgreSQL and against FreeRADIUS 3.2 + rlm_sql on the
+# same PostgreSQL, on this machine, in one run. Prints a Markdown table.
+#
+#   deploy/bench/run.sh [DURATION] [USERS]      (defaults 10s, 2000)
+#
+# Needs: Go, a local PostgreSQL with trust auth for postgres on 127.0.0.1
+# (as on the development machines), apt for FreeRADIUS (installed by
+# freeradius.sh; nothing of it is committed).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DUR=${1:-10s}
+USERS=${2:-2000}
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+TMP=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; deploy/bench/freeradius.sh stop; rm -rf "$TMP"' EXIT
+
+go build -o "$TMP/campusnet" ./cmd/campusnet
+go build -o "$TMP/bassim" ./cmd/bassim
+psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS cnbench" -c "CREATE DATABASE cnbench"
+DB="$PG/cnbench?sslmode=disable"
+cat > "$TMP/bench.toml" <<TOML
+[server]
+node_id = "bench"
+database = "$DB"
+[portal]
+listen = "127.0.0.1:0"
+notify_listen = "127.0.0.1:0"
+[radius]
+auth_listen = "127.0.0.1:21812"
+acct_listen = "127.0.0.1:21813"
+[selfservice]
+listen = "127.0.0.1:0"
+[ops]
+listen = "127.0.0.1:29100"
+[[area]]
+name = "dorm"
+max_pc = 1
+max_mobile = 1
+fee = 20.00
+[[nas]]
+name = "bench-bras"
+ip = "127.0.0.1"
+secret = "testing123"
+area = "dorm"
+TOML
+"$TMP/campusnet" migrate --config "$TMP/bench.toml" >/dev/null
+"$TMP/bassim" seed --database "$DB" --users "$USERS" >/dev/null
+"$TMP/campusnet" serve --config "$TMP/bench.toml" 2>"$TMP/campusnet.log" &
+CN=$!
+for _ in $(seq 1 50); do curl -sf http://127.0.0.1:29100/healthz >/dev/null && break; sleep 0.2; done
+
+load() { # server-auth server-acct mode concurrency [bassim flags…]
+  "$TMP/bassim" load --auth "$1" --acct "$2" --mode "$3" --concurrency "$4" --duration "$DUR" --users "$USERS" "${@:5}" 2>&1
+}
+row() { # label output
+  local rps p99
+  rps=$(echo "$2" | sed -n 's/.*requests\/s[: ]*\([0-9.,]*\).*/\1/p' | head -n1)
+  p99=$(echo "$2" | sed -n 's/.*p99[: =]*\([0-9.]*[a-zµ]*s\).*/\1/p' | head -n1)
+  echo "| $1 | $rps | $p99 |"
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); PostgreSQL $(psql -tA "$PG/postgres" -c 'show server_version'); $(date -u +%F)"
+echo
+echo "| load (duration $DUR, $USERS users) | requests/s | p99 |"
+echo "|---|---|---|"
+for mode in auth-mac acct; do
+  for c in 16 64; do
+    out=$(load 127.0.0.1:21812 127.0.0.1:21813 $mode $c); echo "$out" > "$TMP/cn-$mode-$c.txt"
+    row "campusnet $mode, concurrency $c" "$out"
+  done
+done
+
+# Memory with 100,000 sessions online.
+psql -q "$DB" <<SQL
+INSERT INTO accounts (username, name, role, balance_fen, created_at, updated_at)
+SELECT 'mem' || i, '', 'student', 0, 0, 0 FROM generate_series(1, 100000) i;
+INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, acct_session_id, correlation, started_at, last_update_at)
+SELECT a.id, a.username, 'bench-bras', 'dorm', '', '', 'pc', 'online', 'mem-' || a.id, 'mem-' || a.id,
+       (extract(epoch from now()) * 1000)::bigint, (extract(epoch from now()) * 1000)::bigint
+FROM accounts a WHERE a.username LIKE 'mem%';
+SQL
+load 127.0.0.1:21812 127.0.0.1:21813 mixed 16 >/dev/null
+curl -sf http://127.0.0.1:29100/metrics >/dev/null
+rss=$(awk '/VmRSS/ {print $2}' /proc/$CN/status)
+echo "| campusnet resident memory with 100,000 sessions online (after a mixed load and a /metrics scrape) | $((rss / 1024)) MiB | |"
+kill $CN; wait $CN 2>/dev/null || true
+
+# The peer.
+deploy/bench/freeradius.sh start "$USERS" >/dev/null
+psql -q "$PG/frbench" <<SQL
+INSERT INTO radcheck (username, attribute, op, value)
+SELECT m, 'Cleartext-Password', ':=', m FROM (
+  SELECT upper('02-4c-00-' || lpad(to_hex((i >> 16) & 255), 2, '0') || '-' || lpad(to_hex((i >> 8) & 255), 2, '0') || '-' || lpad(to_hex(i & 255), 2, '0')) m
+  FROM generate_series(0, $USERS) i) x;
+SQL
+for mode in auth-mac acct; do
+  for c in 16 64; do
+    # FreeRADIUS 3.2.1 (Debian 12) predates the BlastRADIUS fixes: its
+    # replies carry no Message-Authenticator, which bassim otherwise refuses.
+    out=$(load 127.0.0.1:1912 127.0.0.1:1913 $mode $c --accept-no-message-authenticator); echo "$out" > "$TMP/fr-$mode-$c.txt"
+    row "FreeRADIUS 3.2 + rlm_sql $mode, concurrency $c" "$out"
+  done
+done
