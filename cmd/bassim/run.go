@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/campusnet/campusnet/internal/bas"
+	"github.com/campusnet/campusnet/portal/portalproto"
 )
 
 type multi []string
@@ -30,12 +32,18 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var nak int
 	var interim time.Duration
 	var acctOn bool
+	var portalListen, portalSecret, portalNotify string
+	var portalVersion int
 	fs.Var(&logins, "login", "log in USER:PASS[:MAC[:IP]] by PAP (repeatable)")
 	fs.Var(&macLogins, "mac-login", "log in a MAC by MAC authentication, MAC[:IP] (repeatable)")
 	fs.StringVar(&coa, "coa", "127.0.0.1:3799", "where Disconnect-Requests arrive (\"\" = none)")
 	fs.IntVar(&nak, "nak", 0, "answer Disconnect-Requests with a NAK with this Error-Cause (e.g. 503, 506)")
 	fs.DurationVar(&interim, "interim", 0, "Interim-Update interval (default: what the server says, else 300s)")
 	fs.BoolVar(&acctOn, "accounting-on", false, "send Accounting-On first (as a BAS does when it boots)")
+	fs.StringVar(&portalListen, "portal-listen", "", "also be the Portal-protocol side of the BAS on this UDP address (e.g. 127.0.0.1:2000, a NAS's portal_addr)")
+	fs.StringVar(&portalSecret, "portal-secret", "testing123", "Portal protocol shared secret (v2)")
+	fs.StringVar(&portalNotify, "portal-notify", "127.0.0.1:50100", "the portal's notify_listen, where NTF_LOGOUT goes after a Disconnect-Request")
+	fs.IntVar(&portalVersion, "portal-version", 2, "Portal protocol version of NTF_LOGOUT (1 or 2; requests are answered in the version they come in)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -55,6 +63,30 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	b.SetNAK(nak)
 	b.OnDisconnect = func(ip netip.Addr, mac string) {
 		fmt.Fprintf(stdout, "disconnected by the server: ip %s mac %s\n", ip, mac)
+	}
+	if portalListen != "" {
+		if portalVersion != 1 && portalVersion != 2 {
+			return fmt.Errorf("%w: --portal-version must be 1 or 2", errUsage)
+		}
+		printDisconnect := b.OnDisconnect
+		p := bas.NewPortal(b, bas.PortalConfig{Secret: portalSecret, BASIP: nasIP, NotifyAddr: portalNotify,
+			NotifyVersion: portalproto.Version(portalVersion), Log: log})
+		portalDisconnect := b.OnDisconnect // NewPortal's: Accounting-Stop is done; send NTF_LOGOUT
+		b.OnDisconnect = func(ip netip.Addr, mac string) {
+			portalDisconnect(ip, mac)
+			printDisconnect(ip, mac)
+		}
+		pc, err := net.ListenPacket("udp", portalListen)
+		if err != nil {
+			return fmt.Errorf("portal listen %s: %w", portalListen, err)
+		}
+		fmt.Fprintf(stdout, "answering the Portal protocol on %s (NTF_LOGOUT to %s)\n", pc.LocalAddr(), portalNotify)
+		go func() { _ = p.Serve(pc) }()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = p.Shutdown(sctx)
+		}()
 	}
 	if coa != "" {
 		a, err := b.ListenCoA()
