@@ -87,7 +87,8 @@ func identityFor(cfg *config.Config, st *store.Store, log *slog.Logger) (identit
 		d, err := identity.NewLDAP(identity.LDAPConfig{
 			URL: l.URL, StartTLS: l.StartTLS, InsecureSkipVerify: l.InsecureSkipVerify, CAFile: l.CAFile,
 			BindDN: l.BindDN, BindPassword: l.BindPassword, BaseDN: l.BaseDN, UserFilter: l.UserFilter,
-			NameAttribute: l.NameAttribute, RoleAttribute: l.RoleAttribute, Timeout: l.Timeout.Duration,
+			IDAttribute: l.IDAttribute, NameAttribute: l.NameAttribute, RoleAttribute: l.RoleAttribute,
+			DefaultRole: l.DefaultRole, Timeout: l.Timeout.Duration,
 		}, log)
 		if err != nil {
 			return nil, nil, nil, err

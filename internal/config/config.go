@@ -128,8 +128,10 @@ type LDAP struct {
 	BindPassword       string   `toml:"bind_password"`
 	BaseDN             string   `toml:"base_dn"`
 	UserFilter         string   `toml:"user_filter"`
+	IDAttribute        string   `toml:"id_attribute"`
 	NameAttribute      string   `toml:"name_attribute"`
 	RoleAttribute      string   `toml:"role_attribute"`
+	DefaultRole        string   `toml:"default_role"`
 	Timeout            Duration `toml:"timeout"`
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -127,4 +129,36 @@ func TestDeployExampleIsValid(t *testing.T) {
 			t.Fatalf("compose %s: %v", f, err)
 		}
 	}
+}
+
+// TestExampleDocumentsEveryKey keeps deploy/campusnet.example.toml complete:
+// every key the program reads appears there (set, or commented out).
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/campusnet.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example := string(b)
+	var walk func(t reflect.Type)
+	walk = func(typ reflect.Type) {
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			key := strings.Split(f.Tag.Get("toml"), ",")[0]
+			if key == "" || key == "-" {
+				continue
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(Duration{}) {
+				walk(ft)
+				continue
+			}
+			if !regexp.MustCompile(`(?m)^#? ?` + regexp.QuoteMeta(key) + ` +=`).MatchString(example) {
+				t.Errorf("key %q (%s.%s) is not in deploy/campusnet.example.toml", key, typ.Name(), f.Name)
+			}
+		}
+	}
+	walk(reflect.TypeOf(Config{}))
 }
