@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -641,21 +642,47 @@ func (a *AAA) acctSegmentPG(ctx context.Context, recs []AcctRecord, seg []int, o
 			later = append(later, i)
 		}
 	}
-	if err := a.retry(ctx, func() error { return a.bulkStartsPG(ctx, recs, starts, out, active, nowMs) }); err != nil {
+	// A Stop of a session a Start of this part records waits for it.
+	kept := stops[:0]
+	for _, i := range stops {
+		if startKeys[key{recs[i].NAS, recs[i].AcctSessionID}] {
+			later = append(later, i)
+		} else {
+			kept = append(kept, i)
+		}
+	}
+	stops = kept
+	// The three statements touch different requests' sessions, so they run
+	// at once, on connections of their own: the batch waits for the
+	// slowest, not for all three one after the other (their commits share
+	// a WAL flush). Where they meet — a Start closing an older session of
+	// its MAC that an Interim or Stop names — either order is one the BAS
+	// could have sent, and the row lock orders them.
+	var wg sync.WaitGroup
+	var errStarts, errInterims error
+	var mInterims map[int]bool
+	if len(starts) > 0 {
+		wg.Go(func() {
+			errStarts = a.retry(ctx, func() error { return a.bulkStartsPG(ctx, recs, starts, out, active, nowMs) })
+		})
+	}
+	if len(interims) > 0 {
+		wg.Go(func() {
+			errInterims = a.retry(ctx, func() (err error) {
+				mInterims, err = a.bulkUpdatePG(ctx, recs, interims, out, nowMs, false)
+				return err
+			})
+		})
+	}
+	var mStops map[int]bool
+	errStops := a.retry(ctx, func() (err error) { mStops, err = a.bulkUpdatePG(ctx, recs, stops, out, nowMs, true); return err })
+	wg.Wait()
+	if err := errors.Join(errStarts, errInterims, errStops); err != nil {
 		return err
 	}
 	var fallback []int
-	var matched map[int]bool
-	err := a.retry(ctx, func() (err error) { matched, err = a.bulkUpdatePG(ctx, recs, interims, out, nowMs, false); return err })
-	if err != nil {
-		return err
-	}
-	fallback = append(fallback, unmatched(interims, matched)...)
-	err = a.retry(ctx, func() (err error) { matched, err = a.bulkUpdatePG(ctx, recs, stops, out, nowMs, true); return err })
-	if err != nil {
-		return err
-	}
-	fallback = append(fallback, unmatched(stops, matched)...)
+	fallback = append(fallback, unmatched(interims, mInterims)...)
+	fallback = append(fallback, unmatched(stops, mStops)...)
 	fallback = append(fallback, later...)
 	sort.Ints(fallback)
 	for _, i := range fallback {
