@@ -51,7 +51,11 @@ TOML
 CN=$!
 for _ in $(seq 1 50); do curl -sf http://127.0.0.1:29100/healthz >/dev/null && break; sleep 0.2; done
 
+# Autovacuum may be off (it is on the development machines): every run starts
+# from vacuumed, analysed tables, for campusnet and FreeRADIUS alike.
+VACUUM_DB="$DB"
 load() { # server-auth server-acct mode concurrency [bassim flags…]
+  psql -q "$VACUUM_DB" -c "VACUUM ANALYZE" 2>/dev/null || true
   "$TMP/bassim" load --auth "$1" --acct "$2" --mode "$3" --concurrency "$4" --duration "$DUR" --users "$USERS" "${@:5}" 2>&1
 }
 row() { # label output
@@ -89,6 +93,7 @@ kill $CN; wait $CN 2>/dev/null || true
 
 # The peer.
 deploy/bench/freeradius.sh start "$USERS" >/dev/null
+VACUUM_DB="$PG/frbench"
 psql -q "$PG/frbench" <<SQL
 INSERT INTO radcheck (username, attribute, op, value)
 SELECT m, 'Cleartext-Password', ':=', m FROM (
