@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -89,42 +88,7 @@ func (a *AAA) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	if !a.own {
 		return a.InTx(ctx, fn)
 	}
-	var err error
-	for attempt := 0; attempt < 8; attempt++ {
-		err = func() (err error) {
-			tx, err := a.hot.BeginTxx(ctx, nil)
-			if err != nil {
-				return fmt.Errorf("store: begin: %w", err)
-			}
-			defer func() {
-				if p := recover(); p != nil {
-					_ = tx.Rollback()
-					panic(p)
-				}
-				if err != nil {
-					_ = tx.Rollback()
-				}
-			}()
-			if err = fn(tx); err != nil {
-				return err
-			}
-			if err = tx.Commit(); err != nil {
-				return fmt.Errorf("store: commit: %w", err)
-			}
-			return nil
-		}()
-		if err == nil || !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		t := time.NewTimer(time.Duration(1+mrand.IntN(5<<attempt)) * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return err
+	return inTx(ctx, a.hot, fn)
 }
 
 // Close releases the prepared statements.

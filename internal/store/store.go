@@ -225,9 +225,14 @@ func (s *Store) ForUpdate() string { return s.forUpdate() }
 // serialisation failure, a deadlock or a busy SQLite; fn must be safe to run
 // again.
 func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	return inTx(ctx, s.db, fn)
+}
+
+// inTx is InTx on any pool of the store's database.
+func inTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
-		err = s.inTxOnce(ctx, fn)
+		err = inTxOnce(ctx, db, fn)
 		if err == nil || !retryable(err) || ctx.Err() != nil {
 			return err
 		}
@@ -243,8 +248,8 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return err
 }
 
-func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
+func inTxOnce(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err error) {
+	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
