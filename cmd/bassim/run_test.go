@@ -5,17 +5,13 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/campusnet/campusnet/internal/config"
-	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 	"github.com/campusnet/campusnet/portal/portalproto"
-	"github.com/campusnet/campusnet/radius"
 )
 
 // TestRunPortalSide runs `bassim run --portal-listen` and logs in through it
@@ -24,35 +20,14 @@ import (
 // Reply-Message.
 func TestRunPortalSide(t *testing.T) {
 	st := storetest.NewSQLite(t)
-	cfg, err := config.Parse(`
-[[area]]
-name = "dorm"
-fee = 20.00
-[[nas]]
-name = "b"
-ip = "127.0.0.1"
-secret = "testing123"
-area = "dorm"
-`, "t.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	aaa := store.NewAAA(st)
-	svc, err := radius.New(radius.Config{Store: aaa, Areas: cfg.Areas, NAS: cfg.NAS})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth, _ := net.ListenPacket("udp", "127.0.0.1:0")
-	acct, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	auth, acct := startRADIUS(t, st)
 	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- svc.Serve(ctx, auth, acct) }()
 
 	pr, pw := io.Pipe()
 	ran := make(chan int, 1)
 	go func() {
 		ran <- run(ctx, []string{"run", "--portal-listen", "127.0.0.1:0", "--coa", "", "--portal-notify", "127.0.0.1:9",
-			"--auth", auth.LocalAddr().String(), "--acct", acct.LocalAddr().String()}, pw, io.Discard)
+			"--auth", auth, "--acct", acct}, pw, io.Discard)
 		pw.Close()
 	}()
 	defer func() {
@@ -60,8 +35,6 @@ area = "dorm"
 		if code := <-ran; code != 0 {
 			t.Errorf("bassim run exited %d", code)
 		}
-		<-served
-		aaa.Close()
 	}()
 	var portalAddr string
 	sc := bufio.NewScanner(pr)
