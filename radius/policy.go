@@ -3,6 +3,7 @@ package radius
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"net/netip"
@@ -480,7 +481,45 @@ func (s *Service) accept(r *Request, d store.LoginDecision) *radius.Packet {
 	if st := s.cfg.SessionTimeout / time.Second; st > 0 {
 		_ = rfc2865.SessionTimeout_Set(out, rfc2865.SessionTimeout(st))
 	}
+	if a, ok := s.area(d.Session.Area); ok && r.NAS != nil {
+		addRateLimit(out, s.vendors[r.NAS.Name], a.RateUpKbps, a.RateDownKbps)
+	}
 	return out
+}
+
+// Vendor-Specific rate-limit attributes (bit/s), as the vendors' RADIUS
+// dictionaries define them: Input is what the user sends (upload).
+const (
+	vendorHuawei = 2011  // Huawei-Input-Average-Rate 2, Huawei-Output-Average-Rate 5
+	vendorH3C    = 25506 // H3C-Input-Average-Rate 2, H3C-Output-Average-Rate 5
+)
+
+// addRateLimit adds the area's rate limit in the NAS vendor's attributes;
+// a NAS with no vendor configured gets none.
+func addRateLimit(p *radius.Packet, vendor string, upKbps, downKbps int) {
+	var id uint32
+	switch vendor {
+	case "huawei":
+		id = vendorHuawei
+	case "h3c":
+		id = vendorH3C
+	default:
+		return
+	}
+	for _, r := range []struct {
+		typ  byte
+		kbps int
+	}{{2, upKbps}, {5, downKbps}} {
+		if r.kbps <= 0 {
+			continue
+		}
+		v := make([]byte, 6)
+		v[0], v[1] = r.typ, 6
+		binary.BigEndian.PutUint32(v[2:], uint32(r.kbps)*1000)
+		if vsa, err := radius.NewVendorSpecific(id, v); err == nil {
+			p.Add(rfc2865.VendorSpecific_Type, vsa)
+		}
+	}
 }
 
 // reject builds an Access-Reject for a refusal.

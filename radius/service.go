@@ -91,6 +91,7 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	areas   map[string]config.Area
+	vendors map[string]string // NAS name → vendor of its rate-limit attributes
 	nas     StaticNAS
 	metrics *metrics
 
@@ -141,7 +142,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.AuthLogQueue <= 0 {
 		cfg.AuthLogQueue = DefaultAuthLogQueue
 	}
-	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, areas: map[string]config.Area{}, seen: map[string]*nasSeen{}}
+	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, areas: map[string]config.Area{}, vendors: map[string]string{}, seen: map[string]*nasSeen{}}
 	for _, a := range cfg.Areas {
 		s.areas[a.Name] = a
 	}
@@ -151,6 +152,7 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("radius: NAS %s: unknown area %q", n.Name, n.Area)
 		}
 		list = append(list, NASFromConfig(n))
+		s.vendors[n.Name] = n.Vendor
 	}
 	s.nas = NewStaticNAS(list...)
 	m, err := newMetrics(cfg.Registerer)

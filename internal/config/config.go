@@ -154,6 +154,11 @@ type Area struct {
 	UnknownAs string `toml:"unknown_as"`
 	// MaxBound caps the MACs one account may bind for seamless login here (default 8).
 	MaxBound int `toml:"max_bound"`
+	// RateUpKbps and RateDownKbps limit each session's upload and download
+	// (kbit/s; 0 = no limit), sent in Access-Accept as the vendor
+	// attributes of the NAS's vendor.
+	RateUpKbps   int `toml:"rate_up_kbps"`
+	RateDownKbps int `toml:"rate_down_kbps"`
 
 	FeeFen int64 `toml:"-"`
 }
@@ -177,6 +182,9 @@ type NAS struct {
 	PortalSecret                string   `toml:"portal_secret"`
 	PortalAuth                  string   `toml:"portal_auth"`
 	UserSubnets                 []string `toml:"user_subnets"`
+	// Vendor says which vendor attributes the BAS understands for rate
+	// limits: "huawei", "h3c", or "" (none sent).
+	Vendor string `toml:"vendor"`
 
 	Addr     netip.Addr     `toml:"-"`
 	Subnets  []netip.Prefix `toml:"-"`
@@ -432,6 +440,9 @@ func (c *Config) fill(file string) error {
 		if a.MaxBound == 0 {
 			a.MaxBound = 8
 		}
+		if a.RateUpKbps < 0 || a.RateDownKbps < 0 || a.RateUpKbps > 4_000_000 || a.RateDownKbps > 4_000_000 {
+			return bad(key+".rate_up_kbps", "rates are kbit/s from 0 (no limit) to 4000000")
+		}
 	}
 
 	names := map[string]bool{}
@@ -482,6 +493,11 @@ func (c *Config) fill(file string) error {
 		}
 		if n.PortalVersion != 1 && n.PortalVersion != 2 {
 			return bad(key+".portal_version", "want 1 or 2, got %d", n.PortalVersion)
+		}
+		switch n.Vendor {
+		case "", "huawei", "h3c":
+		default:
+			return bad(key+".vendor", "want \"huawei\", \"h3c\" or \"\", got %q", n.Vendor)
 		}
 		def(&n.PortalAuth, "chap")
 		if n.PortalAuth != "chap" && n.PortalAuth != "pap" {
