@@ -41,6 +41,13 @@ func TestNewcomerDemo(t *testing.T) {
 			t.Skipf("%s is in use: the demo needs its default ports", addr)
 		}
 	}
+	for _, addr := range []string{"127.0.0.1:1812", "127.0.0.1:1813", "127.0.0.1:2000", "127.0.0.1:3799", "127.0.0.1:50100"} {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			t.Skipf("UDP %s is in use: the demo needs its default ports", addr)
+		}
+		pc.Close()
+	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "campusnet")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {

@@ -3,6 +3,7 @@ package bas
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -205,7 +206,14 @@ func (h portalHandler) Auth(ctx context.Context, req portalproto.AuthRequest) (p
 		p.mu.Unlock()
 	}()
 
-	ar := AuthRequest{UserName: req.Username, UserIP: ip, MAC: req.MAC}
+	mac := req.MAC
+	if mac == "" {
+		// A real BAS always knows the MAC of the address it intercepted
+		// (ARP, DHCP) and sends it as Calling-Station-Id, even when the
+		// portal was opened by hand and learnt none.
+		mac = macForIP(ip)
+	}
+	ar := AuthRequest{UserName: req.Username, UserIP: ip, MAC: mac}
 	if req.Method == portalproto.AuthCHAP {
 		ar.CHAPID, ar.CHAPPassword, ar.CHAPChallenge = req.ChapID, req.ChapPassword, req.Challenge
 	} else {
@@ -273,4 +281,13 @@ func (h portalHandler) Info(_ context.Context, ip netip.Addr) (portalproto.InfoR
 		return portalproto.InfoResult{}, portalproto.CodeInfoFailed
 	}
 	return portalproto.InfoResult{UpLinkKB: s.InputOctets / 1024, DownLinkKB: s.OutputOctets / 1024, Port: "simulated"}, portalproto.CodeOK
+}
+
+// macForIP is the simulated BAS's MAC for a user address it has no MAC for:
+// locally administered, 02:00 followed by the IPv4 address (or the IPv6
+// address's last four bytes).
+func macForIP(ip netip.Addr) string {
+	b := ip.Unmap().AsSlice()
+	b = b[len(b)-4:]
+	return fmt.Sprintf("02:00:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3])
 }

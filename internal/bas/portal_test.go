@@ -186,3 +186,18 @@ func TestPortalSide(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+func TestMACForIP(t *testing.T) {
+	tests := []struct{ ip, want string }{
+		{"127.0.0.1", "02:00:7f:00:00:01"},
+		{"10.1.2.3", "02:00:0a:01:02:03"},
+		{"::ffff:10.1.2.3", "02:00:0a:01:02:03"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ip, func(t *testing.T) {
+			if got := macForIP(netip.MustParseAddr(tt.ip)); got != tt.want {
+				t.Fatalf("macForIP(%s) = %s, want %s", tt.ip, got, tt.want)
+			}
+		})
+	}
+}
