@@ -2,8 +2,6 @@ package portal
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -44,24 +42,6 @@ import (
 
 // cheapParams keep the tests fast; the benchmark states its own cost.
 var cheapParams = identity.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
-type identityStore struct{ st *store.Store }
-
-func (l identityStore) LocalCredential(ctx context.Context, user string) (identity.LocalCredential, error) {
-	a, err := l.st.AccountByUsername(ctx, user)
-	if errors.Is(err, access.ErrNotFound) {
-		return identity.LocalCredential{}, identity.ErrUnknownUser
-	}
-	if err != nil {
-		return identity.LocalCredential{}, fmt.Errorf("%w: %v", identity.ErrUnavailable, err)
-	}
-	return identity.LocalCredential{Person: identity.Person{ID: a.Username, Name: a.Name, Role: a.Role, MustChange: a.MustChange},
-		Hash: a.PasswordHash, Disabled: a.Disabled}, nil
-}
-
-func (l identityStore) SetPasswordHash(ctx context.Context, user, hash string, mustChange bool) error {
-	return l.st.SetPasswordHash(ctx, user, hash, mustChange)
-}
 
 // standIn is the RADIUS handler of the harness.
 type standIn struct {
@@ -292,7 +272,7 @@ func newHarnessOn(t testing.TB, st *store.Store, opts ...harnessOpt) *harness {
 		o(&cfg)
 	}
 	h.cfg = cfg
-	local := identity.NewLocal(identityStore{st}, cheapParams, log)
+	local := identity.NewLocal(identity.FromAccounts(st), cheapParams, log)
 	p, err := New(cfg, Deps{Store: st, Auth: local, Local: local, TokenKey: h.key, Log: log})
 	if err != nil {
 		t.Fatal(err)

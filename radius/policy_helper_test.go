@@ -2,7 +2,6 @@ package radius_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -136,7 +135,7 @@ func startEnvOn(t testing.TB, st *store.Store, clock *storetest.Clock, opts ...e
 	t.Cleanup(func() { e.disc.Close() })
 	rc := radius.Config{
 		Store: store.NewAAA(st), Areas: cfg.Areas, NAS: cfg.NAS,
-		Identity: identity.NewLocal(localIdentity{st}, identity.InitialParams, nil),
+		Identity: identity.NewLocal(identity.FromAccounts(st), identity.InitialParams, nil),
 		TokenKey: e.key, InterimInterval: interim, ReserveTimeout: reserveT,
 		SessionTimeout: 8 * time.Hour, Node: "t1", Disconnecter: e.disc,
 		Now: clock.Now, Registerer: prometheus.NewRegistry(), Log: testLog(t),
@@ -289,25 +288,6 @@ func (e *env) authLog(user string) []access.AuthLogEntry {
 		e.t.Fatal(err)
 	}
 	return list
-}
-
-// localIdentity adapts the store to identity.LocalStore (as cmd does).
-type localIdentity struct{ st *store.Store }
-
-func (l localIdentity) LocalCredential(ctx context.Context, user string) (identity.LocalCredential, error) {
-	a, err := l.st.AccountByUsername(ctx, user)
-	if errors.Is(err, access.ErrNotFound) {
-		return identity.LocalCredential{}, identity.ErrUnknownUser
-	}
-	if err != nil {
-		return identity.LocalCredential{}, err
-	}
-	return identity.LocalCredential{Person: identity.Person{ID: a.Username, Name: a.Name, Role: a.Role, MustChange: a.MustChange},
-		Hash: a.PasswordHash, Disabled: a.Disabled}, nil
-}
-
-func (l localIdentity) SetPasswordHash(ctx context.Context, user, hash string, mustChange bool) error {
-	return l.st.SetPasswordHash(ctx, user, hash, mustChange)
 }
 
 // mustAuth authenticates and fails the test on a transport error.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -57,7 +56,7 @@ func newEnv(t *testing.T, kind string, opts ...envOpt) *env {
 	clock := storetest.NewClock(testStart)
 	st := storetest.New(t, kind, store.WithClock(clock.Now))
 	e := &env{t: t, st: st, clock: clock, bas: newTestBAS(t), reg: prometheus.NewRegistry()}
-	e.local = identity.NewLocal(localStore{st}, identity.InitialParams, nil)
+	e.local = identity.NewLocal(identity.FromAccounts(st), identity.InitialParams, nil)
 	e.cfg = selfservice.Config{
 		Organisation: "测试大学", NodeID: "7", Version: "test",
 		PaymentURL: "https://pay.example.edu/net",
@@ -86,25 +85,6 @@ func newEnv(t *testing.T, kind string, opts ...envOpt) *env {
 	e.srv = httptest.NewServer(svc)
 	t.Cleanup(e.srv.Close)
 	return e
-}
-
-// localStore adapts the store to identity.LocalStore as cmd does.
-type localStore struct{ st *store.Store }
-
-func (l localStore) LocalCredential(ctx context.Context, user string) (identity.LocalCredential, error) {
-	a, err := l.st.AccountByUsername(ctx, user)
-	if errors.Is(err, access.ErrNotFound) {
-		return identity.LocalCredential{}, identity.ErrUnknownUser
-	}
-	if err != nil {
-		return identity.LocalCredential{}, err
-	}
-	return identity.LocalCredential{Person: identity.Person{ID: a.Username, Name: a.Name, Role: a.Role, MustChange: a.MustChange},
-		Hash: a.PasswordHash, Disabled: a.Disabled}, nil
-}
-
-func (l localStore) SetPasswordHash(ctx context.Context, user, hash string, mustChange bool) error {
-	return l.st.SetPasswordHash(ctx, user, hash, mustChange)
 }
 
 // account creates an account with a password and an opening balance.

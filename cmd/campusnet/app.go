@@ -56,28 +56,6 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-// localIdentityStore adapts the store to identity.LocalStore.
-type localIdentityStore struct{ st *store.Store }
-
-func (l localIdentityStore) LocalCredential(ctx context.Context, user string) (identity.LocalCredential, error) {
-	a, err := l.st.AccountByUsername(ctx, user)
-	if errors.Is(err, access.ErrNotFound) {
-		return identity.LocalCredential{}, identity.ErrUnknownUser
-	}
-	if err != nil {
-		return identity.LocalCredential{}, fmt.Errorf("%w: %v", identity.ErrUnavailable, err)
-	}
-	return identity.LocalCredential{
-		Person:   identity.Person{ID: a.Username, Name: a.Name, Role: a.Role, MustChange: a.MustChange},
-		Hash:     a.PasswordHash,
-		Disabled: a.Disabled,
-	}, nil
-}
-
-func (l localIdentityStore) SetPasswordHash(ctx context.Context, user, hash string, mustChange bool) error {
-	return l.st.SetPasswordHash(ctx, user, hash, mustChange)
-}
-
 // identityFor builds the configured identity backend. The local backend is
 // also returned as itself so that password changes can reach it.
 func identityFor(cfg *config.Config, st *store.Store, log *slog.Logger) (identity.Authenticator, *identity.Local, func(), error) {
@@ -95,7 +73,7 @@ func identityFor(cfg *config.Config, st *store.Store, log *slog.Logger) (identit
 		}
 		return d, nil, func() { d.Close() }, nil
 	default:
-		loc := identity.NewLocal(localIdentityStore{st}, identity.DefaultParams, log)
+		loc := identity.NewLocal(identity.FromAccounts(st), identity.DefaultParams, log)
 		return loc, loc, func() {}, nil
 	}
 }

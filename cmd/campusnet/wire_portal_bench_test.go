@@ -108,7 +108,7 @@ user_subnets = ["10.0.0.0/8"]
 			} else {
 				// A second portal node on the same store, RADIUS and BAS,
 				// whose local identity hashes cheaply.
-				local := identity.NewLocal(localIdentityStore{s.st}, c.params, nil)
+				local := identity.NewLocal(identity.FromAccounts(s.st), c.params, nil)
 				pcfg := portalConfig(s.cfg, false)
 				pcfg.NodeID = "bench-cheap"
 				p, err := portal.New(pcfg, portal.Deps{Store: s.st, Auth: local, Local: local, TokenKey: s.tokenKey})
