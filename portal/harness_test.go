@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	layeh "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
@@ -298,24 +297,11 @@ func (h *harness) account(user, pass string, balance access.Fen, mustChange bool
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	a, _, err := h.st.EnsureAccount(ctx, access.Account{Username: user, Name: "测试 " + user, Role: access.RoleStudent, PasswordHash: hash, MustChange: mustChange})
+	a, _, err := h.st.OpenAccount(ctx, access.Account{Username: user, Name: "测试 " + user, Role: access.RoleStudent, PasswordHash: hash, MustChange: mustChange},
+		balance, "test", "seed:"+user, "")
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if balance != 0 {
-		err := h.st.InTx(ctx, func(tx *sqlx.Tx) error {
-			acc, err := h.st.LockAccount(ctx, tx, a.ID)
-			if err != nil {
-				return err
-			}
-			_, err = h.st.AddLedgerTx(ctx, tx, &acc, access.LedgerRecharge, balance, "test", "seed:"+user, "")
-			return err
-		})
-		if err != nil {
-			h.t.Fatal(err)
-		}
-	}
-	a, _ = h.st.AccountByUsername(ctx, user)
 	return a
 }
 

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	layeh "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
@@ -95,24 +94,11 @@ func (e *env) account(user, pass, role string, balance access.Fen, mustChange bo
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	a, _, err := e.st.EnsureAccount(ctx, access.Account{Username: user, Name: "Name of " + user, Role: role, PasswordHash: hash, MustChange: mustChange})
+	a, _, err := e.st.OpenAccount(ctx, access.Account{Username: user, Name: "Name of " + user, Role: role, PasswordHash: hash, MustChange: mustChange},
+		balance, "test", "open:"+user, "opening balance")
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if balance != 0 {
-		err := e.st.InTx(ctx, func(tx *sqlx.Tx) error {
-			acc, err := e.st.LockAccount(ctx, tx, a.ID)
-			if err != nil {
-				return err
-			}
-			_, err = e.st.AddLedgerTx(ctx, tx, &acc, access.LedgerRecharge, balance, "test", "open:"+user, "opening balance")
-			return err
-		})
-		if err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	a, _ = e.st.AccountByID(ctx, a.ID)
 	return a
 }
 

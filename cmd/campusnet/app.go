@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -97,22 +96,10 @@ func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		a, created, err := st.EnsureAccount(ctx, access.Account{Username: d.user, Name: d.name, Role: d.role, PasswordHash: hash})
+		_, created, err := st.OpenAccount(ctx, access.Account{Username: d.user, Name: d.name, Role: d.role, PasswordHash: hash},
+			d.balance, "demo", "demo-seed:"+d.user, "demo opening balance")
 		if err != nil {
 			return err
-		}
-		if created && d.balance > 0 {
-			err := st.InTx(ctx, func(tx *txT) error {
-				acc, err := st.LockAccount(ctx, tx, a.ID)
-				if err != nil {
-					return err
-				}
-				_, err = st.AddLedgerTx(ctx, tx, &acc, access.LedgerRecharge, d.balance, "demo", "demo-seed:"+d.user, "demo opening balance")
-				return err
-			})
-			if err != nil && !errors.Is(err, store.ErrDuplicate) {
-				return err
-			}
 		}
 		if created {
 			log.Info("demo account created", "user", d.user)

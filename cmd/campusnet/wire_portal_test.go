@@ -306,17 +306,8 @@ func TestPortalEndToEnd(t *testing.T) {
 
 			t.Run("initial password must change", func(t *testing.T) {
 				hash, _ := identity.HashPassword("110105", identity.InitialParams)
-				a, _, err := e.s.st.EnsureAccount(ctx, access.Account{Username: "fresh1", Role: access.RoleStudent, PasswordHash: hash, MustChange: true})
-				if err != nil {
-					t.Fatal(err)
-				}
-				err = e.s.st.InTx(ctx, func(tx *txT) error {
-					acc, err := e.s.st.LockAccount(ctx, tx, a.ID)
-					if err == nil {
-						_, err = e.s.st.AddLedgerTx(ctx, tx, &acc, access.LedgerRecharge, 2000, "test", "e2e:fresh1", "")
-					}
-					return err
-				})
+				_, _, err := e.s.st.OpenAccount(ctx, access.Account{Username: "fresh1", Role: access.RoleStudent, PasswordHash: hash, MustChange: true},
+					2000, "test", "e2e:fresh1", "")
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -179,6 +179,48 @@ func (s *Store) EnsureAccount(ctx context.Context, a access.Account) (access.Acc
 	return got, n > 0, err
 }
 
+// OpenAccount creates the account if it does not exist and, when it is new
+// and opening is not zero, records its opening balance as a recharge with
+// the given reference — in one transaction, so a crash never leaves a new
+// account without the balance it was opened with. An existing account is
+// returned as it is, with created false.
+func (s *Store) OpenAccount(ctx context.Context, a access.Account, opening access.Fen, actor, reference, reason string) (access.Account, bool, error) {
+	var got access.Account
+	var created bool
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		now := access.Millis(s.now())
+		var ids []int64
+		err := tx.SelectContext(ctx, &ids, tx.Rebind(`INSERT INTO accounts (username, name, role, password_hash, must_change, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING RETURNING id`),
+			a.Username, a.Name, a.Role, a.PasswordHash, a.MustChange, now, now)
+		if err != nil {
+			return fmt.Errorf("store: open account %s: %w", a.Username, err)
+		}
+		created = len(ids) == 1
+		if created && opening != 0 {
+			acc, err := s.LockAccount(ctx, tx, ids[0])
+			if err != nil {
+				return err
+			}
+			if _, err := s.AddLedgerTx(ctx, tx, &acc, access.LedgerRecharge, opening, actor, reference, reason); err != nil {
+				return err
+			}
+		}
+		got, err = s.accountByUsernameTx(ctx, tx, a.Username)
+		return err
+	})
+	return got, created, err
+}
+
+func (s *Store) accountByUsernameTx(ctx context.Context, tx *sqlx.Tx, username string) (access.Account, error) {
+	var a access.Account
+	err := tx.GetContext(ctx, &a, tx.Rebind(`SELECT `+accountCols+` FROM accounts WHERE username = ?`), username)
+	if err != nil {
+		return a, notFound(err, "account "+username)
+	}
+	return a, nil
+}
+
 // ErrDuplicate is returned by AddLedger when (kind, reference) was already recorded.
 var ErrDuplicate = errors.New("store: already recorded")
 

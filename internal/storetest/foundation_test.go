@@ -173,3 +173,23 @@ func TestAuditAndDisable(t *testing.T) {
 		}
 	})
 }
+
+func TestOpenAccountOnce(t *testing.T) {
+	t.Parallel()
+	ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a, created, err := s.OpenAccount(ctx, access.Account{Username: "new1", Role: "student"}, 5000, "demo", "open:new1", "opening")
+		if err != nil || !created || a.Balance != 5000 {
+			t.Fatalf("open: %+v %v %v", a, created, err)
+		}
+		// Opening it again changes nothing: no second balance.
+		a, created, err = s.OpenAccount(ctx, access.Account{Username: "new1", Role: "staff"}, 5000, "demo", "open:new1-again", "opening")
+		if err != nil || created || a.Balance != 5000 || a.Role != "student" {
+			t.Fatalf("reopen: %+v %v %v", a, created, err)
+		}
+		var rows int
+		if err := s.DB().GetContext(ctx, &rows, s.Rebind(`SELECT COUNT(*) FROM ledger WHERE account_id = ?`), a.ID); err != nil || rows != 1 {
+			t.Fatalf("ledger rows %d %v", rows, err)
+		}
+	})
+}
