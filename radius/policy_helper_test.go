@@ -176,10 +176,13 @@ func (e *env) stop() {
 	}
 }
 
-// bas returns a simulated BAS at the NAS's address.
+// bas returns a simulated BAS at the NAS's address. It waits 1 s before
+// resending, as a real BAS does: no test here expects silence from it, and
+// a loaded CI machine (race detector, PostgreSQL, parallel packages) can
+// take longer than a shorter budget to answer.
 func (e *env) bas(nas string) *bas.BAS {
 	e.t.Helper()
-	return e.basRetry(nas, 300*time.Millisecond)
+	return e.basRetry(nas, time.Second)
 }
 
 // basRetry is bas with the BAS's retransmission interval (3 tries).
