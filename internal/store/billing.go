@@ -276,7 +276,7 @@ func (s *Store) UncoveredSessions(ctx context.Context, area string, freshSince t
 	var out []UncoveredSession
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT s.id, s.nas, s.mac, s.ip, s.status, s.account_id, a.username, a.balance_fen
 		FROM sessions s JOIN accounts a ON a.id = s.account_id
-		WHERE s.area = ? AND s.status = 'online'
+		WHERE s.area = ? AND s.status = 'online' AND s.last_update_at >= 0
 		  AND (s.last_update_at >= ? OR s.started_at >= ?)
 		  AND NOT EXISTS (SELECT 1 FROM cycles c WHERE c.account_id = s.account_id AND c.area = s.area AND c.status = 'active')
 		ORDER BY s.account_id, s.id LIMIT ?`), area, f, f, limit)
