@@ -47,8 +47,8 @@ func (s *server) startRadius(ctx context.Context) error {
 		}
 	}
 	// The batch transactions and the authentication log writer get a small
-	// pool of their own with generic plans (PostgreSQL only).
-	if err := aaa.UseGenericPlans(ctx, s.cfg.Server.Database, 2*workers+4); err != nil {
+	// pool of their own (PostgreSQL only; see internal/store/radius_pg.go).
+	if err := aaa.OpenHotPool(ctx, 2*workers+4); err != nil {
 		return err
 	}
 	svc, err := radius.New(cfg)

@@ -9,10 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
@@ -27,68 +27,24 @@ import (
 // It is safe for concurrent use.
 type AAA struct {
 	*Store
-	// hot is the pool the hot path's transactions and prepared statements
-	// use: the store's, or on PostgreSQL a small pool of its own whose
-	// sessions plan prepared statements once (see UseGenericPlans).
-	hot       *sqlx.DB
-	own       bool // hot is ours to close
 	mu        sync.RWMutex
 	stmts     map[string]*sqlx.Stmt
 	preparing map[string]bool
 	closed    bool
+	// pg is the hot path's pool on PostgreSQL (radius_pg.go), opened on
+	// first use or by OpenHotPool.
+	pg *pgxpool.Pool
 }
 
 // NewAAA wraps the store for the RADIUS server. Close releases its prepared
 // statements (not the store).
 func NewAAA(s *Store) *AAA {
-	return &AAA{Store: s, hot: s.db, stmts: map[string]*sqlx.Stmt{}, preparing: map[string]bool{}}
+	return &AAA{Store: s, stmts: map[string]*sqlx.Stmt{}, preparing: map[string]bool{}}
 }
 
-// UseGenericPlans gives the hot path a pool of its own on PostgreSQL (dsn
-// is the store's), of at most maxConns connections, whose sessions set
-// plan_cache_mode = force_generic_plan. PostgreSQL otherwise plans the
-// batch statements (array parameters) again at every execution, which costs
-// more CPU than running them. Other services keep the store's pool and its
-// default planning. Call it before the first request; on SQLite it does
-// nothing.
-func (a *AAA) UseGenericPlans(ctx context.Context, dsn string, maxConns int) error {
-	if a.dialect != Postgres {
-		return nil
-	}
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	if !strings.Contains(dsn, "plan_cache_mode=") {
-		dsn += sep + "plan_cache_mode=force_generic_plan"
-	}
-	db, err := sqlx.Open("postgres", dsn)
-	if err != nil {
-		return fmt.Errorf("store: open the RADIUS pool: %w", err)
-	}
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return fmt.Errorf("store: open the RADIUS pool: %w", err)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for q, st := range a.stmts {
-		st.Close()
-		delete(a.stmts, q)
-	}
-	a.hot, a.own = db, true
-	return nil
-}
-
-// inTx is the store's InTx on the hot pool.
+// inTx is the store's InTx.
 func (a *AAA) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	if !a.own {
-		return a.InTx(ctx, fn)
-	}
-	return inTx(ctx, a.hot, fn)
+	return a.InTx(ctx, fn)
 }
 
 // Close releases the prepared statements.
@@ -100,8 +56,8 @@ func (a *AAA) Close() error {
 		st.Close()
 		delete(a.stmts, q)
 	}
-	if a.own {
-		return a.hot.Close()
+	if a.pg != nil {
+		a.pg.Close()
 	}
 	return nil
 }
@@ -144,11 +100,11 @@ func (a *AAA) prepare(ctx context.Context, query string) (*sqlx.Stmt, error) {
 	}
 	if a.preparing[query] {
 		a.mu.Unlock()
-		return a.hot.PreparexContext(ctx, a.hot.Rebind(query)) // a one-off copy for this caller
+		return a.db.PreparexContext(ctx, a.db.Rebind(query)) // a one-off copy for this caller
 	}
 	a.preparing[query] = true
 	a.mu.Unlock()
-	p, err := a.hot.PreparexContext(ctx, a.hot.Rebind(query))
+	p, err := a.db.PreparexContext(ctx, a.db.Rebind(query))
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.preparing, query)
@@ -322,6 +278,9 @@ type DecideFunc func(i int, st *LoginState) LoginDecision
 // the reservations of the earlier ones), then writes reservations,
 // replacements, bindings and the LogNow entries, and commits once.
 func (a *AAA) AuthorizeLogins(ctx context.Context, reqs []LoginRequest, decide DecideFunc) ([]LoginDecision, error) {
+	if a.dialect == Postgres {
+		return a.authorizePG(ctx, reqs, decide)
+	}
 	var out []LoginDecision
 	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
@@ -337,64 +296,146 @@ type pendingSession struct {
 	closed bool
 }
 
-func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest, decide DecideFunc) ([]LoginDecision, error) {
-	now := a.now()
-	nowMs := access.Millis(now)
-	var users, macs []string
-	var tokens []int64
-	billed := false
+// loginKeys are what a batch's reads are keyed by: the user names of the
+// requests that name their account, the MACs, the tokens to mark used.
+type loginKeys struct {
+	users, macs, tokenUsers []string
+	tokens                  []int64
+	billed                  bool
+}
+
+func newLoginKeys(reqs []LoginRequest) loginKeys {
+	var k loginKeys
 	for _, r := range reqs {
 		if r.MACAuth {
-			macs = append(macs, r.MAC)
+			k.macs = append(k.macs, r.MAC)
 		} else {
-			users = append(users, r.Username)
+			k.users = append(k.users, r.Username)
 			if r.MAC != "" {
-				macs = append(macs, r.MAC)
+				k.macs = append(k.macs, r.MAC)
 			}
 		}
 		if r.TokenID != 0 {
-			tokens = append(tokens, r.TokenID)
+			k.tokens = append(k.tokens, r.TokenID)
+			k.tokenUsers = append(k.tokenUsers, r.Username)
 		}
 		if r.Billed {
-			billed = true
+			k.billed = true
 		}
 	}
+	return k
+}
 
-	// 1. Lock the accounts, in id order.
-	// The ids first (an OR of the two lookups would scan the table), then
-	// the rows by primary key.
+// lockAccountsSQL locks the accounts a batch names (by user name, or by a
+// bound MAC), in id order, and returns them. The ids first (an OR of the
+// two lookups would scan the table), then the rows by primary key.
+func (a *AAA) lockAccountsSQL() string {
 	ids := `SELECT id FROM accounts WHERE ` + a.inTexts("username") + `
 		UNION ALL SELECT account_id FROM devices WHERE bound AND ` + a.inTexts("mac")
 	byIDs := `id IN (` + ids + `)`
 	if a.dialect == Postgres {
 		byIDs = `id = ANY(ARRAY(` + ids + `))`
 	}
+	return `SELECT ` + accountCols + ` FROM accounts WHERE ` + byIDs + ` ORDER BY id` + a.forUpdate()
+}
+
+func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest, decide DecideFunc) ([]LoginDecision, error) {
+	now := a.now()
+	nowMs := access.Millis(now)
+	k := newLoginKeys(reqs)
+
+	// 1. Lock the accounts, in id order.
 	var accs []access.Account
-	err := a.sel(ctx, tx, &accs, `SELECT `+accountCols+` FROM accounts WHERE `+byIDs+` ORDER BY id`+a.forUpdate(),
-		a.textsArg(users), a.textsArg(macs))
-	if err != nil {
+	if err := a.sel(ctx, tx, &accs, a.lockAccountsSQL(), a.textsArg(k.users), a.textsArg(k.macs)); err != nil {
 		return nil, fmt.Errorf("store: lock accounts: %w", err)
 	}
-	byID := make(map[int64]*access.Account, len(accs))
-	byUser := make(map[string]*access.Account, len(accs))
 	accIDs := make([]int64, 0, len(accs))
-	for i := range accs {
-		byID[accs[i].ID] = &accs[i]
-		byUser[accs[i].Username] = &accs[i]
-		accIDs = append(accIDs, accs[i].ID)
+	byUser := make(map[string]int64, len(accs))
+	for _, acc := range accs {
+		accIDs = append(accIDs, acc.ID)
+		byUser[acc.Username] = acc.ID
 	}
 
 	// 2. What the decisions read, now that the accounts are locked (a read
 	// in the locking statement would use a snapshot from before the wait).
 	deviceAccounts := []int64{} // accounts of token logins: a seamless binding reads their devices
 	for _, r := range reqs {
-		if acc := byUser[r.Username]; r.TokenID != 0 && acc != nil {
-			deviceAccounts = append(deviceAccounts, acc.ID)
+		if id, ok := byUser[r.Username]; r.TokenID != 0 && ok {
+			deviceAccounts = append(deviceAccounts, id)
 		}
 	}
-	rd, err := a.loginReads(ctx, tx, accIDs, deviceAccounts, macs, tokens, billed, nowMs)
+	rd, err := a.loginReads(ctx, tx, accIDs, deviceAccounts, k.macs, k.tokens, k.billed, nowMs)
 	if err != nil {
 		return nil, err
+	}
+
+	// 3. Decide, in order.
+	b := decideLogins(now, reqs, accs, rd, decide)
+
+	// 4. Write.
+	if err := a.writeSessions(ctx, tx, b.pending, nowMs); err != nil {
+		return nil, err
+	}
+	if len(b.logNow) > 0 {
+		if err := a.insertAuthLog(ctx, tx, b.logNow); err != nil {
+			return nil, err
+		}
+	}
+	for _, op := range b.binds {
+		if op.takeFrom != 0 {
+			if _, err := a.exec(ctx, tx, unbindByIDSQL, op.takeFrom); err != nil {
+				return nil, fmt.Errorf("store: unbind from other account: %w", err)
+			}
+		}
+		if op.drop != "" {
+			if _, err := a.exec(ctx, tx, unbindMACSQL, op.accountID, op.drop); err != nil {
+				return nil, fmt.Errorf("store: unbind oldest: %w", err)
+			}
+		}
+		if _, err := a.exec(ctx, tx, bindSQL, op.accountID, op.mac, op.class, BoundByPortal, nowMs, nowMs); err != nil {
+			return nil, fmt.Errorf("store: bind %s: %w", op.mac, err)
+		}
+	}
+	return b.out, nil
+}
+
+// The statements of a seamless binding (bindOp).
+const (
+	unbindByIDSQL = `UPDATE devices SET bound = FALSE WHERE id = ?`
+	unbindMACSQL  = `UPDATE devices SET bound = FALSE WHERE account_id = ? AND mac = ?`
+	bindSQL       = `INSERT INTO devices (account_id, mac, class, bound, bound_by, last_seen_at, created_at)
+			VALUES (?, ?, ?, TRUE, ?, ?, ?)
+			ON CONFLICT (account_id, mac) DO UPDATE SET
+				class = CASE WHEN devices.bound AND devices.bound_by <> 'portal' THEN devices.class ELSE excluded.class END,
+				bound_by = CASE WHEN devices.bound THEN devices.bound_by ELSE excluded.bound_by END,
+				bound = TRUE, last_seen_at = excluded.last_seen_at`
+)
+
+// bindOp binds a MAC to an account (a seamless area's portal login).
+type bindOp struct {
+	accountID        int64
+	mac, class, drop string
+	takeFrom         int64 // device id bound to another account
+}
+
+// loginBatch is what a batch's decisions write.
+type loginBatch struct {
+	out     []LoginDecision
+	pending []*pendingSession
+	logNow  []access.AuthLogEntry
+	binds   []bindOp
+}
+
+// decideLogins calls decide for each request in order, on what the batch
+// read (accs are the locked accounts), and collects the writes: a request
+// sees the reservations and bindings of the earlier ones.
+func decideLogins(now time.Time, reqs []LoginRequest, accs []access.Account, rd loginData, decide DecideFunc) loginBatch {
+	nowMs := access.Millis(now)
+	byID := make(map[int64]*access.Account, len(accs))
+	byUser := make(map[string]*access.Account, len(accs))
+	for i := range accs {
+		byID[accs[i].ID] = &accs[i]
+		byUser[accs[i].Username] = &accs[i]
 	}
 	devsByAcc := map[int64][]access.Device{}
 	boundBy := map[string]access.Device{}
@@ -419,15 +460,9 @@ func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest,
 		fresh[id] = true
 	}
 
-	// 6. Decide, in order.
 	out := make([]LoginDecision, len(reqs))
 	var pending []*pendingSession
 	var logNow []access.AuthLogEntry
-	type bindOp struct {
-		accountID        int64
-		mac, class, drop string
-		takeFrom         int64 // device id bound to another account
-	}
 	var binds []bindOp
 	for i := range reqs {
 		r := &reqs[i]
@@ -531,44 +566,7 @@ func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest,
 		}
 	}
 
-	// 7. Write.
-	if a.dialect == Postgres {
-		if err := a.writeLoginsPG(ctx, tx, pending, logNow, nowMs); err != nil {
-			return nil, err
-		}
-	} else {
-		if err := a.writeSessions(ctx, tx, pending, nowMs); err != nil {
-			return nil, err
-		}
-		if len(logNow) > 0 {
-			if err := a.insertAuthLog(ctx, tx, logNow); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, b := range binds {
-		if b.takeFrom != 0 {
-			if _, err := a.exec(ctx, tx, `UPDATE devices SET bound = FALSE WHERE id = ?`, b.takeFrom); err != nil {
-				return nil, fmt.Errorf("store: unbind from other account: %w", err)
-			}
-		}
-		if b.drop != "" {
-			if _, err := a.exec(ctx, tx, `UPDATE devices SET bound = FALSE WHERE account_id = ? AND mac = ?`, b.accountID, b.drop); err != nil {
-				return nil, fmt.Errorf("store: unbind oldest: %w", err)
-			}
-		}
-		_, err := a.exec(ctx, tx, `INSERT INTO devices (account_id, mac, class, bound, bound_by, last_seen_at, created_at)
-			VALUES (?, ?, ?, TRUE, ?, ?, ?)
-			ON CONFLICT (account_id, mac) DO UPDATE SET
-				class = CASE WHEN devices.bound AND devices.bound_by <> 'portal' THEN devices.class ELSE excluded.class END,
-				bound_by = CASE WHEN devices.bound THEN devices.bound_by ELSE excluded.bound_by END,
-				bound = TRUE, last_seen_at = excluded.last_seen_at`,
-			b.accountID, b.mac, b.class, BoundByPortal, nowMs, nowMs)
-		if err != nil {
-			return nil, fmt.Errorf("store: bind %s: %w", b.mac, err)
-		}
-	}
-	return out, nil
+	return loginBatch{out: out, pending: pending, logNow: logNow, binds: binds}
 }
 
 type cycleKey struct {
@@ -590,52 +588,6 @@ type loginData struct {
 // one statement (one round trip).
 func (a *AAA) loginReads(ctx context.Context, tx *sqlx.Tx, accIDs, deviceAccounts []int64, macs []string, tokens []int64, billed bool, nowMs int64) (loginData, error) {
 	var d loginData
-	if a.dialect == Postgres {
-		st, err := a.stmt(ctx, tx, `WITH t AS (UPDATE login_tokens SET used_at = ? WHERE id = ANY(?::bigint[]) AND used_at = 0 RETURNING id)
-			SELECT 's', id, account_id, username, nas, area, mac, ip, class, status, COALESCE(acct_session_id, ''), correlation,
-				reserved_at, started_at, last_update_at, FALSE, ''
-			FROM sessions WHERE account_id = ANY(?::bigint[]) AND status IN ('reserved', 'online')
-			UNION ALL SELECT 'd', id, account_id, '', '', '', mac, '', class, '', '', '', 0, 0, last_seen_at, bound, bound_by
-			FROM devices WHERE account_id = ANY(?::bigint[])
-			UNION ALL SELECT 'd', id, account_id, '', '', '', mac, '', class, '', '', '', 0, 0, last_seen_at, bound, bound_by
-			FROM devices WHERE bound AND mac = ANY(?::text[]) AND NOT account_id = ANY(?::bigint[])
-			UNION ALL SELECT 'c', id, account_id, '', '', area, '', '', '', status, '', '', 0, 0, 0, FALSE, ''
-			FROM cycles WHERE ? AND account_id = ANY(?::bigint[]) AND status = 'active'
-			UNION ALL SELECT 't', id, 0, '', '', '', '', '', '', '', '', '', 0, 0, 0, FALSE, '' FROM t`)
-		if err != nil {
-			return d, err
-		}
-		ids, own := pq.Array(accIDs), pq.Array(deviceAccounts)
-		rows, err := st.QueryContext(ctx, nowMs, pq.Array(tokens), ids, own, pq.Array(macs), own, billed, ids)
-		if err != nil {
-			return d, fmt.Errorf("store: login reads: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var kind, bb string
-			var bound bool
-			var x access.Session
-			if err := rows.Scan(&kind, &x.ID, &x.AccountID, &x.Username, &x.NAS, &x.Area, &x.MAC, &x.IP, &x.Class, &x.Status,
-				&x.AcctSessionID, &x.Correlation, &x.ReservedAt, &x.StartedAt, &x.LastUpdateAt, &bound, &bb); err != nil {
-				return d, fmt.Errorf("store: login reads: %w", err)
-			}
-			switch kind {
-			case "s":
-				d.sessions = append(d.sessions, x)
-			case "d":
-				d.devices = append(d.devices, access.Device{ID: x.ID, AccountID: x.AccountID, MAC: x.MAC, Class: x.Class,
-					Bound: bound, BoundBy: bb, LastSeenAt: x.LastUpdateAt})
-			case "c":
-				d.cycles = append(d.cycles, cycleKey{x.AccountID, x.Area})
-			case "t":
-				d.usedTokens = append(d.usedTokens, x.ID)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return d, fmt.Errorf("store: login reads: %w", err)
-		}
-		return d, nil
-	}
 	err := a.sel(ctx, tx, &d.devices, `SELECT `+deviceCols+` FROM devices WHERE `+a.inInts("account_id")+`
 		UNION SELECT `+deviceCols+` FROM devices WHERE bound AND `+a.inTexts("mac"), a.intsArg(accIDs), a.textsArg(macs))
 	if err != nil {
@@ -667,77 +619,6 @@ func (a *AAA) loginReads(ctx context.Context, tx *sqlx.Tx, accIDs, deviceAccount
 		}
 	}
 	return d, nil
-}
-
-// writeLoginsPG applies a batch's session changes and its authentication
-// log entries in one statement.
-func (a *AAA) writeLoginsPG(ctx context.Context, tx *sqlx.Tx, pending []*pendingSession, logNow []access.AuthLogEntry, nowMs int64) error {
-	var closeIDs []int64
-	var rID, rAt []int64
-	var rIP, rClass []string
-	var iAcc, iAt []int64
-	var iUser, iNAS, iArea, iMAC, iIP, iClass, iCorr []string
-	seen := make(map[*pendingSession]bool, len(pending))
-	for _, p := range pending {
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		s := p.s
-		switch {
-		case p.closed && !p.insert:
-			closeIDs = append(closeIDs, s.ID)
-		case p.closed:
-		case p.insert:
-			iAcc, iAt = append(iAcc, s.AccountID), append(iAt, s.ReservedAt)
-			iUser, iNAS, iArea = append(iUser, s.Username), append(iNAS, s.NAS), append(iArea, s.Area)
-			iMAC, iIP, iClass, iCorr = append(iMAC, s.MAC), append(iIP, s.IP), append(iClass, s.Class), append(iCorr, s.Correlation)
-		default:
-			rID, rAt, rIP, rClass = append(rID, s.ID), append(rAt, s.ReservedAt), append(rIP, s.IP), append(rClass, s.Class)
-		}
-	}
-	n := len(logNow)
-	lAt, lAcc, lTok := make([]int64, n), make([]sql.NullInt64, n), make([]sql.NullInt64, n)
-	lCols := make([][]string, 9)
-	for i, e := range logNow {
-		lAt[i] = e.At
-		if e.AccountID != nil {
-			lAcc[i] = sql.NullInt64{Int64: *e.AccountID, Valid: true}
-		}
-		if e.TokenID != nil {
-			lTok[i] = sql.NullInt64{Int64: *e.TokenID, Valid: true}
-		}
-		for j, v := range []string{e.Username, e.NAS, e.MAC, e.IP, e.Method, e.Result, e.Reason, e.Message, e.Node} {
-			lCols[j] = append(lCols[j], v)
-		}
-	}
-	if len(closeIDs)+len(rID)+len(iAcc)+n == 0 {
-		return nil
-	}
-	args := []any{nowMs, CloseReplaced, pq.Array(closeIDs),
-		pq.Array(rID), pq.Array(rAt), pq.Array(rIP), pq.Array(rClass),
-		pq.Array(iAcc), pq.Array(iUser), pq.Array(iNAS), pq.Array(iArea), pq.Array(iMAC), pq.Array(iIP), pq.Array(iClass), pq.Array(iCorr), pq.Array(iAt),
-		pq.Array(lAt), nullInts(lAcc), nullInts(lTok)}
-	for _, c := range lCols {
-		args = append(args, pq.Array(c))
-	}
-	_, err := a.exec(ctx, tx, `WITH
-		c AS (UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ? WHERE id = ANY(?::bigint[]) AND status <> 'closed' RETURNING 1),
-		r AS (UPDATE sessions SET reserved_at = v.at, ip = v.ip, class = v.class
-			FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[]) AS v(id, at, ip, class)
-			WHERE sessions.id = v.id AND sessions.status = 'reserved' RETURNING 1),
-		i AS (INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, correlation, reserved_at)
-			SELECT a, u, n, ar, m, ip, c, 'reserved', k, t
-			FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) AS v(a, u, n, ar, m, ip, c, k, t)
-			RETURNING 1),
-		l AS (INSERT INTO auth_log (at, account_id, token_id, username, nas, mac, ip, method, result, reason, message, node)
-			SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
-			RETURNING 1)
-		SELECT (SELECT COUNT(*) FROM c) + (SELECT COUNT(*) FROM r) + (SELECT COUNT(*) FROM i) + (SELECT COUNT(*) FROM l)`, args...)
-	if err != nil {
-		return fmt.Errorf("store: write decisions: %w", err)
-	}
-	return nil
 }
 
 // writeSessions applies a batch's session changes: replaced sessions
@@ -829,37 +710,13 @@ func (a *AAA) InsertAuthLog(ctx context.Context, entries []access.AuthLogEntry) 
 	if len(entries) == 0 {
 		return nil
 	}
+	if a.dialect == Postgres {
+		return a.insertAuthLogPG(ctx, entries)
+	}
 	return a.inTx(ctx, func(tx *sqlx.Tx) error { return a.insertAuthLog(ctx, tx, entries) })
 }
 
 func (a *AAA) insertAuthLog(ctx context.Context, tx *sqlx.Tx, entries []access.AuthLogEntry) error {
-	if a.dialect == Postgres && len(entries) > 1 {
-		n := len(entries)
-		at, acc, tok := make([]int64, n), make([]sql.NullInt64, n), make([]sql.NullInt64, n)
-		cols := make([][]string, 9)
-		for i, e := range entries {
-			at[i] = e.At
-			if e.AccountID != nil {
-				acc[i] = sql.NullInt64{Int64: *e.AccountID, Valid: true}
-			}
-			if e.TokenID != nil {
-				tok[i] = sql.NullInt64{Int64: *e.TokenID, Valid: true}
-			}
-			for j, v := range []string{e.Username, e.NAS, e.MAC, e.IP, e.Method, e.Result, e.Reason, e.Message, e.Node} {
-				cols[j] = append(cols[j], v)
-			}
-		}
-		args := []any{pq.Array(at), nullInts(acc), nullInts(tok)}
-		for _, c := range cols {
-			args = append(args, pq.Array(c))
-		}
-		_, err := a.exec(ctx, tx, `INSERT INTO auth_log (at, account_id, token_id, username, nas, mac, ip, method, result, reason, message, node)
-			SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])`, args...)
-		if err != nil {
-			return fmt.Errorf("store: auth log: %w", err)
-		}
-		return nil
-	}
 	for _, e := range entries {
 		_, err := a.exec(ctx, tx, `INSERT INTO auth_log (at, account_id, token_id, username, nas, mac, ip, method, result, reason, message, node)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -869,24 +726,6 @@ func (a *AAA) insertAuthLog(ctx context.Context, tx *sqlx.Tx, entries []access.A
 		}
 	}
 	return nil
-}
-
-// nullInts is a PostgreSQL bigint[] literal with NULLs.
-func nullInts(v []sql.NullInt64) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, x := range v {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		if x.Valid {
-			fmt.Fprint(&b, x.Int64)
-		} else {
-			b.WriteString("NULL")
-		}
-	}
-	b.WriteByte('}')
-	return b.String()
 }
 
 // AuthLog returns the newest authentication decisions, optionally of one

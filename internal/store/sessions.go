@@ -122,7 +122,7 @@ func (s *Store) CloseSession(ctx context.Context, id int64, reason string) (bool
 // (close_reason "stale") and reservations made before reservedBefore with no
 // Accounting-Start ("reserve_timeout"). It returns how many of each.
 //
-// The conditions "… >= 0" are always true: stating them lets the statements
+// The conditions "last_update_at >= 0" and "id > 0" are always true: stating them lets the statements
 // use the partial indexes made for them (migration 00101), which no other
 // statement can.
 func (s *Store) ReapSessions(ctx context.Context, staleBefore, reservedBefore time.Time) (stale, reserved int64, err error) {
@@ -135,7 +135,7 @@ func (s *Store) ReapSessions(ctx context.Context, staleBefore, reservedBefore ti
 	}
 	stale, _ = res.RowsAffected()
 	res, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
-		WHERE status = 'reserved' AND reserved_at >= 0 AND reserved_at < ?`), now, CloseReserveTimeout, access.Millis(reservedBefore))
+		WHERE status = 'reserved' AND id > 0 AND reserved_at < ?`), now, CloseReserveTimeout, access.Millis(reservedBefore))
 	if err != nil {
 		return stale, 0, fmt.Errorf("store: reap reservations: %w", err)
 	}

@@ -42,6 +42,7 @@ const (
 type Store struct {
 	db      *sqlx.DB
 	dialect Dialect
+	dsn     string // PostgreSQL's, for the RADIUS hot path's own pool
 	log     *slog.Logger
 	now     func() time.Time
 }
@@ -95,7 +96,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		db.SetMaxOpenConns(64)
 		db.SetMaxIdleConns(64)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		s.db, s.dialect = db, Postgres
+		s.db, s.dialect, s.dsn = db, Postgres, dsn
 	default:
 		return nil, fmt.Errorf("store: unsupported DSN (want sqlite:PATH or postgres://…)")
 	}
@@ -272,6 +273,10 @@ func inTxOnce(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err
 }
 
 func retryable(err error) bool {
+	switch pgCode(err) {
+	case "40001", "40P01": // serialization_failure, deadlock_detected (pgx)
+		return true
+	}
 	var pe *pq.Error
 	if errors.As(err, &pe) {
 		switch pe.Code {
