@@ -408,3 +408,55 @@ func pgCode(err error) string {
 	}
 	return ""
 }
+
+// pgQuery is one statement of a pipelined batch and what reads its rows.
+type pgQuery struct {
+	sql  string
+	args []any
+	scan func(rows pgx.Rows) error
+}
+
+// runPipelined sends qs at once, in one round trip, and runs them in one
+// implicit transaction: they commit together (one WAL flush) or not at
+// all. After a deadlock or serialisation failure it runs them again,
+// calling reset first.
+func (a *AAA) runPipelined(ctx context.Context, qs []pgQuery, reset func()) error {
+	if len(qs) == 0 {
+		return nil
+	}
+	pool, err := a.hotPool(ctx, 0)
+	if err != nil {
+		return err
+	}
+	attempt := 0
+	return pgRetry(ctx, func() error {
+		if attempt++; attempt > 1 {
+			reset()
+		}
+		b := &pgx.Batch{}
+		for _, q := range qs {
+			b.Queue(q.sql, q.args...)
+		}
+		br := pool.SendBatch(ctx, b)
+		var err error
+		for _, q := range qs {
+			rows, qerr := br.Query()
+			if qerr != nil {
+				err = qerr
+				break
+			}
+			err = q.scan(rows)
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+			if err != nil {
+				break
+			}
+		}
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		return err
+	})
+}

@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/campusnet/campusnet/internal/access"
 )
@@ -283,10 +282,10 @@ func (a *AAA) startCycles(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, o
 }
 
 // recordAccountingPG applies a batch on PostgreSQL. Accounting requests are
-// independent of one another, so the batch needs no transaction of its own:
-// each set-based statement is one (it commits by itself, all or nothing),
-// and a request is answered only once the statements that record it have
-// committed — after a failure the BAS resends and the records are
+// independent of one another and lock no account: the set-based statements
+// of a part of the batch are pipelined in one round trip and commit
+// together, and a request is answered only once the statements that record
+// it have committed — after a failure the BAS resends and the records are
 // idempotent. Starting a cycle locks its account in a transaction.
 func (a *AAA) recordAccountingPG(ctx context.Context, recs []AcctRecord) ([]AcctResult, error) {
 	out := make([]AcctResult, len(recs))
@@ -315,19 +314,6 @@ func (a *AAA) recordAccountingPG(ctx context.Context, recs []AcctRecord) ([]Acct
 		return a.startCycles(ctx, tx, recs, out, got)
 	})
 	return out, err
-}
-
-// retry runs fn again when the database reports a deadlock or a
-// serialisation failure (a statement that failed changed nothing).
-func (a *AAA) retry(ctx context.Context, fn func() error) error {
-	var err error
-	for attempt := 0; attempt < 8; attempt++ {
-		if err = fn(); err == nil || !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(time.Duration(1+attempt*attempt) * time.Millisecond)
-	}
-	return err
 }
 
 func (a *AAA) acctOne(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs int64) (AcctResult, error) {
@@ -656,32 +642,25 @@ func (a *AAA) acctSegmentPG(ctx context.Context, recs []AcctRecord, seg []int, o
 		}
 	}
 	stops = kept
-	// The three statements touch different requests' sessions, so they run
-	// at once, on connections of their own: the batch waits for the
-	// slowest, not for all three one after the other (their commits share
-	// a WAL flush). Where they meet — a Start closing an older session of
-	// its MAC that an Interim or Stop names — either order is one the BAS
-	// could have sent, and the row lock orders them.
-	var wg sync.WaitGroup
-	var errStarts, errInterims error
-	var mInterims map[int]bool
+	// The three statements are sent at once (one round trip) and commit
+	// together (one WAL flush). They touch different requests' sessions;
+	// where they meet — a Start closing an older session of its MAC that an
+	// Interim or Stop names — either order is one the BAS could have sent.
+	mInterims, mStops := map[int]bool{}, map[int]bool{}
+	var qs []pgQuery
 	if len(starts) > 0 {
-		wg.Go(func() {
-			errStarts = a.retry(ctx, func() error { return a.bulkStartsPG(ctx, recs, starts, out, active, nowMs) })
-		})
+		qs = append(qs, startsQueryPG(recs, starts, out, active, nowMs))
 	}
 	if len(interims) > 0 {
-		wg.Go(func() {
-			errInterims = a.retry(ctx, func() (err error) {
-				mInterims, err = a.bulkUpdatePG(ctx, recs, interims, out, nowMs, false)
-				return err
-			})
-		})
+		qs = append(qs, updatesQueryPG(recs, interims, out, nowMs, false, mInterims))
 	}
-	var mStops map[int]bool
-	errStops := a.retry(ctx, func() (err error) { mStops, err = a.bulkUpdatePG(ctx, recs, stops, out, nowMs, true); return err })
-	wg.Wait()
-	if err := errors.Join(errStarts, errInterims, errStops); err != nil {
+	if len(stops) > 0 {
+		qs = append(qs, updatesQueryPG(recs, stops, out, nowMs, true, mStops))
+	}
+	if err := a.runPipelined(ctx, qs, func() {
+		clear(mInterims)
+		clear(mStops)
+	}); err != nil {
 		return err
 	}
 	var fallback []int
@@ -713,10 +692,7 @@ func unmatched(idx []int, matched map[int]bool) []int {
 // User-Name (or bound MAC) names; a (BAS, Acct-Session-Id) recorded already
 // is a duplicate; older online sessions of the same MAC at the BAS are
 // closed as replaced.
-func (a *AAA) bulkStartsPG(ctx context.Context, recs []AcctRecord, idx []int, out []AcctResult, active map[cycleKey]bool, nowMs int64) error {
-	if len(idx) == 0 {
-		return nil
-	}
+func startsQueryPG(recs []AcctRecord, idx []int, out []AcctResult, active map[cycleKey]bool, nowMs int64) pgQuery {
 	n := len(idx)
 	ord := make([]int64, n)
 	corr, nas, area, usr, rusr, mac, ip, asid, newcorr := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
@@ -730,7 +706,43 @@ func (a *AAA) bulkStartsPG(ctx context.Context, recs []AcctRecord, idx []int, ou
 		}
 		newcorr[j] = NewCorrelation()
 	}
-	st, err := a.stmt(ctx, nil, `WITH v AS (
+	return pgQuery{
+		sql:  startsSQL,
+		args: []any{ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr, nowMs, nowMs, nowMs, nowMs, nowMs, CloseReplaced},
+		scan: func(rows pgx.Rows) error {
+			done := map[int]bool{}
+			for rows.Next() {
+				var o, id, acc, closed int64
+				var kind, ar string
+				if err := rows.Scan(&o, &id, &acc, &kind, &closed, &ar); err != nil {
+					return fmt.Errorf("store: accounting starts: %w", err)
+				}
+				if kind == "c" {
+					active[cycleKey{acc, ar}] = true
+					continue
+				}
+				res := AcctResult{Outcome: AcctStarted, SessionID: id, AccountID: acc, Closed: closed}
+				if kind == "d" {
+					res = AcctResult{Outcome: AcctDuplicate, SessionID: id, AccountID: acc}
+				}
+				out[o] = res
+				done[int(o)] = true
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("store: accounting starts: %w", err)
+			}
+			for _, i := range idx {
+				if !done[i] {
+					out[i] = AcctResult{Outcome: AcctUnknown} // no account (or recorded by another node this instant)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// startsSQL is the statement of startsQueryPG.
+var startsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (
 			SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
 				AS v(ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr)),
 		dup AS (SELECT v.ord, s.id, s.account_id FROM v JOIN sessions s ON s.nas = v.nas AND s.acct_session_id = v.asid),
@@ -776,51 +788,10 @@ func (a *AAA) bulkStartsPG(ctx context.Context, recs []AcctRecord, idx []int, ou
 		UNION ALL SELECT ord, id, account_id, 'd', 0, '' FROM dup
 		UNION ALL SELECT 0, 0, started.account_id, 'c', 0, c.area FROM started CROSS JOIN LATERAL (
 			SELECT area FROM cycles WHERE cycles.account_id = started.account_id AND cycles.status = 'active' OFFSET 0) c`)
-	if err != nil {
-		return err
-	}
-	rows, err := st.QueryContext(ctx, pq.Array(ord), pq.Array(corr), pq.Array(nas), pq.Array(area), pq.Array(usr), pq.Array(rusr),
-		pq.Array(mac), pq.Array(ip), pq.Array(asid), pq.Array(newcorr), nowMs, nowMs, nowMs, nowMs, nowMs, CloseReplaced)
-	if err != nil {
-		return fmt.Errorf("store: accounting starts: %w", err)
-	}
-	defer rows.Close()
-	done := map[int]bool{}
-	for rows.Next() {
-		var o, id, acc, closed int64
-		var kind, ar string
-		if err := rows.Scan(&o, &id, &acc, &kind, &closed, &ar); err != nil {
-			return fmt.Errorf("store: accounting starts: %w", err)
-		}
-		if kind == "c" {
-			active[cycleKey{acc, ar}] = true
-			continue
-		}
-		res := AcctResult{Outcome: AcctStarted, SessionID: id, AccountID: acc, Closed: closed}
-		if kind == "d" {
-			res = AcctResult{Outcome: AcctDuplicate, SessionID: id, AccountID: acc}
-		}
-		out[o] = res
-		done[int(o)] = true
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: accounting starts: %w", err)
-	}
-	for _, i := range idx {
-		if !done[i] {
-			out[i] = AcctResult{Outcome: AcctUnknown} // no account (or recorded by another node this instant)
-		}
-	}
-	return nil
-}
 
 // bulkUpdatePG applies Interim-Updates (stop false) or Stops in one
 // statement and reports which requests named a known session.
-func (a *AAA) bulkUpdatePG(ctx context.Context, recs []AcctRecord, idx []int, out []AcctResult, nowMs int64, stop bool) (map[int]bool, error) {
-	matched := map[int]bool{}
-	if len(idx) == 0 {
-		return matched, nil
-	}
+func updatesQueryPG(recs []AcctRecord, idx []int, out []AcctResult, nowMs int64, stop bool, matched map[int]bool) pgQuery {
 	n := len(idx)
 	ord, in, outb := make([]int64, n), make([]int64, n), make([]int64, n)
 	nas, asid, cause, ip := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -837,7 +808,7 @@ func (a *AAA) bulkUpdatePG(ctx context.Context, recs []AcctRecord, idx []int, ou
 			AND (sessions.status = 'online' OR (sessions.status = 'closed' AND sessions.close_reason = 'stale'))
 		RETURNING v.ord, sessions.id, sessions.account_id`
 	outcome := AcctUpdated
-	args := []any{pq.Array(ord), pq.Array(nas), pq.Array(asid), pq.Array(in), pq.Array(outb), pq.Array(cause), pq.Array(ip), nowMs}
+	args := []any{ord, nas, asid, in, outb, cause, ip, nowMs}
 	if stop {
 		q = `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
 				AS v(ord, nas, asid, inb, outb, cause, ip))
@@ -851,22 +822,18 @@ func (a *AAA) bulkUpdatePG(ctx context.Context, recs []AcctRecord, idx []int, ou
 		outcome = AcctStopped
 		args = append(args[:7], nowMs, CloseStop, nowMs)
 	}
-	st, err := a.stmt(ctx, nil, q)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: accounting %s: %w", outcome, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var o, id, acc int64
-		if err := rows.Scan(&o, &id, &acc); err != nil {
-			return nil, fmt.Errorf("store: accounting %s: %w", outcome, err)
+	return pgQuery{sql: sqlx.Rebind(sqlx.DOLLAR, q), args: args, scan: func(rows pgx.Rows) error {
+		for rows.Next() {
+			var o, id, acc int64
+			if err := rows.Scan(&o, &id, &acc); err != nil {
+				return fmt.Errorf("store: accounting %s: %w", outcome, err)
+			}
+			out[o] = AcctResult{Outcome: outcome, SessionID: id, AccountID: acc}
+			matched[int(o)] = true
 		}
-		out[o] = AcctResult{Outcome: outcome, SessionID: id, AccountID: acc}
-		matched[int(o)] = true
-	}
-	return matched, rows.Err()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: accounting %s: %w", outcome, err)
+		}
+		return nil
+	}}
 }
