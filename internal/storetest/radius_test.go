@@ -166,3 +166,84 @@ func TestSessionsAndReaper(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthorizeReadsWhatItLocked: a MAC moves to another account while a
+// batch waits for the lock of the account it was bound to. The batch's lock
+// statement found the old account; its reads (a later statement, a later
+// snapshot) find the new one. The batch must be decided again, on the
+// account the MAC is bound to now — not refused as "not bound", and not
+// decided without that account's lock. PostgreSQL only: SQLite serialises
+// whole write transactions.
+func TestAuthorizeReadsWhatItLocked(t *testing.T) {
+	t.Parallel()
+	s := NewPostgres(t)
+	ctx := context.Background()
+	aaa := store.NewAAA(s)
+	defer aaa.Close()
+	a, b := newAccount(t, s, "moved-a"), newAccount(t, s, "moved-b")
+	const mac = "02:00:00:00:aa:01"
+	if _, err := s.BindDevice(ctx, a.ID, mac, access.ClassPC, "op", 0); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another transaction holds a's lock and moves the binding to b.
+	tx, err := s.DB().BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	var holder int
+	if err := tx.GetContext(ctx, &holder, `SELECT pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE devices SET account_id = $1 WHERE mac = $2`, b.ID, mac); err != nil {
+		t.Fatal(err)
+	}
+
+	type result struct {
+		found []int64 // the account of each decide call
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		_, r.err = aaa.AuthorizeLogins(ctx, []store.LoginRequest{{MACAuth: true, MAC: mac, NAS: "n1", Area: "dorm"}},
+			func(i int, st *store.LoginState) store.LoginDecision {
+				id := int64(0)
+				if st.Found {
+					id = st.Account.ID
+				}
+				r.found = append(r.found, id)
+				return store.LoginDecision{Log: access.AuthLogEntry{Username: mac, Result: "reject", Reason: "TEST"}}
+			})
+		done <- r
+	}()
+	// Wait until the batch is blocked on a's lock, then commit the move.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := s.DB().GetContext(ctx, &waiting, `SELECT COUNT(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, holder); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the batch never waited for the account lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if len(r.found) != 1 || r.found[0] != b.ID {
+		t.Fatalf("decided on accounts %v, want only b (#%d); a is #%d", r.found, b.ID, a.ID)
+	}
+}
