@@ -330,16 +330,14 @@ func writeLoginsPG(pending []*pendingSession, logNow []access.AuthLogEntry, nowM
 	return writeLoginsSQL, args
 }
 
-// writeLoginsSQL closes replaced sessions, refreshes reservations, inserts
-// new ones and writes authentication log entries. A refreshed reservation is
-// found by id and must still be reserved ("NOT IN ('online', 'closed')"
-// says that without naming the reaper's partial index, which a generic plan
-// could otherwise pick to scan every reservation).
+// writeLoginsSQL closes replaced sessions, refreshes reservations (found by
+// id; still reserved), inserts new ones and writes authentication log
+// entries.
 var writeLoginsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH
 	c AS (UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ? WHERE id = ANY(?::bigint[]) AND status <> 'closed' RETURNING 1),
 	r AS (UPDATE sessions SET reserved_at = v.at, ip = v.ip, class = v.class
 		FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[]) AS v(id, at, ip, class)
-		WHERE sessions.id = v.id AND sessions.status NOT IN ('online', 'closed') RETURNING 1),
+		WHERE sessions.id = v.id AND sessions.status = 'reserved' RETURNING 1),
 	i AS (INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, correlation, reserved_at)
 		SELECT a, u, n, ar, m, ip, c, 'reserved', k, t
 		FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) AS v(a, u, n, ar, m, ip, c, k, t)
