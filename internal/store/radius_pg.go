@@ -109,21 +109,7 @@ func hotPoolConfig(dsn string, maxConns int) (*pgxpool.Config, error) {
 // transaction was rolled back), or when a batch's accounts changed between
 // its lock and its reads.
 func pgRetry(ctx context.Context, fn func() error) error {
-	var err error
-	for attempt := 0; attempt < 8; attempt++ {
-		err = fn()
-		if err == nil || !(retryable(err) || errors.Is(err, errBatchMoved)) || ctx.Err() != nil {
-			return err
-		}
-		t := time.NewTimer(time.Duration(1+attempt*attempt) * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return err
+	return retryOn(ctx, func(err error) bool { return retryable(err) || errors.Is(err, errBatchMoved) }, fn)
 }
 
 // errBatchMoved: a MAC of the batch was bound to another account between

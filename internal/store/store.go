@@ -231,10 +231,17 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 
 // inTx is InTx on any pool of the store's database.
 func inTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
+	return retryOn(ctx, retryable, func() error { return inTxOnce(ctx, db, fn) })
+}
+
+// retryOn runs fn, and again (up to 8 times, after a growing random pause)
+// while it fails with an error again accepts — a transaction that failed
+// and was rolled back, so running it again is safe.
+func retryOn(ctx context.Context, again func(error) bool, fn func() error) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
-		err = inTxOnce(ctx, db, fn)
-		if err == nil || !retryable(err) || ctx.Err() != nil {
+		err = fn()
+		if err == nil || !again(err) || ctx.Err() != nil {
 			return err
 		}
 		d := time.Duration(1+rand.IntN(5<<attempt)) * time.Millisecond
