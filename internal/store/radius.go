@@ -350,21 +350,13 @@ func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest,
 		return nil, fmt.Errorf("store: lock accounts: %w", err)
 	}
 	accIDs := make([]int64, 0, len(accs))
-	byUser := make(map[string]int64, len(accs))
 	for _, acc := range accs {
 		accIDs = append(accIDs, acc.ID)
-		byUser[acc.Username] = acc.ID
 	}
 
 	// 2. What the decisions read, now that the accounts are locked (a read
 	// in the locking statement would use a snapshot from before the wait).
-	deviceAccounts := []int64{} // accounts of token logins: a seamless binding reads their devices
-	for _, r := range reqs {
-		if id, ok := byUser[r.Username]; r.TokenID != 0 && ok {
-			deviceAccounts = append(deviceAccounts, id)
-		}
-	}
-	rd, err := a.loginReads(ctx, tx, accIDs, deviceAccounts, k.macs, k.tokens, k.billed, nowMs)
+	rd, err := a.loginReads(ctx, tx, accIDs, k.macs, k.tokens, k.billed, nowMs)
 	if err != nil {
 		return nil, err
 	}
@@ -582,11 +574,10 @@ type loginData struct {
 	usedTokens []int64 // the tokens this transaction marked used
 }
 
-// loginReads reads the live sessions and active cycles of the locked
-// accounts, the devices of deviceAccounts (those that may bind a MAC) and
-// the bindings of the MACs, and marks the tokens used. On PostgreSQL that is
-// one statement (one round trip).
-func (a *AAA) loginReads(ctx context.Context, tx *sqlx.Tx, accIDs, deviceAccounts []int64, macs []string, tokens []int64, billed bool, nowMs int64) (loginData, error) {
+// loginReads reads the live sessions, devices and active cycles of the
+// locked accounts and the bindings of the MACs, and marks the tokens used
+// (SQLite; PostgreSQL reads in one statement, loginReadsPG).
+func (a *AAA) loginReads(ctx context.Context, tx *sqlx.Tx, accIDs []int64, macs []string, tokens []int64, billed bool, nowMs int64) (loginData, error) {
 	var d loginData
 	err := a.sel(ctx, tx, &d.devices, `SELECT `+deviceCols+` FROM devices WHERE `+a.inInts("account_id")+`
 		UNION SELECT `+deviceCols+` FROM devices WHERE bound AND `+a.inTexts("mac"), a.intsArg(accIDs), a.textsArg(macs))
