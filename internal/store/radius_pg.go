@@ -87,7 +87,8 @@ func (a *AAA) hotPool(ctx context.Context, maxConns int) (*pgxpool.Pool, error) 
 func hotPoolConfig(dsn string, maxConns int) (*pgxpool.Config, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: database DSN: %w", err)
+		// Not wrapped: url's error quotes the DSN, password and all.
+		return nil, errors.New("store: the database DSN is not a valid URL")
 	}
 	q := u.Query()
 	// lib/pq's own options are not server settings.
@@ -96,7 +97,8 @@ func hotPoolConfig(dsn string, maxConns int) (*pgxpool.Config, error) {
 	u.RawQuery = q.Encode()
 	cfg, err := pgxpool.ParseConfig(u.String())
 	if err != nil {
-		return nil, fmt.Errorf("store: database DSN: %w", err)
+		// Not wrapped either: pgx masks passwords only on a best-effort basis.
+		return nil, errors.New("store: pgx cannot use the database DSN")
 	}
 	cfg.MaxConns = int32(maxConns)
 	cfg.MinConns = 0
