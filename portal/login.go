@@ -15,6 +15,7 @@ import (
 	"github.com/campusnet/campusnet/internal/device"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
+	"github.com/campusnet/campusnet/internal/ratelimit"
 	"github.com/campusnet/campusnet/portal/portalproto"
 )
 
@@ -83,10 +84,10 @@ func validUsername(u string) bool {
 func (p *Portal) limited(w http.ResponseWriter, r *http.Request, e entry, username string) bool {
 	for _, l := range []struct {
 		scope string
-		lim   *limiter
+		lim   *ratelimit.Limiter
 		key   string
 	}{{"account", p.accountLimit, strings.ToLower(username)}, {"source", p.sourceLimit, sourceAddr(r).String()}} {
-		if ok, wait := l.lim.allow(l.key); !ok {
+		if wait := l.lim.Wait(l.key); wait > 0 {
 			p.m.rateLimited.WithLabelValues(l.scope).Inc()
 			p.m.logins.WithLabelValues("reject", access.ReasonRateLimited).Inc()
 			p.counts.add(0, 1, 0)
@@ -116,8 +117,8 @@ func waitTextEN(d time.Duration) string {
 }
 
 func (p *Portal) chargeFailure(r *http.Request, username string) {
-	p.accountLimit.charge(strings.ToLower(username))
-	p.sourceLimit.charge(sourceAddr(r).String())
+	p.accountLimit.Charge(strings.ToLower(username))
+	p.sourceLimit.Charge(sourceAddr(r).String())
 }
 
 // login checks the password at unified identity and, if it is right, runs

@@ -18,6 +18,7 @@ import (
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
+	"github.com/campusnet/campusnet/internal/ratelimit"
 	"github.com/campusnet/campusnet/portal/portalproto"
 )
 
@@ -93,17 +94,14 @@ type Config struct {
 }
 
 // RateLimit is a token bucket: Burst failures at once, then one every Every.
-// Burst < 0 turns the limit off.
-type RateLimit struct {
-	Burst int
-	Every time.Duration
-}
+// Burst < 0 turns the limit off. Self-service uses the same limiter.
+type RateLimit = ratelimit.Rule
 
 // Default rate limits: ten wrong passwords for an account, then one a
 // minute; thirty from one address, then one every ten seconds.
 var (
-	DefaultAccountLimit = RateLimit{Burst: 10, Every: time.Minute}
-	DefaultSourceLimit  = RateLimit{Burst: 30, Every: 10 * time.Second}
+	DefaultAccountLimit = ratelimit.DefaultAccount
+	DefaultSourceLimit  = ratelimit.DefaultSource
 )
 
 // Store is what the portal reads and writes (internal/store implements it).
@@ -152,8 +150,8 @@ type Portal struct {
 	areas   map[string]Area
 	handler http.Handler
 
-	accountLimit *limiter
-	sourceLimit  *limiter
+	accountLimit *ratelimit.Limiter
+	sourceLimit  *ratelimit.Limiter
 	counts       *recentCounts
 	kicked       *kickedSet
 
@@ -232,8 +230,8 @@ func New(cfg Config, deps Deps) (*Portal, error) {
 		p.nas = append(p.nas, nc)
 		p.byName[strings.ToLower(n.Name)] = nc
 	}
-	p.accountLimit = newLimiter(cfg.AccountLimit, p.now)
-	p.sourceLimit = newLimiter(cfg.SourceLimit, p.now)
+	p.accountLimit = ratelimit.New(cfg.AccountLimit, p.now)
+	p.sourceLimit = ratelimit.New(cfg.SourceLimit, p.now)
 	p.counts = newRecentCounts(p.now)
 	p.kicked = newKickedSet(p.now)
 	p.m = newMetrics(deps.Metrics)
