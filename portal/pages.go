@@ -106,16 +106,6 @@ type refusalView struct {
 	Node               string // set for "portal not response"
 }
 
-func classLabel(c string) string {
-	switch c {
-	case access.ClassPC:
-		return "电脑 / PC"
-	case access.ClassMobile:
-		return "移动设备 / mobile"
-	}
-	return "未知 / unknown"
-}
-
 func formatTime(ms int64) string {
 	if ms == 0 {
 		return ""
@@ -184,7 +174,7 @@ func (p *Portal) renderMessage(w http.ResponseWriter, r *http.Request, status in
 const cycleWait = 500 * time.Millisecond
 
 func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName, class, ip, mac string, since int64, fresh bool) *onlineView {
-	v := &onlineView{Username: a.Username, Name: a.Name, Class: classLabel(class), Area: areaName, Balance: a.Balance, IP: ip, MAC: mac, Since: formatTime(since)}
+	v := &onlineView{Username: a.Username, Name: a.Name, Class: access.ClassLabel(class), Area: areaName, Balance: a.Balance, IP: ip, MAC: mac, Since: formatTime(since)}
 	if area, ok := p.areas[areaName]; ok && area.Fee > 0 {
 		v.Fee = area.Fee
 		c, err := p.st.ActiveCycle(r.Context(), a.ID, areaName)

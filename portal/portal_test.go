@@ -82,7 +82,7 @@ func TestDeviceClassFromPageHints(t *testing.T) {
 			ip := "10.2.9." + string(rune('1'+i))
 			mac := "00:16:3e:00:09:0" + string(rune('1'+i))
 			p := h.browser(tt.ua).login(redirect("bras-v2-chap", ip, mac), "u1", "password-1", tt.hints)
-			mustContain(t, p, "已上线", classLabel(tt.want))
+			mustContain(t, p, "已上线", access.ClassLabel(tt.want))
 			if got := strings.Contains(p.body, "电脑模式"); got != tt.desktop {
 				t.Fatalf("desktop-mode note shown = %v, want %v", got, tt.desktop)
 			}

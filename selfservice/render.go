@@ -119,15 +119,7 @@ func (s *Service) funcs() template.FuncMap {
 			}
 			return fmt.Sprintf("%d B", n)
 		},
-		"class": func(c string) string {
-			switch c {
-			case access.ClassPC:
-				return "电脑 / PC"
-			case access.ClassMobile:
-				return "移动设备 / mobile"
-			}
-			return "未知 / unknown"
-		},
+		"class": access.ClassLabel,
 		"kind": func(k string) string {
 			switch k {
 			case access.LedgerRecharge:

@@ -34,6 +34,17 @@ const (
 	ClassUnknown = "unknown"
 )
 
+// ClassLabel is a device class as pages show it, in Chinese and English.
+func ClassLabel(class string) string {
+	switch class {
+	case ClassPC:
+		return "电脑 / PC"
+	case ClassMobile:
+		return "移动设备 / mobile"
+	}
+	return "未知 / unknown"
+}
+
 // Session states. A reserved session is inserted in the same transaction as
 // the Access-Accept; Accounting-Start makes it online; Stop, a reaper or a BAS
 // reboot closes it.
