@@ -34,17 +34,16 @@ type AAA struct {
 	// pg is the hot path's pool on PostgreSQL (radius_pg.go), opened on
 	// first use or by OpenHotPool.
 	pg *pgxpool.Pool
+	// lockSQL is lockAccountsSQL in the database's placeholders.
+	lockSQL string
 }
 
 // NewAAA wraps the store for the RADIUS server. Close releases its prepared
 // statements (not the store).
 func NewAAA(s *Store) *AAA {
-	return &AAA{Store: s, stmts: map[string]*sqlx.Stmt{}, preparing: map[string]bool{}}
-}
-
-// inTx is the store's InTx.
-func (a *AAA) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	return a.InTx(ctx, fn)
+	a := &AAA{Store: s, stmts: map[string]*sqlx.Stmt{}, preparing: map[string]bool{}}
+	a.lockSQL = s.db.Rebind(a.lockAccountsSQL())
+	return a
 }
 
 // Close releases the prepared statements.
@@ -282,7 +281,7 @@ func (a *AAA) AuthorizeLogins(ctx context.Context, reqs []LoginRequest, decide D
 		return a.authorizePG(ctx, reqs, decide)
 	}
 	var out []LoginDecision
-	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := a.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
 		out, err = a.authorizeTx(ctx, tx, reqs, decide)
 		return err
@@ -346,7 +345,7 @@ func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest,
 
 	// 1. Lock the accounts, in id order.
 	var accs []access.Account
-	if err := a.sel(ctx, tx, &accs, a.lockAccountsSQL(), a.textsArg(k.users), a.textsArg(k.macs)); err != nil {
+	if err := a.sel(ctx, tx, &accs, a.lockSQL, a.textsArg(k.users), a.textsArg(k.macs)); err != nil {
 		return nil, fmt.Errorf("store: lock accounts: %w", err)
 	}
 	accIDs := make([]int64, 0, len(accs))
@@ -704,7 +703,7 @@ func (a *AAA) InsertAuthLog(ctx context.Context, entries []access.AuthLogEntry) 
 	if a.dialect == Postgres {
 		return a.insertAuthLogPG(ctx, entries)
 	}
-	return a.inTx(ctx, func(tx *sqlx.Tx) error { return a.insertAuthLog(ctx, tx, entries) })
+	return a.InTx(ctx, func(tx *sqlx.Tx) error { return a.insertAuthLog(ctx, tx, entries) })
 }
 
 func (a *AAA) insertAuthLog(ctx context.Context, tx *sqlx.Tx, entries []access.AuthLogEntry) error {

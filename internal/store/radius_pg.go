@@ -184,7 +184,7 @@ func (a *AAA) authorizePGOnce(ctx context.Context, pool *pgxpool.Pool, reqs []Lo
 	// Round trip 1: BEGIN, lock the accounts, read.
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(sqlx.Rebind(sqlx.DOLLAR, a.lockAccountsSQL()), users, macs)
+	b.Queue(a.lockSQL, users, macs)
 	b.Queue(loginReadsPG, users, macs, tokenUsers, nowMs, tokens, macs, k.billed)
 	br := c.SendBatch(ctx, b)
 	inTx = true
@@ -213,12 +213,12 @@ func (a *AAA) authorizePGOnce(ctx context.Context, pool *pgxpool.Pool, reqs []Lo
 	}
 	for _, op := range lb.binds {
 		if op.takeFrom != 0 {
-			b.Queue(sqlx.Rebind(sqlx.DOLLAR, unbindByIDSQL), op.takeFrom)
+			b.Queue(unbindByIDPG, op.takeFrom)
 		}
 		if op.drop != "" {
-			b.Queue(sqlx.Rebind(sqlx.DOLLAR, unbindMACSQL), op.accountID, op.drop)
+			b.Queue(unbindMACPG, op.accountID, op.drop)
 		}
-		b.Queue(sqlx.Rebind(sqlx.DOLLAR, bindSQL), op.accountID, op.mac, op.class, BoundByPortal, nowMs, nowMs)
+		b.Queue(bindPG, op.accountID, op.mac, op.class, BoundByPortal, nowMs, nowMs)
 	}
 	b.Queue("COMMIT")
 	if err := c.SendBatch(ctx, b).Close(); err != nil {
@@ -227,6 +227,13 @@ func (a *AAA) authorizePGOnce(ctx context.Context, pool *pgxpool.Pool, reqs []Lo
 	inTx = false
 	return lb.out, nil
 }
+
+// The statements of a seamless binding in PostgreSQL's placeholders.
+var (
+	unbindByIDPG = sqlx.Rebind(sqlx.DOLLAR, unbindByIDSQL)
+	unbindMACPG  = sqlx.Rebind(sqlx.DOLLAR, unbindMACSQL)
+	bindPG       = sqlx.Rebind(sqlx.DOLLAR, bindSQL)
+)
 
 // readLoginBatch reads the answers of round trip 1.
 func readLoginBatch(br pgx.BatchResults) (accs []access.Account, d loginData, ids []int64, err error) {

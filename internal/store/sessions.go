@@ -207,7 +207,7 @@ func (a *AAA) RecordAccounting(ctx context.Context, recs []AcctRecord) ([]AcctRe
 		return a.recordAccountingPG(ctx, recs)
 	}
 	var out []AcctResult
-	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := a.InTx(ctx, func(tx *sqlx.Tx) error {
 		out = make([]AcctResult, len(recs))
 		nowMs := access.Millis(a.now())
 		for i := range recs {
@@ -306,7 +306,7 @@ func (a *AAA) recordAccountingPG(ctx context.Context, recs []AcctRecord) ([]Acct
 	if !need {
 		return out, nil
 	}
-	err := a.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := a.InTx(ctx, func(tx *sqlx.Tx) error {
 		got := map[cycleKey]bool{}
 		for k, v := range active {
 			got[k] = v
@@ -589,7 +589,7 @@ func (a *AAA) acctBulkPG(ctx context.Context, recs []AcctRecord, out []AcctResul
 
 // acctOneTx records request i by itself, in a transaction of its own.
 func (a *AAA) acctOneTx(ctx context.Context, recs []AcctRecord, i int, out []AcctResult, nowMs int64) error {
-	return a.inTx(ctx, func(tx *sqlx.Tx) error {
+	return a.InTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := a.acctOne(ctx, tx, &recs[i], nowMs)
 		out[i] = res
 		return err
@@ -800,29 +800,15 @@ func updatesQueryPG(recs []AcctRecord, idx []int, out []AcctResult, nowMs int64,
 		ord[j], in[j], outb[j] = int64(i), r.InputOctets, r.OutputOctets
 		nas[j], asid[j], cause[j], ip[j] = r.NAS, r.AcctSessionID, r.TerminateCause, r.IP
 	}
-	q := `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
-			AS v(ord, nas, asid, inb, outb, cause, ip))
-		UPDATE sessions SET last_update_at = ?, input_octets = v.inb, output_octets = v.outb,
-			ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END, status = 'online', stopped_at = 0, close_reason = ''
-		FROM v WHERE sessions.nas = v.nas AND sessions.acct_session_id = v.asid
-			AND (sessions.status = 'online' OR (sessions.status = 'closed' AND sessions.close_reason = 'stale'))
-		RETURNING v.ord, sessions.id, sessions.account_id`
+	q := interimsSQL
 	outcome := AcctUpdated
 	args := []any{ord, nas, asid, in, outb, cause, ip, nowMs}
 	if stop {
-		q = `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
-				AS v(ord, nas, asid, inb, outb, cause, ip))
-			UPDATE sessions SET
-				stopped_at = CASE WHEN sessions.status = 'closed' AND sessions.close_reason NOT IN ('', 'stale') THEN sessions.stopped_at ELSE ? END,
-				close_reason = CASE WHEN sessions.status = 'closed' AND sessions.close_reason NOT IN ('', 'stale') THEN sessions.close_reason ELSE ? END,
-				status = 'closed', last_update_at = ?, input_octets = v.inb, output_octets = v.outb, terminate_cause = v.cause,
-				ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END
-			FROM v WHERE sessions.nas = v.nas AND sessions.acct_session_id = v.asid
-			RETURNING v.ord, sessions.id, sessions.account_id`
+		q = stopsSQL
 		outcome = AcctStopped
 		args = append(args[:7], nowMs, CloseStop, nowMs)
 	}
-	return pgQuery{sql: sqlx.Rebind(sqlx.DOLLAR, q), args: args, scan: func(rows pgx.Rows) error {
+	return pgQuery{sql: q, args: args, scan: func(rows pgx.Rows) error {
 		for rows.Next() {
 			var o, id, acc int64
 			if err := rows.Scan(&o, &id, &acc); err != nil {
@@ -837,3 +823,25 @@ func updatesQueryPG(recs []AcctRecord, idx []int, out []AcctResult, nowMs int64,
 		return nil
 	}}
 }
+
+// The statements of updatesQueryPG: Interim-Updates (they bring a session
+// the reaper closed as stale back online) and Stops (a session closed for
+// another reason keeps that reason and time).
+var (
+	interimsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
+			AS v(ord, nas, asid, inb, outb, cause, ip))
+		UPDATE sessions SET last_update_at = ?, input_octets = v.inb, output_octets = v.outb,
+			ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END, status = 'online', stopped_at = 0, close_reason = ''
+		FROM v WHERE sessions.nas = v.nas AND sessions.acct_session_id = v.asid
+			AND (sessions.status = 'online' OR (sessions.status = 'closed' AND sessions.close_reason = 'stale'))
+		RETURNING v.ord, sessions.id, sessions.account_id`)
+	stopsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
+				AS v(ord, nas, asid, inb, outb, cause, ip))
+			UPDATE sessions SET
+				stopped_at = CASE WHEN sessions.status = 'closed' AND sessions.close_reason NOT IN ('', 'stale') THEN sessions.stopped_at ELSE ? END,
+				close_reason = CASE WHEN sessions.status = 'closed' AND sessions.close_reason NOT IN ('', 'stale') THEN sessions.close_reason ELSE ? END,
+				status = 'closed', last_update_at = ?, input_octets = v.inb, output_octets = v.outb, terminate_cause = v.cause,
+				ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END
+			FROM v WHERE sessions.nas = v.nas AND sessions.acct_session_id = v.asid
+			RETURNING v.ord, sessions.id, sessions.account_id`)
+)
