@@ -18,7 +18,7 @@ import (
 
 // testConfig is a configuration with every listener on a free loopback port
 // and the database given.
-func testConfig(t *testing.T, dsn string, extra string) *config.Config {
+func testConfig(t testing.TB, dsn string, extra string) *config.Config {
 	t.Helper()
 	text := fmt.Sprintf(`
 [server]

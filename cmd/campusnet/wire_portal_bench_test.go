@@ -46,20 +46,7 @@ func hasPostgres() bool { return strings.TrimSpace(os.Getenv(storetest.EnvPostgr
 
 func benchPortalLogin(b *testing.B, kind string) {
 	port := freeUDPPort(b, "127.0.0.1")
-	text := fmt.Sprintf(`
-[server]
-node_id = "bench"
-database = %q
-[portal]
-listen = "127.0.0.1:0"
-notify_listen = "127.0.0.1:0"
-[radius]
-auth_listen = "127.0.0.1:0"
-acct_listen = "127.0.0.1:0"
-[selfservice]
-listen = "127.0.0.1:0"
-[ops]
-listen = "127.0.0.1:0"
+	cfg := testConfig(b, storetest.DSN(b, kind), fmt.Sprintf(`
 [[area]]
 name = "office"
 fee = 0
@@ -72,11 +59,7 @@ coa_port = %d
 portal_addr = "127.0.0.1:%d"
 portal_secret = "testing123"
 user_subnets = ["10.0.0.0/8"]
-`, storetest.DSN(b, kind), freeUDPPort(b, "127.0.0.1"), port)
-	cfg, err := config.Parse(text, "bench.toml")
-	if err != nil {
-		b.Fatal(err)
-	}
+`, freeUDPPort(b, "127.0.0.1"), port))
 	s := startBenchServer(b, cfg)
 	ctx := context.Background()
 

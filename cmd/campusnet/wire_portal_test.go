@@ -79,26 +79,8 @@ portal_auth = %q
 user_subnets = [%q]
 `, n.name, n.ip, freeUDPPort(t, n.ip), n.ip, n.port, n.version, n.auth, n.subnet)
 	}
-	text := fmt.Sprintf(`
-[server]
-node_id = "t1"
-database = %q
-[portal]
-listen = "127.0.0.1:0"
-notify_listen = "127.0.0.1:0"
-bas_timeout = "700ms"
-[radius]
-auth_listen = "127.0.0.1:0"
-acct_listen = "127.0.0.1:0"
-[selfservice]
-listen = "127.0.0.1:0"
-[ops]
-listen = "127.0.0.1:0"
-%s`, storetest.DSN(t, kind), nasText.String())
-	cfg, err := config.Parse(text, "e2e.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, storetest.DSN(t, kind), nasText.String())
+	cfg.Portal.BASTimeout.Duration = 700 * time.Millisecond
 	s := startServer(t, cfg, true)
 	e := &e2e{t: t, s: s, nas: nas, bas: map[string]*bas.Portal{}}
 	for _, n := range nas[1:] {
