@@ -10,23 +10,15 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/campusnet/campusnet/internal/browsertest"
 	"github.com/chromedp/chromedp/device"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/browsertest"
 )
 
 // screenshotDir is where the browser test leaves its screenshots for people
 // to look at (not committed).
 const screenshotDir = "testdata/screenshots"
-
-// newChromium starts a headless Chromium with a fresh profile, or skips the
-// test when there is none (fatal in CI).
-func newChromium(t *testing.T) context.Context {
-	t.Helper()
-	return browsertest.New(t, chromedp.WindowSize(1280, 800))
-}
 
 func TestBrowserLogin(t *testing.T) {
 	h := newHarness(t)
@@ -34,7 +26,7 @@ func TestBrowserLogin(t *testing.T) {
 	h.account("student2", "student2-pass", 1000, false)
 	rf := access.RefuseArrears(1000, 2000, h.cfg.PaymentURL)
 	h.radius.setRefusal("student2", &rf)
-	browser := newChromium(t)
+	browser := browsertest.New(t, chromedp.WindowSize(1280, 800)) // headless Chromium, fresh profile; skips without one (fails in CI)
 	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
 		t.Fatal(err)
 	}

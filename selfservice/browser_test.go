@@ -10,23 +10,15 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/campusnet/campusnet/internal/browsertest"
 	"github.com/chromedp/chromedp/device"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/browsertest"
 )
 
 // screenshotDir keeps the browser test's screenshots for people to look at
 // (committed, so a reviewer sees the phone pages without running anything).
 const screenshotDir = "testdata/screenshots"
-
-// newChromium starts a headless Chromium with a fresh profile, or skips the
-// test when there is none (fatal in CI).
-func newChromium(t *testing.T) context.Context {
-	t.Helper()
-	return browsertest.New(t)
-}
 
 // TestBrowserUnbindOnPhone walks overview → devices → unbind on a
 // phone-sized screen, with no JavaScript on the pages, and keeps a
@@ -46,7 +38,7 @@ func TestBrowserUnbindOnPhone(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	browser := newChromium(t)
+	browser := browsertest.New(t) // headless Chromium, fresh profile; skips without one (fails in CI)
 	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
