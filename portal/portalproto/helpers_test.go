@@ -98,8 +98,15 @@ func listenUDP(t *testing.T) net.PacketConn {
 	return pc
 }
 
-// startBAS serves srv on a loopback port and returns its address.
-func startBAS(t *testing.T, srv *BASServer) string {
+// udpServer is BASServer and NotifyServer.
+type udpServer interface {
+	Serve(net.PacketConn) error
+	Shutdown(context.Context) error
+}
+
+// startServer serves srv on a loopback port, stops it at the end of the
+// test (checking Serve returns ErrServerClosed) and returns its address.
+func startServer(t *testing.T, name string, srv udpServer) string {
 	t.Helper()
 	pc := listenUDP(t)
 	done := make(chan error, 1)
@@ -108,32 +115,22 @@ func startBAS(t *testing.T, srv *BASServer) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("BAS Shutdown: %v", err)
+			t.Errorf("%s Shutdown: %v", name, err)
 		}
 		if err := <-done; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("BAS Serve returned %v", err)
+			t.Errorf("%s Serve returned %v", name, err)
 		}
 	})
 	return pc.LocalAddr().String()
 }
 
+// startBAS serves srv on a loopback port and returns its address.
+func startBAS(t *testing.T, srv *BASServer) string { t.Helper(); return startServer(t, "BAS", srv) }
+
 // startNotify serves srv on a loopback port and returns its address.
 func startNotify(t *testing.T, srv *NotifyServer) string {
 	t.Helper()
-	pc := listenUDP(t)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(pc) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("notify Shutdown: %v", err)
-		}
-		if err := <-done; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("notify Serve returned %v", err)
-		}
-	})
-	return pc.LocalAddr().String()
+	return startServer(t, "notify", srv)
 }
 
 func newClient(t *testing.T, cfg ClientConfig) *Client {
