@@ -3,52 +3,20 @@ package radius_test
 import (
 	"context"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/storetest"
+	"github.com/campusnet/campusnet/radius"
 )
-
-// runRadclient runs FreeRADIUS's radclient (an independent client) with
-// attrs on stdin and returns its output and whether it got a reply.
-func runRadclient(t *testing.T, attrs, addr, command, secret string, extra ...string) (string, bool) {
-	t.Helper()
-	path := needRadclient(t)
-	args := append([]string{"-x", "-r", "1", "-t", "1"}, extra...)
-	if _, err := os.Stat("/etc/freeradius/3.0/dictionary"); err != nil {
-		args = append(args, "-d", "/usr/share/freeradius")
-	}
-	args = append(args, addr, command, secret)
-	cmd := exec.Command(path, args...)
-	cmd.Stdin = strings.NewReader(attrs)
-	out, err := cmd.CombinedOutput()
-	return string(out), err == nil
-}
-
-// needRadclient returns radclient's path; without it the test skips (fails
-// in CI).
-func needRadclient(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("radclient")
-	if err != nil {
-		if storetest.InCI() {
-			t.Fatal("radclient not found: install freeradius-utils")
-		}
-		t.Skip("radclient not found: install freeradius-utils")
-	}
-	return path
-}
 
 // TestRadclientInterop drives the service with FreeRADIUS's radclient: PAP,
 // CHAP over a portal token (challenge in the request authenticator), MAC
 // authentication, accounting, Status-Server, and the requests that get no
 // answer at all.
 func TestRadclientInterop(t *testing.T) {
-	needRadclient(t)
+	radius.NeedRadclient(t)
 	e := startEnv(t, "sqlite")
 	a := e.account("2026200", "pw-200", access.RoleStudent, 5000)
 	b := e.account("2026202", "pw-202", access.RoleStudent, 5000)
@@ -107,7 +75,7 @@ func TestRadclientInterop(t *testing.T) {
 			if tt.command == "acct" {
 				addr = e.acctAddr
 			}
-			out, _ := runRadclient(t, tt.attrs, addr, tt.command, tt.secret, tt.extra...)
+			out, _ := radius.Radclient(t, tt.attrs, addr, tt.command, tt.secret, tt.extra...)
 			if got := strings.Contains(out, "Received "); got != tt.reply {
 				t.Fatalf("radclient got a reply: %v, want %v:\n%s", got, tt.reply, out)
 			}
@@ -140,7 +108,7 @@ func TestRadclientInterop(t *testing.T) {
 func TestRetransmission(t *testing.T) {
 	e := startEnv(t, "sqlite")
 	a := e.account("2026201", "pw", access.RoleStudent, 5000)
-	out, ok := runRadclient(t, `Acct-Status-Type = Start, Acct-Session-Id = "RT-1", User-Name = "2026201"`, e.acctAddr, "acct", secret)
+	out, ok := radius.Radclient(t, `Acct-Status-Type = Start, Acct-Session-Id = "RT-1", User-Name = "2026201"`, e.acctAddr, "acct", secret)
 	if !ok {
 		t.Fatalf("radclient: %s", out)
 	}
