@@ -38,6 +38,9 @@ const defaultHotConns = 8
 // most maxConns connections, now rather than at the first request (so a
 // bad DSN shows at start). On SQLite it does nothing.
 func (a *AAA) OpenHotPool(ctx context.Context, maxConns int) error {
+	if a.dialect != Postgres {
+		return nil
+	}
 	_, err := a.hotPool(ctx, maxConns)
 	return err
 }
@@ -58,6 +61,9 @@ func (a *AAA) hotPool(ctx context.Context, maxConns int) (*pgxpool.Pool, error) 
 	}
 	if a.closed {
 		return nil, errors.New("store: AAA closed")
+	}
+	if a.dialect != Postgres {
+		return nil, errors.New("store: the RADIUS pool is PostgreSQL's")
 	}
 	if maxConns <= 0 {
 		maxConns = defaultHotConns

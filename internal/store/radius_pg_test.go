@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -27,5 +29,27 @@ func TestHotPoolConfig(t *testing.T) {
 		if strings.Contains(err.Error(), "s3cret") {
 			t.Fatalf("error quotes the password: %v", err)
 		}
+	}
+}
+
+// TestOpenHotPoolSQLite: on SQLite there is no pgx pool to open. (An empty
+// DSN would make pgx connect to whatever PostgreSQL the environment names:
+// the demo would fail on a machine without one.)
+func TestOpenHotPoolSQLite(t *testing.T) {
+	t.Setenv("PGHOST", "127.0.0.1")
+	t.Setenv("PGPORT", "1") // nothing listens there
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "cn.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := NewAAA(s)
+	defer a.Close()
+	if err := a.OpenHotPool(ctx, 4); err != nil {
+		t.Fatalf("OpenHotPool on SQLite: %v", err)
+	}
+	if a.pg != nil {
+		t.Fatal("a pgx pool was opened for a SQLite store")
 	}
 }
