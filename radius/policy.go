@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -70,6 +71,42 @@ func (s *Service) ServeAccess(ctx context.Context, r *Request) *radius.Packet {
 		return s.reject(r, pre.refusal)
 	}
 	dec, err := s.logins.do(ctx, a)
+	return s.accessDone(ctx, r, a, dec, err)
+}
+
+// ServeAccessAsync implements AsyncHandler for MAC authentication, which
+// needs nothing before its batch (a login by token or password may wait for
+// the database or the directory, and takes ServeAccess's path).
+func (s *Service) ServeAccessAsync(ctx context.Context, r *Request, done func(*radius.Packet)) bool {
+	user, _ := rfc2865.UserName_LookupString(r.Packet)
+	var calling string
+	if csid, err := rfc2865.CallingStationID_LookupString(r.Packet); err == nil {
+		calling, _ = access.NormalizeMAC(csid)
+	}
+	if _, ok := macLogin(r.Packet, strings.TrimSpace(user), calling); !ok {
+		return false
+	}
+	s.nasSeen(r.NAS, r.Received)
+	a, pre := s.credentials(ctx, r)
+	if pre != nil { // cannot happen for MAC authentication; answer as ServeAccess would
+		done(s.ServeAccess(ctx, r))
+		return true
+	}
+	s.logins.submit(ctx, r.Received.Add(s.cfg.RequestTimeout), a, func(dec store.LoginDecision, err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("radius: access handler panic", "nas", r.NAS.Name, "panic", fmt.Sprint(v))
+				done(nil)
+			}
+		}()
+		done(s.accessDone(ctx, r, a, dec, err))
+	})
+	return true
+}
+
+// accessDone logs and counts a policy decision, disconnects the sessions it
+// replaced, and builds the reply.
+func (s *Service) accessDone(ctx context.Context, r *Request, a *attempt, dec store.LoginDecision, err error) *radius.Packet {
 	if err != nil {
 		s.log.Warn("radius: policy decision failed; no answer, the BAS will retry", "user", a.user, "nas", r.NAS.Name, "err", err)
 		s.metrics.request("access", "error", "")

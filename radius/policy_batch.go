@@ -3,6 +3,7 @@ package radius
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -33,7 +34,32 @@ type batcher[T, R any] struct {
 type batchJob[T, R any] struct {
 	ctx  context.Context
 	item T
-	done chan batchResult[R]
+	// The result goes to done (do), or to cb on the batch's goroutine
+	// (submit), after which the job is dropped when its deadline passed
+	// before its batch began.
+	done     chan batchResult[R]
+	cb       func(R, error)
+	deadline time.Time
+}
+
+// answer hands the job its result.
+func (j *batchJob[T, R]) answer(v R, err error) {
+	if j.cb != nil {
+		j.cb(v, err)
+		return
+	}
+	j.done <- batchResult[R]{v: v, err: err}
+}
+
+// expired reports why the job is no longer worth running, if it is not.
+func (j *batchJob[T, R]) expired(now time.Time) error {
+	if err := j.ctx.Err(); err != nil {
+		return err
+	}
+	if !j.deadline.IsZero() && now.After(j.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 type batchResult[R any] struct {
@@ -71,6 +97,24 @@ func (b *batcher[T, R]) do(ctx context.Context, item T) (R, error) {
 	}
 }
 
+// submit hands item to the next batch without waiting: cb gets the result
+// (or the error) on the batch's goroutine, and must be quick and must not
+// block. It blocks only while the queue is full (back-pressure on the
+// read loop, as the socket buffer absorbs bursts). The item is dropped,
+// with context.DeadlineExceeded, when deadline passes before its batch
+// begins.
+func (b *batcher[T, R]) submit(ctx context.Context, deadline time.Time, item T, cb func(R, error)) {
+	var zero R
+	j := &batchJob[T, R]{ctx: ctx, item: item, cb: cb, deadline: deadline}
+	select {
+	case b.in <- j:
+	case <-ctx.Done():
+		cb(zero, ctx.Err())
+	case <-b.quit:
+		cb(zero, errBatcherClosed)
+	}
+}
+
 func (b *batcher[T, R]) loop() {
 	defer b.wg.Done()
 	batch := make([]*batchJob[T, R], 0, b.size)
@@ -97,9 +141,11 @@ func (b *batcher[T, R]) loop() {
 
 func (b *batcher[T, R]) process(batch []*batchJob[T, R]) {
 	live := batch[:0:0]
+	now := time.Now()
+	var zero R
 	for _, j := range batch {
-		if err := j.ctx.Err(); err != nil {
-			j.done <- batchResult[R]{err: err}
+		if err := j.expired(now); err != nil {
+			j.answer(zero, err)
 			continue
 		}
 		live = append(live, j)
@@ -119,20 +165,26 @@ func (b *batcher[T, R]) process(batch []*batchJob[T, R]) {
 	res, err := b.run(ctx, items)
 	if err == nil && len(res) == len(live) {
 		for i, j := range live {
-			j.done <- batchResult[R]{v: res[i]}
+			j.answer(res[i], nil)
 		}
 		return
 	}
+	if err == nil {
+		err = fmt.Errorf("radius: batch of %d gave %d results", len(live), len(res))
+	}
 	if len(live) == 1 {
-		live[0].done <- batchResult[R]{err: err}
+		live[0].answer(zero, err)
 		return
 	}
 	for _, j := range live {
 		r, err := b.run(ctx, []T{j.item})
-		if err == nil && len(r) == 1 {
-			j.done <- batchResult[R]{v: r[0]}
-		} else {
-			j.done <- batchResult[R]{err: err}
+		switch {
+		case err != nil:
+			j.answer(zero, err)
+		case len(r) != 1:
+			j.answer(zero, fmt.Errorf("radius: batch of 1 gave %d results", len(r)))
+		default:
+			j.answer(r[0], nil)
 		}
 	}
 }
@@ -146,7 +198,8 @@ func (b *batcher[T, R]) close() {
 		for {
 			select {
 			case j := <-b.in:
-				j.done <- batchResult[R]{err: errBatcherClosed}
+				var zero R
+				j.answer(zero, errBatcherClosed)
 			default:
 				return
 			}

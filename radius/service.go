@@ -234,6 +234,38 @@ func (s *Service) decideBatch(ctx context.Context, atts []*attempt) ([]store.Log
 // (idempotently, on (BAS, Acct-Session-Id)) before the Accounting-Response
 // goes out; an error means no answer, and the BAS sends it again.
 func (s *Service) ServeAccounting(ctx context.Context, r *Request) error {
+	rec, ok := s.acctRecord(r)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	res, err := s.acct.do(ctx, rec)
+	return s.acctDone(r, rec, res, err)
+}
+
+// ServeAccountingAsync implements AsyncHandler: ServeAccounting, answered
+// from the batch's goroutine.
+func (s *Service) ServeAccountingAsync(ctx context.Context, r *Request, done func(error)) {
+	rec, ok := s.acctRecord(r)
+	if !ok {
+		done(nil)
+		return
+	}
+	s.acct.submit(ctx, r.Received.Add(s.cfg.RequestTimeout), rec, func(res store.AcctResult, err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("radius: accounting handler panic", "nas", r.NAS.Name, "panic", fmt.Sprint(v))
+				done(errPanic)
+			}
+		}()
+		done(s.acctDone(r, rec, res, err))
+	})
+}
+
+// acctRecord reads an Accounting-Request; false means there is nothing to
+// record, and the request is acknowledged as it is.
+func (s *Service) acctRecord(r *Request) (store.AcctRecord, bool) {
 	s.nasSeen(r.NAS, r.Received)
 	p := r.Packet
 	st, err := rfc2866.AcctStatusType_Lookup(p)
@@ -242,13 +274,13 @@ func (s *Service) ServeAccounting(ctx context.Context, r *Request) error {
 		// Nothing we record (tunnel accounting, Failed…): acknowledge it so
 		// the BAS does not resend it forever.
 		s.metrics.request("accounting", "ok", "ignored")
-		return nil
+		return store.AcctRecord{}, false
 	}
 	rec := store.AcctRecord{Kind: kind, NAS: r.NAS.Name, Area: r.NAS.Area}
 	rec.AcctSessionID, _ = rfc2866.AcctSessionID_LookupString(p)
 	if (kind == store.AcctStart || kind == store.AcctInterim || kind == store.AcctStop) && (rec.AcctSessionID == "" || len(rec.AcctSessionID) > 253) {
 		s.metrics.request("accounting", "ok", "no_session_id")
-		return nil
+		return store.AcctRecord{}, false
 	}
 	if c, err := rfc2865.Class_Lookup(p); err == nil && len(c) <= 64 {
 		rec.Correlation = string(c)
@@ -274,9 +306,12 @@ func (s *Service) ServeAccounting(ctx context.Context, r *Request) error {
 	if area, ok := s.area(r.NAS.Area); ok && area.Billed() {
 		rec.Fee, rec.CycleLength = access.Fen(area.FeeFen), area.Cycle.Duration
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-	defer cancel()
-	res, err := s.acct.do(ctx, rec)
+	return rec, true
+}
+
+// acctDone counts and logs the outcome of recording rec.
+func (s *Service) acctDone(r *Request, rec store.AcctRecord, res store.AcctResult, err error) error {
+	kind := rec.Kind
 	if err != nil {
 		s.metrics.request("accounting", "error", kind)
 		return err
