@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -576,5 +577,63 @@ func TestListenAndServe(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, ErrServerClosed) {
 		t.Fatalf("ListenAndServe = %v, want ErrServerClosed", err)
+	}
+}
+
+// asyncHandler answers accounting through AsyncHandler, from a goroutine
+// of its own as a batch would; the first request panics in the read loop.
+type asyncHandler struct {
+	testHandler
+	calls atomic.Int64
+}
+
+func (h *asyncHandler) ServeAccountingAsync(_ context.Context, _ *Request, done func(error)) {
+	if h.calls.Add(1) == 1 {
+		panic("boom")
+	}
+	go done(nil)
+}
+
+func (h *asyncHandler) ServeAccessAsync(context.Context, *Request, func(*radius.Packet)) bool {
+	return false // the server's goroutine path
+}
+
+// TestServerAsyncHandler: requests an AsyncHandler takes are answered when
+// it calls done, retransmissions get the cached reply, the other requests
+// take the goroutine path, and a panic in the read loop drops that request
+// only.
+func TestServerAsyncHandler(t *testing.T) {
+	h := &asyncHandler{}
+	authConn, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	acctConn, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	s := &Server{NAS: NewStaticNAS(localNAS(true)), Handler: h}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(authConn, acctConn) }()
+	t.Cleanup(func() {
+		s.Shutdown(context.Background())
+		<-served
+	})
+	acct := dialRaw(t, acctConn.LocalAddr().String())
+	acct.send(encodeReq(t, accountingRequest(t, testSecret, rfc2866.AcctStatusType_Value_Start)))
+	if b := acct.recv(300 * time.Millisecond); b != nil {
+		t.Fatal("answered although the handler panicked")
+	}
+	req := encodeReq(t, accountingRequest(t, testSecret, rfc2866.AcctStatusType_Value_Stop))
+	acct.send(req)
+	first := acct.recv(2 * time.Second)
+	if first == nil || radius.Code(first[0]) != radius.CodeAccountingResponse {
+		t.Fatalf("no Accounting-Response after the panic: %x", first)
+	}
+	acct.send(req)
+	if again := acct.recv(2 * time.Second); !bytes.Equal(again, first) {
+		t.Fatalf("retransmission got %x, want the cached %x", again, first)
+	}
+	if n := h.calls.Load(); n != 2 {
+		t.Fatalf("handler called %d times, want 2 (the retransmission is answered from the cache)", n)
+	}
+	auth := dialRaw(t, authConn.LocalAddr().String())
+	auth.send(encodeReq(t, accessRequest(t, testSecret, testUser, testPassword)))
+	if b := auth.recv(2 * time.Second); b == nil || radius.Code(b[0]) != radius.CodeAccessAccept {
+		t.Fatalf("Access-Request not answered on the goroutine path: %x", b)
 	}
 }
