@@ -28,7 +28,11 @@ type batcher[T, R any] struct {
 	obs  prometheus.Observer
 	quit chan struct{}
 	wg   sync.WaitGroup
-	once sync.Once
+	// answers carries committed batches' results to answerLoop, so that a
+	// worker begins its next batch while the last one's replies go out.
+	answers  chan []func()
+	answered chan struct{}
+	once     sync.Once
 }
 
 type batchJob[T, R any] struct {
@@ -68,7 +72,9 @@ type batchResult[R any] struct {
 }
 
 func newBatcher[T, R any](size, workers int, run func(context.Context, []T) ([]R, error), obs prometheus.Observer) *batcher[T, R] {
-	b := &batcher[T, R]{in: make(chan *batchJob[T, R], size*workers), size: size, run: run, obs: obs, quit: make(chan struct{})}
+	b := &batcher[T, R]{in: make(chan *batchJob[T, R], size*workers), size: size, run: run, obs: obs, quit: make(chan struct{}),
+		answers: make(chan []func(), workers), answered: make(chan struct{})}
+	go b.answerLoop()
 	b.wg.Add(workers)
 	for range workers {
 		go b.loop()
@@ -164,9 +170,11 @@ func (b *batcher[T, R]) process(batch []*batchJob[T, R]) {
 	}
 	res, err := b.run(ctx, items)
 	if err == nil && len(res) == len(live) {
+		fs := make([]func(), len(live))
 		for i, j := range live {
-			j.answer(res[i], nil)
+			fs[i] = func() { j.answer(res[i], nil) }
 		}
+		b.answers <- fs
 		return
 	}
 	if err == nil {
@@ -189,12 +197,24 @@ func (b *batcher[T, R]) process(batch []*batchJob[T, R]) {
 	}
 }
 
+// answerLoop answers committed batches, in order.
+func (b *batcher[T, R]) answerLoop() {
+	defer close(b.answered)
+	for fs := range b.answers {
+		for _, f := range fs {
+			f()
+		}
+	}
+}
+
 // close stops the workers after their current batch; work still queued is
 // refused.
 func (b *batcher[T, R]) close() {
 	b.once.Do(func() {
 		close(b.quit)
 		b.wg.Wait()
+		close(b.answers)
+		<-b.answered
 		for {
 			select {
 			case j := <-b.in:
