@@ -194,16 +194,9 @@ func (c *Client) exchange(ctx context.Context, p *radius.Packet, dst netip.AddrP
 			case <-timer.C:
 				break wait
 			case b := <-wait.replies:
-				resp, err := verifyReply(b, req, p.Secret, requireMA)
+				reply, err := ReadReply(b, req, p.Secret, requireMA)
 				if err == nil {
-					var reply *radius.Packet
-					reply, err = radius.Parse(resp, p.Secret)
-					if err == nil && !expectedReply(p.Code, reply.Code) {
-						err = fmt.Errorf("%w: %v in reply to %v", errUnsupportedCode, reply.Code, p.Code)
-					}
-					if err == nil {
-						return reply, try, nil
-					}
+					return reply, try, nil
 				}
 				bad++
 				lastBad = err
@@ -214,6 +207,24 @@ func (c *Client) exchange(ctx context.Context, p *radius.Packet, dst netip.AddrP
 		return nil, tries, fmt.Errorf("%w from %s after %d tries (%d replies discarded, last: %v; check the shared secret)", ErrNoResponse, dst, tries, bad, lastBad)
 	}
 	return nil, tries, fmt.Errorf("%w from %s after %d tries", ErrNoResponse, dst, tries)
+}
+
+// ReadReply checks that b is an authentic reply to the encoded request req
+// (Identifier, Response Authenticator, Message-Authenticator when present or
+// when requireMA, a code that answers the request's) and parses it.
+func ReadReply(b, req, secret []byte, requireMA bool) (*radius.Packet, error) {
+	resp, err := verifyReply(b, req, secret, requireMA)
+	if err != nil {
+		return nil, err
+	}
+	reply, err := radius.Parse(resp, secret)
+	if err != nil {
+		return nil, err
+	}
+	if rc := radius.Code(req[0]); !expectedReply(rc, reply.Code) {
+		return nil, fmt.Errorf("%w: %v in reply to %v", errUnsupportedCode, reply.Code, rc)
+	}
+	return reply, nil
 }
 
 // acquire reserves an Identifier on some socket for w, opening a socket when

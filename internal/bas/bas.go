@@ -191,6 +191,35 @@ func (b *BAS) addNAS(p *radius.Packet) {
 // subscriber becomes a session (not yet started) under the returned
 // AcctSessionID. An error means no authentic answer came.
 func (b *BAS) Authenticate(ctx context.Context, r AuthRequest) (AuthResult, error) {
+	p, id, err := b.AccessRequest(r)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	user := rfc2865.UserName_GetString(p)
+	reply, err := b.client.Exchange(ctx, p, b.cfg.AuthAddr)
+	if err != nil {
+		return AuthResult{AcctSessionID: id}, fmt.Errorf("bas: access-request for %s: %w", user, err)
+	}
+	res := ReadAuthReply(reply, user)
+	res.AcctSessionID = id
+	if !res.Accepted {
+		return res, nil
+	}
+	canon, _ := access.NormalizeMAC(r.MAC)
+	s := &Session{AcctSessionID: id, UserName: res.UserName, UserIP: r.UserIP, MAC: canon, Class: res.Class, Interim: res.InterimInterval}
+	if s.Interim == 0 {
+		s.Interim = b.cfg.InterimInterval
+	}
+	b.mu.Lock()
+	b.sessions[id] = s
+	b.mu.Unlock()
+	return res, nil
+}
+
+// AccessRequest builds the Access-Request Authenticate sends for r, with
+// the Acct-Session-Id the session will have if it is accepted. The caller
+// sends it (a load generator, say); the BAS keeps no session for it.
+func (b *BAS) AccessRequest(r AuthRequest) (*radius.Packet, string, error) {
 	p := radius.New(radius.CodeAccessRequest, b.secret())
 	user := r.UserName
 	mac := r.MAC
@@ -198,10 +227,10 @@ func (b *BAS) Authenticate(ctx context.Context, r AuthRequest) (AuthResult, erro
 		user = FormatMAC(mac)
 	}
 	if user == "" {
-		return AuthResult{}, fmt.Errorf("%w: no user name", ErrBadRequest)
+		return nil, "", fmt.Errorf("%w: no user name", ErrBadRequest)
 	}
 	if err := rfc2865.UserName_AddString(p, user); err != nil {
-		return AuthResult{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return nil, "", fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
 	switch {
 	case len(r.CHAPPassword) == 17:
@@ -209,10 +238,10 @@ func (b *BAS) Authenticate(ctx context.Context, r AuthRequest) (AuthResult, erro
 	case len(r.CHAPPassword) == 16:
 		_ = rfc2865.CHAPPassword_Add(p, append([]byte{r.CHAPID}, r.CHAPPassword...))
 	case len(r.CHAPPassword) != 0:
-		return AuthResult{}, fmt.Errorf("%w: CHAP response of %d octets", ErrBadRequest, len(r.CHAPPassword))
+		return nil, "", fmt.Errorf("%w: CHAP response of %d octets", ErrBadRequest, len(r.CHAPPassword))
 	case r.Password != "":
 		if err := rfc2865.UserPassword_AddString(p, r.Password); err != nil {
-			return AuthResult{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+			return nil, "", fmt.Errorf("%w: %v", ErrBadRequest, err)
 		}
 	default: // MAC authentication
 		_ = rfc2865.UserPassword_AddString(p, user)
@@ -234,12 +263,12 @@ func (b *BAS) Authenticate(ctx context.Context, r AuthRequest) (AuthResult, erro
 	}
 	id := b.newSessionID()
 	_ = rfc2866.AcctSessionID_AddString(p, id)
+	return p, id, nil
+}
 
-	reply, err := b.client.Exchange(ctx, p, b.cfg.AuthAddr)
-	if err != nil {
-		return AuthResult{AcctSessionID: id}, fmt.Errorf("bas: access-request for %s: %w", user, err)
-	}
-	res := AuthResult{Accepted: reply.Code == radius.CodeAccessAccept, AcctSessionID: id, UserName: user}
+// ReadAuthReply reads the answer to an Access-Request for user.
+func ReadAuthReply(reply *radius.Packet, user string) AuthResult {
+	res := AuthResult{Accepted: reply.Code == radius.CodeAccessAccept, UserName: user}
 	var msgs []string
 	for _, m := range reply.Attributes {
 		if m.Type == rfc2865.ReplyMessage_Type {
@@ -259,18 +288,7 @@ func (b *BAS) Authenticate(ctx context.Context, r AuthRequest) (AuthResult, erro
 	if u, err := rfc2865.UserName_LookupString(reply); err == nil && u != "" {
 		res.UserName = u
 	}
-	if !res.Accepted {
-		return res, nil
-	}
-	canon, _ := access.NormalizeMAC(mac)
-	s := &Session{AcctSessionID: id, UserName: res.UserName, UserIP: r.UserIP, MAC: canon, Class: res.Class, Interim: res.InterimInterval}
-	if s.Interim == 0 {
-		s.Interim = b.cfg.InterimInterval
-	}
-	b.mu.Lock()
-	b.sessions[id] = s
-	b.mu.Unlock()
-	return res, nil
+	return res
 }
 
 // Sessions returns a copy of the session table.
@@ -397,6 +415,16 @@ func (b *BAS) Account(ctx context.Context, status rfc2866.AcctStatusType, s Sess
 }
 
 func (b *BAS) account(ctx context.Context, status rfc2866.AcctStatusType, s Session, cause rfc2866.AcctTerminateCause) error {
+	p := b.AccountingRequest(status, s, cause)
+	if _, err := b.client.Exchange(ctx, p, b.cfg.AcctAddr); err != nil {
+		return fmt.Errorf("bas: accounting %v for %s: %w", status, s.AcctSessionID, err)
+	}
+	return nil
+}
+
+// AccountingRequest builds the Accounting-Request Account sends for s (cause
+// 0: no Acct-Terminate-Cause).
+func (b *BAS) AccountingRequest(status rfc2866.AcctStatusType, s Session, cause rfc2866.AcctTerminateCause) *radius.Packet {
 	p := radius.New(radius.CodeAccountingRequest, b.secret())
 	_ = rfc2866.AcctStatusType_Add(p, status)
 	_ = rfc2866.AcctSessionID_AddString(p, s.AcctSessionID)
@@ -426,11 +454,12 @@ func (b *BAS) account(ctx context.Context, status rfc2866.AcctStatusType, s Sess
 		_ = rfc2866.AcctTerminateCause_Add(p, cause)
 	}
 	_ = rfc2866.AcctAuthentic_Add(p, rfc2866.AcctAuthentic_Value_RADIUS)
-	if _, err := b.client.Exchange(ctx, p, b.cfg.AcctAddr); err != nil {
-		return fmt.Errorf("bas: accounting %v for %s: %w", status, s.AcctSessionID, err)
-	}
-	return nil
+	return p
 }
+
+// LocalAddr is the address the BAS sends its RADIUS requests from ("" =
+// any).
+func (b *BAS) LocalAddr() string { return b.client.LocalAddr }
 
 // SetNAK makes the BAS answer Disconnect-Requests with a NAK carrying
 // Error-Cause errorCause (e.g. 503, 506), until SetNAK(0) restores ACKs.
