@@ -7,16 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"layeh.com/radius/rfc2866"
-
 	"github.com/campusnet/campusnet/internal/bas"
-	"github.com/campusnet/campusnet/radius"
 )
 
 // The load-test population, shared with `bassim seed`: user i (from 1) is
@@ -31,55 +29,8 @@ func loadIP(i int) netip.Addr {
 	return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
 }
 
-// loadModes are the request mixes of `bassim load`: each runs one
-// operation for user i and reports every RADIUS exchange it made.
-var loadModes = map[string]func(ctx context.Context, l *loader, i int, rec func(time.Duration, outcome)){
-	"auth-mac": func(ctx context.Context, l *loader, i int, rec func(time.Duration, outcome)) {
-		t0 := time.Now()
-		res, err := l.b.Authenticate(ctx, bas.AuthRequest{MAC: loadMAC(i), UserIP: loadIP(i)})
-		rec(time.Since(t0), authOutcome(res, err))
-		if err == nil && res.Accepted {
-			l.b.Forget(res.AcctSessionID)
-		}
-	},
-	"auth-pap": func(ctx context.Context, l *loader, i int, rec func(time.Duration, outcome)) {
-		t0 := time.Now()
-		res, err := l.b.Authenticate(ctx, bas.AuthRequest{UserName: loadUser(l.prefix, i), Password: l.password, MAC: loadMAC(i), UserIP: loadIP(i)})
-		rec(time.Since(t0), authOutcome(res, err))
-		if err == nil && res.Accepted {
-			l.b.Forget(res.AcctSessionID)
-		}
-	},
-	"acct": func(ctx context.Context, l *loader, i int, rec func(time.Duration, outcome)) {
-		s := bas.Session{AcctSessionID: l.sessionID(), UserName: loadUser(l.prefix, i), MAC: loadMAC(i), UserIP: loadIP(i)}
-		for _, st := range []rfc2866.AcctStatusType{rfc2866.AcctStatusType_Value_Start, rfc2866.AcctStatusType_Value_Stop} {
-			t0 := time.Now()
-			err := l.b.Account(ctx, st, s)
-			rec(time.Since(t0), acctOutcome(err))
-			if err != nil {
-				return
-			}
-			s.InputOctets, s.OutputOctets = 1<<20, 8<<20
-		}
-	},
-	"mixed": func(ctx context.Context, l *loader, i int, rec func(time.Duration, outcome)) {
-		t0 := time.Now()
-		res, err := l.b.Authenticate(ctx, bas.AuthRequest{MAC: loadMAC(i), UserIP: loadIP(i)})
-		rec(time.Since(t0), authOutcome(res, err))
-		if err != nil || !res.Accepted {
-			return
-		}
-		for _, step := range []func(context.Context, string) error{l.b.Start, l.b.Interim, l.b.Stop} {
-			t0 := time.Now()
-			err := step(ctx, res.AcctSessionID)
-			rec(time.Since(t0), acctOutcome(err))
-			if err != nil {
-				l.b.Forget(res.AcctSessionID)
-				return
-			}
-		}
-	},
-}
+// loadModes are the request mixes of `bassim load` (see flight).
+var loadModes = map[string]bool{"auth-mac": true, "auth-pap": true, "acct": true, "mixed": true}
 
 type outcome int
 
@@ -89,28 +40,6 @@ const (
 	outTimeout
 	outError
 )
-
-func authOutcome(res bas.AuthResult, err error) outcome {
-	switch {
-	case errors.Is(err, radius.ErrNoResponse):
-		return outTimeout
-	case err != nil:
-		return outError
-	case res.Accepted:
-		return outAccepted
-	}
-	return outRejected
-}
-
-func acctOutcome(err error) outcome {
-	switch {
-	case errors.Is(err, radius.ErrNoResponse):
-		return outTimeout
-	case err != nil:
-		return outError
-	}
-	return outAccepted
-}
 
 type loader struct {
 	b        *bas.BAS
@@ -148,8 +77,7 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	op, ok := loadModes[mode]
-	if !ok {
+	if !loadModes[mode] {
 		return fmt.Errorf("%w: unknown --mode %q", errUsage, mode)
 	}
 	if conc < 1 || users < 1 || dur <= 0 {
@@ -160,31 +88,41 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%w: --nas-ip %q", errUsage, c.nasIP)
 	}
 	auth, acct := c.addrs()
+	authAP, err := resolveUDP(auth)
+	if err != nil {
+		return err
+	}
+	acctAP, err := resolveUDP(acct)
+	if err != nil {
+		return err
+	}
 	b := bas.New(bas.Config{NASIP: nasIP, Secret: c.secret, AuthAddr: auth, AcctAddr: acct,
 		Log: slog.New(slog.DiscardHandler), Retry: c.retry, MaxTries: c.tries, AcceptRepliesWithoutMA: c.noMA})
 	defer b.Close()
 	l := &loader{b: b, prefix: prefix, password: password, run: fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffff)}
 
 	var measuring atomic.Bool
-	all := make([]*stats, conc)
+	var flights []*flight
+	for first := 0; first < conc; first += 256 {
+		f, err := newFlight(l, mode, first, min(256, conc-first), conc, users, authAP, acctAP, &c, &measuring)
+		if err != nil {
+			for _, f := range flights {
+				f.conn.Close()
+			}
+			return fmt.Errorf("bassim load: %w", err)
+		}
+		flights = append(flights, f)
+	}
 	var wg sync.WaitGroup
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for w := range conc {
-		st := &stats{lat: make([]time.Duration, 0, 1<<16)}
-		all[w] = st
+	errs := make([]error, len(flights))
+	for k, f := range flights {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rec := func(d time.Duration, o outcome) {
-				if measuring.Load() {
-					st.counts[o]++
-					st.lat = append(st.lat, d)
-				}
-			}
-			for k := 0; runCtx.Err() == nil; k++ {
-				i := 1 + (w+k*conc)%users
-				op(runCtx, l, i, rec)
+			if errs[k] = f.run(runCtx); errs[k] != nil {
+				cancel()
 			}
 		}()
 	}
@@ -192,19 +130,30 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		mode, conc, users, auth, acct, warmup, dur)
 	select {
 	case <-time.After(warmup):
-	case <-ctx.Done():
+	case <-runCtx.Done():
+	}
+	if ctx.Err() != nil {
+		cancel()
+		wg.Wait()
 		return ctx.Err()
 	}
 	measuring.Store(true)
 	began := time.Now()
 	select {
 	case <-time.After(dur):
-	case <-ctx.Done():
+	case <-runCtx.Done():
 	}
 	measuring.Store(false)
 	elapsed := time.Since(began)
 	cancel()
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("bassim load: %w", err)
+	}
+	all := make([]*stats, len(flights))
+	for k, f := range flights {
+		all[k] = f.st
+	}
 
 	var total [4]int
 	var lat []time.Duration
@@ -224,6 +173,16 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			pct(lat, 0.50), pct(lat, 0.99), pct(lat, 0.999), lat[len(lat)-1].Round(time.Microsecond))
 	}
 	return nil
+}
+
+// resolveUDP resolves a host:port for sending.
+func resolveUDP(addr string) (netip.AddrPort, error) {
+	a, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%w: address %q: %v", errUsage, addr, err)
+	}
+	ap := a.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }
 
 func pct(sorted []time.Duration, p float64) time.Duration {
