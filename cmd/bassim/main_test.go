@@ -6,7 +6,10 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"testing"
+
+	radiuslib "layeh.com/radius"
 
 	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/internal/store"
@@ -82,4 +85,57 @@ area = "dorm"
 	go func() { done <- svc.Serve(ctx, authConn, acctConn) }()
 	t.Cleanup(func() { cancel(); <-done; aaa.Close() })
 	return authConn.LocalAddr().String(), acctConn.LocalAddr().String()
+}
+
+// TestLoadCountsTimeouts: requests nobody answers are sent MaxTries times,
+// then counted as timed out, and the workers go on with the next ones; a
+// reply with the wrong authenticator (another secret) is not an answer.
+func TestLoadCountsTimeouts(t *testing.T) {
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	var got atomic.Int64
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, from, err := silent.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			got.Add(1)
+			// An Accounting-Response signed with another secret.
+			p, err := radiuslib.Parse(buf[:n], []byte("testing123"))
+			if err != nil {
+				continue
+			}
+			p.Secret = []byte("another-secret")
+			b, err := p.Response(radiuslib.CodeAccountingResponse).Encode()
+			if err == nil {
+				silent.WriteTo(b, from)
+			}
+		}
+	}()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"load", "--mode", "acct", "--users", "4", "--concurrency", "2", "--duration", "400ms",
+		"--warmup", "0s", "--retry", "40ms", "--tries", "2", "--acct", silent.LocalAddr().String()}, &out, &errb)
+	o := out.String()
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, o, errb.String())
+	}
+	m := regexp.MustCompile(`sent (\d+)  accepted (\d+)  rejected \d+  timed out (\d+)`).FindStringSubmatch(o)
+	if m == nil {
+		t.Fatalf("no counts in:\n%s", o)
+	}
+	sent, _ := strconv.Atoi(m[1])
+	accepted, _ := strconv.Atoi(m[2])
+	timedOut, _ := strconv.Atoi(m[3])
+	// Each request waits 2 × 40 ms: two workers finish about 10 in 400 ms.
+	if accepted != 0 || timedOut < 4 || timedOut != sent {
+		t.Fatalf("want only timeouts (several), got:\n%s", o)
+	}
+	if n := got.Load(); n < int64(2*timedOut) {
+		t.Fatalf("the silent server got %d packets for %d requests sent twice each", n, timedOut)
+	}
 }
