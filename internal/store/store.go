@@ -148,6 +148,10 @@ func (s *Store) migrations() (fs.FS, error) {
 			return nil, err
 		}
 		text := strings.ReplaceAll(string(b), "{{ID}}", id)
+		if s.dialect == Postgres {
+			// A line "-- postgres: SQL" is SQL on PostgreSQL, a comment on SQLite.
+			text = strings.ReplaceAll(text, "\n-- postgres: ", "\n")
+		}
 		out[e.Name()] = &fstest.MapFile{Data: []byte(text)}
 	}
 	return out, nil
