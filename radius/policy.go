@@ -78,30 +78,26 @@ func (s *Service) ServeAccess(ctx context.Context, r *Request) *radius.Packet {
 // needs nothing before its batch (a login by token or password may wait for
 // the database or the directory, and takes ServeAccess's path).
 func (s *Service) ServeAccessAsync(ctx context.Context, r *Request, done func(*radius.Packet)) bool {
-	user, _ := rfc2865.UserName_LookupString(r.Packet)
-	var calling string
-	if csid, err := rfc2865.CallingStationID_LookupString(r.Packet); err == nil {
-		calling, _ = access.NormalizeMAC(csid)
-	}
-	if _, ok := macLogin(r.Packet, strings.TrimSpace(user), calling); !ok {
+	a, macAuth := s.newAttempt(r)
+	if !macAuth {
 		return false
 	}
 	s.nasSeen(r.NAS, r.Received)
-	a, pre := s.credentials(ctx, r)
-	if pre != nil { // cannot happen for MAC authentication; answer as ServeAccess would
-		done(s.ServeAccess(ctx, r))
-		return true
-	}
 	s.logins.submit(ctx, r.Received.Add(s.cfg.RequestTimeout), a, func(dec store.LoginDecision, err error) {
-		defer func() {
-			if v := recover(); v != nil {
-				s.log.Error("radius: access handler panic", "nas", r.NAS.Name, "panic", fmt.Sprint(v))
-				done(nil)
-			}
-		}()
+		defer s.recoverAnswer(r, func() { done(nil) })
 		done(s.accessDone(ctx, r, a, dec, err))
 	})
 	return true
+}
+
+// recoverAnswer, deferred in a batch's answer to r, turns a panic into a
+// logged failure answered by fail, so that the batch's other requests are
+// answered and the server lets go of r.
+func (s *Service) recoverAnswer(r *Request, fail func()) {
+	if v := recover(); v != nil {
+		s.log.Error("radius: handler panic", "nas", r.NAS.Name, "code", r.Packet.Code.String(), "panic", fmt.Sprint(v))
+		fail()
+	}
 }
 
 // accessDone logs and counts a policy decision, disconnects the sessions it
@@ -137,31 +133,14 @@ type preDecision struct {
 // MAC (which the policy transaction checks). It returns the attempt, or a
 // refusal.
 func (s *Service) credentials(ctx context.Context, r *Request) (*attempt, *preDecision) {
-	p := r.Packet
-	area, _ := s.area(r.NAS.Area)
-	a := &attempt{nas: r.NAS, area: area, received: r.Received}
-	a.user, _ = rfc2865.UserName_LookupString(p)
-	a.user = strings.TrimSpace(a.user)
-	if csid, err := rfc2865.CallingStationID_LookupString(p); err == nil {
-		a.mac, _ = access.NormalizeMAC(csid)
+	a, macAuth := s.newAttempt(r)
+	if macAuth {
+		return a, nil
 	}
-	if ip, err := rfc2865.FramedIPAddress_Lookup(p); err == nil {
-		if addr, ok := netip.AddrFromSlice(ip); ok {
-			a.ip = addr.Unmap().String()
-		}
-	}
+	p, area := r.Packet, a.area
 	chap, hasCHAP := p.Lookup(rfc2865.CHAPPassword_Type)
 	pap, papErr := rfc2865.UserPassword_LookupString(p)
 	hasPAP := papErr == nil
-
-	if mac, ok := macLogin(p, a.user, a.mac); ok {
-		a.method, a.mac = MethodMAC, mac
-		if a.user == "" {
-			a.user = mac
-		}
-		a.login = store.LoginRequest{MACAuth: true, MAC: mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip}
-		return a, nil
-	}
 	a.method = MethodPAP
 	if hasCHAP {
 		a.method = MethodCHAP
@@ -240,6 +219,35 @@ func (s *Service) credentials(ctx context.Context, r *Request) (*attempt, *preDe
 		}
 	}
 	return a, nil
+}
+
+// newAttempt reads the request's User-Name, MAC and address. A MAC
+// authentication (macAuth) is complete with that: its binding is checked in
+// the policy transaction.
+func (s *Service) newAttempt(r *Request) (a *attempt, macAuth bool) {
+	p := r.Packet
+	area, _ := s.area(r.NAS.Area)
+	a = &attempt{nas: r.NAS, area: area, received: r.Received}
+	a.user, _ = rfc2865.UserName_LookupString(p)
+	a.user = strings.TrimSpace(a.user)
+	if csid, err := rfc2865.CallingStationID_LookupString(p); err == nil {
+		a.mac, _ = access.NormalizeMAC(csid)
+	}
+	if ip, err := rfc2865.FramedIPAddress_Lookup(p); err == nil {
+		if addr, ok := netip.AddrFromSlice(ip); ok {
+			a.ip = addr.Unmap().String()
+		}
+	}
+	mac, ok := macLogin(p, a.user, a.mac)
+	if !ok {
+		return a, false
+	}
+	a.method, a.mac = MethodMAC, mac
+	if a.user == "" {
+		a.user = mac
+	}
+	a.login = store.LoginRequest{MACAuth: true, MAC: mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip}
+	return a, true
 }
 
 // macLogin tells MAC authentication from a login: Service-Type Call-Check,

@@ -30,7 +30,7 @@ type batcher[T, R any] struct {
 	wg   sync.WaitGroup
 	// answers carries committed batches' results to answerLoop, so that a
 	// worker begins its next batch while the last one's replies go out.
-	answers  chan []func()
+	answers  chan committed[T, R]
 	answered chan struct{}
 	once     sync.Once
 }
@@ -66,6 +66,12 @@ func (j *batchJob[T, R]) expired(now time.Time) error {
 	return nil
 }
 
+// committed is a batch's jobs and their results, in order.
+type committed[T, R any] struct {
+	jobs []*batchJob[T, R]
+	res  []R
+}
+
 type batchResult[R any] struct {
 	v   R
 	err error
@@ -73,7 +79,7 @@ type batchResult[R any] struct {
 
 func newBatcher[T, R any](size, workers int, run func(context.Context, []T) ([]R, error), obs prometheus.Observer) *batcher[T, R] {
 	b := &batcher[T, R]{in: make(chan *batchJob[T, R], size*workers), size: size, run: run, obs: obs, quit: make(chan struct{}),
-		answers: make(chan []func(), workers), answered: make(chan struct{})}
+		answers: make(chan committed[T, R], workers), answered: make(chan struct{})}
 	go b.answerLoop()
 	b.wg.Add(workers)
 	for range workers {
@@ -146,7 +152,7 @@ func (b *batcher[T, R]) loop() {
 }
 
 func (b *batcher[T, R]) process(batch []*batchJob[T, R]) {
-	live := batch[:0:0]
+	live := batch[:0:0] // an array of its own: the answer loop keeps it
 	now := time.Now()
 	var zero R
 	for _, j := range batch {
@@ -170,11 +176,7 @@ func (b *batcher[T, R]) process(batch []*batchJob[T, R]) {
 	}
 	res, err := b.run(ctx, items)
 	if err == nil && len(res) == len(live) {
-		fs := make([]func(), len(live))
-		for i, j := range live {
-			fs[i] = func() { j.answer(res[i], nil) }
-		}
-		b.answers <- fs
+		b.answers <- committed[T, R]{live, res}
 		return
 	}
 	if err == nil {
@@ -200,9 +202,9 @@ func (b *batcher[T, R]) process(batch []*batchJob[T, R]) {
 // answerLoop answers committed batches, in order.
 func (b *batcher[T, R]) answerLoop() {
 	defer close(b.answered)
-	for fs := range b.answers {
-		for _, f := range fs {
-			f()
+	for c := range b.answers {
+		for i, j := range c.jobs {
+			j.answer(c.res[i], nil)
 		}
 	}
 }

@@ -461,7 +461,7 @@ func (s *Server) write(conn net.PacketConn, udp *net.UDPConn, kind portKind, rep
 
 // serveAsync hands in to an AsyncHandler, if the handler is one and takes
 // it; the reply is written, and release called, when the handler is done.
-func (s *Server) serveAsync(conn net.PacketConn, udp *net.UDPConn, in *inbound, release func()) (taken bool) {
+func (s *Server) serveAsync(conn net.PacketConn, udp *net.UDPConn, in *inbound, release func()) bool {
 	h, ok := s.Handler.(AsyncHandler)
 	if !ok {
 		return false
@@ -469,7 +469,7 @@ func (s *Server) serveAsync(conn net.PacketConn, udp *net.UDPConn, in *inbound, 
 	var once atomic.Bool
 	finish := func(out []byte, result Result) {
 		if !once.CompareAndSwap(false, true) {
-			return
+			return // the handler answered, then panicked
 		}
 		defer release()
 		if out = s.complete(in, out, result); out != nil {
@@ -477,18 +477,19 @@ func (s *Server) serveAsync(conn net.PacketConn, udp *net.UDPConn, in *inbound, 
 		}
 	}
 	r := in.req
-	defer func() {
-		if v := recover(); v != nil {
-			s.log.Error("radius handler panic", "nas", r.NAS.Name, "code", r.Packet.Code.String(), "panic", fmt.Sprint(v))
-			taken = true
-			finish(nil, ResultError)
+	taken, err := func() (taken bool, err error) {
+		defer s.recovered(r, &err)
+		if r.Packet.Code == radius.CodeAccountingRequest {
+			h.ServeAccountingAsync(s.baseCtx, r, func(err error) { finish(s.accountingReply(r, err)) })
+			return true, nil
 		}
+		return h.ServeAccessAsync(s.baseCtx, r, func(p *radius.Packet) { finish(s.accessReply(r, p, nil)) }), nil
 	}()
-	if r.Packet.Code == radius.CodeAccountingRequest {
-		h.ServeAccountingAsync(s.baseCtx, r, func(err error) { finish(s.accountingReply(r, err)) })
+	if err != nil {
+		finish(nil, ResultError)
 		return true
 	}
-	return h.ServeAccessAsync(s.baseCtx, r, func(p *radius.Packet) { finish(s.accessReply(r, p, nil)) })
+	return taken
 }
 
 // drop counts and logs a packet dropped before the handler.

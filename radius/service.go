@@ -253,12 +253,7 @@ func (s *Service) ServeAccountingAsync(ctx context.Context, r *Request, done fun
 		return
 	}
 	s.acct.submit(ctx, r.Received.Add(s.cfg.RequestTimeout), rec, func(res store.AcctResult, err error) {
-		defer func() {
-			if v := recover(); v != nil {
-				s.log.Error("radius: accounting handler panic", "nas", r.NAS.Name, "panic", fmt.Sprint(v))
-				done(errPanic)
-			}
-		}()
+		defer s.recoverAnswer(r, func() { done(errPanic) })
 		done(s.acctDone(r, rec, res, err))
 	})
 }

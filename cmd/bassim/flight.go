@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +39,7 @@ type flight struct {
 	requireMA  bool
 	secret     []byte
 	measuring  *atomic.Bool
+	warn       io.Writer // send errors
 	st         *stats
 	slots      []*slot
 }
@@ -61,7 +62,7 @@ type slot struct {
 const flightTick = 20 * time.Millisecond
 
 // newFlight opens the socket for workers first … first+n-1.
-func newFlight(l *loader, mode string, first, n, conc, users int, auth, acct netip.AddrPort, c *common, measuring *atomic.Bool) (*flight, error) {
+func newFlight(l *loader, mode string, first, n, conc, users int, auth, acct netip.AddrPort, c *common, measuring *atomic.Bool, warn io.Writer) (*flight, error) {
 	var laddr *net.UDPAddr
 	if la := l.b.LocalAddr(); la != "" {
 		a, err := net.ResolveUDPAddr("udp", la)
@@ -75,7 +76,7 @@ func newFlight(l *loader, mode string, first, n, conc, users int, auth, acct net
 		return nil, err
 	}
 	f := &flight{l: l, mode: mode, users: users, conc: conc, conn: conn, auth: auth, acct: acct,
-		retry: c.retry, tries: c.tries, requireMA: !c.noMA, secret: []byte(c.secret), measuring: measuring,
+		retry: c.retry, tries: c.tries, requireMA: !c.noMA, secret: []byte(c.secret), measuring: measuring, warn: warn,
 		st: &stats{lat: make([]time.Duration, 0, 1<<16)}}
 	if f.retry <= 0 {
 		f.retry = cnradius.DefaultRetry
@@ -179,7 +180,7 @@ func (f *flight) send(id byte, s *slot, p *radius.Packet, dst netip.AddrPort) er
 	now := time.Now()
 	s.req, s.dst, s.sent, s.resend, s.tries = b, dst, now, now.Add(f.retry), 1
 	if _, err := f.conn.WriteToUDPAddrPort(b, dst); err != nil {
-		fmt.Fprintln(os.Stderr, "bassim load: send:", err) // the retransmission timer goes on
+		fmt.Fprintln(f.warn, "bassim load: send:", err) // the retransmission timer goes on
 	}
 	return nil
 }

@@ -230,12 +230,7 @@ func (s *Store) ForUpdate() string { return s.forUpdate() }
 // serialisation failure, a deadlock or a busy SQLite; fn must be safe to run
 // again.
 func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	return inTx(ctx, s.db, fn)
-}
-
-// inTx is InTx on any pool of the store's database.
-func inTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
-	return retryOn(ctx, retryable, func() error { return inTxOnce(ctx, db, fn) })
+	return retryOn(ctx, retryable, func() error { return s.inTxOnce(ctx, fn) })
 }
 
 // retryOn runs fn, and again (up to 8 times, after a growing random pause)
@@ -260,8 +255,8 @@ func retryOn(ctx context.Context, again func(error) bool, fn func() error) error
 	return err
 }
 
-func inTxOnce(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err error) {
-	tx, err := db.BeginTxx(ctx, nil)
+func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
