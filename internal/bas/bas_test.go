@@ -24,14 +24,9 @@ func TestFormatMAC(t *testing.T) {
 
 func TestRADIUSSide(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{}
+	rec, auth, acct := startRecorder(t)
 	nasIP := netip.MustParseAddr("127.0.0.1")
-	rs := &cnradius.Server{NAS: cnradius.NewStaticNAS(&cnradius.NAS{Name: "bras", IP: nasIP, Secret: []byte("s3")}), Handler: rec}
-	authC, _ := net.ListenPacket("udp", "127.0.0.1:0")
-	acctC, _ := net.ListenPacket("udp", "127.0.0.1:0")
-	go rs.Serve(authC, acctC)
-	defer rs.Shutdown(context.Background())
-	b := New(Config{NASIP: nasIP, Secret: "s3", AuthAddr: authC.LocalAddr().String(), AcctAddr: acctC.LocalAddr().String(),
+	b := New(Config{NASIP: nasIP, Secret: "s3", AuthAddr: auth, AcctAddr: acct,
 		CoAListen: "127.0.0.1:0", Retry: 200 * time.Millisecond, MaxTries: 2})
 	defer b.Close()
 	gone := make(chan string, 4)
@@ -125,4 +120,25 @@ func TestRADIUSSide(t *testing.T) {
 	if err := b.AccountingOn(ctx); err != nil || len(b.Sessions()) != 0 {
 		t.Fatalf("accounting-on: %v, %d sessions", err, len(b.Sessions()))
 	}
+}
+
+// startRecorder serves RADIUS for the NAS "bras" on 127.0.0.1 (secret
+// "s3") with a recorder, until the test ends, and returns the recorder and
+// the authentication and accounting addresses.
+func startRecorder(t *testing.T) (rec *recorder, auth, acct string) {
+	t.Helper()
+	rec = &recorder{}
+	nas := &cnradius.NAS{Name: "bras", IP: netip.MustParseAddr("127.0.0.1"), Secret: []byte("s3")}
+	rs := &cnradius.Server{NAS: cnradius.NewStaticNAS(nas), Handler: rec}
+	authC, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acctC, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go rs.Serve(authC, acctC)
+	t.Cleanup(func() { rs.Shutdown(context.Background()) })
+	return rec, authC.LocalAddr().String(), acctC.LocalAddr().String()
 }

@@ -71,13 +71,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestPortalSide(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{}
+	rec, auth, acct := startRecorder(t)
 	nasIP := netip.MustParseAddr("127.0.0.1")
-	rs := &cnradius.Server{NAS: cnradius.NewStaticNAS(&cnradius.NAS{Name: "bras", IP: nasIP, Secret: []byte("s3")}), Handler: rec}
-	authC, _ := net.ListenPacket("udp", "127.0.0.1:0")
-	acctC, _ := net.ListenPacket("udp", "127.0.0.1:0")
-	go rs.Serve(authC, acctC)
-	defer rs.Shutdown(context.Background())
 
 	// The portal's notify listener.
 	kicked := make(chan netip.Addr, 4)
@@ -87,7 +82,7 @@ func TestPortalSide(t *testing.T) {
 	go ns.Serve(nc)
 	defer ns.Shutdown(context.Background())
 
-	b := New(Config{NASIP: nasIP, Secret: "s3", AuthAddr: authC.LocalAddr().String(), AcctAddr: acctC.LocalAddr().String(), Retry: 200 * time.Millisecond, MaxTries: 2})
+	b := New(Config{NASIP: nasIP, Secret: "s3", AuthAddr: auth, AcctAddr: acct, Retry: 200 * time.Millisecond, MaxTries: 2})
 	defer b.Close()
 	p := NewPortal(b, PortalConfig{Secret: "ps", BASIP: nasIP, NotifyAddr: nc.LocalAddr().String(), NotifyWindow: time.Second})
 	pc, _ := net.ListenPacket("udp", "127.0.0.1:0")
