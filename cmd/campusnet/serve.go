@@ -107,6 +107,8 @@ func serveCommand() command {
 			if err != nil {
 				return err
 			}
+			procs, why := setProcs(cfg.Server)
+			log.Info("cores", "procs", procs, "why", why)
 			s, err := newServer(ctx, env, cfg, log, migrate || demo, demo)
 			if err != nil {
 				return err

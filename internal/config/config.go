@@ -48,6 +48,11 @@ type Server struct {
 	// Every portal and RADIUS node sharing a database needs the same key;
 	// empty means a random key per process, which suits one node.
 	TokenKey string `toml:"token_key"`
+	// Procs is how many cores campusnet's goroutines run on at once
+	// (GOMAXPROCS). 0: all it may use, less one when PostgreSQL runs on
+	// this machine (cmd/campusnet/procs.go). The GOMAXPROCS environment
+	// variable, when set, wins.
+	Procs int `toml:"procs"`
 }
 
 // Portal is [portal].
@@ -343,6 +348,9 @@ func (c *Config) fill(file string) error {
 	}
 	if err := checkDSN(c.Server.Database); err != nil {
 		return bad("server.database", "%v", err)
+	}
+	if c.Server.Procs < 0 || c.Server.Procs > 4096 {
+		return bad("server.procs", "want 0 (automatic) or a number of cores, not %d", c.Server.Procs)
 	}
 	for key, addr := range map[string]string{
 		"portal.listen": c.Portal.Listen, "portal.notify_listen": c.Portal.NotifyListen,

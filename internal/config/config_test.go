@@ -71,6 +71,7 @@ user_subnets = ["10.1.128.0/17"]
 		{"bad subnet", strings.Replace(okNAS, `10.1.0.0/16`, `10.1.0.0/33`, 1), []string{"user_subnets[0]", "CIDR"}},
 		{"wrong type", "[radius]\ncoa_tries = \"three\"\n", []string{"c.toml"}},
 		{"bad vendor", strings.Replace(okNAS, `area = "dorm"`, "area = \"dorm\"\nvendor = \"cisco\"", 1), []string{"nas[0] (b1).vendor", "huawei"}},
+		{"negative procs", "[server]\nprocs = -2\n", []string{"server.procs", "number of cores"}},
 		{"negative rate", "[[area]]\nname = \"dorm\"\nrate_up_kbps = -1\n", []string{"rate_up_kbps", "kbit/s"}},
 	}
 	for _, tt := range tests {
