@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -100,6 +102,16 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer b.Close()
 	l := &loader{b: b, prefix: prefix, password: password, run: fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffff)}
 
+	flightCount := (conc + 255) / 256
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		// One core per flight goroutine: the load generator usually shares
+		// the machine with the server it measures, and more threads than it
+		// can keep busy only spin, taking CPU from the server. Measured on 2
+		// cores at 16 in flight: campusnet's accounting went from a median
+		// of 7,828 requests/s (17 runs) to 8,474 (6 runs), and five of the
+		// six were within 4% of one another.
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(min(flightCount, runtime.NumCPU())))
+	}
 	var measuring atomic.Bool
 	var flights []*flight
 	for first := 0; first < conc; first += 256 {
