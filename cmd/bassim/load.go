@@ -105,11 +105,10 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	flightCount := (conc + 255) / 256
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		// One core per flight goroutine: the load generator usually shares
-		// the machine with the server it measures, and more threads than it
-		// can keep busy only spin, taking CPU from the server. Measured on 2
-		// cores at 16 in flight: campusnet's accounting went from a median
-		// of 7,828 requests/s (17 runs) to 8,474 (6 runs), and five of the
-		// six were within 4% of one another.
+		// the machine with the server it measures, and threads it cannot
+		// keep busy only spin and wake one another, on CPU the server
+		// needs. (On 2 cores at 16 in flight the effect on campusnet's
+		// figures was within the machine's run-to-run spread.)
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(min(flightCount, runtime.NumCPU())))
 	}
 	var measuring atomic.Bool
