@@ -202,6 +202,13 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 
 func newHarnessOn(t testing.TB, st *store.Store, opts ...harnessOpt) *harness {
 	t.Helper()
+	return newHarnessAuth(t, st, nil, opts...)
+}
+
+// newHarnessAuth is newHarnessOn with a unified identity of its own (a
+// directory: no local passwords) when auth is not nil.
+func newHarnessAuth(t testing.TB, st *store.Store, auth identity.Authenticator, opts ...harnessOpt) *harness {
+	t.Helper()
 	ctx := context.Background()
 	h := &harness{t: t, st: st, key: logintoken.NewKey(), bas: map[string]*bas.BAS{}, bport: map[string]*bas.Portal{}, logs: &lockedBuffer{}}
 	var logOut io.Writer = h.logs
@@ -271,8 +278,14 @@ func newHarnessOn(t testing.TB, st *store.Store, opts ...harnessOpt) *harness {
 		o(&cfg)
 	}
 	h.cfg = cfg
-	local := identity.NewLocal(identity.FromAccounts(st), cheapParams, log)
-	p, err := New(cfg, Deps{Store: st, Auth: local, Local: local, TokenKey: h.key, Log: log})
+	deps := Deps{Store: st, TokenKey: h.key, Log: log}
+	if auth != nil {
+		deps.Auth = auth
+	} else {
+		local := identity.NewLocal(identity.FromAccounts(st), cheapParams, log)
+		deps.Auth, deps.Local = local, local
+	}
+	p, err := New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

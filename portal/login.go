@@ -171,6 +171,11 @@ func (p *Portal) identityFailed(w http.ResponseWriter, r *http.Request, e entry,
 	case errors.Is(err, identity.ErrDisabled):
 		p.countLogin("reject", access.ReasonAccountDisabled)
 		p.refusedCode(w, r, http.StatusForbidden, e, access.RefuseDisabled(""), nil)
+	case errors.Is(err, identity.ErrPasswordExpired):
+		// The password was right: no failure charged. The refusal links
+		// to the password reset page.
+		p.countLogin("reject", access.ReasonMustChangePassword)
+		p.refusedCode(w, r, http.StatusForbidden, e, access.RefusePasswordExpired(), nil)
 	default:
 		p.log.Error("portal: unified identity unavailable", "user", username, "err", err)
 		p.countLogin("error", access.ReasonIdentityDown)

@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
+	"github.com/campusnet/campusnet/internal/storetest"
 )
 
 const (
@@ -140,6 +143,40 @@ func TestWrongPasswordAndForgotten(t *testing.T) {
 	// The BAS was never asked.
 	if st := h.bport["bras-v2-chap"].Stats(); st.Server.Received != 0 {
 		t.Fatalf("the BAS heard about a wrong password: %+v", st)
+	}
+}
+
+// expiredDirectory is a unified identity whose one person's password has
+// expired there.
+type expiredDirectory struct{}
+
+func (expiredDirectory) Authenticate(_ context.Context, user, password string) (identity.Person, error) {
+	if user == "d2026" && password == "right-pass" {
+		return identity.Person{}, fmt.Errorf("%w: password expired", identity.ErrPasswordExpired)
+	}
+	return identity.Person{}, identity.ErrBadCredentials
+}
+
+// TestDirectoryPasswordExpired: unified identity says the password is right
+// but expired: the page says so and links to the reset page, instead of
+// "wrong password" or "account disabled"; the BAS is never asked.
+func TestDirectoryPasswordExpired(t *testing.T) {
+	t.Parallel()
+	h := newHarnessAuth(t, storetest.NewSQLite(t), expiredDirectory{})
+	p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.7", ""), "d2026", "right-pass", nil)
+	if p.status != http.StatusForbidden {
+		t.Fatalf("status %d", p.status)
+	}
+	mustContain(t, p, "密码已过期", "has expired", access.ReasonMustChangePassword, `href="https://id.example.edu.cn/reset"`)
+	if strings.Contains(p.body, "停用") || strings.Contains(p.body, "用户名或密码错误") {
+		t.Fatalf("the page calls it something else:\n%s", p.body)
+	}
+	if st := h.bport["bras-v2-chap"].Stats(); st.Server.Received != 0 {
+		t.Fatalf("the BAS heard about it: %+v", st)
+	}
+	wrong := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.8", ""), "d2026", "wrong-pass", nil)
+	if wrong.status != http.StatusUnauthorized || strings.Contains(wrong.body, "过期") {
+		t.Fatalf("a wrong password: status %d, tells of expiry: %v", wrong.status, strings.Contains(wrong.body, "过期"))
 	}
 }
 

@@ -197,6 +197,8 @@ func (s *Service) credentials(ctx context.Context, r *Request) (*attempt, *preDe
 		a.class = access.ClassUnknown
 		a.login = store.LoginRequest{Username: a.user, MAC: a.mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip, Class: access.ClassUnknown}
 		return a, nil
+	case errors.Is(err, identity.ErrPasswordExpired):
+		return a, s.refuse(a, nil, access.RefusePasswordExpired())
 	case errors.Is(err, identity.ErrUnavailable):
 		s.log.Warn("radius: unified identity unavailable", "user", a.user, "err", err)
 		return a, s.refuse(a, nil, access.Refusal{Code: access.ReasonIdentityDown,

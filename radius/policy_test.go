@@ -3,7 +3,9 @@ package radius_test
 import (
 	"context"
 	"crypto/md5"
+	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/campusnet/campusnet/internal/bas"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/storetest"
+	"github.com/campusnet/campusnet/radius"
 )
 
 // chapResponse is MD5(ident ‖ secret ‖ challenge), what a BAS computes.
@@ -389,5 +392,56 @@ func TestReplaceOldest(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the oldest PC was not disconnected")
+	}
+}
+
+// expiredDirectory is a unified identity whose one person's password has
+// expired there.
+type expiredDirectory struct{}
+
+func (expiredDirectory) Authenticate(_ context.Context, user, password string) (identity.Person, error) {
+	if user == "d2026" && password == "right-pass" {
+		return identity.Person{}, fmt.Errorf("%w: password expired", identity.ErrPasswordExpired)
+	}
+	return identity.Person{}, identity.ErrBadCredentials
+}
+
+// TestPAPDirectoryPasswordExpired: a direct login whose password unified
+// identity says has expired is refused with MUST_CHANGE_PASSWORD and words
+// that send the student to change it there — not "wrong password", not
+// "account disabled, bring your campus card".
+func TestPAPDirectoryPasswordExpired(t *testing.T) {
+	e := startEnv(t, "sqlite", func(c *radius.Config) { c.Identity = expiredDirectory{} })
+	defer e.stop()
+	dorm := e.bas("dorm-bras-1")
+	res := mustAuth(t, dorm, bas.AuthRequest{UserName: "d2026", Password: "right-pass"})
+	if res.Accepted {
+		t.Fatal("accepted a login whose password has expired")
+	}
+	for _, want := range []string{"密码已过期", "has expired", "统一身份认证"} {
+		if !strings.Contains(res.ReplyMessage, want) {
+			t.Errorf("Reply-Message %q lacks %q", res.ReplyMessage, want)
+		}
+	}
+	if strings.Contains(res.ReplyMessage, "停用") {
+		t.Errorf("Reply-Message %q calls it a disabled account", res.ReplyMessage)
+	}
+	wrong := mustAuth(t, dorm, bas.AuthRequest{UserName: "d2026", Password: "wrong-pass"})
+	if wrong.Accepted || strings.Contains(wrong.ReplyMessage, "过期") {
+		t.Errorf("a wrong password: accepted %v, %q (must not tell it has expired)", wrong.Accepted, wrong.ReplyMessage)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var reasons []string
+		for _, l := range e.authLog("d2026") {
+			reasons = append(reasons, l.Reason)
+		}
+		if slices.Contains(reasons, access.ReasonMustChangePassword) && slices.Contains(reasons, access.ReasonBadCredentials) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("authentication log reasons %v, want %s and %s", reasons, access.ReasonMustChangePassword, access.ReasonBadCredentials)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -2,7 +2,9 @@ package selfservice_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -127,11 +129,44 @@ func TestAPIPasswordAndErrors(t *testing.T) {
 type directory map[string]identity.Person
 
 func (d directory) Authenticate(_ context.Context, user, password string) (identity.Person, error) {
+	if user == "expired" && password == "expired-dir-pass" {
+		return identity.Person{}, fmt.Errorf("%w: password expired", identity.ErrPasswordExpired)
+	}
 	p, ok := d[user]
 	if !ok || password != user+"-dir-pass" {
 		return identity.Person{}, identity.ErrBadCredentials
 	}
 	return p, nil
+}
+
+// TestDirectoryPasswordExpired: the directory says the password is right
+// but has expired: the login page says so and what to do (change it at
+// unified identity), no session starts, and no account row is made.
+func TestDirectoryPasswordExpired(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", func(_ *selfservice.Config, d *selfservice.Deps) {
+		d.Identity = directory{}
+		d.Passwords = nil
+	})
+	c := e.client()
+	r := c.submit("/login", "/login", url.Values{"username": {"expired"}, "password": {"expired-dir-pass"}})
+	if r.status != http.StatusForbidden {
+		t.Fatalf("login: %d %s", r.status, r.body)
+	}
+	for _, want := range []string{"密码已过期", "has expired", "password page"} {
+		if !strings.Contains(r.body, want) {
+			t.Fatalf("login page lacks %q: %s", want, r.body)
+		}
+	}
+	if strings.Contains(r.body, access.RefuseMustChange().Fix) {
+		t.Fatalf("login page gives the local initial-password fix: %s", r.body)
+	}
+	if r := c.get("/"); r.status == http.StatusOK {
+		t.Fatalf("a session started: %d", r.status)
+	}
+	if _, err := e.st.AccountByUsername(context.Background(), "expired"); err == nil {
+		t.Fatal("an account row was made for a refused login")
+	}
 }
 
 func TestDirectoryAccountFirstLogin(t *testing.T) {

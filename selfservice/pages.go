@@ -37,6 +37,9 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 	case errors.Is(err, identity.ErrDisabled):
 		s.metrics.logins.WithLabelValues(access.ReasonAccountDisabled).Inc()
 		return access.Account{}, errRefusal(http.StatusForbidden, access.RefuseDisabled(""))
+	case errors.Is(err, identity.ErrPasswordExpired):
+		s.metrics.logins.WithLabelValues(access.ReasonMustChangePassword).Inc()
+		return access.Account{}, errRefusal(http.StatusForbidden, access.RefusePasswordExpired())
 	case err != nil:
 		s.metrics.logins.WithLabelValues(access.ReasonIdentityDown).Inc()
 		return access.Account{}, &httpError{status: http.StatusServiceUnavailable, code: access.ReasonIdentityDown,
@@ -95,7 +98,10 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request
 		}
 		s.logError(r, q, he)
 		d := loginData{Token: s.preSession(w, r), Next: next, Username: strings.TrimSpace(user), Error: he.message}
-		if he.code == access.ReasonBadCredentials || he.code == access.ReasonAccountDisabled || he.code == access.ReasonRateLimited {
+		switch {
+		case he.code == access.ReasonMustChangePassword && he.fix != "":
+			d.Fix = he.fix // the directory's password expired: changed there, not here
+		case he.code == access.ReasonBadCredentials || he.code == access.ReasonAccountDisabled || he.code == access.ReasonRateLimited:
 			d.Fix = access.Explain(he.code)
 		}
 		s.render(w, r, he.status, "login", q, "登录 / Log in", d)

@@ -90,6 +90,16 @@ func RefuseMustChange() Refusal {
 		"请在门户或自服务系统修改初始密码（身份证后六位）后再登录。 / Change the initial password (last six of your id-card number) on the portal or in self-service, then log in."}
 }
 
+// RefusePasswordExpired: unified identity says the password has expired (or
+// was reset by an administrator and must be changed). Same code as the
+// local initial password, other words: the change is made at unified
+// identity, not here.
+func RefusePasswordExpired() Refusal {
+	return Refusal{ReasonMustChangePassword,
+		"统一身份认证密码已过期，需先修改 / Your unified identity password has expired: change it first",
+		"请到统一身份认证的密码修改页面修改密码，再回来登录。 / Change it on unified identity's password page, then log in again."}
+}
+
 // Explain returns the plain-language fix for a reason code, for pages that
 // show an authentication-log row.
 func Explain(code string) string {

@@ -17,5 +17,8 @@
 // to tell them apart — while [ErrUnknownUser] (which is also an
 // [ErrBadCredentials]) lets the log say which it was. [ErrUnavailable]
 // means the backend could not be asked at all and the person should try
-// again later; [ErrDisabled] means the account exists but may not log in.
+// again later; [ErrDisabled] means the account exists but may not log in;
+// [ErrPasswordExpired] means the password was right but the directory no
+// longer takes it (expired, or reset by an administrator and to be
+// changed), so the person is sent to change it at unified identity.
 package identity

@@ -25,8 +25,8 @@ type Person struct {
 // Authenticator checks a user name and password.
 //
 // Errors satisfy errors.Is with [ErrBadCredentials] (wrong password or
-// unknown user), [ErrDisabled] or [ErrUnavailable]; anything else is an
-// internal failure.
+// unknown user), [ErrDisabled], [ErrPasswordExpired] or [ErrUnavailable];
+// anything else is an internal failure.
 type Authenticator interface {
 	Authenticate(ctx context.Context, user, password string) (Person, error)
 }
@@ -47,8 +47,14 @@ var (
 	ErrUnavailable = errors.New("identity: directory unavailable")
 
 	// ErrDisabled means the account exists but is locked or disabled in
-	// the backend (or its password has expired in the directory).
+	// the backend.
 	ErrDisabled = errors.New("identity: account disabled")
+
+	// ErrPasswordExpired means the password was right but the directory
+	// will not accept it any more: it has expired, or an administrator
+	// reset it and the person must change it. The person changes it at
+	// unified identity (the password reset page), then logs in again.
+	ErrPasswordExpired = errors.New("identity: password expired")
 
 	// ErrWeakPassword is returned by [Local.ChangePassword] when the new
 	// password breaks the policy; the specific errors below wrap it.

@@ -201,9 +201,10 @@ func (l *LDAP) Ping(ctx context.Context) error {
 // Authenticate finds user with the service account and binds as the entry
 // found with password. An empty password is refused without asking the
 // directory: LDAP would take it as an unauthenticated bind and succeed.
-// Locked or expired accounts are recognised from the password-policy
-// response control (OpenLDAP ppolicy) or Active Directory's diagnostic
-// codes; other directories report them as wrong passwords.
+// Locked accounts (ErrDisabled) and expired or reset passwords
+// (ErrPasswordExpired) are recognised from the password-policy response
+// control (OpenLDAP ppolicy) or Active Directory's diagnostic codes; other
+// directories report them as wrong passwords.
 func (l *LDAP) Authenticate(ctx context.Context, user, password string) (Person, error) {
 	if password == "" {
 		return Person{}, fmt.Errorf("%w: empty password", ErrBadCredentials)
@@ -292,19 +293,48 @@ func (l *LDAP) bindAs(ctx context.Context, dn, password string) error {
 		})
 		return err
 	})
+	return bindOutcome(res, err)
+}
+
+// bindOutcome turns a bind's result into Authenticate's errors.
+func bindOutcome(res *ldap.SimpleBindResult, err error) error {
 	if err == nil {
+		if mustChangeAfterReset(res) {
+			return fmt.Errorf("%w: must be changed after an administrator's reset", ErrPasswordExpired)
+		}
 		return nil
 	}
 	if errors.Is(err, ErrUnavailable) {
 		return err
 	}
 	if why := lockedReason(res, err); why != "" {
+		if why == whyExpired || why == whyMustReset {
+			return fmt.Errorf("%w: %s", ErrPasswordExpired, why)
+		}
 		return fmt.Errorf("%w: %s", ErrDisabled, why)
 	}
 	if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
 		return ErrBadCredentials
 	}
 	return fmt.Errorf("%w: bind: %v", ErrUnavailable, err)
+}
+
+// Why a bind with the right password was refused because of the password
+// itself (ErrPasswordExpired rather than ErrDisabled).
+const (
+	whyExpired   = "password expired"
+	whyMustReset = "password must be reset"
+)
+
+// mustChangeAfterReset reports whether a successful bind carries OpenLDAP
+// ppolicy's changeAfterReset (pwdReset with pwdMustChange): the directory
+// lets the person do nothing but change the password.
+func mustChangeAfterReset(res *ldap.SimpleBindResult) bool {
+	if res == nil {
+		return false
+	}
+	c, ok := ldap.FindControl(res.Controls, ldap.ControlTypeBeheraPasswordPolicy).(*ldap.ControlBeheraPasswordPolicy)
+	return ok && c.Error == ldap.BeheraChangeAfterReset
 }
 
 // lockedReason says why a failed bind was refused for a reason other than
@@ -316,7 +346,7 @@ func lockedReason(res *ldap.SimpleBindResult, err error) string {
 			case ldap.BeheraAccountLocked:
 				return "account locked"
 			case ldap.BeheraPasswordExpired:
-				return "password expired"
+				return whyExpired
 			}
 		}
 	}
@@ -327,10 +357,10 @@ func lockedReason(res *ldap.SimpleBindResult, err error) string {
 		for code, why := range map[string]string{
 			"data 530": "logon not permitted at this time",
 			"data 531": "logon not permitted from this workstation",
-			"data 532": "password expired",
+			"data 532": whyExpired,
 			"data 533": "account disabled",
 			"data 701": "account expired",
-			"data 773": "password must be reset",
+			"data 773": whyMustReset,
 			"data 775": "account locked",
 		} {
 			if strings.Contains(msg, code) {

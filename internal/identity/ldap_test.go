@@ -46,6 +46,44 @@ func newTestLDAP(t *testing.T, cfg LDAPConfig) *LDAP {
 	return l
 }
 
+// TestLDAPPasswordExpired: a right password the directory no longer takes —
+// expired (OpenLDAP ppolicy pwdMaxAge) or reset by an administrator with
+// pwdMustChange — is ErrPasswordExpired, not a wrong password and not a
+// disabled account, so the person is sent to change it; a wrong password
+// for the same people still says only that.
+func TestLDAPPasswordExpired(t *testing.T) {
+	s := startSlapd(t)
+	s.seed(testPerson{uid: "frank", cn: "Frank Xu", password: "frank-pw-7", expiring: true},
+		testPerson{uid: "grace", cn: "Grace He", password: "grace-pw-8", reset: true},
+		testPerson{uid: "heidi", cn: "Heidi Ma", password: "heidi-pw-9"})
+	l := newTestLDAP(t, testLDAPConfig(s))
+	time.Sleep(2100 * time.Millisecond) // frank's password is older than pwdMaxAge (1 s) now
+	for _, tt := range []struct {
+		user, password string
+		wantErr        error
+	}{
+		{"frank", "frank-pw-7", ErrPasswordExpired},
+		{"frank", "wrong-pw-7", ErrBadCredentials},
+		{"grace", "grace-pw-8", ErrPasswordExpired},
+		{"grace", "wrong-pw-8", ErrBadCredentials},
+		{"heidi", "heidi-pw-9", nil},
+	} {
+		_, err := l.Authenticate(context.Background(), tt.user, tt.password)
+		if tt.wantErr == nil {
+			if err != nil {
+				t.Errorf("%s: %v", tt.user, err)
+			}
+			continue
+		}
+		if !errors.Is(err, tt.wantErr) {
+			t.Errorf("%s with %s: err = %v, want %v", tt.user, tt.password, err, tt.wantErr)
+		}
+		if errors.Is(err, ErrDisabled) || (tt.wantErr == ErrBadCredentials && errors.Is(err, ErrPasswordExpired)) {
+			t.Errorf("%s with %s: err = %v says more than it should", tt.user, tt.password, err)
+		}
+	}
+}
+
 func TestLDAPAuthenticate(t *testing.T) {
 	s := startSlapd(t)
 	s.seed(testPeopleSeed...)

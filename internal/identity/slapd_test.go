@@ -182,6 +182,10 @@ type testPerson struct {
 	uid, cn, password, role string
 	ou                      string // default people
 	locked                  bool
+	// expiring: the password expires one second after it was set (policy
+	// cn=expiring). reset: an administrator reset it and it must be
+	// changed at the next bind (policy cn=mustchange, pwdReset).
+	expiring, reset bool
 }
 
 // seed adds the tree, the service account, a lockout policy and people.
@@ -210,6 +214,19 @@ func (s *slapd) seed(people ...testPerson) {
 		"pwdLockout":    {"TRUE"},
 		"pwdMaxFailure": {"100"},
 	})
+	add("cn=expiring,ou=policies,"+testSuffix, map[string][]string{
+		"objectClass":        {"organizationalRole", "pwdPolicy"},
+		"cn":                 {"expiring"},
+		"pwdAttribute":       {"userPassword"},
+		"pwdMaxAge":          {"1"},
+		"pwdGraceAuthNLimit": {"0"},
+	})
+	add("cn=mustchange,ou=policies,"+testSuffix, map[string][]string{
+		"objectClass":   {"organizationalRole", "pwdPolicy"},
+		"cn":            {"mustchange"},
+		"pwdAttribute":  {"userPassword"},
+		"pwdMustChange": {"TRUE"},
+	})
 	add(testBindDN, map[string][]string{
 		"objectClass":  {"organizationalRole", "simpleSecurityObject"},
 		"cn":           {"reader"},
@@ -232,6 +249,13 @@ func (s *slapd) seed(people ...testPerson) {
 		}
 		if p.locked {
 			attrs["pwdAccountLockedTime"] = []string{"000001010000Z"} // locked until an admin unlocks
+		}
+		if p.expiring {
+			attrs["pwdPolicySubentry"] = []string{"cn=expiring,ou=policies," + testSuffix}
+		}
+		if p.reset {
+			attrs["pwdPolicySubentry"] = []string{"cn=mustchange,ou=policies," + testSuffix}
+			attrs["pwdReset"] = []string{"TRUE"}
 		}
 		add("uid="+ldap.EscapeDN(p.uid)+",ou="+ou+","+testSuffix, attrs)
 	}
