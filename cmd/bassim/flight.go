@@ -18,9 +18,14 @@ import (
 	cnradius "github.com/campusnet/campusnet/radius"
 )
 
-// flight is the closed loop of `bassim load`: up to 256 workers share one
-// UDP socket (one Identifier each) and one goroutine, which reads a reply,
-// checks and records it and sends that worker's next request at once.
+// flightWorkers is how many workers one flight drives; each has its own
+// RADIUS Identifier on the flight's socket.
+const flightWorkers = 256
+
+// flight is the closed loop of `bassim load`: up to flightWorkers workers
+// share one UDP socket (one Identifier each) and one goroutine, which reads
+// a reply, checks and records it and sends that worker's next request at
+// once.
 // Going through the radius.Client instead costs two goroutine wake-ups per
 // reply; on a small machine the generator then takes a third of the CPU
 // time of a request, which it takes from the server it measures. The

@@ -102,19 +102,10 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer b.Close()
 	l := &loader{b: b, prefix: prefix, password: password, run: fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffff)}
 
-	flightCount := (conc + 255) / 256
-	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
-		// One core per flight goroutine: the load generator usually shares
-		// the machine with the server it measures, and threads it cannot
-		// keep busy only spin and wake one another, on CPU the server
-		// needs. (On 2 cores at 16 in flight the effect on campusnet's
-		// figures was within the machine's run-to-run spread.)
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(min(flightCount, runtime.NumCPU())))
-	}
 	var measuring atomic.Bool
 	var flights []*flight
-	for first := 0; first < conc; first += 256 {
-		f, err := newFlight(l, mode, first, min(256, conc-first), conc, users, authAP, acctAP, &c, &measuring, stderr)
+	for first := 0; first < conc; first += flightWorkers {
+		f, err := newFlight(l, mode, first, min(flightWorkers, conc-first), conc, users, authAP, acctAP, &c, &measuring, stderr)
 		if err != nil {
 			for _, f := range flights {
 				f.conn.Close()
@@ -122,6 +113,14 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("bassim load: %w", err)
 		}
 		flights = append(flights, f)
+	}
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		// One core per flight goroutine: the load generator usually shares
+		// the machine with the server it measures, and threads it cannot
+		// keep busy only spin and wake one another, on CPU the server
+		// needs. (On 2 cores at 16 in flight the effect on campusnet's
+		// figures was within the machine's run-to-run spread.)
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(min(len(flights), runtime.NumCPU())))
 	}
 	var wg sync.WaitGroup
 	runCtx, cancel := context.WithCancel(ctx)

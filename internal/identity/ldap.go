@@ -298,8 +298,11 @@ func (l *LDAP) bindAs(ctx context.Context, dn, password string) error {
 
 // bindOutcome turns a bind's result into Authenticate's errors.
 func bindOutcome(res *ldap.SimpleBindResult, err error) error {
+	pp := policyError(res)
 	if err == nil {
-		if mustChangeAfterReset(res) {
+		if pp == ldap.BeheraChangeAfterReset {
+			// pwdReset with pwdMustChange: the directory lets the person
+			// do nothing but change the password.
 			return fmt.Errorf("%w: must be changed after an administrator's reset", ErrPasswordExpired)
 		}
 		return nil
@@ -307,68 +310,51 @@ func bindOutcome(res *ldap.SimpleBindResult, err error) error {
 	if errors.Is(err, ErrUnavailable) {
 		return err
 	}
-	if why := lockedReason(res, err); why != "" {
-		if why == whyExpired || why == whyMustReset {
-			return fmt.Errorf("%w: %s", ErrPasswordExpired, why)
-		}
-		return fmt.Errorf("%w: %s", ErrDisabled, why)
+	switch pp {
+	case ldap.BeheraAccountLocked:
+		return fmt.Errorf("%w: account locked", ErrDisabled)
+	case ldap.BeheraPasswordExpired:
+		return fmt.Errorf("%w: password expired", ErrPasswordExpired)
 	}
-	if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
-		return ErrBadCredentials
-	}
-	return fmt.Errorf("%w: bind: %v", ErrUnavailable, err)
-}
-
-// Why a bind with the right password was refused because of the password
-// itself (ErrPasswordExpired rather than ErrDisabled).
-const (
-	whyExpired   = "password expired"
-	whyMustReset = "password must be reset"
-)
-
-// mustChangeAfterReset reports whether a successful bind carries OpenLDAP
-// ppolicy's changeAfterReset (pwdReset with pwdMustChange): the directory
-// lets the person do nothing but change the password.
-func mustChangeAfterReset(res *ldap.SimpleBindResult) bool {
-	if res == nil {
-		return false
-	}
-	c, ok := ldap.FindControl(res.Controls, ldap.ControlTypeBeheraPasswordPolicy).(*ldap.ControlBeheraPasswordPolicy)
-	return ok && c.Error == ldap.BeheraChangeAfterReset
-}
-
-// lockedReason says why a failed bind was refused for a reason other than
-// the password, or "" if it was not.
-func lockedReason(res *ldap.SimpleBindResult, err error) string {
-	if res != nil {
-		if c, ok := ldap.FindControl(res.Controls, ldap.ControlTypeBeheraPasswordPolicy).(*ldap.ControlBeheraPasswordPolicy); ok {
-			switch c.Error {
-			case ldap.BeheraAccountLocked:
-				return "account locked"
-			case ldap.BeheraPasswordExpired:
-				return whyExpired
-			}
-		}
+	if !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
+		return fmt.Errorf("%w: bind: %v", ErrUnavailable, err)
 	}
 	// Active Directory puts the reason into the diagnostic message of an
 	// invalidCredentials result: "… data 533, …".
-	if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
-		msg := err.Error()
-		for code, why := range map[string]string{
-			"data 530": "logon not permitted at this time",
-			"data 531": "logon not permitted from this workstation",
-			"data 532": whyExpired,
-			"data 533": "account disabled",
-			"data 701": "account expired",
-			"data 773": whyMustReset,
-			"data 775": "account locked",
-		} {
-			if strings.Contains(msg, code) {
-				return why
-			}
+	msg := err.Error()
+	for _, r := range adBindRefusals {
+		if strings.Contains(msg, r.data) {
+			return fmt.Errorf("%w: %s", r.err, r.why)
 		}
 	}
-	return ""
+	return ErrBadCredentials
+}
+
+// adBindRefusals are Active Directory's reasons for refusing a bind with
+// the right password.
+var adBindRefusals = []struct {
+	data, why string
+	err       error
+}{
+	{"data 530", "logon not permitted at this time", ErrDisabled},
+	{"data 531", "logon not permitted from this workstation", ErrDisabled},
+	{"data 532", "password expired", ErrPasswordExpired},
+	{"data 533", "account disabled", ErrDisabled},
+	{"data 701", "account expired", ErrDisabled},
+	{"data 773", "password must be reset", ErrPasswordExpired},
+	{"data 775", "account locked", ErrDisabled},
+}
+
+// policyError is the error of the password-policy response control
+// (OpenLDAP ppolicy) in a bind result, or -1 when there is none.
+func policyError(res *ldap.SimpleBindResult) int8 {
+	if res == nil {
+		return -1
+	}
+	if c, ok := ldap.FindControl(res.Controls, ldap.ControlTypeBeheraPasswordPolicy).(*ldap.ControlBeheraPasswordPolicy); ok {
+		return c.Error
+	}
+	return -1
 }
 
 // dial opens a connection, with TLS as configured, within ctx's deadline.
