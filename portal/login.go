@@ -174,7 +174,7 @@ func (p *Portal) identityFailed(w http.ResponseWriter, r *http.Request, e entry,
 	case errors.Is(err, identity.ErrPasswordExpired):
 		// The password was right: no failure charged. The refusal links
 		// to the password reset page.
-		p.countLogin("reject", access.ReasonMustChangePassword)
+		p.countLogin("reject", access.ReasonPasswordExpired)
 		p.refusedCode(w, r, http.StatusForbidden, e, access.RefusePasswordExpired(), nil)
 	default:
 		p.log.Error("portal: unified identity unavailable", "user", username, "err", err)
@@ -344,7 +344,7 @@ func (p *Portal) refusedCode(w http.ResponseWriter, r *http.Request, status int,
 		v.Fix = access.Explain(rf.Code)
 	}
 	switch rf.Code {
-	case access.ReasonBadCredentials, access.ReasonMustChangePassword:
+	case access.ReasonBadCredentials, access.ReasonMustChangePassword, access.ReasonPasswordExpired:
 		v.ResetURL = p.cfg.PasswordResetURL
 	case access.ReasonArrears:
 		v.Arrears = true

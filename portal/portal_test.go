@@ -167,7 +167,7 @@ func TestDirectoryPasswordExpired(t *testing.T) {
 	if p.status != http.StatusForbidden {
 		t.Fatalf("status %d", p.status)
 	}
-	mustContain(t, p, "密码已过期", "has expired", access.ReasonMustChangePassword, `href="https://id.example.edu.cn/reset"`)
+	mustContain(t, p, "密码已过期", "has expired", access.ReasonPasswordExpired, `href="https://id.example.edu.cn/reset"`)
 	if strings.Contains(p.body, "停用") || strings.Contains(p.body, "用户名或密码错误") {
 		t.Fatalf("the page calls it something else:\n%s", p.body)
 	}

@@ -407,7 +407,7 @@ func (expiredDirectory) Authenticate(_ context.Context, user, password string) (
 }
 
 // TestPAPDirectoryPasswordExpired: a direct login whose password unified
-// identity says has expired is refused with MUST_CHANGE_PASSWORD and words
+// identity says has expired is refused with PASSWORD_EXPIRED and words
 // that send the student to change it there — not "wrong password", not
 // "account disabled, bring your campus card".
 func TestPAPDirectoryPasswordExpired(t *testing.T) {
@@ -436,11 +436,11 @@ func TestPAPDirectoryPasswordExpired(t *testing.T) {
 		for _, l := range e.authLog("d2026") {
 			reasons = append(reasons, l.Reason)
 		}
-		if slices.Contains(reasons, access.ReasonMustChangePassword) && slices.Contains(reasons, access.ReasonBadCredentials) {
+		if slices.Contains(reasons, access.ReasonPasswordExpired) && slices.Contains(reasons, access.ReasonBadCredentials) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("authentication log reasons %v, want %s and %s", reasons, access.ReasonMustChangePassword, access.ReasonBadCredentials)
+			t.Fatalf("authentication log reasons %v, want %s and %s", reasons, access.ReasonPasswordExpired, access.ReasonBadCredentials)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -10,7 +10,7 @@ import (
 
 // Error codes of the JSON API ({"error": code, "message": text}). Refusals
 // of a login use the access reason codes (BAD_CREDENTIALS, RATE_LIMITED,
-// MUST_CHANGE_PASSWORD, IDENTITY_UNAVAILABLE, ACCOUNT_DISABLED).
+// MUST_CHANGE_PASSWORD, PASSWORD_EXPIRED, IDENTITY_UNAVAILABLE, ACCOUNT_DISABLED).
 const (
 	CodeUnauthenticated  = "UNAUTHENTICATED"
 	CodeForbidden        = "FORBIDDEN"

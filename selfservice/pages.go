@@ -1,6 +1,7 @@
 package selfservice
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,7 +39,7 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 		s.metrics.logins.WithLabelValues(access.ReasonAccountDisabled).Inc()
 		return access.Account{}, errRefusal(http.StatusForbidden, access.RefuseDisabled(""))
 	case errors.Is(err, identity.ErrPasswordExpired):
-		s.metrics.logins.WithLabelValues(access.ReasonMustChangePassword).Inc()
+		s.metrics.logins.WithLabelValues(access.ReasonPasswordExpired).Inc()
 		return access.Account{}, errRefusal(http.StatusForbidden, access.RefusePasswordExpired())
 	case err != nil:
 		s.metrics.logins.WithLabelValues(access.ReasonIdentityDown).Inc()
@@ -99,10 +100,9 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request
 		s.logError(r, q, he)
 		d := loginData{Token: s.preSession(w, r), Next: next, Username: strings.TrimSpace(user), Error: he.message}
 		switch {
-		case he.code == access.ReasonMustChangePassword && he.fix != "":
-			d.Fix = he.fix // the directory's password expired: changed there, not here
-		case he.code == access.ReasonBadCredentials || he.code == access.ReasonAccountDisabled || he.code == access.ReasonRateLimited:
-			d.Fix = access.Explain(he.code)
+		case he.code == access.ReasonBadCredentials || he.code == access.ReasonAccountDisabled ||
+			he.code == access.ReasonRateLimited || he.code == access.ReasonPasswordExpired:
+			d.Fix = cmp.Or(he.fix, access.Explain(he.code))
 		}
 		s.render(w, r, he.status, "login", q, "登录 / Log in", d)
 		return nil

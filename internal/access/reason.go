@@ -12,6 +12,7 @@ const (
 	ReasonDeviceLimitPC      = "DEVICE_LIMIT_PC"
 	ReasonDeviceLimitMobile  = "DEVICE_LIMIT_MOBILE"
 	ReasonMustChangePassword = "MUST_CHANGE_PASSWORD"
+	ReasonPasswordExpired    = "PASSWORD_EXPIRED"
 	ReasonIdentityDown       = "IDENTITY_UNAVAILABLE"
 	ReasonTokenExpired       = "TOKEN_EXPIRED"
 	ReasonBASTimeout         = "BAS_TIMEOUT"

@@ -91,11 +91,13 @@ func RefuseMustChange() Refusal {
 }
 
 // RefusePasswordExpired: unified identity says the password has expired (or
-// was reset by an administrator and must be changed). Same code as the
-// local initial password, other words: the change is made at unified
-// identity, not here.
+// was reset by an administrator and must be changed). Its own code, apart
+// from the local initial password's MUST_CHANGE_PASSWORD: the change is made
+// on unified identity's password page, not here, and every page that derives
+// the fix from the code alone (the refusals in self-service, the operator's
+// list, the API, the portal relaying a RADIUS refusal) must say so.
 func RefusePasswordExpired() Refusal {
-	return Refusal{ReasonMustChangePassword,
+	return Refusal{ReasonPasswordExpired,
 		"统一身份认证密码已过期，需先修改 / Your unified identity password has expired: change it first",
 		"请到统一身份认证的密码修改页面修改密码，再回来登录。 / Change it on unified identity's password page, then log in again."}
 }
@@ -120,6 +122,8 @@ func Explain(code string) string {
 		return RefuseDeviceLimit(ClassMobile, 1, OnlineDevice{}).Fix
 	case ReasonMustChangePassword:
 		return RefuseMustChange().Fix
+	case ReasonPasswordExpired:
+		return RefusePasswordExpired().Fix
 	case ReasonIdentityDown:
 		return "统一身份认证暂时不可用，请稍后再试。 / Unified identity is unavailable; try again in a minute."
 	case ReasonBASTimeout:
