@@ -5,6 +5,10 @@
 #
 #   deploy/bench/run.sh [DURATION] [USERS]      (defaults 10s, 2000)
 #
+# RUNS=N (default 3) measures each row N times, each from vacuumed tables,
+# and reports the run with the median requests/s, with the lowest and
+# highest: on a shared 2-core machine one run can be 30% off the next.
+#
 # Needs: Go, a local PostgreSQL with trust auth for postgres on 127.0.0.1
 # (as on the development machines), apt for FreeRADIUS (installed by
 # freeradius.sh; nothing of it is committed).
@@ -12,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUR=${1:-10s}
 USERS=${2:-2000}
+RUNS=${RUNS:-3}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 TMP=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; deploy/bench/freeradius.sh stop; rm -rf "$TMP"' EXIT
@@ -58,16 +63,27 @@ load() { # server-auth server-acct mode concurrency [bassim flags…]
   psql -q "$VACUUM_DB" -c "VACUUM ANALYZE" 2>/dev/null || true
   "$TMP/bassim" load --auth "$1" --acct "$2" --mode "$3" --concurrency "$4" --duration "$DUR" --users "$USERS" "${@:5}" 2>&1
 }
-row() { # label output
-  local rps p99
-  rps=$(echo "$2" | sed -n 's/.*requests\/s[: ]*\([0-9.,]*\).*/\1/p' | head -n1)
-  p99=$(echo "$2" | sed -n 's/.*p99[: =]*\([0-9.]*[a-zµ]*s\).*/\1/p' | head -n1)
-  echo "| $1 | $rps | $p99 |"
+rps() { echo "$1" | sed -n 's/.*requests\/s[: ]*\([0-9.,]*\).*/\1/p' | head -n1 | tr -d ,; }
+p99() { echo "$1" | sed -n 's/.*p99[: =]*\([0-9.]*[a-zµ]*s\).*/\1/p' | head -n1; }
+# measure LABEL load-args…: RUNS runs; the row of the median one, with the range.
+measure() {
+  local label=$1 out lines=""
+  shift
+  for _ in $(seq 1 "$RUNS"); do
+    out=$(load "$@")
+    lines+="$(rps "$out") $(p99 "$out")"$'\n'
+  done
+  local sorted median low high
+  sorted=$(printf '%s' "$lines" | sort -n)
+  median=$(echo "$sorted" | sed -n "$(( (RUNS + 1) / 2 ))p")
+  low=$(echo "$sorted" | head -n1 | cut -d' ' -f1)
+  high=$(echo "$sorted" | tail -n1 | cut -d' ' -f1)
+  echo "| $label | ${median%% *} ($low–$high) | ${median#* } |"
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); PostgreSQL $(psql -tA "$PG/postgres" -c 'show server_version'); $(date -u +%F)"
 echo
-echo "| load (duration $DUR, $USERS users) | requests/s | p99 |"
+echo "| load (duration $DUR, $USERS users; median of $RUNS runs) | requests/s (lowest–highest) | p99 of the median run |"
 echo "|---|---|---|"
 for mode in auth-mac acct; do
   # Unmeasured first pass: a freshly seeded student's first MAC
@@ -76,8 +92,7 @@ for mode in auth-mac acct; do
   # Measured runs see the steady state, where students have paid.
   load 127.0.0.1:21812 127.0.0.1:21813 $mode 16 >/dev/null
   for c in 16 64; do
-    out=$(load 127.0.0.1:21812 127.0.0.1:21813 $mode $c); echo "$out" > "$TMP/cn-$mode-$c.txt"
-    row "campusnet $mode, concurrency $c" "$out"
+    measure "campusnet $mode, concurrency $c" 127.0.0.1:21812 127.0.0.1:21813 $mode $c
   done
 done
 
@@ -110,7 +125,6 @@ for mode in auth-mac acct; do
   for c in 16 64; do
     # FreeRADIUS 3.2.1 (Debian 12) predates the BlastRADIUS fixes: its
     # replies carry no Message-Authenticator, which bassim otherwise refuses.
-    out=$(load 127.0.0.1:1912 127.0.0.1:1913 $mode $c --accept-no-message-authenticator); echo "$out" > "$TMP/fr-$mode-$c.txt"
-    row "FreeRADIUS 3.2 + rlm_sql $mode, concurrency $c" "$out"
+    measure "FreeRADIUS 3.2 + rlm_sql $mode, concurrency $c" 127.0.0.1:1912 127.0.0.1:1913 $mode $c --accept-no-message-authenticator
   done
 done
