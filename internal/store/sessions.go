@@ -84,7 +84,7 @@ func (s *Store) SessionByID(ctx context.Context, id int64) (access.Session, erro
 func (s *Store) LiveSessionsByMAC(ctx context.Context, mac string) ([]access.Session, error) {
 	var out []access.Session
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+sessionCols+` FROM sessions
-		WHERE mac = ? AND status IN ('reserved', 'online') ORDER BY id DESC`), mac)
+		WHERE mac = ? AND mac <> '' AND status IN ('reserved', 'online') ORDER BY id DESC`), mac)
 	if err != nil {
 		return nil, fmt.Errorf("store: sessions of %s: %w", mac, err)
 	}
@@ -96,7 +96,7 @@ func (s *Store) LiveSessionsByMAC(ctx context.Context, mac string) ([]access.Ses
 func (s *Store) LiveSessionByIP(ctx context.Context, ip string) (access.Session, error) {
 	var out access.Session
 	err := s.db.GetContext(ctx, &out, s.db.Rebind(`SELECT `+sessionCols+` FROM sessions
-		WHERE ip = ? AND status IN ('reserved', 'online')
+		WHERE ip = ? AND ip <> '' AND status IN ('reserved', 'online')
 		ORDER BY CASE status WHEN 'online' THEN 0 ELSE 1 END, id DESC LIMIT 1`), ip)
 	if err != nil {
 		return out, notFound(err, "live session of "+ip)
@@ -362,17 +362,17 @@ func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs i
 			// One round trip: the reservation goes online and older online
 			// sessions of the same MAC at this BAS are closed as replaced.
 			q = `WITH s AS (UPDATE sessions SET ` + setOnline + `
-					WHERE correlation = ? AND nas = ? AND status = 'reserved'
+					WHERE correlation = ? AND correlation <> '' AND nas = ? AND status = 'reserved'
 					  AND NOT EXISTS (SELECT 1 FROM sessions d WHERE d.nas = ? AND d.acct_session_id = ?)
 					RETURNING id, account_id, mac, nas),
 				c AS (UPDATE sessions o SET status = 'closed', stopped_at = ?, close_reason = ?
-					FROM s WHERE o.nas = s.nas AND o.mac = s.mac AND s.mac <> '' AND o.status = 'online' AND o.id <> s.id
+					FROM s WHERE o.nas = s.nas AND o.mac = s.mac AND o.mac <> '' AND o.status = 'online' AND o.id <> s.id
 					RETURNING o.id)
 				SELECT s.id, s.account_id, (SELECT COUNT(*) FROM c) AS closed FROM s`
 			args = append(args, nowMs, CloseReplaced)
 		} else {
 			q = `UPDATE sessions SET ` + setOnline + `
-				WHERE correlation = ? AND nas = ? AND status = 'reserved'
+				WHERE correlation = ? AND correlation <> '' AND nas = ? AND status = 'reserved'
 				  AND NOT EXISTS (SELECT 1 FROM sessions d WHERE d.nas = ? AND d.acct_session_id = ?)
 				RETURNING id, account_id, 0 AS closed`
 		}
@@ -409,7 +409,8 @@ func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs i
 		}
 		if key != "" {
 			err = a.get(ctx, tx, &row, `UPDATE sessions SET `+setOnline+`
-				WHERE id = (SELECT id FROM sessions WHERE nas = ? AND `+col+` = ? AND (? = '' OR username = ?) AND status = 'reserved'
+				WHERE id = (SELECT id FROM sessions WHERE nas = ? AND `+col+` = ? AND `+col+` <> '' AND (? = '' OR username = ?)
+					AND status = 'reserved' AND id > 0
 					ORDER BY reserved_at DESC, id DESC LIMIT 1)
 				RETURNING id, account_id, 0 AS closed`, append(onlineArgs(r, nowMs), r.NAS, key, user, user)...)
 			switch {
@@ -438,7 +439,7 @@ func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs i
 	res := AcctResult{Outcome: AcctStarted, SessionID: row.ID, AccountID: row.AccountID}
 	if r.MAC != "" {
 		out, err := a.exec(ctx, tx, `UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
-			WHERE nas = ? AND mac = ? AND status = 'online' AND id <> ?`, nowMs, CloseReplaced, r.NAS, r.MAC, row.ID)
+			WHERE nas = ? AND mac = ? AND mac <> '' AND status = 'online' AND id <> ?`, nowMs, CloseReplaced, r.NAS, r.MAC, row.ID)
 		if err != nil {
 			return AcctResult{}, fmt.Errorf("store: close replaced sessions: %w", err)
 		}
@@ -545,7 +546,7 @@ func (a *AAA) acctStop(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs in
 	if r.Correlation != "" {
 		err = a.get(ctx, tx, &row, `UPDATE sessions SET status = 'closed', acct_session_id = ?, started_at = ?, stopped_at = ?, last_update_at = ?,
 				close_reason = ?, input_octets = ?, output_octets = ?, terminate_cause = ?
-			WHERE correlation = ? AND nas = ? AND status = 'reserved'
+			WHERE correlation = ? AND correlation <> '' AND nas = ? AND status = 'reserved'
 			RETURNING id, account_id, 0 AS closed`,
 			r.AcctSessionID, nowMs, nowMs, nowMs, CloseStop, r.InputOctets, r.OutputOctets, r.TerminateCause, r.Correlation, r.NAS)
 		if err == nil {
@@ -746,14 +747,14 @@ var startsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (
 			SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
 				AS v(ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr)),
 		dup AS (SELECT v.ord, s.id, s.account_id FROM v JOIN sessions s ON s.nas = v.nas AND s.acct_session_id = v.asid),
-		byclass AS (SELECT v.ord, s.id FROM v JOIN sessions s ON s.correlation = v.corr AND s.nas = v.nas AND s.status = 'reserved'
+		byclass AS (SELECT v.ord, s.id FROM v JOIN sessions s ON s.correlation = v.corr AND s.correlation <> '' AND s.nas = v.nas AND s.status = 'reserved'
 			WHERE v.corr <> '' AND v.ord NOT IN (SELECT ord FROM dup)),
 		bykey AS (SELECT DISTINCT ON (r.id) v.ord, r.id FROM v CROSS JOIN LATERAL (
-				(SELECT s.id FROM sessions s WHERE v.mac <> '' AND s.mac = v.mac AND s.status = 'reserved' AND s.nas = v.nas
+				(SELECT s.id FROM sessions s WHERE v.mac <> '' AND s.mac = v.mac AND s.mac <> '' AND s.status = 'reserved' AND s.nas = v.nas
 					AND (v.rusr = '' OR s.username = v.rusr)
 				ORDER BY s.reserved_at DESC, s.id DESC LIMIT 1)
 				UNION ALL
-				(SELECT s.id FROM sessions s WHERE v.mac = '' AND v.rusr <> '' AND s.status = 'reserved' AND s.nas = v.nas
+				(SELECT s.id FROM sessions s WHERE v.mac = '' AND v.rusr <> '' AND s.status = 'reserved' AND s.id > 0 AND s.nas = v.nas
 					AND s.username = v.rusr
 				ORDER BY s.reserved_at DESC, s.id DESC LIMIT 1)) r
 			WHERE v.ord NOT IN (SELECT ord FROM dup) AND v.ord NOT IN (SELECT ord FROM byclass)
@@ -781,7 +782,7 @@ var startsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (
 			UNION ALL SELECT v.ord, ins.id, ins.account_id, ins.mac, ins.nas FROM ins JOIN v ON v.nas = ins.nas AND v.asid = ins.acct_session_id),
 		keep AS (SELECT nas, mac, MAX(id) AS id FROM started WHERE mac <> '' GROUP BY nas, mac),
 		cl AS (UPDATE sessions o SET status = 'closed', stopped_at = ?, close_reason = ?
-			FROM keep WHERE o.mac = keep.mac AND o.nas = keep.nas AND o.status = 'online' AND o.id <> keep.id
+			FROM keep WHERE o.mac = keep.mac AND o.mac <> '' AND o.nas = keep.nas AND o.status = 'online' AND o.id <> keep.id
 			RETURNING o.mac, o.nas)
 		SELECT ord, id, account_id, 's' AS kind, (SELECT COUNT(*) FROM cl WHERE cl.mac = started.mac AND cl.nas = started.nas) AS closed, '' AS area
 			FROM started

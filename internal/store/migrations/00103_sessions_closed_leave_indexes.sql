@@ -1,0 +1,39 @@
+-- +goose Up
+-- A closed session is found only by id, by account (self-service, billing)
+-- and by (nas, acct_session_id) (a late or repeated Stop or Interim-Update):
+-- every lookup by correlation is of a reservation (the Class of an
+-- Accounting-Start finds its status = 'reserved' row), and every lookup by
+-- MAC or by IP is of a live session (reserved or online). So on PostgreSQL
+-- these three indexes hold only those rows: an Accounting-Start that needs
+-- no reservation writes one index entry fewer (the correlation), a Stop
+-- three fewer (a closed row enters none of them). Measured with `bassim
+-- load --mode acct` at 16 in flight on 2 cores: WAL per accounting request
+-- from 923–942 to 713–736 bytes, PostgreSQL's CPU time per request from
+-- 86–87 to 76–82 µs. Correlations are random (120 bits) and stay unique
+-- where they are looked up.
+--
+-- As in 00101, each predicate names the key column too ("mac <> ''"), and
+-- the statements that should use an index spell that out: a generic plan
+-- can then never pick one of these small indexes to scan all its rows for
+-- some other condition (it did pick the correlation index, whose rows are
+-- all reservations, to find a reservation by MAC).
+--
+-- SQLite keeps its indexes (it cannot drop a constraint, and they cost it
+-- little); lines starting "-- postgres: " run on PostgreSQL only
+-- (Store.migrations).
+-- postgres: ALTER TABLE sessions DROP CONSTRAINT sessions_correlation_key;
+-- postgres: CREATE UNIQUE INDEX sessions_correlation_reserved ON sessions (correlation) WHERE status = 'reserved' AND correlation <> '';
+-- postgres: DROP INDEX sessions_ip;
+-- postgres: CREATE INDEX sessions_ip ON sessions (ip, status) WHERE status <> 'closed' AND ip <> '';
+-- postgres: DROP INDEX sessions_mac;
+-- postgres: CREATE INDEX sessions_mac ON sessions (mac, status) WHERE status <> 'closed' AND mac <> '';
+SELECT 1;
+
+-- +goose Down
+-- postgres: DROP INDEX sessions_mac;
+-- postgres: CREATE INDEX sessions_mac ON sessions (mac, status);
+-- postgres: DROP INDEX sessions_ip;
+-- postgres: CREATE INDEX sessions_ip ON sessions (ip, status);
+-- postgres: DROP INDEX sessions_correlation_reserved;
+-- postgres: ALTER TABLE sessions ADD CONSTRAINT sessions_correlation_key UNIQUE (correlation);
+SELECT 1;

@@ -1,0 +1,83 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/campusnet/campusnet/internal/store"
+	"github.com/campusnet/campusnet/internal/storetest"
+)
+
+// TestAccountingStartsPlan: the generic plan PostgreSQL keeps for the
+// Accounting-Starts statement (the hot path plans once per connection)
+// finds sessions through the indexes of live rows (migration 00103), never
+// by reading the sessions table, which holds every session ever closed. A
+// plan that scanned it would make every Start slower as the campus's
+// history grows — invisible in a fresh benchmark database.
+func TestAccountingStartsPlan(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db := st.DB()
+	for _, q := range []string{
+		`INSERT INTO accounts (username, name, role, balance_fen, created_at, updated_at)
+			SELECT 'p' || i, '', 'student', 0, 0, 0 FROM generate_series(1, 300) i`,
+		// 5,000 sessions: 1 in 100 online, a few reserved, the rest closed.
+		`INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, acct_session_id, correlation,
+				reserved_at, started_at, last_update_at)
+			SELECT a.id, a.username, 'bras', 'dorm', '02:00:00:00:' || lpad(to_hex(g / 256), 2, '0') || ':' || lpad(to_hex(g % 256), 2, '0'),
+				'10.0.' || (g / 256) || '.' || (g % 256), 'pc',
+				CASE WHEN g % 100 = 0 THEN 'online' WHEN g % 101 = 0 THEN 'reserved' ELSE 'closed' END,
+				'as' || g, 'cn:' || g, 1, 1, 1
+			FROM generate_series(1, 5000) g JOIN accounts a ON a.username = 'p' || (g % 300 + 1)`,
+		`ANALYZE sessions`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{`SET plan_cache_mode = force_generic_plan`, `PREPARE starts AS ` + store.StartsSQL} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%.40s: %v", q, err)
+		}
+	}
+	rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE starts('{1,2}', '{"","cn:101"}', '{bras,bras}', '{dorm,dorm}', '{p1,p2}', '{p1,p2}',
+		'{"02:00:00:00:00:64",""}', '{10.1.0.1,10.1.0.2}', '{new1,new2}', '{n1,n2}', 1, 1, 1, 1, 1, 'replaced')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	p := plan.String()
+	if strings.Contains(p, "Seq Scan on sessions") {
+		t.Errorf("the Starts statement reads the whole sessions table:\n%s", p)
+	}
+	for _, idx := range []string{"sessions_acct", "sessions_correlation_reserved", "sessions_mac", "sessions_reserved"} {
+		if !strings.Contains(p, idx) {
+			t.Errorf("the Starts statement's plan does not use %s:\n%s", idx, p)
+		}
+	}
+}
