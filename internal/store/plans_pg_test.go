@@ -16,17 +16,8 @@ import (
 // plan that scanned it would make every Start slower as the campus's
 // history grows — invisible in a fresh benchmark database.
 func TestAccountingStartsPlan(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
 	ctx := context.Background()
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	db := st.DB()
+	db := storetest.NewPostgres(t).DB()
 	for _, q := range []string{
 		`INSERT INTO accounts (username, name, role, balance_fen, created_at, updated_at)
 			SELECT 'p' || i, '', 'student', 0, 0, 0 FROM generate_series(1, 300) i`,
