@@ -34,6 +34,9 @@ import (
 // defaultHotConns is the hot pool's size when OpenHotPool set none.
 const defaultHotConns = 8
 
+// hotConnLifetime is how long a hot pool connection (and its plans) lives.
+const hotConnLifetime = 10 * time.Minute
+
 // OpenHotPool opens the hot path's connection pool on PostgreSQL with at
 // most maxConns connections, now rather than at the first request (so a
 // bad DSN shows at start). On SQLite it does nothing.
@@ -109,6 +112,15 @@ func hotPoolConfig(dsn string, maxConns int) (*pgxpool.Config, error) {
 	cfg.MaxConns = int32(maxConns)
 	cfg.MinConns = 0
 	cfg.MaxConnIdleTime = 5 * time.Minute
+	// A connection's generic plans are made once, with the statistics of
+	// that moment; an ANALYZE of a table (autovacuum's) invalidates them,
+	// but where autovacuum is off, plans made on a new install's empty
+	// sessions table (a sequential scan is as cheap as an index then)
+	// would stay for as long as the connection, which is for ever under
+	// steady load. Connections are replaced every 10 minutes or so, and
+	// their successors plan with the table as it is.
+	cfg.MaxConnLifetime = hotConnLifetime
+	cfg.MaxConnLifetimeJitter = hotConnLifetime / 10
 	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	return cfg, nil
 }

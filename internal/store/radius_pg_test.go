@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHotPoolConfig(t *testing.T) {
@@ -16,6 +17,9 @@ func TestHotPoolConfig(t *testing.T) {
 	if cfg.MaxConns != 6 || cfg.ConnConfig.Host != "db.example" || cfg.ConnConfig.Port != 5433 || cfg.ConnConfig.Database != "campus" ||
 		cfg.ConnConfig.Password != "s3cret" || rp["search_path"] != "cn" || rp["plan_cache_mode"] != "force_generic_plan" {
 		t.Fatalf("config: max %d, %s:%d/%s, params %v", cfg.MaxConns, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, rp)
+	}
+	if cfg.MaxConnLifetime != 10*time.Minute || cfg.MaxConnLifetimeJitter <= 0 {
+		t.Fatalf("connections (and their generic plans) live %v ± %v, want 10 minutes and some jitter", cfg.MaxConnLifetime, cfg.MaxConnLifetimeJitter)
 	}
 	if _, ok := rp["binary_parameters"]; ok {
 		t.Fatal("lib/pq's binary_parameters sent to the server as a setting")
