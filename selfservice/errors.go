@@ -30,7 +30,6 @@ type httpError struct {
 	status  int
 	code    string
 	message string // Chinese then English, safe to show
-	fix     string // what to do about it, when the refusal says
 	err     error  // detail for the log; nil for expected refusals
 }
 
@@ -65,7 +64,7 @@ func errUnauthenticated() error {
 }
 
 func errRefusal(status int, r access.Refusal) error {
-	return &httpError{status: status, code: r.Code, message: r.Message, fix: r.Fix}
+	return &httpError{status: status, code: r.Code, message: r.Message}
 }
 
 // asHTTPError maps any error to what the person sees: the httpError it

@@ -1,7 +1,6 @@
 package selfservice
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -99,10 +98,9 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request
 		}
 		s.logError(r, q, he)
 		d := loginData{Token: s.preSession(w, r), Next: next, Username: strings.TrimSpace(user), Error: he.message}
-		switch {
-		case he.code == access.ReasonBadCredentials || he.code == access.ReasonAccountDisabled ||
-			he.code == access.ReasonRateLimited || he.code == access.ReasonPasswordExpired:
-			d.Fix = cmp.Or(he.fix, access.Explain(he.code))
+		switch he.code {
+		case access.ReasonBadCredentials, access.ReasonAccountDisabled, access.ReasonRateLimited, access.ReasonPasswordExpired:
+			d.Fix = access.Explain(he.code)
 		}
 		s.render(w, r, he.status, "login", q, "登录 / Log in", d)
 		return nil
