@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -163,6 +164,95 @@ func TestSessionsAndReaper(t *testing.T) {
 		}
 		if closed, err := s.CloseSession(ctx, live[0].ID, "kick"); err != nil || closed {
 			t.Fatalf("closing a closed session: %v %v", closed, err)
+		}
+	})
+}
+
+// TestAccountingBatchOfEveryKind: one batch holds Starts, Interim-Updates
+// and Stops, and two of them name a session a Start of the same batch
+// replaces (the same MAC at the same BAS). On PostgreSQL such a batch is
+// applied by set-based statements, one per kind of request, in one
+// transaction; the outcome must still be the one of the requests in their
+// order, as on SQLite (one request after the other): the Stop
+// records its counters on the replaced session and keeps "replaced", the
+// Interim-Update is late and does not bring it back online, and every MAC
+// has one live session.
+func TestAccountingBatchOfEveryKind(t *testing.T) {
+	t.Parallel()
+	ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		aaa := store.NewAAA(s)
+		defer aaa.Close()
+		newAccount(t, s, "mix-a")
+		mac := func(i int) string { return fmt.Sprintf("02:00:00:00:01:%02x", i) }
+		start := func(asid string, i int) store.AcctRecord {
+			return store.AcctRecord{Kind: store.AcctStart, NAS: "n1", Area: "office", AcctSessionID: asid, Username: "mix-a", MAC: mac(i), IP: fmt.Sprintf("10.1.0.%d", i)}
+		}
+		var first []store.AcctRecord
+		for i := 1; i <= 4; i++ {
+			first = append(first, start(fmt.Sprintf("O%d", i), i))
+		}
+		if _, err := aaa.RecordAccounting(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		recs := []store.AcctRecord{
+			start("A", 1), // replaces O1
+			{Kind: store.AcctStop, NAS: "n1", AcctSessionID: "O1", InputOctets: 11, OutputOctets: 12, TerminateCause: "User-Request"},
+			start("B", 2), // replaces O2
+			{Kind: store.AcctInterim, NAS: "n1", AcctSessionID: "O2", InputOctets: 21, OutputOctets: 22},
+			{Kind: store.AcctInterim, NAS: "n1", AcctSessionID: "O3", InputOctets: 31, OutputOctets: 32},
+			{Kind: store.AcctStop, NAS: "n1", AcctSessionID: "O4", InputOctets: 41, OutputOctets: 42, TerminateCause: "Idle-Timeout"},
+			start("O3", 3), // recorded already
+		}
+		res, err := aaa.RecordAccounting(ctx, recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{store.AcctStarted, store.AcctStopped, store.AcctStarted, store.AcctLate, store.AcctUpdated, store.AcctStopped, store.AcctDuplicate}
+		for i, w := range want {
+			if res[i].Outcome != w {
+				t.Errorf("%s %s: %s, want %s", recs[i].Kind, recs[i].AcctSessionID, res[i].Outcome, w)
+			}
+		}
+		if res[0].Closed != 1 || res[2].Closed != 1 {
+			t.Errorf("sessions replaced by A and B: %d, %d, want 1 each", res[0].Closed, res[2].Closed)
+		}
+		byASID := map[string]access.Session{}
+		all, err := s.ListSessions(ctx, store.SessionFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		live := map[string]int{}
+		for _, x := range all {
+			byASID[x.AcctSessionID] = x
+			if x.Status != "closed" {
+				live[x.MAC]++
+			}
+		}
+		type st struct {
+			status, reason string
+			in, out        int64
+		}
+		for asid, w := range map[string]st{
+			"O1": {"closed", store.CloseReplaced, 11, 12},
+			"O2": {"closed", store.CloseReplaced, 0, 0},
+			"O3": {"online", "", 31, 32},
+			"O4": {"closed", store.CloseStop, 41, 42},
+			"A":  {"online", "", 0, 0},
+			"B":  {"online", "", 0, 0},
+		} {
+			x := byASID[asid]
+			if got := (st{x.Status, x.CloseReason, x.InputOctets, x.OutputOctets}); got != w {
+				t.Errorf("session %s: %+v, want %+v", asid, got, w)
+			}
+		}
+		if byASID["O4"].TerminateCause != "Idle-Timeout" || byASID["O1"].TerminateCause != "User-Request" {
+			t.Errorf("terminate causes: O1 %q, O4 %q", byASID["O1"].TerminateCause, byASID["O4"].TerminateCause)
+		}
+		for i := 1; i <= 4; i++ {
+			if want := map[bool]int{true: 1, false: 0}[i <= 3]; live[mac(i)] != want {
+				t.Errorf("MAC %s: %d live sessions, want %d", mac(i), live[mac(i)], want)
+			}
 		}
 	})
 }
