@@ -49,11 +49,12 @@ cp -a /etc/freeradius/3.0/. "$DIR/raddb"
 R="$DIR/raddb"
 rm -f "$R/sites-enabled/inner-tunnel"
 ln -sf ../mods-available/sql "$R/mods-enabled/sql"
-# sql module: PostgreSQL, local, trust auth.
+# sql module: PostgreSQL, local, trust auth; PGHOST may name the Unix socket's
+# directory (libpq takes a path as host), as run.sh does when campusnet uses it.
 sed -i -e 's/^\(\s*\)dialect = "sqlite"/\1dialect = "postgresql"/' \
        -e 's/^\(\s*\)driver = "rlm_sql_null"/\1driver = "rlm_sql_${dialect}"/' \
        -e "s/^\(\s*\)radius_db = \"radius\"/\1radius_db = \"$DB\"/" \
-       -e 's/^#\?\(\s*\)server = "localhost"/\1server = "127.0.0.1"/' \
+       -e "s|^#\?\(\s*\)server = \"localhost\"|\1server = \"$PGURL_HOST\"|" \
        -e 's/^#\?\(\s*\)login = "radius"/\1login = "postgres"/' \
        -e 's/^#\?\(\s*\)password = "radpass"/\1password = ""/' "$R/mods-available/sql"
 # Simultaneous-Use checking from radacct.

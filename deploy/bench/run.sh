@@ -24,7 +24,18 @@ trap 'kill $(jobs -p) 2>/dev/null || true; deploy/bench/freeradius.sh stop; rm -
 go build -o "$TMP/campusnet" ./cmd/campusnet
 go build -o "$TMP/bassim" ./cmd/bassim
 psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS cnbench" -c "CREATE DATABASE cnbench"
-DB="$PG/cnbench?sslmode=disable"
+# Both servers reach PostgreSQL through its Unix socket when it has one
+# here, as deploy/README.md recommends for a database on the same machine
+# (SOCKET= to use TCP on 127.0.0.1).
+SOCKET=${SOCKET-/var/run/postgresql}
+if [ -n "$SOCKET" ] && [ -S "$SOCKET/.s.PGSQL.5432" ]; then
+  DB="postgres://postgres@/cnbench?host=$SOCKET&sslmode=disable"
+  export PGHOST=$SOCKET
+  VIA="its Unix socket"
+else
+  DB="$PG/cnbench?sslmode=disable"
+  VIA="TCP on 127.0.0.1"
+fi
 cat > "$TMP/bench.toml" <<TOML
 [server]
 node_id = "bench"
@@ -81,7 +92,7 @@ measure() {
   echo "| $label | ${median%% *} ($low–$high) | ${median#* } |"
 }
 
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); PostgreSQL $(psql -tA "$PG/postgres" -c 'show server_version'); $(date -u +%F)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); PostgreSQL $(psql -tA "$PG/postgres" -c 'show server_version') reached through $VIA; $(date -u +%F)"
 echo
 echo "| load (duration $DUR, $USERS users; median of $RUNS runs) | requests/s (lowest–highest) | p99 of the median run |"
 echo "|---|---|---|"
