@@ -18,7 +18,8 @@ import (
 // batches hold about 8 requests (pairs=4) and two are in turn, so its
 // accounting rate is about 8 per op time; the sizes 1 and 16 show what a
 // batch costs whatever its size (the statements' start-up, the commit)
-// against what each request adds. It reports the WAL written per batch.
+// against what each request adds. It reports the WAL written per batch (the
+// whole server's, from pg_stat_wal: run it on a PostgreSQL doing nothing else).
 // It needs CAMPUSNET_TEST_POSTGRES; bassim load against `campusnet serve`
 // is the benchmark that counts (README, Benchmarks).
 func BenchmarkAccountingBatchPG(b *testing.B) {
