@@ -36,31 +36,8 @@ else
   DB="$PG/cnbench?sslmode=disable"
   VIA="TCP on 127.0.0.1"
 fi
-cat > "$TMP/bench.toml" <<TOML
-[server]
-node_id = "bench"
-database = "$DB"
-[portal]
-listen = "127.0.0.1:0"
-notify_listen = "127.0.0.1:0"
-[radius]
-auth_listen = "127.0.0.1:21812"
-acct_listen = "127.0.0.1:21813"
-[selfservice]
-listen = "127.0.0.1:0"
-[ops]
-listen = "127.0.0.1:29100"
-[[area]]
-name = "dorm"
-max_pc = 1
-max_mobile = 1
-fee = 20.00
-[[nas]]
-name = "bench-bras"
-ip = "127.0.0.1"
-secret = "testing123"
-area = "dorm"
-TOML
+. deploy/bench/lib.sh
+bench_config "$DB" > "$TMP/bench.toml"
 "$TMP/campusnet" migrate --config "$TMP/bench.toml" >/dev/null
 "$TMP/bassim" seed --database "$DB" --users "$USERS" >/dev/null
 "$TMP/campusnet" serve --config "$TMP/bench.toml" 2>"$TMP/campusnet.log" &

@@ -1,0 +1,32 @@
+# Shared by run.sh and repeat.sh (sourced, from the repository's root).
+
+# bench_config DSN prints campusnet's configuration for the benchmark: its
+# RADIUS ports on 127.0.0.1:21812/21813, metrics on 127.0.0.1:29100, one
+# dorm area (20.00 yuan, 1 PC + 1 mobile) and the load generator as its BAS.
+bench_config() {
+  cat <<TOML
+[server]
+node_id = "bench"
+database = "$1"
+[portal]
+listen = "127.0.0.1:0"
+notify_listen = "127.0.0.1:0"
+[radius]
+auth_listen = "127.0.0.1:21812"
+acct_listen = "127.0.0.1:21813"
+[selfservice]
+listen = "127.0.0.1:0"
+[ops]
+listen = "127.0.0.1:29100"
+[[area]]
+name = "dorm"
+max_pc = 1
+max_mobile = 1
+fee = 20.00
+[[nas]]
+name = "bench-bras"
+ip = "127.0.0.1"
+secret = "testing123"
+area = "dorm"
+TOML
+}
