@@ -1,5 +1,22 @@
 # Shared by run.sh and repeat.sh (sourced, from the repository's root).
 
+# bench_db NAME sets DB to the DSN of database NAME on the local PostgreSQL:
+# through its Unix socket when it has one (SOCKET, default
+# /var/run/postgresql; SOCKET= for TCP), as deploy/README.md recommends for a
+# database on the same machine, else over TCP at $PG. VIA says which; PGHOST
+# is exported so that psql and FreeRADIUS (freeradius.sh) take the same way.
+bench_db() {
+  SOCKET=${SOCKET-/var/run/postgresql}
+  if [ -n "$SOCKET" ] && [ -S "$SOCKET/.s.PGSQL.5432" ]; then
+    DB="postgres://postgres@/$1?host=$SOCKET&sslmode=disable"
+    VIA="its Unix socket"
+    export PGHOST=$SOCKET
+  else
+    DB="$PG/$1?sslmode=disable"
+    VIA="TCP on 127.0.0.1"
+  fi
+}
+
 # bench_config DSN prints campusnet's configuration for the benchmark: its
 # RADIUS ports on 127.0.0.1:21812/21813, metrics on 127.0.0.1:29100, one
 # dorm area (20.00 yuan, 1 PC + 1 mobile) and the load generator as its BAS.

@@ -33,6 +33,7 @@ C=${2:-16}
 RUNS=${3:-10}
 DUR=${4:-10s}
 USERS=${5:-2000}
+[[ $DUR =~ ^[0-9]+s$ ]] || { echo "repeat.sh: DURATION is whole seconds, like 10s (got $DUR)" >&2; exit 2; }
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 TMP=$(mktemp -d)
 CN=
@@ -40,17 +41,13 @@ trap '[ -n "$CN" ] && kill $CN 2>/dev/null; rm -rf "$TMP"' EXIT
 
 go build -o "$TMP/campusnet" ./cmd/campusnet
 go build -o "$TMP/bassim" ./cmd/bassim
-SOCKET=${SOCKET-/var/run/postgresql}
-if [ -n "$SOCKET" ] && [ -S "$SOCKET/.s.PGSQL.5432" ]; then
-  DB="postgres://postgres@/cnrepeat?host=$SOCKET&sslmode=disable"
-else
-  DB="$PG/cnrepeat?sslmode=disable"
-fi
 . deploy/bench/lib.sh
+bench_db cnrepeat
 bench_config "$DB" > "$TMP/bench.toml"
 
 DATADIR=$(psql -tA "$PG/postgres" -c "show data_directory" 2>/dev/null || true)
 secs=${DUR%s}
+hz=$(getconf CLK_TCK)
 cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 pgticks() {
   local t=0 p v
@@ -79,7 +76,7 @@ batch() { # requests and batches of MODE's batcher so far
   curl -sf http://127.0.0.1:29100/metrics |
     awk -v k="kind=\"$kind\"" 'index($0, k) && /batch_size_sum/ {s=$2} index($0, k) && /batch_size_count/ {n=$2} END {print s + 0, n + 0}'
 }
-load() { "$TMP/bassim" load --auth 127.0.0.1:21812 --acct 127.0.0.1:21813 --mode "$MODE" --users "$USERS" "$@"; }
+sim=("$TMP/bassim" load --auth 127.0.0.1:21812 --acct 127.0.0.1:21813 --mode "$MODE" --users "$USERS")
 
 echo "# $(nproc) cores, $(uname -r), PostgreSQL $(psql -tA "$PG/postgres" -c 'show server_version'); $(date -u '+%F %T') UTC"
 echo "# bassim load --mode $MODE --concurrency $C --duration $DUR --users $USERS, fresh database each run"
@@ -91,15 +88,14 @@ for run in $(seq 1 "$RUNS"); do
   CN=$!
   for _ in $(seq 1 50); do curl -sf http://127.0.0.1:29100/healthz >/dev/null && break; sleep 0.2; done
   kill -0 $CN 2>/dev/null || { echo "campusnet serve did not start:" >&2; tail -n5 "$TMP/campusnet.log" >&2; exit 1; }
-  load --concurrency 16 --duration 5s >/dev/null 2>&1
+  "${sim[@]}" --concurrency 16 --duration 5s >/dev/null 2>&1
   psql -q "$DB" -c "VACUUM ANALYZE"
 
   d=$(dsync); a0=$(core 0); b0=$(core 1)
   read -r bs0 bn0 < <(batch)
   w0=$(psql -tA "$DB" -c "select pg_current_wal_insert_lsn()")
   io0=$(iofull); c0=$(cputicks $CN); p0=$(pgticks)
-  /usr/bin/time -f "%U %S" -o "$TMP/sim.time" "$TMP/bassim" load --auth 127.0.0.1:21812 --acct 127.0.0.1:21813 \
-    --mode "$MODE" --users "$USERS" --concurrency "$C" --duration "$DUR" >"$TMP/out.txt" 2>&1
+  /usr/bin/time -f "%U %S" -o "$TMP/sim.time" "${sim[@]}" --concurrency "$C" --duration "$DUR" >"$TMP/out.txt" 2>&1
   c1=$(cputicks $CN); p1=$(pgticks); io1=$(iofull)
   wal=$(psql -tA "$DB" -c "select (pg_current_wal_insert_lsn() - '$w0'::pg_lsn)::bigint")
   read -r bs1 bn1 < <(batch)
@@ -114,7 +110,6 @@ for run in $(seq 1 "$RUNS"); do
     cat "$TMP/out.txt" >&2
     continue
   fi
-  hz=$(getconf CLK_TCK)
   n=$((rps * secs))
   awk -v run="$run" -v rps="$rps" -v p99="$p99" -v n="$n" -v hz="$hz" \
     -v cn=$((c1 - c0)) -v pg=$((p1 - p0)) -v wal="$wal" \

@@ -24,19 +24,10 @@ trap 'kill $(jobs -p) 2>/dev/null || true; deploy/bench/freeradius.sh stop; rm -
 go build -o "$TMP/campusnet" ./cmd/campusnet
 go build -o "$TMP/bassim" ./cmd/bassim
 psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS cnbench" -c "CREATE DATABASE cnbench"
-# Both servers reach PostgreSQL through its Unix socket when it has one
-# here, as deploy/README.md recommends for a database on the same machine
-# (SOCKET= to use TCP on 127.0.0.1).
-SOCKET=${SOCKET-/var/run/postgresql}
-if [ -n "$SOCKET" ] && [ -S "$SOCKET/.s.PGSQL.5432" ]; then
-  DB="postgres://postgres@/cnbench?host=$SOCKET&sslmode=disable"
-  export PGHOST=$SOCKET
-  VIA="its Unix socket"
-else
-  DB="$PG/cnbench?sslmode=disable"
-  VIA="TCP on 127.0.0.1"
-fi
+# Both servers reach PostgreSQL the same way: its Unix socket when it has
+# one here (lib.sh, bench_db).
 . deploy/bench/lib.sh
+bench_db cnbench
 bench_config "$DB" > "$TMP/bench.toml"
 "$TMP/campusnet" migrate --config "$TMP/bench.toml" >/dev/null
 "$TMP/bassim" seed --database "$DB" --users "$USERS" >/dev/null
