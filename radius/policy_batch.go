@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,18 +22,40 @@ const batchTimeout = 10 * time.Second
 // each. When a batch fails, its requests are run one by one, so one bad
 // request cannot fail the others. With size 1 every request has its own
 // transaction.
+//
+// Gathering. Where a fixed number of requesters each wait for an answer
+// before they ask again (a BAS's outstanding requests, `bassim load`'s
+// workers), taking only the requests already waiting splits them into
+// groups that take turns: while one batch is in the database the next group
+// waits, and the requesters just answered come back only after their
+// replies. At 16 in flight two batches of 8 alternate, and each pays a
+// commit (a WAL flush) however slow the disk is. So when a batch ends, its
+// worker expects its requesters back, behind those already waiting, and
+// the next batch, once it has its first request, waits for that many — but
+// no longer than the last batch took to run (waiting longer than a batch
+// costs cannot save one) and no longer than gather. The groups then merge
+// into one batch per commit. A batch of one that left nobody waiting
+// expects one, so a lone request never waits; when requesters stop coming
+// back, a worker waits once, for at most one batch's time, and then
+// expects fewer. Requests that arrive independently of the answers (many
+// BASes, each with few requests in flight) can wait up to that bound
+// whenever fewer came than last time. gather 0 turns it off.
 type batcher[T, R any] struct {
-	in   chan *batchJob[T, R]
-	size int
-	run  func(ctx context.Context, items []T) ([]R, error)
-	obs  prometheus.Observer
-	quit chan struct{}
-	wg   sync.WaitGroup
+	in     chan *batchJob[T, R]
+	size   int
+	gather time.Duration
+	run    func(ctx context.Context, items []T) ([]R, error)
+	obs    prometheus.Observer
+	quit   chan struct{}
+	wg     sync.WaitGroup
 	// answers carries committed batches' results to answerLoop, so that a
 	// worker begins its next batch while the last one's replies go out.
 	answers  chan committed[T, R]
 	answered chan struct{}
 	once     sync.Once
+	// gatherMissed counts the waits that ended with fewer requests than
+	// expected.
+	gatherMissed atomic.Int64
 }
 
 type batchJob[T, R any] struct {
@@ -77,8 +100,8 @@ type batchResult[R any] struct {
 	err error
 }
 
-func newBatcher[T, R any](size, workers int, run func(context.Context, []T) ([]R, error), obs prometheus.Observer) *batcher[T, R] {
-	b := &batcher[T, R]{in: make(chan *batchJob[T, R], size*workers), size: size, run: run, obs: obs, quit: make(chan struct{}),
+func newBatcher[T, R any](size, workers int, gather time.Duration, run func(context.Context, []T) ([]R, error), obs prometheus.Observer) *batcher[T, R] {
+	b := &batcher[T, R]{in: make(chan *batchJob[T, R], size*workers), size: size, gather: gather, run: run, obs: obs, quit: make(chan struct{}),
 		answers: make(chan committed[T, R], workers), answered: make(chan struct{})}
 	go b.answerLoop()
 	b.wg.Add(workers)
@@ -130,6 +153,10 @@ func (b *batcher[T, R]) submit(ctx context.Context, deadline time.Time, item T, 
 func (b *batcher[T, R]) loop() {
 	defer b.wg.Done()
 	batch := make([]*batchJob[T, R], 0, b.size)
+	var timer *time.Timer
+	// The requesters expected (the last batch's and those waiting when it
+	// ended) and how long the last batch ran: gathering.
+	lastN, lastRun := 0, time.Duration(0)
 	for {
 		batch = batch[:0]
 		select {
@@ -147,11 +174,36 @@ func (b *batcher[T, R]) loop() {
 				break fill
 			}
 		}
-		b.process(batch)
+		if want := min(lastN, b.size); len(batch) < want && b.gather > 0 && lastRun > 0 {
+			if timer == nil {
+				timer = time.NewTimer(min(lastRun, b.gather))
+			} else {
+				timer.Reset(min(lastRun, b.gather))
+			}
+		gather:
+			for len(batch) < want {
+				select {
+				case j := <-b.in:
+					batch = append(batch, j)
+				case <-timer.C:
+					b.gatherMissed.Add(1)
+					break gather
+				case <-b.quit:
+					break gather
+				}
+			}
+			timer.Stop()
+		}
+		lastN, lastRun = b.process(batch)
 	}
 }
 
-func (b *batcher[T, R]) process(batch []*batchJob[T, R]) {
+// process runs batch and answers its requests. It returns how many
+// requesters to expect next — those it ran, who will be back, and those
+// already waiting before it answered (counted before, so that a requester
+// quick to come back is not counted twice) — and how long the run took
+// (0, 0 when none was left to run).
+func (b *batcher[T, R]) process(batch []*batchJob[T, R]) (expect int, took time.Duration) {
 	live := batch[:0:0] // an array of its own: the answer loop keeps it
 	now := time.Now()
 	var zero R
@@ -163,7 +215,7 @@ func (b *batcher[T, R]) process(batch []*batchJob[T, R]) {
 		live = append(live, j)
 	}
 	if len(live) == 0 {
-		return
+		return 0, 0
 	}
 	if b.obs != nil {
 		b.obs.Observe(float64(len(live)))
@@ -174,17 +226,20 @@ func (b *batcher[T, R]) process(batch []*batchJob[T, R]) {
 	for i, j := range live {
 		items[i] = j.item
 	}
+	start := time.Now()
 	res, err := b.run(ctx, items)
+	took = time.Since(start)
+	expect = len(live) + len(b.in)
 	if err == nil && len(res) == len(live) {
 		b.answers <- committed[T, R]{live, res}
-		return
+		return expect, took
 	}
 	if err == nil {
 		err = fmt.Errorf("radius: batch of %d gave %d results", len(live), len(res))
 	}
 	if len(live) == 1 {
 		live[0].answer(zero, err)
-		return
+		return expect, took
 	}
 	for _, j := range live {
 		r, err := b.run(ctx, []T{j.item})
@@ -197,6 +252,7 @@ func (b *batcher[T, R]) process(batch []*batchJob[T, R]) {
 			j.answer(r[0], nil)
 		}
 	}
+	return expect, time.Since(start)
 }
 
 // answerLoop answers committed batches, in order.

@@ -38,6 +38,7 @@ const (
 	DefaultReserveTimeout  = 60 * time.Second
 	DefaultBatchSize       = 64
 	DefaultBatchWorkers    = 1
+	DefaultBatchGather     = 2 * time.Millisecond
 	DefaultRequestTimeout  = 5 * time.Second
 	DefaultAuthLogQueue    = 1 << 16
 )
@@ -70,8 +71,12 @@ type Config struct {
 	// many such transactions run at once (per kind: access, accounting).
 	// One is the fastest measured: while a batch is in the database the
 	// next one grows, so each commit carries more requests.
-	BatchSize      int
-	BatchWorkers   int
+	BatchSize    int
+	BatchWorkers int
+	// BatchGather bounds how long a batch waits for the requesters of the
+	// last batch to come back (see batcher): 0 is DefaultBatchGather, a
+	// negative value turns gathering off.
+	BatchGather    time.Duration
 	RequestTimeout time.Duration // a request's database work; no answer after it
 	AuthLogQueue   int           // authentication log entries waiting to be written
 
@@ -136,6 +141,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.BatchWorkers <= 0 {
 		cfg.BatchWorkers = DefaultBatchWorkers
 	}
+	switch {
+	case cfg.BatchGather == 0:
+		cfg.BatchGather = DefaultBatchGather
+	case cfg.BatchGather < 0:
+		cfg.BatchGather = 0
+	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
@@ -160,8 +171,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.metrics = m
-	s.logins = newBatcher(cfg.BatchSize, cfg.BatchWorkers, s.decideBatch, m.batch.WithLabelValues("access"))
-	s.acct = newBatcher(cfg.BatchSize, cfg.BatchWorkers, cfg.Store.RecordAccounting, m.batch.WithLabelValues("accounting"))
+	s.logins = newBatcher(cfg.BatchSize, cfg.BatchWorkers, cfg.BatchGather, s.decideBatch, m.batch.WithLabelValues("access"))
+	s.acct = newBatcher(cfg.BatchSize, cfg.BatchWorkers, cfg.BatchGather, cfg.Store.RecordAccounting, m.batch.WithLabelValues("accounting"))
 	s.authlog = newAuthLogWriter(cfg.Store, cfg.AuthLogQueue, s.log, m)
 	return s, nil
 }

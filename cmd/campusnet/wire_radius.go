@@ -37,7 +37,11 @@ func (s *server) startRadius(ctx context.Context) error {
 		Disconnecter:    disc,
 		BatchWorkers:    workers,
 		BatchSize:       s.cfg.Radius.BatchSize,
+		BatchGather:     s.cfg.Radius.BatchGather.Duration,
 		Now:             s.now, Log: log, Registerer: s.reg,
+	}
+	if cfg.BatchGather == 0 {
+		cfg.BatchGather = -1 // batch_gather = "0s": off
 	}
 	if s.local == nil {
 		// A directory (LDAP) user's first login creates the account row.

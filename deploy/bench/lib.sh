@@ -20,6 +20,8 @@ bench_db() {
 # bench_config DSN prints campusnet's configuration for the benchmark: its
 # RADIUS ports on 127.0.0.1:21812/21813, metrics on 127.0.0.1:29100, one
 # dorm area (20.00 yuan, 1 PC + 1 mobile) and the load generator as its BAS.
+# BENCH_RADIUS adds lines to its [radius] section, to measure a setting
+# (BENCH_RADIUS='batch_gather = "0s"').
 bench_config() {
   cat <<TOML
 [server]
@@ -31,6 +33,7 @@ notify_listen = "127.0.0.1:0"
 [radius]
 auth_listen = "127.0.0.1:21812"
 acct_listen = "127.0.0.1:21813"
+${BENCH_RADIUS:-}
 [selfservice]
 listen = "127.0.0.1:0"
 [ops]

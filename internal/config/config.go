@@ -88,6 +88,9 @@ type Radius struct {
 	// BatchWorkers the transactions in flight at once (default 1).
 	BatchSize    int `toml:"batch_size"`
 	BatchWorkers int `toml:"batch_workers"`
+	// BatchGather bounds how long a batch waits for the requesters of the
+	// last one to come back (default 2ms; "0s" turns it off).
+	BatchGather Duration `toml:"batch_gather"`
 }
 
 // SelfService is [selfservice].
@@ -273,6 +276,9 @@ func Parse(text, name string) (*Config, error) {
 		return nil, &Error{File: name, Key: keys[0], Reason: "unknown key (check the spelling against deploy/campusnet.example.toml)"}
 	}
 	c.Source = name
+	if !md.IsDefined("radius", "batch_gather") {
+		c.Radius.BatchGather.Duration = 2 * time.Millisecond
+	}
 	if !md.IsDefined("area") {
 		def, _ := Parse(defaultTOML, "(embedded default)")
 		if def != nil {

@@ -30,6 +30,26 @@ func TestDefault(t *testing.T) {
 	if c.Server.NodeID == "" {
 		t.Fatal("node id defaults to the host name")
 	}
+	if c.Radius.BatchGather.Duration != 2*time.Millisecond {
+		t.Fatalf("batch_gather defaults to 2ms, got %v", c.Radius.BatchGather)
+	}
+}
+
+// batch_gather = "0s" turns gathering off rather than meaning the default.
+func TestBatchGatherZeroIsOff(t *testing.T) {
+	for text, want := range map[string]time.Duration{
+		"[radius]\nbatch_gather = \"0s\"\n":  0,
+		"[radius]\nbatch_gather = \"5ms\"\n": 5 * time.Millisecond,
+		"[radius]\nbatch_size = 64\n":        2 * time.Millisecond,
+	} {
+		c, err := Parse(text, "t.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Radius.BatchGather.Duration; got != want {
+			t.Errorf("%q: batch_gather %v, want %v", text, got, want)
+		}
+	}
 }
 
 const okNAS = `
