@@ -782,7 +782,11 @@ var startsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (
 			UNION ALL SELECT v.ord, ins.id, ins.account_id, ins.mac, ins.nas FROM ins JOIN v ON v.nas = ins.nas AND v.asid = ins.acct_session_id),
 		keep AS (SELECT nas, mac, MAX(id) AS id FROM started WHERE mac <> '' GROUP BY nas, mac),
 		cl AS (UPDATE sessions o SET status = 'closed', stopped_at = ?, close_reason = ?
-			FROM keep WHERE o.mac = keep.mac AND o.mac <> '' AND o.nas = keep.nas AND o.status = 'online' AND o.id <> keep.id
+			FROM (SELECT x.id FROM keep CROSS JOIN LATERAL (
+					SELECT s.id FROM sessions s
+					WHERE s.mac = keep.mac AND s.mac <> '' AND s.nas = keep.nas AND s.status = 'online' AND s.id <> keep.id
+					OFFSET 0) x) r
+			WHERE o.id = r.id AND o.status = 'online'
 			RETURNING o.mac, o.nas)
 		SELECT ord, id, account_id, 's' AS kind, (SELECT COUNT(*) FROM cl WHERE cl.mac = started.mac AND cl.nas = started.nas) AS closed, '' AS area
 			FROM started
