@@ -742,7 +742,11 @@ func startsQueryPG(recs []AcctRecord, idx []int, out []AcctResult, active map[cy
 	}
 }
 
-// startsSQL is the statement of startsQueryPG.
+// startsSQL is the statement of startsQueryPG. Its lookups spell out a key
+// for every index they use, and the closing of a MAC's older online
+// sessions (cl) looks each MAC up in a subquery the planner cannot flatten
+// (OFFSET 0): flattened, a generic plan made while no session was online
+// found them by reading every online session (TestAccountingStartsPlan).
 var startsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (
 			SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
 				AS v(ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr)),
