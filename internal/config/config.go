@@ -276,6 +276,8 @@ func Parse(text, name string) (*Config, error) {
 		return nil, &Error{File: name, Key: keys[0], Reason: "unknown key (check the spelling against deploy/campusnet.example.toml)"}
 	}
 	c.Source = name
+	// Here rather than in fill: only an absent key gets the default, since
+	// batch_gather = "0s" means off.
 	if !md.IsDefined("radius", "batch_gather") {
 		c.Radius.BatchGather.Duration = 2 * time.Millisecond
 	}
