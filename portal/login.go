@@ -87,7 +87,7 @@ func (p *Portal) limited(w http.ResponseWriter, r *http.Request, e entry, userna
 		lim   *ratelimit.Limiter
 		key   string
 	}{{"account", p.accountLimit, strings.ToLower(username)}, {"source", p.sourceLimit, sourceAddr(r).String()}} {
-		if wait := l.lim.Wait(l.key); wait > 0 {
+		if wait := l.lim.Wait(r.Context(), l.key); wait > 0 {
 			p.m.rateLimited.WithLabelValues(l.scope).Inc()
 			p.m.logins.WithLabelValues("reject", access.ReasonRateLimited).Inc()
 			p.counts.add(0, 1, 0)
@@ -117,8 +117,8 @@ func waitTextEN(d time.Duration) string {
 }
 
 func (p *Portal) chargeFailure(r *http.Request, username string) {
-	p.accountLimit.Charge(strings.ToLower(username))
-	p.sourceLimit.Charge(sourceAddr(r).String())
+	p.accountLimit.Charge(r.Context(), strings.ToLower(username))
+	p.sourceLimit.Charge(r.Context(), sourceAddr(r).String())
 }
 
 // login checks the password at unified identity and, if it is right, runs

@@ -114,6 +114,9 @@ type Store interface {
 	LiveSessionByIP(ctx context.Context, ip string) (access.Session, error)
 	HeartbeatNode(ctx context.Context, n access.PortalNode) error
 	PurgeLoginTokens(ctx context.Context, expiredBefore time.Time) (int64, error)
+	// The failed-login buckets, shared with every node and with the
+	// self-service site (internal/ratelimit).
+	ratelimit.Shared
 }
 
 // Deps are the portal's collaborators.
@@ -230,8 +233,8 @@ func New(cfg Config, deps Deps) (*Portal, error) {
 		p.nas = append(p.nas, nc)
 		p.byName[strings.ToLower(n.Name)] = nc
 	}
-	p.accountLimit = ratelimit.New(cfg.AccountLimit, p.now)
-	p.sourceLimit = ratelimit.New(cfg.SourceLimit, p.now)
+	p.accountLimit = ratelimit.New(cfg.AccountLimit, p.now).Share(deps.Store, "account", p.log)
+	p.sourceLimit = ratelimit.New(cfg.SourceLimit, p.now).Share(deps.Store, "source", p.log)
 	p.counts = newRecentCounts(p.now)
 	p.kicked = newKickedSet(p.now)
 	p.m = newMetrics(deps.Metrics)

@@ -14,6 +14,7 @@ import (
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
+	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 )
 
@@ -417,6 +418,42 @@ func TestHostileInput(t *testing.T) {
 		// Another account from another address is not affected.
 		if p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.4.3", ""), "u1", "password-1", nil); p.status != http.StatusOK {
 			t.Fatalf("unrelated login: %d", p.status)
+		}
+	})
+}
+
+// TestRateLimitSharedByNodes: two portal nodes on one database share the
+// failed-login budget, as one node would (DESIGN §9): ten wrong passwords
+// split between them, five each, use up the account's burst of ten, so the
+// eleventh try is refused at both — even with the right password — though
+// neither node saw more than five on its own.
+func TestRateLimitSharedByNodes(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		a, b := newHarnessOn(t, st), newHarnessOn(t, st)
+		a.account("victim", "right-password", 0, false)
+		ba, bb := a.browser(uaWindows), b.browser(uaWindows)
+		for i := 0; i < 10; i++ {
+			br := ba
+			if i%2 == 1 {
+				br = bb
+			}
+			if p := br.login(redirect("bras-v2-chap", "10.2.4.2", ""), "victim", "guess", nil); p.status == http.StatusTooManyRequests {
+				t.Fatalf("wrong password %d of 10 refused as rate limited: the burst is 10", i+1)
+			}
+		}
+		for name, br := range map[string]*browser{"a": ba, "b": bb} {
+			p := br.login(redirect("bras-v2-chap", "10.2.4.2", ""), "victim", "right-password", nil)
+			if p.status != http.StatusTooManyRequests {
+				t.Fatalf("node %s after 10 wrong passwords at two nodes: status %d, want 429", name, p.status)
+			}
+			mustContain(t, p, "尝试次数过多", access.ReasonRateLimited)
+		}
+		// The source address's bucket (30) is shared too, and not used up:
+		// another account logs in from the same address at either node.
+		a.account("u1", "password-1", 0, false)
+		if p := b.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.4.3", ""), "u1", "password-1", nil); p.status != http.StatusOK {
+			t.Fatalf("unrelated login at node b: %d\n%s", p.status, p.body)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package selfservice
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -143,27 +144,28 @@ func TestLocalPath(t *testing.T) {
 }
 
 func TestLoginLimits(t *testing.T) {
+	ctx := context.Background()
 	now := time.Unix(1_800_000_000, 0)
-	l := newLoginLimits(RateLimit{Burst: 3, Every: time.Minute}, RateLimit{Burst: 5, Every: 10 * time.Second}, func() time.Time { return now })
+	l := newLoginLimits(RateLimit{Burst: 3, Every: time.Minute}, RateLimit{Burst: 5, Every: 10 * time.Second}, func() time.Time { return now }, nil, nil)
 	for range 3 {
-		if w := l.wait("10.0.0.1", "Victim"); w != 0 {
+		if w := l.wait(ctx, "10.0.0.1", "Victim"); w != 0 {
 			t.Fatalf("refused before the burst was used: %v", w)
 		}
-		l.failed("10.0.0.1", "Victim")
+		l.failed(ctx, "10.0.0.1", "Victim")
 	}
-	if w := l.wait("10.0.0.9", "victim"); w != time.Minute {
+	if w := l.wait(ctx, "10.0.0.9", "victim"); w != time.Minute {
 		t.Fatalf("account over its burst: wait %v, want 1m (user names are case-insensitive)", w)
 	}
-	if l.wait("10.0.0.1", "someone-else") != 0 {
+	if l.wait(ctx, "10.0.0.1", "someone-else") != 0 {
 		t.Fatal("source refused before its burst was used")
 	}
-	l.failed("10.0.0.1", "a")
-	l.failed("10.0.0.1", "b")
-	if w := l.wait("10.0.0.1", "c"); w != 10*time.Second {
+	l.failed(ctx, "10.0.0.1", "a")
+	l.failed(ctx, "10.0.0.1", "b")
+	if w := l.wait(ctx, "10.0.0.1", "c"); w != 10*time.Second {
 		t.Fatalf("source over its burst: wait %v", w)
 	}
 	now = now.Add(time.Minute)
-	if l.wait("10.0.0.9", "victim") != 0 {
+	if l.wait(ctx, "10.0.0.9", "victim") != 0 {
 		t.Fatal("no token back after a minute")
 	}
 }

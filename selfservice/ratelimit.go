@@ -1,6 +1,8 @@
 package selfservice
 
 import (
+	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -19,24 +21,32 @@ var (
 	DefaultSourceLimit  = ratelimit.DefaultSource
 )
 
-// loginLimits are the per-account and per-source limits together.
+// loginLimits are the per-account and per-source limits together. With a
+// shared store (the service's Store) their buckets are the portal's and
+// every node's: the scopes and keys are the portal's ("account" and the
+// lower-cased user name, "source" and the address).
 type loginLimits struct {
 	account, source *ratelimit.Limiter
 }
 
-func newLoginLimits(account, source RateLimit, now func() time.Time) *loginLimits {
-	return &loginLimits{account: ratelimit.New(account, now), source: ratelimit.New(source, now)}
+func newLoginLimits(account, source RateLimit, now func() time.Time, shared ratelimit.Shared, log *slog.Logger) *loginLimits {
+	l := &loginLimits{account: ratelimit.New(account, now), source: ratelimit.New(source, now)}
+	if shared != nil {
+		l.account.Share(shared, "account", log)
+		l.source.Share(shared, "source", log)
+	}
+	return l
 }
 
 // wait reports how long a login of user from source must wait (0: go ahead).
-func (l *loginLimits) wait(source, user string) time.Duration {
-	return max(l.account.Wait(strings.ToLower(user)), l.source.Wait(source))
+func (l *loginLimits) wait(ctx context.Context, source, user string) time.Duration {
+	return max(l.account.Wait(ctx, strings.ToLower(user)), l.source.Wait(ctx, source))
 }
 
 // failed charges a wrong password to both buckets.
-func (l *loginLimits) failed(source, user string) {
-	l.account.Charge(strings.ToLower(user))
-	l.source.Charge(source)
+func (l *loginLimits) failed(ctx context.Context, source, user string) {
+	l.account.Charge(ctx, strings.ToLower(user))
+	l.source.Charge(ctx, source)
 }
 
 // clientIP is the request's source address. X-Forwarded-For is not

@@ -14,6 +14,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
+	"github.com/campusnet/campusnet/internal/ratelimit"
 	"github.com/campusnet/campusnet/internal/store"
 )
 
@@ -99,6 +100,10 @@ type Store interface {
 	PortalNodes(ctx context.Context) ([]access.PortalNode, error)
 	NASActivities(ctx context.Context) ([]store.NASActivity, error)
 	AuditLog(ctx context.Context, target string, limit int) ([]store.AuditEntry, error)
+
+	// The failed-login buckets, shared with every node and with the
+	// portal (internal/ratelimit).
+	ratelimit.Shared
 }
 
 // Disconnector ends a session at its BAS with a Disconnect-Request (RFC
@@ -204,7 +209,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg.SourceLimit = DefaultSourceLimit
 	}
 	s.cfg = cfg
-	s.limits = newLoginLimits(cfg.AccountLimit, cfg.SourceLimit, deps.Now)
+	s.limits = newLoginLimits(cfg.AccountLimit, cfg.SourceLimit, deps.Now, deps.Store, deps.Log)
 	var err error
 	if s.pages, err = parsePages(s.funcs()); err != nil {
 		return nil, err

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
@@ -144,4 +147,62 @@ func (s *Store) DeletePortalNode(ctx context.Context, nodeID string) (bool, erro
 	}
 	n, _ := res.RowsAffected()
 	return n > 0, nil
+}
+
+// The shared failed-login buckets (internal/ratelimit's Shared; table
+// login_limits): every node and both web services read and charge the
+// same rows, so a patient attacker gets one budget, not one per node.
+
+// LoginLimit reads key's bucket: the tokens it held at the time it was
+// last charged.
+func (s *Store) LoginLimit(ctx context.Context, key string) (tokens float64, at time.Time, found bool, err error) {
+	var row struct {
+		Tokens float64 `db:"tokens"`
+		At     int64   `db:"at"`
+	}
+	err = s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT tokens, at FROM login_limits WHERE key = ?`), key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, false, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, false, fmt.Errorf("store: login limit: %w", err)
+	}
+	return row.Tokens, access.FromMillis(row.At), true, nil
+}
+
+// ChargeLoginLimit refills key's bucket to now (one token per every, up to
+// burst) and takes a token, in one statement: concurrent charges from
+// several nodes each count (the row is locked by the upsert). A bucket is
+// created full, so its first charge leaves burst−1. A node whose clock is
+// behind the row's time refills nothing and leaves the time where it was.
+func (s *Store) ChargeLoginLimit(ctx context.Context, key string, burst float64, every time.Duration, now time.Time) error {
+	if key == "" || burst <= 0 || every <= 0 {
+		return fmt.Errorf("store: login limit: key, burst and interval are required: %w", access.ErrInvalid)
+	}
+	greatest, least := "GREATEST", "LEAST"
+	if s.dialect == SQLite {
+		greatest, least = "max", "min" // SQLite's scalar max and min take several arguments
+	}
+	ms := access.Millis(now)
+	q := `INSERT INTO login_limits (key, tokens, at) VALUES (?, CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT))
+		ON CONFLICT (key) DO UPDATE SET
+		tokens = ` + greatest + `(0, ` + least + `(CAST(? AS DOUBLE PRECISION),
+			login_limits.tokens + ` + greatest + `(0, CAST(? AS BIGINT) - login_limits.at) / CAST(? AS DOUBLE PRECISION)) - 1),
+		at = ` + greatest + `(login_limits.at, CAST(? AS BIGINT))`
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(q), key, burst-1, ms, burst, ms, float64(every.Milliseconds()), ms)
+	if err != nil {
+		return fmt.Errorf("store: charge login limit: %w", err)
+	}
+	return nil
+}
+
+// PurgeLoginLimits deletes the buckets whose key starts with prefix and
+// which were last charged before before, and reports how many.
+func (s *Store) PurgeLoginLimits(ctx context.Context, prefix string, before time.Time) (int64, error) {
+	like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix) + "%"
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM login_limits WHERE key LIKE ? ESCAPE '\' AND at < ?`), like, access.Millis(before))
+	if err != nil {
+		return 0, fmt.Errorf("store: purge login limits: %w", err)
+	}
+	return res.RowsAffected()
 }
