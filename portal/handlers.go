@@ -105,8 +105,10 @@ func (p *Portal) handleStatus(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) renderStatus(w http.ResponseWriter, r *http.Request, ip netip.Addr, sess *access.Session, mayLogout bool) {
 	d := &pageData{Title: "状态 / Status", UserIP: ip.String()}
 	if sess == nil {
-		if k, ok := p.kicked.get(ip); ok {
-			d.Kicked = &kickView{NAS: k.nas, At: k.at.Local().Format("2006-01-02 15:04:05")}
+		if nas, at, ok, err := p.st.KickByIP(r.Context(), ip.String(), p.now().Add(-kickMemory)); err != nil {
+			p.log.Warn("portal: status: NTF_LOGOUT note", "ip", ip, "err", err)
+		} else if ok {
+			d.Kicked = &kickView{NAS: nas, At: at.Local().Format("2006-01-02 15:04:05")}
 		}
 		p.render(w, r, http.StatusOK, pageStatus, d)
 		return

@@ -270,7 +270,9 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 		p.basRefused(w, r, e, a, d, tokID, err)
 		return
 	}
-	p.kicked.forget(e.UserIP)
+	if err := p.st.ForgetKick(r.Context(), e.UserIP.String()); err != nil {
+		p.log.Warn("portal: forget NTF_LOGOUT note", "ip", e.UserIP, "err", err)
+	}
 	p.countLogin("accept", access.ReasonOK)
 	p.log.Info("portal: online", "user", a.Username, "ip", e.UserIP, "mac", e.MAC, "nas", e.NAS.Name,
 		"class", class, "already_online", res.AlreadyOnline)

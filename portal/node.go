@@ -59,55 +59,10 @@ func (c *recentCounts) sum() (ok, failed, basErr int64) {
 	return
 }
 
-// kickedSet remembers the user addresses a BAS logged out (NTF_LOGOUT) for
-// a while, so the status page can say why a person is offline.
-type kickedSet struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[netip.Addr]kick
-}
-
-type kick struct {
-	at  time.Time
-	nas string
-}
-
+// kickMemory is how long the status page says that a BAS logged the
+// address out (NTF_LOGOUT). The note is the store's (portal_kicks), so
+// every node's status page gives it, whichever node the BAS told.
 const kickMemory = 30 * time.Minute
-
-func newKickedSet(now func() time.Time) *kickedSet {
-	return &kickedSet{now: now, m: map[netip.Addr]kick{}}
-}
-
-func (k *kickedSet) add(ip netip.Addr, nas string) {
-	now := k.now()
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if len(k.m) > 100000 {
-		for a, v := range k.m {
-			if now.Sub(v.at) > kickMemory {
-				delete(k.m, a)
-			}
-		}
-	}
-	k.m[ip] = kick{now, nas}
-}
-
-func (k *kickedSet) get(ip netip.Addr) (kick, bool) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	v, ok := k.m[ip]
-	if !ok || k.now().Sub(v.at) > kickMemory {
-		return kick{}, false
-	}
-	return v, true
-}
-
-// forget drops an address after a new login there.
-func (k *kickedSet) forget(ip netip.Addr) {
-	k.mu.Lock()
-	delete(k.m, ip)
-	k.mu.Unlock()
-}
 
 // Run writes the node's heartbeat every HeartbeatInterval, and purges login
 // tokens that expired more than a day ago, until ctx ends.
@@ -129,6 +84,9 @@ func (p *Portal) Run(ctx context.Context) error {
 				p.log.Warn("portal: purge login tokens", "err", err)
 			} else if n > 0 {
 				p.log.Info("portal: purged expired login tokens", "count", n)
+			}
+			if _, err := p.st.PurgeKicks(ctx, now.Add(-kickMemory)); err != nil {
+				p.log.Warn("portal: purge NTF_LOGOUT notes", "err", err)
 			}
 		}
 	}
@@ -194,7 +152,9 @@ func (p *Portal) notifyLogout(ctx context.Context, basIP, userIP netip.Addr, mac
 	if n := p.nasByIP(basIP); n != nil {
 		name = n.Name
 	}
-	p.kicked.add(userIP.Unmap(), name)
+	if err := p.st.RecordKick(ctx, userIP.Unmap().String(), name, p.now()); err != nil {
+		p.log.Warn("portal: record NTF_LOGOUT", "nas", name, "ip", userIP, "err", err)
+	}
 	p.m.ntfLogout.WithLabelValues(name).Inc()
 	p.log.Info("portal: BAS logged a user out (NTF_LOGOUT)", "nas", name, "ip", userIP, "mac", mac)
 }

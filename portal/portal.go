@@ -114,6 +114,11 @@ type Store interface {
 	LiveSessionByIP(ctx context.Context, ip string) (access.Session, error)
 	HeartbeatNode(ctx context.Context, n access.PortalNode) error
 	PurgeLoginTokens(ctx context.Context, expiredBefore time.Time) (int64, error)
+	// The addresses a BAS logged out (NTF_LOGOUT), for every node's status page.
+	RecordKick(ctx context.Context, ip, nas string, at time.Time) error
+	KickByIP(ctx context.Context, ip string, since time.Time) (nas string, at time.Time, found bool, err error)
+	ForgetKick(ctx context.Context, ip string) error
+	PurgeKicks(ctx context.Context, before time.Time) (int64, error)
 	// The failed-login buckets, shared with every node and with the
 	// self-service site (internal/ratelimit).
 	ratelimit.Shared
@@ -156,7 +161,6 @@ type Portal struct {
 	accountLimit *ratelimit.Limiter
 	sourceLimit  *ratelimit.Limiter
 	counts       *recentCounts
-	kicked       *kickedSet
 
 	notify *portalproto.NotifyServer
 
@@ -236,7 +240,6 @@ func New(cfg Config, deps Deps) (*Portal, error) {
 	p.accountLimit = ratelimit.New(cfg.AccountLimit, p.now).Share(deps.Store, "account", p.log)
 	p.sourceLimit = ratelimit.New(cfg.SourceLimit, p.now).Share(deps.Store, "source", p.log)
 	p.counts = newRecentCounts(p.now)
-	p.kicked = newKickedSet(p.now)
 	p.m = newMetrics(deps.Metrics)
 	p.pages = parsePages()
 	p.handler = p.routes()

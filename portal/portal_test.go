@@ -251,7 +251,7 @@ func TestNotifyLogoutShownOnStatus(t *testing.T) {
 		t.Fatalf("disconnect: %v %v", res, err)
 	}
 	eventually(t, "NTF_LOGOUT at the portal", func() bool {
-		_, ok := h.portal.kicked.get(netip.MustParseAddr(ip))
+		_, _, ok, _ := h.st.KickByIP(context.Background(), ip, time.Now().Add(-time.Minute))
 		return ok
 	})
 	eventually(t, "session closed by Accounting-Stop", func() bool {
@@ -260,8 +260,16 @@ func TestNotifyLogoutShownOnStatus(t *testing.T) {
 	})
 	st := b.get("/status?ticket=" + url.QueryEscape(htmlUnescape(tm[1])))
 	mustContain(t, st, "未在线", "bras-v2-chap", "下线")
+	// Another node on the same database, which the BAS did not tell, says
+	// the same on its status page.
+	h2 := newHarnessOn(t, h.st)
+	tk := h2.portal.signTicket(ticketFor(netip.MustParseAddr(ip), "bras-v2-chap", "u1"))
+	mustContain(t, h2.browser(uaWindows).get("/status?ticket="+url.QueryEscape(tk)), "未在线", "bras-v2-chap", "下线")
 	// Logging in again works and clears the note.
 	mustContain(t, b.login(redirect("bras-v2-chap", ip, mac), "u1", "password-1", nil), "已上线")
+	if _, _, ok, err := h.st.KickByIP(context.Background(), ip, time.Now().Add(-time.Hour)); ok || err != nil {
+		t.Fatalf("the note survived a new login at the address (%v)", err)
+	}
 }
 
 func TestBASSilentIsPortalNotResponse(t *testing.T) {

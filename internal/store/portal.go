@@ -206,3 +206,50 @@ func (s *Store) PurgeLoginLimits(ctx context.Context, prefix string, before time
 	}
 	return res.RowsAffected()
 }
+
+// RecordKick notes that nas logged out the user at ip (NTF_LOGOUT) at at.
+func (s *Store) RecordKick(ctx context.Context, ip, nas string, at time.Time) error {
+	if ip == "" {
+		return fmt.Errorf("store: kick: an address is required: %w", access.ErrInvalid)
+	}
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO portal_kicks (ip, nas, at) VALUES (?, ?, ?)
+		ON CONFLICT (ip) DO UPDATE SET nas = excluded.nas, at = excluded.at`), ip, nas, access.Millis(at))
+	if err != nil {
+		return fmt.Errorf("store: kick: %w", err)
+	}
+	return nil
+}
+
+// KickByIP returns the BAS that last logged out ip, and when, if that was
+// at or after since.
+func (s *Store) KickByIP(ctx context.Context, ip string, since time.Time) (nas string, at time.Time, found bool, err error) {
+	var row struct {
+		NAS string `db:"nas"`
+		At  int64  `db:"at"`
+	}
+	err = s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT nas, at FROM portal_kicks WHERE ip = ? AND at >= ?`), ip, access.Millis(since))
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, false, nil
+	}
+	if err != nil {
+		return "", time.Time{}, false, fmt.Errorf("store: kick: %w", err)
+	}
+	return row.NAS, access.FromMillis(row.At), true, nil
+}
+
+// ForgetKick drops ip's note after a new login there.
+func (s *Store) ForgetKick(ctx context.Context, ip string) error {
+	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM portal_kicks WHERE ip = ?`), ip); err != nil {
+		return fmt.Errorf("store: forget kick: %w", err)
+	}
+	return nil
+}
+
+// PurgeKicks deletes the notes older than before and reports how many.
+func (s *Store) PurgeKicks(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM portal_kicks WHERE at < ?`), access.Millis(before))
+	if err != nil {
+		return 0, fmt.Errorf("store: purge kicks: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -143,3 +143,44 @@ func TestPortalNodes(t *testing.T) {
 		}
 	})
 }
+
+// TestPortalKicks: the NTF_LOGOUT notes every portal node reads: the
+// newest per address, only when recent enough, gone after a login there or
+// a purge.
+func TestPortalKicks(t *testing.T) {
+	t.Parallel()
+	ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		t0 := time.UnixMilli(1_800_000_000_000)
+		for _, k := range []struct {
+			ip, nas string
+			at      time.Time
+		}{{"10.2.0.8", "bras-1", t0}, {"10.2.0.8", "bras-2", t0.Add(time.Minute)}, {"10.2.0.9", "bras-1", t0}} {
+			if err := s.RecordKick(ctx, k.ip, k.nas, k.at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nas, at, ok, err := s.KickByIP(ctx, "10.2.0.8", t0)
+		if err != nil || !ok || nas != "bras-2" || !at.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("newest note: %q %v %v %v", nas, at, ok, err)
+		}
+		if _, _, ok, _ := s.KickByIP(ctx, "10.2.0.8", t0.Add(2*time.Minute)); ok {
+			t.Fatal("a note older than since was returned")
+		}
+		if _, _, ok, _ := s.KickByIP(ctx, "10.2.0.7", t0); ok {
+			t.Fatal("a note for an address never logged out")
+		}
+		if err := s.ForgetKick(ctx, "10.2.0.8"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok, _ := s.KickByIP(ctx, "10.2.0.8", t0); ok {
+			t.Fatal("note survived ForgetKick")
+		}
+		if n, err := s.PurgeKicks(ctx, t0.Add(time.Second)); err != nil || n != 1 {
+			t.Fatalf("purge: %d %v, want 10.2.0.9's note", n, err)
+		}
+		if err := s.RecordKick(ctx, "", "bras-1", t0); !errors.Is(err, access.ErrInvalid) {
+			t.Fatalf("a note without an address: %v", err)
+		}
+	})
+}
