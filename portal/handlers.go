@@ -122,6 +122,7 @@ func (p *Portal) renderStatus(w http.ResponseWriter, r *http.Request, ip netip.A
 		started = sess.ReservedAt
 	}
 	v := p.onlineFor(r, a, sess.Area, sess.Class, sess.IP, sess.MAC, started, false)
+	v.Traffic = newTrafficView(sess)
 	if mayLogout {
 		v.Ticket = p.signTicket(ticketFor(ip, sess.NAS, sess.Username))
 	}

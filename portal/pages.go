@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
@@ -91,6 +92,42 @@ type onlineView struct {
 	Ticket         string
 	ContinueURL    string
 	ContinueHost   string
+	// Traffic is the session's traffic as the BAS last reported it in
+	// accounting (Interim-Update), on the status page; nil before the
+	// first report. The portal reads it from the session row rather than
+	// asking the BAS (REQ_INFO): accounting is what the network centre
+	// records, and every node can read it.
+	Traffic *trafficView
+}
+
+// trafficView is a session's octets as the BAS counted them.
+type trafficView struct {
+	Up, Down, AsOf string
+}
+
+func newTrafficView(s *access.Session) *trafficView {
+	at := s.LastUpdateAt
+	if at == 0 {
+		at = s.StartedAt
+	}
+	if s.Status != access.SessionOnline || at == 0 {
+		return nil
+	}
+	return &trafficView{Up: formatBytes(s.InputOctets), Down: formatBytes(s.OutputOctets), AsOf: formatTime(at)}
+}
+
+// formatBytes is n bytes for people: B, KiB, MiB, GiB, TiB.
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < 3 {
+		v /= unit
+		i++
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + " " + [...]string{"KiB", "MiB", "GiB", "TiB"}[i]
 }
 
 // refusalView is a refusal with the links that fix it.

@@ -211,8 +211,7 @@ func TestLogoutAndStatus(t *testing.T) {
 		return err == nil && s.Status == access.SessionOnline
 	})
 	st := b.get("/status?ticket=" + url.QueryEscape(htmlUnescape(tm[1])))
-	mustContain(t, st, "在线", "u1", ip)
-
+	mustContain(t, st, "在线", "u1", ip, "流量 Traffic", "↑ 0 B · ↓ 0 B")
 	// A forged ticket logs nobody out.
 	f := formOf(t, p.body)
 	f.Set("ticket", "eyJpIjoiMTAuMS4wLjcifQ.forged")

@@ -52,6 +52,7 @@ type e2e struct {
 	s   *server
 	nas []e2eNAS
 	bas map[string]*bas.Portal
+	rad map[string]*bas.BAS // the RADIUS side of the same BASes
 }
 
 func newE2E(t *testing.T, kind string) *e2e {
@@ -82,7 +83,7 @@ user_subnets = [%q]
 	cfg := testConfig(t, storetest.DSN(t, kind), nasText.String())
 	cfg.Portal.BASTimeout.Duration = 700 * time.Millisecond
 	s := startServer(t, cfg, true)
-	e := &e2e{t: t, s: s, nas: nas, bas: map[string]*bas.Portal{}}
+	e := &e2e{t: t, s: s, nas: nas, bas: map[string]*bas.Portal{}, rad: map[string]*bas.BAS{}}
 	for _, n := range nas[1:] {
 		ip := netip.MustParseAddr(n.ip)
 		b := bas.New(bas.Config{NASIP: ip, Secret: "testing123", AuthAddr: s.Addr("radius-auth"), AcctAddr: s.Addr("radius-acct"), NASIdentifier: n.name})
@@ -98,7 +99,7 @@ user_subnets = [%q]
 			bp.Shutdown(ctx)
 			b.Close()
 		})
-		e.bas[n.name] = bp
+		e.bas[n.name], e.rad[n.name] = bp, b
 	}
 	return e
 }
@@ -255,6 +256,19 @@ func TestPortalEndToEnd(t *testing.T) {
 					t.Fatalf("phone: %d\n%s", code, body)
 				}
 				contains(t, body, "移动设备 / mobile")
+				// The phone's status page shows the traffic the BAS reported
+				// in its last Interim-Update, as RADIUS recorded it (the
+				// simulator's own few MiB do not show at this scale).
+				phone := e.waitSession("10.2.7.3", true)
+				if err := e.rad["dorm-bras-pap"].AddTraffic(phone.AcctSessionID, 3<<30+300<<20, 5<<30+512<<20); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.rad["dorm-bras-pap"].Interim(ctx, phone.AcctSessionID); err != nil {
+					t.Fatal(err)
+				}
+				phoneTicket := hiddenForm(body).Get("ticket")
+				_, body = e.browser(e2eIPhone).do(http.MethodGet, "/status?ticket="+url.QueryEscape(phoneTicket), nil)
+				contains(t, body, "在线", "流量 Traffic", "↑ 3.3 GiB · ↓ 5.5 GiB")
 				// The same address again: the BAS says "already online".
 				code, body = e.browser(e2eWindows).login("dorm-bras-1", "10.0.7.1", "00:16:3e:00:07:01", "student1", "student1-pass")
 				if code != http.StatusOK {
