@@ -33,8 +33,12 @@ func (p *Portal) handleEntry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Someone already online who opens the portal sees the status page
-	// with a logout button — only from their own address.
-	if e.UserIP == src {
+	// with a logout button — only from their own address, and only when
+	// they typed the address: a BAS redirects only an address it does not
+	// have online, so a live row for a redirected address is stale (its
+	// Stop lost, the reaper not yet come) and may be the previous holder of
+	// a reused DHCP lease, whose name and balance are not this person's.
+	if e.UserIP == src && e.ByHand {
 		if sess, err := p.st.LiveSessionByIP(r.Context(), e.UserIP.String()); err == nil {
 			p.renderStatus(w, r, e.UserIP, &sess, true)
 			return

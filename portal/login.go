@@ -270,6 +270,18 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 		p.basRefused(w, r, e, a, d, tokID, err)
 		return
 	}
+	if res.AlreadyOnline {
+		// The BAS has the address online already: fine if it is this
+		// account (a second tap, another tab), but under another account
+		// the traffic is that account's, and saying "online" would hide it.
+		// The page does not say whose it is.
+		if sess, err := p.st.LiveSessionByIP(ctx, e.UserIP.String()); err == nil && !strings.EqualFold(sess.Username, a.Username) {
+			p.countLogin("reject", access.ReasonAlreadyOnline)
+			p.log.Info("portal: address online under another account", "user", a.Username, "ip", e.UserIP, "nas", e.NAS.Name)
+			p.refusedCode(w, r, http.StatusConflict, e, access.RefuseOnlineAsAnother(), nil)
+			return
+		}
+	}
 	if err := p.st.ForgetKick(r.Context(), e.UserIP.String()); err != nil {
 		p.log.Warn("portal: forget NTF_LOGOUT note", "ip", e.UserIP, "err", err)
 	}
@@ -357,6 +369,8 @@ func (p *Portal) refusedCode(w http.ResponseWriter, r *http.Request, status int,
 		if e.NAS != nil {
 			v.Fee = p.areas[e.NAS.Area].Fee
 		}
+	case access.ReasonAlreadyOnline:
+		v.StatusLink = true
 	case access.ReasonDeviceLimitPC, access.ReasonDeviceLimitMobile:
 		v.DeviceLimit = true
 		v.SelfServiceURL = p.cfg.SelfServiceURL

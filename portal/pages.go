@@ -141,6 +141,7 @@ type refusalView struct {
 	DesktopHint        string
 	SelfServiceURL     string
 	Node               string // set for "portal not response"
+	StatusLink         bool   // the address is online already: its status page has the logout
 }
 
 func formatTime(ms int64) string {

@@ -194,6 +194,57 @@ func TestAlreadyOnlineIsSuccess(t *testing.T) {
 	mustContain(t, p, "已上线", "该地址已在线")
 }
 
+// TestAlreadyOnlineAsAnotherAccount: when the BAS answers "already online"
+// for an address that is online under another account, the portal says so
+// (without naming that account) instead of "online", and leaves that
+// session alone.
+func TestAlreadyOnlineAsAnotherAccount(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.account("u1", "password-1", 5000, false)
+	h.account("roommate", "password-2", 5000, false)
+	q := redirect("bras-v2-chap", "10.2.0.16", "")
+	mustContain(t, h.browser(uaWindows).login(q, "roommate", "password-2", nil), "已上线")
+	eventually(t, "online", func() bool {
+		s, err := h.st.LiveSessionByIP(context.Background(), "10.2.0.16")
+		return err == nil && s.Status == access.SessionOnline
+	})
+	p := h.browser(uaWindows).login(q, "u1", "password-1", nil)
+	if p.status != http.StatusConflict {
+		t.Fatalf("status %d, want 409\n%s", p.status, p.body)
+	}
+	mustContain(t, p, "另一个账号", access.ReasonAlreadyOnline, `href="/status"`)
+	if strings.Contains(p.body, "roommate") || strings.Contains(p.body, "已上线") {
+		t.Fatalf("the page names the other account or says online:\n%s", p.body)
+	}
+	if s, err := h.st.LiveSessionByIP(context.Background(), "10.2.0.16"); err != nil || s.Username != "roommate" {
+		t.Fatalf("the roommate's session: %+v %v", s, err)
+	}
+}
+
+// TestRedirectNeverShowsAStaleSession: a person who types the portal's
+// address sees their own address's session; one the BAS redirects (so the
+// BAS does not have the address online) gets the login form, even when a
+// stale row for that address — perhaps someone else's, from a reused DHCP
+// lease — is still live.
+func TestRedirectNeverShowsAStaleSession(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.account("previous", "password-2", 4321, false)
+	b := h.browser(uaWindows)
+	mustContain(t, b.login(url.Values{}, "previous", "password-2", nil), "已上线")
+	eventually(t, "online", func() bool {
+		s, err := h.st.LiveSessionByIP(context.Background(), "127.0.0.1")
+		return err == nil && s.Status == access.SessionOnline
+	})
+	mustContain(t, b.get("/"), "在线", "previous", "43.21")
+	p := h.browser(uaWindows).get("/?wlanuserip=127.0.0.1&wlanacname=bras-v2-chap")
+	mustContain(t, p, "校园网认证", `action="/login"`)
+	if strings.Contains(p.body, "previous") || strings.Contains(p.body, "43.21") {
+		t.Fatalf("a redirected entry shows the live row's account:\n%s", p.body)
+	}
+}
+
 func TestLogoutAndStatus(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)

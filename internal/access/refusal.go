@@ -136,6 +136,16 @@ func Explain(code string) string {
 	return ""
 }
 
+// RefuseOnlineAsAnother is the portal's refusal when the BAS already has
+// the address online under another account: the page says what to do, not
+// whose account it is.
+func RefuseOnlineAsAnother() Refusal {
+	return Refusal{Code: ReasonAlreadyOnline,
+		Message: "该地址已由另一个账号在线 / This address is already online under another account",
+		Fix: "如需改用自己的账号，请先在状态页注销该地址上的账号，再重新登录。 / " +
+			"To use your own account, log out the account on this address on the status page first, then log in again."}
+}
+
 // DisconnectOutcome is what a Disconnect-Request (RFC 5176) to a BAS came to.
 // A NAK or silence is never reported as success.
 type DisconnectOutcome struct {
