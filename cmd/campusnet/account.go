@@ -16,6 +16,7 @@ import (
 
 	"github.com/campusnet/campusnet/billing"
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/radius"
 )
@@ -261,4 +262,126 @@ func accountRefundCommand() command {
 func accountAdjustCommand() command {
 	return moneyCommand("account adjust", "USER ±AMOUNT --reason …",
 		"correct the balance by a signed amount in yuan (-5, +3.50); audited", access.LedgerAdjustment)
+}
+
+// accountResetPasswordCommand gives a student who forgot the password (and
+// showed their card at the service desk) a temporary one, which the portal
+// and self-service make them change at the first login.
+func accountResetPasswordCommand() command {
+	var reason, actor string
+	return command{
+		name:  "account reset-password",
+		args:  "USER --reason …",
+		short: "give a local account a temporary password that must be changed at the next login (audited)",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&reason, "reason", "", "why (required; audited), e.g. \"forgot, student card checked\"")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
+		},
+		run: func(ctx context.Context, env *cli, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("%w: want one user name", errUsage)
+			}
+			if strings.TrimSpace(reason) == "" {
+				return fmt.Errorf("%w: --reason is required", errUsage)
+			}
+			cfg, st, err := env.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if cfg.Identity.Backend != "local" {
+				return fmt.Errorf("passwords are the directory's (identity.backend = %q): reset it there", cfg.Identity.Backend)
+			}
+			if _, err := st.AccountByUsername(ctx, args[0]); err != nil {
+				return noSuchUser(args[0], err)
+			}
+			pw := identity.NewTemporaryPassword()
+			hash, err := identity.HashPassword(pw, identity.InitialParams)
+			if err != nil {
+				return err
+			}
+			if err := st.ResetPassword(ctx, actor, args[0], hash, reason); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "temporary password for %s: %s\n"+
+				"It must be changed at the next login (portal or self-service). Give it to the student in person; it is not stored anywhere readable.\n", args[0], pw)
+			return nil
+		},
+	}
+}
+
+// accountDisableCommand disables (or enables) an account: a graduate, a
+// shared or misused account. A disabled account is refused by the portal,
+// RADIUS and self-service with its reason; --kick also ends its sessions.
+func accountDisableCommand(disable bool) command {
+	var reason, actor string
+	var kick bool
+	name, short := "account enable", "let a disabled account log in again (audited)"
+	if disable {
+		name, short = "account disable", "refuse every login of an account, with a reason shown to the student (audited; --kick ends its sessions)"
+	}
+	return command{
+		name:  name,
+		args:  "USER --reason …",
+		short: short,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&reason, "reason", "", "why (required; audited, and shown to the student when disabling)")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
+			if disable {
+				fs.BoolVar(&kick, "kick", false, "also disconnect the account's live sessions (Disconnect-Request to the BAS)")
+			}
+		},
+		run: func(ctx context.Context, env *cli, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("%w: want one user name", errUsage)
+			}
+			if strings.TrimSpace(reason) == "" {
+				return fmt.Errorf("%w: --reason is required", errUsage)
+			}
+			cfg, st, err := env.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			acc, err := st.AccountByUsername(ctx, args[0])
+			if err != nil {
+				return noSuchUser(args[0], err)
+			}
+			if err := st.SetDisabled(ctx, actor, acc.Username, disable, reason); err != nil {
+				return err
+			}
+			state := "enabled"
+			if disable {
+				state = "disabled"
+			}
+			fmt.Fprintf(env.stdout, "%s %s (by %s)\n", state, acc.Username, actor)
+			if !kick {
+				return nil
+			}
+			live, err := st.SessionsByAccount(ctx, acc.ID, true)
+			if err != nil {
+				return err
+			}
+			disc := newCLIDisconnecter(cfg, st)
+			defer disc.Close()
+			failed := false
+			for _, se := range live {
+				out, err := disc.DisconnectSession(ctx, se.ID, actor, "account disabled: "+reason)
+				switch {
+				case err != nil:
+					failed = true
+					fmt.Fprintf(env.stdout, "session #%d at %s: %v\n", se.ID, se.NAS, err)
+				case !out.ACK:
+					failed = true
+					fmt.Fprintf(env.stdout, "session #%d at %s: NOT disconnected: %s\n", se.ID, se.NAS, out.Detail)
+				default:
+					fmt.Fprintf(env.stdout, "session #%d at %s: disconnected (%s)\n", se.ID, se.NAS, out.Detail)
+				}
+			}
+			if failed {
+				return exitError{1}
+			}
+			return nil
+		},
+	}
 }

@@ -72,6 +72,23 @@ func (s *Store) SetPasswordHash(ctx context.Context, username, hash string, must
 	return nil
 }
 
+// ResetPassword gives an account a new password hash that must be changed
+// at the next login (an operator's reset for a student who forgot the
+// password), audited with the operator's reason.
+func (s *Store) ResetPassword(ctx context.Context, actor, username, hash, reason string) error {
+	return s.InTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE accounts SET password_hash = ?, must_change = ?, updated_at = ? WHERE username = ?`),
+			hash, true, access.Millis(s.now()), username)
+		if err != nil {
+			return fmt.Errorf("store: reset password: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: reset password of %s: %w", username, access.ErrNotFound)
+		}
+		return s.AuditTx(ctx, tx, actor, "account.reset_password", username, reason, "")
+	})
+}
+
 // SetDisabled disables or re-enables an account, audited.
 func (s *Store) SetDisabled(ctx context.Context, actor, username string, disabled bool, reason string) error {
 	return s.InTx(ctx, func(tx *sqlx.Tx) error {
