@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/store"
 )
 
@@ -49,6 +50,11 @@ type adminUserData struct {
 	Audit     []store.AuditEntry
 	Reference string // for the money form: a resubmitted form changes nothing
 	HasMoney  bool
+	// CanResetPassword: passwords are local (not a directory's), so the
+	// desk can give a temporary one; TempPassword is the one just given,
+	// shown on this response only.
+	CanResetPassword bool
+	TempPassword     string
 }
 
 func (s *Service) targetAccount(r *http.Request) (access.Account, error) {
@@ -56,12 +62,20 @@ func (s *Service) targetAccount(r *http.Request) (access.Account, error) {
 }
 
 func (s *Service) adminUser(w http.ResponseWriter, r *http.Request, q *request) error {
-	ctx := r.Context()
 	acc, err := s.targetAccount(r)
 	if err != nil {
 		return err
 	}
-	d := adminUserData{Account: acc, Reference: "noc:" + newNonce(), HasMoney: s.deps.Money != nil}
+	return s.adminUserPage(w, r, q, acc, "")
+}
+
+// adminUserPage renders an account's NOC page; tempPassword, when not
+// empty, is a reset's temporary password, shown once.
+func (s *Service) adminUserPage(w http.ResponseWriter, r *http.Request, q *request, acc access.Account, tempPassword string) error {
+	ctx := r.Context()
+	var err error
+	d := adminUserData{Account: acc, Reference: "noc:" + newNonce(), HasMoney: s.deps.Money != nil,
+		CanResetPassword: s.deps.Passwords != nil, TempPassword: tempPassword}
 	if d.Overview, err = s.overview(ctx, acc); err != nil {
 		return err
 	}
@@ -135,6 +149,78 @@ func (s *Service) adminUnbind(w http.ResponseWriter, r *http.Request, q *request
 		res, err = s.unbind(r.Context(), acc, r.PostFormValue("mac"), q.acc.Username, reason, "operator")
 	}
 	return s.formResult(w, r, q, s.userURL(acc), unbindFlash(res), err)
+}
+
+// adminPasswordReset gives the account a temporary password that must be
+// changed at the next login (the service desk, after checking the
+// student's card), audited with the reason. The answer is the account's
+// page with the password on it, not a redirect: it never goes into a
+// cookie, and the page is not cached.
+func (s *Service) adminPasswordReset(w http.ResponseWriter, r *http.Request, q *request) error {
+	acc, err := s.targetAccount(r)
+	if err != nil {
+		return err
+	}
+	if s.deps.Passwords == nil {
+		return s.formResult(w, r, q, s.userURL(acc), flash{}, &httpError{status: http.StatusConflict, code: CodeConflict,
+			message: "密码在统一身份认证平台重置 / Passwords are reset on the unified identity site"})
+	}
+	reason, err := operatorReason(r)
+	if err != nil {
+		return s.formResult(w, r, q, s.userURL(acc), flash{}, err)
+	}
+	pw := identity.NewTemporaryPassword()
+	hash, err := identity.HashPassword(pw, identity.InitialParams)
+	if err != nil {
+		return err
+	}
+	if err := s.st.ResetPassword(r.Context(), q.acc.Username, acc.Username, hash, reason); err != nil {
+		return err
+	}
+	s.log.InfoContext(r.Context(), "selfservice: password reset by an operator", "user", acc.Username, "actor", q.acc.Username)
+	if acc, err = s.st.AccountByID(r.Context(), acc.ID); err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return s.adminUserPage(w, r, q, acc, pw)
+}
+
+// adminDisable disables (disable = true) or enables the account, audited;
+// disabling also takes its live sessions offline at their BASes.
+func (s *Service) adminDisable(disable bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, q *request) error {
+		acc, err := s.targetAccount(r)
+		if err != nil {
+			return err
+		}
+		reason, err := operatorReason(r)
+		if err != nil {
+			return s.formResult(w, r, q, s.userURL(acc), flash{}, err)
+		}
+		if err := s.st.SetDisabled(r.Context(), q.acc.Username, acc.Username, disable, reason); err != nil {
+			return err
+		}
+		if !disable {
+			return s.formResult(w, r, q, s.userURL(acc), flash{Kind: "ok", Text: "已启用，可以重新登录。 / Enabled: the account may log in again."}, nil)
+		}
+		f := flash{Kind: "ok", Text: "已停用：门户、RADIUS 和自服务都会拒绝并显示原因。 / Disabled: the portal, RADIUS and self-service refuse it, showing the reason."}
+		live, err := s.st.SessionsByAccount(r.Context(), acc.ID, true)
+		if err != nil {
+			return err
+		}
+		for _, se := range live {
+			res, err := s.disconnect(r.Context(), se, q.acc.Username, closeOperNOC+": account disabled: "+reason, "operator")
+			if err != nil {
+				f.Kind, f.Text = "warn", f.Text+" "+err.Error()
+				continue
+			}
+			if !res.ACK {
+				f.Kind = "warn"
+			}
+			f.Text += " " + res.text()
+		}
+		return s.formResult(w, r, q, s.userURL(acc), f, nil)
+	}
 }
 
 var errNoMoney = errors.New("selfservice: billing is not wired")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +142,58 @@ func TestAdminPages(t *testing.T) {
 			}
 			if !found {
 				t.Fatalf("adjustment not audited: %+v", audit)
+			}
+		})
+		t.Run("password reset", func(t *testing.T) {
+			r := noc.submit("/admin/users/student2", "/admin/users/student2/password-reset", url.Values{"reason": {""}})
+			if p := noc.follow(r.location); !strings.Contains(p.body, "请填写原因") {
+				t.Fatalf("no reason: %d %s", r.status, p.body)
+			}
+			r = noc.submit("/admin/users/student2", "/admin/users/student2/password-reset", url.Values{"reason": {"forgot, card checked"}})
+			m := regexp.MustCompile(`<code>([a-z2-9]{5}-[a-z2-9]{5})</code>`).FindStringSubmatch(r.body)
+			if r.status != http.StatusOK || m == nil || r.header.Get("Cache-Control") != "no-store" {
+				t.Fatalf("reset: %d %q %s", r.status, r.header.Get("Cache-Control"), r.body)
+			}
+			if p := noc.get("/admin/users/student2"); strings.Contains(p.body, m[1]) || strings.Contains(p.body, `id="temp-password"`) {
+				t.Fatal("the temporary password is shown again")
+			}
+			old := e.client()
+			if r := old.submit("/login", "/login", url.Values{"username": {"student2"}, "password": {"student2-pass"}}); r.status == http.StatusSeeOther {
+				t.Fatal("the old password still logs in")
+			}
+			st := e.client()
+			st.login("student2", m[1])
+			if p := st.follow("/"); !strings.Contains(p.body, `action="/password"`) {
+				t.Fatalf("the temporary password does not lead to the change form: %s", p.body)
+			}
+			audit, _ := e.st.AuditLog(ctx, "student2", 10)
+			if len(audit) == 0 || audit[0].Action != "account.reset_password" || audit[0].Actor != "admin" || audit[0].Reason != "forgot, card checked" ||
+				strings.Contains(audit[0].Detail, m[1]) {
+				t.Fatalf("audit: %+v", audit)
+			}
+		})
+		t.Run("disable and enable", func(t *testing.T) {
+			s3 := e.account("student3", "student3-pass", "student", 5000, false)
+			sid := e.online(s3, "00:10:a4:23:19:d2", "10.1.2.22", "pc")
+			r := noc.submit("/admin/users/student3", "/admin/users/student3/disable", url.Values{"reason": {"已毕业 graduated"}})
+			p := noc.follow(r.location)
+			if !strings.Contains(p.body, "已停用") || !strings.Contains(p.body, `action="/admin/users/student3/enable"`) {
+				t.Fatalf("after disabling: %s", p.body)
+			}
+			if se, _ := e.st.SessionByID(ctx, sid); se.Status != access.SessionClosed {
+				t.Fatalf("the live session after disabling: %+v", se)
+			}
+			st := e.client()
+			if r := st.submit("/login", "/login", url.Values{"username": {"student3"}, "password": {"student3-pass"}}); r.status == http.StatusSeeOther ||
+				!strings.Contains(r.body, "已毕业 graduated") {
+				t.Fatalf("a disabled account's login: %d %s", r.status, r.body)
+			}
+			r = noc.submit("/admin/users/student3", "/admin/users/student3/enable", url.Values{"reason": {"mistake"}})
+			if p := noc.follow(r.location); !strings.Contains(p.body, "已启用") {
+				t.Fatalf("after enabling: %s", p.body)
+			}
+			if a, _ := e.st.AccountByUsername(ctx, "student3"); a.Disabled {
+				t.Fatal("still disabled")
 			}
 		})
 		t.Run("nodes", func(t *testing.T) {

@@ -35,8 +35,15 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 		s.metrics.logins.WithLabelValues(access.ReasonBadCredentials).Inc()
 		return access.Account{}, errRefusal(http.StatusUnauthorized, access.RefuseBadCredentials())
 	case errors.Is(err, identity.ErrDisabled):
+		// With local passwords the password was right (identity.Local
+		// checks it first), so the person may read the operator's reason,
+		// as at the portal. A directory's lock may not have checked it.
 		s.metrics.logins.WithLabelValues(access.ReasonAccountDisabled).Inc()
-		return access.Account{}, errRefusal(http.StatusForbidden, access.RefuseDisabled(""))
+		reason := ""
+		if a, err := s.st.AccountByUsername(ctx, username); err == nil && s.deps.Passwords != nil {
+			reason = a.DisabledReason
+		}
+		return access.Account{}, errRefusal(http.StatusForbidden, access.RefuseDisabled(reason))
 	case errors.Is(err, identity.ErrPasswordExpired):
 		s.metrics.logins.WithLabelValues(access.ReasonPasswordExpired).Inc()
 		return access.Account{}, errRefusal(http.StatusForbidden, access.RefusePasswordExpired())

@@ -38,6 +38,9 @@ func (s *Service) routes() http.Handler {
 	handle("/admin/users/{username}/kick", "admin_kick", s.page(adminOnly, s.adminKick), http.MethodPost)
 	handle("/admin/users/{username}/unbind", "admin_unbind", s.page(adminOnly, s.adminUnbind), http.MethodPost)
 	handle("/admin/users/{username}/money", "admin_money", s.page(adminOnly, s.adminMoney), http.MethodPost)
+	handle("/admin/users/{username}/password-reset", "admin_password_reset", s.page(adminOnly, s.adminPasswordReset), http.MethodPost)
+	handle("/admin/users/{username}/disable", "admin_disable", s.page(adminOnly, s.adminDisable(true)), http.MethodPost)
+	handle("/admin/users/{username}/enable", "admin_enable", s.page(adminOnly, s.adminDisable(false)), http.MethodPost)
 	handle("/admin/nodes", "admin_nodes", s.page(adminOnly, s.adminNodes), http.MethodGet)
 	handle("/admin/nas", "admin_nas", s.page(adminOnly, s.adminNAS), http.MethodGet)
 
