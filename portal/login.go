@@ -187,7 +187,8 @@ func (p *Portal) identityFailed(w http.ResponseWriter, r *http.Request, e entry,
 func (p *Portal) badCredentials(w http.ResponseWriter, r *http.Request, e entry, username string) {
 	p.countLogin("reject", access.ReasonBadCredentials)
 	rf := access.RefuseBadCredentials()
-	p.renderLogin(w, r, http.StatusUnauthorized, e, username, &refusalView{Code: rf.Code, Message: rf.Message, Fix: rf.Fix, ResetURL: p.cfg.PasswordResetURL})
+	p.renderLogin(w, r, http.StatusUnauthorized, e, username, &refusalView{Code: rf.Code, Message: rf.Message,
+		Fix: access.ForgotPasswordFix(p.cfg.PasswordResetURL != "", p.cfg.Helpdesk), ResetURL: p.cfg.PasswordResetURL})
 }
 
 func (p *Portal) countLogin(result, reason string) {

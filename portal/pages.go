@@ -45,6 +45,7 @@ func parsePages() map[string]*template.Template {
 type pageData struct {
 	Title       string
 	Org, Node   string
+	Helpdesk    string
 	ScriptNonce string
 	CSRF        string
 
@@ -180,7 +181,7 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	var nb [12]byte
 	_, _ = rand.Read(nb[:])
 	d.ScriptNonce = base64.RawStdEncoding.EncodeToString(nb[:])
-	d.Org, d.Node = p.cfg.Organisation, p.cfg.NodeID
+	d.Org, d.Node, d.Helpdesk = p.cfg.Organisation, p.cfg.NodeID, p.cfg.Helpdesk
 	if d.CSRF == "" {
 		d.CSRF = p.csrfToken(w, r)
 	}

@@ -59,8 +59,11 @@ type Area struct {
 // Config is the portal's configuration.
 type Config struct {
 	Organisation string // "某某大学"
-	NodeID       string // the X in "网络信息中心-X"
-	Version      string // the binary's version, for the heartbeat
+	// Helpdesk names the service desk (place, phone, hours) at the foot of
+	// every page and where a page sends someone there; "" shows nothing.
+	Helpdesk string
+	NodeID   string // the X in "网络信息中心-X"
+	Version  string // the binary's version, for the heartbeat
 	// PublicURL is the login page's address as people reach it
 	// ("http://1.1.1.1/"); probes are redirected there.
 	PublicURL string

@@ -147,6 +147,21 @@ func TestWrongPasswordAndForgotten(t *testing.T) {
 	}
 }
 
+// TestForgottenWithoutResetSite: with no unified identity reset site, a
+// wrong password's page sends the person to the service desk the
+// configuration names, which is also at the foot of every page.
+func TestForgottenWithoutResetSite(t *testing.T) {
+	t.Parallel()
+	const desk = "图书馆一楼 · 0571-12345678"
+	h := newHarness(t, func(c *Config) { c.PasswordResetURL, c.Helpdesk = "", desk })
+	h.account("u1", "password-1", 0, false)
+	p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.5", ""), "u1", "wrong", nil)
+	mustContain(t, p, "用户名或密码错误", "网络信息中心服务台（"+desk+"）重置", "<small>"+desk+"</small></footer>")
+	if strings.Contains(p.body, "id.example.edu.cn") {
+		t.Fatalf("a reset link with no reset site:\n%s", p.body)
+	}
+}
+
 // expiredDirectory is a unified identity whose one person's password has
 // expired there.
 type expiredDirectory struct{}

@@ -74,6 +74,7 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 }
 
 type loginData struct {
+	ResetURL string
 	Token    string
 	Next     string
 	Username string
@@ -86,7 +87,7 @@ func (s *Service) loginForm(w http.ResponseWriter, r *http.Request, q *request) 
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
 	}
-	d := loginData{Token: s.preSession(w, r), Next: localPath(r.URL.Query().Get("next"))}
+	d := loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: localPath(r.URL.Query().Get("next"))}
 	s.render(w, r, http.StatusOK, "login", q, "登录 / Log in", d)
 	return nil
 }
@@ -104,10 +105,13 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request
 			return err
 		}
 		s.logError(r, q, he)
-		d := loginData{Token: s.preSession(w, r), Next: next, Username: strings.TrimSpace(user), Error: he.message}
+		d := loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: next, Username: strings.TrimSpace(user), Error: he.message}
 		switch he.code {
 		case access.ReasonBadCredentials, access.ReasonAccountDisabled, access.ReasonRateLimited, access.ReasonPasswordExpired:
 			d.Fix = access.Explain(he.code)
+			if he.code == access.ReasonBadCredentials {
+				d.Fix = access.ForgotPasswordFix(s.cfg.PasswordResetURL != "", s.cfg.Helpdesk)
+			}
 		}
 		s.render(w, r, he.status, "login", q, "登录 / Log in", d)
 		return nil

@@ -22,6 +22,7 @@ type pageData struct {
 	Title      string
 	Org        string
 	Node       string
+	Helpdesk   string
 	Nav        string
 	User       string
 	Name       string
@@ -59,7 +60,7 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, nam
 		http.Error(w, "no such page", http.StatusInternalServerError)
 		return
 	}
-	d := pageData{Title: title, Org: s.cfg.Organisation, Node: s.cfg.NodeID, Nav: name, Data: data}
+	d := pageData{Title: title, Org: s.cfg.Organisation, Node: s.cfg.NodeID, Helpdesk: s.cfg.Helpdesk, Nav: name, Data: data}
 	if q != nil && q.acc.ID != 0 {
 		d.User, d.Name, d.Admin, d.CSRF, d.MustChange = q.acc.Username, q.acc.Name, q.admin, q.csrf, s.mustChange(q.acc)
 	}

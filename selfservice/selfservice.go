@@ -49,10 +49,16 @@ type Config struct {
 	Organisation string // "某某大学": the footer reads "<Organisation> 网络信息中心-<NodeID>"
 	NodeID       string
 	Version      string
-	PaymentURL   string   // where the recharge button sends a student; "" hides it
-	Admins       []string // user names allowed on the NOC pages
-	Areas        []Area
-	NAS          []NAS
+	PaymentURL   string // where the recharge button sends a student; "" hides it
+	// PasswordResetURL is the unified identity site's password reset (the
+	// portal's); "" sends people who forgot it to the service desk.
+	PasswordResetURL string
+	// Helpdesk names the service desk (place, phone, hours) at the foot of
+	// every page and where a page sends someone there; "" shows nothing.
+	Helpdesk string
+	Admins   []string // user names allowed on the NOC pages
+	Areas    []Area
+	NAS      []NAS
 
 	// SessionKey signs the session cookies (at least 32 bytes). Every node
 	// behind one load balancer needs the same key; empty means a random key

@@ -83,6 +83,10 @@ func TestLoginRefusals(t *testing.T) {
 		if r.status != http.StatusUnauthorized || !strings.Contains(r.body, "用户名或密码错误") {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
+		// No unified identity reset site is configured: the desk.
+		if !strings.Contains(r.body, "忘记密码请携带校园卡到网络信息中心服务台重置") {
+			t.Fatalf("no way back for a forgotten password: %s", r.body)
+		}
 		if strings.Contains(r.body, "nope") {
 			t.Fatal("the page repeats the password")
 		}
@@ -90,8 +94,13 @@ func TestLoginRefusals(t *testing.T) {
 	t.Run("disabled", func(t *testing.T) {
 		c := e.client()
 		r := c.submit("/login", "/login", url.Values{"username": {"student9"}, "password": {"student9-pass"}})
-		if r.status != http.StatusForbidden || !strings.Contains(r.body, "账户已被停用") {
+		if r.status != http.StatusForbidden || !strings.Contains(r.body, "账户已被停用（shared account）") {
 			t.Fatalf("%d %s", r.status, r.body)
+		}
+		// A wrong password does not reveal the reason.
+		r = e.client().submit("/login", "/login", url.Values{"username": {"student9"}, "password": {"guess"}})
+		if r.status != http.StatusUnauthorized || strings.Contains(r.body, "shared account") {
+			t.Fatalf("wrong password of a disabled account: %d %s", r.status, r.body)
 		}
 	})
 	t.Run("form without csrf token", func(t *testing.T) {
@@ -570,5 +579,36 @@ func TestCookieFlags(t *testing.T) {
 		if !strings.Contains(set, w) {
 			t.Errorf("cookie lacks %s: %s", w, set)
 		}
+	}
+}
+
+// TestHelpdeskAndResetLink: the service desk named in the configuration is
+// at the foot of every page and in the forgotten-password advice; with a
+// unified identity reset site the login page links to it instead.
+func TestHelpdeskAndResetLink(t *testing.T) {
+	t.Parallel()
+	const desk = "图书馆一楼 · 0571-12345678 · 8:00–17:00"
+	e := newEnv(t, "sqlite", func(c *selfservice.Config, _ *selfservice.Deps) { c.Helpdesk = desk })
+	e.account("student1", "student1-pass", "student", 0, false)
+	c := e.client()
+	r := c.get("/login")
+	if !strings.Contains(r.body, "<small>"+desk+"</small></footer>") || !strings.Contains(r.body, "忘记密码？请携带校园卡到网络信息中心服务台重置") {
+		t.Fatalf("login page: %s", r.body)
+	}
+	r = c.submit("/login", "/login", url.Values{"username": {"student1"}, "password": {"nope"}})
+	if !strings.Contains(r.body, "网络信息中心服务台（"+desk+"）重置") {
+		t.Fatalf("wrong password: %s", r.body)
+	}
+	withSite := newEnv(t, "sqlite", func(c *selfservice.Config, _ *selfservice.Deps) {
+		c.PasswordResetURL = "https://id.example.edu.cn/reset"
+	})
+	withSite.account("student1", "student1-pass", "student", 0, false)
+	c = withSite.client()
+	if r := c.get("/login"); !strings.Contains(r.body, `href="https://id.example.edu.cn/reset"`) || strings.Contains(r.body, "<br><small>") {
+		t.Fatalf("login page with a reset site and no desk: %s", r.body)
+	}
+	r = c.submit("/login", "/login", url.Values{"username": {"student1"}, "password": {"nope"}})
+	if !strings.Contains(r.body, "统一身份认证平台重置") {
+		t.Fatalf("wrong password with a reset site: %s", r.body)
 	}
 }

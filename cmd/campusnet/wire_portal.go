@@ -61,7 +61,7 @@ func (s *server) startPortal(ctx context.Context) error {
 // simulated BAS redirect as another user address).
 func portalConfig(cfg *config.Config, demo bool) portal.Config {
 	pc := portal.Config{
-		Organisation: cfg.Server.Organisation, NodeID: cfg.Server.NodeID, Version: version,
+		Organisation: cfg.Server.Organisation, NodeID: cfg.Server.NodeID, Version: version, Helpdesk: cfg.Server.Helpdesk,
 		PublicURL: cfg.Portal.PublicURL, TokenTTL: cfg.Portal.TokenTTL.Duration, BASTimeout: cfg.Portal.BASTimeout.Duration,
 		SessionTimeout: cfg.Radius.SessionTimeout.Duration, PasswordResetURL: cfg.Portal.PasswordResetURL,
 		SelfServiceURL: cfg.Portal.SelfServiceURL, PaymentURL: cfg.SelfService.PaymentURL, Demo: demo,

@@ -31,6 +31,21 @@ func RefuseBadCredentials() Refusal {
 		"校园网密码与统一身份认证密码相同；忘记密码请到统一身份认证平台重置。 / The network password is your unified-identity password; reset it on the unified identity site if you forgot it."}
 }
 
+// ForgotPasswordFix is what a wrong password's page tells a person who
+// forgot it: the unified identity site's reset when there is one
+// (resetSite), otherwise the network centre's service desk, named by
+// helpdesk when it is configured.
+func ForgotPasswordFix(resetSite bool, helpdesk string) string {
+	if resetSite {
+		return RefuseBadCredentials().Fix
+	}
+	zh, en := "", ""
+	if helpdesk != "" {
+		zh, en = "（"+helpdesk+"）", " ("+helpdesk+")"
+	}
+	return "忘记密码请携带校园卡到网络信息中心服务台" + zh + "重置。 / If you forgot your password, bring your campus card to the network centre's service desk" + en + " to have it reset."
+}
+
 // RefuseMACNotBound: MAC authentication of a device that is not bound.
 func RefuseMACNotBound(mac string) Refusal {
 	return Refusal{ReasonMACNotBound,

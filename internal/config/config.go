@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 )
@@ -43,7 +45,12 @@ type Config struct {
 type Server struct {
 	NodeID       string `toml:"node_id"`
 	Organisation string `toml:"organisation"`
-	Database     string `toml:"database"`
+	// Helpdesk is how a student reaches the network centre's service desk
+	// (place, phone, hours), shown at the foot of every portal and
+	// self-service page and where a page sends someone to the desk. One
+	// line, at most 200 characters; empty shows nothing.
+	Helpdesk string `toml:"helpdesk"`
+	Database string `toml:"database"`
 	// TokenKey (base64, 32 bytes) derives the portal's one-time login tokens.
 	// Every portal and RADIUS node sharing a database needs the same key;
 	// empty means a random key per process, which suits one node.
@@ -317,6 +324,10 @@ func (c *Config) fill(file string) error {
 		c.Server.NodeID = h
 	}
 	def(&c.Server.Organisation, "某某大学")
+	c.Server.Helpdesk = strings.TrimSpace(c.Server.Helpdesk)
+	if utf8.RuneCountInString(c.Server.Helpdesk) > 200 || strings.ContainsFunc(c.Server.Helpdesk, unicode.IsControl) {
+		return bad("server.helpdesk", "one line of at most 200 characters")
+	}
 	def(&c.Server.Database, "sqlite:campusnet.db")
 	def(&c.Portal.Listen, "127.0.0.1:8080")
 	def(&c.Portal.NotifyListen, "127.0.0.1:50100")

@@ -93,6 +93,8 @@ user_subnets = ["10.1.128.0/17"]
 		{"bad vendor", strings.Replace(okNAS, `area = "dorm"`, "area = \"dorm\"\nvendor = \"cisco\"", 1), []string{"nas[0] (b1).vendor", "huawei"}},
 		{"negative procs", "[server]\nprocs = -2\n", []string{"server.procs", "number of cores"}},
 		{"negative rate", "[[area]]\nname = \"dorm\"\nrate_up_kbps = -1\n", []string{"rate_up_kbps", "kbit/s"}},
+		{"helpdesk on two lines", "[server]\nhelpdesk = \"desk\\nroom 2\"\n", []string{"server.helpdesk", "one line"}},
+		{"helpdesk too long", "[server]\nhelpdesk = \"" + strings.Repeat("服", 201) + "\"\n", []string{"server.helpdesk", "200 characters"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
