@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -22,14 +24,20 @@ import (
 
 func usersImportCommand() command {
 	var workers int
-	var quiet bool
+	var quiet, disableMissing, force bool
+	var reason, actor string
 	return command{
 		name:  "users import",
-		args:  "FILE.csv",
+		args:  "FILE.csv [--disable-missing [--reason R] [--force]]",
 		short: "import people (id, name, id-card number, phone, role); initial password = last six of the id-card number",
 		flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&workers, "workers", runtime.NumCPU(), "password-hashing workers")
 			fs.BoolVar(&quiet, "quiet", false, "no progress bar")
+			fs.BoolVar(&disableMissing, "disable-missing", false,
+				"disable the accounts of the file's roles that the file does not list (people who left); never with bad rows")
+			fs.StringVar(&reason, "reason", "", "the reason disabled people see (default: not in the roster of FILE)")
+			fs.BoolVar(&force, "force", false, "with --disable-missing: disable even when that is more than half the accounts of those roles")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
 			if len(args) != 1 {
@@ -57,7 +65,16 @@ func usersImportCommand() command {
 			fmt.Fprintf(env.stdout, "imported %s: %d created, %d updated, %d unchanged, %d bad rows, in %s (%.0f rows/s)\n",
 				args[0], rep.Created, rep.Updated, rep.Unchanged, len(rep.Bad), rep.Took.Round(time.Millisecond), rep.rate())
 			if len(rep.Bad) > 0 {
+				if disableMissing {
+					fmt.Fprintln(env.stdout, "nobody disabled: fix the bad rows first (a person on a bad row is not missing)")
+				}
 				return exitError{1}
+			}
+			if disableMissing {
+				if reason == "" {
+					reason = "not in the roster " + filepath.Base(args[0])
+				}
+				return disableMissingPeople(ctx, env.stdout, st, rep, actor, reason, force)
 			}
 			return nil
 		},
@@ -70,6 +87,63 @@ type importReport struct {
 	Bad  []badRow
 	Took time.Duration
 	Rows int
+	// Listed are the user names of the good rows, Roles their roles.
+	Listed, Roles map[string]bool
+}
+
+// disableMissingPeople disables, with reason, every enabled account whose
+// role the file lists but whose user name it does not: people who left (a
+// graduating year). Accounts of other roles (operators, a lab's printers)
+// are never touched. Unless force, it refuses to disable more than half of
+// those roles' accounts: a file of one year's students is not the roster.
+func disableMissingPeople(ctx context.Context, out io.Writer, st *store.Store, rep importReport, actor, reason string, force bool) error {
+	all, err := st.ExistingAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	var gone []string
+	ofRoles := 0
+	for user, v := range all {
+		if !rep.Roles[v[1]] {
+			continue
+		}
+		ofRoles++
+		if !rep.Listed[user] {
+			gone = append(gone, user)
+		}
+	}
+	sort.Strings(gone)
+	if len(gone)*2 > ofRoles && !force {
+		fmt.Fprintf(out, "nobody disabled: %d of the %d accounts of the roles %s are not in the file, more than half; is it the whole roster? (--force to go on)\n",
+			len(gone), ofRoles, strings.Join(sortedKeys(rep.Roles), ", "))
+		return exitError{1}
+	}
+	disabled := 0
+	for _, user := range gone {
+		a, err := st.AccountByUsername(ctx, user)
+		if err != nil {
+			return err
+		}
+		if a.Disabled {
+			continue
+		}
+		if err := st.SetDisabled(ctx, actor, user, true, reason); err != nil {
+			return err
+		}
+		disabled++
+		fmt.Fprintf(out, "disabled %s (%s)\n", user, a.Name)
+	}
+	fmt.Fprintf(out, "disabled %d accounts not in the file (reason %q, by %s); %d were disabled already\n", disabled, reason, actor, len(gone)-disabled)
+	return nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (r importReport) rate() float64 {
@@ -120,6 +194,10 @@ func (imp *importer) run(ctx context.Context, r io.Reader) (importReport, error)
 	}
 	rep.Bad = bad
 	rep.Rows = len(rows) + len(bad)
+	rep.Listed, rep.Roles = map[string]bool{}, map[string]bool{}
+	for _, p := range rows {
+		rep.Listed[p.user], rep.Roles[p.rl] = true, true
+	}
 	existing, err := imp.st.ExistingAccounts(ctx)
 	if err != nil {
 		return rep, err

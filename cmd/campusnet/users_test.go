@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/storetest"
 )
@@ -130,5 +131,87 @@ func TestParseInterspersed(t *testing.T) {
 				t.Fatalf("got %q %q %v", pos, *reason, err)
 			}
 		})
+	}
+}
+
+// TestUsersImportDisableMissing: with --disable-missing, the accounts of
+// the file's roles that it no longer lists (a graduated year) are disabled
+// with a reason; other roles are left alone; a file with bad rows or one
+// that would disable more than half of those roles disables nobody.
+func TestUsersImportDisableMissing(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.DSN(t, "sqlite")
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "c.toml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("[server]\ndatabase = %q\n", dsn)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	roster := func(name string, from, to int, extra string) string {
+		var b strings.Builder
+		b.WriteString("id,name,idcard,phone,role\n")
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, "2026%04d,学生%d,%s,,student\n", i, i, idCard(fmt.Sprintf("4201022000010%04d", i)))
+		}
+		b.WriteString(extra)
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cli := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		args = append(args, "--config", cfgPath)
+		if args[0] == "users" {
+			args = append(args, "--quiet")
+		}
+		code := run(context.Background(), args, &out, &errb)
+		return code, out.String() + errb.String()
+	}
+	if code, out := cli("migrate"); code != 0 {
+		t.Fatalf("migrate: %s", out)
+	}
+	if code, out := cli("users", "import", roster("2025.csv", 0, 10, "")); code != 0 {
+		t.Fatalf("first roster: %s", out)
+	}
+	st := storetest.Open(t, dsn)
+	ctx := context.Background()
+	if _, _, err := st.EnsureAccount(ctx, access.Account{Username: "noc-op", Role: "operator"}); err != nil {
+		t.Fatal(err)
+	}
+	disabled := func() []string {
+		var out []string
+		for i := 0; i < 10; i++ {
+			if a, _ := st.AccountByUsername(ctx, fmt.Sprintf("2026%04d", i)); a.Disabled {
+				out = append(out, a.Username+":"+a.DisabledReason)
+			}
+		}
+		if a, _ := st.AccountByUsername(ctx, "noc-op"); a.Disabled {
+			out = append(out, "noc-op")
+		}
+		return out
+	}
+	// A file with a bad row disables nobody.
+	code, out := cli("users", "import", roster("bad.csv", 3, 10, "2026bad,坏行,123,,student\n"), "--disable-missing")
+	if code != 1 || !strings.Contains(out, "nobody disabled") || len(disabled()) != 0 {
+		t.Fatalf("with a bad row: %d %v\n%s", code, disabled(), out)
+	}
+	// One year's file is not the roster: 8 of 10 missing.
+	code, out = cli("users", "import", roster("freshmen.csv", 8, 10, ""), "--disable-missing")
+	if code != 1 || !strings.Contains(out, "more than half") || len(disabled()) != 0 {
+		t.Fatalf("most missing: %d %v\n%s", code, disabled(), out)
+	}
+	// Three graduated: disabled, with the default reason; the operator is not a student.
+	code, out = cli("users", "import", roster("2026.csv", 3, 10, ""), "--disable-missing", "--actor", "desk1")
+	want := []string{"20260000:not in the roster 2026.csv", "20260001:not in the roster 2026.csv", "20260002:not in the roster 2026.csv"}
+	if code != 0 || strings.Join(disabled(), ",") != strings.Join(want, ",") || !strings.Contains(out, "disabled 3 accounts") {
+		t.Fatalf("graduates: %d %v\n%s", code, disabled(), out)
+	}
+	if log, _ := st.AuditLog(ctx, "20260000", 1); len(log) != 1 || log[0].Action != "account.disable" || log[0].Actor != "desk1" {
+		t.Fatalf("audit: %+v", log)
+	}
+	// Again: nothing more to do.
+	if code, out = cli("users", "import", roster("2026.csv", 3, 10, ""), "--disable-missing"); code != 0 || !strings.Contains(out, "disabled 0 accounts") || !strings.Contains(out, "3 were disabled already") {
+		t.Fatalf("repeated: %d\n%s", code, out)
 	}
 }
