@@ -110,26 +110,7 @@ func devicesUnbindCommand() command {
 			if err != nil {
 				return err
 			}
-			disc := newCLIDisconnecter(cfg, st)
-			defer disc.Close()
-			failed := false
-			for _, se := range live {
-				out, err := disc.DisconnectSession(ctx, se.ID, actor, orDefault(reason, "mac unbound"))
-				switch {
-				case err != nil:
-					failed = true
-					fmt.Fprintf(env.stdout, "session #%d at %s: %v\n", se.ID, se.NAS, err)
-				case !out.ACK:
-					failed = true
-					fmt.Fprintf(env.stdout, "session #%d at %s: NOT disconnected: %s\n", se.ID, se.NAS, out.Detail)
-				default:
-					fmt.Fprintf(env.stdout, "session #%d at %s: disconnected (%s)\n", se.ID, se.NAS, out.Detail)
-				}
-			}
-			if failed {
-				return exitError{1}
-			}
-			return nil
+			return disconnectAll(ctx, env.stdout, cfg, st, live, actor, orDefault(reason, "mac unbound"))
 		},
 	}
 }

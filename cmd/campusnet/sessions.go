@@ -4,11 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
 	"text/tabwriter"
 
+	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/radius"
@@ -150,6 +152,35 @@ func nasListCommand() command {
 func newCLIDisconnecter(cfg *config.Config, st *store.Store) *radius.Disconnecter {
 	return radius.NewDisconnecter(radius.DisconnecterConfig{Store: st, NAS: cfg.NAS,
 		Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: newLogger(os.Stderr, slog.LevelWarn)})
+}
+
+// disconnectAll sends a Disconnect-Request for each session, prints each
+// outcome, and returns exit status 1 when any was not acknowledged: a NAK
+// or silence is never reported as success.
+func disconnectAll(ctx context.Context, out io.Writer, cfg *config.Config, st *store.Store, sessions []access.Session, actor, reason string) error {
+	if len(sessions) == 0 {
+		return nil
+	}
+	disc := newCLIDisconnecter(cfg, st)
+	defer disc.Close()
+	failed := false
+	for _, se := range sessions {
+		res, err := disc.DisconnectSession(ctx, se.ID, actor, reason)
+		switch {
+		case err != nil:
+			failed = true
+			fmt.Fprintf(out, "session #%d at %s: %v\n", se.ID, se.NAS, err)
+		case !res.ACK:
+			failed = true
+			fmt.Fprintf(out, "session #%d at %s: NOT disconnected: %s\n", se.ID, se.NAS, res.Detail)
+		default:
+			fmt.Fprintf(out, "session #%d at %s: disconnected (%s)\n", se.ID, se.NAS, res.Detail)
+		}
+	}
+	if failed {
+		return exitError{1}
+	}
+	return nil
 }
 
 func dash(s string) string {
