@@ -246,7 +246,15 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 		p.refusedCode(w, r, http.StatusForbidden, e, access.RefuseDisabled(a.DisabledReason), &a)
 		return
 	}
-	d := device.Classify(signalsFrom(r, e.MAC))
+	sig := signalsFrom(r, e.MAC)
+	if e.MAC != "" {
+		if c, ok, err := p.st.DeviceClassOverride(ctx, a.ID, e.MAC); err != nil {
+			p.log.Warn("portal: device class override", "user", a.Username, "mac", e.MAC, "err", err)
+		} else if ok {
+			sig.Override = device.Class(c)
+		}
+	}
+	d := device.Classify(sig)
 	class := string(d.Class)
 	signals := cut(strings.Join(d.Reasons, "; "), maxSignalsLen)
 	if e.MAC != "" {

@@ -113,6 +113,7 @@ type Store interface {
 	CreateLoginToken(ctx context.Context, t access.LoginToken) (int64, error)
 	AuthLogByToken(ctx context.Context, tokenID int64) (access.AuthLogEntry, error)
 	RememberDevice(ctx context.Context, accountID int64, mac, class, signals string) error
+	DeviceClassOverride(ctx context.Context, accountID int64, mac string) (class string, found bool, err error)
 	ActiveCycle(ctx context.Context, accountID int64, area string) (access.Cycle, error)
 	LiveSessionByIP(ctx context.Context, ip string) (access.Session, error)
 	HeartbeatNode(ctx context.Context, n access.PortalNode) error

@@ -260,6 +260,28 @@ func TestRedirectNeverShowsAStaleSession(t *testing.T) {
 	}
 }
 
+// TestOperatorClassOverridesSignals: a device an operator bound as mobile
+// (a phone stuck in desktop mode) logs in as mobile whatever its browser
+// says, and the login does not overwrite that class; the same browser on
+// another MAC is a PC.
+func TestOperatorClassOverridesSignals(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.account("u1", "password-1", 5000, false)
+	const phone = "00:16:3e:aa:00:01"
+	if _, err := h.st.BindDevice(context.Background(), a.ID, phone, access.ClassMobile, "desk1", 0); err != nil {
+		t.Fatal(err)
+	}
+	p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.31", phone), "u1", "password-1", nil)
+	mustContain(t, p, "已上线", "移动设备 / mobile")
+	devs, err := h.st.DevicesByAccount(context.Background(), a.ID)
+	if err != nil || len(devs) != 1 || devs[0].Class != access.ClassMobile || devs[0].BoundBy != "desk1" {
+		t.Fatalf("the operator's device after a desktop-mode login: %+v %v", devs, err)
+	}
+	p = h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.32", "00:16:3e:aa:00:02"), "u1", "password-1", nil)
+	mustContain(t, p, "已上线", "电脑 / PC")
+}
+
 func TestLogoutAndStatus(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)

@@ -184,3 +184,35 @@ func TestPortalKicks(t *testing.T) {
 		}
 	})
 }
+
+// TestDeviceClassOverride: a class a person gave when binding is the
+// override, and a portal login's classification does not replace it; a
+// device the portal bound or only saw has none.
+func TestDeviceClassOverride(t *testing.T) {
+	t.Parallel()
+	ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := portalAccount(t, s, "u1")
+		const byDesk, seen = "00:16:3e:00:00:01", "00:16:3e:00:00:02"
+		if _, err := s.BindDevice(ctx, a.ID, byDesk, access.ClassMobile, "desk1", 0); err != nil {
+			t.Fatal(err)
+		}
+		for _, mac := range []string{byDesk, seen} {
+			if err := s.RememberDevice(ctx, a.ID, mac, access.ClassPC, "ua Windows"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c, ok, err := s.DeviceClassOverride(ctx, a.ID, byDesk); err != nil || !ok || c != access.ClassMobile {
+			t.Fatalf("desk-bound device: %q %v %v", c, ok, err)
+		}
+		if _, ok, err := s.DeviceClassOverride(ctx, a.ID, seen); err != nil || ok {
+			t.Fatalf("a device only seen: %v %v", ok, err)
+		}
+		devs, _ := s.DevicesByAccount(ctx, a.ID)
+		for _, d := range devs {
+			if want := map[string]string{byDesk: access.ClassMobile, seen: access.ClassPC}[d.MAC]; d.Class != want {
+				t.Fatalf("%s: class %s, want %s", d.MAC, d.Class, want)
+			}
+		}
+	})
+}
