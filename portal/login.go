@@ -233,9 +233,15 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 	ctx := r.Context()
 	a, err := p.st.AccountByUsername(ctx, person.ID)
 	if errors.Is(err, access.ErrNotFound) {
-		p.countLogin("reject", access.ReasonAccountDisabled)
-		p.refusedCode(w, r, http.StatusForbidden, e, access.RefuseDisabled("未开通校园网账户 no network account"), nil)
-		return
+		// A directory (LDAP) person's first login: the network account is
+		// created here, as RADIUS and self-service do, and the policy then
+		// decides as for anyone (a fee area with no balance: arrears, with
+		// the recharge link). With local identity the row always exists.
+		role := person.Role
+		if role == "" {
+			role = access.RoleStudent
+		}
+		a, _, err = p.st.EnsureAccount(ctx, access.Account{Username: person.ID, Name: person.Name, Role: role})
 	}
 	if err != nil {
 		p.internalError(w, r, e, "read account", err)

@@ -110,6 +110,8 @@ var (
 // Store is what the portal reads and writes (internal/store implements it).
 type Store interface {
 	AccountByUsername(ctx context.Context, username string) (access.Account, error)
+	// EnsureAccount creates a directory person's account at their first login.
+	EnsureAccount(ctx context.Context, a access.Account) (access.Account, bool, error)
 	CreateLoginToken(ctx context.Context, t access.LoginToken) (int64, error)
 	AuthLogByToken(ctx context.Context, tokenID int64) (access.AuthLogEntry, error)
 	RememberDevice(ctx context.Context, accountID int64, mac, class, signals string) error

@@ -173,6 +173,35 @@ func (expiredDirectory) Authenticate(_ context.Context, user, password string) (
 	return identity.Person{}, identity.ErrBadCredentials
 }
 
+// newcomerDirectory is a unified identity with one person who has never
+// logged in to campusnet.
+type newcomerDirectory struct{}
+
+func (newcomerDirectory) Authenticate(_ context.Context, user, password string) (identity.Person, error) {
+	if strings.EqualFold(user, "d2027") && password == "right-pass" {
+		return identity.Person{ID: "d2027", Name: "新同学", Role: access.RoleStaff}, nil
+	}
+	return identity.Person{}, identity.ErrBadCredentials
+}
+
+// TestDirectoryFirstLogin: a directory person with no campusnet account yet
+// gets one at the first portal login (name and role from the directory)
+// and goes online, instead of being told the account is disabled.
+func TestDirectoryFirstLogin(t *testing.T) {
+	t.Parallel()
+	st := storetest.NewSQLite(t)
+	h := newHarnessAuth(t, st, newcomerDirectory{})
+	p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.9", ""), "D2027", "right-pass", nil)
+	mustContain(t, p, "已上线", "d2027")
+	if strings.Contains(p.body, "停用") {
+		t.Fatalf("a newcomer called disabled:\n%s", p.body)
+	}
+	a, err := st.AccountByUsername(context.Background(), "d2027")
+	if err != nil || a.Name != "新同学" || a.Role != access.RoleStaff || a.Balance != 0 {
+		t.Fatalf("the newcomer's account: %+v %v", a, err)
+	}
+}
+
 // TestDirectoryPasswordExpired: unified identity says the password is right
 // but expired: the page says so and links to the reset page, instead of
 // "wrong password" or "account disabled"; the BAS is never asked.
