@@ -3,6 +3,9 @@ package selfservice
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +170,38 @@ func TestLoginLimits(t *testing.T) {
 	now = now.Add(time.Minute)
 	if l.wait(ctx, "10.0.0.9", "victim") != 0 {
 		t.Fatal("no token back after a minute")
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	tests := []struct {
+		name, peer string
+		xff        []string
+		trusted    []netip.Prefix
+		want       string
+	}{
+		{"direct", "10.1.2.3:5555", nil, loopback, "10.1.2.3"},
+		{"direct client's own header ignored", "10.1.2.3:5555", []string{"10.9.9.9"}, loopback, "10.1.2.3"},
+		{"behind the proxy", "127.0.0.1:5555", []string{"10.1.2.3"}, loopback, "10.1.2.3"},
+		{"client-made entries on the left", "127.0.0.1:5555", []string{"6.6.6.6, 10.1.2.3"}, loopback, "10.1.2.3"},
+		{"two trusted proxies", "127.0.0.1:5555", []string{"10.1.2.3", "127.0.0.2"}, loopback, "10.1.2.3"},
+		{"garbage on the right", "127.0.0.1:5555", []string{"10.1.2.3, not-an-ip"}, loopback, "127.0.0.1"},
+		{"proxy without a header", "127.0.0.1:5555", nil, loopback, "127.0.0.1"},
+		{"nobody trusted", "127.0.0.1:5555", []string{"10.1.2.3"}, nil, "127.0.0.1"},
+		{"ipv6 proxy, mapped client", "[::1]:5555", []string{"::ffff:10.1.2.3"}, loopback, "10.1.2.3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Service{cfg: Config{TrustedProxies: tt.trusted}}
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.RemoteAddr = tt.peer
+			for _, v := range tt.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if got := s.clientIP(r); got != tt.want {
+				t.Fatalf("clientIP = %s, want %s", got, tt.want)
+			}
+		})
 	}
 }

@@ -22,7 +22,7 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 		s.metrics.logins.WithLabelValues(access.ReasonBadCredentials).Inc()
 		return access.Account{}, errRefusal(http.StatusUnauthorized, access.RefuseBadCredentials())
 	}
-	if wait := s.limits.wait(ctx, clientIP(r), username); wait > 0 {
+	if wait := s.limits.wait(ctx, s.clientIP(r), username); wait > 0 {
 		s.metrics.logins.WithLabelValues(access.ReasonRateLimited).Inc()
 		mins := int((wait + time.Minute - 1) / time.Minute)
 		return access.Account{}, &httpError{status: http.StatusTooManyRequests, code: access.ReasonRateLimited,
@@ -31,7 +31,7 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 	p, err := s.deps.Identity.Authenticate(ctx, username, password)
 	switch {
 	case errors.Is(err, identity.ErrBadCredentials):
-		s.limits.failed(ctx, clientIP(r), username)
+		s.limits.failed(ctx, s.clientIP(r), username)
 		s.metrics.logins.WithLabelValues(access.ReasonBadCredentials).Inc()
 		return access.Account{}, errRefusal(http.StatusUnauthorized, access.RefuseBadCredentials())
 	case errors.Is(err, identity.ErrDisabled):
@@ -69,7 +69,7 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 		return access.Account{}, errRefusal(http.StatusForbidden, access.RefuseDisabled(acc.DisabledReason))
 	}
 	s.metrics.logins.WithLabelValues("ok").Inc()
-	s.log.InfoContext(ctx, "selfservice: login", "user", acc.Username, "ip", clientIP(r))
+	s.log.InfoContext(ctx, "selfservice: login", "user", acc.Username, "ip", s.clientIP(r))
 	return acc, nil
 }
 
@@ -149,7 +149,7 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request, q *requ
 		return &httpError{status: http.StatusNotFound, code: CodeNotFound,
 			message: "密码在统一身份认证平台修改 / Passwords are changed on the unified identity site"}
 	}
-	if wait := s.limits.wait(r.Context(), clientIP(r), q.acc.Username); wait > 0 {
+	if wait := s.limits.wait(r.Context(), s.clientIP(r), q.acc.Username); wait > 0 {
 		return &httpError{status: http.StatusTooManyRequests, code: access.ReasonRateLimited, message: access.Explain(access.ReasonRateLimited)}
 	}
 	err := s.deps.Passwords.ChangePassword(r.Context(), q.acc.Username, oldPW, newPW)
@@ -161,7 +161,7 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request, q *requ
 	case errors.Is(err, identity.ErrWeakPassword):
 		return errBadRequest("新密码不能与当前密码或用户名相同 / The new password must differ from the current one and from the user name")
 	case errors.Is(err, identity.ErrBadCredentials):
-		s.limits.failed(r.Context(), clientIP(r), q.acc.Username)
+		s.limits.failed(r.Context(), s.clientIP(r), q.acc.Username)
 		return &httpError{status: http.StatusForbidden, code: access.ReasonBadCredentials, message: "当前密码不对 / The current password is wrong"}
 	case err != nil:
 		return err

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -49,12 +50,39 @@ func (l *loginLimits) failed(ctx context.Context, source, user string) {
 	l.source.Charge(ctx, source)
 }
 
-// clientIP is the request's source address. X-Forwarded-For is not
-// trusted: a client could name any address in it.
-func clientIP(r *http.Request) string {
+// clientIP is the address of the person behind a request: the peer's,
+// or, when the peer is a trusted proxy (Config.TrustedProxies), the
+// right-most address in X-Forwarded-For that is not a trusted proxy
+// itself — the one the nearest trusted proxy saw. A client that sends its
+// own X-Forwarded-For only adds entries to the left of it; one that is not
+// behind a trusted proxy is never believed.
+func (s *Service) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(peer.Unmap()) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // what lies to the left of garbage cannot be trusted
+		}
+		if a = a.Unmap(); !s.trusted(a) {
+			return a.String()
+		}
 	}
 	return host
+}
+
+func (s *Service) trusted(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

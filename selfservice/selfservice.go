@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -68,6 +69,9 @@ type Config struct {
 	// terminated in front of campusnet). Requests that arrive over TLS
 	// always get Secure cookies.
 	SecureCookies bool
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (the proxy in front of self-service); empty trusts nobody.
+	TrustedProxies []netip.Prefix
 	// SessionIdle ends a session nobody used for this long (default 30m).
 	SessionIdle time.Duration
 	// SessionMax ends every session this long after login (default 12h).

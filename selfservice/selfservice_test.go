@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -610,5 +611,47 @@ func TestHelpdeskAndResetLink(t *testing.T) {
 	r = c.submit("/login", "/login", url.Values{"username": {"student1"}, "password": {"nope"}})
 	if !strings.Contains(r.body, "统一身份认证平台重置") {
 		t.Fatalf("wrong password with a reset site: %s", r.body)
+	}
+}
+
+// TestSourceLimitBehindProxy: behind the proxy deploy/README sets up (a
+// trusted loopback peer with X-Forwarded-For), each student has their own
+// per-address budget: thirty wrong passwords from one address limit that
+// address, not everybody. Without trust, the header is ignored, so a
+// client cannot pick a fresh address for each try.
+func TestSourceLimitBehindProxy(t *testing.T) {
+	t.Parallel()
+	loginFrom := func(c *client, xff, user, pass string) response {
+		c.e.t.Helper()
+		form := url.Values{"username": {user}, "password": {pass}, "csrf": {c.csrfOf("/login")}}
+		req, _ := http.NewRequest(http.MethodPost, c.e.srv.URL+"/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", xff)
+		return c.do(req)
+	}
+	for _, tt := range []struct {
+		name    string
+		trusted []netip.Prefix
+		want    int // the other address's right password
+	}{
+		{"trusted proxy", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, http.StatusSeeOther},
+		{"nobody trusted", nil, http.StatusTooManyRequests},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, "sqlite", func(c *selfservice.Config, _ *selfservice.Deps) { c.TrustedProxies = tt.trusted })
+			e.account("student1", "student1-pass", "student", 0, false)
+			c := e.client()
+			for i := range 30 { // different accounts: only the address's budget is used
+				if r := loginFrom(c, "10.9.9.9", fmt.Sprintf("guess%d", i), "nope"); r.status != http.StatusUnauthorized {
+					t.Fatalf("try %d: %d", i+1, r.status)
+				}
+			}
+			if r := loginFrom(c, "10.9.9.9", "guess-more", "nope"); r.status != http.StatusTooManyRequests {
+				t.Fatalf("the 31st try from the address: %d", r.status)
+			}
+			if r := loginFrom(e.client(), "10.9.9.10", "student1", "student1-pass"); r.status != tt.want {
+				t.Fatalf("another address's right password: %d, want %d", r.status, tt.want)
+			}
+		})
 	}
 }

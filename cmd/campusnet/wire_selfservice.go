@@ -93,7 +93,8 @@ func selfServiceConfig(cfg *config.Config, tokenKey logintoken.Key) selfservice.
 		Organisation: cfg.Server.Organisation, NodeID: cfg.Server.NodeID, Version: version,
 		PaymentURL: cfg.SelfService.PaymentURL, Admins: cfg.SelfService.Admins,
 		Helpdesk: cfg.Server.Helpdesk, PasswordResetURL: cfg.Portal.PasswordResetURL,
-		SessionKey: m.Sum(nil), SecureCookies: cfg.SelfService.SecureCookies,
+		TrustedProxies: cfg.SelfService.TrustedProxyPrefixes,
+		SessionKey:     m.Sum(nil), SecureCookies: cfg.SelfService.SecureCookies,
 	}
 	for _, a := range cfg.Areas {
 		sc.Areas = append(sc.Areas, selfservice.Area{Name: a.Name, Fee: access.Fen(a.FeeFen), Cycle: a.Cycle.Duration,

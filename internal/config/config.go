@@ -116,6 +116,12 @@ type SelfService struct {
 	// too: set it when a load balancer terminates TLS in front of
 	// campusnet (requests over tls_listen always get Secure cookies).
 	SecureCookies bool `toml:"secure_cookies"`
+	// TrustedProxies are the peers (CIDR prefixes) whose X-Forwarded-For
+	// names the client: the proxy in front of self-service (deploy/README,
+	// nginx). Default loopback only; [] trusts nobody. The client address
+	// decides the per-address login limit and what the logs record.
+	TrustedProxies       []string       `toml:"trusted_proxies"`
+	TrustedProxyPrefixes []netip.Prefix `toml:"-"`
 }
 
 // Ops is [ops].
@@ -288,6 +294,9 @@ func Parse(text, name string) (*Config, error) {
 	if !md.IsDefined("radius", "batch_gather") {
 		c.Radius.BatchGather.Duration = 2 * time.Millisecond
 	}
+	if !md.IsDefined("selfservice", "trusted_proxies") {
+		c.SelfService.TrustedProxies = []string{"127.0.0.0/8", "::1/128"}
+	}
 	if !md.IsDefined("area") {
 		def, _ := Parse(defaultTOML, "(embedded default)")
 		if def != nil {
@@ -348,6 +357,14 @@ func (c *Config) fill(file string) error {
 	def(&c.SelfService.PaymentSecret, "change-me")
 	if c.SelfService.Admins == nil {
 		c.SelfService.Admins = []string{"admin"}
+	}
+	c.SelfService.TrustedProxyPrefixes = nil
+	for i, s := range c.SelfService.TrustedProxies {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return bad(fmt.Sprintf("selfservice.trusted_proxies[%d]", i), "%q is not a CIDR prefix like 127.0.0.1/32", s)
+		}
+		c.SelfService.TrustedProxyPrefixes = append(c.SelfService.TrustedProxyPrefixes, p.Masked())
 	}
 	if c.SelfService.MaxRecharge == 0 {
 		c.SelfService.MaxRecharge = 2000

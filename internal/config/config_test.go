@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -52,6 +53,22 @@ func TestBatchGatherZeroIsOff(t *testing.T) {
 	}
 }
 
+func TestTrustedProxies(t *testing.T) {
+	for text, want := range map[string]string{
+		"":                                      "[127.0.0.0/8 ::1/128]",
+		"[selfservice]\ntrusted_proxies = []\n": "[]",
+		"[selfservice]\ntrusted_proxies = [\"10.0.0.5/32\", \"192.168.1.7/24\"]\n": "[10.0.0.5/32 192.168.1.0/24]",
+	} {
+		c, err := Parse(text, "t.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(c.SelfService.TrustedProxyPrefixes); got != want {
+			t.Errorf("%q: trusted proxies %s, want %s", text, got, want)
+		}
+	}
+}
+
 const okNAS = `
 [[area]]
 name = "dorm"
@@ -93,6 +110,7 @@ user_subnets = ["10.1.128.0/17"]
 		{"bad vendor", strings.Replace(okNAS, `area = "dorm"`, "area = \"dorm\"\nvendor = \"cisco\"", 1), []string{"nas[0] (b1).vendor", "huawei"}},
 		{"negative procs", "[server]\nprocs = -2\n", []string{"server.procs", "number of cores"}},
 		{"negative rate", "[[area]]\nname = \"dorm\"\nrate_up_kbps = -1\n", []string{"rate_up_kbps", "kbit/s"}},
+		{"bad trusted proxy", "[selfservice]\ntrusted_proxies = [\"10.0.0.0/33\"]\n", []string{"selfservice.trusted_proxies[0]", "CIDR"}},
 		{"helpdesk on two lines", "[server]\nhelpdesk = \"desk\\nroom 2\"\n", []string{"server.helpdesk", "one line"}},
 		{"helpdesk too long", "[server]\nhelpdesk = \"" + strings.Repeat("服", 201) + "\"\n", []string{"server.helpdesk", "200 characters"}},
 	}
