@@ -119,6 +119,8 @@ type Store interface {
 	ActiveCycle(ctx context.Context, accountID int64, area string) (access.Cycle, error)
 	LiveSessionByIP(ctx context.Context, ip string) (access.Session, error)
 	HeartbeatNode(ctx context.Context, n access.PortalNode) error
+	// Health checks that the database answers (the /healthz probe).
+	Health(ctx context.Context) error
 	PurgeLoginTokens(ctx context.Context, expiredBefore time.Time) (int64, error)
 	// The addresses a BAS logged out (NTF_LOGOUT), for every node's status page.
 	RecordKick(ctx context.Context, ip, nas string, at time.Time) error

@@ -739,3 +739,18 @@ func TestNoPasswordOrTokenInLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthzFollowsDatabase: the probe a BAS or load balancer sends says
+// 503 once the database stops answering, so students go to another node.
+func TestHealthzFollowsDatabase(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b := h.browser(uaWindows)
+	if p := b.get("/healthz"); p.status != http.StatusOK || !strings.Contains(p.body, "ok 7") {
+		t.Fatalf("healthy: %d %s", p.status, p.body)
+	}
+	h.st.Close()
+	if p := b.get("/healthz"); p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "database down 7") {
+		t.Fatalf("database closed: %d %s", p.status, p.body)
+	}
+}

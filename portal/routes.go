@@ -70,7 +70,15 @@ func (p *Portal) common(next http.Handler) http.Handler {
 	})
 }
 
-func (p *Portal) handleHealthz(w http.ResponseWriter, _ *http.Request) {
+// handleHealthz answers the BAS's or load balancer's probe: 503 when the
+// database does not answer, since no login can then succeed here.
+func (p *Portal) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := p.st.Health(r.Context()); err != nil {
+		p.log.Warn("portal: healthz: database", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("database down " + p.cfg.NodeID + "\n"))
+		return
+	}
 	_, _ = w.Write([]byte("ok " + p.cfg.NodeID + "\n"))
 }

@@ -188,3 +188,18 @@ func TestDirectoryAccountFirstLogin(t *testing.T) {
 		t.Fatalf("password page with a directory: %s", r.body)
 	}
 }
+
+// TestHealthzFollowsDatabase: the load balancer's probe says 503 once the
+// database stops answering.
+func TestHealthzFollowsDatabase(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite")
+	c := e.client()
+	if r := c.get("/healthz"); r.status != http.StatusOK || !strings.Contains(r.body, `"store":"ok"`) {
+		t.Fatalf("healthy: %d %s", r.status, r.body)
+	}
+	e.st.Close()
+	if r := c.get("/healthz"); r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, `"store":"down"`) {
+		t.Fatalf("database closed: %d %s", r.status, r.body)
+	}
+}

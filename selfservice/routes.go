@@ -82,6 +82,13 @@ func (s *Service) routes() http.Handler {
 	return r
 }
 
+// healthz answers the load balancer's probe: 503 when the database does
+// not answer.
 func (s *Service) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"node": s.cfg.NodeID, "service": "selfservice"})
+	if err := s.st.Health(r.Context()); err != nil {
+		s.log.WarnContext(r.Context(), "selfservice: healthz: database", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"node": s.cfg.NodeID, "service": "selfservice", "store": "down"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"node": s.cfg.NodeID, "service": "selfservice", "store": "ok"})
 }

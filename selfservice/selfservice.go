@@ -110,6 +110,8 @@ type Store interface {
 	PortalNodes(ctx context.Context) ([]access.PortalNode, error)
 	NASActivities(ctx context.Context) ([]store.NASActivity, error)
 	AuditLog(ctx context.Context, target string, limit int) ([]store.AuditEntry, error)
+	// Health checks that the database answers (the /healthz probe).
+	Health(ctx context.Context) error
 	// The desk's account operations, audited by the store.
 	ResetPassword(ctx context.Context, actor, username, hash, reason string) error
 	SetDisabled(ctx context.Context, actor, username string, disabled bool, reason string) error
