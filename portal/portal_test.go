@@ -298,7 +298,7 @@ func TestOperatorClassOverridesSignals(t *testing.T) {
 	h := newHarness(t)
 	a := h.account("u1", "password-1", 5000, false)
 	const phone = "00:16:3e:aa:00:01"
-	if _, err := h.st.BindDevice(context.Background(), a.ID, phone, access.ClassMobile, "desk1", 0); err != nil {
+	if _, err := h.st.BindDevice(context.Background(), a.ID, phone, access.ClassMobile, "desk1", "", 0); err != nil {
 		t.Fatal(err)
 	}
 	p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.31", phone), "u1", "password-1", nil)

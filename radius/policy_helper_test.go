@@ -265,7 +265,7 @@ func (e *env) bind(a access.Account, mac, class string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.st.BindDevice(context.Background(), a.ID, m, class, "op", 0); err != nil {
+	if _, err := e.st.BindDevice(context.Background(), a.ID, m, class, "op", "", 0); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -105,7 +105,7 @@ func (e *env) account(user, pass, role string, balance access.Fen, mustChange bo
 // device binds a MAC to an account.
 func (e *env) bind(a access.Account, mac, class string) {
 	e.t.Helper()
-	if _, err := e.st.BindDevice(context.Background(), a.ID, mac, class, "portal", 0); err != nil {
+	if _, err := e.st.BindDevice(context.Background(), a.ID, mac, class, "portal", "", 0); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -310,7 +310,7 @@ func (s *Service) register(ctx context.Context, acc access.Account, rawMAC, clas
 	if class != access.ClassPC && class != access.ClassMobile {
 		return access.Device{}, errBadRequest("请选择设备类型：电脑或移动设备 / Choose the device class: pc or mobile")
 	}
-	d, err := s.st.BindDevice(ctx, acc.ID, mac, class, actor, s.bindLimit())
+	d, err := s.st.BindDevice(ctx, acc.ID, mac, class, actor, "registered in self-service", s.bindLimit())
 	if errors.Is(err, access.ErrConflict) {
 		return d, &httpError{status: http.StatusConflict, code: CodeConflict, err: err,
 			message: fmt.Sprintf("无法绑定 %s：该 MAC 已绑定到其他账户，或已达到绑定上限 %d 台（请先解绑不用的设备） / Cannot bind %s: it is bound to another account, or you reached the limit of %d bound devices (unbind one you no longer use)",

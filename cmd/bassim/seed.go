@@ -69,7 +69,7 @@ func seedCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				return err
 			}
 		}
-		if _, err := st.BindDevice(ctx, a.ID, loadMAC(i), access.ClassPC, "bassim", 0); err != nil && !errors.Is(err, access.ErrConflict) {
+		if _, err := st.BindDevice(ctx, a.ID, loadMAC(i), access.ClassPC, "bassim", "", 0); err != nil && !errors.Is(err, access.ErrConflict) {
 			return err
 		}
 		if i%1000 == 0 {

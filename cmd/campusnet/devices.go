@@ -22,13 +22,14 @@ import (
 // unbind, list, and bind in bulk from a CSV file.
 
 func devicesBindCommand() command {
-	var class, actor string
+	var class, actor, reason string
 	return command{
 		name:  "devices bind",
-		args:  "USER MAC --class pc|mobile",
+		args:  "USER MAC --class pc|mobile [--reason R]",
 		short: "bind a MAC to an account so it logs in by MAC authentication (consoles, TVs, printers)",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&class, "class", "", "device class: pc or mobile (required)")
+			fs.StringVar(&reason, "reason", "", "why (audited), e.g. \"PS5 in room 3-204\"")
 			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
@@ -51,7 +52,7 @@ func devicesBindCommand() command {
 			if err != nil {
 				return noSuchUser(args[0], err)
 			}
-			d, err := st.BindDevice(ctx, acc.ID, mac, class, actor, 0)
+			d, err := st.BindDevice(ctx, acc.ID, mac, class, actor, reason, 0)
 			if err != nil {
 				return err
 			}
@@ -163,12 +164,13 @@ func devicesListCommand() command {
 }
 
 func devicesImportCommand() command {
-	var actor string
+	var actor, reason string
 	return command{
 		name:  "devices import",
 		args:  "FILE.csv",
 		short: "bind MACs in bulk from a CSV of account, mac, class (a lab's PCs, a printer fleet)",
 		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&reason, "reason", "", "why (audited for every row), e.g. \"lab 2 PCs, ticket 1234\"")
 			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
@@ -185,7 +187,7 @@ func devicesImportCommand() command {
 				return err
 			}
 			defer st.Close()
-			rep, err := importDevices(ctx, st, f, actor, env.stdout)
+			rep, err := importDevices(ctx, st, f, actor, reason, env.stdout)
 			if err != nil {
 				return err
 			}
@@ -206,7 +208,7 @@ const maxDeviceRows = 200000
 // importDevices binds each good row (account, mac, class) in its own
 // transaction and reports each bad row with its line and reason; a bad row
 // stores nothing.
-func importDevices(ctx context.Context, st *store.Store, r io.Reader, actor string, out io.Writer) (deviceImportReport, error) {
+func importDevices(ctx context.Context, st *store.Store, r io.Reader, actor, reason string, out io.Writer) (deviceImportReport, error) {
 	var rep deviceImportReport
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -266,7 +268,7 @@ func importDevices(ctx context.Context, st *store.Store, r io.Reader, actor stri
 			id = acc.ID
 			accounts[user] = id
 		}
-		if _, err := st.BindDevice(ctx, id, mac, class, actor, 0); err != nil {
+		if _, err := st.BindDevice(ctx, id, mac, class, actor, reason, 0); err != nil {
 			if errors.Is(err, access.ErrConflict) || errors.Is(err, access.ErrInvalid) {
 				bad("%s: %v", mac, err)
 				continue

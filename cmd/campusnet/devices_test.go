@@ -78,7 +78,7 @@ func TestDevicesCommands(t *testing.T) {
 				code int
 				want []string
 			}{
-				{[]string{"devices", "bind", "2026001", "00-10-A4-23-19-C0", "--class", "pc", "--actor", "op1"}, 0, []string{"bound 00:10:a4:23:19:c0 to 2026001 as pc (by op1)"}},
+				{[]string{"devices", "bind", "2026001", "00-10-A4-23-19-C0", "--class", "pc", "--actor", "op1", "--reason", "PS5 in 3-204"}, 0, []string{"bound 00:10:a4:23:19:c0 to 2026001 as pc (by op1)"}},
 				{[]string{"devices", "bind", "lab-printers", "0010-a423-19c0", "--class", "pc"}, 1, []string{"another account"}},
 				{[]string{"devices", "bind", "2026001", "not-a-mac", "--class", "pc"}, 1, []string{"not a MAC address"}},
 				{[]string{"devices", "bind", "2026001", "00-10-A4-23-19-C1"}, 2, []string{"--class must be pc or mobile"}},
@@ -106,7 +106,7 @@ func TestDevicesCommands(t *testing.T) {
 			if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			code, out := c.run("devices", "import", file)
+			code, out := c.run("devices", "import", file, "--reason", "printer fleet, ticket 1234")
 			if code != 1 {
 				t.Fatalf("import with bad rows: exit %d:\n%s", code, out)
 			}
@@ -119,6 +119,22 @@ func TestDevicesCommands(t *testing.T) {
 			devs, _ := c.st.DevicesByAccount(context.Background(), acc.ID)
 			if len(devs) != 2 {
 				t.Fatalf("imported devices: %+v", devs)
+			}
+			// Every bind is audited with its why.
+			for user, why := range map[string]string{"2026001": "PS5 in 3-204", "lab-printers": "printer fleet, ticket 1234"} {
+				log, _ := c.st.AuditLog(context.Background(), user, 20)
+				found := false
+				for _, e := range log {
+					if e.Action == "device.bind" {
+						found = true
+						if e.Reason != why {
+							t.Fatalf("%s: device.bind audited with reason %q, want %q", user, e.Reason, why)
+						}
+					}
+				}
+				if !found {
+					t.Fatalf("%s: no device.bind in the audit log: %+v", user, log)
+				}
 			}
 		})
 	}
@@ -181,7 +197,7 @@ func FuzzDevicesImport(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		var out bytes.Buffer
-		rep, err := importDevices(context.Background(), st, strings.NewReader(text), "fuzz", &out)
+		rep, err := importDevices(context.Background(), st, strings.NewReader(text), "fuzz", "", &out)
 		if err != nil {
 			return
 		}

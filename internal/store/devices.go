@@ -45,12 +45,12 @@ func (s *Store) BoundDeviceByMAC(ctx context.Context, mac string) (access.Device
 
 // BindDevice binds mac (already canonical) to the account so it may log in
 // by MAC authentication, with class (pc, mobile or unknown; "" keeps what is
-// known) and the actor's name as bound_by; audited. The error wraps
+// known) and the actor's name as bound_by; audited with reason. The error wraps
 // access.ErrConflict when the MAC is bound to another account or the account
 // already has maxBound bound devices (0 = no limit), access.ErrInvalid for a
 // bad class, access.ErrNotFound for an unknown account. Binding a MAC that is
 // already the account's is not an error (the class is updated).
-func (s *Store) BindDevice(ctx context.Context, accountID int64, mac, class, actor string, maxBound int) (access.Device, error) {
+func (s *Store) BindDevice(ctx context.Context, accountID int64, mac, class, actor, reason string, maxBound int) (access.Device, error) {
 	switch class {
 	case "", access.ClassPC, access.ClassMobile, access.ClassUnknown:
 	default:
@@ -98,7 +98,7 @@ func (s *Store) BindDevice(ctx context.Context, accountID int64, mac, class, act
 			}
 			return fmt.Errorf("store: bind %s: %w", mac, err)
 		}
-		return s.AuditTx(ctx, tx, actor, "device.bind", acc.Username, "", fmt.Sprintf("mac=%s class=%s", mac, d.Class))
+		return s.AuditTx(ctx, tx, actor, "device.bind", acc.Username, reason, fmt.Sprintf("mac=%s class=%s", mac, d.Class))
 	})
 	return d, err
 }

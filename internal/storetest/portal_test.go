@@ -194,7 +194,7 @@ func TestDeviceClassOverride(t *testing.T) {
 		ctx := context.Background()
 		a := portalAccount(t, s, "u1")
 		const byDesk, seen = "00:16:3e:00:00:01", "00:16:3e:00:00:02"
-		if _, err := s.BindDevice(ctx, a.ID, byDesk, access.ClassMobile, "desk1", 0); err != nil {
+		if _, err := s.BindDevice(ctx, a.ID, byDesk, access.ClassMobile, "desk1", "", 0); err != nil {
 			t.Fatal(err)
 		}
 		for _, mac := range []string{byDesk, seen} {

@@ -28,27 +28,27 @@ func TestDeviceBinding(t *testing.T) {
 		ctx := context.Background()
 		a, b := newAccount(t, s, "dev-a"), newAccount(t, s, "dev-b")
 		const mac = "00:10:a4:23:19:c0"
-		d, err := s.BindDevice(ctx, a.ID, mac, access.ClassPC, "op1", 2)
+		d, err := s.BindDevice(ctx, a.ID, mac, access.ClassPC, "op1", "", 2)
 		if err != nil || !d.Bound || d.Class != access.ClassPC || d.BoundBy != "op1" {
 			t.Fatalf("bind: %+v, %v", d, err)
 		}
 		// Again, same account: fine, class updated.
-		if d, err = s.BindDevice(ctx, a.ID, mac, access.ClassMobile, "op1", 2); err != nil || d.Class != access.ClassMobile {
+		if d, err = s.BindDevice(ctx, a.ID, mac, access.ClassMobile, "op1", "", 2); err != nil || d.Class != access.ClassMobile {
 			t.Fatalf("bind again: %+v, %v", d, err)
 		}
 		// A MAC is bound to one account at most.
-		if _, err := s.BindDevice(ctx, b.ID, mac, access.ClassPC, "op1", 2); !errors.Is(err, access.ErrConflict) {
+		if _, err := s.BindDevice(ctx, b.ID, mac, access.ClassPC, "op1", "", 2); !errors.Is(err, access.ErrConflict) {
 			t.Fatalf("bind to a second account: %v", err)
 		}
 		// The bound limit.
-		if _, err := s.BindDevice(ctx, a.ID, "00:10:a4:23:19:c1", access.ClassPC, "op1", 2); err != nil {
+		if _, err := s.BindDevice(ctx, a.ID, "00:10:a4:23:19:c1", access.ClassPC, "op1", "", 2); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.BindDevice(ctx, a.ID, "00:10:a4:23:19:c2", access.ClassPC, "op1", 2); !errors.Is(err, access.ErrConflict) {
+		if _, err := s.BindDevice(ctx, a.ID, "00:10:a4:23:19:c2", access.ClassPC, "op1", "", 2); !errors.Is(err, access.ErrConflict) {
 			t.Fatalf("third binding with max 2: %v", err)
 		}
 		for _, bad := range []struct{ mac, class string }{{"00-10-A4-23-19-C0", access.ClassPC}, {mac, "tv"}} {
-			if _, err := s.BindDevice(ctx, a.ID, bad.mac, bad.class, "op1", 0); !errors.Is(err, access.ErrInvalid) {
+			if _, err := s.BindDevice(ctx, a.ID, bad.mac, bad.class, "op1", "", 0); !errors.Is(err, access.ErrInvalid) {
 				t.Fatalf("bind %+v: %v", bad, err)
 			}
 		}
@@ -73,7 +73,7 @@ func TestDeviceBinding(t *testing.T) {
 			t.Fatalf("audit: %+v", log)
 		}
 		// Now it may go to the other account.
-		if _, err := s.BindDevice(ctx, b.ID, mac, access.ClassPC, "op1", 2); err != nil {
+		if _, err := s.BindDevice(ctx, b.ID, mac, access.ClassPC, "op1", "", 2); err != nil {
 			t.Fatal(err)
 		}
 		devs, _ := s.DevicesByAccount(ctx, a.ID)
@@ -96,7 +96,7 @@ func TestBindSameMACConcurrently(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := s.BindDevice(ctx, a.ID, "02:00:00:00:00:99", access.ClassPC, "op", 0)
+				_, err := s.BindDevice(ctx, a.ID, "02:00:00:00:00:99", access.ClassPC, "op", "", 0)
 				switch {
 				case err == nil:
 					ok.Add(1)
@@ -276,7 +276,7 @@ func TestAuthorizeReadsWhatItLocked(t *testing.T) {
 	defer aaa.Close()
 	a, b := newAccount(t, s, "moved-a"), newAccount(t, s, "moved-b")
 	const mac = "02:00:00:00:aa:01"
-	if _, err := s.BindDevice(ctx, a.ID, mac, access.ClassPC, "op", 0); err != nil {
+	if _, err := s.BindDevice(ctx, a.ID, mac, access.ClassPC, "op", "", 0); err != nil {
 		t.Fatal(err)
 	}
 
