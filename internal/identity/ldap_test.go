@@ -10,25 +10,27 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/campusnet/campusnet/internal/ldaptest"
 )
 
-var testPeopleSeed = []testPerson{
-	{uid: "alice", cn: "Alice Wang", password: "alice-pw-1", role: "student"},
-	{uid: "bob", cn: "Bob Li", password: "bob-pw-22", role: "staff"},
-	{uid: "carol", cn: "Carol Zhao", password: "carol-pw-333", role: "operator"},
-	{uid: "dave", cn: "Dave Chen", password: "dave-pw-4444"}, // no employeeType
-	{uid: "li*ming", cn: "Li Ming", password: "liming-pw-5"},
-	{uid: "eve", cn: "Eve Sun", password: "eve-pw-66", role: "student", locked: true},
-	{uid: "twin", cn: "Twin One", password: "twin-pw-1"},
-	{uid: "twin", cn: "Twin Two", password: "twin-pw-2", ou: "guests"},
+var testPeopleSeed = []ldaptest.Person{
+	{UID: "alice", CN: "Alice Wang", Password: "alice-pw-1", Role: "student"},
+	{UID: "bob", CN: "Bob Li", Password: "bob-pw-22", Role: "staff"},
+	{UID: "carol", CN: "Carol Zhao", Password: "carol-pw-333", Role: "operator"},
+	{UID: "dave", CN: "Dave Chen", Password: "dave-pw-4444"}, // no employeeType
+	{UID: "li*ming", CN: "Li Ming", Password: "liming-pw-5"},
+	{UID: "eve", CN: "Eve Sun", Password: "eve-pw-66", Role: "student", Locked: true},
+	{UID: "twin", CN: "Twin One", Password: "twin-pw-1"},
+	{UID: "twin", CN: "Twin Two", Password: "twin-pw-2", OU: "guests"},
 }
 
-func testLDAPConfig(s *slapd) LDAPConfig {
+func testLDAPConfig(s *ldaptest.Server) LDAPConfig {
 	return LDAPConfig{
-		URL:           s.url(),
-		BindDN:        testBindDN,
-		BindPassword:  testBindPW,
-		BaseDN:        testSuffix,
+		URL:           s.URL(),
+		BindDN:        ldaptest.BindDN,
+		BindPassword:  ldaptest.BindPW,
+		BaseDN:        ldaptest.Suffix,
 		UserFilter:    "(&(objectClass=inetOrgPerson)(uid=%s))",
 		RoleAttribute: "employeeType",
 		DefaultRole:   "guest",
@@ -52,10 +54,10 @@ func newTestLDAP(t *testing.T, cfg LDAPConfig) *LDAP {
 // disabled account, so the person is sent to change it; a wrong password
 // for the same people still says only that.
 func TestLDAPPasswordExpired(t *testing.T) {
-	s := startSlapd(t)
-	s.seed(testPerson{uid: "frank", cn: "Frank Xu", password: "frank-pw-7", expiring: true},
-		testPerson{uid: "grace", cn: "Grace He", password: "grace-pw-8", reset: true},
-		testPerson{uid: "heidi", cn: "Heidi Ma", password: "heidi-pw-9"})
+	s := ldaptest.Run(t)
+	s.Seed(ldaptest.Person{UID: "frank", CN: "Frank Xu", Password: "frank-pw-7", Expiring: true},
+		ldaptest.Person{UID: "grace", CN: "Grace He", Password: "grace-pw-8", Reset: true},
+		ldaptest.Person{UID: "heidi", CN: "Heidi Ma", Password: "heidi-pw-9"})
 	l := newTestLDAP(t, testLDAPConfig(s))
 	time.Sleep(2100 * time.Millisecond) // frank's password is older than pwdMaxAge (1 s) now
 	for _, tt := range []struct {
@@ -85,8 +87,8 @@ func TestLDAPPasswordExpired(t *testing.T) {
 }
 
 func TestLDAPAuthenticate(t *testing.T) {
-	s := startSlapd(t)
-	s.seed(testPeopleSeed...)
+	s := ldaptest.Run(t)
+	s.Seed(testPeopleSeed...)
 	l := newTestLDAP(t, testLDAPConfig(s))
 
 	tests := []struct {
@@ -149,8 +151,8 @@ func TestLDAPAuthenticate(t *testing.T) {
 }
 
 func TestLDAPServiceAccount(t *testing.T) {
-	s := startSlapd(t)
-	s.seed(testPeopleSeed...)
+	s := ldaptest.Run(t)
+	s.Seed(testPeopleSeed...)
 	tests := []struct {
 		name    string
 		edit    func(*LDAPConfig)
@@ -158,7 +160,7 @@ func TestLDAPServiceAccount(t *testing.T) {
 	}{
 		{name: "anonymous search", edit: func(c *LDAPConfig) { c.BindDN, c.BindPassword = "", "" }},
 		{name: "wrong service password", edit: func(c *LDAPConfig) { c.BindPassword = "nope" }, wantErr: ErrUnavailable},
-		{name: "base DN missing", edit: func(c *LDAPConfig) { c.BaseDN = "ou=nowhere," + testSuffix }, wantErr: ErrUnavailable},
+		{name: "base DN missing", edit: func(c *LDAPConfig) { c.BaseDN = "ou=nowhere," + ldaptest.Suffix }, wantErr: ErrUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,20 +179,20 @@ func TestLDAPServiceAccount(t *testing.T) {
 }
 
 func TestLDAPTLS(t *testing.T) {
-	s := startSlapd(t)
-	s.seed(testPeopleSeed...)
+	s := ldaptest.Run(t)
+	s.Seed(testPeopleSeed...)
 	tests := []struct {
 		name    string
 		edit    func(*LDAPConfig)
 		wantErr error
 	}{
-		{name: "ldaps", edit: func(c *LDAPConfig) { c.URL, c.CAFile = s.tlsURL(), s.caFile }},
-		{name: "starttls", edit: func(c *LDAPConfig) { c.StartTLS, c.CAFile = true, s.caFile }},
-		{name: "ldaps untrusted certificate", edit: func(c *LDAPConfig) { c.URL = s.tlsURL() }, wantErr: ErrUnavailable},
+		{name: "ldaps", edit: func(c *LDAPConfig) { c.URL, c.CAFile = s.TLSURL(), s.CAFile() }},
+		{name: "starttls", edit: func(c *LDAPConfig) { c.StartTLS, c.CAFile = true, s.CAFile() }},
+		{name: "ldaps untrusted certificate", edit: func(c *LDAPConfig) { c.URL = s.TLSURL() }, wantErr: ErrUnavailable},
 		{name: "starttls untrusted certificate", edit: func(c *LDAPConfig) { c.StartTLS = true }, wantErr: ErrUnavailable},
-		{name: "ldaps skip verify", edit: func(c *LDAPConfig) { c.URL, c.InsecureSkipVerify = s.tlsURL(), true }},
+		{name: "ldaps skip verify", edit: func(c *LDAPConfig) { c.URL, c.InsecureSkipVerify = s.TLSURL(), true }},
 		{name: "ldaps wrong host name", edit: func(c *LDAPConfig) {
-			c.URL, c.CAFile = strings.Replace(s.tlsURL(), "127.0.0.1", "127.0.0.2", 1), s.caFile
+			c.URL, c.CAFile = strings.Replace(s.TLSURL(), "127.0.0.1", "127.0.0.2", 1), s.CAFile()
 		}, wantErr: ErrUnavailable},
 	}
 	for _, tt := range tests {
@@ -215,8 +217,8 @@ func TestLDAPTLS(t *testing.T) {
 }
 
 func TestLDAPConnectionReuse(t *testing.T) {
-	s := startSlapd(t)
-	s.seed(testPeopleSeed...)
+	s := ldaptest.Run(t)
+	s.Seed(testPeopleSeed...)
 	cfg := testLDAPConfig(s)
 	cfg.PoolSize = 3
 	l := newTestLDAP(t, cfg)
@@ -265,12 +267,12 @@ func TestLDAPConnectionReuse(t *testing.T) {
 	})
 
 	t.Run("directory down then back", func(t *testing.T) {
-		s.stop()
+		s.Stop()
 		_, err := l.Authenticate(ctx, "alice", "alice-pw-1")
 		if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrBadCredentials) {
 			t.Fatalf("directory down: err = %v, want ErrUnavailable", err)
 		}
-		s.start()
+		s.Start()
 		for i := range 5 {
 			if _, err := l.Authenticate(ctx, "alice", "alice-pw-1"); err != nil {
 				t.Fatalf("login %d after restart: %v", i, err)
@@ -282,8 +284,8 @@ func TestLDAPConnectionReuse(t *testing.T) {
 		// slapd closes its connections when it stops, and the pooled
 		// ones notice.
 		before := l.search.dials.Load()
-		s.stop()
-		s.start()
+		s.Stop()
+		s.Start()
 		for i := range 5 {
 			if _, err := l.Authenticate(ctx, "alice", "alice-pw-1"); err != nil {
 				t.Fatalf("login %d after restart: %v", i, err)
@@ -358,7 +360,7 @@ func TestLDAPUnavailable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := newTestLDAP(t, LDAPConfig{URL: tt.url, StartTLS: tt.startTLS, BaseDN: testSuffix, Timeout: timeout})
+			l := newTestLDAP(t, LDAPConfig{URL: tt.url, StartTLS: tt.startTLS, BaseDN: ldaptest.Suffix, Timeout: timeout})
 			ctx, cancel := tt.ctx()
 			defer cancel()
 			start := time.Now()
@@ -415,11 +417,11 @@ func TestNewLDAPConfig(t *testing.T) {
 // the next request is answered by a reset — must cost a redial, not a
 // failed login.
 func TestLDAPDeadPooledConnection(t *testing.T) {
-	s := startSlapd(t)
-	s.seed(testPeopleSeed...)
-	px := startCutProxy(t, fmt.Sprintf("127.0.0.1:%d", s.ldapPort))
+	s := ldaptest.Run(t)
+	s.Seed(testPeopleSeed...)
+	px := ldaptest.StartCutProxy(t, fmt.Sprintf("127.0.0.1:%d", s.Port()))
 	cfg := testLDAPConfig(s)
-	cfg.URL = "ldap://" + px.addr()
+	cfg.URL = "ldap://" + px.Addr()
 	l := newTestLDAP(t, cfg)
 	ctx := context.Background()
 
@@ -432,6 +434,6 @@ func TestLDAPDeadPooledConnection(t *testing.T) {
 		if n, m := l.search.dials.Load(), l.bind.dials.Load(); n != int64(round+1) || m != int64(round+1) {
 			t.Fatalf("round %d: %d search and %d bind connections, want %d each", round, n, m, round+1)
 		}
-		px.cut()
+		px.Cut()
 	}
 }

@@ -1,4 +1,9 @@
-package identity
+// Package ldaptest runs a real OpenLDAP server (Debian's Server) for tests:
+// from a temporary directory, on free ports on 127.0.0.1, with its own
+// schema-checked mdb database, the ppolicy overlay, and a self-signed
+// certificate for LDAPS and StartTLS. A test that needs it skips when slapd
+// is not installed, and fails when CI=true.
+package ldaptest
 
 import (
 	"crypto/ecdsa"
@@ -24,22 +29,21 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
-// A real OpenLDAP server for the LDAP tests, run from a temporary
-// directory on free ports on 127.0.0.1, with its own schema-checked mdb
-// database, the ppolicy overlay, and a self-signed certificate for LDAPS
-// and StartTLS.
+const slapdPath = "/usr/sbin/slapd"
 
+// The directory's tree and accounts: Seed makes People, and a read-only
+// service account BindDN for the search-then-bind backend.
 const (
-	slapdPath  = "/usr/sbin/slapd"
-	testSuffix = "dc=campus,dc=test"
-	testRootDN = "cn=admin," + testSuffix
-	testRootPW = "root-secret"
-	testBindDN = "cn=reader," + testSuffix
-	testBindPW = "reader-secret"
-	testPeople = "ou=people," + testSuffix
+	Suffix = "dc=campus,dc=test"
+	RootDN = "cn=admin," + Suffix
+	RootPW = "root-secret"
+	BindDN = "cn=reader," + Suffix
+	BindPW = "reader-secret"
+	People = "ou=people," + Suffix
 )
 
-type slapd struct {
+// Server is one running slapd with its own directory.
+type Server struct {
 	t                 *testing.T
 	dir               string
 	ldapPort, tlsPort int
@@ -48,8 +52,9 @@ type slapd struct {
 	exited            chan struct{}
 }
 
-// startSlapd starts a slapd for t and stops it when t ends.
-func startSlapd(t *testing.T) *slapd {
+// Run starts a slapd for t and stops it when t ends. It skips t when slapd
+// is not installed, or fails it when CI=true.
+func Run(t *testing.T) *Server {
 	t.Helper()
 	if _, err := os.Stat(slapdPath); err != nil {
 		msg := "slapd not found at " + slapdPath + "; install slapd: apt-get install slapd ldap-utils"
@@ -58,7 +63,7 @@ func startSlapd(t *testing.T) *slapd {
 		}
 		t.Skip(msg)
 	}
-	s := &slapd{t: t, dir: t.TempDir(), ldapPort: freePort(t), tlsPort: freePort(t)}
+	s := &Server{t: t, dir: t.TempDir(), ldapPort: freePort(t), tlsPort: freePort(t)}
 	if err := os.Mkdir(filepath.Join(s.dir, "db"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -66,15 +71,22 @@ func startSlapd(t *testing.T) *slapd {
 	if err := os.WriteFile(filepath.Join(s.dir, "slapd.conf"), []byte(s.config()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.start()
-	t.Cleanup(s.stop)
+	s.Start()
+	t.Cleanup(s.Stop)
 	return s
 }
 
-func (s *slapd) url() string    { return fmt.Sprintf("ldap://127.0.0.1:%d", s.ldapPort) }
-func (s *slapd) tlsURL() string { return fmt.Sprintf("ldaps://127.0.0.1:%d", s.tlsPort) }
+// URL is the plain (StartTLS-capable) listener, TLSURL the LDAPS one.
+func (s *Server) URL() string    { return fmt.Sprintf("ldap://127.0.0.1:%d", s.ldapPort) }
+func (s *Server) TLSURL() string { return fmt.Sprintf("ldaps://127.0.0.1:%d", s.tlsPort) }
 
-func (s *slapd) config() string {
+// CAFile is the PEM file of the CA that signed the server's certificate.
+func (s *Server) CAFile() string { return s.caFile }
+
+// Port is the plain listener's TCP port.
+func (s *Server) Port() int { return s.ldapPort }
+
+func (s *Server) config() string {
 	modules := ""
 	for _, dir := range []string{"/usr/lib/ldap", "/usr/lib64/openldap", "/usr/lib/openldap"} {
 		if _, err := os.Stat(filepath.Join(dir, "back_mdb.so")); err == nil {
@@ -93,19 +105,21 @@ TLSCertificateKeyFile ` + d + `/server.key
 
 database mdb
 maxsize 16777216
-suffix "` + testSuffix + `"
-rootdn "` + testRootDN + `"
-rootpw ` + testRootPW + `
+suffix "` + Suffix + `"
+rootdn "` + RootDN + `"
+rootpw ` + RootPW + `
 directory ` + d + `/db
 overlay ppolicy
-ppolicy_default "cn=default,ou=policies,` + testSuffix + `"
+ppolicy_default "cn=default,ou=policies,` + Suffix + `"
 ppolicy_use_lockout
 access to attrs=userPassword by anonymous auth by * none
 access to * by * read
 `
 }
 
-func (s *slapd) start() {
+// Start (re)starts the server on its ports, with its directory as it was;
+// Stop stops it (an outage).
+func (s *Server) Start() {
 	s.t.Helper()
 	logPath := filepath.Join(s.dir, "slapd.log")
 	logFile, err := os.Create(logPath)
@@ -117,7 +131,7 @@ func (s *slapd) start() {
 		b, _ := os.ReadFile(logPath)
 		return string(b)
 	}
-	listen := s.url() + "/ " + s.tlsURL() + "/"
+	listen := s.URL() + "/ " + s.TLSURL() + "/"
 	// -d 0 keeps slapd in the foreground without debug output.
 	s.cmd = exec.Command(slapdPath, "-d", "0", "-h", listen, "-f", filepath.Join(s.dir, "slapd.conf"))
 	s.cmd.Stdout = logFile
@@ -150,7 +164,7 @@ func (s *slapd) start() {
 	}
 }
 
-func (s *slapd) stop() {
+func (s *Server) Stop() {
 	if s.cmd == nil {
 		return
 	}
@@ -164,34 +178,35 @@ func (s *slapd) stop() {
 	s.cmd = nil
 }
 
-// admin returns a connection bound as the root DN.
-func (s *slapd) admin() *ldap.Conn {
+// Admin returns a connection bound as the root DN.
+func (s *Server) Admin() *ldap.Conn {
 	s.t.Helper()
-	c, err := ldap.DialURL(s.url())
+	c, err := ldap.DialURL(s.URL())
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	if err := c.Bind(testRootDN, testRootPW); err != nil {
+	if err := c.Bind(RootDN, RootPW); err != nil {
 		c.Close()
 		s.t.Fatal(err)
 	}
 	return c
 }
 
-type testPerson struct {
-	uid, cn, password, role string
-	ou                      string // default people
-	locked                  bool
-	// expiring: the password expires one second after it was set (policy
-	// cn=expiring). reset: an administrator reset it and it must be
+// Person is one entry Seed adds under People (or OU).
+type Person struct {
+	UID, CN, Password, Role string
+	OU                      string // default people
+	Locked                  bool
+	// Expiring: the password expires one second after it was set (policy
+	// cn=expiring). Reset: an administrator reset it and it must be
 	// changed at the next bind (policy cn=mustchange, pwdReset).
-	expiring, reset bool
+	Expiring, Reset bool
 }
 
-// seed adds the tree, the service account, a lockout policy and people.
-func (s *slapd) seed(people ...testPerson) {
+// Seed adds the tree, the service account, a lockout policy and people.
+func (s *Server) Seed(people ...Person) {
 	s.t.Helper()
-	c := s.admin()
+	c := s.Admin()
 	defer c.Close()
 	add := func(dn string, attrs map[string][]string) {
 		s.t.Helper()
@@ -203,61 +218,61 @@ func (s *slapd) seed(people ...testPerson) {
 			s.t.Fatalf("add %s: %v", dn, err)
 		}
 	}
-	add(testSuffix, map[string][]string{"objectClass": {"dcObject", "organization"}, "dc": {"campus"}, "o": {"Campus"}})
+	add(Suffix, map[string][]string{"objectClass": {"dcObject", "organization"}, "dc": {"campus"}, "o": {"Campus"}})
 	for _, ou := range []string{"people", "guests", "policies"} {
-		add("ou="+ou+","+testSuffix, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {ou}})
+		add("ou="+ou+","+Suffix, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {ou}})
 	}
-	add("cn=default,ou=policies,"+testSuffix, map[string][]string{
+	add("cn=default,ou=policies,"+Suffix, map[string][]string{
 		"objectClass":   {"organizationalRole", "pwdPolicy"},
 		"cn":            {"default"},
 		"pwdAttribute":  {"userPassword"},
 		"pwdLockout":    {"TRUE"},
 		"pwdMaxFailure": {"100"},
 	})
-	add("cn=expiring,ou=policies,"+testSuffix, map[string][]string{
+	add("cn=expiring,ou=policies,"+Suffix, map[string][]string{
 		"objectClass":        {"organizationalRole", "pwdPolicy"},
 		"cn":                 {"expiring"},
 		"pwdAttribute":       {"userPassword"},
 		"pwdMaxAge":          {"1"},
 		"pwdGraceAuthNLimit": {"0"},
 	})
-	add("cn=mustchange,ou=policies,"+testSuffix, map[string][]string{
+	add("cn=mustchange,ou=policies,"+Suffix, map[string][]string{
 		"objectClass":   {"organizationalRole", "pwdPolicy"},
 		"cn":            {"mustchange"},
 		"pwdAttribute":  {"userPassword"},
 		"pwdMustChange": {"TRUE"},
 	})
-	add(testBindDN, map[string][]string{
+	add(BindDN, map[string][]string{
 		"objectClass":  {"organizationalRole", "simpleSecurityObject"},
 		"cn":           {"reader"},
-		"userPassword": {ssha(testBindPW)},
+		"userPassword": {ssha(BindPW)},
 	})
 	for _, p := range people {
-		ou := p.ou
+		ou := p.OU
 		if ou == "" {
 			ou = "people"
 		}
 		attrs := map[string][]string{
 			"objectClass":  {"inetOrgPerson"},
-			"uid":          {p.uid},
-			"cn":           {p.cn},
-			"sn":           {p.cn},
-			"userPassword": {ssha(p.password)},
+			"uid":          {p.UID},
+			"cn":           {p.CN},
+			"sn":           {p.CN},
+			"userPassword": {ssha(p.Password)},
 		}
-		if p.role != "" {
-			attrs["employeeType"] = []string{p.role}
+		if p.Role != "" {
+			attrs["employeeType"] = []string{p.Role}
 		}
-		if p.locked {
+		if p.Locked {
 			attrs["pwdAccountLockedTime"] = []string{"000001010000Z"} // locked until an admin unlocks
 		}
-		if p.expiring {
-			attrs["pwdPolicySubentry"] = []string{"cn=expiring,ou=policies," + testSuffix}
+		if p.Expiring {
+			attrs["pwdPolicySubentry"] = []string{"cn=expiring,ou=policies," + Suffix}
 		}
-		if p.reset {
-			attrs["pwdPolicySubentry"] = []string{"cn=mustchange,ou=policies," + testSuffix}
+		if p.Reset {
+			attrs["pwdPolicySubentry"] = []string{"cn=mustchange,ou=policies," + Suffix}
 			attrs["pwdReset"] = []string{"TRUE"}
 		}
-		add("uid="+ldap.EscapeDN(p.uid)+",ou="+ou+","+testSuffix, attrs)
+		add("uid="+ldap.EscapeDN(p.UID)+",ou="+ou+","+Suffix, attrs)
 	}
 }
 
@@ -336,11 +351,11 @@ func writeTestCerts(t *testing.T, dir string) string {
 	return filepath.Join(dir, "ca.crt")
 }
 
-// cutProxy forwards TCP connections to target. cut kills the connections
+// CutProxy forwards TCP connections to target. Cut kills the connections
 // it has at the moment without telling the client: the client learns
 // only when it next sends something, as through a firewall that dropped
 // the connection's state.
-type cutProxy struct {
+type CutProxy struct {
 	ln     net.Listener
 	target string
 	mu     sync.Mutex
@@ -348,25 +363,28 @@ type cutProxy struct {
 	wg     sync.WaitGroup
 }
 
-func startCutProxy(t *testing.T, target string) *cutProxy {
+// StartCutProxy listens on a free loopback port and forwards to target
+// until t ends.
+func StartCutProxy(t *testing.T, target string) *CutProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{ln: ln, target: target}
+	p := &CutProxy{ln: ln, target: target}
 	p.wg.Go(p.serve)
 	t.Cleanup(func() {
 		ln.Close()
-		p.cut()
+		p.Cut()
 		p.wg.Wait()
 	})
 	return p
 }
 
-func (p *cutProxy) addr() string { return p.ln.Addr().String() }
+// Addr is the proxy's address.
+func (p *CutProxy) Addr() string { return p.ln.Addr().String() }
 
-func (p *cutProxy) serve() {
+func (p *CutProxy) serve() {
 	for {
 		client, err := p.ln.Accept()
 		if err != nil {
@@ -394,7 +412,8 @@ func (p *cutProxy) serve() {
 	}
 }
 
-func (p *cutProxy) cut() {
+// Cut kills the connections the proxy has now.
+func (p *CutProxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.server {
