@@ -13,6 +13,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
+	"github.com/campusnet/campusnet/internal/ldaptest"
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
@@ -199,6 +200,34 @@ func TestDirectoryFirstLogin(t *testing.T) {
 	a, err := st.AccountByUsername(context.Background(), "d2027")
 	if err != nil || a.Name != "新同学" || a.Role != access.RoleStaff || a.Balance != 0 {
 		t.Fatalf("the newcomer's account: %+v %v", a, err)
+	}
+}
+
+// TestLDAPFirstLogin: the same against a real OpenLDAP directory (slapd):
+// a student the directory knows, who never logged in to campusnet, goes
+// online at the first portal login, and the account carries the
+// directory's name and role; a wrong password is still wrong.
+func TestLDAPFirstLogin(t *testing.T) {
+	t.Parallel()
+	dir := ldaptest.Run(t)
+	dir.Seed(ldaptest.Person{UID: "s2027001", CN: "Zhou Xin", Password: "dir-pass-1", Role: "student"})
+	l, err := identity.NewLDAP(identity.LDAPConfig{URL: dir.URL(), BindDN: ldaptest.BindDN, BindPassword: ldaptest.BindPW,
+		BaseDN: ldaptest.Suffix, UserFilter: "(&(objectClass=inetOrgPerson)(uid=%s))", RoleAttribute: "employeeType",
+		Timeout: 3 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	st := storetest.NewSQLite(t)
+	h := newHarnessAuth(t, st, l)
+	if p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.12", ""), "s2027001", "wrong", nil); p.status != http.StatusUnauthorized {
+		t.Fatalf("a wrong password: %d", p.status)
+	}
+	p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.11", ""), "s2027001", "dir-pass-1", nil)
+	mustContain(t, p, "已上线", "s2027001")
+	a, err := st.AccountByUsername(context.Background(), "s2027001")
+	if err != nil || a.Name != "Zhou Xin" || a.Role != access.RoleStudent {
+		t.Fatalf("the account made at the first login: %+v %v", a, err)
 	}
 }
 
