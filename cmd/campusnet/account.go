@@ -264,6 +264,18 @@ func accountAdjustCommand() command {
 		"correct the balance by a signed amount in yuan (-5, +3.50); audited", access.LedgerAdjustment)
 }
 
+// oneUserWithReason checks an account command's arguments: one user name,
+// and a --reason for the audit log.
+func oneUserWithReason(args []string, reason string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%w: want one user name", errUsage)
+	}
+	if strings.TrimSpace(reason) == "" {
+		return fmt.Errorf("%w: --reason is required", errUsage)
+	}
+	return nil
+}
+
 // accountResetPasswordCommand gives a student who forgot the password (and
 // showed their card at the service desk) a temporary one, which the portal
 // and self-service make them change at the first login.
@@ -278,11 +290,8 @@ func accountResetPasswordCommand() command {
 			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
-			if len(args) != 1 {
-				return fmt.Errorf("%w: want one user name", errUsage)
-			}
-			if strings.TrimSpace(reason) == "" {
-				return fmt.Errorf("%w: --reason is required", errUsage)
+			if err := oneUserWithReason(args, reason); err != nil {
+				return err
 			}
 			cfg, st, err := env.open(ctx)
 			if err != nil {
@@ -332,11 +341,8 @@ func accountDisableCommand(disable bool) command {
 			}
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
-			if len(args) != 1 {
-				return fmt.Errorf("%w: want one user name", errUsage)
-			}
-			if strings.TrimSpace(reason) == "" {
-				return fmt.Errorf("%w: --reason is required", errUsage)
+			if err := oneUserWithReason(args, reason); err != nil {
+				return err
 			}
 			cfg, st, err := env.open(ctx)
 			if err != nil {
