@@ -88,8 +88,10 @@ func (p *Portal) demoRedirect(e entry) *demoView {
 func (p *Portal) handleStatus(w http.ResponseWriter, r *http.Request) {
 	ip := sourceAddr(r)
 	withTicket := false
+	var t ticket
 	if s := r.URL.Query().Get("ticket"); s != "" {
-		t, ok := p.readTicket(s)
+		var ok bool
+		t, ok = p.readTicket(s)
 		a, err := netip.ParseAddr(t.IP)
 		if !ok || err != nil {
 			p.renderMessage(w, r, http.StatusForbidden, "链接无效 / Invalid link", "状态链接无效或已过期。", "The status link is invalid or expired.", "/")
@@ -99,7 +101,11 @@ func (p *Portal) handleStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	var sp *access.Session
 	if sess, err := p.st.LiveSessionByIP(r.Context(), ip.String()); err == nil {
-		sp = &sess
+		// A ticket shows its own account's session only: once the address
+		// is someone else's (a reused DHCP lease), it reads "not online".
+		if !withTicket || strings.EqualFold(sess.Username, t.User) {
+			sp = &sess
+		}
 	} else if !errors.Is(err, access.ErrNotFound) {
 		p.log.Warn("portal: status lookup", "ip", ip, "err", err)
 	}

@@ -289,10 +289,17 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 		// The BAS has the address online already: fine if it is this
 		// account (a second tap, another tab), but under another account
 		// the traffic is that account's, and saying "online" would hide it.
-		// The page does not say whose it is.
-		if sess, err := p.st.LiveSessionByIP(ctx, e.UserIP.String()); err == nil && !strings.EqualFold(sess.Username, a.Username) {
+		// The page does not say whose it is. Unless the live session shows
+		// it is this account's, nothing is granted: no "online" page and no
+		// logout ticket for an address the browser named.
+		sess, err := p.st.LiveSessionByIP(ctx, e.UserIP.String())
+		if err != nil && !errors.Is(err, access.ErrNotFound) {
+			p.internalError(w, r, e, "read the session of an address already online", err)
+			return
+		}
+		if err != nil || !strings.EqualFold(sess.Username, a.Username) {
 			p.countLogin("reject", access.ReasonAlreadyOnline)
-			p.log.Info("portal: address online under another account", "user", a.Username, "ip", e.UserIP, "nas", e.NAS.Name)
+			p.log.Info("portal: address online, not under this account", "user", a.Username, "ip", e.UserIP, "nas", e.NAS.Name)
 			p.refusedCode(w, r, http.StatusConflict, e, access.RefuseOnlineAsAnother(), nil)
 			return
 		}
@@ -485,6 +492,14 @@ func (p *Portal) handleLogout(w http.ResponseWriter, r *http.Request) {
 	n := p.byName[strings.ToLower(t.NAS)]
 	if n == nil {
 		n = p.nasFor(ip)
+	}
+	// A ticket logs out its own account only: once the address is someone
+	// else's (a reused DHCP lease), it does nothing.
+	if sess, err := p.st.LiveSessionByIP(r.Context(), ip.String()); err == nil && !strings.EqualFold(sess.Username, t.User) {
+		p.log.Info("portal: logout ticket for an address now under another account", "user", t.User, "ip", ip)
+		p.renderMessage(w, r, http.StatusForbidden, "无法注销 / Cannot log out",
+			"该地址现在不是你的账号在使用，无需注销。", "This address is no longer in use by your account: there is nothing to log out.", "/")
+		return
 	}
 	e := entry{UserIP: ip, NAS: n, ByHand: true}
 	if n == nil || n.client == nil {

@@ -293,6 +293,61 @@ func TestAlreadyOnlineAsAnotherAccount(t *testing.T) {
 	if s, err := h.st.LiveSessionByIP(context.Background(), "10.2.0.16"); err != nil || s.Username != "roommate" {
 		t.Fatalf("the roommate's session: %+v %v", s, err)
 	}
+	// The BAS still has the address online but no live row says whose (the
+	// reaper closed it): nothing is granted either, least of all a ticket.
+	if _, err := h.st.DB().ExecContext(context.Background(), h.st.Rebind(`UPDATE sessions SET status = 'closed' WHERE ip = ?`), "10.2.0.16"); err != nil {
+		t.Fatal(err)
+	}
+	p = h.browser(uaWindows).login(q, "u1", "password-1", nil)
+	if p.status != http.StatusConflict || strings.Contains(p.body, "ticket") {
+		t.Fatalf("unknown holder: status %d\n%s", p.status, p.body)
+	}
+}
+
+// TestTicketOnlyForItsOwnAccount: a status or logout ticket is for its
+// account's session: once the address is someone else's (a reused DHCP
+// lease), the status page reads "not online" without that person's name,
+// balance or a fresh ticket, and the logout does nothing.
+func TestTicketOnlyForItsOwnAccount(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.account("u1", "password-1", 5000, false)
+	h.account("next", "password-2", 4321, false)
+	const ip = "10.2.0.41"
+	b := h.browser(uaWindows)
+	p := b.login(redirect("bras-v2-chap", ip, ""), "u1", "password-1", nil)
+	tm := ticketRE.FindStringSubmatch(p.body)
+	if tm == nil {
+		t.Fatalf("no ticket:\n%s", p.body)
+	}
+	ctx := context.Background()
+	eventually(t, "online", func() bool {
+		s, err := h.st.LiveSessionByIP(ctx, ip)
+		return err == nil && s.Status == access.SessionOnline
+	})
+	// u1 leaves without a Stop reaching us; the lease goes to "next".
+	if _, err := h.st.DB().ExecContext(ctx, h.st.Rebind(`UPDATE sessions SET status = 'closed', close_reason = 'stale' WHERE ip = ?`), ip); err != nil {
+		t.Fatal(err)
+	}
+	aaa := store.NewAAA(h.st)
+	defer aaa.Close()
+	if _, err := aaa.RecordAccounting(ctx, []store.AcctRecord{{Kind: store.AcctStart, NAS: "bras-v2-chap", Area: "dorm",
+		AcctSessionID: "NEXT1", Username: "next", MAC: "02:00:00:00:00:41", IP: ip}}); err != nil {
+		t.Fatal(err)
+	}
+	ticket := url.QueryEscape(htmlUnescape(tm[1]))
+	st := b.get("/status?ticket=" + ticket)
+	mustContain(t, st, "未在线")
+	if strings.Contains(st.body, "next") || strings.Contains(st.body, "43.21") || strings.Contains(st.body, "/logout") {
+		t.Fatalf("u1's ticket shows the new holder of the address:\n%s", st.body)
+	}
+	f := formOf(t, p.body)
+	if out := b.post("/logout", f); out.status != http.StatusForbidden {
+		t.Fatalf("u1's logout of the new holder: %d\n%s", out.status, out.body)
+	}
+	if s, err := h.st.LiveSessionByIP(ctx, ip); err != nil || s.Username != "next" {
+		t.Fatalf("the new holder's session: %+v %v", s, err)
+	}
 }
 
 // TestRedirectNeverShowsAStaleSession: a person who types the portal's
