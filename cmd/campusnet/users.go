@@ -95,45 +95,39 @@ type importReport struct {
 // role the file lists but whose user name it does not: people who left (a
 // graduating year). Accounts of other roles (operators, a lab's printers)
 // are never touched. Unless force, it refuses to disable more than half of
-// those roles' accounts: a file of one year's students is not the roster.
+// those roles' enabled accounts: a file of one year's students is not the
+// roster.
 func disableMissingPeople(ctx context.Context, out io.Writer, st *store.Store, rep importReport, actor, reason string, force bool) error {
-	all, err := st.ExistingAccounts(ctx)
+	all, err := st.Roster(ctx)
 	if err != nil {
 		return err
 	}
+	// Only enabled accounts count, both ways: people disabled in earlier
+	// years are neither missing again nor part of the roles' population.
 	var gone []string
-	ofRoles := 0
-	for user, v := range all {
-		if !rep.Roles[v[1]] {
+	enabled := 0
+	for user, e := range all {
+		if !rep.Roles[e.Role] || e.Disabled {
 			continue
 		}
-		ofRoles++
+		enabled++
 		if !rep.Listed[user] {
 			gone = append(gone, user)
 		}
 	}
 	sort.Strings(gone)
-	if len(gone)*2 > ofRoles && !force {
-		fmt.Fprintf(out, "nobody disabled: %d of the %d accounts of the roles %s are not in the file, more than half; is it the whole roster? (--force to go on)\n",
-			len(gone), ofRoles, strings.Join(sortedKeys(rep.Roles), ", "))
+	if len(gone)*2 > enabled && !force {
+		fmt.Fprintf(out, "nobody disabled: %d of the %d enabled accounts of the roles %s are not in the file, more than half; is it the whole roster? (--force to go on)\n",
+			len(gone), enabled, strings.Join(sortedKeys(rep.Roles), ", "))
 		return exitError{1}
 	}
-	disabled := 0
 	for _, user := range gone {
-		a, err := st.AccountByUsername(ctx, user)
-		if err != nil {
-			return err
-		}
-		if a.Disabled {
-			continue
-		}
 		if err := st.SetDisabled(ctx, actor, user, true, reason); err != nil {
 			return err
 		}
-		disabled++
-		fmt.Fprintf(out, "disabled %s (%s)\n", user, a.Name)
+		fmt.Fprintf(out, "disabled %s (%s)\n", user, all[user].Name)
 	}
-	fmt.Fprintf(out, "disabled %d accounts not in the file (reason %q, by %s); %d were disabled already\n", disabled, reason, actor, len(gone)-disabled)
+	fmt.Fprintf(out, "disabled %d accounts not in the file (reason %q, by %s)\n", len(gone), reason, actor)
 	return nil
 }
 

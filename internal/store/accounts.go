@@ -141,6 +141,32 @@ func (s *Store) ExistingAccounts(ctx context.Context) (map[string][3]string, err
 	return out, rows.Err()
 }
 
+// RosterEntry is an account as a roster import sees it.
+type RosterEntry struct {
+	Name, Role string
+	Disabled   bool
+}
+
+// Roster returns user name → name, role and disabled flag of every account,
+// in one query (users import --disable-missing).
+func (s *Store) Roster(ctx context.Context) (map[string]RosterEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT username, name, role, disabled FROM accounts`)
+	if err != nil {
+		return nil, fmt.Errorf("store: roster: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]RosterEntry{}
+	for rows.Next() {
+		var u string
+		var e RosterEntry
+		if err := rows.Scan(&u, &e.Name, &e.Role, &e.Disabled); err != nil {
+			return nil, fmt.Errorf("store: roster: %w", err)
+		}
+		out[u] = e
+	}
+	return out, rows.Err()
+}
+
 // ImportAccounts upserts a batch in one transaction: new accounts get their
 // initial hash with must_change set; existing ones get name, role and phone
 // updated and keep their password.
