@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"net/url"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
@@ -114,21 +113,7 @@ func newTrafficView(s *access.Session) *trafficView {
 	if s.Status != access.SessionOnline || at == 0 {
 		return nil
 	}
-	return &trafficView{Up: formatBytes(s.InputOctets), Down: formatBytes(s.OutputOctets), AsOf: formatTime(at)}
-}
-
-// formatBytes is n bytes for people: B, KiB, MiB, GiB, TiB.
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	v, i := float64(n)/unit, 0
-	for v >= unit && i < 3 {
-		v /= unit
-		i++
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64) + " " + [...]string{"KiB", "MiB", "GiB", "TiB"}[i]
+	return &trafficView{Up: access.FormatBytes(s.InputOctets), Down: access.FormatBytes(s.OutputOctets), AsOf: formatTime(at)}
 }
 
 // refusalView is a refusal with the links that fix it.

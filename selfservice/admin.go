@@ -169,8 +169,7 @@ func (s *Service) adminPasswordReset(w http.ResponseWriter, r *http.Request, q *
 	if err != nil {
 		return s.formResult(w, r, q, s.userURL(acc), flash{}, err)
 	}
-	pw := identity.NewTemporaryPassword()
-	hash, err := identity.HashPassword(pw, identity.InitialParams)
+	pw, hash, err := identity.TemporaryCredential()
 	if err != nil {
 		return err
 	}
@@ -211,7 +210,7 @@ func (s *Service) adminDisable(disable bool) handlerFunc {
 		for _, se := range live {
 			res, err := s.disconnect(r.Context(), se, q.acc.Username, closeOperNOC+": account disabled: "+reason, "operator")
 			if err != nil {
-				f.Kind, f.Text = "warn", f.Text+" "+err.Error()
+				f.Kind, f.Text = "warn", f.Text+" "+asHTTPError(err).message
 				continue
 			}
 			if !res.ACK {

@@ -108,18 +108,8 @@ func (s *Service) funcs() template.FuncMap {
 			}
 			return agoText(s.now().Sub(access.FromMillis(ms)))
 		},
-		"dur": func(d time.Duration) string { return agoText(d) },
-		"bytes": func(n int64) string {
-			switch {
-			case n >= 1<<30:
-				return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-			case n >= 1<<20:
-				return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-			case n >= 1<<10:
-				return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-			}
-			return fmt.Sprintf("%d B", n)
-		},
+		"dur":   func(d time.Duration) string { return agoText(d) },
+		"bytes": access.FormatBytes,
 		"class": access.ClassLabel,
 		"kind": func(k string) string {
 			switch k {

@@ -301,16 +301,12 @@ func accountResetPasswordCommand() command {
 			if cfg.Identity.Backend != "local" {
 				return fmt.Errorf("passwords are the directory's (identity.backend = %q): reset it there", cfg.Identity.Backend)
 			}
-			if _, err := st.AccountByUsername(ctx, args[0]); err != nil {
-				return noSuchUser(args[0], err)
-			}
-			pw := identity.NewTemporaryPassword()
-			hash, err := identity.HashPassword(pw, identity.InitialParams)
+			pw, hash, err := identity.TemporaryCredential()
 			if err != nil {
 				return err
 			}
 			if err := st.ResetPassword(ctx, actor, args[0], hash, reason); err != nil {
-				return err
+				return noSuchUser(args[0], err)
 			}
 			fmt.Fprintf(env.stdout, "temporary password for %s: %s\n"+
 				"It must be changed at the next login (portal or self-service). Give it to the student in person; it is not stored anywhere readable.\n", args[0], pw)

@@ -8,10 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -98,7 +100,7 @@ type importReport struct {
 // those roles' enabled accounts: a file of one year's students is not the
 // roster.
 func disableMissingPeople(ctx context.Context, out io.Writer, st *store.Store, rep importReport, actor, reason string, force bool) error {
-	all, err := st.Roster(ctx)
+	all, err := st.ExistingAccounts(ctx)
 	if err != nil {
 		return err
 	}
@@ -118,7 +120,7 @@ func disableMissingPeople(ctx context.Context, out io.Writer, st *store.Store, r
 	sort.Strings(gone)
 	if len(gone)*2 > enabled && !force {
 		fmt.Fprintf(out, "nobody disabled: %d of the %d enabled accounts of the roles %s are not in the file, more than half; is it the whole roster? (--force to go on)\n",
-			len(gone), enabled, strings.Join(sortedKeys(rep.Roles), ", "))
+			len(gone), enabled, strings.Join(slices.Sorted(maps.Keys(rep.Roles)), ", "))
 		return exitError{1}
 	}
 	for _, user := range gone {
@@ -129,15 +131,6 @@ func disableMissingPeople(ctx context.Context, out io.Writer, st *store.Store, r
 	}
 	fmt.Fprintf(out, "disabled %d accounts not in the file (reason %q, by %s)\n", len(gone), reason, actor)
 	return nil
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func (r importReport) rate() float64 {
@@ -199,7 +192,7 @@ func (imp *importer) run(ctx context.Context, r io.Reader) (importReport, error)
 	// Rows that change nothing are counted and skipped before any work.
 	var work []personRow
 	for _, p := range rows {
-		if e, ok := existing[p.user]; ok && e == [3]string{p.name, p.rl, p.phone} {
+		if e, ok := existing[p.user]; ok && e.Name == p.name && e.Role == p.rl && e.Phone == p.phone {
 			rep.Unchanged++
 			continue
 		}

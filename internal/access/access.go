@@ -3,6 +3,7 @@ package access
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -134,4 +135,20 @@ func FromMillis(ms int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms)
+}
+
+// FormatBytes is n bytes (a session's octets) as people read them: B, then
+// KiB, MiB, GiB and TiB with one decimal. The portal's status page and
+// self-service show traffic with it.
+func FormatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < 3 {
+		v /= unit
+		i++
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + " " + [...]string{"KiB", "MiB", "GiB", "TiB"}[i]
 }

@@ -9,6 +9,16 @@ import (
 // is read out or written down: 0/o, 1/l/i.
 const temporaryAlphabet = "abcdefghjkmnpqrstuvwxyz23456789"
 
+// TemporaryCredential is an operator's reset: a new temporary password
+// and its hash, to be stored with must-change set. It is hashed with
+// InitialParams like an imported initial password: it serves one login,
+// after which the person's own password gets the full parameters.
+func TemporaryCredential() (password, hash string, err error) {
+	password = NewTemporaryPassword()
+	hash, err = HashPassword(password, InitialParams)
+	return password, hash, err
+}
+
 // NewTemporaryPassword returns a random password for an operator's reset:
 // ten characters of temporaryAlphabet as two groups of five ("k7mpq-3xhra"),
 // about 49 bits, from crypto/rand. It is stored with must-change set, so it

@@ -121,46 +121,28 @@ type ImportRow struct {
 // ImportResult counts what an import batch did.
 type ImportResult struct{ Created, Updated, Unchanged int }
 
-// ExistingAccounts returns username → (name, role, phone) for every account:
-// the import uses it to hash initial passwords only for new people and to
-// leave unchanged rows untouched.
-func (s *Store) ExistingAccounts(ctx context.Context) (map[string][3]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT username, name, role, phone FROM accounts`)
+// ExistingAccount is an account as an import sees it.
+type ExistingAccount struct {
+	Name, Role, Phone string
+	Disabled          bool
+}
+
+// ExistingAccounts returns username → name, role, phone and disabled flag
+// of every account, in one query: the import uses it to hash initial
+// passwords only for new people and to leave unchanged rows untouched, and
+// --disable-missing to find who is no longer listed.
+func (s *Store) ExistingAccounts(ctx context.Context) (map[string]ExistingAccount, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT username, name, role, phone, disabled FROM accounts`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list accounts: %w", err)
 	}
 	defer rows.Close()
-	out := map[string][3]string{}
-	for rows.Next() {
-		var u, n, r, p string
-		if err := rows.Scan(&u, &n, &r, &p); err != nil {
-			return nil, fmt.Errorf("store: list accounts: %w", err)
-		}
-		out[u] = [3]string{n, r, p}
-	}
-	return out, rows.Err()
-}
-
-// RosterEntry is an account as a roster import sees it.
-type RosterEntry struct {
-	Name, Role string
-	Disabled   bool
-}
-
-// Roster returns user name → name, role and disabled flag of every account,
-// in one query (users import --disable-missing).
-func (s *Store) Roster(ctx context.Context) (map[string]RosterEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT username, name, role, disabled FROM accounts`)
-	if err != nil {
-		return nil, fmt.Errorf("store: roster: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]RosterEntry{}
+	out := map[string]ExistingAccount{}
 	for rows.Next() {
 		var u string
-		var e RosterEntry
-		if err := rows.Scan(&u, &e.Name, &e.Role, &e.Disabled); err != nil {
-			return nil, fmt.Errorf("store: roster: %w", err)
+		var e ExistingAccount
+		if err := rows.Scan(&u, &e.Name, &e.Role, &e.Phone, &e.Disabled); err != nil {
+			return nil, fmt.Errorf("store: list accounts: %w", err)
 		}
 		out[u] = e
 	}

@@ -83,13 +83,12 @@ func (s *Store) RememberDevice(ctx context.Context, accountID int64, mac, class,
 		return fmt.Errorf("store: remember device: account and MAC are required: %w", access.ErrInvalid)
 	}
 	now := access.Millis(s.now())
-	// A class a person gave when binding the device (an operator, or the
-	// student registering a console) is kept: that is the override the
-	// portal's classification starts from (DeviceClassOverride).
+	// A class a person gave when binding the device is kept: it is the
+	// override the portal's classification starts from.
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO devices (account_id, mac, class, signals, last_seen_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account_id, mac) DO UPDATE SET
-		class = CASE WHEN devices.bound AND devices.bound_by <> 'portal' AND devices.class IN ('pc', 'mobile') THEN devices.class ELSE excluded.class END,
+		class = CASE WHEN `+classByPerson+` THEN devices.class ELSE excluded.class END,
 		signals = excluded.signals, last_seen_at = excluded.last_seen_at`),
 		accountID, mac, class, signals, now, now)
 	if err != nil {
@@ -98,6 +97,10 @@ func (s *Store) RememberDevice(ctx context.Context, accountID int64, mac, class,
 	return nil
 }
 
+// classByPerson holds for a device whose class a person gave when binding
+// it: an operator, or the student registering a console.
+const classByPerson = `devices.bound AND devices.bound_by <> '` + BoundByPortal + `' AND devices.class IN ('pc', 'mobile')`
+
 // DeviceClassOverride returns the class a person gave the account's device
 // mac when binding it — an operator (`campusnet devices bind --class`, a
 // phone stuck in desktop mode) or the student registering a console — which
@@ -105,7 +108,7 @@ func (s *Store) RememberDevice(ctx context.Context, accountID int64, mac, class,
 // the portal bound or classified itself, or one bound without a class.
 func (s *Store) DeviceClassOverride(ctx context.Context, accountID int64, mac string) (class string, found bool, err error) {
 	err = s.db.GetContext(ctx, &class, s.db.Rebind(`SELECT class FROM devices
-		WHERE account_id = ? AND mac = ? AND bound AND bound_by <> 'portal' AND class IN ('pc', 'mobile')`), accountID, mac)
+		WHERE account_id = ? AND mac = ? AND `+classByPerson), accountID, mac)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
