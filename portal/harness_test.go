@@ -418,15 +418,3 @@ func mustContain(t testing.TB, p page, wants ...string) {
 		}
 	}
 }
-
-// eventually polls cond until it holds or a few seconds pass.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}

@@ -17,6 +17,7 @@ import (
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
+	"github.com/campusnet/campusnet/internal/testwait"
 )
 
 const (
@@ -46,7 +47,7 @@ func TestLoginAcceptEveryVersionAndMethod(t *testing.T) {
 			}
 			// The token was single-use and used; the session went online
 			// with Accounting-Start; the device class is remembered.
-			eventually(t, "session online", func() bool {
+			testwait.For(t, "session online", func() bool {
 				s, err := h.st.LiveSessionByIP(context.Background(), ip)
 				return err == nil && s.Status == access.SessionOnline && s.NAS == n.name
 			})
@@ -278,7 +279,7 @@ func TestAlreadyOnlineAsAnotherAccount(t *testing.T) {
 	h.account("roommate", "password-2", 5000, false)
 	q := redirect("bras-v2-chap", "10.2.0.16", "")
 	mustContain(t, h.browser(uaWindows).login(q, "roommate", "password-2", nil), "已上线")
-	eventually(t, "online", func() bool {
+	testwait.For(t, "online", func() bool {
 		s, err := h.st.LiveSessionByIP(context.Background(), "10.2.0.16")
 		return err == nil && s.Status == access.SessionOnline
 	})
@@ -321,7 +322,7 @@ func TestTicketOnlyForItsOwnAccount(t *testing.T) {
 		t.Fatalf("no ticket:\n%s", p.body)
 	}
 	ctx := context.Background()
-	eventually(t, "online", func() bool {
+	testwait.For(t, "online", func() bool {
 		s, err := h.st.LiveSessionByIP(ctx, ip)
 		return err == nil && s.Status == access.SessionOnline
 	})
@@ -361,7 +362,7 @@ func TestRedirectNeverShowsAStaleSession(t *testing.T) {
 	h.account("previous", "password-2", 4321, false)
 	b := h.browser(uaWindows)
 	mustContain(t, b.login(url.Values{}, "previous", "password-2", nil), "已上线")
-	eventually(t, "online", func() bool {
+	testwait.For(t, "online", func() bool {
 		s, err := h.st.LiveSessionByIP(context.Background(), "127.0.0.1")
 		return err == nil && s.Status == access.SessionOnline
 	})
@@ -407,7 +408,7 @@ func TestLogoutAndStatus(t *testing.T) {
 	if tm == nil {
 		t.Fatal("no logout ticket")
 	}
-	eventually(t, "online", func() bool {
+	testwait.For(t, "online", func() bool {
 		s, err := h.st.LiveSessionByIP(context.Background(), ip)
 		return err == nil && s.Status == access.SessionOnline
 	})
@@ -421,7 +422,7 @@ func TestLogoutAndStatus(t *testing.T) {
 	}
 	out := b.post("/logout", formOf(t, p.body))
 	mustContain(t, out, "已注销")
-	eventually(t, "session closed", func() bool {
+	testwait.For(t, "session closed", func() bool {
 		_, err := h.st.LiveSessionByIP(context.Background(), ip)
 		return err != nil
 	})
@@ -440,7 +441,7 @@ func TestNotifyLogoutShownOnStatus(t *testing.T) {
 	mac := "00:16:3e:aa:bb:cc"
 	p := b.login(redirect("bras-v2-chap", ip, mac), "u1", "password-1", nil)
 	tm := ticketRE.FindStringSubmatch(p.body)
-	eventually(t, "online", func() bool {
+	testwait.For(t, "online", func() bool {
 		s, err := h.st.LiveSessionByIP(context.Background(), ip)
 		return err == nil && s.Status == access.SessionOnline
 	})
@@ -450,11 +451,11 @@ func TestNotifyLogoutShownOnStatus(t *testing.T) {
 	if err != nil || !res {
 		t.Fatalf("disconnect: %v %v", res, err)
 	}
-	eventually(t, "NTF_LOGOUT at the portal", func() bool {
+	testwait.For(t, "NTF_LOGOUT at the portal", func() bool {
 		_, _, ok, _ := h.st.KickByIP(context.Background(), ip, time.Now().Add(-time.Minute))
 		return ok
 	})
-	eventually(t, "session closed by Accounting-Stop", func() bool {
+	testwait.For(t, "session closed by Accounting-Stop", func() bool {
 		_, err := h.st.LiveSessionByIP(context.Background(), ip)
 		return err != nil
 	})
@@ -726,7 +727,7 @@ func TestProbesAndCaptiveAPI(t *testing.T) {
 	// Log in by hand from this address (127.0.0.1 is in bras-v2-chap's subnets).
 	p := h.browser(uaWindows).login(url.Values{}, "u1", "password-1", nil)
 	mustContain(t, p, "已上线", "127.0.0.1")
-	eventually(t, "online", func() bool {
+	testwait.For(t, "online", func() bool {
 		s, err := h.st.LiveSessionByIP(context.Background(), "127.0.0.1")
 		return err == nil && s.Status == access.SessionOnline
 	})
@@ -782,7 +783,7 @@ func TestHeartbeat(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- h.portal.Run(ctx) }()
-	eventually(t, "heartbeat", func() bool {
+	testwait.For(t, "heartbeat", func() bool {
 		nodes, err := h.st.PortalNodes(context.Background())
 		return err == nil && len(nodes) == 1 && nodes[0].NodeID == "7" && nodes[0].Version == "test"
 	})

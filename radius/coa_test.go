@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campusnet/campusnet/internal/testwait"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
@@ -134,7 +135,7 @@ func TestDisconnectSilence(t *testing.T) {
 	if res.ACK || res.Tries != 3 {
 		t.Fatalf("result %+v, want no ACK after 3 tries", res)
 	}
-	waitFor(t, "three copies", func() bool { return got.Load() == 3 })
+	testwait.For(t, "three copies", func() bool { return got.Load() == 3 })
 }
 
 func TestDisconnectWrongSecret(t *testing.T) {

@@ -120,18 +120,6 @@ func (o *testObserver) dupN(resent bool) int {
 	return o.dups[resent]
 }
 
-// waitFor polls cond until it holds or fails the test after 3 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 type testServer struct {
 	srv      *Server
 	auth     string

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campusnet/campusnet/internal/testwait"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
@@ -207,7 +208,7 @@ func TestServerDrops(t *testing.T) {
 			}
 			c := dialRaw(t, addr)
 			c.send(tt.packet(t))
-			waitFor(t, "drop "+string(tt.reason), func() bool { return ts.obs.droppedN(tt.reason) == 1 })
+			testwait.For(t, "drop "+string(tt.reason), func() bool { return ts.obs.droppedN(tt.reason) == 1 })
 			if reply := c.recv(quiet); reply != nil {
 				t.Fatalf("got a reply: %x", reply)
 			}
@@ -316,7 +317,7 @@ func TestServerAccountingFailure(t *testing.T) {
 	c := dialRaw(t, ts.acct)
 	req := encodeReq(t, accountingRequest(t, testSecret, rfc2866.AcctStatusType_Value_Stop))
 	c.send(req)
-	waitFor(t, "first handler call", func() bool { return h.acct.Load() == 1 })
+	testwait.For(t, "first handler call", func() bool { return h.acct.Load() == 1 })
 	if reply := c.recv(quiet); reply != nil {
 		t.Fatal("answered although the handler failed")
 	}
@@ -392,7 +393,7 @@ func TestServerDuplicates(t *testing.T) {
 			c.send(req)
 			<-h.entered
 			c.send(req)
-			waitFor(t, "in-flight duplicate", func() bool { return ts.obs.dupN(false) == 1 })
+			testwait.For(t, "in-flight duplicate", func() bool { return ts.obs.dupN(false) == 1 })
 			close(h.hold)
 			if c.recv(2*time.Second) == nil {
 				t.Fatal("no reply")
@@ -561,7 +562,7 @@ func TestListenAndServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.ListenAndServe(ctx) }()
-	waitFor(t, "listening", func() bool {
+	testwait.For(t, "listening", func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return len(s.conns) == 2

@@ -11,6 +11,7 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 
+	"github.com/campusnet/campusnet/internal/testwait"
 	cnradius "github.com/campusnet/campusnet/radius"
 )
 
@@ -110,7 +111,7 @@ func TestRADIUSSide(t *testing.T) {
 		t.Fatal("session still there after Disconnect-ACK")
 	}
 	want := []rfc2866.AcctStatusType{rfc2866.AcctStatusType_Value_Start, rfc2866.AcctStatusType_Value_InterimUpdate, rfc2866.AcctStatusType_Value_Stop}
-	waitFor(t, "Accounting-Stop after the disconnect", func() bool { return slices.Equal(rec.accounting(), want) })
+	testwait.For(t, "Accounting-Stop after the disconnect", func() bool { return slices.Equal(rec.accounting(), want) })
 	acks, naks := b.DisconnectCounts()
 	if acks != 1 || naks != 3 {
 		t.Fatalf("counts %d %d", acks, naks)

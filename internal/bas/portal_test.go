@@ -13,6 +13,7 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 
+	"github.com/campusnet/campusnet/internal/testwait"
 	"github.com/campusnet/campusnet/portal/portalproto"
 	cnradius "github.com/campusnet/campusnet/radius"
 )
@@ -56,17 +57,6 @@ func (r *recorder) accounting() []rfc2866.AcctStatusType {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]rfc2866.AcctStatusType(nil), r.acct...)
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func TestPortalSide(t *testing.T) {
@@ -127,7 +117,7 @@ func TestPortalSide(t *testing.T) {
 			if _, err := rfc2865.CHAPChallenge_Lookup(last); (err == nil) != (tt.auth == "chap") {
 				t.Fatalf("CHAP-Challenge present = %v for %s", err == nil, tt.auth)
 			}
-			waitFor(t, "Accounting-Start", func() bool {
+			testwait.For(t, "Accounting-Start", func() bool {
 				a := rec.accounting()
 				return len(a) == before+1 && a[before] == rfc2866.AcctStatusType_Value_Start
 			})
@@ -137,7 +127,7 @@ func TestPortalSide(t *testing.T) {
 			if err := c.Logout(ctx, ip); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "Accounting-Stop", func() bool {
+			testwait.For(t, "Accounting-Stop", func() bool {
 				a := rec.accounting()
 				return len(a) == before+2 && a[before+1] == rfc2866.AcctStatusType_Value_Stop
 			})

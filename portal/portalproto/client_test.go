@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/campusnet/campusnet/internal/testwait"
 )
 
 var (
@@ -94,7 +96,7 @@ func TestLogin(t *testing.T) {
 				if tt.alreadyOnline {
 					return
 				}
-				eventually(t, "AFF_ACK_AUTH at the BAS", func() bool { return srv.Stats().AffAckAuth == 1 })
+				testwait.For(t, "AFF_ACK_AUTH at the BAS", func() bool { return srv.Stats().AffAckAuth == 1 })
 				if st := c.Stats(); st.BadAuthenticator != 0 || st.Unmatched != 0 || st.Malformed != 0 {
 					t.Errorf("client stats %+v", st)
 				}
@@ -159,7 +161,7 @@ func TestLoginBASSilent(t *testing.T) {
 				if req == nil {
 					t.Fatalf("BAS never saw %v", want)
 				}
-				eventually(t, "timeout notice at the BAS", func() bool {
+				testwait.For(t, "timeout notice at the BAS", func() bool {
 					for _, l := range bas.logoutsSeen() {
 						if l.Timeout && l.SerialNo == req.SerialNo && l.ReqID == req.ReqID && l.UserIP == testUser {
 							return true
@@ -193,7 +195,7 @@ func TestLoginContextCanceled(t *testing.T) {
 	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want ErrTimeout and DeadlineExceeded", err)
 	}
-	eventually(t, "timeout notice", func() bool {
+	testwait.For(t, "timeout notice", func() bool {
 		l := bas.logoutsSeen()
 		return len(l) == 1 && l[0].Timeout
 	})
@@ -210,7 +212,7 @@ func TestWrongSecret(t *testing.T) {
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
-	eventually(t, "BAS counting bad authenticators", func() bool { return srv.Stats().BadAuthenticator == 2 }) // request + notice
+	testwait.For(t, "BAS counting bad authenticators", func() bool { return srv.Stats().BadAuthenticator == 2 }) // request + notice
 }
 
 // fakeBAS answers every request with what answer returns, from a raw socket.
@@ -381,7 +383,7 @@ func TestConcurrentLogins(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	eventually(t, "every AFF_ACK_AUTH", func() bool { return srv.Stats().AffAckAuth == n })
+	testwait.For(t, "every AFF_ACK_AUTH", func() bool { return srv.Stats().AffAckAuth == n })
 }
 
 func TestNewClientErrors(t *testing.T) {

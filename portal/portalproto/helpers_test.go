@@ -143,19 +143,6 @@ func newClient(t *testing.T, cfg ClientConfig) *Client {
 	return c
 }
 
-// eventually polls cond for up to 2 s: for effects that happen after a
-// packet with no answer (AFF_ACK_AUTH, the timeout notice) has been sent.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // recorder collects the packets a BASServer saw, for OnPacket.
 type recorder struct {
 	mu   sync.Mutex

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/campusnet/campusnet/internal/testwait"
 )
 
 type logoutCall struct {
@@ -156,7 +158,7 @@ func TestSendNotifyLogoutNoPortal(t *testing.T) {
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
-	eventually(t, "four transmissions", func() bool { return n.Load() == 4 })
+	testwait.For(t, "four transmissions", func() bool { return n.Load() == 4 })
 }
 
 // rawNotify sends b to the notify server from a fresh socket and returns
@@ -311,7 +313,7 @@ func TestBASServerSurvivesMalformed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "garbage counted", func() bool {
+	testwait.For(t, "garbage counted", func() bool {
 		st := srv.Stats()
 		return st.Malformed == 4 && st.BadAuthenticator == 1
 	})
