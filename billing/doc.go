@@ -1,4 +1,4 @@
-// Package billing keeps the money side of campusnet (DESIGN §6): the
+// Package billing keeps the money side of campusnet: the
 // balance ledger, the 20-yuan 30-day cycles of billed areas, their
 // settlement, recharges (the payment platform's webhook and the counter),
 // refunds and operator adjustments, and the consistency check.

@@ -1,5 +1,5 @@
 // Package portal is the captive portal a student meets at http://1.1.1.1
-// (DESIGN §2, §8): the login page a BAS redirects to, the one-time login
+// (docs/design.md): the login page a BAS redirects to, the one-time login
 // token handed to the BAS over the Portal protocol instead of the password,
 // the result pages that say what to do about a refusal, logout and status,
 // the answers to the operating systems' captive-portal probes and the RFC

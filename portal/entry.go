@@ -11,8 +11,8 @@ import (
 	"github.com/campusnet/campusnet/internal/access"
 )
 
-// The redirect parameters of the BAS vendors (DESIGN §2). The first name
-// of each list is the one the portal's own forms use.
+// The redirect parameters of the BAS vendors (docs/design.md#the-login).
+// The first name of each list is the one the portal's own forms use.
 var (
 	paramUserIP  = []string{"userip", "wlanuserip", "ip", "user-ip", "clientip"}
 	paramNASName = []string{"nasname", "wlanacname", "acname", "nas"}

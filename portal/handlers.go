@@ -191,8 +191,8 @@ func (p *Portal) secondsRemaining(r *http.Request, sess access.Session) (int64, 
 	return left, true
 }
 
-// Probe answers (PROTOCOLS §3) for an address that is online: what each OS
-// expects to see when the Internet is reachable.
+// Probe answers for an address that is online: what each OS expects to see
+// when the Internet is reachable (docs/protocols.md#os-connectivity-probes).
 const (
 	appleSuccess   = "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>"
 	firefoxSuccess = `<meta http-equiv="refresh" content="0;url=https://support.mozilla.org/kb/captive-portal"/>`

@@ -34,7 +34,7 @@ import (
 // The harness runs the whole path on loopback: an httptest server with the
 // portal, one simulated BAS per NAS (internal/bas, Portal and RADIUS sides)
 // and a RADIUS server (radius.Server) whose handler keeps the token
-// contract of contracts.md — derive, verify CHAP or PAP, single use, an
+// contract (internal/logintoken) — derive, verify CHAP or PAP, single use, an
 // auth_log row per decision, a session row per accept — and refuses the
 // accounts the test scripts with a reason code. The real policy is tested
 // end to end in cmd/campusnet.

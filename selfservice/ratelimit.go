@@ -16,7 +16,8 @@ import (
 // each failed login: guessing a password is no cheaper here.
 type RateLimit = ratelimit.Rule
 
-// The portal's defaults (DESIGN §10).
+// The portal's defaults: self-service and the portal share one failed-login
+// budget per account and per address.
 var (
 	DefaultAccountLimit = ratelimit.DefaultAccount
 	DefaultSourceLimit  = ratelimit.DefaultSource

@@ -77,7 +77,8 @@ func identityFor(cfg *config.Config, st *store.Store, log *slog.Logger) (identit
 	}
 }
 
-// demoAccounts are the accounts of DESIGN §12 that `serve --demo` seeds.
+// demoAccounts are the accounts that `serve --demo` seeds (the README's demo
+// table lists them).
 var demoAccounts = []struct {
 	user, pass, name, role string
 	balance                access.Fen

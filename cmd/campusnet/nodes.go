@@ -11,7 +11,7 @@ import (
 )
 
 // nodesCommand is `campusnet nodes`: the portal nodes and their health, so
-// that "the page said 网络信息中心-3" leads to node 3 (DESIGN §8).
+// that "the page said 网络信息中心-3" leads to node 3.
 func nodesCommand() command {
 	var stale time.Duration
 	return command{

@@ -15,16 +15,15 @@ import (
 // campusnet's threads and PostgreSQL's backends take turns on every core:
 // a RADIUS batch's transaction waits for a core while campusnet's idle
 // threads spin looking for work, and every hand-off between goroutines
-// wakes another thread. Measured on 2 cores with the load generator
-// alongside (README, Benchmarks), accounting at 16 in flight had a median
-// of 5,906 requests/s over 9 runs with every core and 7,828 over 43 with
-// one core left to PostgreSQL, and both campusnet's and PostgreSQL's CPU
-// time per request fell by about a fifth. So by default serve leaves one
-// core to a PostgreSQL on this machine. A database elsewhere, or SQLite (in
-// the process), gets every core. [server] procs sets the number outright;
+// wakes another thread. With one core left to PostgreSQL, both campusnet's
+// and PostgreSQL's CPU time per request fall and RADIUS throughput rises
+// (deploy/bench/README.md). So by default serve leaves one core to a
+// PostgreSQL on this machine. A database elsewhere, or SQLite (in the
+// process), gets every core. [server] procs sets the number outright;
 // GOMAXPROCS in the environment wins over both. The price: password hashing
-// gets one core fewer too (PAP at 16 in flight on 2 cores: 11 logins/s
-// with every core, 7 with one).
+// gets one core fewer too, so a campus whose students log in by password
+// on every connection, rather than by a bound MAC, should set procs to the
+// number of cores.
 
 // chooseProcs is how many cores serve runs on and why; n == 0 leaves the
 // runtime's choice alone. current is the runtime's choice (the cores the

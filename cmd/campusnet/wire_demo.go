@@ -14,7 +14,7 @@ import (
 	"github.com/campusnet/campusnet/portal/portalproto"
 )
 
-// startDemo runs, with --demo, a simulated BAS in this process (DESIGN §12):
+// startDemo runs, with --demo, a simulated BAS in this process:
 // the demo NAS's Portal protocol on its portal_addr (127.0.0.1:2000) and its
 // Disconnect listener on coa_port (3799), talking RADIUS to this server. It
 // then prints where everything is and how to try it.

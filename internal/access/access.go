@@ -28,7 +28,7 @@ func (f Fen) String() string {
 	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
 }
 
-// Device classes (DESIGN §5).
+// Device classes (docs/design.md#device-classes).
 const (
 	ClassPC      = "pc"
 	ClassMobile  = "mobile"
@@ -55,7 +55,7 @@ const (
 	SessionClosed   = "closed"
 )
 
-// Ledger kinds (DESIGN §6).
+// Ledger kinds: every change of balance is one ledger row of one kind.
 const (
 	LedgerRecharge   = "recharge"
 	LedgerCycleFee   = "cycle_fee"

@@ -1,6 +1,6 @@
 package access
 
-// PortalNode is one portal process's heartbeat row (DESIGN §8): an operator
+// PortalNode is one portal process's heartbeat row: an operator
 // told "the page said 网络信息中心-3" looks node 3 up by NodeID.
 type PortalNode struct {
 	NodeID      string `db:"node_id"`

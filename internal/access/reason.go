@@ -1,7 +1,7 @@
 package access
 
-// Reason codes of a refusal (DESIGN §4). The portal, RADIUS and self-service
-// show the same text for the same code.
+// Reason codes of a refusal (docs/design.md#policy). The portal, RADIUS and
+// self-service show the same text for the same code.
 const (
 	ReasonOK                 = "OK"
 	ReasonBadCredentials     = "BAD_CREDENTIALS"

@@ -1,4 +1,4 @@
-// Package config reads campusnet's one TOML file (DESIGN §12), fills in the
+// Package config reads campusnet's one TOML file, fills in the
 // documented defaults and refuses a bad file with one line naming the file,
 // the key and the reason. Only cmd/ reads configuration; services get typed
 // values from here.

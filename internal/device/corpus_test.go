@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// corpusRow is one line of testdata/user-agents.tsv (a copy of
-// /work/shared/testdata/user-agents.tsv; see user-agents.md there).
+// corpusRow is one line of testdata/user-agents.tsv, the labelled corpus of
+// real User-Agents (internal/device/README.md, Tests).
 type corpusRow struct {
 	id, label, deviceBrowser, source, ua string
 	ambiguous                            bool
@@ -70,8 +70,8 @@ func readNotes(t testing.TB) map[string]string {
 	return notes
 }
 
-// TestCorpusShape guards the copy: 240 rows, the counts user-agents.md
-// states, and every note keyed to a row.
+// TestCorpusShape guards the corpus: 240 rows (167 mobile, 73 pc, 62
+// ambiguous) and every note keyed to a row.
 func TestCorpusShape(t *testing.T) {
 	rows := readCorpus(t)
 	ids := map[string]bool{}

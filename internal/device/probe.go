@@ -26,8 +26,9 @@ func IsProbeUA(ua string) bool {
 }
 
 // IsProbe reports whether a request for host and path, with User-Agent ua,
-// is an OS connectivity probe (PROTOCOLS §3) rather than a person at the
-// login page. host may carry a port; matching ignores case.
+// is an OS connectivity probe (docs/protocols.md#os-connectivity-probes)
+// rather than a person at the login page. host may carry a port; matching
+// ignores case.
 //
 // Probes are recognised by:
 //   - a path ending in /generate_204, /gen_204 or /generate204, on any host

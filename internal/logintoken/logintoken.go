@@ -1,4 +1,5 @@
-// Package logintoken makes the portal's one-time login tokens (DESIGN §2).
+// Package logintoken makes the portal's one-time login tokens
+// (docs/design.md#the-login).
 //
 // The portal checks a person's password itself and gives the BAS only a
 // token, which the BAS passes to RADIUS by CHAP or PAP. CHAP can only be

@@ -1,12 +1,12 @@
 // Package ratelimit is the failed-login limit that the portal and the
-// self-service site share (DESIGN §10): token buckets by key — an account
+// self-service site share: token buckets by key — an account
 // or a source address — charged for each failed login and checked before
 // the password is.
 //
 // With a Shared store (Limiter.Share; internal/store's login_limits table)
 // the buckets are the database's, so several nodes behind a load balancer,
 // and the portal and the self-service site, draw on one budget per account
-// and per address: two nodes give the answers one would (DESIGN §9). The
+// and per address: two nodes give the answers one would (docs/design.md). The
 // bucket of the process stays in front of it: a key this node alone has
 // already limited is refused without a database read, and a failure costs
 // one write — after a password hash or a directory bind, which cost far

@@ -104,7 +104,7 @@ const classByPerson = `devices.bound AND devices.bound_by <> '` + BoundByPortal 
 // DeviceClassOverride returns the class a person gave the account's device
 // mac when binding it — an operator (`campusnet devices bind --class`, a
 // phone stuck in desktop mode) or the student registering a console — which
-// outranks every signal of a login (DESIGN §5). found is false for a device
+// outranks every signal of a login. found is false for a device
 // the portal bound or classified itself, or one bound without a class.
 func (s *Store) DeviceClassOverride(ctx context.Context, accountID int64, mac string) (class string, found bool, err error) {
 	err = s.db.GetContext(ctx, &class, s.db.Rebind(`SELECT class FROM devices
@@ -131,7 +131,7 @@ func (s *Store) ActiveCycle(ctx context.Context, accountID int64, area string) (
 	return c, nil
 }
 
-// HeartbeatNode records a portal node's heartbeat (DESIGN §8). StartedAt,
+// HeartbeatNode records a portal node's heartbeat. StartedAt,
 // Address and Version are replaced too: a restarted node shows its new start.
 func (s *Store) HeartbeatNode(ctx context.Context, n access.PortalNode) error {
 	if n.NodeID == "" {

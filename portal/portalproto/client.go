@@ -16,7 +16,8 @@ import (
 )
 
 // DefaultTimeout is how long the Client waits for each answer. txportal
-// waits 5 s; the portal side does not retransmit (PROTOCOLS.md §1.8).
+// waits 5 s; the portal side does not retransmit
+// (docs/protocols.md#portal-timeouts-and-retransmission).
 const DefaultTimeout = 5 * time.Second
 
 // ClientConfig configures a Client for one BAS.
@@ -322,7 +323,7 @@ func (c *Client) addBASIP(p *Packet) {
 
 // cancel sends the timeout notice for a REQ_CHALLENGE or REQ_AUTH that got
 // no answer: REQ_LOGOUT with ErrCode 1 and the original SerialNo. No
-// answer is expected (PROTOCOLS.md §1.8).
+// answer is expected (docs/protocols.md#portal-timeouts-and-retransmission).
 func (c *Client) cancel(serial, reqID uint16, userIP netip.Addr) {
 	p := c.newPacket(ReqLogout, userIP)
 	p.SerialNo, p.ReqID, p.ErrCode = serial, reqID, CodeLogoutTimeout

@@ -4,7 +4,7 @@
 // It has four parts:
 //
 //   - a codec: [Packet], [Unmarshal], [Packet.Marshal] and [Packet.Verify],
-//     with the v2 MD5 authenticator of PROTOCOLS.md §1.6;
+//     with the v2 MD5 authenticator (docs/protocols.md#portal-authenticator);
 //   - a [Client] for the portal side, which logs users in and out through
 //     one BAS (REQ_CHALLENGE → ACK_CHALLENGE → REQ_AUTH → ACK_AUTH →
 //     AFF_ACK_AUTH) and queries traffic counters;

@@ -37,7 +37,8 @@ var (
 )
 
 // BASError is a nonzero ErrCode in a BAS answer. It unwraps to ErrRejected,
-// ErrInProgress, ErrFailed or ErrUnsupported according to PROTOCOLS.md §1.4.
+// ErrInProgress, ErrFailed or ErrUnsupported according to the table in
+// docs/protocols.md#portal-error-codes.
 type BASError struct {
 	Type Type   // the answer: ACK_CHALLENGE, ACK_AUTH, ACK_LOGOUT or ACK_INFO
 	Code Code   // its ErrCode

@@ -12,11 +12,12 @@ import (
 )
 
 // DefaultNotifyAddr is where NotifyServer listens by default. BASes send
-// their unsolicited packets to port 50100 (PROTOCOLS.md §1.1).
+// their unsolicited packets to port 50100 (docs/protocols.md#portal-transport).
 const DefaultNotifyAddr = "127.0.0.1:50100"
 
 // DefaultDedupWindow is how long NotifyServer remembers an NTF_LOGOUT. A
-// Huawei BAS retransmits it 3 times within 5 s (PROTOCOLS.md §1.8).
+// Huawei BAS retransmits it 3 times within 5 s
+// (docs/protocols.md#portal-timeouts-and-retransmission).
 const DefaultDedupWindow = 30 * time.Second
 
 // NotifyServer receives NTF_LOGOUT from BASes on the portal side.
@@ -174,7 +175,8 @@ func (s *NotifyServer) handle(pc net.PacketConn, log *slog.Logger, b []byte, fro
 		ack.AddAttr(AttrBASIP, b[:])
 	}
 	// UNVERIFIED: the ACK_NTF_LOGOUT authenticator is seeded with the
-	// NTF_LOGOUT's, by analogy with every other answer (PROTOCOLS.md §1.6).
+	// NTF_LOGOUT's, by analogy with every other answer
+	// (docs/protocols.md#portal-authenticator).
 	out, err := ack.Marshal([]byte(secret), &p.Authenticator)
 	if err == nil {
 		_, err = pc.WriteTo(out, net.UDPAddrFromAddrPort(from))

@@ -13,7 +13,7 @@ import (
 type Version uint8
 
 // Protocol versions. V2 adds the 16-byte authenticator and cannot
-// interoperate with V1 (PROTOCOLS.md §1.9).
+// interoperate with V1 (docs/protocols.md#portal-variants).
 const (
 	V1 Version = 0x01
 	V2 Version = 0x02
@@ -40,7 +40,7 @@ const (
 // AuthMethod is the Pap/Chap header byte.
 type AuthMethod uint8
 
-// Authentication methods (PROTOCOLS.md §1.2).
+// Authentication methods (docs/protocols.md#portal-header).
 const (
 	AuthCHAP AuthMethod = 0x00
 	AuthPAP  AuthMethod = 0x01
@@ -56,7 +56,7 @@ func (m AuthMethod) String() string {
 	return fmt.Sprintf("AuthMethod(%d)", uint8(m))
 }
 
-// Type is the packet type (PROTOCOLS.md §1.3).
+// Type is the packet type (docs/protocols.md#portal-packet-types).
 type Type uint8
 
 // Packet types. PS is the portal server.
@@ -136,7 +136,8 @@ func (t Type) String() string {
 }
 
 // IsRequest reports whether packets of type t carry a request-style v2
-// authenticator, MD5 seeded with sixteen zero bytes (PROTOCOLS.md §1.6).
+// authenticator, MD5 seeded with sixteen zero bytes
+// (docs/protocols.md#portal-authenticator).
 // That holds for REQ_*, AFF_ACK_AUTH, the heartbeats and every NTF_*,
 // including NTF_LOGOUT from the BAS. Every ACK_* is response-style, seeded
 // with the authenticator of the request it answers.
@@ -154,7 +155,7 @@ func IsRequest(t Type) bool {
 }
 
 // Code is the header's ErrCode byte. Its meaning depends on the packet type
-// (PROTOCOLS.md §1.4), hence the groups below share values.
+// (docs/protocols.md#portal-error-codes), hence the groups below share values.
 type Code uint8
 
 // CodeOK means success in every packet type.
@@ -187,7 +188,7 @@ const (
 	CodeInfoFailed      Code = 2 // processing failure
 )
 
-// AttrType is an attribute type (PROTOCOLS.md §1.5).
+// AttrType is an attribute type (docs/protocols.md#portal-attributes).
 type AttrType uint8
 
 // Attribute types.

@@ -19,8 +19,8 @@ type vector struct {
 	data []byte
 }
 
-// readVectors parses testdata/portal-vectors.txt (a copy of
-// shared/testdata/portal-vectors.txt): a name line, then a hex line.
+// readVectors parses testdata/portal-vectors.txt (vectors computed from the
+// formulas in docs/protocols.md): a name line, then a hex line.
 func readVectors(t testing.TB) []vector {
 	t.Helper()
 	f, err := os.Open("testdata/portal-vectors.txt")
@@ -184,7 +184,7 @@ func TestGoldenVectors(t *testing.T) {
 	}
 }
 
-// TestProtocolsDocVectors checks the two vectors written into PROTOCOLS.md.
+// TestProtocolsDocVectors checks the two vectors written into docs/protocols.md.
 func TestProtocolsDocVectors(t *testing.T) {
 	p := &Packet{Version: V2, Type: ReqChallenge, SerialNo: 0x1234, UserIP: netip.MustParseAddr("10.1.2.3")}
 	b, err := p.Marshal([]byte(testSecret), nil)

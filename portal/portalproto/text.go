@@ -11,7 +11,8 @@ import (
 
 // ChapPassword returns the ChapPassWord attribute value,
 // MD5(byte(reqID & 0xff) ‖ password ‖ challenge): the CHAP identifier is
-// the low byte of the ReqID the BAS assigned (PROTOCOLS.md §1.7).
+// the low byte of the ReqID the BAS assigned
+// (docs/protocols.md#portal-login-and-logout).
 func ChapPassword(reqID uint16, password, challenge []byte) []byte {
 	h := md5.New()
 	h.Write([]byte{byte(reqID)})
