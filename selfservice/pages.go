@@ -10,7 +10,6 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
-	"github.com/campusnet/campusnet/internal/store"
 )
 
 // login checks a user name and password against unified identity, under
@@ -215,7 +214,7 @@ func (s *Service) ledgerPage(w http.ResponseWriter, r *http.Request, q *request)
 	}
 	s.render(w, r, http.StatusOK, "ledger", q, "账单 / Ledger", struct {
 		Balance access.Fen
-		Entries []store.LedgerEntry
+		Entries []access.LedgerEntry
 	}{q.acc.Balance, entries})
 	return nil
 }

@@ -18,7 +18,7 @@ func (s *server) billingService() (*billing.Service, error) {
 	}
 	stale := time.Duration(float64(s.cfg.Radius.InterimInterval.Duration) * 2.5)
 	return billing.New(s.st, billing.Config{
-		Areas:        s.cfg.Areas,
+		Areas:        s.cfg.AccessAreas(),
 		Log:          s.log.With("service", "billing"),
 		Registerer:   s.reg,
 		Disconnector: disc,

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
+	"github.com/campusnet/campusnet/internal/access"
 )
 
 //go:embed default.toml
@@ -658,4 +659,36 @@ func (c *Config) NASForUser(ip netip.Addr) (*NAS, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Access returns the area as the services see it.
+func (a Area) Access() access.Area {
+	return access.Area{Name: a.Name, Roles: a.Roles, MaxPC: a.MaxPC, MaxMobile: a.MaxMobile, OnLimit: a.OnLimit,
+		UnknownAs: a.UnknownAs, Fee: access.Fen(a.FeeFen), Cycle: a.Cycle.Duration, Seamless: a.Seamless,
+		MaxBound: a.MaxBound, RateUpKbps: a.RateUpKbps, RateDownKbps: a.RateDownKbps}
+}
+
+// Access returns the BAS as the services see it.
+func (n NAS) Access() access.BAS {
+	return access.BAS{Name: n.Name, IP: n.Addr, Area: n.Area, Secret: n.Secret, RequireMessageAuthenticator: n.RequireM,
+		CoAPort: n.CoAPort, Vendor: n.Vendor, PortalAddr: n.PortalAddr, PortalVersion: n.PortalVersion,
+		PortalSecret: n.PortalSecret, PortalAuth: n.PortalAuth, UserSubnets: n.Subnets}
+}
+
+// AccessAreas returns every [[area]] as the services see it.
+func (c *Config) AccessAreas() []access.Area {
+	out := make([]access.Area, len(c.Areas))
+	for i, a := range c.Areas {
+		out[i] = a.Access()
+	}
+	return out
+}
+
+// AccessBASes returns every [[nas]] as the services see it.
+func (c *Config) AccessBASes() []access.BAS {
+	out := make([]access.BAS, len(c.NAS))
+	for i, n := range c.NAS {
+		out[i] = n.Access()
+	}
+	return out
 }
