@@ -54,11 +54,7 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 	acc, err := s.st.AccountByUsername(ctx, p.ID)
 	if errors.Is(err, access.ErrNotFound) {
 		// A directory person logging in for the first time.
-		role := p.Role
-		if role == "" {
-			role = access.RoleStudent
-		}
-		acc, _, err = s.st.EnsureAccount(ctx, access.Account{Username: p.ID, Name: p.Name, Role: role})
+		acc, _, err = s.st.EnsureAccount(ctx, access.DirectoryAccount(p.ID, p.Name, p.Role))
 	}
 	if err != nil {
 		return access.Account{}, err
