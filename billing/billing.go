@@ -52,8 +52,8 @@ type Config struct {
 	// settlement; nil means they cannot be sent (logged and counted).
 	Disconnector Disconnector
 	// StaleAfter: a session not heard of for this long is stale and is
-	// neither renewed for nor disconnected (default 750 s, 2.5 × the
-	// default interim interval).
+	// neither renewed for nor disconnected (default access.StaleAfter of
+	// access.DefaultInterimInterval).
 	StaleAfter time.Duration
 	// PaymentURL is where the arrears message sends a student.
 	PaymentURL string
@@ -88,7 +88,7 @@ func New(st Store, cfg Config) (*Service, error) {
 		cfg.Now = st.Now
 	}
 	if cfg.StaleAfter <= 0 {
-		cfg.StaleAfter = 750 * time.Second
+		cfg.StaleAfter = access.StaleAfter(access.DefaultInterimInterval)
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 200

@@ -47,7 +47,7 @@ func (env *cli) openBilling(ctx context.Context, disconnect bool) (*billing.Serv
 	}
 	closeAll := func() { st.Close() }
 	bc := billing.Config{Areas: cfg.AccessAreas(), Log: log, PaymentURL: cfg.SelfService.PaymentURL,
-		StaleAfter: time.Duration(float64(cfg.Radius.InterimInterval.Duration) * 2.5)}
+		StaleAfter: access.StaleAfter(cfg.Radius.InterimInterval.Duration)}
 	if disconnect {
 		d := radius.NewDisconnecter(radius.DisconnecterConfig{Store: st, NAS: cfg.NAS,
 			Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: log})

@@ -68,3 +68,14 @@ const (
 	CloseNASReboot      = "nas_reboot"      // Accounting-On/Off from its BAS
 	CloseReplaced       = "replaced"        // the same MAC started a new session, or on_limit = replace_oldest
 )
+
+// DefaultInterimInterval is the Acct-Interim-Interval campusnet asks a BAS
+// for when the configuration names none.
+const DefaultInterimInterval = 300 * time.Second
+
+// StaleAfter is how long a live session may go unheard (no Interim-Update)
+// before it counts as gone: two and a half interim intervals, so one lost
+// or late update never closes a session that is still up. The reaper
+// closes such sessions, billing leaves them to it, and the device limits
+// and status pages do not count them.
+func StaleAfter(interim time.Duration) time.Duration { return interim * 5 / 2 }

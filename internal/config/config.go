@@ -348,7 +348,7 @@ func (c *Config) fill(file string) error {
 	defD(&c.Portal.TokenTTL, 60*time.Second)
 	def(&c.Radius.AuthListen, "127.0.0.1:1812")
 	def(&c.Radius.AcctListen, "127.0.0.1:1813")
-	defD(&c.Radius.InterimInterval, 300*time.Second)
+	defD(&c.Radius.InterimInterval, access.DefaultInterimInterval)
 	defD(&c.Radius.ReserveTimeout, 60*time.Second)
 	defD(&c.Radius.CoATimeout, time.Second)
 	if c.Radius.CoATries == 0 {
