@@ -111,8 +111,8 @@ type SelfService struct {
 	TLSCert       string   `toml:"tls_cert"`
 	TLSKey        string   `toml:"tls_key"`
 	// MaxRecharge bounds one webhook recharge, in yuan (default 2000.00).
-	MaxRecharge   float64 `toml:"max_recharge"`
-	MaxRechargeFe int64   `toml:"-"`
+	MaxRecharge    float64 `toml:"max_recharge"`
+	MaxRechargeFen int64   `toml:"-"`
 	// SecureCookies marks session cookies Secure on plain-HTTP requests
 	// too: set it when a load balancer terminates TLS in front of
 	// campusnet (requests over tls_listen always get Secure cookies).
@@ -419,7 +419,7 @@ func (c *Config) fill(file string) error {
 	if err != nil {
 		return bad("selfservice.max_recharge", "%v", err)
 	}
-	c.SelfService.MaxRechargeFe = mr
+	c.SelfService.MaxRechargeFen = mr
 	switch c.Identity.Backend {
 	case "local":
 	case "ldap":
