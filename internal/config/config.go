@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -663,7 +664,7 @@ func (c *Config) NASForUser(ip netip.Addr) (*NAS, bool) {
 
 // Access returns the area as the services see it.
 func (a Area) Access() access.Area {
-	return access.Area{Name: a.Name, Roles: a.Roles, MaxPC: a.MaxPC, MaxMobile: a.MaxMobile, OnLimit: a.OnLimit,
+	return access.Area{Name: a.Name, Roles: slices.Clone(a.Roles), MaxPC: a.MaxPC, MaxMobile: a.MaxMobile, OnLimit: a.OnLimit,
 		UnknownAs: a.UnknownAs, Fee: access.Fen(a.FeeFen), Cycle: a.Cycle.Duration, Seamless: a.Seamless,
 		MaxBound: a.MaxBound, RateUpKbps: a.RateUpKbps, RateDownKbps: a.RateDownKbps}
 }
@@ -672,7 +673,7 @@ func (a Area) Access() access.Area {
 func (n NAS) Access() access.BAS {
 	return access.BAS{Name: n.Name, IP: n.Addr, Area: n.Area, Secret: n.Secret, RequireMessageAuthenticator: n.RequireM,
 		CoAPort: n.CoAPort, Vendor: n.Vendor, PortalAddr: n.PortalAddr, PortalVersion: n.PortalVersion,
-		PortalSecret: n.PortalSecret, PortalAuth: n.PortalAuth, UserSubnets: n.Subnets}
+		PortalSecret: n.PortalSecret, PortalAuth: n.PortalAuth, UserSubnets: slices.Clone(n.Subnets)}
 }
 
 // AccessAreas returns every [[area]] as the services see it.
