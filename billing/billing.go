@@ -12,13 +12,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/config"
-	"github.com/campusnet/campusnet/internal/store"
 )
 
 // Errors of the billing operations. Unknown accounts are reported with an
 // error wrapping access.ErrNotFound; a reference recorded before wraps
-// store.ErrDuplicate.
+// access.ErrDuplicate.
 var (
 	// ErrAmount: an amount that is zero, negative where it must be
 	// positive, out of range, or not written as yuan with two decimals.
@@ -41,11 +39,11 @@ type Disconnector interface {
 
 // Config configures a Service.
 type Config struct {
-	// Areas are the configured areas; those with FeeFen > 0 are billed,
+	// Areas are the configured areas; those with Fee > 0 are billed,
 	// each with its own fee and cycle length.
-	Areas []config.Area
+	Areas []access.Area
 	// Now is the clock; nil means the store's clock (the store stamps the
-	// ledger rows, so tests inject one clock there with store.WithClock).
+	// ledger rows, so tests inject one clock there with the store's clock option).
 	Now func() time.Time
 	Log *slog.Logger
 	// Registerer receives campusnet_settlements_total and friends; nil means none.
@@ -54,8 +52,8 @@ type Config struct {
 	// settlement; nil means they cannot be sent (logged and counted).
 	Disconnector Disconnector
 	// StaleAfter: a session not heard of for this long is stale and is
-	// neither renewed for nor disconnected (default 750 s, 2.5 × the
-	// default interim interval).
+	// neither renewed for nor disconnected (default access.StaleAfter of
+	// access.DefaultInterimInterval).
 	StaleAfter time.Duration
 	// PaymentURL is where the arrears message sends a student.
 	PaymentURL string
@@ -65,10 +63,10 @@ type Config struct {
 
 // Service runs the billing operations on a store.
 type Service struct {
-	st    *store.Store
+	st    Store
 	cfg   Config
 	log   *slog.Logger
-	areas map[string]config.Area
+	areas map[string]access.Area
 	m     *metrics
 	// settleMu keeps one Settle at a time in this process; other nodes
 	// are kept apart by the database.
@@ -79,7 +77,7 @@ type Service struct {
 }
 
 // New returns a Service.
-func New(st *store.Store, cfg Config) (*Service, error) {
+func New(st Store, cfg Config) (*Service, error) {
 	if st == nil {
 		return nil, errors.New("billing: no store")
 	}
@@ -90,17 +88,17 @@ func New(st *store.Store, cfg Config) (*Service, error) {
 		cfg.Now = st.Now
 	}
 	if cfg.StaleAfter <= 0 {
-		cfg.StaleAfter = 750 * time.Second
+		cfg.StaleAfter = access.StaleAfter(access.DefaultInterimInterval)
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 200
 	}
-	s := &Service{st: st, cfg: cfg, log: cfg.Log, areas: map[string]config.Area{}}
+	s := &Service{st: st, cfg: cfg, log: cfg.Log, areas: map[string]access.Area{}}
 	for _, a := range cfg.Areas {
-		if a.FeeFen < 0 {
+		if a.Fee < 0 {
 			return nil, fmt.Errorf("billing: area %s: negative fee", a.Name)
 		}
-		if a.FeeFen > 0 && a.Cycle.Duration <= 0 {
+		if a.Fee > 0 && a.Cycle <= 0 {
 			return nil, fmt.Errorf("billing: area %s: billed without a cycle length", a.Name)
 		}
 		s.areas[a.Name] = a
@@ -114,7 +112,7 @@ func New(st *store.Store, cfg Config) (*Service, error) {
 }
 
 // billedArea returns the area when it is configured and charges a fee.
-func (s *Service) billedArea(name string) (config.Area, bool) {
+func (s *Service) billedArea(name string) (access.Area, bool) {
 	a, ok := s.areas[name]
 	return a, ok && a.Billed()
 }
@@ -140,7 +138,7 @@ func (s *Service) Check(ctx context.Context, username, area string) (bool, acces
 		return false, access.Refusal{}, err
 	}
 	active := err == nil
-	fee := access.Fen(a.FeeFen)
+	fee := a.Fee
 	if access.DormOpen(acc.Balance, fee, active) {
 		return true, access.Refusal{}, nil
 	}
@@ -163,7 +161,7 @@ func (s *Service) StartCycle(ctx context.Context, username, area string) (access
 	var started bool
 	err = s.st.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		c, started, err = s.st.StartCycleTx(ctx, tx, &acc, area, access.Fen(a.FeeFen), a.Cycle.Duration)
+		c, started, err = s.st.StartCycleTx(ctx, tx, &acc, area, a.Fee, a.Cycle)
 		return err
 	})
 	return c, started, err
@@ -171,20 +169,20 @@ func (s *Service) StartCycle(ctx context.Context, username, area string) (access
 
 // Recharge credits amount (> 0) to username: cash at the counter or any
 // operator-recorded payment. reference is unique among recharges (the same
-// reference twice returns an error wrapping store.ErrDuplicate and changes
+// reference twice returns an error wrapping access.ErrDuplicate and changes
 // nothing). The change is audited.
-func (s *Service) Recharge(ctx context.Context, username string, amount access.Fen, actor, reference, reason string) (store.LedgerEntry, error) {
+func (s *Service) Recharge(ctx context.Context, username string, amount access.Fen, actor, reference, reason string) (access.LedgerEntry, error) {
 	if amount <= 0 {
-		return store.LedgerEntry{}, fmt.Errorf("%w: a recharge must be more than 0.00 yuan, got %s", ErrAmount, amount)
+		return access.LedgerEntry{}, fmt.Errorf("%w: a recharge must be more than 0.00 yuan, got %s", ErrAmount, amount)
 	}
 	return s.change(ctx, access.LedgerRecharge, username, amount, actor, reference, reason, false)
 }
 
 // Refund pays amount (> 0) back to the student: the balance goes down by
 // amount, but never below the fee of an active cycle (ErrCommitted).
-func (s *Service) Refund(ctx context.Context, username string, amount access.Fen, actor, reference, reason string) (store.LedgerEntry, error) {
+func (s *Service) Refund(ctx context.Context, username string, amount access.Fen, actor, reference, reason string) (access.LedgerEntry, error) {
 	if amount <= 0 {
-		return store.LedgerEntry{}, fmt.Errorf("%w: a refund must be more than 0.00 yuan, got %s", ErrAmount, amount)
+		return access.LedgerEntry{}, fmt.Errorf("%w: a refund must be more than 0.00 yuan, got %s", ErrAmount, amount)
 	}
 	return s.change(ctx, access.LedgerRefund, username, -amount, actor, reference, reason, false)
 }
@@ -192,27 +190,27 @@ func (s *Service) Refund(ctx context.Context, username string, amount access.Fen
 // Adjust corrects the balance by a signed amount. A negative adjustment may
 // not cut into the committed cycle fee (ErrCommitted) unless force is set:
 // that, and only that, can make a balance fall below it or below zero.
-func (s *Service) Adjust(ctx context.Context, username string, amount access.Fen, actor, reference, reason string, force bool) (store.LedgerEntry, error) {
+func (s *Service) Adjust(ctx context.Context, username string, amount access.Fen, actor, reference, reason string, force bool) (access.LedgerEntry, error) {
 	if amount == 0 {
-		return store.LedgerEntry{}, fmt.Errorf("%w: an adjustment of 0.00 yuan changes nothing", ErrAmount)
+		return access.LedgerEntry{}, fmt.Errorf("%w: an adjustment of 0.00 yuan changes nothing", ErrAmount)
 	}
 	return s.change(ctx, access.LedgerAdjustment, username, amount, actor, reference, reason, force)
 }
 
 // change applies one operator change of balance in a transaction, with its
 // ledger row and audit entry.
-func (s *Service) change(ctx context.Context, kind, username string, amount access.Fen, actor, reference, reason string, force bool) (store.LedgerEntry, error) {
+func (s *Service) change(ctx context.Context, kind, username string, amount access.Fen, actor, reference, reason string, force bool) (access.LedgerEntry, error) {
 	if actor == "" || reference == "" {
-		return store.LedgerEntry{}, fmt.Errorf("billing: %s needs an actor and a reference: %w", kind, access.ErrInvalid)
+		return access.LedgerEntry{}, fmt.Errorf("billing: %s needs an actor and a reference: %w", kind, access.ErrInvalid)
 	}
 	if amount > MaxYuanInput || amount < -MaxYuanInput {
-		return store.LedgerEntry{}, fmt.Errorf("%w: %s yuan is out of range", ErrAmount, amount)
+		return access.LedgerEntry{}, fmt.Errorf("%w: %s yuan is out of range", ErrAmount, amount)
 	}
 	acc, err := s.st.AccountByUsername(ctx, username)
 	if err != nil {
-		return store.LedgerEntry{}, err
+		return access.LedgerEntry{}, err
 	}
-	var e store.LedgerEntry
+	var e access.LedgerEntry
 	err = s.st.InTx(ctx, func(tx *sqlx.Tx) error {
 		a, err := s.st.LockAccount(ctx, tx, acc.ID)
 		if err != nil {
@@ -240,7 +238,7 @@ func (s *Service) change(ctx context.Context, kind, username string, amount acce
 		return s.st.AuditTx(ctx, tx, actor, "account."+kind, username, reason, detail)
 	})
 	if err != nil {
-		return store.LedgerEntry{}, err
+		return access.LedgerEntry{}, err
 	}
 	s.log.Info("balance changed", "kind", kind, "user", username, "amount", amount.String(), "balance", e.BalanceAfter.String(), "actor", actor, "reference", reference)
 	return e, nil
@@ -258,7 +256,7 @@ type AccountSummary struct {
 	// Cycles are the newest cycles, active and settled.
 	Cycles []access.Cycle
 	// Ledger are the newest ledger rows, newest first.
-	Ledger []store.LedgerEntry
+	Ledger []access.LedgerEntry
 	// Areas says, per billed area, whether a login there opens now.
 	Areas []AreaStatus
 }
@@ -289,7 +287,7 @@ func (s *Service) Show(ctx context.Context, username string, ledgerRows int) (Ac
 		return sum, err
 	}
 	for _, c := range sum.Cycles {
-		if c.Status == store.CycleActive {
+		if c.Status == access.CycleActive {
 			sum.Active = append(sum.Active, c)
 		}
 	}
@@ -304,8 +302,8 @@ func (s *Service) Show(ctx context.Context, username string, ledgerRows int) (Ac
 		for _, c := range sum.Active {
 			active = active || c.Area == a.Name
 		}
-		fee := access.Fen(a.FeeFen)
-		st := AreaStatus{Area: a.Name, Fee: fee, Cycle: a.Cycle.Duration, Open: access.DormOpen(acc.Balance, fee, active)}
+		fee := a.Fee
+		st := AreaStatus{Area: a.Name, Fee: fee, Cycle: a.Cycle, Open: access.DormOpen(acc.Balance, fee, active)}
 		if !st.Open {
 			st.Refusal = access.RefuseArrears(acc.Balance, fee, s.cfg.PaymentURL)
 		}
@@ -315,7 +313,7 @@ func (s *Service) Show(ctx context.Context, username string, ledgerRows int) (Ac
 }
 
 // Problem is one inconsistency found by Verify.
-type Problem = store.BillingProblem
+type Problem = access.BillingProblem
 
 // Verify checks every account's balance against its ledger, that every
 // settled cycle has exactly one fee, and that no account is below its

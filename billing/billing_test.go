@@ -10,7 +10,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 )
 
@@ -63,7 +62,7 @@ func TestCycleLifecycle(t *testing.T) {
 			t.Fatalf("second run charged again: %s", rep)
 		}
 		led, _ := e.st.LedgerByAccount(e.ctx, a.ID, 1)
-		if len(led) != 1 || led[0].Kind != access.LedgerCycleFee || led[0].Amount != -2000 || led[0].BalanceAfter != 3000 || led[0].Reference != store.CycleFeeReference(c.ID) {
+		if len(led) != 1 || led[0].Kind != access.LedgerCycleFee || led[0].Amount != -2000 || led[0].BalanceAfter != 3000 || led[0].Reference != access.CycleFeeReference(c.ID) {
 			t.Fatalf("fee ledger row: %+v", led)
 		}
 
@@ -302,7 +301,7 @@ func TestCommittedFee(t *testing.T) {
 			{"same reference again", func() error {
 				_, err := e.svc.Recharge(e.ctx, a.Username, 4000, "op", "c1", "the same receipt again")
 				return err
-			}, store.ErrDuplicate, 2000},
+			}, access.ErrDuplicate, 2000},
 			{"zero refund", func() error {
 				_, err := e.svc.Refund(e.ctx, a.Username, 0, "op", "r3", "")
 				return err
@@ -326,7 +325,7 @@ func TestCommittedFee(t *testing.T) {
 			t.Fatalf("forced adjustment: %v", err)
 		}
 		probs, err := e.svc.Verify(e.ctx)
-		if err != nil || len(probs) != 1 || probs[0].Kind != store.ProblemBelowCommitted {
+		if err != nil || len(probs) != 1 || probs[0].Kind != access.ProblemBelowCommitted {
 			t.Fatalf("verify after a forced adjustment: %+v %v", probs, err)
 		}
 		audit, _ := e.st.AuditLog(e.ctx, a.Username, 10)

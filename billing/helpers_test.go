@@ -28,9 +28,9 @@ var t0 = time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
 
 const cycleLen = 720 * time.Hour
 
-func testAreas() []config.Area {
-	return []config.Area{
-		{Name: "dorm", FeeFen: 2000, Fee: 20, Cycle: config.Duration{Duration: cycleLen}},
+func testAreas() []access.Area {
+	return []access.Area{
+		{Name: "dorm", Fee: 2000, Cycle: cycleLen},
 		{Name: "office"},
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/store"
 )
 
 // SettleReport counts what one Settle did.
@@ -43,7 +42,7 @@ type settleOutcome struct {
 	skipped    bool
 	fee        access.Fen
 	renewed    *access.Cycle
-	disconnect []store.BillingSession
+	disconnect []access.BillingSession
 	username   string
 }
 
@@ -141,14 +140,14 @@ func (s *Service) settleOne(ctx context.Context, due access.Cycle, now time.Time
 		if err != nil {
 			return err
 		}
-		if c.Status != store.CycleActive {
+		if c.Status != access.CycleActive {
 			out.skipped = true
 			return nil
 		}
 		reason := fmt.Sprintf("周期费用 / cycle fee %s: %s – %s", c.Area,
 			access.FromMillis(c.StartedAt).Format("2006-01-02"), access.FromMillis(c.EndsAt).Format("2006-01-02"))
-		e, err := s.st.AddLedgerTx(ctx, tx, &acc, access.LedgerCycleFee, -c.Fee, Actor, store.CycleFeeReference(c.ID), reason)
-		if errors.Is(err, store.ErrDuplicate) {
+		e, err := s.st.AddLedgerTx(ctx, tx, &acc, access.LedgerCycleFee, -c.Fee, Actor, access.CycleFeeReference(c.ID), reason)
+		if errors.Is(err, access.ErrDuplicate) {
 			return errAlreadySettled
 		}
 		if err != nil {
@@ -160,7 +159,7 @@ func (s *Service) settleOne(ctx context.Context, due access.Cycle, now time.Time
 			}
 		}
 		if err := s.st.MarkCycleSettledTx(ctx, tx, c.ID, e.ID); err != nil {
-			if errors.Is(err, store.ErrDuplicate) {
+			if errors.Is(err, access.ErrDuplicate) {
 				return errAlreadySettled
 			}
 			return err
@@ -177,9 +176,9 @@ func (s *Service) settleOne(ctx context.Context, due access.Cycle, now time.Time
 		if len(live) == 0 {
 			return nil // the next cycle starts at the next login
 		}
-		fee := access.Fen(area.FeeFen)
+		fee := area.Fee
 		if acc.Balance >= fee {
-			next, err := s.st.InsertCycleTx(ctx, tx, acc.ID, c.Area, fee, access.FromMillis(c.EndsAt), area.Cycle.Duration)
+			next, err := s.st.InsertCycleTx(ctx, tx, acc.ID, c.Area, fee, access.FromMillis(c.EndsAt), area.Cycle)
 			if err != nil {
 				return err
 			}
@@ -217,7 +216,7 @@ func (s *Service) sweepUncovered(ctx context.Context, now time.Time, tried map[i
 			var started bool
 			err := s.st.InTx(ctx, func(tx *sqlx.Tx) error {
 				var err error
-				c, started, err = s.st.StartCycleTx(ctx, tx, &acc, a.Name, access.Fen(a.FeeFen), a.Cycle.Duration)
+				c, started, err = s.st.StartCycleTx(ctx, tx, &acc, a.Name, a.Fee, a.Cycle)
 				return err
 			})
 			if err != nil {

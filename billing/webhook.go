@@ -21,7 +21,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/store"
 )
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256 of the raw body>".
@@ -152,7 +151,7 @@ type WebhookError struct {
 }
 
 type webhook struct {
-	st       *store.Store
+	st       Store
 	cfg      WebhookConfig
 	log      *slog.Logger
 	payments *prometheus.CounterVec
@@ -168,7 +167,7 @@ type webhook struct {
 // account; 422 amount ≤ 0 or above MaxAmount; 409 an order id seen before
 // with another account or amount; 405, 413; 500 when the store fails (the
 // platform retries). Nothing is stored unless the answer is 200.
-func NewWebhook(st *store.Store, cfg WebhookConfig, log *slog.Logger, reg prometheus.Registerer) http.Handler {
+func NewWebhook(st Store, cfg WebhookConfig, log *slog.Logger, reg prometheus.Registerer) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -261,7 +260,7 @@ func (h *webhook) credit(ctx context.Context, n Notification) (WebhookReply, int
 	if err != nil {
 		return WebhookReply{}, http.StatusInternalServerError, "error", errStoreDown
 	}
-	var e store.LedgerEntry
+	var e access.LedgerEntry
 	err = h.st.InTx(ctx, func(tx *sqlx.Tx) error {
 		a, err := h.st.LockAccount(ctx, tx, acc.ID)
 		if err != nil {
@@ -272,10 +271,10 @@ func (h *webhook) credit(ctx context.Context, n Notification) (WebhookReply, int
 		if err != nil {
 			return err
 		}
-		return h.st.InsertPaymentOrderTx(ctx, tx, store.PaymentOrder{OrderID: n.OrderID, AccountID: a.ID, Amount: n.AmountFen,
+		return h.st.InsertPaymentOrderTx(ctx, tx, access.PaymentOrder{OrderID: n.OrderID, AccountID: a.ID, Amount: n.AmountFen,
 			PaidAt: n.PaidAt.Format(time.RFC3339), LedgerID: e.ID, ReceivedAt: access.Millis(h.st.Now())})
 	})
-	if errors.Is(err, store.ErrDuplicate) {
+	if errors.Is(err, access.ErrDuplicate) {
 		// The same order arrived twice at once: the other one recorded it.
 		if reply, status, code, found, err := h.existing(ctx, n); found {
 			return reply, status, code, err

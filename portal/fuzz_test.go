@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/portal/portalproto"
 )
@@ -16,11 +17,11 @@ import (
 func fuzzPortal(tb testing.TB) *Portal {
 	tb.Helper()
 	p := &Portal{byName: map[string]*nasClient{}, now: time.Now, formKey: deriveKey(logintoken.NewKey(), "fuzz")}
-	for _, n := range []NAS{
+	for _, n := range []access.BAS{
 		{Name: "dorm-bras-1", IP: netip.MustParseAddr("10.255.0.1"), UserSubnets: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}},
 		{Name: "office-ac", IP: netip.MustParseAddr("172.16.0.1"), UserSubnets: []netip.Prefix{netip.MustParsePrefix("172.16.0.0/12")}},
 	} {
-		nc := &nasClient{NAS: n}
+		nc := &nasClient{BAS: n}
 		p.nas = append(p.nas, nc)
 		p.byName[strings.ToLower(n.Name)] = nc
 	}

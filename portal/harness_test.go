@@ -241,7 +241,7 @@ func newHarnessAuth(t testing.TB, st *store.Store, auth identity.Authenticator, 
 	h.notify = notifyC.LocalAddr().String()
 
 	cfg := Config{Organisation: "测试大学", NodeID: "7", Version: "test", PublicURL: "http://portal.test/",
-		Areas:            []Area{{Name: "dorm", Fee: 2000, Cycle: 720 * time.Hour, MaxPC: 1, MaxMobile: 1}},
+		Areas:            []access.Area{{Name: "dorm", Fee: 2000, Cycle: 720 * time.Hour, MaxPC: 1, MaxMobile: 1}},
 		BASTimeout:       500 * time.Millisecond,
 		PasswordResetURL: "https://id.example.edu.cn/reset", SelfServiceURL: "http://selfaaa.example.edu.cn/",
 		PaymentURL: "https://pay.example.edu.cn/", SessionTimeout: 12 * time.Hour, HeartbeatInterval: 50 * time.Millisecond}
@@ -269,8 +269,8 @@ func newHarnessAuth(t testing.TB, st *store.Store, auth identity.Authenticator, 
 			b.Close()
 		})
 		h.bas[n.name], h.bport[n.name] = b, bp
-		cfg.NAS = append(cfg.NAS, NAS{Name: n.name, IP: ip, Area: "dorm", PortalAddr: pc.LocalAddr().String(), Version: n.version,
-			Secret: "portal-secret", Auth: n.auth, UserSubnets: []netip.Prefix{netip.MustParsePrefix(n.subnet)}})
+		cfg.NAS = append(cfg.NAS, access.BAS{Name: n.name, IP: ip, Area: "dorm", PortalAddr: pc.LocalAddr().String(), PortalVersion: n.version,
+			PortalSecret: "portal-secret", PortalAuth: n.auth, UserSubnets: []netip.Prefix{netip.MustParsePrefix(n.subnet)}})
 	}
 	// Typed-by-hand entry from the test's own address.
 	cfg.NAS[0].UserSubnets = append(cfg.NAS[0].UserSubnets, netip.MustParsePrefix("127.0.0.0/8"))

@@ -237,11 +237,7 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 		// created here, as RADIUS and self-service do, and the policy then
 		// decides as for anyone (a fee area with no balance: arrears, with
 		// the recharge link). With local identity the row always exists.
-		role := person.Role
-		if role == "" {
-			role = access.RoleStudent
-		}
-		a, _, err = p.st.EnsureAccount(ctx, access.Account{Username: person.ID, Name: person.Name, Role: role})
+		a, _, err = p.st.EnsureAccount(ctx, access.DirectoryAccount(person.ID, person.Name, person.Role))
 	}
 	if err != nil {
 		p.internalError(w, r, e, "read account", err)

@@ -144,7 +144,7 @@ func (p *Portal) notifySecret(basIP netip.Addr) (string, bool) {
 	if n == nil {
 		return "", false
 	}
-	return n.Secret, true
+	return n.PortalSecret, true
 }
 
 func (p *Portal) notifyLogout(ctx context.Context, basIP, userIP netip.Addr, mac string) {

@@ -28,34 +28,6 @@ var (
 	ErrConfig = errors.New("portal: bad configuration")
 )
 
-// NAS is one BAS the portal logs people in through ([[nas]] in the file).
-type NAS struct {
-	Name string
-	// IP is the BAS's address: the Portal protocol's BAS-IP, and how an
-	// NTF_LOGOUT is recognised.
-	IP   netip.Addr
-	Area string
-	// PortalAddr is host:port of the BAS's Portal protocol listener; a NAS
-	// without one cannot take portal logins.
-	PortalAddr string
-	Version    int    // 1 or 2
-	Secret     string // Portal shared secret (v2)
-	Auth       string // "chap" or "pap"
-	// UserSubnets find the BAS of a person who typed the portal's address
-	// by hand (no redirect parameters).
-	UserSubnets []netip.Prefix
-}
-
-// Area is what the online page says about where a person is.
-type Area struct {
-	Name      string
-	Fee       access.Fen // per cycle; 0 = free
-	Cycle     time.Duration
-	MaxPC     int
-	MaxMobile int
-	UnknownAs string // "pc" or "mobile"
-}
-
 // Config is the portal's configuration.
 type Config struct {
 	Organisation string // "某某大学"
@@ -69,8 +41,8 @@ type Config struct {
 	PublicURL string
 	// Address is the listen address reported in the heartbeat.
 	Address string
-	NAS     []NAS
-	Areas   []Area
+	NAS     []access.BAS
+	Areas   []access.Area
 	// TokenTTL is the life of a one-time login token (default 60 s).
 	TokenTTL time.Duration
 	// BASTimeout bounds one Portal protocol exchange (default 5 s).
@@ -163,7 +135,7 @@ type Portal struct {
 	pages   map[string]*template.Template
 	nas     []*nasClient
 	byName  map[string]*nasClient
-	areas   map[string]Area
+	areas   map[string]access.Area
 	handler http.Handler
 
 	accountLimit *ratelimit.Limiter
@@ -179,7 +151,7 @@ type Portal struct {
 // nasClient is a NAS and its Portal protocol client (nil when the NAS has
 // no portal_addr).
 type nasClient struct {
-	NAS
+	access.BAS
 	client *portalproto.Client
 }
 
@@ -217,7 +189,7 @@ func New(cfg Config, deps Deps) (*Portal, error) {
 		cfg.Organisation = "某某大学"
 	}
 	p := &Portal{cfg: cfg, st: deps.Store, auth: deps.Auth, local: deps.Local, tokenKey: deps.TokenKey,
-		now: deps.Now, log: deps.Log, public: u, byName: map[string]*nasClient{}, areas: map[string]Area{}}
+		now: deps.Now, log: deps.Log, public: u, byName: map[string]*nasClient{}, areas: map[string]access.Area{}}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -230,10 +202,10 @@ func New(cfg Config, deps Deps) (*Portal, error) {
 		p.areas[a.Name] = a
 	}
 	for _, n := range cfg.NAS {
-		nc := &nasClient{NAS: n}
+		nc := &nasClient{BAS: n}
 		if n.PortalAddr != "" {
 			c, err := portalproto.NewClient(portalproto.ClientConfig{
-				BASAddr: n.PortalAddr, Version: portalproto.Version(n.Version), Secret: n.Secret, Auth: n.Auth,
+				BASAddr: n.PortalAddr, Version: portalproto.Version(n.PortalVersion), Secret: n.PortalSecret, Auth: n.PortalAuth,
 				Timeout: cfg.BASTimeout, BASIP: n.IP, Logger: p.log.With("nas", n.Name),
 			})
 			if err != nil {

@@ -332,7 +332,7 @@ func TestTicketOnlyForItsOwnAccount(t *testing.T) {
 	}
 	aaa := store.NewAAA(h.st)
 	defer aaa.Close()
-	if _, err := aaa.RecordAccounting(ctx, []store.AcctRecord{{Kind: store.AcctStart, NAS: "bras-v2-chap", Area: "dorm",
+	if _, err := aaa.RecordAccounting(ctx, []access.AcctRecord{{Kind: access.AcctStart, NAS: "bras-v2-chap", Area: "dorm",
 		AcctSessionID: "NEXT1", Username: "next", MAC: "02:00:00:00:00:41", IP: ip}}); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
-	"github.com/campusnet/campusnet/internal/store"
 )
 
 // The NOC operator's pages. Every change is made in the operator's name
@@ -46,8 +45,8 @@ type adminUserData struct {
 	Devices   devicesPage
 	Sessions  []access.Session
 	Refusals  []refusal
-	Ledger    []store.LedgerEntry
-	Audit     []store.AuditEntry
+	Ledger    []access.LedgerEntry
+	Audit     []access.AuditEntry
 	Reference string // for the money form: a resubmitted form changes nothing
 	HasMoney  bool
 	// CanResetPassword: passwords are local (not a directory's), so the
@@ -259,14 +258,14 @@ func (s *Service) changeMoney(r *http.Request, q *request, acc access.Account) (
 	if ref == "" || len(ref) > 100 {
 		return flash{}, errBadRequest("表单缺少编号，请刷新页面 / The form lacks its reference: reload the page")
 	}
-	var e store.LedgerEntry
+	var e access.LedgerEntry
 	if kind == access.LedgerRecharge {
 		e, err = s.deps.Money.Recharge(r.Context(), acc.Username, amount, q.acc.Username, ref, reason)
 	} else {
 		e, err = s.deps.Money.Adjust(r.Context(), acc.Username, amount, q.acc.Username, ref, reason, false)
 	}
 	switch {
-	case errors.Is(err, store.ErrDuplicate):
+	case errors.Is(err, access.ErrDuplicate):
 		return flash{Kind: "warn", Text: "这张表单已经提交过，没有重复记账 / This form was already submitted: nothing was booked twice"}, nil
 	case errors.Is(err, access.ErrNotFound):
 		return flash{}, errNotFound()
@@ -339,7 +338,7 @@ func (s *Service) adminNAS(w http.ResponseWriter, r *http.Request, q *request) e
 	if err != nil {
 		return err
 	}
-	byName := map[string]store.NASActivity{}
+	byName := map[string]access.NASActivity{}
 	for _, a := range acts {
 		byName[a.Name] = a
 	}

@@ -24,6 +24,15 @@ func billingAreas() []config.Area {
 	}
 }
 
+// billingAccessAreas are billingAreas as billing sees them.
+func billingAccessAreas() []access.Area {
+	var out []access.Area
+	for _, a := range billingAreas() {
+		out = append(out, a.Access())
+	}
+	return out
+}
+
 func TestAdminPages(t *testing.T) {
 	t.Parallel()
 	forEach(t, func(t *testing.T, kind string) {
@@ -31,7 +40,7 @@ func TestAdminPages(t *testing.T) {
 		e := newEnv(t, kind, func(_ *selfservice.Config, d *selfservice.Deps) {
 			st := d.Store.(*store.Store)
 			var err error
-			if money, err = billing.New(st, billing.Config{Areas: billingAreas()}); err != nil {
+			if money, err = billing.New(st, billing.Config{Areas: billingAccessAreas()}); err != nil {
 				t.Fatal(err)
 			}
 			d.Money = money

@@ -10,7 +10,6 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
-	"github.com/campusnet/campusnet/internal/store"
 )
 
 // login checks a user name and password against unified identity, under
@@ -55,11 +54,7 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 	acc, err := s.st.AccountByUsername(ctx, p.ID)
 	if errors.Is(err, access.ErrNotFound) {
 		// A directory person logging in for the first time.
-		role := p.Role
-		if role == "" {
-			role = access.RoleStudent
-		}
-		acc, _, err = s.st.EnsureAccount(ctx, access.Account{Username: p.ID, Name: p.Name, Role: role})
+		acc, _, err = s.st.EnsureAccount(ctx, access.DirectoryAccount(p.ID, p.Name, p.Role))
 	}
 	if err != nil {
 		return access.Account{}, err
@@ -215,7 +210,7 @@ func (s *Service) ledgerPage(w http.ResponseWriter, r *http.Request, q *request)
 	}
 	s.render(w, r, http.StatusOK, "ledger", q, "账单 / Ledger", struct {
 		Balance access.Fen
-		Entries []store.LedgerEntry
+		Entries []access.LedgerEntry
 	}{q.acc.Balance, entries})
 	return nil
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/ratelimit"
-	"github.com/campusnet/campusnet/internal/store"
 )
 
 // Area is one network area as self-service explains it.
@@ -97,7 +96,7 @@ type Store interface {
 	SearchAccounts(ctx context.Context, q string, limit int) ([]access.Account, error)
 
 	CyclesByAccount(ctx context.Context, accountID int64, limit int) ([]access.Cycle, error)
-	LedgerByAccount(ctx context.Context, accountID int64, limit int) ([]store.LedgerEntry, error)
+	LedgerByAccount(ctx context.Context, accountID int64, limit int) ([]access.LedgerEntry, error)
 
 	DevicesByAccount(ctx context.Context, accountID int64) ([]access.Device, error)
 	BindDevice(ctx context.Context, accountID int64, mac, class, actor, reason string, maxBound int) (access.Device, error)
@@ -108,8 +107,8 @@ type Store interface {
 
 	AccountRefusals(ctx context.Context, accountID int64, username string, limit int) ([]access.AuthLogEntry, error)
 	PortalNodes(ctx context.Context) ([]access.PortalNode, error)
-	NASActivities(ctx context.Context) ([]store.NASActivity, error)
-	AuditLog(ctx context.Context, target string, limit int) ([]store.AuditEntry, error)
+	NASActivities(ctx context.Context) ([]access.NASActivity, error)
+	AuditLog(ctx context.Context, target string, limit int) ([]access.AuditEntry, error)
 	// Health checks that the database answers (the /healthz probe).
 	Health(ctx context.Context) error
 	// The desk's account operations, audited by the store.
@@ -136,10 +135,10 @@ type PasswordChanger interface {
 // Money records an operator's recharge or adjustment: billing's ledger
 // operations (billing.Service has these methods), audited there. reference
 // makes a change happen once: a form submitted twice carries the same one,
-// and the second gets an error wrapping store.ErrDuplicate.
+// and the second gets an error wrapping access.ErrDuplicate.
 type Money interface {
-	Recharge(ctx context.Context, username string, amount access.Fen, actor, reference, reason string) (store.LedgerEntry, error)
-	Adjust(ctx context.Context, username string, amount access.Fen, actor, reference, reason string, force bool) (store.LedgerEntry, error)
+	Recharge(ctx context.Context, username string, amount access.Fen, actor, reference, reason string) (access.LedgerEntry, error)
+	Adjust(ctx context.Context, username string, amount access.Fen, actor, reference, reason string, force bool) (access.LedgerEntry, error)
 }
 
 // Deps are the service's collaborators.

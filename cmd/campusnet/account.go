@@ -46,8 +46,8 @@ func (env *cli) openBilling(ctx context.Context, disconnect bool) (*billing.Serv
 		return nil, nil, nil, err
 	}
 	closeAll := func() { st.Close() }
-	bc := billing.Config{Areas: cfg.Areas, Log: log, PaymentURL: cfg.SelfService.PaymentURL,
-		StaleAfter: time.Duration(float64(cfg.Radius.InterimInterval.Duration) * 2.5)}
+	bc := billing.Config{Areas: cfg.AccessAreas(), Log: log, PaymentURL: cfg.SelfService.PaymentURL,
+		StaleAfter: access.StaleAfter(cfg.Radius.InterimInterval.Duration)}
 	if disconnect {
 		d := radius.NewDisconnecter(radius.DisconnecterConfig{Store: st, NAS: cfg.NAS,
 			Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: log})
@@ -212,7 +212,7 @@ func moneyCommand(name, args, short string, kind string) command {
 				return err
 			}
 			defer done()
-			var e store.LedgerEntry
+			var e access.LedgerEntry
 			switch kind {
 			case access.LedgerRecharge:
 				e, err = svc.Recharge(ctx, user, amount, actor, reference, reason)
@@ -221,7 +221,7 @@ func moneyCommand(name, args, short string, kind string) command {
 			default:
 				e, err = svc.Adjust(ctx, user, amount, actor, reference, reason, force)
 			}
-			if errors.Is(err, store.ErrDuplicate) {
+			if errors.Is(err, access.ErrDuplicate) {
 				prev, perr := st.LedgerByReference(ctx, kind, reference)
 				if perr != nil {
 					return err

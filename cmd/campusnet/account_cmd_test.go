@@ -63,7 +63,7 @@ func TestAccountDisableEnable(t *testing.T) {
 	}
 	aaa := store.NewAAA(c.st)
 	defer aaa.Close()
-	res, err := aaa.RecordAccounting(ctx, []store.AcctRecord{{Kind: store.AcctStart, NAS: "dorm-bras-1", Area: "dorm",
+	res, err := aaa.RecordAccounting(ctx, []access.AcctRecord{{Kind: access.AcctStart, NAS: "dorm-bras-1", Area: "dorm",
 		AcctSessionID: "G1", Username: "2020001", MAC: "02:00:00:00:00:07", IP: "10.0.0.7"}})
 	if err != nil || res[0].SessionID == 0 {
 		t.Fatalf("start: %+v %v", res, err)

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/campusnet/campusnet/billing"
+	"github.com/campusnet/campusnet/internal/access"
 )
 
 // billingService builds billing's Service from the configuration: the
@@ -16,9 +16,9 @@ func (s *server) billingService() (*billing.Service, error) {
 	if s.disc != nil {
 		disc = s.disc
 	}
-	stale := time.Duration(float64(s.cfg.Radius.InterimInterval.Duration) * 2.5)
+	stale := access.StaleAfter(s.cfg.Radius.InterimInterval.Duration)
 	return billing.New(s.st, billing.Config{
-		Areas:        s.cfg.Areas,
+		Areas:        s.cfg.AccessAreas(),
 		Log:          s.log.With("service", "billing"),
 		Registerer:   s.reg,
 		Disconnector: disc,

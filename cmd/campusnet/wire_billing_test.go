@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/store"
 )
 
 // serve runs the settlement job: a due cycle is charged without anyone
@@ -39,7 +38,7 @@ func TestServeRunsSettlement(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		e, err := s.st.LedgerByReference(ctx, access.LedgerCycleFee, store.CycleFeeReference(1))
+		e, err := s.st.LedgerByReference(ctx, access.LedgerCycleFee, access.CycleFeeReference(1))
 		if err == nil {
 			if e.Amount != -2000 || e.BalanceAfter != 3000 {
 				t.Fatalf("fee row %+v", e)

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/portal"
 )
@@ -66,20 +65,15 @@ func portalConfig(cfg *config.Config, demo bool) portal.Config {
 		SessionTimeout: cfg.Radius.SessionTimeout.Duration, PasswordResetURL: cfg.Portal.PasswordResetURL,
 		SelfServiceURL: cfg.Portal.SelfServiceURL, PaymentURL: cfg.SelfService.PaymentURL, Demo: demo,
 	}
-	for _, a := range cfg.Areas {
-		pc.Areas = append(pc.Areas, portal.Area{Name: a.Name, Fee: access.Fen(a.FeeFen), Cycle: a.Cycle.Duration,
-			MaxPC: a.MaxPC, MaxMobile: a.MaxMobile, UnknownAs: a.UnknownAs})
-	}
+	pc.Areas = cfg.AccessAreas()
 	loopback := netip.MustParseAddr("127.0.0.1")
 	_, covered := cfg.NASForUser(loopback)
-	for _, n := range cfg.NAS {
-		pn := portal.NAS{Name: n.Name, IP: n.Addr, Area: n.Area, PortalAddr: n.PortalAddr, Version: n.PortalVersion,
-			Secret: n.PortalSecret, Auth: n.PortalAuth, UserSubnets: append([]netip.Prefix(nil), n.Subnets...)}
+	for _, n := range cfg.AccessBASes() {
 		if demo && !covered && n.PortalAddr != "" {
-			pn.UserSubnets = append(pn.UserSubnets, netip.MustParsePrefix("127.0.0.0/8"))
+			n.UserSubnets = append(n.UserSubnets, netip.MustParsePrefix("127.0.0.0/8"))
 			covered = true
 		}
-		pc.NAS = append(pc.NAS, pn)
+		pc.NAS = append(pc.NAS, n)
 	}
 	return pc
 }

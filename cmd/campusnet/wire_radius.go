@@ -46,7 +46,7 @@ func (s *server) startRadius(ctx context.Context) error {
 	if s.local == nil {
 		// A directory (LDAP) user's first login creates the account row.
 		cfg.EnsureAccount = func(ctx context.Context, p identity.Person) error {
-			_, _, err := s.st.EnsureAccount(ctx, access.Account{Username: p.ID, Name: p.Name, Role: p.Role})
+			_, _, err := s.st.EnsureAccount(ctx, access.DirectoryAccount(p.ID, p.Name, p.Role))
 			return err
 		}
 	}

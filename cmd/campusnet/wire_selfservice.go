@@ -34,7 +34,7 @@ func (s *server) startSelfService(ctx context.Context) error {
 	}
 	deps.Money = money
 	deps.Webhook = billing.NewWebhook(s.st, billing.WebhookConfig{Secret: []byte(s.cfg.SelfService.PaymentSecret),
-		MaxAmount: access.Fen(s.cfg.SelfService.MaxRechargeFe)}, s.log.With("service", "payments"), s.reg)
+		MaxAmount: access.Fen(s.cfg.SelfService.MaxRechargeFen)}, s.log.With("service", "payments"), s.reg)
 	svc, err := selfservice.New(selfServiceConfig(s.cfg, s.tokenKey), deps)
 	if err != nil {
 		return err

@@ -152,3 +152,15 @@ func FormatBytes(n int64) string {
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64) + " " + [...]string{"KiB", "MiB", "GiB", "TiB"}[i]
 }
+
+// DirectoryAccount is the network account made for a directory (LDAP)
+// person at their first login, through whichever door they come (the
+// portal, RADIUS or self-service): their id and name, their directory role,
+// or RoleStudent when the directory gives none. It has no password (the
+// directory checks it) and no balance.
+func DirectoryAccount(id, name, role string) Account {
+	if role == "" {
+		role = RoleStudent
+	}
+	return Account{Username: id, Name: name, Role: role}
+}

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
+	"github.com/campusnet/campusnet/internal/access"
 )
 
 //go:embed default.toml
@@ -110,8 +112,8 @@ type SelfService struct {
 	TLSCert       string   `toml:"tls_cert"`
 	TLSKey        string   `toml:"tls_key"`
 	// MaxRecharge bounds one webhook recharge, in yuan (default 2000.00).
-	MaxRecharge   float64 `toml:"max_recharge"`
-	MaxRechargeFe int64   `toml:"-"`
+	MaxRecharge    float64 `toml:"max_recharge"`
+	MaxRechargeFen int64   `toml:"-"`
 	// SecureCookies marks session cookies Secure on plain-HTTP requests
 	// too: set it when a load balancer terminates TLS in front of
 	// campusnet (requests over tls_listen always get Secure cookies).
@@ -347,7 +349,7 @@ func (c *Config) fill(file string) error {
 	defD(&c.Portal.TokenTTL, 60*time.Second)
 	def(&c.Radius.AuthListen, "127.0.0.1:1812")
 	def(&c.Radius.AcctListen, "127.0.0.1:1813")
-	defD(&c.Radius.InterimInterval, 300*time.Second)
+	defD(&c.Radius.InterimInterval, access.DefaultInterimInterval)
 	defD(&c.Radius.ReserveTimeout, 60*time.Second)
 	defD(&c.Radius.CoATimeout, time.Second)
 	if c.Radius.CoATries == 0 {
@@ -418,7 +420,7 @@ func (c *Config) fill(file string) error {
 	if err != nil {
 		return bad("selfservice.max_recharge", "%v", err)
 	}
-	c.SelfService.MaxRechargeFe = mr
+	c.SelfService.MaxRechargeFen = mr
 	switch c.Identity.Backend {
 	case "local":
 	case "ldap":
@@ -658,4 +660,36 @@ func (c *Config) NASForUser(ip netip.Addr) (*NAS, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Access returns the area as the services see it.
+func (a Area) Access() access.Area {
+	return access.Area{Name: a.Name, Roles: slices.Clone(a.Roles), MaxPC: a.MaxPC, MaxMobile: a.MaxMobile, OnLimit: a.OnLimit,
+		UnknownAs: a.UnknownAs, Fee: access.Fen(a.FeeFen), Cycle: a.Cycle.Duration, Seamless: a.Seamless,
+		MaxBound: a.MaxBound, RateUpKbps: a.RateUpKbps, RateDownKbps: a.RateDownKbps}
+}
+
+// Access returns the BAS as the services see it.
+func (n NAS) Access() access.BAS {
+	return access.BAS{Name: n.Name, IP: n.Addr, Area: n.Area, Secret: n.Secret, RequireMessageAuthenticator: n.RequireM,
+		CoAPort: n.CoAPort, Vendor: n.Vendor, PortalAddr: n.PortalAddr, PortalVersion: n.PortalVersion,
+		PortalSecret: n.PortalSecret, PortalAuth: n.PortalAuth, UserSubnets: slices.Clone(n.Subnets)}
+}
+
+// AccessAreas returns every [[area]] as the services see it.
+func (c *Config) AccessAreas() []access.Area {
+	out := make([]access.Area, len(c.Areas))
+	for i, a := range c.Areas {
+		out[i] = a.Access()
+	}
+	return out
+}
+
+// AccessBASes returns every [[nas]] as the services see it.
+func (c *Config) AccessBASes() []access.BAS {
+	out := make([]access.BAS, len(c.NAS))
+	for i, n := range c.NAS {
+		out[i] = n.Access()
+	}
+	return out
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -246,37 +245,21 @@ func (s *Store) accountByUsernameTx(ctx context.Context, tx *sqlx.Tx, username s
 	return a, nil
 }
 
-// ErrDuplicate is returned by AddLedger when (kind, reference) was already recorded.
-var ErrDuplicate = errors.New("store: already recorded")
-
-// LedgerEntry is one ledger row.
-type LedgerEntry struct {
-	ID           int64      `db:"id"`
-	AccountID    int64      `db:"account_id"`
-	Kind         string     `db:"kind"`
-	Amount       access.Fen `db:"amount_fen"`
-	BalanceAfter access.Fen `db:"balance_after_fen"`
-	Actor        string     `db:"actor"`
-	Reference    string     `db:"reference"`
-	Reason       string     `db:"reason"`
-	CreatedAt    int64      `db:"created_at"`
-}
-
 // AddLedgerTx changes an account's balance by amount inside tx, with the
 // ledger row that records it. The caller holds the account row lock (it read
 // it with LockAccount) and has checked its rules; AddLedgerTx only keeps
-// balance == sum(ledger). A repeated (kind, reference) returns ErrDuplicate
+// balance == sum(ledger). A repeated (kind, reference) returns access.ErrDuplicate
 // and the transaction must be rolled back.
-func (s *Store) AddLedgerTx(ctx context.Context, tx *sqlx.Tx, a *access.Account, kind string, amount access.Fen, actor, reference, reason string) (LedgerEntry, error) {
+func (s *Store) AddLedgerTx(ctx context.Context, tx *sqlx.Tx, a *access.Account, kind string, amount access.Fen, actor, reference, reason string) (access.LedgerEntry, error) {
 	now := access.Millis(s.now())
 	after := a.Balance + amount
-	e := LedgerEntry{AccountID: a.ID, Kind: kind, Amount: amount, BalanceAfter: after, Actor: actor, Reference: reference, Reason: reason, CreatedAt: now}
+	e := access.LedgerEntry{AccountID: a.ID, Kind: kind, Amount: amount, BalanceAfter: after, Actor: actor, Reference: reference, Reason: reason, CreatedAt: now}
 	var id int64
 	err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO ledger (account_id, kind, amount_fen, balance_after_fen, actor, reference, reason, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), a.ID, kind, amount, after, actor, reference, reason, now).Scan(&id)
 	if err != nil {
 		if IsUniqueViolation(err) {
-			return e, fmt.Errorf("store: ledger %s %s: %w", kind, reference, ErrDuplicate)
+			return e, fmt.Errorf("store: ledger %s %s: %w", kind, reference, access.ErrDuplicate)
 		}
 		return e, fmt.Errorf("store: ledger: %w", err)
 	}
@@ -308,23 +291,12 @@ func (s *Store) Audit(ctx context.Context, actor, action, target, reason, detail
 	return nil
 }
 
-// AuditEntry is one audit_log row.
-type AuditEntry struct {
-	ID     int64  `db:"id"`
-	At     int64  `db:"at"`
-	Actor  string `db:"actor"`
-	Action string `db:"action"`
-	Target string `db:"target"`
-	Reason string `db:"reason"`
-	Detail string `db:"detail"`
-}
-
 // AuditLog returns the newest audit entries, optionally for one target.
-func (s *Store) AuditLog(ctx context.Context, target string, limit int) ([]AuditEntry, error) {
+func (s *Store) AuditLog(ctx context.Context, target string, limit int) ([]access.AuditEntry, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	var out []AuditEntry
+	var out []access.AuditEntry
 	var err error
 	if target == "" {
 		err = s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT id, at, actor, action, target, reason, detail FROM audit_log ORDER BY id DESC LIMIT ?`), limit)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 )
@@ -62,21 +63,21 @@ func benchAccountingBatch(b *testing.B, pairs int) {
 	if err := a.OpenHotPool(ctx, 2); err != nil {
 		b.Fatal(err)
 	}
-	rec := func(kind string, k int) store.AcctRecord {
+	rec := func(kind string, k int) access.AcctRecord {
 		id := ids[k%users]
-		return store.AcctRecord{Kind: kind, NAS: "bench-bras", Area: "dorm", AcctSessionID: fmt.Sprintf("s%d", k),
+		return access.AcctRecord{Kind: kind, NAS: "bench-bras", Area: "dorm", AcctSessionID: fmt.Sprintf("s%d", k),
 			Username: fmt.Sprintf("u%d", id), MAC: fmt.Sprintf("02:4c:00:00:%02x:%02x", id/256, id%256),
 			IP: fmt.Sprintf("10.%d.%d.%d", k>>16&255, k>>8&255, k&255), InputOctets: 1 << 20, OutputOctets: 8 << 20,
 			TerminateCause: "User-Request", Fee: 2000, CycleLength: 30 * 24 * time.Hour}
 	}
-	want := map[string]string{store.AcctStart: store.AcctStarted, store.AcctStop: store.AcctStopped}
+	want := map[string]string{access.AcctStart: access.AcctStarted, access.AcctStop: access.AcctStopped}
 	n := 0
 	batch := func() {
-		recs := make([]store.AcctRecord, 0, 2*pairs)
+		recs := make([]access.AcctRecord, 0, 2*pairs)
 		for j := range pairs {
-			recs = append(recs, rec(store.AcctStart, n+j))
+			recs = append(recs, rec(access.AcctStart, n+j))
 			if n > 0 {
-				recs = append(recs, rec(store.AcctStop, n-pairs+j))
+				recs = append(recs, rec(access.AcctStop, n-pairs+j))
 			}
 		}
 		out, err := a.RecordAccounting(ctx, recs)

@@ -11,18 +11,7 @@ import (
 	"github.com/campusnet/campusnet/internal/access"
 )
 
-// Cycle states.
-const (
-	CycleActive  = "active"
-	CycleSettled = "settled"
-)
-
 const cycleCols = `id, account_id, area, fee_fen, started_at, ends_at, status, settled_at`
-
-// CycleFeeReference is the ledger reference of a cycle's fee: (cycle_fee,
-// "cycle:<id>") is unique, so a cycle is charged at most once whatever the
-// number of nodes settling.
-func CycleFeeReference(cycleID int64) string { return fmt.Sprintf("cycle:%d", cycleID) }
 
 // ActiveCycleTx returns the account's active cycle in area, or an error
 // wrapping access.ErrNotFound when there is none.
@@ -72,15 +61,15 @@ func (s *Store) StartCycleTx(ctx context.Context, tx *sqlx.Tx, acc *access.Accou
 
 // InsertCycleTx inserts an active cycle from start to start+length. The
 // caller holds the account lock and has checked there is no active cycle
-// (the partial unique index refuses a second one: ErrDuplicate).
+// (the partial unique index refuses a second one: access.ErrDuplicate).
 func (s *Store) InsertCycleTx(ctx context.Context, tx *sqlx.Tx, accountID int64, area string, fee access.Fen, start time.Time, length time.Duration) (access.Cycle, error) {
 	c := access.Cycle{AccountID: accountID, Area: area, Fee: fee, StartedAt: access.Millis(start),
-		EndsAt: access.Millis(start.Add(length)), Status: CycleActive}
+		EndsAt: access.Millis(start.Add(length)), Status: access.CycleActive}
 	err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO cycles (account_id, area, fee_fen, started_at, ends_at, status)
 		VALUES (?, ?, ?, ?, ?, 'active') RETURNING id`), c.AccountID, c.Area, c.Fee, c.StartedAt, c.EndsAt).Scan(&c.ID)
 	if err != nil {
 		if IsUniqueViolation(err) {
-			return c, fmt.Errorf("store: start cycle of account #%d in %s: %w", accountID, area, ErrDuplicate)
+			return c, fmt.Errorf("store: start cycle of account #%d in %s: %w", accountID, area, access.ErrDuplicate)
 		}
 		return c, fmt.Errorf("store: start cycle: %w", err)
 	}
@@ -98,7 +87,7 @@ func (s *Store) CycleByIDTx(ctx context.Context, tx *sqlx.Tx, id int64) (access.
 }
 
 // MarkCycleSettledTx marks an active cycle settled by ledger row ledgerID. It
-// returns an error wrapping ErrDuplicate when the cycle is no longer active.
+// returns an error wrapping access.ErrDuplicate when the cycle is no longer active.
 func (s *Store) MarkCycleSettledTx(ctx context.Context, tx *sqlx.Tx, id, ledgerID int64) error {
 	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE cycles SET status = 'settled', settled_at = ?, ledger_id = ? WHERE id = ? AND status = 'active'`),
 		access.Millis(s.now()), ledgerID, id)
@@ -106,7 +95,7 @@ func (s *Store) MarkCycleSettledTx(ctx context.Context, tx *sqlx.Tx, id, ledgerI
 		return fmt.Errorf("store: settle cycle #%d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("store: settle cycle #%d: not active: %w", id, ErrDuplicate)
+		return fmt.Errorf("store: settle cycle #%d: not active: %w", id, access.ErrDuplicate)
 	}
 	return nil
 }
@@ -163,11 +152,11 @@ func (s *Store) CyclesByAccount(ctx context.Context, accountID int64, limit int)
 const ledgerCols = `id, account_id, kind, amount_fen, balance_after_fen, actor, reference, reason, created_at`
 
 // LedgerByAccount returns the account's newest ledger rows, newest first.
-func (s *Store) LedgerByAccount(ctx context.Context, accountID int64, limit int) ([]LedgerEntry, error) {
+func (s *Store) LedgerByAccount(ctx context.Context, accountID int64, limit int) ([]access.LedgerEntry, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 20
 	}
-	var out []LedgerEntry
+	var out []access.LedgerEntry
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+ledgerCols+` FROM ledger WHERE account_id = ? ORDER BY id DESC LIMIT ?`), accountID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: ledger: %w", err)
@@ -176,8 +165,8 @@ func (s *Store) LedgerByAccount(ctx context.Context, accountID int64, limit int)
 }
 
 // LedgerByReference returns the ledger row of (kind, reference).
-func (s *Store) LedgerByReference(ctx context.Context, kind, reference string) (LedgerEntry, error) {
-	var e LedgerEntry
+func (s *Store) LedgerByReference(ctx context.Context, kind, reference string) (access.LedgerEntry, error) {
+	var e access.LedgerEntry
 	err := s.db.GetContext(ctx, &e, s.db.Rebind(`SELECT `+ledgerCols+` FROM ledger WHERE kind = ? AND reference = ?`), kind, reference)
 	if err != nil {
 		return e, notFound(err, "ledger "+kind+" "+reference)
@@ -185,21 +174,12 @@ func (s *Store) LedgerByReference(ctx context.Context, kind, reference string) (
 	return e, nil
 }
 
-// BillingSession is the part of a live session billing needs to disconnect it.
-type BillingSession struct {
-	ID     int64  `db:"id"`
-	NAS    string `db:"nas"`
-	MAC    string `db:"mac"`
-	IP     string `db:"ip"`
-	Status string `db:"status"`
-}
-
 // LiveSessionsInAreaTx returns the account's sessions in area that are
 // reserved or online and were heard of at or after freshSince (older ones are
 // stale and left to the reaper).
-func (s *Store) LiveSessionsInAreaTx(ctx context.Context, tx *sqlx.Tx, accountID int64, area string, freshSince time.Time) ([]BillingSession, error) {
+func (s *Store) LiveSessionsInAreaTx(ctx context.Context, tx *sqlx.Tx, accountID int64, area string, freshSince time.Time) ([]access.BillingSession, error) {
 	f := access.Millis(freshSince)
-	var out []BillingSession
+	var out []access.BillingSession
 	err := tx.SelectContext(ctx, &out, tx.Rebind(`SELECT id, nas, mac, ip, status FROM sessions
 		WHERE account_id = ? AND area = ? AND status IN ('reserved', 'online')
 		  AND (last_update_at >= ? OR started_at >= ? OR reserved_at >= ?) ORDER BY id`), accountID, area, f, f, f)
@@ -209,24 +189,14 @@ func (s *Store) LiveSessionsInAreaTx(ctx context.Context, tx *sqlx.Tx, accountID
 	return out, nil
 }
 
-// PaymentOrder is one payment_orders row.
-type PaymentOrder struct {
-	OrderID    string     `db:"order_id"`
-	AccountID  int64      `db:"account_id"`
-	Amount     access.Fen `db:"amount_fen"`
-	PaidAt     string     `db:"paid_at"`
-	LedgerID   int64      `db:"ledger_id"`
-	ReceivedAt int64      `db:"received_at"`
-}
-
 // InsertPaymentOrderTx records a payment order; a repeated order id returns
-// an error wrapping ErrDuplicate.
-func (s *Store) InsertPaymentOrderTx(ctx context.Context, tx *sqlx.Tx, o PaymentOrder) error {
+// an error wrapping access.ErrDuplicate.
+func (s *Store) InsertPaymentOrderTx(ctx context.Context, tx *sqlx.Tx, o access.PaymentOrder) error {
 	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO payment_orders (order_id, account_id, amount_fen, paid_at, ledger_id, received_at)
 		VALUES (?, ?, ?, ?, ?, ?)`), o.OrderID, o.AccountID, o.Amount, o.PaidAt, o.LedgerID, o.ReceivedAt)
 	if err != nil {
 		if IsUniqueViolation(err) {
-			return fmt.Errorf("store: payment order %q: %w", o.OrderID, ErrDuplicate)
+			return fmt.Errorf("store: payment order %q: %w", o.OrderID, access.ErrDuplicate)
 		}
 		return fmt.Errorf("store: payment order: %w", err)
 	}
@@ -234,8 +204,8 @@ func (s *Store) InsertPaymentOrderTx(ctx context.Context, tx *sqlx.Tx, o Payment
 }
 
 // PaymentOrderByID returns a recorded payment order.
-func (s *Store) PaymentOrderByID(ctx context.Context, orderID string) (PaymentOrder, error) {
-	var o PaymentOrder
+func (s *Store) PaymentOrderByID(ctx context.Context, orderID string) (access.PaymentOrder, error) {
+	var o access.PaymentOrder
 	err := s.db.GetContext(ctx, &o, s.db.Rebind(`SELECT order_id, account_id, amount_fen, paid_at, ledger_id, received_at FROM payment_orders WHERE order_id = ?`), orderID)
 	if err != nil {
 		return o, notFound(err, "payment order "+orderID)
@@ -244,22 +214,13 @@ func (s *Store) PaymentOrderByID(ctx context.Context, orderID string) (PaymentOr
 }
 
 // LedgerByID returns one ledger row.
-func (s *Store) LedgerByID(ctx context.Context, id int64) (LedgerEntry, error) {
-	var e LedgerEntry
+func (s *Store) LedgerByID(ctx context.Context, id int64) (access.LedgerEntry, error) {
+	var e access.LedgerEntry
 	err := s.db.GetContext(ctx, &e, s.db.Rebind(`SELECT `+ledgerCols+` FROM ledger WHERE id = ?`), id)
 	if err != nil {
 		return e, notFound(err, fmt.Sprintf("ledger #%d", id))
 	}
 	return e, nil
-}
-
-// UncoveredSession is an online session in a billed area whose account has
-// no active cycle there.
-type UncoveredSession struct {
-	BillingSession
-	AccountID int64      `db:"account_id"`
-	Username  string     `db:"username"`
-	Balance   access.Fen `db:"balance_fen"`
 }
 
 // UncoveredSessions finds the online sessions (heard of at or after
@@ -268,12 +229,12 @@ type UncoveredSession struct {
 // none: they are left by a disconnect that never happened (a crash after the
 // settlement's commit, no RADIUS on the settling node) or by a race with
 // the settlement. Ordered by account.
-func (s *Store) UncoveredSessions(ctx context.Context, area string, freshSince time.Time, limit int) ([]UncoveredSession, error) {
+func (s *Store) UncoveredSessions(ctx context.Context, area string, freshSince time.Time, limit int) ([]access.UncoveredSession, error) {
 	if limit <= 0 {
 		limit = 500
 	}
 	f := access.Millis(freshSince)
-	var out []UncoveredSession
+	var out []access.UncoveredSession
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT s.id, s.nas, s.mac, s.ip, s.status, s.account_id, a.username, a.balance_fen
 		FROM sessions s JOIN accounts a ON a.id = s.account_id
 		WHERE s.area = ? AND s.status = 'online' AND s.last_update_at >= 0
@@ -286,32 +247,13 @@ func (s *Store) UncoveredSessions(ctx context.Context, area string, freshSince t
 	return out, nil
 }
 
-// BillingProblem is one inconsistency found by CheckBilling.
-type BillingProblem struct {
-	AccountID int64
-	Username  string
-	Kind      string
-	Detail    string
-}
-
-// Kinds of BillingProblem.
-const (
-	ProblemBalanceMismatch = "balance_mismatch" // balance != sum(ledger)
-	ProblemLedgerChain     = "ledger_chain"     // a row's balance_after != previous + amount
-	ProblemSettledNoFee    = "settled_without_fee"
-	ProblemFeeMismatch     = "fee_mismatch" // the fee row's amount or id does not match the cycle
-	ProblemActiveWithFee   = "active_cycle_charged"
-	ProblemOrphanFee       = "fee_without_cycle"
-	ProblemBelowCommitted  = "below_committed"
-)
-
 // CheckBilling checks every account's balance against its ledger, the
 // ledger's running balance, that every settled cycle has exactly one fee row
 // (and active ones none), and that no balance is below its committed fees.
-func (s *Store) CheckBilling(ctx context.Context) ([]BillingProblem, error) {
-	var out []BillingProblem
+func (s *Store) CheckBilling(ctx context.Context) ([]access.BillingProblem, error) {
+	var out []access.BillingProblem
 	add := func(id int64, user, kind, format string, args ...any) {
-		out = append(out, BillingProblem{AccountID: id, Username: user, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+		out = append(out, access.BillingProblem{AccountID: id, Username: user, Kind: kind, Detail: fmt.Sprintf(format, args...)})
 	}
 
 	// 1. balance == sum(ledger).
@@ -331,7 +273,7 @@ func (s *Store) CheckBilling(ctx context.Context) ([]BillingProblem, error) {
 	for _, r := range sums {
 		users[r.ID] = r.Username
 		if r.Balance != r.Sum {
-			add(r.ID, r.Username, ProblemBalanceMismatch, "balance %s yuan, ledger sums to %s yuan", r.Balance, r.Sum)
+			add(r.ID, r.Username, access.ProblemBalanceMismatch, "balance %s yuan, ledger sums to %s yuan", r.Balance, r.Sum)
 		}
 	}
 
@@ -357,7 +299,7 @@ func (s *Store) CheckBilling(ctx context.Context) ([]BillingProblem, error) {
 		}
 		running += amount
 		if after != running && !broken {
-			add(acc, users[acc], ProblemLedgerChain, "ledger row #%d: balance after %s yuan, running sum %s yuan", id, after, running)
+			add(acc, users[acc], access.ProblemLedgerChain, "ledger row #%d: balance after %s yuan, running sum %s yuan", id, after, running)
 			broken = true // one report per account is enough
 		}
 	}
@@ -374,37 +316,37 @@ func (s *Store) CheckBilling(ctx context.Context) ([]BillingProblem, error) {
 	if err := s.db.SelectContext(ctx, &cycles, `SELECT `+cycleCols+`, ledger_id FROM cycles ORDER BY id`); err != nil {
 		return nil, fmt.Errorf("store: check cycles: %w", err)
 	}
-	var fees []LedgerEntry
+	var fees []access.LedgerEntry
 	if err := s.db.SelectContext(ctx, &fees, s.db.Rebind(`SELECT `+ledgerCols+` FROM ledger WHERE kind = ? ORDER BY id`), access.LedgerCycleFee); err != nil {
 		return nil, fmt.Errorf("store: check cycle fees: %w", err)
 	}
-	feeByRef := map[string][]LedgerEntry{}
+	feeByRef := map[string][]access.LedgerEntry{}
 	for _, f := range fees {
 		feeByRef[f.Reference] = append(feeByRef[f.Reference], f)
 	}
 	seen := map[string]bool{}
 	for _, c := range cycles {
-		ref := CycleFeeReference(c.ID)
+		ref := access.CycleFeeReference(c.ID)
 		seen[ref] = true
 		got := feeByRef[ref]
 		switch {
-		case c.Status == CycleSettled && len(got) == 0:
-			add(c.AccountID, users[c.AccountID], ProblemSettledNoFee, "cycle #%d in %s settled without a fee row", c.ID, c.Area)
+		case c.Status == access.CycleSettled && len(got) == 0:
+			add(c.AccountID, users[c.AccountID], access.ProblemSettledNoFee, "cycle #%d in %s settled without a fee row", c.ID, c.Area)
 		case len(got) > 1:
-			add(c.AccountID, users[c.AccountID], ProblemFeeMismatch, "cycle #%d charged %d times", c.ID, len(got))
-		case c.Status == CycleActive && len(got) == 1:
-			add(c.AccountID, users[c.AccountID], ProblemActiveWithFee, "cycle #%d is active but charged by ledger row #%d", c.ID, got[0].ID)
-		case c.Status == CycleSettled:
+			add(c.AccountID, users[c.AccountID], access.ProblemFeeMismatch, "cycle #%d charged %d times", c.ID, len(got))
+		case c.Status == access.CycleActive && len(got) == 1:
+			add(c.AccountID, users[c.AccountID], access.ProblemActiveWithFee, "cycle #%d is active but charged by ledger row #%d", c.ID, got[0].ID)
+		case c.Status == access.CycleSettled:
 			f := got[0]
 			if f.Amount != -c.Fee || f.AccountID != c.AccountID || c.LedgerID == nil || *c.LedgerID != f.ID {
-				add(c.AccountID, users[c.AccountID], ProblemFeeMismatch, "cycle #%d (fee %s yuan) and its fee row #%d (%s yuan, account #%d) disagree",
+				add(c.AccountID, users[c.AccountID], access.ProblemFeeMismatch, "cycle #%d (fee %s yuan) and its fee row #%d (%s yuan, account #%d) disagree",
 					c.ID, c.Fee, f.ID, f.Amount, f.AccountID)
 			}
 		}
 	}
 	for _, f := range fees {
 		if !seen[f.Reference] {
-			add(f.AccountID, users[f.AccountID], ProblemOrphanFee, "ledger row #%d (%s) names no cycle", f.ID, f.Reference)
+			add(f.AccountID, users[f.AccountID], access.ProblemOrphanFee, "ledger row #%d (%s) names no cycle", f.ID, f.Reference)
 		}
 	}
 
@@ -423,7 +365,7 @@ func (s *Store) CheckBilling(ctx context.Context) ([]BillingProblem, error) {
 		return nil, fmt.Errorf("store: check committed: %w", err)
 	}
 	for _, r := range below {
-		add(r.ID, r.Username, ProblemBelowCommitted, "balance %s yuan is below the committed cycle fee %s yuan", r.Balance, r.Committed)
+		add(r.ID, r.Username, access.ProblemBelowCommitted, "balance %s yuan is below the committed cycle fee %s yuan", r.Balance, r.Committed)
 	}
 	return out, nil
 }

@@ -15,11 +15,6 @@ import (
 
 const deviceCols = `id, account_id, mac, class, signals, bound, bound_by, last_seen_at, created_at`
 
-// Who bound a device, besides an operator's name.
-const (
-	BoundByPortal = "portal" // a portal login in a seamless area
-)
-
 // DevicesByAccount returns the account's devices, bound ones first, then the
 // most recently seen.
 func (s *Store) DevicesByAccount(ctx context.Context, accountID int64) ([]access.Device, error) {

@@ -99,7 +99,7 @@ func (s *Store) RememberDevice(ctx context.Context, accountID int64, mac, class,
 
 // classByPerson holds for a device whose class a person gave when binding
 // it: an operator, or the student registering a console.
-const classByPerson = `devices.bound AND devices.bound_by <> '` + BoundByPortal + `' AND devices.class IN ('pc', 'mobile')`
+const classByPerson = `devices.bound AND devices.bound_by <> '` + access.BoundByPortal + `' AND devices.class IN ('pc', 'mobile')`
 
 // DeviceClassOverride returns the class a person gave the account's device
 // mac when binding it — an operator (`campusnet devices bind --class`, a

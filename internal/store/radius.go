@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -181,14 +179,6 @@ func (s *Store) textsArg(v []string) any {
 	return string(b)
 }
 
-// NewCorrelation returns a fresh session correlation value: what RADIUS
-// sends as the Class attribute and the BAS echoes in accounting.
-func NewCorrelation() string {
-	var b [15]byte
-	_, _ = rand.Read(b[:])
-	return "cn:" + base64.RawURLEncoding.EncodeToString(b[:])
-}
-
 // LiveTokens returns the portal's unused login tokens of a user name that
 // have not expired at now.
 func (a *AAA) LiveTokens(ctx context.Context, username string, now time.Time) ([]access.LoginToken, error) {
@@ -202,85 +192,17 @@ func (a *AAA) LiveTokens(ctx context.Context, username string, now time.Time) ([
 	return out, nil
 }
 
-// LoginRequest is an Access-Request whose credentials were checked, waiting
-// for the policy decision under its account's lock.
-type LoginRequest struct {
-	// Username names the account (token and password logins). With
-	// MACAuth the account is the one MAC is bound to instead.
-	Username string
-	MACAuth  bool
-	MAC      string // canonical, "" when the BAS sent none
-	// TokenID is the portal token that proved the credentials: it is
-	// marked used in the same transaction, and LoginState.TokenFresh says
-	// whether it still was unused.
-	TokenID int64
-	NAS     string
-	Area    string
-	// Billed says the area charges a fee: LoginState.ActiveCycle is read.
-	Billed bool
-	IP     string
-	Class  string // device class: from the token, the device row, or unknown
-}
-
-// LoginState is what the decision of one LoginRequest reads. The account
-// row is locked.
-type LoginState struct {
-	Now     time.Time
-	Found   bool // the account exists (MAC authentication: the MAC is bound)
-	Account access.Account
-	// Devices are the account's device rows, plus the row that binds the
-	// request's MAC to another account, if any.
-	Devices []access.Device
-	// Live are the account's reserved and online sessions in every area,
-	// including reservations made for earlier requests of the same batch
-	// (ID 0 until committed).
-	Live []access.Session
-	// ActiveCycle says the account has an active billing cycle in the
-	// request's area.
-	ActiveCycle bool
-	// TokenFresh says TokenID was unused (it is used now).
-	TokenFresh bool
-}
-
-// LoginDecision is the policy's answer to one LoginRequest.
-type LoginDecision struct {
-	Accept bool
-	// Session is the reservation to insert on accept; Correlation must be
-	// set (NewCorrelation). Fields left empty are taken from the request.
-	Session access.Session
-	// Reuse is the correlation of one of Live's reservations to refresh
-	// instead of inserting Session (the same MAC authenticating again).
-	Reuse string
-	// Close are sessions of Live to close as replaced.
-	Close []access.Session
-	// Bind binds the request's MAC to the account (class Session.Class,
-	// bound by the portal), taking it from another account if needed;
-	// Unbind names a MAC of the account to unbind first (the bound limit).
-	Bind   bool
-	Unbind string
-	// Log is the authentication log entry. With LogNow it is written in
-	// the same transaction (the portal reads a token's refusal right
-	// after the reply); otherwise the caller queues it.
-	Log    access.AuthLogEntry
-	LogNow bool
-}
-
-// DecideFunc decides request i of a batch. It may be called more than once
-// for the same request (a transaction retried), so it must have no effects
-// outside its result.
-type DecideFunc func(i int, st *LoginState) LoginDecision
-
 // AuthorizeLogins decides a batch of requests in one transaction: it locks
 // their accounts (in id order, so that concurrent batches and nodes cannot
 // deadlock), reads their devices, live sessions, active cycles and marks
 // their tokens used, calls decide for each request in order (a request sees
 // the reservations of the earlier ones), then writes reservations,
 // replacements, bindings and the LogNow entries, and commits once.
-func (a *AAA) AuthorizeLogins(ctx context.Context, reqs []LoginRequest, decide DecideFunc) ([]LoginDecision, error) {
+func (a *AAA) AuthorizeLogins(ctx context.Context, reqs []access.LoginRequest, decide access.DecideFunc) ([]access.LoginDecision, error) {
 	if a.dialect == Postgres {
 		return a.authorizePG(ctx, reqs, decide)
 	}
-	var out []LoginDecision
+	var out []access.LoginDecision
 	err := a.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
 		out, err = a.authorizeTx(ctx, tx, reqs, decide)
@@ -303,7 +225,7 @@ type loginKeys struct {
 	billed                  bool
 }
 
-func newLoginKeys(reqs []LoginRequest) loginKeys {
+func newLoginKeys(reqs []access.LoginRequest) loginKeys {
 	var k loginKeys
 	for _, r := range reqs {
 		if r.MACAuth {
@@ -338,7 +260,7 @@ func (a *AAA) lockAccountsSQL() string {
 	return `SELECT ` + accountCols + ` FROM accounts WHERE ` + byIDs + ` ORDER BY id` + a.forUpdate()
 }
 
-func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest, decide DecideFunc) ([]LoginDecision, error) {
+func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []access.LoginRequest, decide access.DecideFunc) ([]access.LoginDecision, error) {
 	now := a.now()
 	nowMs := access.Millis(now)
 	k := newLoginKeys(reqs)
@@ -383,7 +305,7 @@ func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []LoginRequest,
 				return nil, fmt.Errorf("store: unbind oldest: %w", err)
 			}
 		}
-		if _, err := a.exec(ctx, tx, bindSQL, op.accountID, op.mac, op.class, BoundByPortal, nowMs, nowMs); err != nil {
+		if _, err := a.exec(ctx, tx, bindSQL, op.accountID, op.mac, op.class, access.BoundByPortal, nowMs, nowMs); err != nil {
 			return nil, fmt.Errorf("store: bind %s: %w", op.mac, err)
 		}
 	}
@@ -411,7 +333,7 @@ type bindOp struct {
 
 // loginBatch is what a batch's decisions write.
 type loginBatch struct {
-	out     []LoginDecision
+	out     []access.LoginDecision
 	pending []*pendingSession
 	logNow  []access.AuthLogEntry
 	binds   []bindOp
@@ -420,7 +342,7 @@ type loginBatch struct {
 // decideLogins calls decide for each request in order, on what the batch
 // read (accs are the locked accounts), and collects the writes: a request
 // sees the reservations and bindings of the earlier ones.
-func decideLogins(now time.Time, reqs []LoginRequest, accs []access.Account, rd loginData, decide DecideFunc) loginBatch {
+func decideLogins(now time.Time, reqs []access.LoginRequest, accs []access.Account, rd loginData, decide access.DecideFunc) loginBatch {
 	nowMs := access.Millis(now)
 	byID := make(map[int64]*access.Account, len(accs))
 	byUser := make(map[string]*access.Account, len(accs))
@@ -451,13 +373,13 @@ func decideLogins(now time.Time, reqs []LoginRequest, accs []access.Account, rd 
 		fresh[id] = true
 	}
 
-	out := make([]LoginDecision, len(reqs))
+	out := make([]access.LoginDecision, len(reqs))
 	var pending []*pendingSession
 	var logNow []access.AuthLogEntry
 	var binds []bindOp
 	for i := range reqs {
 		r := &reqs[i]
-		st := LoginState{Now: now}
+		st := access.LoginState{Now: now}
 		var acc *access.Account
 		if r.MACAuth {
 			if d, ok := boundBy[r.MAC]; ok {
@@ -493,7 +415,7 @@ func decideLogins(now time.Time, reqs []LoginRequest, accs []access.Account, rd 
 			for _, p := range live[acc.ID] {
 				if p.s.Correlation == c.Correlation && !p.closed {
 					p.closed = true
-					p.s.CloseReason = CloseReplaced
+					p.s.CloseReason = access.CloseReplaced
 					if !p.insert && p.s.ID != 0 {
 						pending = append(pending, p)
 					}
@@ -529,7 +451,7 @@ func decideLogins(now time.Time, reqs []LoginRequest, accs []access.Account, rd 
 			s.Status = access.SessionReserved
 			s.ReservedAt = nowMs
 			if s.Correlation == "" {
-				s.Correlation = NewCorrelation()
+				s.Correlation = access.NewCorrelation()
 			}
 			p := &pendingSession{s: s, insert: true}
 			live[acc.ID] = append(live[acc.ID], p)
@@ -542,7 +464,7 @@ func decideLogins(now time.Time, reqs []LoginRequest, accs []access.Account, rd 
 				op.takeFrom = b.ID
 			}
 			binds = append(binds, op)
-			nd := access.Device{AccountID: acc.ID, MAC: r.MAC, Class: op.class, Bound: true, BoundBy: BoundByPortal}
+			nd := access.Device{AccountID: acc.ID, MAC: r.MAC, Class: op.class, Bound: true, BoundBy: access.BoundByPortal}
 			boundBy[r.MAC] = nd
 			list := devsByAcc[acc.ID][:0:0]
 			for _, x := range devsByAcc[acc.ID] {
@@ -634,7 +556,7 @@ func (a *AAA) writeSessions(ctx context.Context, tx *sqlx.Tx, pending []*pending
 	}
 	if len(closeIDs) > 0 {
 		if _, err := a.exec(ctx, tx, `UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
-			WHERE `+a.inInts("id")+` AND status <> 'closed'`, nowMs, CloseReplaced, a.intsArg(closeIDs)); err != nil {
+			WHERE `+a.inInts("id")+` AND status <> 'closed'`, nowMs, access.CloseReplaced, a.intsArg(closeIDs)); err != nil {
 			return fmt.Errorf("store: close replaced sessions: %w", err)
 		}
 	}
@@ -739,17 +661,9 @@ func (s *Store) AuthLog(ctx context.Context, username string, limit int) ([]acce
 	return out, nil
 }
 
-// NASSeen is a BAS as the RADIUS server last heard from it.
-type NASSeen struct {
-	Name          string `db:"name"`
-	IP            string `db:"ip"`
-	Area          string `db:"area"`
-	LastRequestAt int64  `db:"last_request_at"`
-}
-
 // TouchNAS records when each BAS was last heard from (the RADIUS server
 // calls it every few seconds with what it saw, not per request).
-func (a *AAA) TouchNAS(ctx context.Context, seen []NASSeen) error {
+func (a *AAA) TouchNAS(ctx context.Context, seen []access.NASSeen) error {
 	if len(seen) == 0 {
 		return nil
 	}
@@ -769,8 +683,8 @@ func (a *AAA) TouchNAS(ctx context.Context, seen []NASSeen) error {
 }
 
 // NASList returns every BAS the RADIUS server has heard from.
-func (s *Store) NASList(ctx context.Context) ([]NASSeen, error) {
-	var out []NASSeen
+func (s *Store) NASList(ctx context.Context) ([]access.NASSeen, error) {
+	var out []access.NASSeen
 	if err := s.db.SelectContext(ctx, &out, `SELECT name, ip, area, last_request_at FROM nas ORDER BY name`); err != nil {
 		return nil, fmt.Errorf("store: nas list: %w", err)
 	}

@@ -168,12 +168,12 @@ var loginReadsPG = sqlx.Rebind(sqlx.DOLLAR, `WITH
 	UNION ALL SELECT 't', id, 0, '', '', '', '', '', '', '', '', '', 0, 0, 0, FALSE, '' FROM t`)
 
 // authorizePG is AuthorizeLogins on PostgreSQL: two round trips.
-func (a *AAA) authorizePG(ctx context.Context, reqs []LoginRequest, decide DecideFunc) ([]LoginDecision, error) {
+func (a *AAA) authorizePG(ctx context.Context, reqs []access.LoginRequest, decide access.DecideFunc) ([]access.LoginDecision, error) {
 	pool, err := a.hotPool(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
-	var out []LoginDecision
+	var out []access.LoginDecision
 	err = pgRetry(ctx, func() error {
 		var err error
 		out, err = a.authorizePGOnce(ctx, pool, reqs, decide)
@@ -182,7 +182,7 @@ func (a *AAA) authorizePG(ctx context.Context, reqs []LoginRequest, decide Decid
 	return out, err
 }
 
-func (a *AAA) authorizePGOnce(ctx context.Context, pool *pgxpool.Pool, reqs []LoginRequest, decide DecideFunc) (out []LoginDecision, err error) {
+func (a *AAA) authorizePGOnce(ctx context.Context, pool *pgxpool.Pool, reqs []access.LoginRequest, decide access.DecideFunc) (out []access.LoginDecision, err error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: RADIUS pool: %w", err)
@@ -236,7 +236,7 @@ func (a *AAA) authorizePGOnce(ctx context.Context, pool *pgxpool.Pool, reqs []Lo
 		if op.drop != "" {
 			b.Queue(unbindMACPG, op.accountID, op.drop)
 		}
-		b.Queue(bindPG, op.accountID, op.mac, op.class, BoundByPortal, nowMs, nowMs)
+		b.Queue(bindPG, op.accountID, op.mac, op.class, access.BoundByPortal, nowMs, nowMs)
 	}
 	b.Queue("COMMIT")
 	if err := c.SendBatch(ctx, b).Close(); err != nil {
@@ -337,7 +337,7 @@ func writeLoginsPG(pending []*pendingSession, logNow []access.AuthLogEntry, nowM
 	if len(closeIDs)+len(rID)+len(iAcc)+len(logNow) == 0 {
 		return "", nil
 	}
-	args := []any{nowMs, CloseReplaced, closeIDs, rID, rAt, rIP, rClass,
+	args := []any{nowMs, access.CloseReplaced, closeIDs, rID, rAt, rIP, rClass,
 		iAcc, iUser, iNAS, iArea, iMAC, iIP, iClass, iCorr, iAt}
 	args = append(args, authLogArrays(logNow)...)
 	return writeLoginsSQL, args

@@ -34,22 +34,11 @@ func (s *Store) AccountRefusals(ctx context.Context, accountID int64, username s
 	return out, nil
 }
 
-// NASActivity is what the store knows of one BAS: the last request RADIUS
-// saw from it and its live (reserved or online) sessions.
-type NASActivity struct {
-	Name          string `db:"name"`
-	IP            string `db:"ip"`
-	Area          string `db:"area"`
-	LastRequestAt int64  `db:"last_request_at"`
-	Online        int64  `db:"online"`
-	Reserved      int64  `db:"reserved"`
-}
-
 // NASActivities returns the activity of every BAS that has a nas row or a
 // live session, by name. The configuration stays the list of record; a BAS
 // never heard of has no entry.
-func (s *Store) NASActivities(ctx context.Context) ([]NASActivity, error) {
-	var out []NASActivity
+func (s *Store) NASActivities(ctx context.Context) ([]access.NASActivity, error) {
+	var out []access.NASActivity
 	err := s.db.SelectContext(ctx, &out, `SELECT n.name, COALESCE(nas.ip, '') AS ip, COALESCE(nas.area, '') AS area,
 			COALESCE(nas.last_request_at, 0) AS last_request_at,
 			CAST(COALESCE(c.online, 0) AS BIGINT) AS online, CAST(COALESCE(c.reserved, 0) AS BIGINT) AS reserved

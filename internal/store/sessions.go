@@ -14,16 +14,6 @@ import (
 	"github.com/campusnet/campusnet/internal/access"
 )
 
-// Sessions: reserved (inserted with the Access-Accept) → online
-// (Accounting-Start) → closed. Why a session was closed (close_reason):
-const (
-	CloseStop           = "stop"            // Accounting-Stop
-	CloseStale          = "stale"           // no Interim-Update for 2.5 × the interval (the reaper)
-	CloseReserveTimeout = "reserve_timeout" // no Accounting-Start in time (the reaper)
-	CloseNASReboot      = "nas_reboot"      // Accounting-On/Off from its BAS
-	CloseReplaced       = "replaced"        // the same MAC started a new session, or on_limit = replace_oldest
-)
-
 const sessionCols = `id, account_id, username, nas, area, mac, ip, class, status, COALESCE(acct_session_id, '') AS acct_session_id,
 	correlation, reserved_at, started_at, last_update_at, stopped_at, input_octets, output_octets, terminate_cause, close_reason`
 
@@ -128,13 +118,13 @@ func (s *Store) ReapSessions(ctx context.Context, staleBefore, reservedBefore ti
 	now := access.Millis(s.now())
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
 		WHERE status = 'online' AND last_update_at >= 0 AND last_update_at < ? AND started_at < ?`),
-		now, CloseStale, access.Millis(staleBefore), access.Millis(staleBefore))
+		now, access.CloseStale, access.Millis(staleBefore), access.Millis(staleBefore))
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: reap stale sessions: %w", err)
 	}
 	stale, _ = res.RowsAffected()
 	res, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
-		WHERE status = 'reserved' AND id > 0 AND reserved_at < ?`), now, CloseReserveTimeout, access.Millis(reservedBefore))
+		WHERE status = 'reserved' AND id > 0 AND reserved_at < ?`), now, access.CloseReserveTimeout, access.Millis(reservedBefore))
 	if err != nil {
 		return stale, 0, fmt.Errorf("store: reap reservations: %w", err)
 	}
@@ -142,73 +132,16 @@ func (s *Store) ReapSessions(ctx context.Context, staleBefore, reservedBefore ti
 	return stale, reserved, nil
 }
 
-// Kinds of AcctRecord (Acct-Status-Type).
-const (
-	AcctStart   = "start"
-	AcctInterim = "interim"
-	AcctStop    = "stop"
-	AcctOn      = "on"  // Accounting-On: the BAS (re)started
-	AcctOff     = "off" // Accounting-Off: the BAS is going down
-)
-
-// Outcomes of an AcctRecord.
-const (
-	AcctStarted   = "started"   // a session went online (from its reservation, or recorded without one)
-	AcctUpdated   = "updated"   // an Interim-Update was recorded
-	AcctStopped   = "stopped"   // a session was closed (or its final counters recorded)
-	AcctDuplicate = "duplicate" // nothing to do: already recorded
-	AcctUnknown   = "unknown"   // names no session and no account: acknowledged, not recorded
-	AcctLate      = "late"      // an Interim-Update for a session already closed
-	AcctClosedAll = "closed_all"
-)
-
-// AcctRecord is one Accounting-Request.
-type AcctRecord struct {
-	Kind          string
-	NAS           string
-	Area          string
-	AcctSessionID string
-	// Correlation is the Class attribute the BAS echoed ("" if none).
-	Correlation string
-	// Username is User-Name as the BAS sent it: normally the account (the
-	// Access-Accept's User-Name), sometimes the MAC.
-	Username       string
-	MAC            string // canonical, or ""
-	IP             string
-	InputOctets    int64 // with the gigawords
-	OutputOctets   int64
-	TerminateCause string
-	// Fee and CycleLength are the area's billing: at a Start in a billed
-	// area (Fee > 0) the account's cycle is started if none is active.
-	Fee         access.Fen
-	CycleLength time.Duration
-}
-
-// AcctResult is what one AcctRecord did.
-type AcctResult struct {
-	Outcome   string
-	SessionID int64
-	AccountID int64
-	// Closed counts the sessions an Accounting-On/Off closed, or the older
-	// sessions of the same MAC a Start replaced.
-	Closed       int64
-	CycleStarted bool
-	// Arrears: a Start in a billed area of an account with no active cycle
-	// and a balance below the fee (it was let in elsewhere or before a
-	// refund); billing's arrears check will find the session.
-	Arrears bool
-}
-
 // RecordAccounting applies a batch of Accounting-Requests in order, in one
 // transaction. Every kind is idempotent on (NAS, Acct-Session-Id): a
 // repeated Start records nothing, a repeated Stop the same counters.
-func (a *AAA) RecordAccounting(ctx context.Context, recs []AcctRecord) ([]AcctResult, error) {
+func (a *AAA) RecordAccounting(ctx context.Context, recs []access.AcctRecord) ([]access.AcctResult, error) {
 	if a.dialect == Postgres {
 		return a.recordAccountingPG(ctx, recs)
 	}
-	var out []AcctResult
+	var out []access.AcctResult
 	err := a.InTx(ctx, func(tx *sqlx.Tx) error {
-		out = make([]AcctResult, len(recs))
+		out = make([]access.AcctResult, len(recs))
 		nowMs := access.Millis(a.now())
 		for i := range recs {
 			res, err := a.acctOne(ctx, tx, &recs[i], nowMs)
@@ -240,10 +173,10 @@ func (a *AAA) RecordAccounting(ctx context.Context, recs []AcctRecord) ([]AcctRe
 
 // billedStarts returns the accounts of the Starts that put a session online
 // in a billed area.
-func billedStarts(recs []AcctRecord, out []AcctResult) []int64 {
+func billedStarts(recs []access.AcctRecord, out []access.AcctResult) []int64 {
 	var ids []int64
 	for i, r := range recs {
-		if r.Kind == AcctStart && out[i].Outcome == AcctStarted && r.Fee > 0 && out[i].AccountID != 0 {
+		if r.Kind == access.AcctStart && out[i].Outcome == access.AcctStarted && r.Fee > 0 && out[i].AccountID != 0 {
 			ids = append(ids, out[i].AccountID)
 		}
 	}
@@ -253,10 +186,10 @@ func billedStarts(recs []AcctRecord, out []AcctResult) []int64 {
 // startCycles starts, with billing's StartCycleTx, the cycle of each account
 // a Start put online in a billed area without an active cycle there, in
 // account order (StartCycleTx locks the account).
-func (a *AAA) startCycles(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, out []AcctResult, active map[cycleKey]bool) error {
+func (a *AAA) startCycles(ctx context.Context, tx *sqlx.Tx, recs []access.AcctRecord, out []access.AcctResult, active map[cycleKey]bool) error {
 	var starts []int
 	for i, r := range recs {
-		if r.Kind == AcctStart && out[i].Outcome == AcctStarted && r.Fee > 0 && out[i].AccountID != 0 && !active[cycleKey{out[i].AccountID, r.Area}] {
+		if r.Kind == access.AcctStart && out[i].Outcome == access.AcctStarted && r.Fee > 0 && out[i].AccountID != 0 && !active[cycleKey{out[i].AccountID, r.Area}] {
 			starts = append(starts, i)
 		}
 	}
@@ -287,8 +220,8 @@ func (a *AAA) startCycles(ctx context.Context, tx *sqlx.Tx, recs []AcctRecord, o
 // together, and a request is answered only once the statements that record
 // it have committed — after a failure the BAS resends and the records are
 // idempotent. Starting a cycle locks its account in a transaction.
-func (a *AAA) recordAccountingPG(ctx context.Context, recs []AcctRecord) ([]AcctResult, error) {
-	out := make([]AcctResult, len(recs))
+func (a *AAA) recordAccountingPG(ctx context.Context, recs []access.AcctRecord) ([]access.AcctResult, error) {
+	out := make([]access.AcctResult, len(recs))
 	nowMs := access.Millis(a.now())
 	active := map[cycleKey]bool{}
 	if err := a.acctBulkPG(ctx, recs, out, active, nowMs); err != nil {
@@ -299,7 +232,7 @@ func (a *AAA) recordAccountingPG(ctx context.Context, recs []AcctRecord) ([]Acct
 	}
 	need := false
 	for i, r := range recs {
-		if r.Kind == AcctStart && out[i].Outcome == AcctStarted && r.Fee > 0 && out[i].AccountID != 0 && !active[cycleKey{out[i].AccountID, r.Area}] {
+		if r.Kind == access.AcctStart && out[i].Outcome == access.AcctStarted && r.Fee > 0 && out[i].AccountID != 0 && !active[cycleKey{out[i].AccountID, r.Area}] {
 			need = true
 		}
 	}
@@ -316,24 +249,24 @@ func (a *AAA) recordAccountingPG(ctx context.Context, recs []AcctRecord) ([]Acct
 	return out, err
 }
 
-func (a *AAA) acctOne(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs int64) (AcctResult, error) {
+func (a *AAA) acctOne(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord, nowMs int64) (access.AcctResult, error) {
 	switch r.Kind {
-	case AcctOn, AcctOff:
+	case access.AcctOn, access.AcctOff:
 		res, err := a.exec(ctx, tx, `UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
-			WHERE nas = ? AND status IN ('reserved', 'online')`, nowMs, CloseNASReboot, r.NAS)
+			WHERE nas = ? AND status IN ('reserved', 'online')`, nowMs, access.CloseNASReboot, r.NAS)
 		if err != nil {
-			return AcctResult{}, fmt.Errorf("store: accounting-on/off of %s: %w", r.NAS, err)
+			return access.AcctResult{}, fmt.Errorf("store: accounting-on/off of %s: %w", r.NAS, err)
 		}
 		n, _ := res.RowsAffected()
-		return AcctResult{Outcome: AcctClosedAll, Closed: n}, nil
-	case AcctStart:
+		return access.AcctResult{Outcome: access.AcctClosedAll, Closed: n}, nil
+	case access.AcctStart:
 		return a.acctStart(ctx, tx, r, nowMs)
-	case AcctInterim:
+	case access.AcctInterim:
 		return a.acctInterim(ctx, tx, r, nowMs)
-	case AcctStop:
+	case access.AcctStop:
 		return a.acctStop(ctx, tx, r, nowMs)
 	}
-	return AcctResult{}, fmt.Errorf("store: accounting kind %q: %w", r.Kind, access.ErrInvalid)
+	return access.AcctResult{}, fmt.Errorf("store: accounting kind %q: %w", r.Kind, access.ErrInvalid)
 }
 
 type startedRow struct {
@@ -347,11 +280,11 @@ type startedRow struct {
 const setOnline = `status = 'online', acct_session_id = ?, started_at = ?, last_update_at = ?,
 	ip = CASE WHEN ? = '' THEN ip ELSE ? END, mac = CASE WHEN mac = '' THEN ? ELSE mac END`
 
-func onlineArgs(r *AcctRecord, nowMs int64) []any {
+func onlineArgs(r *access.AcctRecord, nowMs int64) []any {
 	return []any{r.AcctSessionID, nowMs, nowMs, r.IP, r.IP, r.MAC}
 }
 
-func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs int64) (AcctResult, error) {
+func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord, nowMs int64) (access.AcctResult, error) {
 	var row startedRow
 	found := false
 	// The reservation named by Class, unless this Start was recorded already.
@@ -369,7 +302,7 @@ func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs i
 					FROM s WHERE o.nas = s.nas AND o.mac = s.mac AND o.mac <> '' AND o.status = 'online' AND o.id <> s.id
 					RETURNING o.id)
 				SELECT s.id, s.account_id, (SELECT COUNT(*) FROM c) AS closed FROM s`
-			args = append(args, nowMs, CloseReplaced)
+			args = append(args, nowMs, access.CloseReplaced)
 		} else {
 			q = `UPDATE sessions SET ` + setOnline + `
 				WHERE correlation = ? AND correlation <> '' AND nas = ? AND status = 'reserved'
@@ -381,10 +314,10 @@ func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs i
 		case err == nil:
 			found = true
 			if a.dialect == Postgres {
-				return AcctResult{Outcome: AcctStarted, SessionID: row.ID, AccountID: row.AccountID, Closed: row.Closed}, nil
+				return access.AcctResult{Outcome: access.AcctStarted, SessionID: row.ID, AccountID: row.AccountID, Closed: row.Closed}, nil
 			}
 		case !errors.Is(err, sql.ErrNoRows):
-			return AcctResult{}, fmt.Errorf("store: accounting start: %w", err)
+			return access.AcctResult{}, fmt.Errorf("store: accounting start: %w", err)
 		}
 	}
 	if !found {
@@ -392,10 +325,10 @@ func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs i
 		var dup startedRow
 		err := a.get(ctx, tx, &dup, `SELECT id, account_id, 0 AS closed FROM sessions WHERE nas = ? AND acct_session_id = ?`, r.NAS, r.AcctSessionID)
 		if err == nil {
-			return AcctResult{Outcome: AcctDuplicate, SessionID: dup.ID, AccountID: dup.AccountID}, nil
+			return access.AcctResult{Outcome: access.AcctDuplicate, SessionID: dup.ID, AccountID: dup.AccountID}, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return AcctResult{}, fmt.Errorf("store: accounting start: %w", err)
+			return access.AcctResult{}, fmt.Errorf("store: accounting start: %w", err)
 		}
 		// A reservation of this MAC (of this user, unless User-Name is the
 		// MAC itself), or without a MAC, of this user, at this BAS.
@@ -417,7 +350,7 @@ func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs i
 			case err == nil:
 				found = true
 			case !errors.Is(err, sql.ErrNoRows):
-				return AcctResult{}, fmt.Errorf("store: accounting start: %w", err)
+				return access.AcctResult{}, fmt.Errorf("store: accounting start: %w", err)
 			}
 		}
 	}
@@ -427,21 +360,21 @@ func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs i
 		var err error
 		row, found, err = a.insertOnline(ctx, tx, r, nowMs)
 		if err != nil {
-			return AcctResult{}, err
+			return access.AcctResult{}, err
 		}
 		if !found {
-			return AcctResult{Outcome: AcctUnknown}, nil
+			return access.AcctResult{Outcome: access.AcctUnknown}, nil
 		}
 		if row.ID == 0 {
-			return AcctResult{Outcome: AcctDuplicate}, nil
+			return access.AcctResult{Outcome: access.AcctDuplicate}, nil
 		}
 	}
-	res := AcctResult{Outcome: AcctStarted, SessionID: row.ID, AccountID: row.AccountID}
+	res := access.AcctResult{Outcome: access.AcctStarted, SessionID: row.ID, AccountID: row.AccountID}
 	if r.MAC != "" {
 		out, err := a.exec(ctx, tx, `UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
-			WHERE nas = ? AND mac = ? AND mac <> '' AND status = 'online' AND id <> ?`, nowMs, CloseReplaced, r.NAS, r.MAC, row.ID)
+			WHERE nas = ? AND mac = ? AND mac <> '' AND status = 'online' AND id <> ?`, nowMs, access.CloseReplaced, r.NAS, r.MAC, row.ID)
 		if err != nil {
-			return AcctResult{}, fmt.Errorf("store: close replaced sessions: %w", err)
+			return access.AcctResult{}, fmt.Errorf("store: close replaced sessions: %w", err)
 		}
 		res.Closed, _ = out.RowsAffected()
 	}
@@ -452,7 +385,7 @@ func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs i
 // false when neither the user name nor the MAC's binding names an account;
 // the row's ID is 0 when the same (NAS, Acct-Session-Id) was recorded
 // concurrently.
-func (a *AAA) insertOnline(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs int64) (startedRow, bool, error) {
+func (a *AAA) insertOnline(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord, nowMs int64) (startedRow, bool, error) {
 	var acc struct {
 		ID       int64  `db:"id"`
 		Username string `db:"username"`
@@ -482,7 +415,7 @@ func (a *AAA) insertOnline(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowM
 			reserved_at, started_at, last_update_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 'online', ?, ?, 0, ?, ?)
 		ON CONFLICT (nas, acct_session_id) DO NOTHING RETURNING id`,
-		acc.ID, acc.Username, r.NAS, r.Area, r.MAC, r.IP, class, r.AcctSessionID, NewCorrelation(), nowMs, nowMs)
+		acc.ID, acc.Username, r.NAS, r.Area, r.MAC, r.IP, class, r.AcctSessionID, access.NewCorrelation(), nowMs, nowMs)
 	if err != nil {
 		return startedRow{}, false, fmt.Errorf("store: accounting start: insert: %w", err)
 	}
@@ -492,7 +425,7 @@ func (a *AAA) insertOnline(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowM
 	return startedRow{ID: ids[0], AccountID: acc.ID}, true, nil
 }
 
-func (a *AAA) acctInterim(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs int64) (AcctResult, error) {
+func (a *AAA) acctInterim(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord, nowMs int64) (access.AcctResult, error) {
 	// An Interim-Update proves the session alive: one the reaper closed
 	// as stale comes back online.
 	var row startedRow
@@ -500,19 +433,19 @@ func (a *AAA) acctInterim(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs
 			ip = CASE WHEN ? = '' THEN ip ELSE ? END, status = 'online', stopped_at = 0, close_reason = ''
 		WHERE nas = ? AND acct_session_id = ? AND (status = 'online' OR (status = 'closed' AND close_reason = ?))
 		RETURNING id, account_id, 0 AS closed`,
-		nowMs, r.InputOctets, r.OutputOctets, r.IP, r.IP, r.NAS, r.AcctSessionID, CloseStale)
+		nowMs, r.InputOctets, r.OutputOctets, r.IP, r.IP, r.NAS, r.AcctSessionID, access.CloseStale)
 	if err == nil {
-		return AcctResult{Outcome: AcctUpdated, SessionID: row.ID, AccountID: row.AccountID}, nil
+		return access.AcctResult{Outcome: access.AcctUpdated, SessionID: row.ID, AccountID: row.AccountID}, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return AcctResult{}, fmt.Errorf("store: interim-update: %w", err)
+		return access.AcctResult{}, fmt.Errorf("store: interim-update: %w", err)
 	}
 	err = a.get(ctx, tx, &row, `SELECT id, account_id, 0 AS closed FROM sessions WHERE nas = ? AND acct_session_id = ?`, r.NAS, r.AcctSessionID)
 	if err == nil {
-		return AcctResult{Outcome: AcctLate, SessionID: row.ID, AccountID: row.AccountID}, nil
+		return access.AcctResult{Outcome: access.AcctLate, SessionID: row.ID, AccountID: row.AccountID}, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return AcctResult{}, fmt.Errorf("store: interim-update: %w", err)
+		return access.AcctResult{}, fmt.Errorf("store: interim-update: %w", err)
 	}
 	// The Start never reached us: record the session now.
 	res, err := a.acctStart(ctx, tx, r, nowMs)
@@ -521,12 +454,12 @@ func (a *AAA) acctInterim(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs
 	}
 	if _, err := a.exec(ctx, tx, `UPDATE sessions SET input_octets = ?, output_octets = ? WHERE id = ?`,
 		r.InputOctets, r.OutputOctets, res.SessionID); err != nil {
-		return AcctResult{}, fmt.Errorf("store: interim-update: %w", err)
+		return access.AcctResult{}, fmt.Errorf("store: interim-update: %w", err)
 	}
 	return res, nil
 }
 
-func (a *AAA) acctStop(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs int64) (AcctResult, error) {
+func (a *AAA) acctStop(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord, nowMs int64) (access.AcctResult, error) {
 	var row startedRow
 	err := a.get(ctx, tx, &row, `UPDATE sessions SET
 			stopped_at = CASE WHEN status = 'closed' AND close_reason NOT IN ('', 'stale') THEN stopped_at ELSE ? END,
@@ -535,12 +468,12 @@ func (a *AAA) acctStop(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs in
 			ip = CASE WHEN ? = '' THEN ip ELSE ? END
 		WHERE nas = ? AND acct_session_id = ?
 		RETURNING id, account_id, 0 AS closed`,
-		nowMs, CloseStop, nowMs, r.InputOctets, r.OutputOctets, r.TerminateCause, r.IP, r.IP, r.NAS, r.AcctSessionID)
+		nowMs, access.CloseStop, nowMs, r.InputOctets, r.OutputOctets, r.TerminateCause, r.IP, r.IP, r.NAS, r.AcctSessionID)
 	if err == nil {
-		return AcctResult{Outcome: AcctStopped, SessionID: row.ID, AccountID: row.AccountID}, nil
+		return access.AcctResult{Outcome: access.AcctStopped, SessionID: row.ID, AccountID: row.AccountID}, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return AcctResult{}, fmt.Errorf("store: accounting stop: %w", err)
+		return access.AcctResult{}, fmt.Errorf("store: accounting stop: %w", err)
 	}
 	// A Stop whose Start never came: close the reservation it names.
 	if r.Correlation != "" {
@@ -548,15 +481,15 @@ func (a *AAA) acctStop(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs in
 				close_reason = ?, input_octets = ?, output_octets = ?, terminate_cause = ?
 			WHERE correlation = ? AND correlation <> '' AND nas = ? AND status = 'reserved'
 			RETURNING id, account_id, 0 AS closed`,
-			r.AcctSessionID, nowMs, nowMs, nowMs, CloseStop, r.InputOctets, r.OutputOctets, r.TerminateCause, r.Correlation, r.NAS)
+			r.AcctSessionID, nowMs, nowMs, nowMs, access.CloseStop, r.InputOctets, r.OutputOctets, r.TerminateCause, r.Correlation, r.NAS)
 		if err == nil {
-			return AcctResult{Outcome: AcctStopped, SessionID: row.ID, AccountID: row.AccountID}, nil
+			return access.AcctResult{Outcome: access.AcctStopped, SessionID: row.ID, AccountID: row.AccountID}, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return AcctResult{}, fmt.Errorf("store: accounting stop: %w", err)
+			return access.AcctResult{}, fmt.Errorf("store: accounting stop: %w", err)
 		}
 	}
-	return AcctResult{Outcome: AcctUnknown}, nil
+	return access.AcctResult{Outcome: access.AcctUnknown}, nil
 }
 
 // acctBulkPG applies a batch on PostgreSQL with a few set-based statements
@@ -566,7 +499,7 @@ func (a *AAA) acctStop(ctx context.Context, tx *sqlx.Tx, r *AcctRecord, nowMs in
 // Stops are applied together. A request the set-based statements leave
 // unmatched, or that conflicts with another of its part (the same session
 // or MAC twice), takes the per-request path afterwards.
-func (a *AAA) acctBulkPG(ctx context.Context, recs []AcctRecord, out []AcctResult, active map[cycleKey]bool, nowMs int64) error {
+func (a *AAA) acctBulkPG(ctx context.Context, recs []access.AcctRecord, out []access.AcctResult, active map[cycleKey]bool, nowMs int64) error {
 	var seg []int
 	flush := func() error {
 		err := a.acctSegmentPG(ctx, recs, seg, out, active, nowMs)
@@ -574,7 +507,7 @@ func (a *AAA) acctBulkPG(ctx context.Context, recs []AcctRecord, out []AcctResul
 		return err
 	}
 	for i := range recs {
-		if k := recs[i].Kind; k == AcctOn || k == AcctOff {
+		if k := recs[i].Kind; k == access.AcctOn || k == access.AcctOff {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -589,7 +522,7 @@ func (a *AAA) acctBulkPG(ctx context.Context, recs []AcctRecord, out []AcctResul
 }
 
 // acctOneTx records request i by itself, in a transaction of its own.
-func (a *AAA) acctOneTx(ctx context.Context, recs []AcctRecord, i int, out []AcctResult, nowMs int64) error {
+func (a *AAA) acctOneTx(ctx context.Context, recs []access.AcctRecord, i int, out []access.AcctResult, nowMs int64) error {
 	return a.InTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := a.acctOne(ctx, tx, &recs[i], nowMs)
 		out[i] = res
@@ -597,7 +530,7 @@ func (a *AAA) acctOneTx(ctx context.Context, recs []AcctRecord, i int, out []Acc
 	})
 }
 
-func (a *AAA) acctSegmentPG(ctx context.Context, recs []AcctRecord, seg []int, out []AcctResult, active map[cycleKey]bool, nowMs int64) error {
+func (a *AAA) acctSegmentPG(ctx context.Context, recs []access.AcctRecord, seg []int, out []access.AcctResult, active map[cycleKey]bool, nowMs int64) error {
 	if len(seg) == 0 {
 		return nil
 	}
@@ -605,7 +538,7 @@ func (a *AAA) acctSegmentPG(ctx context.Context, recs []AcctRecord, seg []int, o
 	var starts, interims, stops, later []int
 	startKeys, corrs, macs, stopKeys := map[key]bool{}, map[string]bool{}, map[key]bool{}, map[key]bool{}
 	for _, i := range seg {
-		if recs[i].Kind == AcctStop {
+		if recs[i].Kind == access.AcctStop {
 			stopKeys[key{recs[i].NAS, recs[i].AcctSessionID}] = true
 		}
 	}
@@ -613,7 +546,7 @@ func (a *AAA) acctSegmentPG(ctx context.Context, recs []AcctRecord, seg []int, o
 		r := &recs[i]
 		k := key{r.NAS, r.AcctSessionID}
 		switch r.Kind {
-		case AcctStart:
+		case access.AcctStart:
 			mk := key{r.NAS, r.MAC}
 			if startKeys[k] || (r.Correlation != "" && corrs[r.Correlation]) || (r.MAC != "" && macs[mk]) {
 				later = append(later, i)
@@ -621,13 +554,13 @@ func (a *AAA) acctSegmentPG(ctx context.Context, recs []AcctRecord, seg []int, o
 			}
 			startKeys[k], corrs[r.Correlation], macs[mk] = true, true, r.MAC != ""
 			starts = append(starts, i)
-		case AcctInterim:
+		case access.AcctInterim:
 			if stopKeys[k] || startKeys[k] {
 				later = append(later, i) // its Stop (or Start) is in this part too: apply it in order
 				continue
 			}
 			interims = append(interims, i)
-		case AcctStop:
+		case access.AcctStop:
 			stops = append(stops, i)
 		default:
 			later = append(later, i)
@@ -693,7 +626,7 @@ func unmatched(idx []int, matched map[int]bool) []int {
 // User-Name (or bound MAC) names; a (BAS, Acct-Session-Id) recorded already
 // is a duplicate; older online sessions of the same MAC at the BAS are
 // closed as replaced.
-func startsQueryPG(recs []AcctRecord, idx []int, out []AcctResult, active map[cycleKey]bool, nowMs int64) pgQuery {
+func startsQueryPG(recs []access.AcctRecord, idx []int, out []access.AcctResult, active map[cycleKey]bool, nowMs int64) pgQuery {
 	n := len(idx)
 	ord := make([]int64, n)
 	corr, nas, area, usr, rusr, mac, ip, asid, newcorr := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
@@ -705,11 +638,11 @@ func startsQueryPG(recs []AcctRecord, idx []int, out []AcctResult, active map[cy
 		if _, err := access.NormalizeMAC(r.Username); err != nil {
 			rusr[j] = r.Username // a reservation must be this user's, unless User-Name is the MAC
 		}
-		newcorr[j] = NewCorrelation()
+		newcorr[j] = access.NewCorrelation()
 	}
 	return pgQuery{
 		sql:  startsSQL,
-		args: []any{ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr, nowMs, nowMs, nowMs, nowMs, nowMs, CloseReplaced},
+		args: []any{ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr, nowMs, nowMs, nowMs, nowMs, nowMs, access.CloseReplaced},
 		scan: func(rows pgx.Rows) error {
 			done := map[int]bool{}
 			for rows.Next() {
@@ -722,9 +655,9 @@ func startsQueryPG(recs []AcctRecord, idx []int, out []AcctResult, active map[cy
 					active[cycleKey{acc, ar}] = true
 					continue
 				}
-				res := AcctResult{Outcome: AcctStarted, SessionID: id, AccountID: acc, Closed: closed}
+				res := access.AcctResult{Outcome: access.AcctStarted, SessionID: id, AccountID: acc, Closed: closed}
 				if kind == "d" {
-					res = AcctResult{Outcome: AcctDuplicate, SessionID: id, AccountID: acc}
+					res = access.AcctResult{Outcome: access.AcctDuplicate, SessionID: id, AccountID: acc}
 				}
 				out[o] = res
 				done[int(o)] = true
@@ -734,7 +667,7 @@ func startsQueryPG(recs []AcctRecord, idx []int, out []AcctResult, active map[cy
 			}
 			for _, i := range idx {
 				if !done[i] {
-					out[i] = AcctResult{Outcome: AcctUnknown} // no account (or recorded by another node this instant)
+					out[i] = access.AcctResult{Outcome: access.AcctUnknown} // no account (or recorded by another node this instant)
 				}
 			}
 			return nil
@@ -800,7 +733,7 @@ var startsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (
 
 // bulkUpdatePG applies Interim-Updates (stop false) or Stops in one
 // statement and reports which requests named a known session.
-func updatesQueryPG(recs []AcctRecord, idx []int, out []AcctResult, nowMs int64, stop bool, matched map[int]bool) pgQuery {
+func updatesQueryPG(recs []access.AcctRecord, idx []int, out []access.AcctResult, nowMs int64, stop bool, matched map[int]bool) pgQuery {
 	n := len(idx)
 	ord, in, outb := make([]int64, n), make([]int64, n), make([]int64, n)
 	nas, asid, cause, ip := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -810,12 +743,12 @@ func updatesQueryPG(recs []AcctRecord, idx []int, out []AcctResult, nowMs int64,
 		nas[j], asid[j], cause[j], ip[j] = r.NAS, r.AcctSessionID, r.TerminateCause, r.IP
 	}
 	q := interimsSQL
-	outcome := AcctUpdated
+	outcome := access.AcctUpdated
 	args := []any{ord, nas, asid, in, outb, cause, ip, nowMs}
 	if stop {
 		q = stopsSQL
-		outcome = AcctStopped
-		args = append(args[:7], nowMs, CloseStop, nowMs)
+		outcome = access.AcctStopped
+		args = append(args[:7], nowMs, access.CloseStop, nowMs)
 	}
 	return pgQuery{sql: q, args: args, scan: func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -823,7 +756,7 @@ func updatesQueryPG(recs []AcctRecord, idx []int, out []AcctResult, nowMs int64,
 			if err := rows.Scan(&o, &id, &acc); err != nil {
 				return fmt.Errorf("store: accounting %s: %w", outcome, err)
 			}
-			out[o] = AcctResult{Outcome: outcome, SessionID: id, AccountID: acc}
+			out[o] = access.AcctResult{Outcome: outcome, SessionID: id, AccountID: acc}
 			matched[int(o)] = true
 		}
 		if err := rows.Err(); err != nil {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/campusnet/campusnet/billing"
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/internal/store"
 )
 
@@ -64,7 +63,7 @@ func TestBillingStartCycleContract(t *testing.T) {
 			return c, started
 		}
 		c, started := start(rich)
-		if !started || c.ID == 0 || c.Fee != 2000 || c.Status != store.CycleActive || c.EndsAt-c.StartedAt != (720*time.Hour).Milliseconds() {
+		if !started || c.ID == 0 || c.Fee != 2000 || c.Status != access.CycleActive || c.EndsAt-c.StartedAt != (720*time.Hour).Milliseconds() {
 			t.Fatalf("first start: %+v %v", c, started)
 		}
 		again, started := start(rich)
@@ -89,7 +88,7 @@ func TestBillingStartCycleContract(t *testing.T) {
 				t.Errorf("committed %s %v", f, err)
 			}
 			// The partial unique index refuses a second active cycle.
-			if _, err := s.InsertCycleTx(ctx, tx, rich.ID, "dorm", 2000, clock.Now(), time.Hour); !errors.Is(err, store.ErrDuplicate) {
+			if _, err := s.InsertCycleTx(ctx, tx, rich.ID, "dorm", 2000, clock.Now(), time.Hour); !errors.Is(err, access.ErrDuplicate) {
 				t.Errorf("second active cycle: %v", err)
 			}
 			return errors.New("rollback")
@@ -102,7 +101,7 @@ func TestBillingStartCycleContract(t *testing.T) {
 			if err := s.MarkCycleSettledTx(ctx, tx, c.ID, 1); err != nil {
 				return err
 			}
-			if err := s.MarkCycleSettledTx(ctx, tx, c.ID, 1); !errors.Is(err, store.ErrDuplicate) {
+			if err := s.MarkCycleSettledTx(ctx, tx, c.ID, 1); !errors.Is(err, access.ErrDuplicate) {
 				t.Errorf("second settle: %v", err)
 			}
 			return errors.New("rollback")
@@ -192,7 +191,7 @@ func TestBillingDueCyclesAndSessions(t *testing.T) {
 func TestBillingOperations(t *testing.T) {
 	t.Parallel()
 	clock := NewClock(billingT0)
-	areas := []config.Area{{Name: "dorm", FeeFen: 2000, Cycle: config.Duration{Duration: 720 * time.Hour}}, {Name: "office"}}
+	areas := []access.Area{{Name: "dorm", Fee: 2000, Cycle: 720 * time.Hour}, {Name: "office"}}
 	ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		svc, err := billing.New(s, billing.Config{Areas: areas})
@@ -207,7 +206,7 @@ func TestBillingOperations(t *testing.T) {
 			balance access.Fen
 		}{
 			{"recharge", func() error { _, err := svc.Recharge(ctx, "s1", 5000, "op", "r1", "cash"); return err }, nil, 5000},
-			{"recharge replayed", func() error { _, err := svc.Recharge(ctx, "s1", 5000, "op", "r1", "cash"); return err }, store.ErrDuplicate, 5000},
+			{"recharge replayed", func() error { _, err := svc.Recharge(ctx, "s1", 5000, "op", "r1", "cash"); return err }, access.ErrDuplicate, 5000},
 			{"cycle starts", func() error {
 				_, started, err := svc.StartCycle(ctx, "s1", "dorm")
 				if err == nil && !started {
@@ -270,7 +269,7 @@ func TestBillingVerifyFindsProblems(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]string{"s1": store.ProblemBalanceMismatch, "s2": store.ProblemSettledNoFee, "s3": store.ProblemLedgerChain, "s4": store.ProblemBelowCommitted}
+		want := map[string]string{"s1": access.ProblemBalanceMismatch, "s2": access.ProblemSettledNoFee, "s3": access.ProblemLedgerChain, "s4": access.ProblemBelowCommitted}
 		got := map[string]string{}
 		for _, p := range probs {
 			got[p.Username] = p.Kind

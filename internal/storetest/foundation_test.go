@@ -98,7 +98,7 @@ func TestLedgerOnceAndBalance(t *testing.T) {
 			go func(i int) {
 				defer wg.Done()
 				err := add(string(rune('a'+i%10)), 100)
-				if err != nil && !errors.Is(err, store.ErrDuplicate) {
+				if err != nil && !errors.Is(err, access.ErrDuplicate) {
 					t.Errorf("recharge: %v", err)
 				}
 			}(i)

@@ -122,16 +122,16 @@ func TestSessionsAndReaper(t *testing.T) {
 		defer aaa.Close()
 		a := newAccount(t, s, "sess-a")
 		// A Start with no reservation records an online session.
-		res, err := aaa.RecordAccounting(ctx, []store.AcctRecord{
-			{Kind: store.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S1", Username: "sess-a", MAC: "02:00:00:00:00:01", IP: "10.0.0.1"},
-			{Kind: store.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S2", Username: "sess-a", MAC: "02:00:00:00:00:02", IP: "10.0.0.2"},
-			{Kind: store.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S1", Username: "sess-a"},
-			{Kind: store.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S9", Username: "nobody"},
+		res, err := aaa.RecordAccounting(ctx, []access.AcctRecord{
+			{Kind: access.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S1", Username: "sess-a", MAC: "02:00:00:00:00:01", IP: "10.0.0.1"},
+			{Kind: access.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S2", Username: "sess-a", MAC: "02:00:00:00:00:02", IP: "10.0.0.2"},
+			{Kind: access.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S1", Username: "sess-a"},
+			{Kind: access.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S9", Username: "nobody"},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{store.AcctStarted, store.AcctStarted, store.AcctDuplicate, store.AcctUnknown}
+		want := []string{access.AcctStarted, access.AcctStarted, access.AcctDuplicate, access.AcctUnknown}
 		for i, w := range want {
 			if res[i].Outcome != w {
 				t.Fatalf("record %d: %+v, want %s", i, res[i], w)
@@ -155,7 +155,7 @@ func TestSessionsAndReaper(t *testing.T) {
 		}
 		// The reaper: S1 heard of recently, S2 not.
 		now := time.Now()
-		if _, err := aaa.RecordAccounting(ctx, []store.AcctRecord{{Kind: store.AcctInterim, NAS: "n1", AcctSessionID: "S1", InputOctets: 5}}); err != nil {
+		if _, err := aaa.RecordAccounting(ctx, []access.AcctRecord{{Kind: access.AcctInterim, NAS: "n1", AcctSessionID: "S1", InputOctets: 5}}); err != nil {
 			t.Fatal(err)
 		}
 		stale, reserved, err := s.ReapSessions(ctx, now.Add(time.Minute), now.Add(time.Minute))
@@ -185,30 +185,30 @@ func TestAccountingBatchOfEveryKind(t *testing.T) {
 		defer aaa.Close()
 		newAccount(t, s, "mix-a")
 		mac := func(i int) string { return fmt.Sprintf("02:00:00:00:01:%02x", i) }
-		start := func(asid string, i int) store.AcctRecord {
-			return store.AcctRecord{Kind: store.AcctStart, NAS: "n1", Area: "office", AcctSessionID: asid, Username: "mix-a", MAC: mac(i), IP: fmt.Sprintf("10.1.0.%d", i)}
+		start := func(asid string, i int) access.AcctRecord {
+			return access.AcctRecord{Kind: access.AcctStart, NAS: "n1", Area: "office", AcctSessionID: asid, Username: "mix-a", MAC: mac(i), IP: fmt.Sprintf("10.1.0.%d", i)}
 		}
-		var first []store.AcctRecord
+		var first []access.AcctRecord
 		for i := 1; i <= 4; i++ {
 			first = append(first, start(fmt.Sprintf("O%d", i), i))
 		}
 		if _, err := aaa.RecordAccounting(ctx, first); err != nil {
 			t.Fatal(err)
 		}
-		recs := []store.AcctRecord{
+		recs := []access.AcctRecord{
 			start("A", 1), // replaces O1
-			{Kind: store.AcctStop, NAS: "n1", AcctSessionID: "O1", InputOctets: 11, OutputOctets: 12, TerminateCause: "User-Request"},
+			{Kind: access.AcctStop, NAS: "n1", AcctSessionID: "O1", InputOctets: 11, OutputOctets: 12, TerminateCause: "User-Request"},
 			start("B", 2), // replaces O2
-			{Kind: store.AcctInterim, NAS: "n1", AcctSessionID: "O2", InputOctets: 21, OutputOctets: 22},
-			{Kind: store.AcctInterim, NAS: "n1", AcctSessionID: "O3", InputOctets: 31, OutputOctets: 32},
-			{Kind: store.AcctStop, NAS: "n1", AcctSessionID: "O4", InputOctets: 41, OutputOctets: 42, TerminateCause: "Idle-Timeout"},
+			{Kind: access.AcctInterim, NAS: "n1", AcctSessionID: "O2", InputOctets: 21, OutputOctets: 22},
+			{Kind: access.AcctInterim, NAS: "n1", AcctSessionID: "O3", InputOctets: 31, OutputOctets: 32},
+			{Kind: access.AcctStop, NAS: "n1", AcctSessionID: "O4", InputOctets: 41, OutputOctets: 42, TerminateCause: "Idle-Timeout"},
 			start("O3", 3), // recorded already
 		}
 		res, err := aaa.RecordAccounting(ctx, recs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{store.AcctStarted, store.AcctStopped, store.AcctStarted, store.AcctLate, store.AcctUpdated, store.AcctStopped, store.AcctDuplicate}
+		want := []string{access.AcctStarted, access.AcctStopped, access.AcctStarted, access.AcctLate, access.AcctUpdated, access.AcctStopped, access.AcctDuplicate}
 		for i, w := range want {
 			if res[i].Outcome != w {
 				t.Errorf("%s %s: %s, want %s", recs[i].Kind, recs[i].AcctSessionID, res[i].Outcome, w)
@@ -234,10 +234,10 @@ func TestAccountingBatchOfEveryKind(t *testing.T) {
 			in, out        int64
 		}
 		for asid, w := range map[string]st{
-			"O1": {"closed", store.CloseReplaced, 11, 12},
-			"O2": {"closed", store.CloseReplaced, 0, 0},
+			"O1": {"closed", access.CloseReplaced, 11, 12},
+			"O2": {"closed", access.CloseReplaced, 0, 0},
 			"O3": {"online", "", 31, 32},
-			"O4": {"closed", store.CloseStop, 41, 42},
+			"O4": {"closed", access.CloseStop, 41, 42},
 			"A":  {"online", "", 0, 0},
 			"B":  {"online", "", 0, 0},
 		} {
@@ -304,14 +304,14 @@ func TestAuthorizeReadsWhatItLocked(t *testing.T) {
 	done := make(chan result, 1)
 	go func() {
 		var r result
-		_, r.err = aaa.AuthorizeLogins(ctx, []store.LoginRequest{{MACAuth: true, MAC: mac, NAS: "n1", Area: "dorm"}},
-			func(i int, st *store.LoginState) store.LoginDecision {
+		_, r.err = aaa.AuthorizeLogins(ctx, []access.LoginRequest{{MACAuth: true, MAC: mac, NAS: "n1", Area: "dorm"}},
+			func(i int, st *access.LoginState) access.LoginDecision {
 				id := int64(0)
 				if st.Found {
 					id = st.Account.ID
 				}
 				r.found = append(r.found, id)
-				return store.LoginDecision{Log: access.AuthLogEntry{Username: mac, Result: "reject", Reason: "TEST"}}
+				return access.LoginDecision{Log: access.AuthLogEntry{Username: mac, Result: "reject", Reason: "TEST"}}
 			})
 		done <- r
 	}()

@@ -74,7 +74,7 @@ func TestNASActivities(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []store.NASActivity{
+		want := []access.NASActivity{
 			{Name: "ac-2", IP: "10.0.0.2", Area: "office"},
 			{Name: "bras-1", IP: "10.0.0.1", Area: "dorm", LastRequestAt: 1234, Online: 2, Reserved: 1},
 			{Name: "old-bras", Online: 1},

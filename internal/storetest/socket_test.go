@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/store"
 )
 
@@ -44,10 +45,10 @@ func TestPostgresUnixSocket(t *testing.T) {
 	if err := aaa.OpenHotPool(ctx, 2); err != nil {
 		t.Fatalf("the RADIUS pool over the socket: %v", err)
 	}
-	res, err := aaa.RecordAccounting(ctx, []store.AcctRecord{
-		{Kind: store.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S1", Username: "sock-a", MAC: "02:00:00:00:02:01"},
+	res, err := aaa.RecordAccounting(ctx, []access.AcctRecord{
+		{Kind: access.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "S1", Username: "sock-a", MAC: "02:00:00:00:02:01"},
 	})
-	if err != nil || res[0].Outcome != store.AcctStarted {
+	if err != nil || res[0].Outcome != access.AcctStarted {
 		t.Fatalf("accounting over the socket: %+v, %v", res, err)
 	}
 	live, err := s.ListSessions(ctx, store.SessionFilter{LiveOnly: true})

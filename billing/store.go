@@ -1,0 +1,44 @@
+package billing
+
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/campusnet/campusnet/internal/access"
+)
+
+// Store is what billing needs of the database (*store.Store). Every change
+// of money runs in InTx, under the account's row lock (LockAccount), so that
+// several nodes settling and crediting at once give one node's answers.
+type Store interface {
+	Now() time.Time
+	InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error
+
+	AccountByUsername(ctx context.Context, username string) (access.Account, error)
+	AccountByID(ctx context.Context, id int64) (access.Account, error)
+	LockAccount(ctx context.Context, tx *sqlx.Tx, id int64) (access.Account, error)
+	AuditTx(ctx context.Context, tx *sqlx.Tx, actor, action, target, reason, detail string) error
+
+	AddLedgerTx(ctx context.Context, tx *sqlx.Tx, a *access.Account, kind string, amount access.Fen, actor, reference, reason string) (access.LedgerEntry, error)
+	LedgerByAccount(ctx context.Context, accountID int64, limit int) ([]access.LedgerEntry, error)
+	LedgerByID(ctx context.Context, id int64) (access.LedgerEntry, error)
+	CheckBilling(ctx context.Context) ([]access.BillingProblem, error)
+	Committed(ctx context.Context, accountID int64) (access.Fen, error)
+	CommittedTx(ctx context.Context, tx *sqlx.Tx, accountID int64) (access.Fen, error)
+
+	ActiveCycle(ctx context.Context, accountID int64, area string) (access.Cycle, error)
+	CyclesByAccount(ctx context.Context, accountID int64, limit int) ([]access.Cycle, error)
+	CycleByIDTx(ctx context.Context, tx *sqlx.Tx, id int64) (access.Cycle, error)
+	DueCycles(ctx context.Context, now time.Time, afterID int64, limit int) ([]access.Cycle, error)
+	InsertCycleTx(ctx context.Context, tx *sqlx.Tx, accountID int64, area string, fee access.Fen, start time.Time, length time.Duration) (access.Cycle, error)
+	StartCycleTx(ctx context.Context, tx *sqlx.Tx, acc *access.Account, area string, fee access.Fen, length time.Duration) (access.Cycle, bool, error)
+	MarkCycleSettledTx(ctx context.Context, tx *sqlx.Tx, id, ledgerID int64) error
+
+	LiveSessionsInAreaTx(ctx context.Context, tx *sqlx.Tx, accountID int64, area string, freshSince time.Time) ([]access.BillingSession, error)
+	UncoveredSessions(ctx context.Context, area string, freshSince time.Time, limit int) ([]access.UncoveredSession, error)
+
+	InsertPaymentOrderTx(ctx context.Context, tx *sqlx.Tx, o access.PaymentOrder) error
+	PaymentOrderByID(ctx context.Context, orderID string) (access.PaymentOrder, error)
+}
