@@ -270,7 +270,7 @@ func (s *Service) disconnect(ctx context.Context, sessionID int64, username stri
 // Run settles at once and then every interval until ctx ends.
 func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
-		interval = time.Minute
+		interval = access.DefaultSettleInterval
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()

@@ -171,7 +171,7 @@ func New(cfg Config, deps Deps) (*Portal, error) {
 		u.Path = "/"
 	}
 	if cfg.TokenTTL <= 0 {
-		cfg.TokenTTL = 60 * time.Second
+		cfg.TokenTTL = access.DefaultTokenTTL
 	}
 	if cfg.BASTimeout <= 0 {
 		cfg.BASTimeout = portalproto.DefaultTimeout

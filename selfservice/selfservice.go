@@ -251,7 +251,7 @@ func (s *Service) bindLimit() int {
 		}
 	}
 	if limit == 0 {
-		limit = 8
+		limit = access.DefaultMaxBound
 	}
 	return limit
 }

@@ -69,10 +69,6 @@ const (
 	CloseReplaced       = "replaced"        // the same MAC started a new session, or on_limit = replace_oldest
 )
 
-// DefaultInterimInterval is the Acct-Interim-Interval campusnet asks a BAS
-// for when the configuration names none.
-const DefaultInterimInterval = 300 * time.Second
-
 // StaleAfter is how long a live session may go unheard (no Interim-Update)
 // before it counts as gone: two and a half interim intervals, so one lost
 // or late update never closes a session that is still up. The reaper

@@ -346,7 +346,7 @@ func (c *Config) fill(file string) error {
 		c.Portal.PublicURL = "http://" + c.Portal.Listen + "/"
 	}
 	defD(&c.Portal.BASTimeout, 5*time.Second)
-	defD(&c.Portal.TokenTTL, 60*time.Second)
+	defD(&c.Portal.TokenTTL, access.DefaultTokenTTL)
 	def(&c.Radius.AuthListen, "127.0.0.1:1812")
 	def(&c.Radius.AcctListen, "127.0.0.1:1813")
 	defD(&c.Radius.InterimInterval, access.DefaultInterimInterval)
@@ -374,7 +374,7 @@ func (c *Config) fill(file string) error {
 	def(&c.Ops.Listen, "127.0.0.1:9100")
 	def(&c.Identity.Backend, "local")
 	def(&c.Identity.TrailingX, "drop")
-	defD(&c.Billing.SettleInterval, time.Minute)
+	defD(&c.Billing.SettleInterval, access.DefaultSettleInterval)
 	if c.Portal.SelfServiceURL == "" {
 		c.Portal.SelfServiceURL = "http://" + c.SelfService.Listen + "/"
 	}
@@ -475,7 +475,7 @@ func (c *Config) fill(file string) error {
 			return bad(key+".fee", "%v", err)
 		}
 		a.FeeFen = fen
-		defD(&a.Cycle, 720*time.Hour)
+		defD(&a.Cycle, access.DefaultCycle)
 		if a.Cycle.Duration < time.Minute {
 			return bad(key+".cycle", "must be at least 1m")
 		}
@@ -484,7 +484,7 @@ func (c *Config) fill(file string) error {
 			return bad(key+".unknown_as", "want \"pc\" or \"mobile\", got %q", a.UnknownAs)
 		}
 		if a.MaxBound == 0 {
-			a.MaxBound = 8
+			a.MaxBound = access.DefaultMaxBound
 		}
 		if a.RateUpKbps < 0 || a.RateDownKbps < 0 || a.RateUpKbps > 4_000_000 || a.RateDownKbps > 4_000_000 {
 			return bad(key+".rate_up_kbps", "rates are kbit/s from 0 (no limit) to 4000000")

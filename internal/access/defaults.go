@@ -1,0 +1,21 @@
+package access
+
+import "time"
+
+// The defaults of rules that the configuration and the services share: the
+// configuration file fills a key left out with these, and a service given a
+// zero value (a test, a command that builds its own) takes the same.
+const (
+	// DefaultInterimInterval is the Acct-Interim-Interval asked of a BAS.
+	DefaultInterimInterval = 300 * time.Second
+	// DefaultTokenTTL is how long the portal's one-time login token is
+	// good for: the BAS must present it in an Access-Request by then.
+	DefaultTokenTTL = 60 * time.Second
+	// DefaultMaxBound is how many MACs one account may bind for seamless
+	// login in an area that does not say.
+	DefaultMaxBound = 8
+	// DefaultCycle is the length of a billing cycle.
+	DefaultCycle = 30 * 24 * time.Hour
+	// DefaultSettleInterval is how often billing settles due cycles.
+	DefaultSettleInterval = time.Minute
+)
