@@ -107,7 +107,7 @@ func (p *Portal) handleStatus(w http.ResponseWriter, r *http.Request) {
 			sp = &sess
 		}
 	} else if !errors.Is(err, access.ErrNotFound) {
-		p.log.Warn("portal: status lookup", "ip", ip, "err", err)
+		p.log.Warn("status lookup", "ip", ip, "err", err)
 	}
 	p.renderStatus(w, r, ip, sp, withTicket || ip == sourceAddr(r))
 }
@@ -116,7 +116,7 @@ func (p *Portal) renderStatus(w http.ResponseWriter, r *http.Request, ip netip.A
 	d := &pageData{Title: "状态 / Status", UserIP: ip.String()}
 	if sess == nil {
 		if nas, at, ok, err := p.st.KickByIP(r.Context(), ip.String(), p.now().Add(-kickMemory)); err != nil {
-			p.log.Warn("portal: status: NTF_LOGOUT note", "ip", ip, "err", err)
+			p.log.Warn("status: NTF_LOGOUT note", "ip", ip, "err", err)
 		} else if ok {
 			d.Kicked = &kickView{NAS: nas, At: at.Local().Format("2006-01-02 15:04:05")}
 		}

@@ -91,7 +91,7 @@ func (p *Portal) limited(w http.ResponseWriter, r *http.Request, e entry, userna
 			p.m.rateLimited.WithLabelValues(l.scope).Inc()
 			p.m.logins.WithLabelValues("reject", access.ReasonRateLimited).Inc()
 			p.counts.add(0, 1, 0)
-			p.log.Warn("portal: login rate limited", "scope", l.scope, "user", username, "ip", sourceAddr(r))
+			p.log.Warn("login rate limited", "scope", l.scope, "user", username, "ip", sourceAddr(r))
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 			p.refused(w, r, http.StatusTooManyRequests, e, &refusalView{Code: access.ReasonRateLimited,
 				Message: "尝试次数过多，请 " + waitText(wait) + " 后再试 / Too many attempts: try again in " + waitTextEN(wait),
@@ -144,7 +144,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request, e entry, username
 			p.refusedCode(w, r, http.StatusForbidden, e, access.RefuseMustChange(), nil)
 			return
 		}
-		p.log.Info("portal: initial password must be changed", "user", person.ID, "ip", e.UserIP)
+		p.log.Info("initial password must be changed", "user", person.ID, "ip", e.UserIP)
 		p.render(w, r, http.StatusOK, pagePassword, &pageData{Title: "修改初始密码 / Change your password",
 			Username: person.ID, Hidden: carried(r, e)})
 		return
@@ -166,7 +166,7 @@ func (p *Portal) identityFailed(w http.ResponseWriter, r *http.Request, e entry,
 	switch {
 	case errors.Is(err, identity.ErrBadCredentials):
 		p.chargeFailure(r, username)
-		p.log.Info("portal: wrong password", "user", username, "ip", e.UserIP, "nas", e.NAS.Name)
+		p.log.Info("wrong password", "user", username, "ip", e.UserIP, "nas", e.NAS.Name)
 		p.badCredentials(w, r, e, username)
 	case errors.Is(err, identity.ErrDisabled):
 		p.countLogin("reject", access.ReasonAccountDisabled)
@@ -177,7 +177,7 @@ func (p *Portal) identityFailed(w http.ResponseWriter, r *http.Request, e entry,
 		p.countLogin("reject", access.ReasonPasswordExpired)
 		p.refusedCode(w, r, http.StatusForbidden, e, access.RefusePasswordExpired(), nil)
 	default:
-		p.log.Error("portal: unified identity unavailable", "user", username, "err", err)
+		p.log.Error("unified identity unavailable", "user", username, "err", err)
 		p.countLogin("error", access.ReasonIdentityDown)
 		p.refusedCode(w, r, http.StatusServiceUnavailable, e, access.Refusal{Code: access.ReasonIdentityDown,
 			Message: "统一身份认证暂时不可用 / Unified identity is unavailable", Fix: access.Explain(access.ReasonIdentityDown)}, nil)
@@ -251,7 +251,7 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 	sig := signalsFrom(r, e.MAC)
 	if e.MAC != "" {
 		if c, ok, err := p.st.DeviceClassOverride(ctx, a.ID, e.MAC); err != nil {
-			p.log.Warn("portal: device class override", "user", a.Username, "mac", e.MAC, "err", err)
+			p.log.Warn("device class override", "user", a.Username, "mac", e.MAC, "err", err)
 		} else if ok {
 			sig.Override = device.Class(c)
 		}
@@ -261,7 +261,7 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 	signals := cut(strings.Join(d.Reasons, "; "), maxSignalsLen)
 	if e.MAC != "" {
 		if err := p.st.RememberDevice(ctx, a.ID, e.MAC, class, signals); err != nil {
-			p.log.Warn("portal: remember device class", "user", a.Username, "mac", e.MAC, "err", err)
+			p.log.Warn("remember device class", "user", a.Username, "mac", e.MAC, "err", err)
 		}
 	}
 	now := p.now()
@@ -295,16 +295,16 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 		}
 		if err != nil || !strings.EqualFold(sess.Username, a.Username) {
 			p.countLogin("reject", access.ReasonAlreadyOnline)
-			p.log.Info("portal: address online, not under this account", "user", a.Username, "ip", e.UserIP, "nas", e.NAS.Name)
+			p.log.Info("address online, not under this account", "user", a.Username, "ip", e.UserIP, "nas", e.NAS.Name)
 			p.refusedCode(w, r, http.StatusConflict, e, access.RefuseOnlineAsAnother(), nil)
 			return
 		}
 	}
 	if err := p.st.ForgetKick(r.Context(), e.UserIP.String()); err != nil {
-		p.log.Warn("portal: forget NTF_LOGOUT note", "ip", e.UserIP, "err", err)
+		p.log.Warn("forget NTF_LOGOUT note", "ip", e.UserIP, "err", err)
 	}
 	p.countLogin("accept", access.ReasonOK)
-	p.log.Info("portal: online", "user", a.Username, "ip", e.UserIP, "mac", e.MAC, "nas", e.NAS.Name,
+	p.log.Info("online", "user", a.Username, "ip", e.UserIP, "mac", e.MAC, "nas", e.NAS.Name,
 		"class", class, "already_online", res.AlreadyOnline)
 	v := p.onlineFor(r, a, e.NAS.Area, class, e.UserIP.String(), e.MAC, 0, true)
 	v.AlreadyOnline = res.AlreadyOnline
@@ -334,7 +334,7 @@ func (p *Portal) basRefused(w http.ResponseWriter, r *http.Request, e entry, a a
 		// RADIUS (through the BAS) refused: its reason is in the auth log.
 		entryLog, lerr := p.decisionOf(r.Context(), tokID)
 		if lerr != nil {
-			p.log.Warn("portal: BAS refused and RADIUS recorded no reason", "user", a.Username, "ip", e.UserIP, "nas", e.NAS.Name,
+			p.log.Warn("BAS refused and RADIUS recorded no reason", "user", a.Username, "ip", e.UserIP, "nas", e.NAS.Name,
 				"code", int(be.Code), "text", be.Text, "err", lerr)
 			p.countLogin("reject", "BAS_REFUSED")
 			msg := "接入设备拒绝了认证 / The access device refused the login"
@@ -347,7 +347,7 @@ func (p *Portal) basRefused(w http.ResponseWriter, r *http.Request, e entry, a a
 			return
 		}
 		p.countLogin("reject", entryLog.Reason)
-		p.log.Info("portal: refused", "user", a.Username, "ip", e.UserIP, "nas", e.NAS.Name, "reason", entryLog.Reason)
+		p.log.Info("refused", "user", a.Username, "ip", e.UserIP, "nas", e.NAS.Name, "reason", entryLog.Reason)
 		rf := access.Refusal{Code: entryLog.Reason, Message: entryLog.Message, Fix: access.Explain(entryLog.Reason)}
 		if rf.Message == "" {
 			rf.Message = entryLog.Reason
@@ -362,7 +362,7 @@ func (p *Portal) basRefused(w http.ResponseWriter, r *http.Request, e entry, a a
 		p.m.basErrors.WithLabelValues(e.NAS.Name, kind).Inc()
 		p.counts.add(0, 1, 1)
 		p.m.logins.WithLabelValues("error", access.ReasonBASTimeout).Inc()
-		p.log.Error("portal: BAS did not answer (portal not response)", "nas", e.NAS.Name, "ip", e.UserIP, "user", a.Username, "err", err)
+		p.log.Error("BAS did not answer (portal not response)", "nas", e.NAS.Name, "ip", e.UserIP, "user", a.Username, "err", err)
 		p.refused(w, r, http.StatusServiceUnavailable, e, &refusalView{Code: access.ReasonBASTimeout,
 			Message: "portal not response：接入设备 " + e.NAS.Name + " 无响应 / The access device " + e.NAS.Name + " did not answer",
 			Fix:     access.Explain(access.ReasonBASTimeout), Node: p.cfg.NodeID})
@@ -406,7 +406,7 @@ func (p *Portal) refused(w http.ResponseWriter, r *http.Request, status int, e e
 }
 
 func (p *Portal) internalError(w http.ResponseWriter, r *http.Request, e entry, what string, err error) {
-	p.log.Error("portal: "+what, "err", err)
+	p.log.Error(""+what, "err", err)
 	p.countLogin("error", "INTERNAL")
 	p.renderMessage(w, r, http.StatusServiceUnavailable, "系统繁忙 / System busy",
 		"认证系统暂时无法处理，请稍后重试；仍不行请联系网络信息中心并告知页面底部的编号。",
@@ -449,7 +449,7 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 	err := p.local.ChangePassword(r.Context(), username, old, nw)
 	switch {
 	case err == nil:
-		p.log.Info("portal: initial password changed", "user", username)
+		p.log.Info("initial password changed", "user", username)
 	case errors.Is(err, identity.ErrWeakPassword):
 		again(http.StatusBadRequest, "新密码不符合要求 / The new password is not allowed",
 			"新密码须为 8 至 128 个字符，且不能与当前密码或账号相同。 / Use 8 to 128 characters, different from the current password and the user name.")
@@ -492,7 +492,7 @@ func (p *Portal) handleLogout(w http.ResponseWriter, r *http.Request) {
 	// A ticket logs out its own account only: once the address is someone
 	// else's (a reused DHCP lease), it does nothing.
 	if sess, err := p.st.LiveSessionByIP(r.Context(), ip.String()); err == nil && !strings.EqualFold(sess.Username, t.User) {
-		p.log.Info("portal: logout ticket for an address now under another account", "user", t.User, "ip", ip)
+		p.log.Info("logout ticket for an address now under another account", "user", t.User, "ip", ip)
 		p.renderMessage(w, r, http.StatusForbidden, "无法注销 / Cannot log out",
 			"该地址现在不是你的账号在使用，无需注销。", "This address is no longer in use by your account: there is nothing to log out.", "/")
 		return
@@ -505,20 +505,20 @@ func (p *Portal) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if err := n.client.Logout(r.Context(), ip); err != nil {
 		var be *portalproto.BASError
 		if errors.As(err, &be) {
-			p.log.Warn("portal: BAS refused logout", "nas", n.Name, "ip", ip, "user", t.User, "err", err)
+			p.log.Warn("BAS refused logout", "nas", n.Name, "ip", ip, "user", t.User, "err", err)
 			p.renderMessage(w, r, http.StatusBadGateway, "注销失败 / Logout failed",
 				"接入设备拒绝了注销请求，请稍后重试或在自服务系统下线。", "The access device refused the logout: try again, or go offline in self-service.", "/status?ticket="+r.PostFormValue("ticket"))
 			return
 		}
 		p.m.basErrors.WithLabelValues(n.Name, "timeout").Inc()
 		p.counts.add(0, 0, 1)
-		p.log.Error("portal: BAS did not answer the logout", "nas", n.Name, "ip", ip, "err", err)
+		p.log.Error("BAS did not answer the logout", "nas", n.Name, "ip", ip, "err", err)
 		p.refused(w, r, http.StatusServiceUnavailable, e, &refusalView{Code: access.ReasonBASTimeout,
 			Message: "portal not response：接入设备 " + n.Name + " 无响应，注销未完成 / The access device did not answer: not logged out",
 			Fix:     access.Explain(access.ReasonBASTimeout), Node: p.cfg.NodeID})
 		return
 	}
-	p.log.Info("portal: logged out", "user", t.User, "ip", ip, "nas", n.Name)
+	p.log.Info("logged out", "user", t.User, "ip", ip, "nas", n.Name)
 	p.render(w, r, http.StatusOK, pageMessage, &pageData{Title: "已注销 / Logged out",
 		Message: "已注销，本设备已断开校园网。", MessageEN: "You are logged out; this device is off the campus network.", MessageClass: "ok", RetryURL: "/"})
 }

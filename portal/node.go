@@ -81,12 +81,12 @@ func (p *Portal) Run(ctx context.Context) error {
 		if now := p.now(); now.Sub(purged) > time.Hour {
 			purged = now
 			if n, err := p.st.PurgeLoginTokens(ctx, now.Add(-24*time.Hour)); err != nil {
-				p.log.Warn("portal: purge login tokens", "err", err)
+				p.log.Warn("purge login tokens", "err", err)
 			} else if n > 0 {
-				p.log.Info("portal: purged expired login tokens", "count", n)
+				p.log.Info("purged expired login tokens", "count", n)
 			}
 			if _, err := p.st.PurgeKicks(ctx, now.Add(-kickMemory)); err != nil {
-				p.log.Warn("portal: purge NTF_LOGOUT notes", "err", err)
+				p.log.Warn("purge NTF_LOGOUT notes", "err", err)
 			}
 		}
 	}
@@ -101,7 +101,7 @@ func (p *Portal) heartbeat(ctx context.Context) {
 		LoginsOK: ok, LoginsFailed: failed, BASErrors: basErr,
 	})
 	if err != nil && ctx.Err() == nil {
-		p.log.Warn("portal: heartbeat", "err", err)
+		p.log.Warn("heartbeat", "err", err)
 	}
 }
 
@@ -153,8 +153,8 @@ func (p *Portal) notifyLogout(ctx context.Context, basIP, userIP netip.Addr, mac
 		name = n.Name
 	}
 	if err := p.st.RecordKick(ctx, userIP.Unmap().String(), name, p.now()); err != nil {
-		p.log.Warn("portal: record NTF_LOGOUT", "nas", name, "ip", userIP, "err", err)
+		p.log.Warn("record NTF_LOGOUT", "nas", name, "ip", userIP, "err", err)
 	}
 	p.m.ntfLogout.WithLabelValues(name).Inc()
-	p.log.Info("portal: BAS logged a user out (NTF_LOGOUT)", "nas", name, "ip", userIP, "mac", mac)
+	p.log.Info("BAS logged a user out (NTF_LOGOUT)", "nas", name, "ip", userIP, "mac", mac)
 }

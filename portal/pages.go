@@ -172,7 +172,7 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	var buf bytes.Buffer
 	if err := p.pages[name].ExecuteTemplate(&buf, "layout", d); err != nil {
-		p.log.Error("portal: render", "page", name, "err", err)
+		p.log.Error("render", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

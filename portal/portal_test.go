@@ -811,7 +811,7 @@ func TestNoPasswordOrTokenInLogs(t *testing.T) {
 		t.Fatal("no token was made")
 	}
 	logs := h.logs.String()
-	if !strings.Contains(logs, "portal: online") {
+	if !strings.Contains(logs, "msg=online ") {
 		t.Fatalf("the login was not logged:\n%s", logs)
 	}
 	secrets := []string{"Wrong-Battery-7", "Correct-Horse-9", "Staple-Pencil-42", "portal-secret", "testing123"}

@@ -75,7 +75,7 @@ func (p *Portal) common(next http.Handler) http.Handler {
 func (p *Portal) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if err := p.st.Health(r.Context()); err != nil {
-		p.log.Warn("portal: healthz: database", "err", err)
+		p.log.Warn("healthz: database", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("database down " + p.cfg.NodeID + "\n"))
 		return

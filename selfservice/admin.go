@@ -175,7 +175,7 @@ func (s *Service) adminPasswordReset(w http.ResponseWriter, r *http.Request, q *
 	if err := s.st.ResetPassword(r.Context(), q.acc.Username, acc.Username, hash, reason); err != nil {
 		return err
 	}
-	s.log.InfoContext(r.Context(), "selfservice: password reset by an operator", "user", acc.Username, "actor", q.acc.Username)
+	s.log.InfoContext(r.Context(), "password reset by an operator", "user", acc.Username, "actor", q.acc.Username)
 	if acc, err = s.st.AccountByID(r.Context(), acc.ID); err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (s *Service) changeMoney(r *http.Request, q *request, acc access.Account) (
 		return flash{}, &httpError{status: http.StatusUnprocessableEntity, code: CodeBadRequest,
 			message: "未能记账 / Not booked: " + oneLine(err), err: err}
 	}
-	s.log.InfoContext(r.Context(), "selfservice: balance changed by operator", "user", acc.Username, "actor", q.acc.Username,
+	s.log.InfoContext(r.Context(), "balance changed by operator", "user", acc.Username, "actor", q.acc.Username,
 		"kind", kind, "amount", amount.String(), "reason", reason)
 	return flash{Kind: "ok", Text: fmt.Sprintf("已记账：%s %s 元，余额 %s 元 / Booked: %s %s yuan, balance now %s yuan",
 		kind, amount, e.BalanceAfter, kind, amount, e.BalanceAfter)}, nil

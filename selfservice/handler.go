@@ -139,9 +139,9 @@ func (s *Service) logError(r *http.Request, q *request, he *httpError) {
 	}
 	switch {
 	case he.status >= 500:
-		s.log.ErrorContext(r.Context(), "selfservice: request failed", "method", r.Method, "path", r.URL.Path, "user", user, "err", he)
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "user", user, "err", he)
 	case he.err != nil:
-		s.log.DebugContext(r.Context(), "selfservice: request refused", "method", r.Method, "path", r.URL.Path, "user", user, "err", he)
+		s.log.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "user", user, "err", he)
 	}
 }
 

@@ -220,7 +220,7 @@ func (s *Service) disconnect(ctx context.Context, se access.Session, actor, reas
 		result = "ack"
 	}
 	s.metrics.disconnects.WithLabelValues(who, result).Inc()
-	s.log.DebugContext(ctx, "selfservice: disconnect", "user", se.Username, "session", se.ID, "mac", se.MAC, "nas", se.NAS,
+	s.log.DebugContext(ctx, "disconnect", "user", se.Username, "session", se.ID, "mac", se.MAC, "nas", se.NAS,
 		"actor", actor, "reason", reason, "ack", out.ACK, "detail", out.Detail)
 	return res, nil
 }

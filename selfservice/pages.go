@@ -64,7 +64,7 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 		return access.Account{}, errRefusal(http.StatusForbidden, access.RefuseDisabled(acc.DisabledReason))
 	}
 	s.metrics.logins.WithLabelValues("ok").Inc()
-	s.log.InfoContext(ctx, "selfservice: login", "user", acc.Username, "ip", s.clientIP(r))
+	s.log.InfoContext(ctx, "login", "user", acc.Username, "ip", s.clientIP(r))
 	return acc, nil
 }
 
@@ -168,7 +168,7 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request, q *requ
 	q.acc = acc
 	q.sess = s.startSession(w, r, acc)
 	q.csrf = s.keys.csrfToken(q.sess.Nonce)
-	s.log.InfoContext(r.Context(), "selfservice: password changed", "user", acc.Username)
+	s.log.InfoContext(r.Context(), "password changed", "user", acc.Username)
 	return nil
 }
 

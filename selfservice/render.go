@@ -69,7 +69,7 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, d); err != nil {
-		s.log.ErrorContext(r.Context(), "selfservice: render", "page", name, "err", err)
+		s.log.ErrorContext(r.Context(), "render", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

@@ -86,7 +86,7 @@ func (s *Service) routes() http.Handler {
 // not answer.
 func (s *Service) healthz(w http.ResponseWriter, r *http.Request) {
 	if err := s.st.Health(r.Context()); err != nil {
-		s.log.WarnContext(r.Context(), "selfservice: healthz: database", "err", err)
+		s.log.WarnContext(r.Context(), "healthz: database", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"node": s.cfg.NodeID, "service": "selfservice", "store": "down"})
 		return
 	}

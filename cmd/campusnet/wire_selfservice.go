@@ -26,7 +26,7 @@ func (s *server) startSelfService(ctx context.Context) error {
 	if s.disc != nil {
 		deps.Disconnector = s.disc
 	} else {
-		log.Warn("selfservice: RADIUS disconnects are not wired on this node; unbinding an online device cannot take it offline here")
+		log.Warn("RADIUS disconnects are not wired on this node; unbinding an online device cannot take it offline here")
 	}
 	money, err := s.billingService()
 	if err != nil {

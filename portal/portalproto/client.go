@@ -207,7 +207,7 @@ func (c *Client) readLoop() {
 		p, err := Unmarshal(buf[:n])
 		if err != nil {
 			c.malformed.Add(1)
-			c.log.Debug("portal: malformed answer", "nas", c.bas, "err", err)
+			c.log.Debug("malformed answer", "nas", c.bas, "err", err)
 			continue
 		}
 		c.deliver(p)
@@ -220,12 +220,12 @@ func (c *Client) deliver(p *Packet) {
 	pr := c.pending[p.SerialNo]
 	if pr == nil || pr.want != p.Type || p.Version != c.version || p.UserIP != pr.userIP {
 		c.unmatched.Add(1)
-		c.log.Debug("portal: unmatched answer", "nas", c.bas, "type", p.Type.String(), "serial", p.SerialNo, "ip", p.UserIP)
+		c.log.Debug("unmatched answer", "nas", c.bas, "type", p.Type.String(), "serial", p.SerialNo, "ip", p.UserIP)
 		return
 	}
 	if err := p.Verify(c.secret, &pr.auth); err != nil {
 		c.badAuth.Add(1)
-		c.log.Debug("portal: answer fails authenticator check, wrong secret?", "nas", c.bas, "type", p.Type.String(), "ip", p.UserIP)
+		c.log.Debug("answer fails authenticator check, wrong secret?", "nas", c.bas, "type", p.Type.String(), "ip", p.UserIP)
 		return
 	}
 	delete(c.pending, p.SerialNo)
@@ -329,7 +329,7 @@ func (c *Client) cancel(serial, reqID uint16, userIP netip.Addr) {
 	p.SerialNo, p.ReqID, p.ErrCode = serial, reqID, CodeLogoutTimeout
 	c.addBASIP(p)
 	if err := c.send(p); err != nil {
-		c.log.Debug("portal: timeout notice not sent", "nas", c.bas, "ip", userIP, "err", err)
+		c.log.Debug("timeout notice not sent", "nas", c.bas, "ip", userIP, "err", err)
 	}
 }
 
@@ -426,7 +426,7 @@ func (c *Client) Login(ctx context.Context, userIP netip.Addr, mac, username str
 	if err := c.send(aff); err != nil {
 		// The BAS has authenticated the user; a lost AFF_ACK_AUTH is
 		// its problem to time out, not a failed login.
-		c.log.Warn("portal: AFF_ACK_AUTH not sent", "nas", c.bas, "ip", userIP, "err", err)
+		c.log.Warn("AFF_ACK_AUTH not sent", "nas", c.bas, "ip", userIP, "err", err)
 	}
 	return res, nil
 }
