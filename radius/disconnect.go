@@ -14,6 +14,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/config"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // DisconnectStore is what the Disconnecter needs of the database.
@@ -43,8 +44,8 @@ type DisconnecterConfig struct {
 // audit log. It is safe for concurrent use.
 type Disconnecter struct {
 	st      DisconnectStore
-	nas     map[string]*NAS
-	client  *CoAClient
+	nas     map[string]*radiusproto.NAS
+	client  *radiusproto.CoAClient
 	tries   int
 	log     *slog.Logger
 	results *prometheus.CounterVec
@@ -59,10 +60,10 @@ func NewDisconnecter(cfg DisconnecterConfig) *Disconnecter {
 		cfg.Timeout = time.Second
 	}
 	if cfg.Tries <= 0 {
-		cfg.Tries = DefaultMaxTries
+		cfg.Tries = radiusproto.DefaultMaxTries
 	}
-	d := &Disconnecter{st: cfg.Store, nas: map[string]*NAS{}, tries: cfg.Tries, log: cfg.Log,
-		client: &CoAClient{Retry: cfg.Timeout, MaxTries: cfg.Tries, LocalAddr: cfg.LocalAddr}}
+	d := &Disconnecter{st: cfg.Store, nas: map[string]*radiusproto.NAS{}, tries: cfg.Tries, log: cfg.Log,
+		client: &radiusproto.CoAClient{Retry: cfg.Timeout, MaxTries: cfg.Tries, LocalAddr: cfg.LocalAddr}}
 	for _, n := range cfg.NAS {
 		d.nas[n.Name] = NASFromConfig(n)
 	}
@@ -95,7 +96,7 @@ func (d *Disconnecter) disconnect(ctx context.Context, sess access.Session, acto
 		d.results.WithLabelValues("error").Inc()
 		return access.DisconnectOutcome{}, fmt.Errorf("radius: disconnect session #%d: BAS %q is not configured: %w", sess.ID, sess.NAS, access.ErrNotFound)
 	}
-	id := SessionIdent{UserName: sess.Username, AcctSessionID: sess.AcctSessionID, NASIP: nas.IP}
+	id := radiusproto.SessionIdent{UserName: sess.Username, AcctSessionID: sess.AcctSessionID, NASIP: nas.IP}
 	if ip, err := netip.ParseAddr(sess.IP); err == nil {
 		id.FramedIP = ip
 	}
@@ -106,7 +107,7 @@ func (d *Disconnecter) disconnect(ctx context.Context, sess access.Session, acto
 	var out access.DisconnectOutcome
 	label := "ack"
 	switch {
-	case errors.Is(err, ErrNoResponse):
+	case errors.Is(err, radiusproto.ErrNoResponse):
 		label = "timeout"
 		out.Detail = fmt.Sprintf("no answer from %s after %d tries", nas.Name, d.tries)
 	case err != nil:

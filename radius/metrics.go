@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/campusnet/campusnet/radius/radiusproto"
 	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
 )
@@ -86,7 +87,9 @@ func (m *metrics) request(code, result, reason string) {
 }
 
 // Dropped implements Observer.
-func (m *metrics) Dropped(reason DropReason) { m.dropped.WithLabelValues(string(reason)).Inc() }
+func (m *metrics) Dropped(reason radiusproto.DropReason) {
+	m.dropped.WithLabelValues(string(reason)).Inc()
+}
 
 // Duplicate implements Observer.
 func (m *metrics) Duplicate(resent bool) {
@@ -98,7 +101,7 @@ func (m *metrics) Duplicate(resent bool) {
 }
 
 // Handled implements Observer.
-func (m *metrics) Handled(code radius.Code, result Result, elapsed time.Duration) {
+func (m *metrics) Handled(code radius.Code, result radiusproto.Result, elapsed time.Duration) {
 	m.packets.WithLabelValues(codeName(code), string(result)).Observe(elapsed.Seconds())
 }
 

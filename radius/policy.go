@@ -23,6 +23,7 @@ import (
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/internal/store"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // Authentication methods, as written to the authentication log.
@@ -36,7 +37,7 @@ const (
 
 // attempt is one Access-Request on its way through the policy.
 type attempt struct {
-	nas     *NAS
+	nas     *radiusproto.NAS
 	area    config.Area
 	user    string // User-Name as sent
 	method  string
@@ -56,7 +57,7 @@ var errNoAnswer = errors.New("radius: no answer")
 
 // ServeAccess implements Handler: credentials, then the policy of DESIGN §4
 // under the account's lock, then the reply.
-func (s *Service) ServeAccess(ctx context.Context, r *Request) *radius.Packet {
+func (s *Service) ServeAccess(ctx context.Context, r *radiusproto.Request) *radius.Packet {
 	s.nasSeen(r.NAS, r.Received)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
@@ -77,7 +78,7 @@ func (s *Service) ServeAccess(ctx context.Context, r *Request) *radius.Packet {
 // ServeAccessAsync implements AsyncHandler for MAC authentication, which
 // needs nothing before its batch (a login by token or password may wait for
 // the database or the directory, and takes ServeAccess's path).
-func (s *Service) ServeAccessAsync(ctx context.Context, r *Request, done func(*radius.Packet)) bool {
+func (s *Service) ServeAccessAsync(ctx context.Context, r *radiusproto.Request, done func(*radius.Packet)) bool {
 	a, macAuth := s.newAttempt(r)
 	if !macAuth {
 		return false
@@ -93,7 +94,7 @@ func (s *Service) ServeAccessAsync(ctx context.Context, r *Request, done func(*r
 // recoverAnswer, deferred in a batch's answer to r, turns a panic into a
 // logged failure answered by fail, so that the batch's other requests are
 // answered and the server lets go of r.
-func (s *Service) recoverAnswer(r *Request, fail func()) {
+func (s *Service) recoverAnswer(r *radiusproto.Request, fail func()) {
 	if v := recover(); v != nil {
 		s.log.Error("radius: handler panic", "nas", r.NAS.Name, "code", r.Packet.Code.String(), "panic", fmt.Sprint(v))
 		fail()
@@ -102,7 +103,7 @@ func (s *Service) recoverAnswer(r *Request, fail func()) {
 
 // accessDone logs and counts a policy decision, disconnects the sessions it
 // replaced, and builds the reply.
-func (s *Service) accessDone(ctx context.Context, r *Request, a *attempt, dec store.LoginDecision, err error) *radius.Packet {
+func (s *Service) accessDone(ctx context.Context, r *radiusproto.Request, a *attempt, dec store.LoginDecision, err error) *radius.Packet {
 	if err != nil {
 		s.log.Warn("radius: policy decision failed; no answer, the BAS will retry", "user", a.user, "nas", r.NAS.Name, "err", err)
 		s.metrics.request("access", "error", "")
@@ -132,7 +133,7 @@ type preDecision struct {
 // PAP), the password against unified identity (PAP), or the binding of a
 // MAC (which the policy transaction checks). It returns the attempt, or a
 // refusal.
-func (s *Service) credentials(ctx context.Context, r *Request) (*attempt, *preDecision) {
+func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*attempt, *preDecision) {
 	a, macAuth := s.newAttempt(r)
 	if macAuth {
 		return a, nil
@@ -158,7 +159,7 @@ func (s *Service) credentials(ctx context.Context, r *Request) (*attempt, *preDe
 		tok := logintoken.Derive(s.cfg.TokenKey, t.Nonce)
 		var ok bool
 		if hasCHAP {
-			ok = VerifyCHAP(chap, CHAPChallenge(p), tok)
+			ok = radiusproto.VerifyCHAP(chap, radiusproto.CHAPChallenge(p), tok)
 		} else {
 			ok = subtle.ConstantTimeCompare([]byte(pap), []byte(tok)) == 1
 		}
@@ -226,7 +227,7 @@ func (s *Service) credentials(ctx context.Context, r *Request) (*attempt, *preDe
 // newAttempt reads the request's User-Name, MAC and address. A MAC
 // authentication (macAuth) is complete with that: its binding is checked in
 // the policy transaction.
-func (s *Service) newAttempt(r *Request) (a *attempt, macAuth bool) {
+func (s *Service) newAttempt(r *radiusproto.Request) (a *attempt, macAuth bool) {
 	p := r.Packet
 	area, _ := s.area(r.NAS.Area)
 	a = &attempt{nas: r.NAS, area: area, received: r.Received}
@@ -518,7 +519,7 @@ func displayMAC(mac string) string {
 // accept builds the Access-Accept: the real account in User-Name (so that
 // accounting records it), Class for session correlation, Acct-Interim-Interval
 // and, when configured, Session-Timeout.
-func (s *Service) accept(r *Request, d store.LoginDecision) *radius.Packet {
+func (s *Service) accept(r *radiusproto.Request, d store.LoginDecision) *radius.Packet {
 	out := r.Packet.Response(radius.CodeAccessAccept)
 	_ = rfc2865.UserName_SetString(out, d.Session.Username)
 	_ = rfc2865.Class_Set(out, []byte(d.Session.Correlation))
@@ -570,7 +571,7 @@ func addRateLimit(p *radius.Packet, vendor string, upKbps, downKbps int) {
 }
 
 // reject builds an Access-Reject for a refusal.
-func (s *Service) reject(r *Request, ref access.Refusal) *radius.Packet {
+func (s *Service) reject(r *radiusproto.Request, ref access.Refusal) *radius.Packet {
 	fix := ref.Fix
 	if fix == "" {
 		fix = access.Explain(ref.Code)
@@ -580,7 +581,7 @@ func (s *Service) reject(r *Request, ref access.Refusal) *radius.Packet {
 
 // rejectMessage builds an Access-Reject whose Reply-Messages say what
 // happened and what to do, Chinese first, each at most 253 octets.
-func (s *Service) rejectMessage(r *Request, msg, fix string) *radius.Packet {
+func (s *Service) rejectMessage(r *radiusproto.Request, msg, fix string) *radius.Packet {
 	out := r.Packet.Response(radius.CodeAccessReject)
 	parts := []string{msg, fix}
 	if strings.Contains(fix, access.DesktopModeHint) {

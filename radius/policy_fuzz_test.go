@@ -10,7 +10,7 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 
-	"github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // FuzzRequestHandler feeds the policy and accounting handlers arbitrary
@@ -55,7 +55,7 @@ func FuzzRequestHandler(f *testing.F) {
 		if len(ip) > 0 {
 			p.Add(rfc2865.FramedIPAddress_Type, clip(ip))
 		}
-		req := &radius.Request{NAS: n, Packet: p, Src: netip.MustParseAddrPort("127.0.0.1:1000"), Received: time.Now()}
+		req := &radiusproto.Request{NAS: n, Packet: p, Src: netip.MustParseAddrPort("127.0.0.1:1000"), Received: time.Now()}
 		reply := e.svc.ServeAccess(ctx, req)
 		if reply != nil && reply.Code != layeh.CodeAccessReject {
 			t.Fatalf("a request against an empty store got %v", reply.Code)
@@ -71,7 +71,7 @@ func FuzzRequestHandler(f *testing.F) {
 		for _, a := range p.Attributes {
 			q.Add(a.Type, a.Attribute)
 		}
-		_ = e.svc.ServeAccounting(ctx, &radius.Request{NAS: n, Packet: q, Src: req.Src, Received: req.Received})
+		_ = e.svc.ServeAccounting(ctx, &radiusproto.Request{NAS: n, Packet: q, Src: req.Src, Received: req.Received})
 		var count int
 		for _, table := range []string{"sessions", "devices", "login_tokens", "accounts", "cycles"} {
 			if err := e.st.DB().Get(&count, "SELECT COUNT(*) FROM "+table); err != nil {

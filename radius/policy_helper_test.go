@@ -24,6 +24,7 @@ import (
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 	"github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 const (
@@ -325,7 +326,7 @@ func encodeAcct(t testing.TB, acctSessionID, user string) []byte {
 	rfc2866.AcctSessionID_AddString(p, acctSessionID)
 	rfc2865.UserName_AddString(p, user)
 	p.Identifier = 42
-	b, err := radius.EncodeRequest(p)
+	b, err := radiusproto.EncodeRequest(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/internal/store"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // Store is what the RADIUS service needs of the database (*store.AAA).
@@ -97,7 +98,7 @@ type Service struct {
 	now     func() time.Time
 	areas   map[string]config.Area
 	vendors map[string]string // NAS name → vendor of its rate-limit attributes
-	nas     StaticNAS
+	nas     radiusproto.StaticNAS
 	metrics *metrics
 
 	logins  *batcher[*attempt, store.LoginDecision]
@@ -112,7 +113,7 @@ type Service struct {
 }
 
 type nasSeen struct {
-	nas     *NAS
+	nas     *radiusproto.NAS
 	last    atomic.Int64
 	flushed int64
 }
@@ -157,7 +158,7 @@ func New(cfg Config) (*Service, error) {
 	for _, a := range cfg.Areas {
 		s.areas[a.Name] = a
 	}
-	var list []*NAS
+	var list []*radiusproto.NAS
 	for _, n := range cfg.NAS {
 		if _, ok := s.areas[n.Area]; !ok {
 			return nil, fmt.Errorf("radius: NAS %s: unknown area %q", n.Name, n.Area)
@@ -165,7 +166,7 @@ func New(cfg Config) (*Service, error) {
 		list = append(list, NASFromConfig(n))
 		s.vendors[n.Name] = n.Vendor
 	}
-	s.nas = NewStaticNAS(list...)
+	s.nas = radiusproto.NewStaticNAS(list...)
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, err
@@ -178,17 +179,17 @@ func New(cfg Config) (*Service, error) {
 }
 
 // NASFromConfig turns a [[nas]] into the server's NAS.
-func NASFromConfig(n config.NAS) *NAS {
-	return &NAS{Name: n.Name, IP: n.Addr, Secret: []byte(n.Secret), RequireMessageAuthenticator: n.RequireM,
+func NASFromConfig(n config.NAS) *radiusproto.NAS {
+	return &radiusproto.NAS{Name: n.Name, IP: n.Addr, Secret: []byte(n.Secret), RequireMessageAuthenticator: n.RequireM,
 		Area: n.Area, CoAPort: n.CoAPort}
 }
 
 // NASSource is the configured BASes, by address.
-func (s *Service) NASSource() NASSource { return s.nas }
+func (s *Service) NASSource() radiusproto.NASSource { return s.nas }
 
 // Server returns a UDP server that answers with this service.
-func (s *Service) Server(authAddr, acctAddr string) *Server {
-	return &Server{AuthAddr: authAddr, AcctAddr: acctAddr, NAS: s.nas, Handler: s, Log: s.log, Metrics: s.metrics,
+func (s *Service) Server(authAddr, acctAddr string) *radiusproto.Server {
+	return &radiusproto.Server{AuthAddr: authAddr, AcctAddr: acctAddr, NAS: s.nas, Handler: s, Log: s.log, Metrics: s.metrics,
 		Workers: s.cfg.Workers}
 }
 
@@ -199,7 +200,7 @@ func (s *Service) Serve(ctx context.Context, authConn, acctConn net.PacketConn) 
 	done := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(done)
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), radiusproto.ShutdownGrace)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {
 			s.log.Warn("radius shutdown", "err", err)
@@ -210,7 +211,7 @@ func (s *Service) Serve(ctx context.Context, authConn, acctConn net.PacketConn) 
 		<-done
 	}
 	s.Close()
-	if errors.Is(err, ErrServerClosed) && ctx.Err() != nil {
+	if errors.Is(err, radiusproto.ErrServerClosed) && ctx.Err() != nil {
 		return nil
 	}
 	return err
@@ -244,7 +245,7 @@ func (s *Service) decideBatch(ctx context.Context, atts []*attempt) ([]store.Log
 // ServeAccounting implements Handler: it records the Accounting-Request
 // (idempotently, on (BAS, Acct-Session-Id)) before the Accounting-Response
 // goes out; an error means no answer, and the BAS sends it again.
-func (s *Service) ServeAccounting(ctx context.Context, r *Request) error {
+func (s *Service) ServeAccounting(ctx context.Context, r *radiusproto.Request) error {
 	rec, ok := s.acctRecord(r)
 	if !ok {
 		return nil
@@ -257,21 +258,21 @@ func (s *Service) ServeAccounting(ctx context.Context, r *Request) error {
 
 // ServeAccountingAsync implements AsyncHandler: ServeAccounting, answered
 // from the batch's goroutine.
-func (s *Service) ServeAccountingAsync(ctx context.Context, r *Request, done func(error)) {
+func (s *Service) ServeAccountingAsync(ctx context.Context, r *radiusproto.Request, done func(error)) {
 	rec, ok := s.acctRecord(r)
 	if !ok {
 		done(nil)
 		return
 	}
 	s.acct.submit(ctx, r.Received.Add(s.cfg.RequestTimeout), rec, func(res store.AcctResult, err error) {
-		defer s.recoverAnswer(r, func() { done(errPanic) })
+		defer s.recoverAnswer(r, func() { done(radiusproto.ErrHandlerPanic) })
 		done(s.acctDone(r, rec, res, err))
 	})
 }
 
 // acctRecord reads an Accounting-Request; false means there is nothing to
 // record, and the request is acknowledged as it is.
-func (s *Service) acctRecord(r *Request) (store.AcctRecord, bool) {
+func (s *Service) acctRecord(r *radiusproto.Request) (store.AcctRecord, bool) {
 	s.nasSeen(r.NAS, r.Received)
 	p := r.Packet
 	st, err := rfc2866.AcctStatusType_Lookup(p)
@@ -316,7 +317,7 @@ func (s *Service) acctRecord(r *Request) (store.AcctRecord, bool) {
 }
 
 // acctDone counts and logs the outcome of recording rec.
-func (s *Service) acctDone(r *Request, rec store.AcctRecord, res store.AcctResult, err error) error {
+func (s *Service) acctDone(r *radiusproto.Request, rec store.AcctRecord, res store.AcctResult, err error) error {
 	kind := rec.Kind
 	if err != nil {
 		s.metrics.request("accounting", "error", kind)
@@ -371,7 +372,7 @@ func (s *Service) RunReaper(ctx context.Context, every time.Duration) error {
 }
 
 // nasSeen notes that a BAS was heard from.
-func (s *Service) nasSeen(n *NAS, at time.Time) {
+func (s *Service) nasSeen(n *radiusproto.NAS, at time.Time) {
 	s.seenMu.Lock()
 	e := s.seen[n.Name]
 	if e == nil {

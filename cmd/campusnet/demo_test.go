@@ -19,10 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campusnet/campusnet/radius/radiusproto"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
-
-	cnradius "github.com/campusnet/campusnet/radius"
 )
 
 // TestNewcomerDemo does what DESIGN §12 promises a newcomer: the built
@@ -237,7 +236,7 @@ func TestNewcomerDemo(t *testing.T) {
 	}
 
 	// RADIUS directly, as the banner's radtest line does (PAP with Message-Authenticator).
-	c := &cnradius.Client{Retry: time.Second, MaxTries: 3, RequireMessageAuthenticator: true}
+	c := &radiusproto.Client{Retry: time.Second, MaxTries: 3, RequireMessageAuthenticator: true}
 	defer c.Close()
 	p := radius.New(radius.CodeAccessRequest, []byte("testing123"))
 	_ = rfc2865.UserName_SetString(p, "student1")

@@ -12,7 +12,7 @@ import (
 	"layeh.com/radius/rfc2866"
 
 	"github.com/campusnet/campusnet/internal/testwait"
-	cnradius "github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 func TestFormatMAC(t *testing.T) {
@@ -74,20 +74,20 @@ func TestRADIUSSide(t *testing.T) {
 	}
 
 	// Disconnect-Requests, as campusnet sends them.
-	nas := &cnradius.NAS{Name: "bras", IP: nasIP, Secret: []byte("s3"), CoAPort: int(coa.Port())}
-	cc := &cnradius.CoAClient{Retry: 200 * time.Millisecond, MaxTries: 2}
+	nas := &radiusproto.NAS{Name: "bras", IP: nasIP, Secret: []byte("s3"), CoAPort: int(coa.Port())}
+	cc := &radiusproto.CoAClient{Retry: 200 * time.Millisecond, MaxTries: 2}
 	defer cc.Close()
 	tests := []struct {
 		name  string
 		nak   int
-		ident cnradius.SessionIdent
+		ident radiusproto.SessionIdent
 		ack   bool
 		cause int
 	}{
-		{"unknown session", 0, cnradius.SessionIdent{AcctSessionID: "nope"}, false, 503},
-		{"told to NAK", 506, cnradius.SessionIdent{AcctSessionID: res.AcctSessionID}, false, 506},
-		{"another NAS", 0, cnradius.SessionIdent{AcctSessionID: res.AcctSessionID, NASIP: netip.MustParseAddr("192.0.2.1")}, false, 403},
-		{"ack", 0, cnradius.SessionIdent{AcctSessionID: res.AcctSessionID, UserName: "u1", CallingStationID: "00-16-3E-00-00-01", NASIP: nasIP}, true, 0},
+		{"unknown session", 0, radiusproto.SessionIdent{AcctSessionID: "nope"}, false, 503},
+		{"told to NAK", 506, radiusproto.SessionIdent{AcctSessionID: res.AcctSessionID}, false, 506},
+		{"another NAS", 0, radiusproto.SessionIdent{AcctSessionID: res.AcctSessionID, NASIP: netip.MustParseAddr("192.0.2.1")}, false, 403},
+		{"ack", 0, radiusproto.SessionIdent{AcctSessionID: res.AcctSessionID, UserName: "u1", CallingStationID: "00-16-3E-00-00-01", NASIP: nasIP}, true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,8 +129,8 @@ func TestRADIUSSide(t *testing.T) {
 func startRecorder(t *testing.T) (rec *recorder, auth, acct string) {
 	t.Helper()
 	rec = &recorder{}
-	nas := &cnradius.NAS{Name: "bras", IP: netip.MustParseAddr("127.0.0.1"), Secret: []byte("s3")}
-	rs := &cnradius.Server{NAS: cnradius.NewStaticNAS(nas), Handler: rec}
+	nas := &radiusproto.NAS{Name: "bras", IP: netip.MustParseAddr("127.0.0.1"), Secret: []byte("s3")}
+	rs := &radiusproto.Server{NAS: radiusproto.NewStaticNAS(nas), Handler: rec}
 	authC, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package radius
+package radiusproto
 
 import (
 	"context"
@@ -23,9 +23,9 @@ const (
 	// (RFC 5176).
 	DefaultCoAPort = 3799
 
-	// shutdownGrace bounds how long ListenAndServe waits for in-flight
+	// ShutdownGrace bounds how long ListenAndServe waits for in-flight
 	// requests when its context ends.
-	shutdownGrace = 10 * time.Second
+	ShutdownGrace = 10 * time.Second
 	// logEvery bounds how often the same complaint about one address is
 	// logged.
 	logEvery = time.Minute
@@ -281,7 +281,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	done := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(done)
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownGrace)
 		defer cancel()
 		if err := s.Shutdown(sctx); err != nil {
 			s.log.Warn("radius shutdown", "err", err)
@@ -639,14 +639,14 @@ func (s *Server) complete(in *inbound, out []byte, result Result) []byte {
 	return out
 }
 
-// errPanic stands for the result of a handler that panicked.
-var errPanic = errors.New("radius: handler panicked")
+// ErrHandlerPanic stands for the result of a handler that panicked.
+var ErrHandlerPanic = errors.New("radius: handler panicked")
 
-// recovered turns a handler panic into a logged errPanic in *err.
+// recovered turns a handler panic into a logged ErrHandlerPanic in *err.
 func (s *Server) recovered(r *Request, err *error) {
 	if v := recover(); v != nil {
 		s.log.Error("radius handler panic", "nas", r.NAS.Name, "code", r.Packet.Code.String(), "panic", fmt.Sprint(v))
-		*err = errPanic
+		*err = ErrHandlerPanic
 	}
 }
 

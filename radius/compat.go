@@ -1,0 +1,21 @@
+package radius
+
+import "github.com/campusnet/campusnet/radius/radiusproto"
+
+// Protocol names that the tests of portal, selfservice and billing still
+// reach through this package. They are the radiusproto ones; new code
+// imports radiusproto.
+type (
+	NAS          = radiusproto.NAS
+	Server       = radiusproto.Server
+	Request      = radiusproto.Request
+	CoAClient    = radiusproto.CoAClient
+	SessionIdent = radiusproto.SessionIdent
+)
+
+var (
+	NewStaticNAS     = radiusproto.NewStaticNAS
+	VerifyCHAP       = radiusproto.VerifyCHAP
+	CHAPChallenge    = radiusproto.CHAPChallenge
+	ListenDisconnect = radiusproto.ListenDisconnect
+)
