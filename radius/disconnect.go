@@ -156,3 +156,26 @@ func errorCauseName(c int) string {
 	}
 	return strings.ToLower(strings.ReplaceAll(n, "-", " "))
 }
+
+// replaced disconnects, in the background, sessions that on_limit =
+// "replace_oldest" closed to let a new device in.
+func (s *Service) replaced(sessions []access.Session) {
+	if s.cfg.Disconnecter == nil {
+		return
+	}
+	for _, sess := range sessions {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, err := s.cfg.Disconnecter.disconnect(ctx, sess, "radius", "replace_oldest")
+			if err != nil {
+				s.log.Warn("radius: disconnect of replaced session", "session", sess.ID, "user", sess.Username, "err", err)
+				return
+			}
+			s.log.Info("radius: replaced session disconnected", "session", sess.ID, "user", sess.Username, "mac", sess.MAC,
+				"ack", out.ACK, "detail", out.Detail)
+		}()
+	}
+}

@@ -5,9 +5,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/campusnet/campusnet/radius/radiusproto"
 	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
+
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // metrics are the service's Prometheus collectors. It also implements the

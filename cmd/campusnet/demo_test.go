@@ -19,9 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campusnet/campusnet/radius/radiusproto"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
+
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // TestNewcomerDemo does what DESIGN §12 promises a newcomer: the built

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campusnet/campusnet/internal/testwait"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
+
+	"github.com/campusnet/campusnet/internal/testwait"
 )
 
 // simulatedNAS runs ListenDisconnect on 127.0.0.1:0: it knows one session,

@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campusnet/campusnet/internal/testwait"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
+
+	"github.com/campusnet/campusnet/internal/testwait"
 )
 
 // quiet is how long a test listens to be sure that no answer comes, once the

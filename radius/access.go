@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
@@ -15,7 +14,6 @@ import (
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
-	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
 
 	"github.com/campusnet/campusnet/internal/access"
@@ -615,60 +613,6 @@ func splitUTF8(s string, n int) []string {
 	return out
 }
 
-// logDecision queues an authentication log entry for the background writer.
-func (s *Service) logDecision(ctx context.Context, a *attempt, e access.AuthLogEntry) {
-	if e.At == 0 {
-		e.At = access.Millis(s.now())
-	}
-	if !s.authlog.add(ctx, e) {
-		s.log.Warn("radius: authentication log entry lost (shutting down)", "user", e.Username, "reason", e.Reason)
-	}
-	if s.log.Enabled(ctx, slog.LevelDebug) {
-		s.log.Debug("radius: access", "user", e.Username, "nas", e.NAS, "mac", e.MAC, "ip", e.IP, "method", e.Method,
-			"result", e.Result, "reason", e.Reason)
-	}
-}
-
-// replaced disconnects, in the background, sessions that on_limit =
-// "replace_oldest" closed to let a new device in.
-func (s *Service) replaced(sessions []access.Session) {
-	if s.cfg.Disconnecter == nil {
-		return
-	}
-	for _, sess := range sessions {
-		s.bg.Add(1)
-		go func() {
-			defer s.bg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			out, err := s.cfg.Disconnecter.disconnect(ctx, sess, "radius", "replace_oldest")
-			if err != nil {
-				s.log.Warn("radius: disconnect of replaced session", "session", sess.ID, "user", sess.Username, "err", err)
-				return
-			}
-			s.log.Info("radius: replaced session disconnected", "session", sess.ID, "user", sess.Username, "mac", sess.MAC,
-				"ack", out.ACK, "detail", out.Detail)
-		}()
-	}
-}
-
-// acctStatus names an Acct-Status-Type for the store.
-func acctStatus(t rfc2866.AcctStatusType) (string, bool) {
-	switch t {
-	case rfc2866.AcctStatusType_Value_Start:
-		return store.AcctStart, true
-	case rfc2866.AcctStatusType_Value_InterimUpdate:
-		return store.AcctInterim, true
-	case rfc2866.AcctStatusType_Value_Stop:
-		return store.AcctStop, true
-	case rfc2866.AcctStatusType_Value_AccountingOn:
-		return store.AcctOn, true
-	case rfc2866.AcctStatusType_Value_AccountingOff:
-		return store.AcctOff, true
-	}
-	return "", false
-}
-
 func (s *Service) area(name string) (config.Area, bool) {
 	a, ok := s.areas[name]
 	return a, ok
@@ -681,4 +625,15 @@ func netipFrom(ip []byte) (string, bool) {
 		return "", false
 	}
 	return addr.Unmap().String(), true
+}
+
+// decideBatch runs the policy for a batch of attempts in one transaction.
+func (s *Service) decideBatch(ctx context.Context, atts []*attempt) ([]store.LoginDecision, error) {
+	reqs := make([]store.LoginRequest, len(atts))
+	for i, a := range atts {
+		reqs[i] = a.login
+	}
+	return s.cfg.Store.AuthorizeLogins(ctx, reqs, func(i int, st *store.LoginState) store.LoginDecision {
+		return s.decide(atts[i], st)
+	})
 }

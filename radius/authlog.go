@@ -128,3 +128,17 @@ func (w *authLogWriter) close() {
 		<-w.done
 	})
 }
+
+// logDecision queues an authentication log entry for the background writer.
+func (s *Service) logDecision(ctx context.Context, a *attempt, e access.AuthLogEntry) {
+	if e.At == 0 {
+		e.At = access.Millis(s.now())
+	}
+	if !s.authlog.add(ctx, e) {
+		s.log.Warn("radius: authentication log entry lost (shutting down)", "user", e.Username, "reason", e.Reason)
+	}
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("radius: access", "user", e.Username, "nas", e.NAS, "mac", e.MAC, "ip", e.IP, "method", e.Method,
+			"result", e.Result, "reason", e.Reason)
+	}
+}
