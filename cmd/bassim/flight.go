@@ -198,12 +198,12 @@ func (f *flight) begin(id byte, s *slot) error {
 	l := f.l
 	switch f.mode {
 	case "auth-mac", "mixed":
-		return f.authenticate(id, s, bas.AuthRequest{MAC: loadMAC(i), UserIP: loadIP(i)})
+		return f.authenticate(id, s, bas.AuthRequest{MAC: bas.LoadMAC(i), UserIP: loadIP(i)})
 	case "auth-pap":
-		return f.authenticate(id, s, bas.AuthRequest{UserName: loadUser(l.prefix, i), Password: l.password, MAC: loadMAC(i), UserIP: loadIP(i)})
+		return f.authenticate(id, s, bas.AuthRequest{UserName: bas.LoadUser(l.prefix, i), Password: l.password, MAC: bas.LoadMAC(i), UserIP: loadIP(i)})
 	case "acct":
-		mac, _ := access.NormalizeMAC(loadMAC(i))
-		s.sess = bas.Session{AcctSessionID: l.sessionID(), UserName: loadUser(l.prefix, i), MAC: mac, UserIP: loadIP(i), StartedAt: time.Now()}
+		mac, _ := access.NormalizeMAC(bas.LoadMAC(i))
+		s.sess = bas.Session{AcctSessionID: l.sessionID(), UserName: bas.LoadUser(l.prefix, i), MAC: mac, UserIP: loadIP(i), StartedAt: time.Now()}
 		return f.send(id, s, l.b.AccountingRequest(rfc2866.AcctStatusType_Value_Start, s.sess, 0), f.acct)
 	}
 	return fmt.Errorf("%w: unknown --mode %q", errUsage, f.mode)
