@@ -19,3 +19,13 @@ var (
 	CHAPChallenge    = radiusproto.CHAPChallenge
 	ListenDisconnect = radiusproto.ListenDisconnect
 )
+
+// The Disconnector under its former spelling, still used by the tests of
+// selfservice and billing.
+type (
+	Disconnecter       = Disconnector
+	DisconnecterConfig = DisconnectorConfig
+)
+
+// NewDisconnecter is NewDisconnector.
+var NewDisconnecter = NewDisconnector

@@ -17,15 +17,15 @@ import (
 	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
-// DisconnectStore is what the Disconnecter needs of the database.
+// DisconnectStore is what the Disconnector needs of the database.
 type DisconnectStore interface {
 	SessionByID(ctx context.Context, id int64) (access.Session, error)
 	CloseSession(ctx context.Context, id int64, reason string) (bool, error)
 	Audit(ctx context.Context, actor, action, target, reason, detail string) error
 }
 
-// DisconnecterConfig configures NewDisconnecter.
-type DisconnecterConfig struct {
+// DisconnectorConfig configures NewDisconnector.
+type DisconnectorConfig struct {
 	Store DisconnectStore
 	NAS   []config.NAS
 	// Timeout is the wait for an answer before resending ([radius]
@@ -39,10 +39,10 @@ type DisconnecterConfig struct {
 	Registerer prometheus.Registerer
 }
 
-// Disconnecter ends sessions at their BAS with a Disconnect-Request
+// Disconnector ends sessions at their BAS with a Disconnect-Request
 // (RFC 5176) and records who asked, why and what the BAS answered in the
 // audit log. It is safe for concurrent use.
-type Disconnecter struct {
+type Disconnector struct {
 	st      DisconnectStore
 	nas     map[string]*radiusproto.NAS
 	client  *radiusproto.CoAClient
@@ -51,8 +51,8 @@ type Disconnecter struct {
 	results *prometheus.CounterVec
 }
 
-// NewDisconnecter returns a Disconnecter for the configured BASes.
-func NewDisconnecter(cfg DisconnecterConfig) *Disconnecter {
+// NewDisconnector returns a Disconnector for the configured BASes.
+func NewDisconnector(cfg DisconnectorConfig) *Disconnector {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -62,7 +62,7 @@ func NewDisconnecter(cfg DisconnecterConfig) *Disconnecter {
 	if cfg.Tries <= 0 {
 		cfg.Tries = radiusproto.DefaultMaxTries
 	}
-	d := &Disconnecter{st: cfg.Store, nas: map[string]*radiusproto.NAS{}, tries: cfg.Tries, log: cfg.Log,
+	d := &Disconnector{st: cfg.Store, nas: map[string]*radiusproto.NAS{}, tries: cfg.Tries, log: cfg.Log,
 		client: &radiusproto.CoAClient{Retry: cfg.Timeout, MaxTries: cfg.Tries, LocalAddr: cfg.LocalAddr}}
 	for _, n := range cfg.NAS {
 		d.nas[n.Name] = NASFromConfig(n)
@@ -73,7 +73,7 @@ func NewDisconnecter(cfg DisconnecterConfig) *Disconnecter {
 }
 
 // Close releases the client's sockets.
-func (d *Disconnecter) Close() error { return d.client.Close() }
+func (d *Disconnector) Close() error { return d.client.Close() }
 
 // DisconnectSession asks the session's BAS to end it, identifying it by
 // User-Name, Acct-Session-Id, Framed-IP-Address, Calling-Station-Id and
@@ -82,7 +82,7 @@ func (d *Disconnecter) Close() error { return d.client.Close() }
 // answer, is an outcome with ACK false and says which; it is never success.
 // Every attempt is audited (actor, reason, outcome). The error is for a
 // request that could not be sent at all (unknown session or BAS).
-func (d *Disconnecter) DisconnectSession(ctx context.Context, sessionID int64, actor, reason string) (access.DisconnectOutcome, error) {
+func (d *Disconnector) DisconnectSession(ctx context.Context, sessionID int64, actor, reason string) (access.DisconnectOutcome, error) {
 	sess, err := d.st.SessionByID(ctx, sessionID)
 	if err != nil {
 		return access.DisconnectOutcome{}, err
@@ -90,7 +90,7 @@ func (d *Disconnecter) DisconnectSession(ctx context.Context, sessionID int64, a
 	return d.disconnect(ctx, sess, actor, reason)
 }
 
-func (d *Disconnecter) disconnect(ctx context.Context, sess access.Session, actor, reason string) (access.DisconnectOutcome, error) {
+func (d *Disconnector) disconnect(ctx context.Context, sess access.Session, actor, reason string) (access.DisconnectOutcome, error) {
 	nas, ok := d.nas[sess.NAS]
 	if !ok {
 		d.results.WithLabelValues("error").Inc()
@@ -139,7 +139,7 @@ func (d *Disconnecter) disconnect(ctx context.Context, sess access.Session, acto
 	return out, nil
 }
 
-func (d *Disconnecter) audit(sess access.Session, actor, reason, outcome string) {
+func (d *Disconnector) audit(sess access.Session, actor, reason, outcome string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	detail := fmt.Sprintf("session=%d nas=%s mac=%s ip=%s acct_session_id=%s outcome=%s", sess.ID, sess.NAS, sess.MAC, sess.IP, sess.AcctSessionID, outcome)
@@ -160,7 +160,7 @@ func errorCauseName(c int) string {
 // replaced disconnects, in the background, sessions that on_limit =
 // "replace_oldest" closed to let a new device in.
 func (s *Service) replaced(sessions []access.Session) {
-	if s.cfg.Disconnecter == nil {
+	if s.cfg.Disconnector == nil {
 		return
 	}
 	for _, sess := range sessions {
@@ -169,7 +169,7 @@ func (s *Service) replaced(sessions []access.Session) {
 			defer s.bg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			out, err := s.cfg.Disconnecter.disconnect(ctx, sess, "radius", "replace_oldest")
+			out, err := s.cfg.Disconnector.disconnect(ctx, sess, "radius", "replace_oldest")
 			if err != nil {
 				s.log.Warn("radius: disconnect of replaced session", "session", sess.ID, "user", sess.Username, "err", err)
 				return

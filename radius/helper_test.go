@@ -94,7 +94,7 @@ type env struct {
 	key      logintoken.Key
 	authAddr string
 	acctAddr string
-	disc     *radius.Disconnecter
+	disc     *radius.Disconnector
 	cancel   context.CancelFunc
 	done     chan error
 	coa      map[string]string // NAS name → its Disconnect listen address
@@ -138,7 +138,7 @@ func startEnvOn(t testing.TB, st *store.Store, clock *storetest.Clock, opts ...e
 		Store: store.NewAAA(st), Areas: cfg.Areas, NAS: cfg.NAS,
 		Identity: identity.NewLocal(identity.FromAccounts(st), identity.InitialParams, nil),
 		TokenKey: e.key, InterimInterval: interim, ReserveTimeout: reserveT,
-		SessionTimeout: 8 * time.Hour, Node: "t1", Disconnecter: e.disc,
+		SessionTimeout: 8 * time.Hour, Node: "t1", Disconnector: e.disc,
 		Now: clock.Now, Registerer: prometheus.NewRegistry(), Log: testLog(t),
 	}
 	for _, o := range opts {
@@ -333,9 +333,9 @@ func encodeAcct(t testing.TB, acctSessionID, user string) []byte {
 	return b
 }
 
-// newDisc is a Disconnecter for the env's current configuration.
-func newDisc(e *env) *radius.Disconnecter {
-	d := radius.NewDisconnecter(radius.DisconnecterConfig{Store: e.st, NAS: e.cfg.NAS, Timeout: 200 * time.Millisecond, Tries: 2})
+// newDisc is a Disconnector for the env's current configuration.
+func newDisc(e *env) *radius.Disconnector {
+	d := radius.NewDisconnector(radius.DisconnectorConfig{Store: e.st, NAS: e.cfg.NAS, Timeout: 200 * time.Millisecond, Tries: 2})
 	e.t.Cleanup(func() { d.Close() })
 	return d
 }

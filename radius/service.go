@@ -61,8 +61,8 @@ type Config struct {
 	PaymentURL      string        // named in the arrears refusal
 	Node            string        // this node's id, in the authentication log
 
-	// Disconnecter ends sessions that on_limit = "replace_oldest" replaces.
-	Disconnecter *Disconnecter
+	// Disconnector ends sessions that on_limit = "replace_oldest" replaces.
+	Disconnector *Disconnector
 
 	// BatchSize bounds the requests decided in one transaction (group
 	// commit); 1 means one transaction per request. BatchWorkers is how

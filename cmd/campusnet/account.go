@@ -49,7 +49,7 @@ func (env *cli) openBilling(ctx context.Context, disconnect bool) (*billing.Serv
 	bc := billing.Config{Areas: cfg.Areas, Log: log, PaymentURL: cfg.SelfService.PaymentURL,
 		StaleAfter: time.Duration(float64(cfg.Radius.InterimInterval.Duration) * 2.5)}
 	if disconnect {
-		d := radius.NewDisconnecter(radius.DisconnecterConfig{Store: st, NAS: cfg.NAS,
+		d := radius.NewDisconnector(radius.DisconnectorConfig{Store: st, NAS: cfg.NAS,
 			Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: log})
 		bc.Disconnector = d
 		closeAll = func() { d.Close(); st.Close() }

@@ -74,7 +74,7 @@ func TestPortalSide(t *testing.T) {
 
 	b := New(Config{NASIP: nasIP, Secret: "s3", AuthAddr: auth, AcctAddr: acct, Retry: 200 * time.Millisecond, MaxTries: 2})
 	defer b.Close()
-	p := NewPortal(b, PortalConfig{Secret: "ps", BASIP: nasIP, NotifyAddr: nc.LocalAddr().String(), NotifyWindow: time.Second})
+	p := NewPortalSide(b, PortalSideConfig{Secret: "ps", BASIP: nasIP, NotifyAddr: nc.LocalAddr().String(), NotifyWindow: time.Second})
 	pc, _ := net.ListenPacket("udp", "127.0.0.1:0")
 	go p.Serve(pc)
 	defer p.Shutdown(context.Background())
