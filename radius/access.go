@@ -94,7 +94,7 @@ func (s *Service) ServeAccessAsync(ctx context.Context, r *radiusproto.Request, 
 // answered and the server lets go of r.
 func (s *Service) recoverAnswer(r *radiusproto.Request, fail func()) {
 	if v := recover(); v != nil {
-		s.log.Error("radius: handler panic", "nas", r.NAS.Name, "code", r.Packet.Code.String(), "panic", fmt.Sprint(v))
+		s.log.Error("handler panic", "nas", r.NAS.Name, "code", r.Packet.Code.String(), "panic", fmt.Sprint(v))
 		fail()
 	}
 }
@@ -103,7 +103,7 @@ func (s *Service) recoverAnswer(r *radiusproto.Request, fail func()) {
 // replaced, and builds the reply.
 func (s *Service) accessDone(ctx context.Context, r *radiusproto.Request, a *attempt, dec store.LoginDecision, err error) *radius.Packet {
 	if err != nil {
-		s.log.Warn("radius: policy decision failed; no answer, the BAS will retry", "user", a.user, "nas", r.NAS.Name, "err", err)
+		s.log.Warn("policy decision failed; no answer, the BAS will retry", "user", a.user, "nas", r.NAS.Name, "err", err)
 		s.metrics.request("access", "error", "")
 		return nil
 	}
@@ -150,7 +150,7 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 	// The portal's one-time token.
 	toks, err := s.cfg.Store.LiveTokens(ctx, a.user, s.now())
 	if err != nil {
-		s.log.Warn("radius: login tokens", "user", a.user, "err", err)
+		s.log.Warn("login tokens", "user", a.user, "err", err)
 		return a, &preDecision{err: errNoAnswer}
 	}
 	for _, t := range toks {
@@ -199,11 +199,11 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 	case errors.Is(err, identity.ErrPasswordExpired):
 		return a, s.refuse(a, nil, access.RefusePasswordExpired())
 	case errors.Is(err, identity.ErrUnavailable):
-		s.log.Warn("radius: unified identity unavailable", "user", a.user, "err", err)
+		s.log.Warn("unified identity unavailable", "user", a.user, "err", err)
 		return a, s.refuse(a, nil, access.Refusal{Code: access.ReasonIdentityDown,
 			Message: "统一身份认证暂时不可用，请稍后再试 / Unified identity is unavailable; try again in a minute"})
 	case err != nil:
-		s.log.Error("radius: identity", "user", a.user, "err", err)
+		s.log.Error("identity", "user", a.user, "err", err)
 		return a, &preDecision{err: errNoAnswer}
 	}
 	if person.MustChange {
@@ -215,7 +215,7 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 	if s.cfg.EnsureAccount != nil {
 		// A directory user logging in for the first time has no account row yet.
 		if err := s.cfg.EnsureAccount(ctx, person); err != nil {
-			s.log.Warn("radius: account of directory user", "user", person.ID, "err", err)
+			s.log.Warn("account of directory user", "user", person.ID, "err", err)
 			return a, &preDecision{err: errNoAnswer}
 		}
 	}

@@ -99,11 +99,11 @@ func (s *Service) acctDone(r *radiusproto.Request, rec store.AcctRecord, res sto
 	s.metrics.request("accounting", "ok", kind+"_"+res.Outcome)
 	switch {
 	case res.Outcome == store.AcctUnknown:
-		s.log.Debug("radius: accounting for an unknown session or account", "nas", r.NAS.Name, "kind", kind, "user", rec.Username, "mac", rec.MAC)
+		s.log.Debug("accounting for an unknown session or account", "nas", r.NAS.Name, "kind", kind, "user", rec.Username, "mac", rec.MAC)
 	case res.Outcome == store.AcctClosedAll:
-		s.log.Info("radius: BAS restarted; its sessions closed", "nas", r.NAS.Name, "kind", kind, "closed", res.Closed)
+		s.log.Info("BAS restarted; its sessions closed", "nas", r.NAS.Name, "kind", kind, "closed", res.Closed)
 	case res.Arrears:
-		s.log.Warn("radius: session started in arrears (no active cycle, balance below the fee)", "nas", r.NAS.Name, "user", rec.Username, "session", res.SessionID)
+		s.log.Warn("session started in arrears (no active cycle, balance below the fee)", "nas", r.NAS.Name, "user", rec.Username, "session", res.SessionID)
 	}
 	return nil
 }

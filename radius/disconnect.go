@@ -130,11 +130,11 @@ func (d *Disconnector) disconnect(ctx context.Context, sess access.Session, acto
 	// says the BAS has no such session (its Accounting-Stop was lost).
 	if out.ACK || out.ErrorCause == int(rfc3576.ErrorCause_Value_SessionContextNotFound) {
 		if _, err := d.st.CloseSession(context.WithoutCancel(ctx), sess.ID, reason); err != nil {
-			d.log.Warn("radius: close disconnected session", "session", sess.ID, "err", err)
+			d.log.Warn("close disconnected session", "session", sess.ID, "err", err)
 		}
 	}
 	d.audit(sess, actor, reason, out.Detail)
-	d.log.Info("radius: disconnect", "session", sess.ID, "user", sess.Username, "nas", sess.NAS, "mac", sess.MAC,
+	d.log.Info("disconnect", "session", sess.ID, "user", sess.Username, "nas", sess.NAS, "mac", sess.MAC,
 		"actor", actor, "reason", reason, "ack", out.ACK, "detail", out.Detail)
 	return out, nil
 }
@@ -144,7 +144,7 @@ func (d *Disconnector) audit(sess access.Session, actor, reason, outcome string)
 	defer cancel()
 	detail := fmt.Sprintf("session=%d nas=%s mac=%s ip=%s acct_session_id=%s outcome=%s", sess.ID, sess.NAS, sess.MAC, sess.IP, sess.AcctSessionID, outcome)
 	if err := d.st.Audit(ctx, actor, "session.disconnect", sess.Username, reason, detail); err != nil {
-		d.log.Error("radius: audit disconnect", "session", sess.ID, "err", err)
+		d.log.Error("audit disconnect", "session", sess.ID, "err", err)
 	}
 }
 
@@ -171,10 +171,10 @@ func (s *Service) replaced(sessions []access.Session) {
 			defer cancel()
 			out, err := s.cfg.Disconnector.disconnect(ctx, sess, "radius", "replace_oldest")
 			if err != nil {
-				s.log.Warn("radius: disconnect of replaced session", "session", sess.ID, "user", sess.Username, "err", err)
+				s.log.Warn("disconnect of replaced session", "session", sess.ID, "user", sess.Username, "err", err)
 				return
 			}
-			s.log.Info("radius: replaced session disconnected", "session", sess.ID, "user", sess.Username, "mac", sess.MAC,
+			s.log.Info("replaced session disconnected", "session", sess.ID, "user", sess.Username, "mac", sess.MAC,
 				"ack", out.ACK, "detail", out.Detail)
 		}()
 	}

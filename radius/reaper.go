@@ -20,7 +20,7 @@ func (s *Service) Reap(ctx context.Context) (stale, reserved int64, err error) {
 	s.metrics.reaped.WithLabelValues(store.CloseStale).Add(float64(stale))
 	s.metrics.reaped.WithLabelValues(store.CloseReserveTimeout).Add(float64(reserved))
 	if stale+reserved > 0 {
-		s.log.Info("radius: reaped sessions", "stale", stale, "reservations", reserved)
+		s.log.Info("reaped sessions", "stale", stale, "reservations", reserved)
 	}
 	return stale, reserved, nil
 }
@@ -40,7 +40,7 @@ func (s *Service) RunReaper(ctx context.Context, every time.Duration) error {
 		case <-t.C:
 		}
 		if _, _, err := s.Reap(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("radius: reaper", "err", err)
+			s.log.Warn("reaper", "err", err)
 		}
 		s.flushNASSeen(ctx)
 	}

@@ -200,7 +200,7 @@ func (s *Service) Serve(ctx context.Context, authConn, acctConn net.PacketConn) 
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), radiusproto.ShutdownGrace)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {
-			s.log.Warn("radius shutdown", "err", err)
+			s.log.Warn("shutdown", "err", err)
 		}
 	})
 	err := srv.Serve(authConn, acctConn)
@@ -261,7 +261,7 @@ func (s *Service) flushNASSeen(ctx context.Context) {
 		return
 	}
 	if err := s.cfg.Store.TouchNAS(ctx, rows); err != nil {
-		s.log.Warn("radius: record BAS last seen", "err", err)
+		s.log.Warn("record BAS last seen", "err", err)
 		return
 	}
 	s.seenMu.Lock()

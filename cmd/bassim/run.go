@@ -51,7 +51,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if c.verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("service", "bassim")
 	nasIP, err := netip.ParseAddr(c.nasIP)
 	if err != nil {
 		return fmt.Errorf("%w: --nas-ip %q", errUsage, c.nasIP)

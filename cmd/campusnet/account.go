@@ -50,7 +50,7 @@ func (env *cli) openBilling(ctx context.Context, disconnect bool) (*billing.Serv
 		StaleAfter: time.Duration(float64(cfg.Radius.InterimInterval.Duration) * 2.5)}
 	if disconnect {
 		d := radius.NewDisconnector(radius.DisconnectorConfig{Store: st, NAS: cfg.NAS,
-			Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: log})
+			Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: log.With("service", "radius")})
 		bc.Disconnector = d
 		closeAll = func() { d.Close(); st.Close() }
 	}

@@ -151,7 +151,7 @@ func nasListCommand() command {
 // newCLIDisconnector is a Disconnector for one command.
 func newCLIDisconnector(cfg *config.Config, st *store.Store) *radius.Disconnector {
 	return radius.NewDisconnector(radius.DisconnectorConfig{Store: st, NAS: cfg.NAS,
-		Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: newLogger(os.Stderr, slog.LevelWarn)})
+		Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: newLogger(os.Stderr, slog.LevelWarn).With("service", "radius")})
 }
 
 // disconnectAll sends a Disconnect-Request for each session, prints each

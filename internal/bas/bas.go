@@ -569,7 +569,7 @@ func (b *BAS) disconnect(ctx context.Context, req *radius.Packet) (bool, int) {
 	if found == nil {
 		return count(false, 503)
 	}
-	b.log.Info("bas: disconnect", "session", snap.AcctSessionID, "user", snap.UserName, "mac", snap.MAC)
+	b.log.Info("disconnect", "session", snap.AcctSessionID, "user", snap.UserName, "mac", snap.MAC)
 	if b.OnDisconnect != nil {
 		b.OnDisconnect(snap.UserIP, snap.MAC)
 	}
@@ -577,7 +577,7 @@ func (b *BAS) disconnect(ctx context.Context, req *radius.Packet) (bool, int) {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if err := b.account(sctx, rfc2866.AcctStatusType_Value_Stop, snap, rfc2866.AcctTerminateCause_Value_AdminReset); err != nil {
-			b.log.Warn("bas: accounting-stop after disconnect", "session", snap.AcctSessionID, "err", err)
+			b.log.Warn("accounting-stop after disconnect", "session", snap.AcctSessionID, "err", err)
 		}
 	}()
 	return count(true, 0)

@@ -149,7 +149,7 @@ func (p *PortalSide) disconnected(ip netip.Addr, mac string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := p.NotifyLogout(ctx, ip, mac); err != nil {
-			p.log.Warn("bas: NTF_LOGOUT not acknowledged", "ip", ip, "mac", mac, "err", err)
+			p.log.Warn("NTF_LOGOUT not acknowledged", "ip", ip, "mac", mac, "err", err)
 		}
 	}()
 }
@@ -222,7 +222,7 @@ func (h portalHandler) Auth(ctx context.Context, req portalproto.AuthRequest) (p
 	res, err := p.bas.Authenticate(ctx, ar)
 	if err != nil {
 		p.radiusErrors.Add(1)
-		p.log.Warn("bas: RADIUS did not answer", "user", req.Username, "ip", ip, "err", err)
+		p.log.Warn("RADIUS did not answer", "user", req.Username, "ip", ip, "err", err)
 		return portalproto.CodeFailed, "RADIUS server not responding"
 	}
 	if !res.Accepted {
@@ -240,7 +240,7 @@ func (h portalHandler) Auth(ctx context.Context, req portalproto.AuthRequest) (p
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if err := p.bas.Start(sctx, res.AcctSessionID); err != nil {
-			p.log.Warn("bas: accounting-start", "session", res.AcctSessionID, "err", err)
+			p.log.Warn("accounting-start", "session", res.AcctSessionID, "err", err)
 		}
 	}()
 	return portalproto.CodeOK, res.ReplyMessage
@@ -265,7 +265,7 @@ func (h portalHandler) Logout(ctx context.Context, req portalproto.LogoutRequest
 		return portalproto.CodeLogoutAlreadyOffline
 	}
 	if err := p.bas.Stop(ctx, id); err != nil && !errors.Is(err, ErrNoSession) {
-		p.log.Warn("bas: accounting-stop", "session", id, "err", err)
+		p.log.Warn("accounting-stop", "session", id, "err", err)
 	}
 	return portalproto.CodeOK
 }
