@@ -50,7 +50,7 @@ func FuzzRequestHandler(f *testing.F) {
 			p.Add(rfc2865.CHAPChallenge_Type, clip(chal))
 		}
 		if svcType != 0 {
-			rfc2865.ServiceType_Add(p, rfc2865.ServiceType(svcType))
+			mustSet(t, rfc2865.ServiceType_Add(p, rfc2865.ServiceType(svcType)))
 		}
 		if len(ip) > 0 {
 			p.Add(rfc2865.FramedIPAddress_Type, clip(ip))
@@ -61,7 +61,7 @@ func FuzzRequestHandler(f *testing.F) {
 			t.Fatalf("a request against an empty store got %v", reply.Code)
 		}
 		q := layeh.New(layeh.CodeAccountingRequest, n.Secret)
-		rfc2866.AcctStatusType_Add(q, rfc2866.AcctStatusType(status))
+		mustSet(t, rfc2866.AcctStatusType_Add(q, rfc2866.AcctStatusType(status)))
 		if len(asid) > 0 {
 			q.Add(rfc2866.AcctSessionID_Type, clip(asid))
 		}

@@ -206,9 +206,14 @@ func (e *env) serveCoA(b *bas.BAS) {
 		e.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); b.ServeCoA(ctx) }()
-	e.t.Cleanup(func() { cancel(); <-done })
+	done := make(chan error, 1)
+	go func() { done <- b.ServeCoA(ctx) }()
+	e.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			e.t.Errorf("ServeCoA: %v", err)
+		}
+	})
 }
 
 // account creates an account with a password and a balance in fen.
@@ -322,9 +327,9 @@ func (w tlogWriter) Write(p []byte) (int, error) {
 func encodeAcct(t testing.TB, acctSessionID, user string) []byte {
 	t.Helper()
 	p := layeh.New(layeh.CodeAccountingRequest, []byte(secret))
-	rfc2866.AcctStatusType_Add(p, rfc2866.AcctStatusType_Value_Start)
-	rfc2866.AcctSessionID_AddString(p, acctSessionID)
-	rfc2865.UserName_AddString(p, user)
+	mustSet(t, rfc2866.AcctStatusType_Add(p, rfc2866.AcctStatusType_Value_Start))
+	mustSet(t, rfc2866.AcctSessionID_AddString(p, acctSessionID))
+	mustSet(t, rfc2865.UserName_AddString(p, user))
 	p.Identifier = 42
 	b, err := radiusproto.EncodeRequest(p)
 	if err != nil {
@@ -338,4 +343,13 @@ func newDisc(e *env) *radius.Disconnector {
 	d := radius.NewDisconnector(radius.DisconnectorConfig{Store: e.st, NAS: e.cfg.NAS, Timeout: 200 * time.Millisecond, Tries: 2})
 	e.t.Cleanup(func() { d.Close() })
 	return d
+}
+
+// mustSet fails the test when setting an attribute failed (a value too long
+// for one attribute).
+func mustSet(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }

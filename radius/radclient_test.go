@@ -124,7 +124,9 @@ func TestRetransmission(t *testing.T) {
 		if _, err := conn.Write(pkt); err != nil {
 			t.Fatal(err)
 		}
-		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if err := conn.SetReadDeadline(time.Now().Add(2 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
 		buf := make([]byte, 4096)
 		n, err := conn.Read(buf)
 		if err != nil {

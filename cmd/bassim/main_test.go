@@ -81,8 +81,8 @@ area = "dorm"
 	if err != nil {
 		t.Fatal(err)
 	}
-	authConn, _ := net.ListenPacket("udp", "127.0.0.1:0")
-	acctConn, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	authConn := listenUDP(t)
+	acctConn := listenUDP(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Serve(ctx, authConn, acctConn) }()
@@ -174,4 +174,14 @@ func seedLoadUsers(t *testing.T, st *store.Store, n int) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// listenUDP opens a UDP socket on a free loopback port.
+func listenUDP(t *testing.T) net.PacketConn {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

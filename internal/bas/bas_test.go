@@ -37,8 +37,14 @@ func TestRADIUSSide(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go b.ServeCoA(ctx)
+	served := make(chan error, 1)
+	go func() { served <- b.ServeCoA(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("ServeCoA: %v", err)
+		}
+	}()
 
 	// PAP: refused, then accepted (a session, not started).
 	if res, err := b.Authenticate(ctx, AuthRequest{UserName: "u1", Password: "wrong"}); err != nil || res.Accepted || res.ReplyMessage == "" {
@@ -52,7 +58,9 @@ func TestRADIUSSide(t *testing.T) {
 		t.Fatalf("session after accept: %+v %v", s, ok)
 	}
 	// MAC authentication: Call-Check, the MAC as user name.
-	b.Authenticate(ctx, AuthRequest{MAC: "00-16-3E-00-00-02"})
+	if _, err := b.Authenticate(ctx, AuthRequest{MAC: "00-16-3E-00-00-02"}); err != nil {
+		t.Fatal(err)
+	}
 	rec.mu.Lock()
 	last := rec.access[len(rec.access)-1]
 	rec.mu.Unlock()
@@ -117,7 +125,9 @@ func TestRADIUSSide(t *testing.T) {
 		t.Fatalf("counts %d %d", acks, naks)
 	}
 	// Accounting-On forgets everything.
-	b.Authenticate(ctx, AuthRequest{UserName: "u1", Password: "right"})
+	if _, err := b.Authenticate(ctx, AuthRequest{UserName: "u1", Password: "right"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.AccountingOn(ctx); err != nil || len(b.Sessions()) != 0 {
 		t.Fatalf("accounting-on: %v, %d sessions", err, len(b.Sessions()))
 	}
@@ -140,6 +150,10 @@ func startRecorder(t *testing.T) (rec *recorder, auth, acct string) {
 		t.Fatal(err)
 	}
 	go rs.Serve(authC, acctC)
-	t.Cleanup(func() { rs.Shutdown(context.Background()) })
+	t.Cleanup(func() {
+		if err := rs.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
 	return rec, authC.LocalAddr().String(), acctC.LocalAddr().String()
 }

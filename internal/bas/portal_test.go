@@ -68,16 +68,30 @@ func TestPortalSide(t *testing.T) {
 	kicked := make(chan netip.Addr, 4)
 	ns := &portalproto.NotifyServer{Secrets: func(netip.Addr) (string, bool) { return "ps", true },
 		Handler: func(_ context.Context, _, user netip.Addr, _ string) { kicked <- user }}
-	nc, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	nc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	go ns.Serve(nc)
-	defer ns.Shutdown(context.Background())
+	defer func() {
+		if err := ns.Shutdown(context.Background()); err != nil {
+			t.Errorf("notify server shutdown: %v", err)
+		}
+	}()
 
 	b := New(Config{NASIP: nasIP, Secret: "s3", AuthAddr: auth, AcctAddr: acct, Retry: 200 * time.Millisecond, MaxTries: 2})
 	defer b.Close()
 	p := NewPortalSide(b, PortalSideConfig{Secret: "ps", BASIP: nasIP, NotifyAddr: nc.LocalAddr().String(), NotifyWindow: time.Second})
-	pc, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	go p.Serve(pc)
-	defer p.Shutdown(context.Background())
+	defer func() {
+		if err := p.Shutdown(context.Background()); err != nil {
+			t.Errorf("portal side shutdown: %v", err)
+		}
+	}()
 
 	ctx := context.Background()
 	tests := []struct {

@@ -166,7 +166,7 @@ func TestDisconnectNeedsIdent(t *testing.T) {
 func TestListenDisconnectRetransmission(t *testing.T) {
 	sim := startNAS(t, testSecret)
 	p := radius.New(radius.CodeDisconnectRequest, []byte(testSecret))
-	rfc2866.AcctSessionID_SetString(p, "sess-1")
+	mustSet(t, rfc2866.AcctSessionID_SetString(p, "sess-1"))
 	req := encodeReq(t, p)
 	c := dialRaw(t, netip.AddrPortFrom(sim.nas.IP, uint16(sim.nas.CoAPort)).String())
 	for i := range 2 {
@@ -189,7 +189,7 @@ func TestListenDisconnectRetransmission(t *testing.T) {
 // no panic, and fn only sees requests signed with the secret.
 func FuzzAnswerDisconnect(f *testing.F) {
 	p := radius.New(radius.CodeDisconnectRequest, []byte(testSecret))
-	rfc2866.AcctSessionID_SetString(p, "sess-1")
+	mustSet(f, rfc2866.AcctSessionID_SetString(p, "sess-1"))
 	f.Add(encodeReq(f, p))
 	p.Code = radius.CodeCoARequest
 	f.Add(encodeReq(f, p))
