@@ -10,6 +10,7 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 
+	"github.com/campusnet/campusnet/internal/storetest"
 	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
@@ -72,12 +73,8 @@ func FuzzRequestHandler(f *testing.F) {
 			q.Add(a.Type, a.Attribute)
 		}
 		_ = e.svc.ServeAccounting(ctx, &radiusproto.Request{NAS: n, Packet: q, Src: req.Src, Received: req.Received})
-		var count int
 		for _, table := range []string{"sessions", "devices", "login_tokens", "accounts", "cycles"} {
-			if err := e.st.DB().Get(&count, "SELECT COUNT(*) FROM "+table); err != nil {
-				t.Fatal(err)
-			}
-			if count != 0 {
+			if count := storetest.RowCount(t, e.st, table); count != 0 {
 				t.Fatalf("%d rows in %s after a fuzzed request", count, table)
 			}
 		}
