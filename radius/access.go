@@ -53,8 +53,9 @@ type attempt struct {
 // errNoAnswer means the request gets no reply (the NAS retransmits).
 var errNoAnswer = errors.New("radius: no answer")
 
-// ServeAccess implements Handler: credentials, then the policy of DESIGN §4
-// under the account's lock, then the reply.
+// ServeAccess implements Handler: credentials, then the access policy
+// (account state, device limits, bindings) under the account's lock, then
+// the reply.
 func (s *Service) ServeAccess(ctx context.Context, r *radiusproto.Request) *radius.Packet {
 	s.nasSeen(r.NAS, r.Received)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
@@ -305,8 +306,10 @@ func (s *Service) entry(a *attempt, acc *access.Account) access.AuthLogEntry {
 	return e
 }
 
-// decide is the policy of DESIGN §4 for one attempt, under its account's
-// lock. It must be a pure function of its inputs (it may run twice).
+// decide is the access policy for one attempt — account and balance, device
+// class and limits, replacement of the oldest session, binding — under its
+// account's lock. It must be a pure function of its inputs (it may run
+// twice).
 func (s *Service) decide(a *attempt, st *store.LoginState) store.LoginDecision {
 	var acc *access.Account
 	if st.Found {
