@@ -14,17 +14,18 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/config"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
-// DisconnectStore is what the Disconnecter needs of the database.
+// DisconnectStore is what the Disconnector needs of the database.
 type DisconnectStore interface {
 	SessionByID(ctx context.Context, id int64) (access.Session, error)
 	CloseSession(ctx context.Context, id int64, reason string) (bool, error)
 	Audit(ctx context.Context, actor, action, target, reason, detail string) error
 }
 
-// DisconnecterConfig configures NewDisconnecter.
-type DisconnecterConfig struct {
+// DisconnectorConfig configures NewDisconnector.
+type DisconnectorConfig struct {
 	Store DisconnectStore
 	NAS   []config.NAS
 	// Timeout is the wait for an answer before resending ([radius]
@@ -38,20 +39,20 @@ type DisconnecterConfig struct {
 	Registerer prometheus.Registerer
 }
 
-// Disconnecter ends sessions at their BAS with a Disconnect-Request
+// Disconnector ends sessions at their BAS with a Disconnect-Request
 // (RFC 5176) and records who asked, why and what the BAS answered in the
 // audit log. It is safe for concurrent use.
-type Disconnecter struct {
+type Disconnector struct {
 	st      DisconnectStore
-	nas     map[string]*NAS
-	client  *CoAClient
+	nas     map[string]*radiusproto.NAS
+	client  *radiusproto.CoAClient
 	tries   int
 	log     *slog.Logger
 	results *prometheus.CounterVec
 }
 
-// NewDisconnecter returns a Disconnecter for the configured BASes.
-func NewDisconnecter(cfg DisconnecterConfig) *Disconnecter {
+// NewDisconnector returns a Disconnector for the configured BASes.
+func NewDisconnector(cfg DisconnectorConfig) *Disconnector {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -59,10 +60,10 @@ func NewDisconnecter(cfg DisconnecterConfig) *Disconnecter {
 		cfg.Timeout = time.Second
 	}
 	if cfg.Tries <= 0 {
-		cfg.Tries = DefaultMaxTries
+		cfg.Tries = radiusproto.DefaultMaxTries
 	}
-	d := &Disconnecter{st: cfg.Store, nas: map[string]*NAS{}, tries: cfg.Tries, log: cfg.Log,
-		client: &CoAClient{Retry: cfg.Timeout, MaxTries: cfg.Tries, LocalAddr: cfg.LocalAddr}}
+	d := &Disconnector{st: cfg.Store, nas: map[string]*radiusproto.NAS{}, tries: cfg.Tries, log: cfg.Log,
+		client: &radiusproto.CoAClient{Retry: cfg.Timeout, MaxTries: cfg.Tries, LocalAddr: cfg.LocalAddr}}
 	for _, n := range cfg.NAS {
 		d.nas[n.Name] = NASFromConfig(n)
 	}
@@ -72,7 +73,7 @@ func NewDisconnecter(cfg DisconnecterConfig) *Disconnecter {
 }
 
 // Close releases the client's sockets.
-func (d *Disconnecter) Close() error { return d.client.Close() }
+func (d *Disconnector) Close() error { return d.client.Close() }
 
 // DisconnectSession asks the session's BAS to end it, identifying it by
 // User-Name, Acct-Session-Id, Framed-IP-Address, Calling-Station-Id and
@@ -81,7 +82,7 @@ func (d *Disconnecter) Close() error { return d.client.Close() }
 // answer, is an outcome with ACK false and says which; it is never success.
 // Every attempt is audited (actor, reason, outcome). The error is for a
 // request that could not be sent at all (unknown session or BAS).
-func (d *Disconnecter) DisconnectSession(ctx context.Context, sessionID int64, actor, reason string) (access.DisconnectOutcome, error) {
+func (d *Disconnector) DisconnectSession(ctx context.Context, sessionID int64, actor, reason string) (access.DisconnectOutcome, error) {
 	sess, err := d.st.SessionByID(ctx, sessionID)
 	if err != nil {
 		return access.DisconnectOutcome{}, err
@@ -89,13 +90,13 @@ func (d *Disconnecter) DisconnectSession(ctx context.Context, sessionID int64, a
 	return d.disconnect(ctx, sess, actor, reason)
 }
 
-func (d *Disconnecter) disconnect(ctx context.Context, sess access.Session, actor, reason string) (access.DisconnectOutcome, error) {
+func (d *Disconnector) disconnect(ctx context.Context, sess access.Session, actor, reason string) (access.DisconnectOutcome, error) {
 	nas, ok := d.nas[sess.NAS]
 	if !ok {
 		d.results.WithLabelValues("error").Inc()
 		return access.DisconnectOutcome{}, fmt.Errorf("radius: disconnect session #%d: BAS %q is not configured: %w", sess.ID, sess.NAS, access.ErrNotFound)
 	}
-	id := SessionIdent{UserName: sess.Username, AcctSessionID: sess.AcctSessionID, NASIP: nas.IP}
+	id := radiusproto.SessionIdent{UserName: sess.Username, AcctSessionID: sess.AcctSessionID, NASIP: nas.IP}
 	if ip, err := netip.ParseAddr(sess.IP); err == nil {
 		id.FramedIP = ip
 	}
@@ -106,7 +107,7 @@ func (d *Disconnecter) disconnect(ctx context.Context, sess access.Session, acto
 	var out access.DisconnectOutcome
 	label := "ack"
 	switch {
-	case errors.Is(err, ErrNoResponse):
+	case errors.Is(err, radiusproto.ErrNoResponse):
 		label = "timeout"
 		out.Detail = fmt.Sprintf("no answer from %s after %d tries", nas.Name, d.tries)
 	case err != nil:
@@ -129,21 +130,21 @@ func (d *Disconnecter) disconnect(ctx context.Context, sess access.Session, acto
 	// says the BAS has no such session (its Accounting-Stop was lost).
 	if out.ACK || out.ErrorCause == int(rfc3576.ErrorCause_Value_SessionContextNotFound) {
 		if _, err := d.st.CloseSession(context.WithoutCancel(ctx), sess.ID, reason); err != nil {
-			d.log.Warn("radius: close disconnected session", "session", sess.ID, "err", err)
+			d.log.Warn("close disconnected session", "session", sess.ID, "err", err)
 		}
 	}
 	d.audit(sess, actor, reason, out.Detail)
-	d.log.Info("radius: disconnect", "session", sess.ID, "user", sess.Username, "nas", sess.NAS, "mac", sess.MAC,
+	d.log.Info("disconnect", "session", sess.ID, "user", sess.Username, "nas", sess.NAS, "mac", sess.MAC,
 		"actor", actor, "reason", reason, "ack", out.ACK, "detail", out.Detail)
 	return out, nil
 }
 
-func (d *Disconnecter) audit(sess access.Session, actor, reason, outcome string) {
+func (d *Disconnector) audit(sess access.Session, actor, reason, outcome string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	detail := fmt.Sprintf("session=%d nas=%s mac=%s ip=%s acct_session_id=%s outcome=%s", sess.ID, sess.NAS, sess.MAC, sess.IP, sess.AcctSessionID, outcome)
 	if err := d.st.Audit(ctx, actor, "session.disconnect", sess.Username, reason, detail); err != nil {
-		d.log.Error("radius: audit disconnect", "session", sess.ID, "err", err)
+		d.log.Error("audit disconnect", "session", sess.ID, "err", err)
 	}
 }
 
@@ -154,4 +155,27 @@ func errorCauseName(c int) string {
 		return "unknown error cause"
 	}
 	return strings.ToLower(strings.ReplaceAll(n, "-", " "))
+}
+
+// replaced disconnects, in the background, sessions that on_limit =
+// "replace_oldest" closed to let a new device in.
+func (s *Service) replaced(sessions []access.Session) {
+	if s.cfg.Disconnector == nil {
+		return
+	}
+	for _, sess := range sessions {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, err := s.cfg.Disconnector.disconnect(ctx, sess, "radius", "replace_oldest")
+			if err != nil {
+				s.log.Warn("disconnect of replaced session", "session", sess.ID, "user", sess.Username, "err", err)
+				return
+			}
+			s.log.Info("replaced session disconnected", "session", sess.ID, "user", sess.Username, "mac", sess.MAC,
+				"ack", out.ACK, "detail", out.Detail)
+		}()
+	}
 }

@@ -62,7 +62,9 @@ func TestDisconnectSession(t *testing.T) {
 				if err != nil || out.ACK || !strings.Contains(out.Detail, tt.detail) {
 					t.Fatalf("silence: %+v, %v", out, err)
 				}
-				b.Stop(ctx, s.AcctSessionID)
+				if err := b.Stop(ctx, s.AcctSessionID); err != nil {
+					t.Fatal(err)
+				}
 				return
 			}
 			out, err := e.disc.DisconnectSession(ctx, s.ID, "op1", "test "+tt.name)
@@ -72,12 +74,17 @@ func TestDisconnectSession(t *testing.T) {
 			if out.ACK != tt.ack || out.ErrorCause != tt.wantCause || !strings.Contains(out.Detail, tt.detail) {
 				t.Fatalf("outcome %+v, want ack %v cause %d detail %q", out, tt.ack, tt.wantCause, tt.detail)
 			}
-			got, _ := e.st.SessionByID(ctx, s.ID)
+			got, err := e.st.SessionByID(ctx, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if (got.Status == access.SessionClosed) != tt.closed {
 				t.Fatalf("session after %s: %+v", tt.name, got)
 			}
 			if !tt.closed {
-				b.Stop(ctx, s.AcctSessionID)
+				if err := b.Stop(ctx, s.AcctSessionID); err != nil {
+					t.Fatal(err)
+				}
 			}
 			// Audited: who, why, what the BAS said.
 			log, _ := e.st.AuditLog(ctx, a.Username, 1)

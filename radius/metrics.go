@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
+
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // metrics are the service's Prometheus collectors. It also implements the
@@ -86,7 +88,9 @@ func (m *metrics) request(code, result, reason string) {
 }
 
 // Dropped implements Observer.
-func (m *metrics) Dropped(reason DropReason) { m.dropped.WithLabelValues(string(reason)).Inc() }
+func (m *metrics) Dropped(reason radiusproto.DropReason) {
+	m.dropped.WithLabelValues(string(reason)).Inc()
+}
 
 // Duplicate implements Observer.
 func (m *metrics) Duplicate(resent bool) {
@@ -98,7 +102,7 @@ func (m *metrics) Duplicate(resent bool) {
 }
 
 // Handled implements Observer.
-func (m *metrics) Handled(code radius.Code, result Result, elapsed time.Duration) {
+func (m *metrics) Handled(code radius.Code, result radiusproto.Result, elapsed time.Duration) {
 	m.packets.WithLabelValues(codeName(code), string(result)).Observe(elapsed.Seconds())
 }
 

@@ -11,15 +11,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"layeh.com/radius/rfc2865"
-	"layeh.com/radius/rfc2866"
-	"layeh.com/radius/rfc2869"
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/internal/store"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // Store is what the RADIUS service needs of the database (*store.AAA).
@@ -63,8 +61,8 @@ type Config struct {
 	PaymentURL      string        // named in the arrears refusal
 	Node            string        // this node's id, in the authentication log
 
-	// Disconnecter ends sessions that on_limit = "replace_oldest" replaces.
-	Disconnecter *Disconnecter
+	// Disconnector ends sessions that on_limit = "replace_oldest" replaces.
+	Disconnector *Disconnector
 
 	// BatchSize bounds the requests decided in one transaction (group
 	// commit); 1 means one transaction per request. BatchWorkers is how
@@ -74,7 +72,7 @@ type Config struct {
 	BatchSize    int
 	BatchWorkers int
 	// BatchGather bounds how long a batch waits for the requesters of the
-	// last batch to come back (see batcher): 0 is DefaultBatchGather, a
+	// last batch to come back (see groupCommit): 0 is DefaultBatchGather, a
 	// negative value turns gathering off.
 	BatchGather    time.Duration
 	RequestTimeout time.Duration // a request's database work; no answer after it
@@ -97,11 +95,11 @@ type Service struct {
 	now     func() time.Time
 	areas   map[string]config.Area
 	vendors map[string]string // NAS name → vendor of its rate-limit attributes
-	nas     StaticNAS
+	nas     radiusproto.StaticNAS
 	metrics *metrics
 
-	logins  *batcher[*attempt, store.LoginDecision]
-	acct    *batcher[store.AcctRecord, store.AcctResult]
+	logins  *groupCommit[*attempt, store.LoginDecision]
+	acct    *groupCommit[store.AcctRecord, store.AcctResult]
 	authlog *authLogWriter
 
 	seenMu sync.Mutex
@@ -112,7 +110,7 @@ type Service struct {
 }
 
 type nasSeen struct {
-	nas     *NAS
+	nas     *radiusproto.NAS
 	last    atomic.Int64
 	flushed int64
 }
@@ -157,7 +155,7 @@ func New(cfg Config) (*Service, error) {
 	for _, a := range cfg.Areas {
 		s.areas[a.Name] = a
 	}
-	var list []*NAS
+	var list []*radiusproto.NAS
 	for _, n := range cfg.NAS {
 		if _, ok := s.areas[n.Area]; !ok {
 			return nil, fmt.Errorf("radius: NAS %s: unknown area %q", n.Name, n.Area)
@@ -165,30 +163,30 @@ func New(cfg Config) (*Service, error) {
 		list = append(list, NASFromConfig(n))
 		s.vendors[n.Name] = n.Vendor
 	}
-	s.nas = NewStaticNAS(list...)
+	s.nas = radiusproto.NewStaticNAS(list...)
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, err
 	}
 	s.metrics = m
-	s.logins = newBatcher(cfg.BatchSize, cfg.BatchWorkers, cfg.BatchGather, s.decideBatch, m.batch.WithLabelValues("access"))
-	s.acct = newBatcher(cfg.BatchSize, cfg.BatchWorkers, cfg.BatchGather, cfg.Store.RecordAccounting, m.batch.WithLabelValues("accounting"))
+	s.logins = newGroupCommit(cfg.BatchSize, cfg.BatchWorkers, cfg.BatchGather, s.decideBatch, m.batch.WithLabelValues("access"))
+	s.acct = newGroupCommit(cfg.BatchSize, cfg.BatchWorkers, cfg.BatchGather, cfg.Store.RecordAccounting, m.batch.WithLabelValues("accounting"))
 	s.authlog = newAuthLogWriter(cfg.Store, cfg.AuthLogQueue, s.log, m)
 	return s, nil
 }
 
 // NASFromConfig turns a [[nas]] into the server's NAS.
-func NASFromConfig(n config.NAS) *NAS {
-	return &NAS{Name: n.Name, IP: n.Addr, Secret: []byte(n.Secret), RequireMessageAuthenticator: n.RequireM,
+func NASFromConfig(n config.NAS) *radiusproto.NAS {
+	return &radiusproto.NAS{Name: n.Name, IP: n.Addr, Secret: []byte(n.Secret), RequireMessageAuthenticator: n.RequireM,
 		Area: n.Area, CoAPort: n.CoAPort}
 }
 
 // NASSource is the configured BASes, by address.
-func (s *Service) NASSource() NASSource { return s.nas }
+func (s *Service) NASSource() radiusproto.NASSource { return s.nas }
 
 // Server returns a UDP server that answers with this service.
-func (s *Service) Server(authAddr, acctAddr string) *Server {
-	return &Server{AuthAddr: authAddr, AcctAddr: acctAddr, NAS: s.nas, Handler: s, Log: s.log, Metrics: s.metrics,
+func (s *Service) Server(authAddr, acctAddr string) *radiusproto.Server {
+	return &radiusproto.Server{AuthAddr: authAddr, AcctAddr: acctAddr, NAS: s.nas, Handler: s, Log: s.log, Metrics: s.metrics,
 		Workers: s.cfg.Workers}
 }
 
@@ -199,10 +197,10 @@ func (s *Service) Serve(ctx context.Context, authConn, acctConn net.PacketConn) 
 	done := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(done)
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), radiusproto.ShutdownGrace)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {
-			s.log.Warn("radius shutdown", "err", err)
+			s.log.Warn("shutdown", "err", err)
 		}
 	})
 	err := srv.Serve(authConn, acctConn)
@@ -210,7 +208,7 @@ func (s *Service) Serve(ctx context.Context, authConn, acctConn net.PacketConn) 
 		<-done
 	}
 	s.Close()
-	if errors.Is(err, ErrServerClosed) && ctx.Err() != nil {
+	if errors.Is(err, radiusproto.ErrServerClosed) && ctx.Err() != nil {
 		return nil
 	}
 	return err
@@ -230,148 +228,8 @@ func (s *Service) Close() {
 	})
 }
 
-// decideBatch runs the policy for a batch of attempts in one transaction.
-func (s *Service) decideBatch(ctx context.Context, atts []*attempt) ([]store.LoginDecision, error) {
-	reqs := make([]store.LoginRequest, len(atts))
-	for i, a := range atts {
-		reqs[i] = a.login
-	}
-	return s.cfg.Store.AuthorizeLogins(ctx, reqs, func(i int, st *store.LoginState) store.LoginDecision {
-		return s.decide(atts[i], st)
-	})
-}
-
-// ServeAccounting implements Handler: it records the Accounting-Request
-// (idempotently, on (BAS, Acct-Session-Id)) before the Accounting-Response
-// goes out; an error means no answer, and the BAS sends it again.
-func (s *Service) ServeAccounting(ctx context.Context, r *Request) error {
-	rec, ok := s.acctRecord(r)
-	if !ok {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-	defer cancel()
-	res, err := s.acct.do(ctx, rec)
-	return s.acctDone(r, rec, res, err)
-}
-
-// ServeAccountingAsync implements AsyncHandler: ServeAccounting, answered
-// from the batch's goroutine.
-func (s *Service) ServeAccountingAsync(ctx context.Context, r *Request, done func(error)) {
-	rec, ok := s.acctRecord(r)
-	if !ok {
-		done(nil)
-		return
-	}
-	s.acct.submit(ctx, r.Received.Add(s.cfg.RequestTimeout), rec, func(res store.AcctResult, err error) {
-		defer s.recoverAnswer(r, func() { done(errPanic) })
-		done(s.acctDone(r, rec, res, err))
-	})
-}
-
-// acctRecord reads an Accounting-Request; false means there is nothing to
-// record, and the request is acknowledged as it is.
-func (s *Service) acctRecord(r *Request) (store.AcctRecord, bool) {
-	s.nasSeen(r.NAS, r.Received)
-	p := r.Packet
-	st, err := rfc2866.AcctStatusType_Lookup(p)
-	kind, ok := acctStatus(st)
-	if err != nil || !ok {
-		// Nothing we record (tunnel accounting, Failed…): acknowledge it so
-		// the BAS does not resend it forever.
-		s.metrics.request("accounting", "ok", "ignored")
-		return store.AcctRecord{}, false
-	}
-	rec := store.AcctRecord{Kind: kind, NAS: r.NAS.Name, Area: r.NAS.Area}
-	rec.AcctSessionID, _ = rfc2866.AcctSessionID_LookupString(p)
-	if (kind == store.AcctStart || kind == store.AcctInterim || kind == store.AcctStop) && (rec.AcctSessionID == "" || len(rec.AcctSessionID) > 253) {
-		s.metrics.request("accounting", "ok", "no_session_id")
-		return store.AcctRecord{}, false
-	}
-	if c, err := rfc2865.Class_Lookup(p); err == nil && len(c) <= 64 {
-		rec.Correlation = string(c)
-	}
-	rec.Username, _ = rfc2865.UserName_LookupString(p)
-	if csid, err := rfc2865.CallingStationID_LookupString(p); err == nil {
-		rec.MAC, _ = access.NormalizeMAC(csid)
-	}
-	if ip, err := rfc2865.FramedIPAddress_Lookup(p); err == nil {
-		if addr, ok := netipFrom(ip); ok {
-			rec.IP = addr
-		}
-	}
-	in, _ := rfc2866.AcctInputOctets_Lookup(p)
-	out, _ := rfc2866.AcctOutputOctets_Lookup(p)
-	ing, _ := rfc2869.AcctInputGigawords_Lookup(p)
-	outg, _ := rfc2869.AcctOutputGigawords_Lookup(p)
-	rec.InputOctets = int64(ing)<<32 | int64(in)
-	rec.OutputOctets = int64(outg)<<32 | int64(out)
-	if tc, err := rfc2866.AcctTerminateCause_Lookup(p); err == nil {
-		rec.TerminateCause = tc.String()
-	}
-	if area, ok := s.area(r.NAS.Area); ok && area.Billed() {
-		rec.Fee, rec.CycleLength = access.Fen(area.FeeFen), area.Cycle.Duration
-	}
-	return rec, true
-}
-
-// acctDone counts and logs the outcome of recording rec.
-func (s *Service) acctDone(r *Request, rec store.AcctRecord, res store.AcctResult, err error) error {
-	kind := rec.Kind
-	if err != nil {
-		s.metrics.request("accounting", "error", kind)
-		return err
-	}
-	s.metrics.request("accounting", "ok", kind+"_"+res.Outcome)
-	switch {
-	case res.Outcome == store.AcctUnknown:
-		s.log.Debug("radius: accounting for an unknown session or account", "nas", r.NAS.Name, "kind", kind, "user", rec.Username, "mac", rec.MAC)
-	case res.Outcome == store.AcctClosedAll:
-		s.log.Info("radius: BAS restarted; its sessions closed", "nas", r.NAS.Name, "kind", kind, "closed", res.Closed)
-	case res.Arrears:
-		s.log.Warn("radius: session started in arrears (no active cycle, balance below the fee)", "nas", r.NAS.Name, "user", rec.Username, "session", res.SessionID)
-	}
-	return nil
-}
-
-// Reap closes stale sessions and expired reservations once.
-func (s *Service) Reap(ctx context.Context) (stale, reserved int64, err error) {
-	now := s.now()
-	stale, reserved, err = s.cfg.Store.ReapSessions(ctx, now.Add(-s.staleAfter()), now.Add(-s.cfg.ReserveTimeout))
-	if err != nil {
-		return stale, reserved, err
-	}
-	s.metrics.reaped.WithLabelValues(store.CloseStale).Add(float64(stale))
-	s.metrics.reaped.WithLabelValues(store.CloseReserveTimeout).Add(float64(reserved))
-	if stale+reserved > 0 {
-		s.log.Info("radius: reaped sessions", "stale", stale, "reservations", reserved)
-	}
-	return stale, reserved, nil
-}
-
-// RunReaper reaps every interval (default 10 s) until ctx ends, and records
-// when each BAS was last heard from.
-func (s *Service) RunReaper(ctx context.Context, every time.Duration) error {
-	if every <= 0 {
-		every = 10 * time.Second
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		if _, _, err := s.Reap(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("radius: reaper", "err", err)
-		}
-		s.flushNASSeen(ctx)
-	}
-}
-
 // nasSeen notes that a BAS was heard from.
-func (s *Service) nasSeen(n *NAS, at time.Time) {
+func (s *Service) nasSeen(n *radiusproto.NAS, at time.Time) {
 	s.seenMu.Lock()
 	e := s.seen[n.Name]
 	if e == nil {
@@ -403,7 +261,7 @@ func (s *Service) flushNASSeen(ctx context.Context) {
 		return
 	}
 	if err := s.cfg.Store.TouchNAS(ctx, rows); err != nil {
-		s.log.Warn("radius: record BAS last seen", "err", err)
+		s.log.Warn("record BAS last seen", "err", err)
 		return
 	}
 	s.seenMu.Lock()

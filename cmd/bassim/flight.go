@@ -15,7 +15,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/bas"
-	cnradius "github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // flightWorkers is how many workers one flight drives; each has its own
@@ -84,10 +84,10 @@ func newFlight(l *loader, mode string, first, n, conc, users int, auth, acct net
 		retry: c.retry, tries: c.tries, requireMA: !c.noMA, secret: []byte(c.secret), measuring: measuring, warn: warn,
 		st: &stats{lat: make([]time.Duration, 0, 1<<16)}}
 	if f.retry <= 0 {
-		f.retry = cnradius.DefaultRetry
+		f.retry = radiusproto.DefaultRetry
 	}
 	if f.tries <= 0 {
-		f.tries = cnradius.DefaultMaxTries
+		f.tries = radiusproto.DefaultMaxTries
 	}
 	for w := first; w < first+n; w++ {
 		f.slots = append(f.slots, &slot{w: w})
@@ -136,7 +136,7 @@ func (f *flight) run(ctx context.Context) error {
 		if s.req == nil || from != s.dst {
 			continue
 		}
-		reply, err := cnradius.ReadReply(buf[:n], s.req, f.secret, f.requireMA && radius.Code(s.req[0]) == radius.CodeAccessRequest)
+		reply, err := radiusproto.ReadReply(buf[:n], s.req, f.secret, f.requireMA && radius.Code(s.req[0]) == radius.CodeAccessRequest)
 		if err != nil {
 			continue // not the answer: wait on, as the client does
 		}
@@ -178,7 +178,7 @@ func (f *flight) expire(now time.Time) error {
 // send puts p in flight for worker id.
 func (f *flight) send(id byte, s *slot, p *radius.Packet, dst netip.AddrPort) error {
 	p.Identifier = id
-	b, err := cnradius.EncodeRequest(p)
+	b, err := radiusproto.EncodeRequest(p)
 	if err != nil {
 		return err
 	}
@@ -198,12 +198,12 @@ func (f *flight) begin(id byte, s *slot) error {
 	l := f.l
 	switch f.mode {
 	case "auth-mac", "mixed":
-		return f.authenticate(id, s, bas.AuthRequest{MAC: loadMAC(i), UserIP: loadIP(i)})
+		return f.authenticate(id, s, bas.AuthRequest{MAC: bas.LoadMAC(i), UserIP: loadIP(i)})
 	case "auth-pap":
-		return f.authenticate(id, s, bas.AuthRequest{UserName: loadUser(l.prefix, i), Password: l.password, MAC: loadMAC(i), UserIP: loadIP(i)})
+		return f.authenticate(id, s, bas.AuthRequest{UserName: bas.LoadUser(l.prefix, i), Password: l.password, MAC: bas.LoadMAC(i), UserIP: loadIP(i)})
 	case "acct":
-		mac, _ := access.NormalizeMAC(loadMAC(i))
-		s.sess = bas.Session{AcctSessionID: l.sessionID(), UserName: loadUser(l.prefix, i), MAC: mac, UserIP: loadIP(i), StartedAt: time.Now()}
+		mac, _ := access.NormalizeMAC(bas.LoadMAC(i))
+		s.sess = bas.Session{AcctSessionID: l.sessionID(), UserName: bas.LoadUser(l.prefix, i), MAC: mac, UserIP: loadIP(i), StartedAt: time.Now()}
 		return f.send(id, s, l.b.AccountingRequest(rfc2866.AcctStatusType_Value_Start, s.sess, 0), f.acct)
 	}
 	return fmt.Errorf("%w: unknown --mode %q", errUsage, f.mode)

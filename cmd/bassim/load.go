@@ -19,14 +19,8 @@ import (
 	"github.com/campusnet/campusnet/internal/bas"
 )
 
-// The load-test population, shared with `bassim seed`: user i (from 1) is
-// loaduserNNNNN with a bound PC whose MAC is 02:4c:00 followed by i.
-func loadUser(prefix string, i int) string { return fmt.Sprintf("%s%05d", prefix, i) }
-
-func loadMAC(i int) string {
-	return fmt.Sprintf("02:4c:00:%02x:%02x:%02x", (i>>16)&0xff, (i>>8)&0xff, i&0xff)
-}
-
+// loadIP is load-test user i's address (the population is bas.LoadUser and
+// bas.LoadMAC, which `campusnet users seed-load` creates).
 func loadIP(i int) netip.Addr {
 	return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
 }
@@ -72,7 +66,7 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&conc, "concurrency", 16, "requests in flight (workers)")
 	fs.DurationVar(&dur, "duration", 30*time.Second, "how long to measure")
 	fs.DurationVar(&warmup, "warmup", 2*time.Second, "run this long first without measuring")
-	fs.IntVar(&users, "users", 1000, "simulated users (see bassim seed)")
+	fs.IntVar(&users, "users", 1000, "simulated users (see campusnet users seed-load)")
 	fs.StringVar(&prefix, "user-prefix", "loaduser", "user names are PREFIX00001…")
 	fs.StringVar(&password, "password", "load-pass", "the users' password (auth-pap)")
 	if _, err := parse(fs, args); err != nil {

@@ -5,7 +5,8 @@
 //
 //	bassim run   --login USER:PASS[:MAC[:IP]] --mac-login MAC … [--nak CAUSE]
 //	bassim load  --mode auth-mac|auth-pap|acct|mixed --concurrency 16 --duration 30s --users 1000
-//	bassim seed  --database DSN --users 1000   (load-test accounts and bound MACs)
+//
+// The accounts `bassim load` logs in are made by `campusnet users seed-load`.
 package main
 
 import (
@@ -67,7 +68,6 @@ func subcommands() []subcommand {
 	return []subcommand{
 		{"run", "run the BAS: log subscribers in, account for them, answer Disconnect-Requests", runCommand},
 		{"load", "closed-loop load against a RADIUS server; prints counts, requests/s and latency percentiles", loadCommand},
-		{"seed", "create load-test accounts (loaduserNNNNN) with a balance and a bound MAC each", seedCommand},
 	}
 }
 

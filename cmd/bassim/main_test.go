@@ -9,9 +9,13 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/jmoiron/sqlx"
 	radiuslib "layeh.com/radius"
 
+	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/bas"
 	"github.com/campusnet/campusnet/internal/config"
+	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 	"github.com/campusnet/campusnet/radius"
@@ -19,14 +23,13 @@ import (
 
 // TestSeedAndLoad seeds load-test accounts and runs each load mode briefly
 // against a RADIUS service on SQLite: everything is answered and accepted.
+// (`campusnet users seed-load` seeds them outside tests.)
 func TestSeedAndLoad(t *testing.T) {
 	dsn := storetest.SQLiteDSN(t)
 	st := storetest.Open(t, dsn)
 	ctx := context.Background()
 	var out, errb bytes.Buffer
-	if code := run(ctx, []string{"seed", "--database", dsn, "--users", "20"}, &out, &errb); code != 0 {
-		t.Fatalf("seed: %d %s", code, errb.String())
-	}
+	seedLoadUsers(t, st, 20)
 	auth, acct := startRADIUS(t, st)
 
 	num := func(s, label string) int {
@@ -78,8 +81,8 @@ area = "dorm"
 	if err != nil {
 		t.Fatal(err)
 	}
-	authConn, _ := net.ListenPacket("udp", "127.0.0.1:0")
-	acctConn, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	authConn := listenUDP(t)
+	acctConn := listenUDP(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Serve(ctx, authConn, acctConn) }()
@@ -138,4 +141,47 @@ func TestLoadCountsTimeouts(t *testing.T) {
 	if n := got.Load(); n < int64(2*timedOut) {
 		t.Fatalf("the silent server got %d packets for %d requests sent twice each", n, timedOut)
 	}
+}
+
+// seedLoadUsers creates the first n users of the load-test population with
+// the default prefix and password, 100.00 yuan each and their PC bound, as
+// `campusnet users seed-load` does.
+func seedLoadUsers(t *testing.T, st *store.Store, n int) {
+	t.Helper()
+	ctx := context.Background()
+	hash, err := identity.HashPassword("load-pass", identity.DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		user := bas.LoadUser("loaduser", i)
+		a, _, err := st.EnsureAccount(ctx, access.Account{Username: user, Name: "load test " + user, Role: access.RoleStudent, PasswordHash: hash})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = st.InTx(ctx, func(tx *sqlx.Tx) error {
+			acc, err := st.LockAccount(ctx, tx, a.ID)
+			if err != nil {
+				return err
+			}
+			_, err = st.AddLedgerTx(ctx, tx, &acc, access.LedgerRecharge, 10000, "test", "seed:"+user, "load-test balance")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.BindDevice(ctx, a.ID, bas.LoadMAC(i), access.ClassPC, "test", "", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// listenUDP opens a UDP socket on a free loopback port.
+func listenUDP(t *testing.T) net.PacketConn {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

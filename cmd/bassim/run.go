@@ -51,7 +51,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if c.verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("service", "bassim")
 	nasIP, err := netip.ParseAddr(c.nasIP)
 	if err != nil {
 		return fmt.Errorf("%w: --nas-ip %q", errUsage, c.nasIP)
@@ -69,9 +69,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("%w: --portal-version must be 1 or 2", errUsage)
 		}
 		printDisconnect := b.OnDisconnect
-		p := bas.NewPortal(b, bas.PortalConfig{Secret: portalSecret, BASIP: nasIP, NotifyAddr: portalNotify,
+		p := bas.NewPortalSide(b, bas.PortalSideConfig{Secret: portalSecret, BASIP: nasIP, NotifyAddr: portalNotify,
 			NotifyVersion: portalproto.Version(portalVersion), Log: log})
-		portalDisconnect := b.OnDisconnect // NewPortal's: Accounting-Stop is done; send NTF_LOGOUT
+		portalDisconnect := b.OnDisconnect // NewPortalSide's: Accounting-Stop is done; send NTF_LOGOUT
 		b.OnDisconnect = func(ip netip.Addr, mac string) {
 			portalDisconnect(ip, mac)
 			printDisconnect(ip, mac)

@@ -49,8 +49,8 @@ func (env *cli) openBilling(ctx context.Context, disconnect bool) (*billing.Serv
 	bc := billing.Config{Areas: cfg.AccessAreas(), Log: log, PaymentURL: cfg.SelfService.PaymentURL,
 		StaleAfter: access.StaleAfter(cfg.Radius.InterimInterval.Duration)}
 	if disconnect {
-		d := radius.NewDisconnecter(radius.DisconnecterConfig{Store: st, NAS: cfg.NAS,
-			Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: log})
+		d := radius.NewDisconnector(radius.DisconnectorConfig{Store: st, NAS: cfg.NAS,
+			Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: log.With("service", "radius")})
 		bc.Disconnector = d
 		closeAll = func() { d.Close(); st.Close() }
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/storetest"
-	"github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // The operator's money commands and billing verify, end to end through run().
@@ -90,7 +90,7 @@ func TestBillingSettleCommandDisconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make(chan string, 4)
-	go radius.ListenDisconnect(conn, []byte("testing123"), func(req *layeh.Packet) (bool, int) {
+	go radiusproto.ListenDisconnect(conn, []byte("testing123"), func(req *layeh.Packet) (bool, int) {
 		got <- rfc2866.AcctSessionID_GetString(req)
 		return true, 0
 	})

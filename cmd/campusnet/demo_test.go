@@ -22,7 +22,7 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
-	cnradius "github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // TestNewcomerDemo does what the README promises a newcomer: the built
@@ -237,7 +237,7 @@ func TestNewcomerDemo(t *testing.T) {
 	}
 
 	// RADIUS directly, as the banner's radtest line does (PAP with Message-Authenticator).
-	c := &cnradius.Client{Retry: time.Second, MaxTries: 3, RequireMessageAuthenticator: true}
+	c := &radiusproto.Client{Retry: time.Second, MaxTries: 3, RequireMessageAuthenticator: true}
 	defer c.Close()
 	p := radius.New(radius.CodeAccessRequest, []byte("testing123"))
 	_ = rfc2865.UserName_SetString(p, "student1")

@@ -15,7 +15,7 @@ import (
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
-	"github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // cliEnv is a configuration file on a fresh store, with one BAS whose
@@ -35,7 +35,7 @@ func newCLIEnv(t *testing.T, kind string, answer func(*layeh.Packet) (bool, int)
 	}
 	t.Cleanup(func() { conn.Close() })
 	if answer != nil { // else a port that never answers
-		go radius.ListenDisconnect(conn, []byte("testing123"), answer)
+		go radiusproto.ListenDisconnect(conn, []byte("testing123"), answer)
 	}
 	port := conn.LocalAddr().(*net.UDPAddr).Port
 	cfg := filepath.Join(t.TempDir(), "c.toml")

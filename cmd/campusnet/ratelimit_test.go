@@ -12,7 +12,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
-	cnradius "github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // TestRateLimitAttributes: an area's rate limit reaches the BAS in its
@@ -49,7 +49,7 @@ vendor = "`+tt.vendor+`"
 			if _, _, err := s.st.EnsureAccount(context.Background(), access.Account{Username: "reader", Role: access.RoleStudent, PasswordHash: hash}); err != nil {
 				t.Fatal(err)
 			}
-			c := &cnradius.Client{Retry: time.Second, MaxTries: 3, RequireMessageAuthenticator: true}
+			c := &radiusproto.Client{Retry: time.Second, MaxTries: 3, RequireMessageAuthenticator: true}
 			defer c.Close()
 			p := radius.New(radius.CodeAccessRequest, []byte("testing123"))
 			_ = rfc2865.UserName_SetString(p, "reader")

@@ -100,7 +100,7 @@ func kickCommand() command {
 				return err
 			}
 			defer st.Close()
-			disc := newCLIDisconnecter(cfg, st)
+			disc := newCLIDisconnector(cfg, st)
 			defer disc.Close()
 			out, err := disc.DisconnectSession(ctx, id, actor, reason)
 			if err != nil {
@@ -148,10 +148,10 @@ func nasListCommand() command {
 	}
 }
 
-// newCLIDisconnecter is a Disconnecter for one command.
-func newCLIDisconnecter(cfg *config.Config, st *store.Store) *radius.Disconnecter {
-	return radius.NewDisconnecter(radius.DisconnecterConfig{Store: st, NAS: cfg.NAS,
-		Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: newLogger(os.Stderr, slog.LevelWarn)})
+// newCLIDisconnector is a Disconnector for one command.
+func newCLIDisconnector(cfg *config.Config, st *store.Store) *radius.Disconnector {
+	return radius.NewDisconnector(radius.DisconnectorConfig{Store: st, NAS: cfg.NAS,
+		Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: newLogger(os.Stderr, slog.LevelWarn).With("service", "radius")})
 }
 
 // disconnectAll sends a Disconnect-Request for each session, prints each
@@ -161,7 +161,7 @@ func disconnectAll(ctx context.Context, out io.Writer, cfg *config.Config, st *s
 	if len(sessions) == 0 {
 		return nil
 	}
-	disc := newCLIDisconnecter(cfg, st)
+	disc := newCLIDisconnector(cfg, st)
 	defer disc.Close()
 	failed := false
 	for _, se := range sessions {

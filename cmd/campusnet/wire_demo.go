@@ -39,7 +39,7 @@ func (s *server) startDemo(ctx context.Context) error {
 		return fmt.Errorf("demo BAS: %w", err)
 	}
 	s.setAddr("demo-coa", coa.String())
-	bp := bas.NewPortal(b, bas.PortalConfig{Secret: n.PortalSecret, BASIP: n.Addr,
+	bp := bas.NewPortalSide(b, bas.PortalSideConfig{Secret: n.PortalSecret, BASIP: n.Addr,
 		NotifyAddr: s.Addr("portal-notify"), NotifyVersion: portalproto.Version(n.PortalVersion), Log: log})
 	pc, err := net.ListenPacket("udp", n.PortalAddr)
 	if err != nil {

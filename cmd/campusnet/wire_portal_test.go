@@ -51,7 +51,7 @@ type e2e struct {
 	t   *testing.T
 	s   *server
 	nas []e2eNAS
-	bas map[string]*bas.Portal
+	bas map[string]*bas.PortalSide
 	rad map[string]*bas.BAS // the RADIUS side of the same BASes
 }
 
@@ -83,11 +83,11 @@ user_subnets = [%q]
 	cfg := testConfig(t, storetest.DSN(t, kind), nasText.String())
 	cfg.Portal.BASTimeout.Duration = 700 * time.Millisecond
 	s := startServer(t, cfg, true)
-	e := &e2e{t: t, s: s, nas: nas, bas: map[string]*bas.Portal{}, rad: map[string]*bas.BAS{}}
+	e := &e2e{t: t, s: s, nas: nas, bas: map[string]*bas.PortalSide{}, rad: map[string]*bas.BAS{}}
 	for _, n := range nas[1:] {
 		ip := netip.MustParseAddr(n.ip)
 		b := bas.New(bas.Config{NASIP: ip, Secret: "testing123", AuthAddr: s.Addr("radius-auth"), AcctAddr: s.Addr("radius-acct"), NASIdentifier: n.name})
-		bp := bas.NewPortal(b, bas.PortalConfig{Secret: "portal-secret", BASIP: ip, NotifyAddr: s.Addr("portal-notify"), NotifyVersion: portalproto.Version(n.version)})
+		bp := bas.NewPortalSide(b, bas.PortalSideConfig{Secret: "portal-secret", BASIP: ip, NotifyAddr: s.Addr("portal-notify"), NotifyVersion: portalproto.Version(n.version)})
 		pc, err := net.ListenPacket("udp", fmt.Sprintf("%s:%d", n.ip, n.port))
 		if err != nil {
 			t.Fatal(err)

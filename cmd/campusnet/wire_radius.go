@@ -19,7 +19,7 @@ const reapEvery = 10 * time.Second
 // reaper, and the Disconnect-Request client that billing and self-service use.
 func (s *server) startRadius(ctx context.Context) error {
 	log := s.log.With("service", "radius")
-	disc := newDisconnecter(s)
+	disc := newDisconnector(s)
 	s.disc = disc
 	aaa := store.NewAAA(s.st)
 	workers := radius.DefaultBatchWorkers
@@ -34,7 +34,7 @@ func (s *server) startRadius(ctx context.Context) error {
 		SessionTimeout:  s.cfg.Radius.SessionTimeout.Duration,
 		PaymentURL:      s.cfg.SelfService.PaymentURL,
 		Node:            s.cfg.Server.NodeID,
-		Disconnecter:    disc,
+		Disconnector:    disc,
 		BatchWorkers:    workers,
 		BatchSize:       s.cfg.Radius.BatchSize,
 		BatchGather:     s.cfg.Radius.BatchGather.Duration,
@@ -81,9 +81,9 @@ func (s *server) startRadius(ctx context.Context) error {
 	return nil
 }
 
-// newDisconnecter builds the Disconnect-Request client from the configuration.
-func newDisconnecter(s *server) *radius.Disconnecter {
-	return radius.NewDisconnecter(radius.DisconnecterConfig{Store: s.st, NAS: s.cfg.NAS,
+// newDisconnector builds the Disconnect-Request client from the configuration.
+func newDisconnector(s *server) *radius.Disconnector {
+	return radius.NewDisconnector(radius.DisconnectorConfig{Store: s.st, NAS: s.cfg.NAS,
 		Timeout: s.cfg.Radius.CoATimeout.Duration, Tries: s.cfg.Radius.CoATries,
 		Log: s.log.With("service", "radius"), Registerer: s.reg})
 }

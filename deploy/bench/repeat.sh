@@ -19,8 +19,8 @@
 #   io_full             share of the run with every task stalled on I/O
 #                       (/proc/pressure/io)
 #
-# Each run: a fresh database, `bassim seed`, `campusnet serve` (reaching
-# PostgreSQL through its Unix socket when there is one), 5 s unmeasured
+# Each run: a fresh database, `campusnet users seed-load`, `campusnet serve`
+# (reaching PostgreSQL through its Unix socket when there is one), 5 s unmeasured
 # (a freshly seeded student's first Start starts the billing cycle), VACUUM
 # ANALYZE, then the measured load. Needs what run.sh needs, and python3 and
 # taskset for the core probe; run it as a user who may write to
@@ -83,7 +83,7 @@ echo "# bassim load --mode $MODE --concurrency $C --duration $DUR --users $USERS
 for run in $(seq 1 "$RUNS"); do
   PGOPTIONS="-c client_min_messages=warning" psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS cnrepeat" -c "CREATE DATABASE cnrepeat"
   "$TMP/campusnet" migrate --config "$TMP/bench.toml" >/dev/null 2>&1
-  "$TMP/bassim" seed --database "$DB" --users "$USERS" >/dev/null
+  "$TMP/campusnet" users seed-load --database "$DB" --users "$USERS" >/dev/null
   "$TMP/campusnet" serve --config "$TMP/bench.toml" 2>"$TMP/campusnet.log" &
   CN=$!
   for _ in $(seq 1 50); do curl -sf http://127.0.0.1:29100/healthz >/dev/null && break; sleep 0.2; done

@@ -30,7 +30,7 @@ psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS cnbench" -c "CREATE DATABASE 
 bench_db cnbench
 bench_config "$DB" > "$TMP/bench.toml"
 "$TMP/campusnet" migrate --config "$TMP/bench.toml" >/dev/null
-"$TMP/bassim" seed --database "$DB" --users "$USERS" >/dev/null
+"$TMP/campusnet" users seed-load --database "$DB" --users "$USERS" >/dev/null
 "$TMP/campusnet" serve --config "$TMP/bench.toml" 2>"$TMP/campusnet.log" &
 CN=$!
 for _ in $(seq 1 50); do curl -sf http://127.0.0.1:29100/healthz >/dev/null && break; sleep 0.2; done

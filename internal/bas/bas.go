@@ -20,7 +20,7 @@ import (
 	"layeh.com/radius/rfc2869"
 
 	"github.com/campusnet/campusnet/internal/access"
-	cnradius "github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // Errors.
@@ -111,7 +111,7 @@ type Session struct {
 type BAS struct {
 	cfg    Config
 	log    *slog.Logger
-	client *cnradius.Client
+	client *radiusproto.Client
 	prefix uint32
 	seq    atomic.Uint32
 
@@ -145,7 +145,7 @@ func New(cfg Config) *BAS {
 	return &BAS{
 		cfg:      cfg,
 		log:      cfg.Log,
-		client:   &cnradius.Client{Retry: cfg.Retry, MaxTries: cfg.MaxTries, RequireMessageAuthenticator: !cfg.AcceptRepliesWithoutMA, LocalAddr: local},
+		client:   &radiusproto.Client{Retry: cfg.Retry, MaxTries: cfg.MaxTries, RequireMessageAuthenticator: !cfg.AcceptRepliesWithoutMA, LocalAddr: local},
 		prefix:   binary.BigEndian.Uint32(b[:]),
 		sessions: map[string]*Session{},
 	}
@@ -504,7 +504,7 @@ func (b *BAS) ServeCoA(ctx context.Context) error {
 	b.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	err := cnradius.ListenDisconnect(conn, b.secret(), func(req *radius.Packet) (bool, int) {
+	err := radiusproto.ListenDisconnect(conn, b.secret(), func(req *radius.Packet) (bool, int) {
 		return b.disconnect(ctx, req)
 	})
 	if ctx.Err() != nil {
@@ -569,7 +569,7 @@ func (b *BAS) disconnect(ctx context.Context, req *radius.Packet) (bool, int) {
 	if found == nil {
 		return count(false, 503)
 	}
-	b.log.Info("bas: disconnect", "session", snap.AcctSessionID, "user", snap.UserName, "mac", snap.MAC)
+	b.log.Info("disconnect", "session", snap.AcctSessionID, "user", snap.UserName, "mac", snap.MAC)
 	if b.OnDisconnect != nil {
 		b.OnDisconnect(snap.UserIP, snap.MAC)
 	}
@@ -577,7 +577,7 @@ func (b *BAS) disconnect(ctx context.Context, req *radius.Packet) (bool, int) {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if err := b.account(sctx, rfc2866.AcctStatusType_Value_Stop, snap, rfc2866.AcctTerminateCause_Value_AdminReset); err != nil {
-			b.log.Warn("bas: accounting-stop after disconnect", "session", snap.AcctSessionID, "err", err)
+			b.log.Warn("accounting-stop after disconnect", "session", snap.AcctSessionID, "err", err)
 		}
 	}()
 	return count(true, 0)

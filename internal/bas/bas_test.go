@@ -12,7 +12,7 @@ import (
 	"layeh.com/radius/rfc2866"
 
 	"github.com/campusnet/campusnet/internal/testwait"
-	cnradius "github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 func TestFormatMAC(t *testing.T) {
@@ -37,8 +37,14 @@ func TestRADIUSSide(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go b.ServeCoA(ctx)
+	served := make(chan error, 1)
+	go func() { served <- b.ServeCoA(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("ServeCoA: %v", err)
+		}
+	}()
 
 	// PAP: refused, then accepted (a session, not started).
 	if res, err := b.Authenticate(ctx, AuthRequest{UserName: "u1", Password: "wrong"}); err != nil || res.Accepted || res.ReplyMessage == "" {
@@ -52,7 +58,9 @@ func TestRADIUSSide(t *testing.T) {
 		t.Fatalf("session after accept: %+v %v", s, ok)
 	}
 	// MAC authentication: Call-Check, the MAC as user name.
-	b.Authenticate(ctx, AuthRequest{MAC: "00-16-3E-00-00-02"})
+	if _, err := b.Authenticate(ctx, AuthRequest{MAC: "00-16-3E-00-00-02"}); err != nil {
+		t.Fatal(err)
+	}
 	rec.mu.Lock()
 	last := rec.access[len(rec.access)-1]
 	rec.mu.Unlock()
@@ -74,20 +82,20 @@ func TestRADIUSSide(t *testing.T) {
 	}
 
 	// Disconnect-Requests, as campusnet sends them.
-	nas := &cnradius.NAS{Name: "bras", IP: nasIP, Secret: []byte("s3"), CoAPort: int(coa.Port())}
-	cc := &cnradius.CoAClient{Retry: 200 * time.Millisecond, MaxTries: 2}
+	nas := &radiusproto.NAS{Name: "bras", IP: nasIP, Secret: []byte("s3"), CoAPort: int(coa.Port())}
+	cc := &radiusproto.CoAClient{Retry: 200 * time.Millisecond, MaxTries: 2}
 	defer cc.Close()
 	tests := []struct {
 		name  string
 		nak   int
-		ident cnradius.SessionIdent
+		ident radiusproto.SessionIdent
 		ack   bool
 		cause int
 	}{
-		{"unknown session", 0, cnradius.SessionIdent{AcctSessionID: "nope"}, false, 503},
-		{"told to NAK", 506, cnradius.SessionIdent{AcctSessionID: res.AcctSessionID}, false, 506},
-		{"another NAS", 0, cnradius.SessionIdent{AcctSessionID: res.AcctSessionID, NASIP: netip.MustParseAddr("192.0.2.1")}, false, 403},
-		{"ack", 0, cnradius.SessionIdent{AcctSessionID: res.AcctSessionID, UserName: "u1", CallingStationID: "00-16-3E-00-00-01", NASIP: nasIP}, true, 0},
+		{"unknown session", 0, radiusproto.SessionIdent{AcctSessionID: "nope"}, false, 503},
+		{"told to NAK", 506, radiusproto.SessionIdent{AcctSessionID: res.AcctSessionID}, false, 506},
+		{"another NAS", 0, radiusproto.SessionIdent{AcctSessionID: res.AcctSessionID, NASIP: netip.MustParseAddr("192.0.2.1")}, false, 403},
+		{"ack", 0, radiusproto.SessionIdent{AcctSessionID: res.AcctSessionID, UserName: "u1", CallingStationID: "00-16-3E-00-00-01", NASIP: nasIP}, true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,7 +125,9 @@ func TestRADIUSSide(t *testing.T) {
 		t.Fatalf("counts %d %d", acks, naks)
 	}
 	// Accounting-On forgets everything.
-	b.Authenticate(ctx, AuthRequest{UserName: "u1", Password: "right"})
+	if _, err := b.Authenticate(ctx, AuthRequest{UserName: "u1", Password: "right"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.AccountingOn(ctx); err != nil || len(b.Sessions()) != 0 {
 		t.Fatalf("accounting-on: %v, %d sessions", err, len(b.Sessions()))
 	}
@@ -129,8 +139,8 @@ func TestRADIUSSide(t *testing.T) {
 func startRecorder(t *testing.T) (rec *recorder, auth, acct string) {
 	t.Helper()
 	rec = &recorder{}
-	nas := &cnradius.NAS{Name: "bras", IP: netip.MustParseAddr("127.0.0.1"), Secret: []byte("s3")}
-	rs := &cnradius.Server{NAS: cnradius.NewStaticNAS(nas), Handler: rec}
+	nas := &radiusproto.NAS{Name: "bras", IP: netip.MustParseAddr("127.0.0.1"), Secret: []byte("s3")}
+	rs := &radiusproto.Server{NAS: radiusproto.NewStaticNAS(nas), Handler: rec}
 	authC, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +150,10 @@ func startRecorder(t *testing.T) (rec *recorder, auth, acct string) {
 		t.Fatal(err)
 	}
 	go rs.Serve(authC, acctC)
-	t.Cleanup(func() { rs.Shutdown(context.Background()) })
+	t.Cleanup(func() {
+		if err := rs.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
 	return rec, authC.LocalAddr().String(), acctC.LocalAddr().String()
 }

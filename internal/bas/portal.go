@@ -14,9 +14,9 @@ import (
 	"github.com/campusnet/campusnet/portal/portalproto"
 )
 
-// PortalConfig configures the BAS's Portal protocol side (the part a
+// PortalSideConfig configures the BAS's Portal protocol side (the part a
 // Huawei BRAS or wireless AC runs on UDP 2000).
-type PortalConfig struct {
+type PortalSideConfig struct {
 	// Secret is the Portal shared secret (v2; v1 ignores it).
 	Secret string
 	// BASIP is sent as the BAS-IP attribute; usually the RADIUS NAS-IP.
@@ -31,16 +31,16 @@ type PortalConfig struct {
 	Log          *slog.Logger
 }
 
-// Portal is the Portal protocol side of a simulated BAS: it answers the
+// PortalSide is the Portal protocol side of a simulated BAS: it answers the
 // portal's REQ_CHALLENGE, REQ_AUTH, REQ_LOGOUT and REQ_INFO in v1 or v2 (as
 // asked), and turns them into the RADIUS side's Access-Request (CHAP-Password
 // and CHAP-Challenge from the portal's exchange, or User-Password for PAP;
 // Framed-IP-Address, Calling-Station-Id, NAS-IP-Address), Accounting-Start
 // after ACK_AUTH and Accounting-Stop at logout. When a Disconnect-Request
 // ends a session it sends NTF_LOGOUT to the portal.
-type Portal struct {
+type PortalSide struct {
 	bas *BAS
-	cfg PortalConfig
+	cfg PortalSideConfig
 	log *slog.Logger
 	srv *portalproto.BASServer
 
@@ -54,42 +54,42 @@ type Portal struct {
 	accepted, rejected, radiusErrors atomic.Uint64
 }
 
-// NewPortal returns the Portal side of b. It sets b.OnDisconnect, so that a
+// NewPortalSide returns the Portal side of b. It sets b.OnDisconnect, so that a
 // Disconnect-Request also sends NTF_LOGOUT to the portal.
-func NewPortal(b *BAS, cfg PortalConfig) *Portal {
+func NewPortalSide(b *BAS, cfg PortalSideConfig) *PortalSide {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	p := &Portal{bas: b, cfg: cfg, log: cfg.Log, users: map[netip.Addr]string{}, pending: map[netip.Addr]bool{}}
+	p := &PortalSide{bas: b, cfg: cfg, log: cfg.Log, users: map[netip.Addr]string{}, pending: map[netip.Addr]bool{}}
 	p.srv = &portalproto.BASServer{Secret: cfg.Secret, BASIP: cfg.BASIP, Handler: portalHandler{p}, Logger: cfg.Log,
 		NotifyVersion: cfg.NotifyVersion, NotifyWindow: cfg.NotifyWindow}
 	b.OnDisconnect = p.disconnected
 	return p
 }
 
-// PortalStats counts what the Portal side did.
-type PortalStats struct {
+// PortalSideStats counts what the Portal side did.
+type PortalSideStats struct {
 	Accepted, Rejected, RADIUSErrors uint64
 	Online                           int
 	Server                           portalproto.BASStats
 }
 
 // Stats returns the counters.
-func (p *Portal) Stats() PortalStats {
+func (p *PortalSide) Stats() PortalSideStats {
 	p.mu.Lock()
 	n := len(p.users)
 	p.mu.Unlock()
-	return PortalStats{Accepted: p.accepted.Load(), Rejected: p.rejected.Load(), RADIUSErrors: p.radiusErrors.Load(),
+	return PortalSideStats{Accepted: p.accepted.Load(), Rejected: p.rejected.Load(), RADIUSErrors: p.radiusErrors.Load(),
 		Online: n, Server: p.srv.Stats()}
 }
 
 // SetSilent makes the BAS read requests and answer nothing (a BAS that is
 // down or unreachable: the portal's "portal not response").
-func (p *Portal) SetSilent(silent bool) { p.silent.Store(silent) }
+func (p *PortalSide) SetSilent(silent bool) { p.silent.Store(silent) }
 
 // ListenAndServe listens on addr (the BAS's portal_addr, e.g.
 // "127.0.0.1:2000") and serves until Shutdown.
-func (p *Portal) ListenAndServe(addr string) error {
+func (p *PortalSide) ListenAndServe(addr string) error {
 	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		return err
@@ -98,7 +98,7 @@ func (p *Portal) ListenAndServe(addr string) error {
 }
 
 // Serve answers the portal on pc until Shutdown; it then returns nil.
-func (p *Portal) Serve(pc net.PacketConn) error {
+func (p *PortalSide) Serve(pc net.PacketConn) error {
 	err := p.srv.Serve(silentConn{pc, &p.silent})
 	if errors.Is(err, portalproto.ErrServerClosed) {
 		return nil
@@ -108,7 +108,7 @@ func (p *Portal) Serve(pc net.PacketConn) error {
 
 // Shutdown stops Serve and waits for running requests and the accounting
 // they started until ctx ends.
-func (p *Portal) Shutdown(ctx context.Context) error {
+func (p *PortalSide) Shutdown(ctx context.Context) error {
 	err := p.srv.Shutdown(ctx)
 	done := make(chan struct{})
 	go func() { p.bg.Wait(); close(done) }()
@@ -121,7 +121,7 @@ func (p *Portal) Shutdown(ctx context.Context) error {
 }
 
 // Online returns the Acct-Session-Id of the user at ip, if online here.
-func (p *Portal) Online(ip netip.Addr) (string, bool) {
+func (p *PortalSide) Online(ip netip.Addr) (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	id, ok := p.users[ip.Unmap()]
@@ -130,7 +130,7 @@ func (p *Portal) Online(ip netip.Addr) (string, bool) {
 
 // NotifyLogout tells the portal that the user at ip is logged out
 // (NTF_LOGOUT, retransmitted until acknowledged) and forgets the user here.
-func (p *Portal) NotifyLogout(ctx context.Context, ip netip.Addr, mac string) error {
+func (p *PortalSide) NotifyLogout(ctx context.Context, ip netip.Addr, mac string) error {
 	p.mu.Lock()
 	delete(p.users, ip.Unmap())
 	p.mu.Unlock()
@@ -142,14 +142,14 @@ func (p *Portal) NotifyLogout(ctx context.Context, ip netip.Addr, mac string) er
 
 // disconnected runs when a Disconnect-Request ended a session at the BAS:
 // the RADIUS side sends Accounting-Stop, this side NTF_LOGOUT.
-func (p *Portal) disconnected(ip netip.Addr, mac string) {
+func (p *PortalSide) disconnected(ip netip.Addr, mac string) {
 	p.bg.Add(1)
 	go func() {
 		defer p.bg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := p.NotifyLogout(ctx, ip, mac); err != nil {
-			p.log.Warn("bas: NTF_LOGOUT not acknowledged", "ip", ip, "mac", mac, "err", err)
+			p.log.Warn("NTF_LOGOUT not acknowledged", "ip", ip, "mac", mac, "err", err)
 		}
 	}()
 }
@@ -168,7 +168,7 @@ func (c silentConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 }
 
 // portalHandler is the BASHandler of a Portal.
-type portalHandler struct{ p *Portal }
+type portalHandler struct{ p *PortalSide }
 
 func (h portalHandler) Challenge(_ context.Context, ip netip.Addr, _ string) (uint16, []byte, portalproto.Code) {
 	p := h.p
@@ -222,7 +222,7 @@ func (h portalHandler) Auth(ctx context.Context, req portalproto.AuthRequest) (p
 	res, err := p.bas.Authenticate(ctx, ar)
 	if err != nil {
 		p.radiusErrors.Add(1)
-		p.log.Warn("bas: RADIUS did not answer", "user", req.Username, "ip", ip, "err", err)
+		p.log.Warn("RADIUS did not answer", "user", req.Username, "ip", ip, "err", err)
 		return portalproto.CodeFailed, "RADIUS server not responding"
 	}
 	if !res.Accepted {
@@ -240,7 +240,7 @@ func (h portalHandler) Auth(ctx context.Context, req portalproto.AuthRequest) (p
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if err := p.bas.Start(sctx, res.AcctSessionID); err != nil {
-			p.log.Warn("bas: accounting-start", "session", res.AcctSessionID, "err", err)
+			p.log.Warn("accounting-start", "session", res.AcctSessionID, "err", err)
 		}
 	}()
 	return portalproto.CodeOK, res.ReplyMessage
@@ -265,7 +265,7 @@ func (h portalHandler) Logout(ctx context.Context, req portalproto.LogoutRequest
 		return portalproto.CodeLogoutAlreadyOffline
 	}
 	if err := p.bas.Stop(ctx, id); err != nil && !errors.Is(err, ErrNoSession) {
-		p.log.Warn("bas: accounting-stop", "session", id, "err", err)
+		p.log.Warn("accounting-stop", "session", id, "err", err)
 	}
 	return portalproto.CodeOK
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/testwait"
 	"github.com/campusnet/campusnet/portal/portalproto"
-	cnradius "github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // recorder is a RADIUS server handler that accepts the password "right"
@@ -26,14 +26,14 @@ type recorder struct {
 	acct   []rfc2866.AcctStatusType
 }
 
-func (r *recorder) ServeAccess(_ context.Context, req *cnradius.Request) *layeh.Packet {
+func (r *recorder) ServeAccess(_ context.Context, req *radiusproto.Request) *layeh.Packet {
 	p := req.Packet
 	r.mu.Lock()
 	r.access = append(r.access, p)
 	r.mu.Unlock()
 	ok := false
 	if chap, err := rfc2865.CHAPPassword_Lookup(p); err == nil {
-		ok = cnradius.VerifyCHAP(chap, cnradius.CHAPChallenge(p), "right")
+		ok = radiusproto.VerifyCHAP(chap, radiusproto.CHAPChallenge(p), "right")
 	} else if pw, err := rfc2865.UserPassword_LookupString(p); err == nil {
 		ok = pw == "right"
 	}
@@ -45,7 +45,7 @@ func (r *recorder) ServeAccess(_ context.Context, req *cnradius.Request) *layeh.
 	return p.Response(layeh.CodeAccessAccept)
 }
 
-func (r *recorder) ServeAccounting(_ context.Context, req *cnradius.Request) error {
+func (r *recorder) ServeAccounting(_ context.Context, req *radiusproto.Request) error {
 	st, _ := rfc2866.AcctStatusType_Lookup(req.Packet)
 	r.mu.Lock()
 	r.acct = append(r.acct, st)
@@ -68,16 +68,30 @@ func TestPortalSide(t *testing.T) {
 	kicked := make(chan netip.Addr, 4)
 	ns := &portalproto.NotifyServer{Secrets: func(netip.Addr) (string, bool) { return "ps", true },
 		Handler: func(_ context.Context, _, user netip.Addr, _ string) { kicked <- user }}
-	nc, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	nc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	go ns.Serve(nc)
-	defer ns.Shutdown(context.Background())
+	defer func() {
+		if err := ns.Shutdown(context.Background()); err != nil {
+			t.Errorf("notify server shutdown: %v", err)
+		}
+	}()
 
 	b := New(Config{NASIP: nasIP, Secret: "s3", AuthAddr: auth, AcctAddr: acct, Retry: 200 * time.Millisecond, MaxTries: 2})
 	defer b.Close()
-	p := NewPortal(b, PortalConfig{Secret: "ps", BASIP: nasIP, NotifyAddr: nc.LocalAddr().String(), NotifyWindow: time.Second})
-	pc, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	p := NewPortalSide(b, PortalSideConfig{Secret: "ps", BASIP: nasIP, NotifyAddr: nc.LocalAddr().String(), NotifyWindow: time.Second})
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	go p.Serve(pc)
-	defer p.Shutdown(context.Background())
+	defer func() {
+		if err := p.Shutdown(context.Background()); err != nil {
+			t.Errorf("portal side shutdown: %v", err)
+		}
+	}()
 
 	ctx := context.Background()
 	tests := []struct {

@@ -1,4 +1,4 @@
-package radius
+package radiusproto
 
 import (
 	"context"
@@ -23,9 +23,9 @@ const (
 	// (RFC 5176).
 	DefaultCoAPort = 3799
 
-	// shutdownGrace bounds how long ListenAndServe waits for in-flight
+	// ShutdownGrace bounds how long ListenAndServe waits for in-flight
 	// requests when its context ends.
-	shutdownGrace = 10 * time.Second
+	ShutdownGrace = 10 * time.Second
 	// logEvery bounds how often the same complaint about one address is
 	// logged.
 	logEvery = time.Minute
@@ -192,7 +192,7 @@ type Server struct {
 	AuthAddr, AcctAddr string // for ListenAndServe, e.g. "127.0.0.1:1812"; "" = do not listen
 	NAS                NASSource
 	Handler            Handler
-	Log                *slog.Logger // nil discards
+	Log                *slog.Logger // nil discards; messages carry no "radius" prefix, so give it one with service=
 	Metrics            Observer     // nil discards
 
 	// Workers bounds the requests handled at once; when all are busy the
@@ -281,10 +281,10 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	done := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(done)
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownGrace)
 		defer cancel()
 		if err := s.Shutdown(sctx); err != nil {
-			s.log.Warn("radius shutdown", "err", err)
+			s.log.Warn("shutdown", "err", err)
 		}
 	})
 	err = s.Serve(auth, acct)
@@ -336,7 +336,7 @@ func (s *Server) Serve(authConn, acctConn net.PacketConn) error {
 	for _, l := range ls {
 		go func() {
 			defer s.loops.Done()
-			s.log.Info("radius listening", "port", l.kind.String(), "addr", l.conn.LocalAddr().String())
+			s.log.Info("listening", "port", l.kind.String(), "addr", l.conn.LocalAddr().String())
 			errc <- s.readLoop(l.conn, l.kind)
 		}()
 	}
@@ -411,7 +411,7 @@ func (s *Server) readLoop(conn net.PacketConn, kind portKind) error {
 			}
 			// Transient (e.g. ICMP-induced) errors: back off briefly, keep serving.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.log.Warn("radius read", "port", kind.String(), "err", err)
+			s.log.Warn("read", "port", kind.String(), "err", err)
 			time.Sleep(backoff)
 			continue
 		}
@@ -455,7 +455,7 @@ func (s *Server) write(conn net.PacketConn, udp *net.UDPConn, kind portKind, rep
 		_, err = conn.WriteTo(reply, net.UDPAddrFromAddrPort(dst))
 	}
 	if err != nil {
-		s.log.Warn("radius write", "port", kind.String(), "ip", dst.Addr().Unmap().String(), "err", err)
+		s.log.Warn("write", "port", kind.String(), "ip", dst.Addr().Unmap().String(), "err", err)
 	}
 }
 
@@ -597,7 +597,7 @@ func (s *Server) admit(kind portKind, b []byte, src netip.AddrPort, received tim
 		}
 		out, err := encodeReply(pkt.Response(replyCode), pkt.Identifier, pkt.Authenticator, nas.Secret, true, nil)
 		if err != nil {
-			s.log.Error("radius status-server reply", "nas", nas.Name, "err", err)
+			s.log.Error("status-server reply", "nas", nas.Name, "err", err)
 			return nil, nil
 		}
 		s.obs.Handled(code, ResultOK, time.Since(received))
@@ -639,14 +639,14 @@ func (s *Server) complete(in *inbound, out []byte, result Result) []byte {
 	return out
 }
 
-// errPanic stands for the result of a handler that panicked.
-var errPanic = errors.New("radius: handler panicked")
+// ErrHandlerPanic stands for the result of a handler that panicked.
+var ErrHandlerPanic = errors.New("radius: handler panicked")
 
-// recovered turns a handler panic into a logged errPanic in *err.
+// recovered turns a handler panic into a logged ErrHandlerPanic in *err.
 func (s *Server) recovered(r *Request, err *error) {
 	if v := recover(); v != nil {
-		s.log.Error("radius handler panic", "nas", r.NAS.Name, "code", r.Packet.Code.String(), "panic", fmt.Sprint(v))
-		*err = errPanic
+		s.log.Error("handler panic", "nas", r.NAS.Name, "code", r.Packet.Code.String(), "panic", fmt.Sprint(v))
+		*err = ErrHandlerPanic
 	}
 }
 
@@ -675,12 +675,12 @@ func (s *Server) accessReply(r *Request, reply *radius.Packet, err error) ([]byt
 	case radius.CodeAccessChallenge:
 		result = ResultChallenge
 	default:
-		s.log.Error("radius handler built a reply that is not Access-Accept/Reject/Challenge", "nas", r.NAS.Name, "code", reply.Code.String())
+		s.log.Error("handler built a reply that is not Access-Accept/Reject/Challenge", "nas", r.NAS.Name, "code", reply.Code.String())
 		return nil, ResultError
 	}
 	out, err := encodeReply(reply, r.Packet.Identifier, r.Packet.Authenticator, r.NAS.Secret, true, proxyStateToCopy(r.Packet, reply))
 	if err != nil {
-		s.log.Error("radius encode reply", "nas", r.NAS.Name, "err", err)
+		s.log.Error("encode reply", "nas", r.NAS.Name, "err", err)
 		return nil, ResultError
 	}
 	return out, result
@@ -698,14 +698,14 @@ func (s *Server) serveAccounting(ctx context.Context, r *Request) ([]byte, Resul
 // failed.
 func (s *Server) accountingReply(r *Request, err error) ([]byte, Result) {
 	if err != nil {
-		s.log.Warn("radius accounting not recorded; NAS will retransmit", "nas", r.NAS.Name, "err", err)
+		s.log.Warn("accounting not recorded; NAS will retransmit", "nas", r.NAS.Name, "err", err)
 		return nil, ResultError
 	}
 	// No Message-Authenticator: see the note on Accounting-Response in wire.go.
 	reply := r.Packet.Response(radius.CodeAccountingResponse)
 	out, err := encodeReply(reply, r.Packet.Identifier, r.Packet.Authenticator, r.NAS.Secret, false, proxyStateToCopy(r.Packet, reply))
 	if err != nil {
-		s.log.Error("radius encode reply", "nas", r.NAS.Name, "err", err)
+		s.log.Error("encode reply", "nas", r.NAS.Name, "err", err)
 		return nil, ResultError
 	}
 	return out, ResultOK

@@ -31,7 +31,7 @@ func (r *sizeRecorder) batches() []int {
 
 // closedLoop runs n requesters that each ask again as soon as they have
 // their answer, rounds times each.
-func closedLoop(t *testing.T, b *batcher[int, int], n, rounds int) {
+func closedLoop(t *testing.T, b *groupCommit[int, int], n, rounds int) {
 	t.Helper()
 	var wg sync.WaitGroup
 	for i := range n {
@@ -50,7 +50,7 @@ func closedLoop(t *testing.T, b *batcher[int, int], n, rounds int) {
 // Eight requesters that wait for their answers split, without gathering,
 // into groups that take turns (one batch in the database while the other
 // group waits); with it they settle into one batch per commit.
-func TestBatcherGathersRequestersIntoOneBatch(t *testing.T) {
+func TestGroupCommitGathersRequestersIntoOneBatch(t *testing.T) {
 	const n, rounds = 8, 20
 	for _, tc := range []struct {
 		name   string
@@ -58,7 +58,7 @@ func TestBatcherGathersRequestersIntoOneBatch(t *testing.T) {
 	}{{"gather", time.Second}, {"off", 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &sizeRecorder{commit: 5 * time.Millisecond}
-			b := newBatcher(64, 1, tc.gather, rec.run, nil)
+			b := newGroupCommit(64, 1, tc.gather, rec.run, nil)
 			defer b.close()
 			closedLoop(t, b, n, rounds)
 			sizes := rec.batches()
@@ -88,9 +88,9 @@ func TestBatcherGathersRequestersIntoOneBatch(t *testing.T) {
 }
 
 // A lone requester never waits for company: a batch of one expects one.
-func TestBatcherLoneRequestDoesNotWait(t *testing.T) {
+func TestGroupCommitLoneRequestDoesNotWait(t *testing.T) {
 	rec := &sizeRecorder{commit: time.Millisecond}
-	b := newBatcher(64, 1, time.Second, rec.run, nil)
+	b := newGroupCommit(64, 1, time.Second, rec.run, nil)
 	defer b.close()
 	closedLoop(t, b, 1, 30)
 	if m := b.gatherMissed.Load(); m != 0 {
@@ -105,9 +105,9 @@ func TestBatcherLoneRequestDoesNotWait(t *testing.T) {
 
 // When requesters stop coming back, a worker waits for them once, for no
 // longer than a batch took, and then expects only those left.
-func TestBatcherStopsWaitingForRequestersThatLeft(t *testing.T) {
+func TestGroupCommitStopsWaitingForRequestersThatLeft(t *testing.T) {
 	rec := &sizeRecorder{commit: 3 * time.Millisecond}
-	b := newBatcher(64, 1, time.Second, rec.run, nil)
+	b := newGroupCommit(64, 1, time.Second, rec.run, nil)
 	defer b.close()
 	closedLoop(t, b, 8, 10)
 	before := b.gatherMissed.Load()

@@ -1,4 +1,4 @@
-package radius
+package radiusproto
 
 // Wire-level checks and signatures that layeh.com/radius lacks:
 // Message-Authenticator (RFC 2869 §5.14, RFC 3579 §3.2, RFC 5176 §3.4),

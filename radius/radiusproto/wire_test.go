@@ -1,4 +1,4 @@
-package radius
+package radiusproto
 
 import (
 	"bytes"
@@ -62,7 +62,7 @@ func TestMessageAuthenticatorVectors(t *testing.T) {
 		copy(want[22:38], hmacMD5(testSecret, want)) // header holds the random authenticator
 		p := &radius.Packet{Code: radius.CodeAccessRequest, Identifier: 42, Secret: []byte(testSecret)}
 		copy(p.Authenticator[:], auth)
-		rfc2865.UserName_SetString(p, "alice")
+		mustSet(t, rfc2865.UserName_SetString(p, "alice"))
 		got, err := EncodeRequest(p)
 		if err != nil {
 			t.Fatal(err)
@@ -253,7 +253,7 @@ func TestCHAPChallenge(t *testing.T) {
 	if got := CHAPChallenge(p); !bytes.Equal(got, p.Authenticator[:]) {
 		t.Fatalf("without CHAP-Challenge got %x, want the Request Authenticator", got)
 	}
-	rfc2865.CHAPChallenge_Set(p, []byte("0123456789"))
+	mustSet(t, rfc2865.CHAPChallenge_Set(p, []byte("0123456789")))
 	if got := CHAPChallenge(p); string(got) != "0123456789" {
 		t.Fatalf("got %q, want the CHAP-Challenge attribute", got)
 	}

@@ -35,9 +35,13 @@ func TestAccessPolicy(t *testing.T) {
 			rich := e.account("2026001", "pass-one", access.RoleStudent, 5000)
 			e.account("2026002", "pass-two", access.RoleStudent, 1000)
 			e.account("2026003", "pass-three", access.RoleStudent, 5000)
-			e.st.SetDisabled(context.Background(), "op", "2026003", true, "欠费违规")
+			if err := e.st.SetDisabled(context.Background(), "op", "2026003", true, "欠费违规"); err != nil {
+				t.Fatal(err)
+			}
 			fresh := e.account("2026004", "123456", access.RoleStudent, 5000)
-			e.st.SetPasswordHash(context.Background(), fresh.Username, mustHash(t, "123456"), true)
+			if err := e.st.SetPasswordHash(context.Background(), fresh.Username, mustHash(t, "123456"), true); err != nil {
+				t.Fatal(err)
+			}
 			e.account("t001", "staff-pass", access.RoleStaff, 0)
 			e.bind(rich, "00-10-A4-23-19-C0", access.ClassPC)
 

@@ -1,4 +1,4 @@
-package radius
+package radiusproto
 
 import (
 	"bytes"
@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campusnet/campusnet/internal/testwait"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
+
+	"github.com/campusnet/campusnet/internal/testwait"
 )
 
 // simulatedNAS runs ListenDisconnect on 127.0.0.1:0: it knows one session,
@@ -165,7 +166,7 @@ func TestDisconnectNeedsIdent(t *testing.T) {
 func TestListenDisconnectRetransmission(t *testing.T) {
 	sim := startNAS(t, testSecret)
 	p := radius.New(radius.CodeDisconnectRequest, []byte(testSecret))
-	rfc2866.AcctSessionID_SetString(p, "sess-1")
+	mustSet(t, rfc2866.AcctSessionID_SetString(p, "sess-1"))
 	req := encodeReq(t, p)
 	c := dialRaw(t, netip.AddrPortFrom(sim.nas.IP, uint16(sim.nas.CoAPort)).String())
 	for i := range 2 {
@@ -188,7 +189,7 @@ func TestListenDisconnectRetransmission(t *testing.T) {
 // no panic, and fn only sees requests signed with the secret.
 func FuzzAnswerDisconnect(f *testing.F) {
 	p := radius.New(radius.CodeDisconnectRequest, []byte(testSecret))
-	rfc2866.AcctSessionID_SetString(p, "sess-1")
+	mustSet(f, rfc2866.AcctSessionID_SetString(p, "sess-1"))
 	f.Add(encodeReq(f, p))
 	p.Code = radius.CodeCoARequest
 	f.Add(encodeReq(f, p))

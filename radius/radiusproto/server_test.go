@@ -1,11 +1,10 @@
-package radius
+package radiusproto
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -13,10 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campusnet/campusnet/internal/testwait"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
+
+	"github.com/campusnet/campusnet/internal/testwait"
 )
 
 // quiet is how long a test listens to be sure that no answer comes, once the
@@ -64,14 +64,14 @@ func TestServerCHAP(t *testing.T) {
 	defer cl.Close()
 	for _, withChallenge := range []bool{false, true} {
 		p := radius.New(radius.CodeAccessRequest, []byte(testSecret))
-		rfc2865.UserName_SetString(p, testUser)
+		mustSet(t, rfc2865.UserName_SetString(p, testUser))
 		challenge := p.Authenticator[:]
 		if withChallenge {
 			challenge = []byte("portal-challenge")
-			rfc2865.CHAPChallenge_Set(p, challenge)
+			mustSet(t, rfc2865.CHAPChallenge_Set(p, challenge))
 		}
 		chap := append([]byte{9}, md5Of([]byte{9}, []byte(testPassword), challenge)...)
-		rfc2865.CHAPPassword_Set(p, chap)
+		mustSet(t, rfc2865.CHAPPassword_Set(p, chap))
 		reply, err := cl.Exchange(context.Background(), p, ts.auth)
 		if err != nil {
 			t.Fatal(err)
@@ -276,9 +276,9 @@ func TestServerStatusServer(t *testing.T) {
 func accountingRequest(t testing.TB, secret string, status rfc2866.AcctStatusType) *radius.Packet {
 	t.Helper()
 	p := radius.New(radius.CodeAccountingRequest, []byte(secret))
-	rfc2865.UserName_SetString(p, testUser)
-	rfc2866.AcctStatusType_Set(p, status)
-	rfc2866.AcctSessionID_SetString(p, "sess-1")
+	mustSet(t, rfc2865.UserName_SetString(p, testUser))
+	mustSet(t, rfc2866.AcctStatusType_Set(p, status))
+	mustSet(t, rfc2866.AcctSessionID_SetString(p, "sess-1"))
 	return p
 }
 
@@ -515,7 +515,7 @@ func (panicHandler) ServeAccounting(context.Context, *Request) error      { pani
 // request being handled get its answer.
 func TestServerShutdownAnswersInFlight(t *testing.T) {
 	h := &testHandler{hold: make(chan struct{}), entered: make(chan struct{}, 1)}
-	authConn, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	authConn := listenUDP(t)
 	s := &Server{NAS: NewStaticNAS(localNAS(true)), Handler: h}
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(authConn, nil) }()
@@ -543,7 +543,7 @@ func TestServerShutdownAnswersInFlight(t *testing.T) {
 
 func TestServerShutdownDeadline(t *testing.T) {
 	h := &testHandler{hold: make(chan struct{}), entered: make(chan struct{}, 1)}
-	authConn, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	authConn := listenUDP(t)
 	s := &Server{NAS: NewStaticNAS(localNAS(true)), Handler: h}
 	go s.Serve(authConn, nil)
 	c := dialRaw(t, authConn.LocalAddr().String())
@@ -605,14 +605,18 @@ func (h *asyncHandler) ServeAccessAsync(context.Context, *Request, func(*radius.
 // only.
 func TestServerAsyncHandler(t *testing.T) {
 	h := &asyncHandler{}
-	authConn, _ := net.ListenPacket("udp", "127.0.0.1:0")
-	acctConn, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	authConn := listenUDP(t)
+	acctConn := listenUDP(t)
 	s := &Server{NAS: NewStaticNAS(localNAS(true)), Handler: h}
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(authConn, acctConn) }()
 	t.Cleanup(func() {
-		s.Shutdown(context.Background())
-		<-served
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
 	})
 	acct := dialRaw(t, acctConn.LocalAddr().String())
 	acct.send(encodeReq(t, accountingRequest(t, testSecret, rfc2866.AcctStatusType_Value_Start)))

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
@@ -15,7 +14,6 @@ import (
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
-	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
 
 	"github.com/campusnet/campusnet/internal/access"
@@ -23,6 +21,7 @@ import (
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/internal/store"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // Authentication methods, as written to the authentication log.
@@ -36,7 +35,7 @@ const (
 
 // attempt is one Access-Request on its way through the policy.
 type attempt struct {
-	nas     *NAS
+	nas     *radiusproto.NAS
 	area    config.Area
 	user    string // User-Name as sent
 	method  string
@@ -54,9 +53,10 @@ type attempt struct {
 // errNoAnswer means the request gets no reply (the NAS retransmits).
 var errNoAnswer = errors.New("radius: no answer")
 
-// ServeAccess implements Handler: credentials, then the policy of DESIGN §4
-// under the account's lock, then the reply.
-func (s *Service) ServeAccess(ctx context.Context, r *Request) *radius.Packet {
+// ServeAccess implements Handler: credentials, then the access policy
+// (account state, device limits, bindings) under the account's lock, then
+// the reply.
+func (s *Service) ServeAccess(ctx context.Context, r *radiusproto.Request) *radius.Packet {
 	s.nasSeen(r.NAS, r.Received)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
@@ -77,7 +77,7 @@ func (s *Service) ServeAccess(ctx context.Context, r *Request) *radius.Packet {
 // ServeAccessAsync implements AsyncHandler for MAC authentication, which
 // needs nothing before its batch (a login by token or password may wait for
 // the database or the directory, and takes ServeAccess's path).
-func (s *Service) ServeAccessAsync(ctx context.Context, r *Request, done func(*radius.Packet)) bool {
+func (s *Service) ServeAccessAsync(ctx context.Context, r *radiusproto.Request, done func(*radius.Packet)) bool {
 	a, macAuth := s.newAttempt(r)
 	if !macAuth {
 		return false
@@ -93,18 +93,18 @@ func (s *Service) ServeAccessAsync(ctx context.Context, r *Request, done func(*r
 // recoverAnswer, deferred in a batch's answer to r, turns a panic into a
 // logged failure answered by fail, so that the batch's other requests are
 // answered and the server lets go of r.
-func (s *Service) recoverAnswer(r *Request, fail func()) {
+func (s *Service) recoverAnswer(r *radiusproto.Request, fail func()) {
 	if v := recover(); v != nil {
-		s.log.Error("radius: handler panic", "nas", r.NAS.Name, "code", r.Packet.Code.String(), "panic", fmt.Sprint(v))
+		s.log.Error("handler panic", "nas", r.NAS.Name, "code", r.Packet.Code.String(), "panic", fmt.Sprint(v))
 		fail()
 	}
 }
 
 // accessDone logs and counts a policy decision, disconnects the sessions it
 // replaced, and builds the reply.
-func (s *Service) accessDone(ctx context.Context, r *Request, a *attempt, dec store.LoginDecision, err error) *radius.Packet {
+func (s *Service) accessDone(ctx context.Context, r *radiusproto.Request, a *attempt, dec store.LoginDecision, err error) *radius.Packet {
 	if err != nil {
-		s.log.Warn("radius: policy decision failed; no answer, the BAS will retry", "user", a.user, "nas", r.NAS.Name, "err", err)
+		s.log.Warn("policy decision failed; no answer, the BAS will retry", "user", a.user, "nas", r.NAS.Name, "err", err)
 		s.metrics.request("access", "error", "")
 		return nil
 	}
@@ -132,7 +132,7 @@ type preDecision struct {
 // PAP), the password against unified identity (PAP), or the binding of a
 // MAC (which the policy transaction checks). It returns the attempt, or a
 // refusal.
-func (s *Service) credentials(ctx context.Context, r *Request) (*attempt, *preDecision) {
+func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*attempt, *preDecision) {
 	a, macAuth := s.newAttempt(r)
 	if macAuth {
 		return a, nil
@@ -151,14 +151,14 @@ func (s *Service) credentials(ctx context.Context, r *Request) (*attempt, *preDe
 	// The portal's one-time token.
 	toks, err := s.cfg.Store.LiveTokens(ctx, a.user, s.now())
 	if err != nil {
-		s.log.Warn("radius: login tokens", "user", a.user, "err", err)
+		s.log.Warn("login tokens", "user", a.user, "err", err)
 		return a, &preDecision{err: errNoAnswer}
 	}
 	for _, t := range toks {
 		tok := logintoken.Derive(s.cfg.TokenKey, t.Nonce)
 		var ok bool
 		if hasCHAP {
-			ok = VerifyCHAP(chap, CHAPChallenge(p), tok)
+			ok = radiusproto.VerifyCHAP(chap, radiusproto.CHAPChallenge(p), tok)
 		} else {
 			ok = subtle.ConstantTimeCompare([]byte(pap), []byte(tok)) == 1
 		}
@@ -200,11 +200,11 @@ func (s *Service) credentials(ctx context.Context, r *Request) (*attempt, *preDe
 	case errors.Is(err, identity.ErrPasswordExpired):
 		return a, s.refuse(a, nil, access.RefusePasswordExpired())
 	case errors.Is(err, identity.ErrUnavailable):
-		s.log.Warn("radius: unified identity unavailable", "user", a.user, "err", err)
+		s.log.Warn("unified identity unavailable", "user", a.user, "err", err)
 		return a, s.refuse(a, nil, access.Refusal{Code: access.ReasonIdentityDown,
 			Message: "统一身份认证暂时不可用，请稍后再试 / Unified identity is unavailable; try again in a minute"})
 	case err != nil:
-		s.log.Error("radius: identity", "user", a.user, "err", err)
+		s.log.Error("identity", "user", a.user, "err", err)
 		return a, &preDecision{err: errNoAnswer}
 	}
 	if person.MustChange {
@@ -216,7 +216,7 @@ func (s *Service) credentials(ctx context.Context, r *Request) (*attempt, *preDe
 	if s.cfg.EnsureAccount != nil {
 		// A directory user logging in for the first time has no account row yet.
 		if err := s.cfg.EnsureAccount(ctx, person); err != nil {
-			s.log.Warn("radius: account of directory user", "user", person.ID, "err", err)
+			s.log.Warn("account of directory user", "user", person.ID, "err", err)
 			return a, &preDecision{err: errNoAnswer}
 		}
 	}
@@ -226,7 +226,7 @@ func (s *Service) credentials(ctx context.Context, r *Request) (*attempt, *preDe
 // newAttempt reads the request's User-Name, MAC and address. A MAC
 // authentication (macAuth) is complete with that: its binding is checked in
 // the policy transaction.
-func (s *Service) newAttempt(r *Request) (a *attempt, macAuth bool) {
+func (s *Service) newAttempt(r *radiusproto.Request) (a *attempt, macAuth bool) {
 	p := r.Packet
 	area, _ := s.area(r.NAS.Area)
 	a = &attempt{nas: r.NAS, area: area, received: r.Received}
@@ -306,8 +306,10 @@ func (s *Service) entry(a *attempt, acc *access.Account) access.AuthLogEntry {
 	return e
 }
 
-// decide is the policy of DESIGN §4 for one attempt, under its account's
-// lock. It must be a pure function of its inputs (it may run twice).
+// decide is the access policy for one attempt — account and balance, device
+// class and limits, replacement of the oldest session, binding — under its
+// account's lock. It must be a pure function of its inputs (it may run
+// twice).
 func (s *Service) decide(a *attempt, st *store.LoginState) store.LoginDecision {
 	var acc *access.Account
 	if st.Found {
@@ -518,7 +520,7 @@ func displayMAC(mac string) string {
 // accept builds the Access-Accept: the real account in User-Name (so that
 // accounting records it), Class for session correlation, Acct-Interim-Interval
 // and, when configured, Session-Timeout.
-func (s *Service) accept(r *Request, d store.LoginDecision) *radius.Packet {
+func (s *Service) accept(r *radiusproto.Request, d store.LoginDecision) *radius.Packet {
 	out := r.Packet.Response(radius.CodeAccessAccept)
 	_ = rfc2865.UserName_SetString(out, d.Session.Username)
 	_ = rfc2865.Class_Set(out, []byte(d.Session.Correlation))
@@ -570,7 +572,7 @@ func addRateLimit(p *radius.Packet, vendor string, upKbps, downKbps int) {
 }
 
 // reject builds an Access-Reject for a refusal.
-func (s *Service) reject(r *Request, ref access.Refusal) *radius.Packet {
+func (s *Service) reject(r *radiusproto.Request, ref access.Refusal) *radius.Packet {
 	fix := ref.Fix
 	if fix == "" {
 		fix = access.Explain(ref.Code)
@@ -580,7 +582,7 @@ func (s *Service) reject(r *Request, ref access.Refusal) *radius.Packet {
 
 // rejectMessage builds an Access-Reject whose Reply-Messages say what
 // happened and what to do, Chinese first, each at most 253 octets.
-func (s *Service) rejectMessage(r *Request, msg, fix string) *radius.Packet {
+func (s *Service) rejectMessage(r *radiusproto.Request, msg, fix string) *radius.Packet {
 	out := r.Packet.Response(radius.CodeAccessReject)
 	parts := []string{msg, fix}
 	if strings.Contains(fix, access.DesktopModeHint) {
@@ -614,60 +616,6 @@ func splitUTF8(s string, n int) []string {
 	return out
 }
 
-// logDecision queues an authentication log entry for the background writer.
-func (s *Service) logDecision(ctx context.Context, a *attempt, e access.AuthLogEntry) {
-	if e.At == 0 {
-		e.At = access.Millis(s.now())
-	}
-	if !s.authlog.add(ctx, e) {
-		s.log.Warn("radius: authentication log entry lost (shutting down)", "user", e.Username, "reason", e.Reason)
-	}
-	if s.log.Enabled(ctx, slog.LevelDebug) {
-		s.log.Debug("radius: access", "user", e.Username, "nas", e.NAS, "mac", e.MAC, "ip", e.IP, "method", e.Method,
-			"result", e.Result, "reason", e.Reason)
-	}
-}
-
-// replaced disconnects, in the background, sessions that on_limit =
-// "replace_oldest" closed to let a new device in.
-func (s *Service) replaced(sessions []access.Session) {
-	if s.cfg.Disconnecter == nil {
-		return
-	}
-	for _, sess := range sessions {
-		s.bg.Add(1)
-		go func() {
-			defer s.bg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			out, err := s.cfg.Disconnecter.disconnect(ctx, sess, "radius", "replace_oldest")
-			if err != nil {
-				s.log.Warn("radius: disconnect of replaced session", "session", sess.ID, "user", sess.Username, "err", err)
-				return
-			}
-			s.log.Info("radius: replaced session disconnected", "session", sess.ID, "user", sess.Username, "mac", sess.MAC,
-				"ack", out.ACK, "detail", out.Detail)
-		}()
-	}
-}
-
-// acctStatus names an Acct-Status-Type for the store.
-func acctStatus(t rfc2866.AcctStatusType) (string, bool) {
-	switch t {
-	case rfc2866.AcctStatusType_Value_Start:
-		return store.AcctStart, true
-	case rfc2866.AcctStatusType_Value_InterimUpdate:
-		return store.AcctInterim, true
-	case rfc2866.AcctStatusType_Value_Stop:
-		return store.AcctStop, true
-	case rfc2866.AcctStatusType_Value_AccountingOn:
-		return store.AcctOn, true
-	case rfc2866.AcctStatusType_Value_AccountingOff:
-		return store.AcctOff, true
-	}
-	return "", false
-}
-
 func (s *Service) area(name string) (config.Area, bool) {
 	a, ok := s.areas[name]
 	return a, ok
@@ -680,4 +628,15 @@ func netipFrom(ip []byte) (string, bool) {
 		return "", false
 	}
 	return addr.Unmap().String(), true
+}
+
+// decideBatch runs the policy for a batch of attempts in one transaction.
+func (s *Service) decideBatch(ctx context.Context, atts []*attempt) ([]store.LoginDecision, error) {
+	reqs := make([]store.LoginRequest, len(atts))
+	for i, a := range atts {
+		reqs[i] = a.login
+	}
+	return s.cfg.Store.AuthorizeLogins(ctx, reqs, func(i int, st *store.LoginState) store.LoginDecision {
+		return s.decide(atts[i], st)
+	})
 }

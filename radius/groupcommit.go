@@ -11,13 +11,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// errBatcherClosed is returned for work handed to a closed batcher.
-var errBatcherClosed = errors.New("radius: shutting down")
+// errGroupCommitClosed is returned for work handed to a closed group commit.
+var errGroupCommitClosed = errors.New("radius: shutting down")
 
-// batchTimeout bounds one batch's transaction.
-const batchTimeout = 10 * time.Second
+// commitTimeout bounds one batch's transaction.
+const commitTimeout = 10 * time.Second
 
-// batcher is group commit: workers take the requests waiting (up to size)
+// groupCommit is the group-commit engine: workers take the requests waiting (up to size)
 // and hand them to run together — one transaction, one commit — then answer
 // each. When a batch fails, its requests are run one by one, so one bad
 // request cannot fail the others. With size 1 every request has its own
@@ -40,8 +40,8 @@ const batchTimeout = 10 * time.Second
 // expects fewer. Requests that arrive independently of the answers (many
 // BASes, each with few requests in flight) can wait up to that bound
 // whenever fewer came than last time. gather 0 turns it off.
-type batcher[T, R any] struct {
-	in     chan *batchJob[T, R]
+type groupCommit[T, R any] struct {
+	in     chan *commitJob[T, R]
 	size   int
 	gather time.Duration
 	run    func(ctx context.Context, items []T) ([]R, error)
@@ -58,28 +58,28 @@ type batcher[T, R any] struct {
 	gatherMissed atomic.Int64
 }
 
-type batchJob[T, R any] struct {
+type commitJob[T, R any] struct {
 	ctx  context.Context
 	item T
 	// The result goes to done (do), or to cb on the batch's goroutine
 	// (submit), after which the job is dropped when its deadline passed
 	// before its batch began.
-	done     chan batchResult[R]
+	done     chan commitResult[R]
 	cb       func(R, error)
 	deadline time.Time
 }
 
 // answer hands the job its result.
-func (j *batchJob[T, R]) answer(v R, err error) {
+func (j *commitJob[T, R]) answer(v R, err error) {
 	if j.cb != nil {
 		j.cb(v, err)
 		return
 	}
-	j.done <- batchResult[R]{v: v, err: err}
+	j.done <- commitResult[R]{v: v, err: err}
 }
 
 // expired reports why the job is no longer worth running, if it is not.
-func (j *batchJob[T, R]) expired(now time.Time) error {
+func (j *commitJob[T, R]) expired(now time.Time) error {
 	if err := j.ctx.Err(); err != nil {
 		return err
 	}
@@ -91,17 +91,17 @@ func (j *batchJob[T, R]) expired(now time.Time) error {
 
 // committed is a batch's jobs and their results, in order.
 type committed[T, R any] struct {
-	jobs []*batchJob[T, R]
+	jobs []*commitJob[T, R]
 	res  []R
 }
 
-type batchResult[R any] struct {
+type commitResult[R any] struct {
 	v   R
 	err error
 }
 
-func newBatcher[T, R any](size, workers int, gather time.Duration, run func(context.Context, []T) ([]R, error), obs prometheus.Observer) *batcher[T, R] {
-	b := &batcher[T, R]{in: make(chan *batchJob[T, R], size*workers), size: size, gather: gather, run: run, obs: obs, quit: make(chan struct{}),
+func newGroupCommit[T, R any](size, workers int, gather time.Duration, run func(context.Context, []T) ([]R, error), obs prometheus.Observer) *groupCommit[T, R] {
+	b := &groupCommit[T, R]{in: make(chan *commitJob[T, R], size*workers), size: size, gather: gather, run: run, obs: obs, quit: make(chan struct{}),
 		answers: make(chan committed[T, R], workers), answered: make(chan struct{})}
 	go b.answerLoop()
 	b.wg.Add(workers)
@@ -112,15 +112,15 @@ func newBatcher[T, R any](size, workers int, gather time.Duration, run func(cont
 }
 
 // do hands item to the next batch and waits for its result.
-func (b *batcher[T, R]) do(ctx context.Context, item T) (R, error) {
+func (b *groupCommit[T, R]) do(ctx context.Context, item T) (R, error) {
 	var zero R
-	j := &batchJob[T, R]{ctx: ctx, item: item, done: make(chan batchResult[R], 1)}
+	j := &commitJob[T, R]{ctx: ctx, item: item, done: make(chan commitResult[R], 1)}
 	select {
 	case b.in <- j:
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	case <-b.quit:
-		return zero, errBatcherClosed
+		return zero, errGroupCommitClosed
 	}
 	select {
 	case r := <-j.done:
@@ -138,21 +138,21 @@ func (b *batcher[T, R]) do(ctx context.Context, item T) (R, error) {
 // read loop, as the socket buffer absorbs bursts). The item is dropped,
 // with context.DeadlineExceeded, when deadline passes before its batch
 // begins.
-func (b *batcher[T, R]) submit(ctx context.Context, deadline time.Time, item T, cb func(R, error)) {
+func (b *groupCommit[T, R]) submit(ctx context.Context, deadline time.Time, item T, cb func(R, error)) {
 	var zero R
-	j := &batchJob[T, R]{ctx: ctx, item: item, cb: cb, deadline: deadline}
+	j := &commitJob[T, R]{ctx: ctx, item: item, cb: cb, deadline: deadline}
 	select {
 	case b.in <- j:
 	case <-ctx.Done():
 		cb(zero, ctx.Err())
 	case <-b.quit:
-		cb(zero, errBatcherClosed)
+		cb(zero, errGroupCommitClosed)
 	}
 }
 
-func (b *batcher[T, R]) loop() {
+func (b *groupCommit[T, R]) loop() {
 	defer b.wg.Done()
-	batch := make([]*batchJob[T, R], 0, b.size)
+	batch := make([]*commitJob[T, R], 0, b.size)
 	var timer *time.Timer
 	// The requesters expected (the last batch's and those waiting when it
 	// ended) and how long the last batch ran: gathering.
@@ -203,7 +203,7 @@ func (b *batcher[T, R]) loop() {
 // already waiting before it answered (counted before, so that a requester
 // quick to come back is not counted twice) — and how long the run took
 // (0, 0 when none was left to run).
-func (b *batcher[T, R]) process(batch []*batchJob[T, R]) (expect int, took time.Duration) {
+func (b *groupCommit[T, R]) process(batch []*commitJob[T, R]) (expect int, took time.Duration) {
 	live := batch[:0:0] // an array of its own: the answer loop keeps it
 	now := time.Now()
 	var zero R
@@ -220,7 +220,7 @@ func (b *batcher[T, R]) process(batch []*batchJob[T, R]) (expect int, took time.
 	if b.obs != nil {
 		b.obs.Observe(float64(len(live)))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	items := make([]T, len(live))
 	for i, j := range live {
@@ -256,7 +256,7 @@ func (b *batcher[T, R]) process(batch []*batchJob[T, R]) (expect int, took time.
 }
 
 // answerLoop answers committed batches, in order.
-func (b *batcher[T, R]) answerLoop() {
+func (b *groupCommit[T, R]) answerLoop() {
 	defer close(b.answered)
 	for c := range b.answers {
 		for i, j := range c.jobs {
@@ -267,7 +267,7 @@ func (b *batcher[T, R]) answerLoop() {
 
 // close stops the workers after their current batch; work still queued is
 // refused.
-func (b *batcher[T, R]) close() {
+func (b *groupCommit[T, R]) close() {
 	b.once.Do(func() {
 		close(b.quit)
 		b.wg.Wait()
@@ -277,7 +277,7 @@ func (b *batcher[T, R]) close() {
 			select {
 			case j := <-b.in:
 				var zero R
-				j.answer(zero, errBatcherClosed)
+				j.answer(zero, errGroupCommitClosed)
 			default:
 				return
 			}

@@ -1,4 +1,4 @@
-package radius
+package radiusproto
 
 import (
 	"context"
@@ -30,12 +30,12 @@ func benchPackets(b *testing.B, acct bool) [][]byte {
 		var p *radius.Packet
 		if acct {
 			p = accountingRequest(b, testSecret, rfc2866.AcctStatusType_Value_InterimUpdate)
-			rfc2866.AcctInputOctets_Set(p, rfc2866.AcctInputOctets(i*1000))
+			mustSet(b, rfc2866.AcctInputOctets_Set(p, rfc2866.AcctInputOctets(i*1000)))
 		} else {
 			p = accessRequest(b, testSecret, fmt.Sprintf("user%d", i), testPassword)
-			rfc2865.NASIPAddress_Set(p, netip.MustParseAddr("127.0.0.1").AsSlice())
-			rfc2865.CallingStationID_SetString(p, "00-10-A4-23-19-C0")
-			rfc2865.FramedIPAddress_Set(p, netip.MustParseAddr("10.0.0.1").AsSlice())
+			mustSet(b, rfc2865.NASIPAddress_Set(p, netip.MustParseAddr("127.0.0.1").AsSlice()))
+			mustSet(b, rfc2865.CallingStationID_SetString(p, "00-10-A4-23-19-C0"))
+			mustSet(b, rfc2865.FramedIPAddress_Set(p, netip.MustParseAddr("10.0.0.1").AsSlice()))
 		}
 		p.Identifier = byte(i)
 		out[i] = encodeReq(b, p)

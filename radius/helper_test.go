@@ -24,6 +24,7 @@ import (
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 	"github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 const (
@@ -93,7 +94,7 @@ type env struct {
 	key      logintoken.Key
 	authAddr string
 	acctAddr string
-	disc     *radius.Disconnecter
+	disc     *radius.Disconnector
 	cancel   context.CancelFunc
 	done     chan error
 	coa      map[string]string // NAS name → its Disconnect listen address
@@ -137,7 +138,7 @@ func startEnvOn(t testing.TB, st *store.Store, clock *storetest.Clock, opts ...e
 		Store: store.NewAAA(st), Areas: cfg.Areas, NAS: cfg.NAS,
 		Identity: identity.NewLocal(identity.FromAccounts(st), identity.InitialParams, nil),
 		TokenKey: e.key, InterimInterval: interim, ReserveTimeout: reserveT,
-		SessionTimeout: 8 * time.Hour, Node: "t1", Disconnecter: e.disc,
+		SessionTimeout: 8 * time.Hour, Node: "t1", Disconnector: e.disc,
 		Now: clock.Now, Registerer: prometheus.NewRegistry(), Log: testLog(t),
 	}
 	for _, o := range opts {
@@ -205,9 +206,14 @@ func (e *env) serveCoA(b *bas.BAS) {
 		e.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); b.ServeCoA(ctx) }()
-	e.t.Cleanup(func() { cancel(); <-done })
+	done := make(chan error, 1)
+	go func() { done <- b.ServeCoA(ctx) }()
+	e.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			e.t.Errorf("ServeCoA: %v", err)
+		}
+	})
 }
 
 // account creates an account with a password and a balance in fen.
@@ -321,20 +327,29 @@ func (w tlogWriter) Write(p []byte) (int, error) {
 func encodeAcct(t testing.TB, acctSessionID, user string) []byte {
 	t.Helper()
 	p := layeh.New(layeh.CodeAccountingRequest, []byte(secret))
-	rfc2866.AcctStatusType_Add(p, rfc2866.AcctStatusType_Value_Start)
-	rfc2866.AcctSessionID_AddString(p, acctSessionID)
-	rfc2865.UserName_AddString(p, user)
+	mustSet(t, rfc2866.AcctStatusType_Add(p, rfc2866.AcctStatusType_Value_Start))
+	mustSet(t, rfc2866.AcctSessionID_AddString(p, acctSessionID))
+	mustSet(t, rfc2865.UserName_AddString(p, user))
 	p.Identifier = 42
-	b, err := radius.EncodeRequest(p)
+	b, err := radiusproto.EncodeRequest(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-// newDisc is a Disconnecter for the env's current configuration.
-func newDisc(e *env) *radius.Disconnecter {
-	d := radius.NewDisconnecter(radius.DisconnecterConfig{Store: e.st, NAS: e.cfg.NAS, Timeout: 200 * time.Millisecond, Tries: 2})
+// newDisc is a Disconnector for the env's current configuration.
+func newDisc(e *env) *radius.Disconnector {
+	d := radius.NewDisconnector(radius.DisconnectorConfig{Store: e.st, NAS: e.cfg.NAS, Timeout: 200 * time.Millisecond, Tries: 2})
 	e.t.Cleanup(func() { d.Close() })
 	return d
+}
+
+// mustSet fails the test when setting an attribute failed (a value too long
+// for one attribute).
+func mustSet(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }

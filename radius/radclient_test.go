@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/internal/radclient"
 )
 
 // TestRadclientInterop drives the service with FreeRADIUS's radclient: PAP,
@@ -16,7 +16,7 @@ import (
 // authentication, accounting, Status-Server, and the requests that get no
 // answer at all.
 func TestRadclientInterop(t *testing.T) {
-	radius.NeedRadclient(t)
+	radclient.Need(t)
 	e := startEnv(t, "sqlite")
 	a := e.account("2026200", "pw-200", access.RoleStudent, 5000)
 	b := e.account("2026202", "pw-202", access.RoleStudent, 5000)
@@ -75,7 +75,7 @@ func TestRadclientInterop(t *testing.T) {
 			if tt.command == "acct" {
 				addr = e.acctAddr
 			}
-			out, _ := radius.Radclient(t, tt.attrs, addr, tt.command, tt.secret, tt.extra...)
+			out, _ := radclient.Run(t, tt.attrs, addr, tt.command, tt.secret, tt.extra...)
 			if got := strings.Contains(out, "Received "); got != tt.reply {
 				t.Fatalf("radclient got a reply: %v, want %v:\n%s", got, tt.reply, out)
 			}
@@ -108,7 +108,7 @@ func TestRadclientInterop(t *testing.T) {
 func TestRetransmission(t *testing.T) {
 	e := startEnv(t, "sqlite")
 	a := e.account("2026201", "pw", access.RoleStudent, 5000)
-	out, ok := radius.Radclient(t, `Acct-Status-Type = Start, Acct-Session-Id = "RT-1", User-Name = "2026201"`, e.acctAddr, "acct", secret)
+	out, ok := radclient.Run(t, `Acct-Status-Type = Start, Acct-Session-Id = "RT-1", User-Name = "2026201"`, e.acctAddr, "acct", secret)
 	if !ok {
 		t.Fatalf("radclient: %s", out)
 	}
@@ -124,7 +124,9 @@ func TestRetransmission(t *testing.T) {
 		if _, err := conn.Write(pkt); err != nil {
 			t.Fatal(err)
 		}
-		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if err := conn.SetReadDeadline(time.Now().Add(2 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
 		buf := make([]byte, 4096)
 		n, err := conn.Read(buf)
 		if err != nil {

@@ -115,7 +115,7 @@ func (w *authLogWriter) flush(buf []access.AuthLogEntry) {
 		time.Sleep(time.Duration(100<<try) * time.Millisecond)
 	}
 	w.m.authlogLost.Add(float64(len(buf)))
-	w.log.Error("radius: authentication log entries lost", "entries", len(buf), "err", err)
+	w.log.Error("authentication log entries lost", "entries", len(buf), "err", err)
 }
 
 // close writes everything queued and stops the writer.
@@ -127,4 +127,18 @@ func (w *authLogWriter) close() {
 		close(w.quit)
 		<-w.done
 	})
+}
+
+// logDecision queues an authentication log entry for the background writer.
+func (s *Service) logDecision(ctx context.Context, a *attempt, e access.AuthLogEntry) {
+	if e.At == 0 {
+		e.At = access.Millis(s.now())
+	}
+	if !s.authlog.add(ctx, e) {
+		s.log.Warn("authentication log entry lost (shutting down)", "user", e.Username, "reason", e.Reason)
+	}
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("access", "user", e.Username, "nas", e.NAS, "mac", e.MAC, "ip", e.IP, "method", e.Method,
+			"result", e.Result, "reason", e.Reason)
+	}
 }

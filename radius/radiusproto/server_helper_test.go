@@ -1,4 +1,4 @@
-package radius
+package radiusproto
 
 import (
 	"context"
@@ -60,12 +60,18 @@ func (h *testHandler) ServeAccess(ctx context.Context, r *Request) *radius.Packe
 	}
 	if !ok || rfc2865.UserName_GetString(p) != testUser {
 		reply := p.Response(radius.CodeAccessReject)
-		rfc2865.ReplyMessage_SetString(reply, "bad password")
+		if err := rfc2865.ReplyMessage_SetString(reply, "bad password"); err != nil {
+			panic(err)
+		}
 		return reply
 	}
 	reply := p.Response(radius.CodeAccessAccept)
-	rfc2865.ReplyMessage_SetString(reply, "welcome")
-	rfc2865.SessionTimeout_Set(reply, 3600)
+	if err := rfc2865.ReplyMessage_SetString(reply, "welcome"); err != nil {
+		panic(err)
+	}
+	if err := rfc2865.SessionTimeout_Set(reply, 3600); err != nil {
+		panic(err)
+	}
 	return reply
 }
 
@@ -204,7 +210,9 @@ func (c *rawConn) send(b []byte) {
 func (c *rawConn) recv(d time.Duration) []byte {
 	c.t.Helper()
 	buf := make([]byte, 4096)
-	c.conn.SetReadDeadline(time.Now().Add(d))
+	if err := c.conn.SetReadDeadline(time.Now().Add(d)); err != nil {
+		c.t.Fatal(err)
+	}
 	n, err := c.conn.Read(buf)
 	if err != nil {
 		var ne net.Error
@@ -294,4 +302,23 @@ func checkReply(t testing.TB, reply, request []byte, secret string) {
 	if got, want := reply[4:20], handAuth(reply, request[4:20], secret); !hmac.Equal(got, want) {
 		t.Fatalf("Response Authenticator %x, want %x", got, want)
 	}
+}
+
+// mustSet fails the test when setting an attribute failed (a value too long
+// for one attribute).
+func mustSet(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listenUDP opens a UDP socket on a free loopback port.
+func listenUDP(t testing.TB) net.PacketConn {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -1,4 +1,4 @@
-package radius
+package radiusproto
 
 import (
 	"bytes"
@@ -70,7 +70,7 @@ func acceptFor(t testing.TB, req []byte, secret string, withMA bool) []byte {
 		return nil
 	}
 	reply := p.Response(radius.CodeAccessAccept)
-	rfc2865.ReplyMessage_SetString(reply, "ok")
+	mustSet(t, rfc2865.ReplyMessage_SetString(reply, "ok"))
 	out, err := encodeReply(reply, p.Identifier, p.Authenticator, []byte(secret), withMA, nil)
 	if err != nil {
 		t.Error(err)
@@ -222,7 +222,10 @@ func TestClientConcurrency(t *testing.T) {
 				return
 			}
 			p := accountingRequest(t, testSecret, rfc2866.AcctStatusType_Value_InterimUpdate)
-			rfc2866.AcctSessionID_SetString(p, fmt.Sprintf("sess-%d", i))
+			if err := rfc2866.AcctSessionID_SetString(p, fmt.Sprintf("sess-%d", i)); err != nil {
+				errs <- err
+				return
+			}
 			if _, err := cl.Exchange(context.Background(), p, ts.acct); err != nil {
 				errs <- err
 				return

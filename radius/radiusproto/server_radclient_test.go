@@ -1,45 +1,13 @@
-package radius
+package radiusproto
 
 import (
 	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/campusnet/campusnet/radius/internal/radclient"
 )
-
-// Radclient runs FreeRADIUS's radclient, an independent implementation of
-// the wire format, with attrs on stdin and extra flags. It returns the
-// combined output and whether radclient exited 0 (it got a reply). Exported
-// for the radius_test package's tests.
-func Radclient(t testing.TB, attrs, addr, command, secret string, extra ...string) (string, bool) {
-	t.Helper()
-	path := NeedRadclient(t)
-	args := append([]string{"-x", "-r", "1", "-t", "1"}, extra...)
-	if _, err := os.Stat("/etc/freeradius/3.0/dictionary"); err != nil {
-		args = append(args, "-d", "/usr/share/freeradius")
-	}
-	args = append(args, addr, command, secret)
-	cmd := exec.Command(path, args...)
-	cmd.Stdin = strings.NewReader(attrs)
-	out, err := cmd.CombinedOutput()
-	return string(out), err == nil
-}
-
-// NeedRadclient returns radclient's path; without it the test skips (fails
-// in CI).
-func NeedRadclient(t testing.TB) string {
-	t.Helper()
-	path, err := exec.LookPath("radclient")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("radclient not found: install freeradius-utils")
-		}
-		t.Skip("radclient not found: install freeradius-utils")
-	}
-	return path
-}
 
 func TestRadclient(t *testing.T) {
 	ts := startServer(t, nil, localNAS(true))
@@ -123,7 +91,7 @@ func TestRadclient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, ok := Radclient(t, tt.attrs, tt.addr, tt.command, tt.secret)
+			out, ok := radclient.Run(t, tt.attrs, tt.addr, tt.command, tt.secret)
 			if ok != tt.wantOK || !strings.Contains(out, tt.want) {
 				t.Fatalf("radclient exit ok=%v, want %v; output should contain %q:\n%s", ok, tt.wantOK, tt.want, out)
 			}

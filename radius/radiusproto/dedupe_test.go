@@ -1,4 +1,4 @@
-package radius
+package radiusproto
 
 import (
 	"net/netip"
