@@ -12,7 +12,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/ldaptest"
-	cnradius "github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // TestDirectoryFirstLoginOverRADIUS: a directory person whose entry names
@@ -42,7 +42,7 @@ secret = "testing123"
 area = "library"
 `, dir.URL(), ldaptest.BindDN, ldaptest.BindPW, ldaptest.Suffix))
 	s := startServer(t, cfg, false)
-	c := &cnradius.Client{Retry: time.Second, MaxTries: 3, RequireMessageAuthenticator: true}
+	c := &radiusproto.Client{Retry: time.Second, MaxTries: 3, RequireMessageAuthenticator: true}
 	defer c.Close()
 	p := radius.New(radius.CodeAccessRequest, []byte("testing123"))
 	if err := rfc2865.UserName_SetString(p, "s2028001"); err != nil {
