@@ -20,7 +20,6 @@ import (
 	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
-	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
@@ -46,7 +45,7 @@ type attempt struct {
 	// disabled: unified identity says the account is disabled (the
 	// password was right); the policy refuses it with the store's reason.
 	disabled bool
-	login    store.LoginRequest
+	login    access.LoginRequest
 	received time.Time
 }
 
@@ -83,7 +82,7 @@ func (s *Service) ServeAccessAsync(ctx context.Context, r *radiusproto.Request, 
 		return false
 	}
 	s.nasSeen(r.NAS, r.Received)
-	s.logins.submit(ctx, r.Received.Add(s.cfg.RequestTimeout), a, func(dec store.LoginDecision, err error) {
+	s.logins.submit(ctx, r.Received.Add(s.cfg.RequestTimeout), a, func(dec access.LoginDecision, err error) {
 		defer s.recoverAnswer(r, func() { done(nil) })
 		done(s.accessDone(ctx, r, a, dec, err))
 	})
@@ -102,7 +101,7 @@ func (s *Service) recoverAnswer(r *radiusproto.Request, fail func()) {
 
 // accessDone logs and counts a policy decision, disconnects the sessions it
 // replaced, and builds the reply.
-func (s *Service) accessDone(ctx context.Context, r *radiusproto.Request, a *attempt, dec store.LoginDecision, err error) *radius.Packet {
+func (s *Service) accessDone(ctx context.Context, r *radiusproto.Request, a *attempt, dec access.LoginDecision, err error) *radius.Packet {
 	if err != nil {
 		s.log.Warn("policy decision failed; no answer, the BAS will retry", "user", a.user, "nas", r.NAS.Name, "err", err)
 		s.metrics.request("access", "error", "")
@@ -177,7 +176,7 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 			a.ip = t.IP
 		}
 		a.class = t.Class
-		a.login = store.LoginRequest{Username: t.Username, MAC: a.mac, TokenID: t.ID, NAS: r.NAS.Name, Area: area.Name,
+		a.login = access.LoginRequest{Username: t.Username, MAC: a.mac, TokenID: t.ID, NAS: r.NAS.Name, Area: area.Name,
 			Billed: area.Billed(), IP: a.ip, Class: t.Class}
 		return a, nil
 	}
@@ -195,7 +194,7 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 		// operator's reason when the store has one.
 		a.disabled = true
 		a.class = access.ClassUnknown
-		a.login = store.LoginRequest{Username: a.user, MAC: a.mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip, Class: access.ClassUnknown}
+		a.login = access.LoginRequest{Username: a.user, MAC: a.mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip, Class: access.ClassUnknown}
 		return a, nil
 	case errors.Is(err, identity.ErrPasswordExpired):
 		return a, s.refuse(a, nil, access.RefusePasswordExpired())
@@ -212,7 +211,7 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 	}
 	a.user = person.ID
 	a.class = access.ClassUnknown
-	a.login = store.LoginRequest{Username: person.ID, MAC: a.mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip, Class: access.ClassUnknown}
+	a.login = access.LoginRequest{Username: person.ID, MAC: a.mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip, Class: access.ClassUnknown}
 	if s.cfg.EnsureAccount != nil {
 		// A directory user logging in for the first time has no account row yet.
 		if err := s.cfg.EnsureAccount(ctx, person); err != nil {
@@ -248,7 +247,7 @@ func (s *Service) newAttempt(r *radiusproto.Request) (a *attempt, macAuth bool) 
 	if a.user == "" {
 		a.user = mac
 	}
-	a.login = store.LoginRequest{MACAuth: true, MAC: mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip}
+	a.login = access.LoginRequest{MACAuth: true, MAC: mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip}
 	return a, true
 }
 
@@ -310,15 +309,15 @@ func (s *Service) entry(a *attempt, acc *access.Account) access.AuthLogEntry {
 // class and limits, replacement of the oldest session, binding — under its
 // account's lock. It must be a pure function of its inputs (it may run
 // twice).
-func (s *Service) decide(a *attempt, st *store.LoginState) store.LoginDecision {
+func (s *Service) decide(a *attempt, st *access.LoginState) access.LoginDecision {
 	var acc *access.Account
 	if st.Found {
 		acc = &st.Account
 	}
-	refuse := func(ref access.Refusal) store.LoginDecision {
+	refuse := func(ref access.Refusal) access.LoginDecision {
 		e := s.entry(a, acc)
 		e.Result, e.Reason, e.Message = "reject", ref.Code, ref.Message
-		return store.LoginDecision{Log: e, LogNow: a.tokenID != 0}
+		return access.LoginDecision{Log: e, LogNow: a.tokenID != 0}
 	}
 	area := a.area
 	class := a.class
@@ -335,7 +334,7 @@ func (s *Service) decide(a *attempt, st *store.LoginState) store.LoginDecision {
 		}
 		// In an area without seamless login only an operator's binding
 		// (a console, a printer) lets a MAC in by itself.
-		if dev == nil || (!area.Seamless && dev.BoundBy == store.BoundByPortal) {
+		if dev == nil || (!area.Seamless && dev.BoundBy == access.BoundByPortal) {
 			return refuse(access.RefuseMACNotBound(a.mac))
 		}
 		class = dev.Class
@@ -381,8 +380,8 @@ func (s *Service) decide(a *attempt, st *store.LoginState) store.LoginDecision {
 	}
 	e := s.entry(a, acc)
 	e.Result, e.Reason = "accept", access.ReasonOK
-	d := store.LoginDecision{Accept: true, Log: e, LogNow: a.tokenID != 0, Close: closeSessions,
-		Session: access.Session{Class: class, IP: a.ip, Correlation: store.NewCorrelation()}}
+	d := access.LoginDecision{Accept: true, Log: e, LogNow: a.tokenID != 0, Close: closeSessions,
+		Session: access.Session{Class: class, IP: a.ip, Correlation: access.NewCorrelation()}}
 	if a.mac != "" {
 		for _, l := range st.Live {
 			if l.Status == access.SessionReserved && l.NAS == a.nas.Name && l.MAC == a.mac && s.fresh(l, st.Now) {
@@ -417,7 +416,7 @@ type liveDevice struct {
 
 // liveDevices are the account's devices of a class that hold a live (not
 // stale) session in area, other than mac, oldest first.
-func (s *Service) liveDevices(area config.Area, st *store.LoginState, mac, class string) []liveDevice {
+func (s *Service) liveDevices(area config.Area, st *access.LoginState, mac, class string) []liveDevice {
 	var out []liveDevice
 	index := map[string]int{}
 	for _, l := range st.Live {
@@ -484,7 +483,7 @@ func (s *Service) staleAfter() time.Duration { return s.cfg.InterimInterval * 5 
 // already has the most bound devices the area allows, unbind the portal
 // binding seen longest ago (an operator's bindings are never replaced; with
 // only those, the MAC is not bound).
-func (s *Service) bindPlan(area config.Area, st *store.LoginState, mac string) (bool, string) {
+func (s *Service) bindPlan(area config.Area, st *access.LoginState, mac string) (bool, string) {
 	n := 0
 	var oldest *access.Device
 	for i := range st.Devices {
@@ -496,7 +495,7 @@ func (s *Service) bindPlan(area config.Area, st *store.LoginState, mac string) (
 			return true, ""
 		}
 		n++
-		if d.BoundBy == store.BoundByPortal && (oldest == nil || d.LastSeenAt < oldest.LastSeenAt) {
+		if d.BoundBy == access.BoundByPortal && (oldest == nil || d.LastSeenAt < oldest.LastSeenAt) {
 			oldest = d
 		}
 	}
@@ -520,7 +519,7 @@ func displayMAC(mac string) string {
 // accept builds the Access-Accept: the real account in User-Name (so that
 // accounting records it), Class for session correlation, Acct-Interim-Interval
 // and, when configured, Session-Timeout.
-func (s *Service) accept(r *radiusproto.Request, d store.LoginDecision) *radius.Packet {
+func (s *Service) accept(r *radiusproto.Request, d access.LoginDecision) *radius.Packet {
 	out := r.Packet.Response(radius.CodeAccessAccept)
 	_ = rfc2865.UserName_SetString(out, d.Session.Username)
 	_ = rfc2865.Class_Set(out, []byte(d.Session.Correlation))
@@ -631,12 +630,12 @@ func netipFrom(ip []byte) (string, bool) {
 }
 
 // decideBatch runs the policy for a batch of attempts in one transaction.
-func (s *Service) decideBatch(ctx context.Context, atts []*attempt) ([]store.LoginDecision, error) {
-	reqs := make([]store.LoginRequest, len(atts))
+func (s *Service) decideBatch(ctx context.Context, atts []*attempt) ([]access.LoginDecision, error) {
+	reqs := make([]access.LoginRequest, len(atts))
 	for i, a := range atts {
 		reqs[i] = a.login
 	}
-	return s.cfg.Store.AuthorizeLogins(ctx, reqs, func(i int, st *store.LoginState) store.LoginDecision {
+	return s.cfg.Store.AuthorizeLogins(ctx, reqs, func(i int, st *access.LoginState) access.LoginDecision {
 		return s.decide(atts[i], st)
 	})
 }

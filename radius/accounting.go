@@ -11,7 +11,6 @@ import (
 	"layeh.com/radius/rfc2869"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
@@ -37,7 +36,7 @@ func (s *Service) ServeAccountingAsync(ctx context.Context, r *radiusproto.Reque
 		done(nil)
 		return
 	}
-	s.acct.submit(ctx, r.Received.Add(s.cfg.RequestTimeout), rec, func(res store.AcctResult, err error) {
+	s.acct.submit(ctx, r.Received.Add(s.cfg.RequestTimeout), rec, func(res access.AcctResult, err error) {
 		defer s.recoverAnswer(r, func() { done(radiusproto.ErrHandlerPanic) })
 		done(s.acctDone(r, rec, res, err))
 	})
@@ -45,7 +44,7 @@ func (s *Service) ServeAccountingAsync(ctx context.Context, r *radiusproto.Reque
 
 // acctRecord reads an Accounting-Request; false means there is nothing to
 // record, and the request is acknowledged as it is.
-func (s *Service) acctRecord(r *radiusproto.Request) (store.AcctRecord, bool) {
+func (s *Service) acctRecord(r *radiusproto.Request) (access.AcctRecord, bool) {
 	s.nasSeen(r.NAS, r.Received)
 	p := r.Packet
 	st, err := rfc2866.AcctStatusType_Lookup(p)
@@ -54,13 +53,13 @@ func (s *Service) acctRecord(r *radiusproto.Request) (store.AcctRecord, bool) {
 		// Nothing we record (tunnel accounting, Failed…): acknowledge it so
 		// the BAS does not resend it forever.
 		s.metrics.request("accounting", "ok", "ignored")
-		return store.AcctRecord{}, false
+		return access.AcctRecord{}, false
 	}
-	rec := store.AcctRecord{Kind: kind, NAS: r.NAS.Name, Area: r.NAS.Area}
+	rec := access.AcctRecord{Kind: kind, NAS: r.NAS.Name, Area: r.NAS.Area}
 	rec.AcctSessionID, _ = rfc2866.AcctSessionID_LookupString(p)
-	if (kind == store.AcctStart || kind == store.AcctInterim || kind == store.AcctStop) && (rec.AcctSessionID == "" || len(rec.AcctSessionID) > 253) {
+	if (kind == access.AcctStart || kind == access.AcctInterim || kind == access.AcctStop) && (rec.AcctSessionID == "" || len(rec.AcctSessionID) > 253) {
 		s.metrics.request("accounting", "ok", "no_session_id")
-		return store.AcctRecord{}, false
+		return access.AcctRecord{}, false
 	}
 	if c, err := rfc2865.Class_Lookup(p); err == nil && len(c) <= 64 {
 		rec.Correlation = string(c)
@@ -90,7 +89,7 @@ func (s *Service) acctRecord(r *radiusproto.Request) (store.AcctRecord, bool) {
 }
 
 // acctDone counts and logs the outcome of recording rec.
-func (s *Service) acctDone(r *radiusproto.Request, rec store.AcctRecord, res store.AcctResult, err error) error {
+func (s *Service) acctDone(r *radiusproto.Request, rec access.AcctRecord, res access.AcctResult, err error) error {
 	kind := rec.Kind
 	if err != nil {
 		s.metrics.request("accounting", "error", kind)
@@ -98,9 +97,9 @@ func (s *Service) acctDone(r *radiusproto.Request, rec store.AcctRecord, res sto
 	}
 	s.metrics.request("accounting", "ok", kind+"_"+res.Outcome)
 	switch {
-	case res.Outcome == store.AcctUnknown:
+	case res.Outcome == access.AcctUnknown:
 		s.log.Debug("accounting for an unknown session or account", "nas", r.NAS.Name, "kind", kind, "user", rec.Username, "mac", rec.MAC)
-	case res.Outcome == store.AcctClosedAll:
+	case res.Outcome == access.AcctClosedAll:
 		s.log.Info("BAS restarted; its sessions closed", "nas", r.NAS.Name, "kind", kind, "closed", res.Closed)
 	case res.Arrears:
 		s.log.Warn("session started in arrears (no active cycle, balance below the fee)", "nas", r.NAS.Name, "user", rec.Username, "session", res.SessionID)
@@ -112,15 +111,15 @@ func (s *Service) acctDone(r *radiusproto.Request, rec store.AcctRecord, res sto
 func acctStatus(t rfc2866.AcctStatusType) (string, bool) {
 	switch t {
 	case rfc2866.AcctStatusType_Value_Start:
-		return store.AcctStart, true
+		return access.AcctStart, true
 	case rfc2866.AcctStatusType_Value_InterimUpdate:
-		return store.AcctInterim, true
+		return access.AcctInterim, true
 	case rfc2866.AcctStatusType_Value_Stop:
-		return store.AcctStop, true
+		return access.AcctStop, true
 	case rfc2866.AcctStatusType_Value_AccountingOn:
-		return store.AcctOn, true
+		return access.AcctOn, true
 	case rfc2866.AcctStatusType_Value_AccountingOff:
-		return store.AcctOff, true
+		return access.AcctOff, true
 	}
 	return "", false
 }

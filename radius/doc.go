@@ -32,7 +32,7 @@
 //     retransmissions and writes it (Server.complete, write; encodeReply in
 //     radiusproto/wire.go).
 //  7. Authentication log. The entry is written in the decision's
-//     transaction when a token was used (store.LoginDecision.LogNow), and
+//     transaction when a token was used (access.LoginDecision.LogNow), and
 //     otherwise handed to the batching writer (Service.logDecision,
 //     authLogWriter; authlog.go).
 //

@@ -7,7 +7,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/campusnet/campusnet/internal/store"
+	"github.com/campusnet/campusnet/internal/access"
 )
 
 // Reap closes stale sessions and expired reservations once.
@@ -17,8 +17,8 @@ func (s *Service) Reap(ctx context.Context) (stale, reserved int64, err error) {
 	if err != nil {
 		return stale, reserved, err
 	}
-	s.metrics.reaped.WithLabelValues(store.CloseStale).Add(float64(stale))
-	s.metrics.reaped.WithLabelValues(store.CloseReserveTimeout).Add(float64(reserved))
+	s.metrics.reaped.WithLabelValues(access.CloseStale).Add(float64(stale))
+	s.metrics.reaped.WithLabelValues(access.CloseReserveTimeout).Add(float64(reserved))
 	if stale+reserved > 0 {
 		s.log.Info("reaped sessions", "stale", stale, "reservations", reserved)
 	}

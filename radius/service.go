@@ -16,17 +16,16 @@ import (
 	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
-	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // Store is what the RADIUS service needs of the database (*store.AAA).
 type Store interface {
 	LiveTokens(ctx context.Context, username string, now time.Time) ([]access.LoginToken, error)
-	AuthorizeLogins(ctx context.Context, reqs []store.LoginRequest, decide store.DecideFunc) ([]store.LoginDecision, error)
-	RecordAccounting(ctx context.Context, recs []store.AcctRecord) ([]store.AcctResult, error)
+	AuthorizeLogins(ctx context.Context, reqs []access.LoginRequest, decide access.DecideFunc) ([]access.LoginDecision, error)
+	RecordAccounting(ctx context.Context, recs []access.AcctRecord) ([]access.AcctResult, error)
 	InsertAuthLog(ctx context.Context, entries []access.AuthLogEntry) error
-	TouchNAS(ctx context.Context, seen []store.NASSeen) error
+	TouchNAS(ctx context.Context, seen []access.NASSeen) error
 	ReapSessions(ctx context.Context, staleBefore, reservedBefore time.Time) (stale, reserved int64, err error)
 }
 
@@ -98,8 +97,8 @@ type Service struct {
 	nas     radiusproto.StaticNAS
 	metrics *metrics
 
-	logins  *groupCommit[*attempt, store.LoginDecision]
-	acct    *groupCommit[store.AcctRecord, store.AcctResult]
+	logins  *groupCommit[*attempt, access.LoginDecision]
+	acct    *groupCommit[access.AcctRecord, access.AcctResult]
 	authlog *authLogWriter
 
 	seenMu sync.Mutex
@@ -248,11 +247,11 @@ func (s *Service) nasSeen(n *radiusproto.NAS, at time.Time) {
 
 func (s *Service) flushNASSeen(ctx context.Context) {
 	s.seenMu.Lock()
-	var rows []store.NASSeen
+	var rows []access.NASSeen
 	var marks []*nasSeen
 	for _, e := range s.seen {
 		if last := e.last.Load(); last > e.flushed {
-			rows = append(rows, store.NASSeen{Name: e.nas.Name, IP: e.nas.IP.String(), Area: e.nas.Area, LastRequestAt: last})
+			rows = append(rows, access.NASSeen{Name: e.nas.Name, IP: e.nas.IP.String(), Area: e.nas.Area, LastRequestAt: last})
 			marks = append(marks, e)
 		}
 	}
