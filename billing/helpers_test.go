@@ -17,7 +17,6 @@ import (
 	"layeh.com/radius/rfc2866"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 	cnradius "github.com/campusnet/campusnet/radius"
@@ -58,9 +57,9 @@ func newEnvOn(t *testing.T, st *store.Store, clock *storetest.Clock) *env {
 	t.Helper()
 	bas := startBAS(t)
 	reg := prometheus.NewRegistry()
-	// The real Disconnecter of the radius package, against the test BAS.
-	disc := cnradius.NewDisconnecter(cnradius.DisconnecterConfig{Store: st, Timeout: 200 * time.Millisecond, Tries: 3,
-		NAS: []config.NAS{{Name: bas.nas.Name, Addr: bas.nas.IP, IP: bas.nas.IP.String(), Secret: string(bas.nas.Secret), CoAPort: bas.nas.CoAPort, Area: "dorm"}}})
+	// The real Disconnector of the radius package, against the test BAS.
+	disc := cnradius.NewDisconnector(cnradius.DisconnectorConfig{Store: st, Timeout: 200 * time.Millisecond, Tries: 3,
+		NAS: []access.BAS{{Name: bas.nas.Name, IP: bas.nas.IP, Secret: string(bas.nas.Secret), CoAPort: bas.nas.CoAPort, Area: "dorm"}}})
 	t.Cleanup(func() { disc.Close() })
 	svc, err := New(st, Config{Areas: testAreas(), Registerer: reg, Disconnector: disc,
 		PaymentURL: "https://pay.example.edu/"})

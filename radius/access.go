@@ -17,7 +17,6 @@ import (
 	"layeh.com/radius/rfc2869"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/radius/radiusproto"
@@ -35,7 +34,7 @@ const (
 // attempt is one Access-Request on its way through the policy.
 type attempt struct {
 	nas     *radiusproto.NAS
-	area    config.Area
+	area    access.Area
 	user    string // User-Name as sent
 	method  string
 	mac     string // canonical, from Calling-Station-Id (or User-Name for MAC authentication)
@@ -353,7 +352,7 @@ func (s *Service) decide(a *attempt, st *access.LoginState) access.LoginDecision
 	if len(area.Roles) > 0 && !slices.Contains(area.Roles, acc.Role) {
 		return refuse(access.RefuseRole(area.Name, acc.Role))
 	}
-	fee := access.Fen(area.FeeFen)
+	fee := area.Fee
 	if area.Billed() && !access.DormOpen(acc.Balance, fee, st.ActiveCycle) {
 		return refuse(access.RefuseArrears(acc.Balance, fee, s.cfg.PaymentURL))
 	}
@@ -396,7 +395,7 @@ func (s *Service) decide(a *attempt, st *access.LoginState) access.LoginDecision
 }
 
 // countedClass is the class a device counts as in an area.
-func (s *Service) countedClass(area config.Area, class string) string {
+func (s *Service) countedClass(area access.Area, class string) string {
 	if class == access.ClassPC || class == access.ClassMobile {
 		return class
 	}
@@ -416,7 +415,7 @@ type liveDevice struct {
 
 // liveDevices are the account's devices of a class that hold a live (not
 // stale) session in area, other than mac, oldest first.
-func (s *Service) liveDevices(area config.Area, st *access.LoginState, mac, class string) []liveDevice {
+func (s *Service) liveDevices(area access.Area, st *access.LoginState, mac, class string) []liveDevice {
 	var out []liveDevice
 	index := map[string]int{}
 	for _, l := range st.Live {
@@ -483,7 +482,7 @@ func (s *Service) staleAfter() time.Duration { return s.cfg.InterimInterval * 5 
 // already has the most bound devices the area allows, unbind the portal
 // binding seen longest ago (an operator's bindings are never replaced; with
 // only those, the MAC is not bound).
-func (s *Service) bindPlan(area config.Area, st *access.LoginState, mac string) (bool, string) {
+func (s *Service) bindPlan(area access.Area, st *access.LoginState, mac string) (bool, string) {
 	n := 0
 	var oldest *access.Device
 	for i := range st.Devices {
@@ -615,7 +614,7 @@ func splitUTF8(s string, n int) []string {
 	return out
 }
 
-func (s *Service) area(name string) (config.Area, bool) {
+func (s *Service) area(name string) (access.Area, bool) {
 	a, ok := s.areas[name]
 	return a, ok
 }

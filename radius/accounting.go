@@ -83,7 +83,7 @@ func (s *Service) acctRecord(r *radiusproto.Request) (access.AcctRecord, bool) {
 		rec.TerminateCause = tc.String()
 	}
 	if area, ok := s.area(r.NAS.Area); ok && area.Billed() {
-		rec.Fee, rec.CycleLength = access.Fen(area.FeeFen), area.Cycle.Duration
+		rec.Fee, rec.CycleLength = area.Fee, area.Cycle
 	}
 	return rec, true
 }

@@ -13,7 +13,6 @@ import (
 	"layeh.com/radius/rfc3576"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
@@ -27,7 +26,7 @@ type DisconnectStore interface {
 // DisconnectorConfig configures NewDisconnector.
 type DisconnectorConfig struct {
 	Store DisconnectStore
-	NAS   []config.NAS
+	NAS   []access.BAS
 	// Timeout is the wait for an answer before resending ([radius]
 	// coa_timeout, default 1 s); Tries the number of sends (coa_tries,
 	// default 3).
@@ -65,7 +64,7 @@ func NewDisconnector(cfg DisconnectorConfig) *Disconnector {
 	d := &Disconnector{st: cfg.Store, nas: map[string]*radiusproto.NAS{}, tries: cfg.Tries, log: cfg.Log,
 		client: &radiusproto.CoAClient{Retry: cfg.Timeout, MaxTries: cfg.Tries, LocalAddr: cfg.LocalAddr}}
 	for _, n := range cfg.NAS {
-		d.nas[n.Name] = NASFromConfig(n)
+		d.nas[n.Name] = protocolNAS(n)
 	}
 	d.results = register(cfg.Registerer, prometheus.NewCounterVec(prometheus.CounterOpts{Name: "campusnet_radius_disconnects_total",
 		Help: "Disconnect-Requests sent, by outcome (ack, nak, timeout, error)."}, []string{"outcome"}))

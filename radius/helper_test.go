@@ -135,7 +135,7 @@ func startEnvOn(t testing.TB, st *store.Store, clock *storetest.Clock, opts ...e
 	e.disc = newDisc(e)
 	t.Cleanup(func() { e.disc.Close() })
 	rc := radius.Config{
-		Store: store.NewAAA(st), Areas: cfg.Areas, NAS: cfg.NAS,
+		Store: store.NewAAA(st), Areas: cfg.AccessAreas(), NAS: cfg.AccessBASes(),
 		Identity: identity.NewLocal(identity.FromAccounts(st), identity.InitialParams, nil),
 		TokenKey: e.key, InterimInterval: interim, ReserveTimeout: reserveT,
 		SessionTimeout: 8 * time.Hour, Node: "t1", Disconnector: e.disc,
@@ -340,7 +340,7 @@ func encodeAcct(t testing.TB, acctSessionID, user string) []byte {
 
 // newDisc is a Disconnector for the env's current configuration.
 func newDisc(e *env) *radius.Disconnector {
-	d := radius.NewDisconnector(radius.DisconnectorConfig{Store: e.st, NAS: e.cfg.NAS, Timeout: 200 * time.Millisecond, Tries: 2})
+	d := radius.NewDisconnector(radius.DisconnectorConfig{Store: e.st, NAS: e.cfg.AccessBASes(), Timeout: 200 * time.Millisecond, Tries: 2})
 	e.t.Cleanup(func() { d.Close() })
 	return d
 }

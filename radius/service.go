@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/radius/radiusproto"
@@ -44,8 +43,8 @@ const (
 type Config struct {
 	Store Store
 	// Areas and NAS come from the configuration file ([[area]], [[nas]]).
-	Areas []config.Area
-	NAS   []config.NAS
+	Areas []access.Area
+	NAS   []access.BAS
 	// Identity checks passwords of direct PAP logins (no portal token);
 	// nil refuses them. EnsureAccount, when set, creates the account row of
 	// a person unified identity knows and the store does not (LDAP).
@@ -92,7 +91,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
-	areas   map[string]config.Area
+	areas   map[string]access.Area
 	vendors map[string]string // NAS name → vendor of its rate-limit attributes
 	nas     radiusproto.StaticNAS
 	metrics *metrics
@@ -150,7 +149,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.AuthLogQueue <= 0 {
 		cfg.AuthLogQueue = DefaultAuthLogQueue
 	}
-	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, areas: map[string]config.Area{}, vendors: map[string]string{}, seen: map[string]*nasSeen{}}
+	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, areas: map[string]access.Area{}, vendors: map[string]string{}, seen: map[string]*nasSeen{}}
 	for _, a := range cfg.Areas {
 		s.areas[a.Name] = a
 	}
@@ -159,7 +158,7 @@ func New(cfg Config) (*Service, error) {
 		if _, ok := s.areas[n.Area]; !ok {
 			return nil, fmt.Errorf("radius: NAS %s: unknown area %q", n.Name, n.Area)
 		}
-		list = append(list, NASFromConfig(n))
+		list = append(list, protocolNAS(n))
 		s.vendors[n.Name] = n.Vendor
 	}
 	s.nas = radiusproto.NewStaticNAS(list...)
@@ -174,10 +173,10 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// NASFromConfig turns a [[nas]] into the server's NAS.
-func NASFromConfig(n config.NAS) *radiusproto.NAS {
-	return &radiusproto.NAS{Name: n.Name, IP: n.Addr, Secret: []byte(n.Secret), RequireMessageAuthenticator: n.RequireM,
-		Area: n.Area, CoAPort: n.CoAPort}
+// protocolNAS is a BAS as the RADIUS server and the Disconnect client see it.
+func protocolNAS(b access.BAS) *radiusproto.NAS {
+	return &radiusproto.NAS{Name: b.Name, IP: b.IP, Secret: []byte(b.Secret), RequireMessageAuthenticator: b.RequireMessageAuthenticator,
+		Area: b.Area, CoAPort: b.CoAPort}
 }
 
 // NASSource is the configured BASes, by address.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/bas"
-	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/radius"
 	"github.com/campusnet/campusnet/selfservice"
@@ -50,9 +49,9 @@ func TestUnbindWhileOnlineEndToEnd(t *testing.T) {
 		var st *store.Store
 		e := newEnv(t, kind, func(c *selfservice.Config, d *selfservice.Deps) {
 			st = d.Store.(*store.Store)
-			d.Disconnector = newDisconnecter(t, st, int(coa.Port()))
+			d.Disconnector = newDisconnector(t, st, int(coa.Port()))
 		})
-		svc, err := radius.New(radius.Config{Store: store.NewAAA(st), Areas: billingAreas(), NAS: []config.NAS{nas},
+		svc, err := radius.New(radius.Config{Store: store.NewAAA(st), Areas: billingAccessAreas(), NAS: []access.BAS{nas},
 			Now: e.clock.Now, Node: "1"})
 		if err != nil {
 			t.Fatal(err)

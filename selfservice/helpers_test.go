@@ -23,7 +23,6 @@ import (
 	"layeh.com/radius/rfc2865"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
@@ -70,7 +69,7 @@ func newEnv(t *testing.T, kind string, opts ...envOpt) *env {
 	}
 	deps := selfservice.Deps{
 		Store: st, Identity: e.local, Passwords: e.local,
-		Disconnector: newDisconnecter(t, st, e.bas.port()), Now: clock.Now,
+		Disconnector: newDisconnector(t, st, e.bas.port()), Now: clock.Now,
 		Registerer: e.reg,
 	}
 	for _, o := range opts {
@@ -313,15 +312,15 @@ func (b *testBAS) setNAK(cause int) {
 }
 
 // testNAS is the configured BAS whose Disconnect port is the test BAS's.
-func testNAS(port int) config.NAS {
-	return config.NAS{Name: "dorm-bras-1", IP: "127.0.0.1", Addr: netip.MustParseAddr("127.0.0.1"), Secret: "testing123",
-		Area: "dorm", CoAPort: port, RequireM: true}
+func testNAS(port int) access.BAS {
+	return access.BAS{Name: "dorm-bras-1", IP: netip.MustParseAddr("127.0.0.1"), Secret: "testing123",
+		Area: "dorm", CoAPort: port, RequireMessageAuthenticator: true}
 }
 
-// newDisconnecter is the radius package's Disconnecter, as cmd wires it,
+// newDisconnector is the radius package's Disconnector, as cmd wires it,
 // with short retries.
-func newDisconnecter(t *testing.T, st *store.Store, port int) *radius.Disconnecter {
-	d := radius.NewDisconnecter(radius.DisconnecterConfig{Store: st, NAS: []config.NAS{testNAS(port)},
+func newDisconnector(t *testing.T, st *store.Store, port int) *radius.Disconnector {
+	d := radius.NewDisconnector(radius.DisconnectorConfig{Store: st, NAS: []access.BAS{testNAS(port)},
 		Timeout: 200 * time.Millisecond, Tries: 2})
 	t.Cleanup(func() { d.Close() })
 	return d

@@ -77,7 +77,7 @@ area = "dorm"
 		t.Fatal(err)
 	}
 	aaa := store.NewAAA(st)
-	svc, err := radius.New(radius.Config{Store: aaa, Areas: cfg.Areas, NAS: cfg.NAS})
+	svc, err := radius.New(radius.Config{Store: aaa, Areas: cfg.AccessAreas(), NAS: cfg.AccessBASes()})
 	if err != nil {
 		t.Fatal(err)
 	}

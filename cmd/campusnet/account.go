@@ -49,7 +49,7 @@ func (env *cli) openBilling(ctx context.Context, disconnect bool) (*billing.Serv
 	bc := billing.Config{Areas: cfg.AccessAreas(), Log: log, PaymentURL: cfg.SelfService.PaymentURL,
 		StaleAfter: access.StaleAfter(cfg.Radius.InterimInterval.Duration)}
 	if disconnect {
-		d := radius.NewDisconnector(radius.DisconnectorConfig{Store: st, NAS: cfg.NAS,
+		d := radius.NewDisconnector(radius.DisconnectorConfig{Store: st, NAS: cfg.AccessBASes(),
 			Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: log.With("service", "radius")})
 		bc.Disconnector = d
 		closeAll = func() { d.Close(); st.Close() }

@@ -140,7 +140,7 @@ func nasListCommand() command {
 			tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tIP\tAREA\tCOA PORT\tREQUIRE M-A\tPORTAL\tLAST REQUEST")
 			for _, n := range cfg.NAS {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%v\t%s\t%s\n", n.Name, n.IP, n.Area, n.CoAPort, n.RequireM, dash(n.PortalAddr), fmtMillis(last[n.Name]))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%v\t%s\t%s\n", n.Name, n.IP, n.Area, n.CoAPort, n.MessageAuthenticatorRequired, dash(n.PortalAddr), fmtMillis(last[n.Name]))
 			}
 			tw.Flush()
 			return nil
@@ -150,7 +150,7 @@ func nasListCommand() command {
 
 // newCLIDisconnector is a Disconnector for one command.
 func newCLIDisconnector(cfg *config.Config, st *store.Store) *radius.Disconnector {
-	return radius.NewDisconnector(radius.DisconnectorConfig{Store: st, NAS: cfg.NAS,
+	return radius.NewDisconnector(radius.DisconnectorConfig{Store: st, NAS: cfg.AccessBASes(),
 		Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: newLogger(os.Stderr, slog.LevelWarn).With("service", "radius")})
 }
 

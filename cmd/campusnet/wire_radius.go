@@ -27,7 +27,7 @@ func (s *server) startRadius(ctx context.Context) error {
 		workers = n // SQLite has one writer at a time anyway
 	}
 	cfg := radius.Config{
-		Store: aaa, Areas: s.cfg.Areas, NAS: s.cfg.NAS,
+		Store: aaa, Areas: s.cfg.AccessAreas(), NAS: s.cfg.AccessBASes(),
 		Identity: s.ident, TokenKey: s.tokenKey,
 		InterimInterval: s.cfg.Radius.InterimInterval.Duration,
 		ReserveTimeout:  s.cfg.Radius.ReserveTimeout.Duration,
@@ -83,7 +83,7 @@ func (s *server) startRadius(ctx context.Context) error {
 
 // newDisconnector builds the Disconnect-Request client from the configuration.
 func newDisconnector(s *server) *radius.Disconnector {
-	return radius.NewDisconnector(radius.DisconnectorConfig{Store: s.st, NAS: s.cfg.NAS,
+	return radius.NewDisconnector(radius.DisconnectorConfig{Store: s.st, NAS: s.cfg.AccessBASes(),
 		Timeout: s.cfg.Radius.CoATimeout.Duration, Tries: s.cfg.Radius.CoATries,
 		Log: s.log.With("service", "radius"), Registerer: s.reg})
 }

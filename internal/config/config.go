@@ -209,9 +209,9 @@ type NAS struct {
 	// limits: "huawei", "h3c", or "" (none sent).
 	Vendor string `toml:"vendor"`
 
-	Addr     netip.Addr     `toml:"-"`
-	Subnets  []netip.Prefix `toml:"-"`
-	RequireM bool           `toml:"-"`
+	Addr                         netip.Addr     `toml:"-"`
+	Subnets                      []netip.Prefix `toml:"-"`
+	MessageAuthenticatorRequired bool           `toml:"-"`
 }
 
 // Duration is a Go duration string in the file ("60s", "720h").
@@ -527,7 +527,7 @@ func (c *Config) fill(file string) error {
 		if !areas[n.Area] {
 			return bad(key+".area", "area %q is not defined (add an [[area]] with name = %q)", n.Area, n.Area)
 		}
-		n.RequireM = n.RequireMessageAuthenticator == nil || *n.RequireMessageAuthenticator
+		n.MessageAuthenticatorRequired = n.RequireMessageAuthenticator == nil || *n.RequireMessageAuthenticator
 		if n.CoAPort == 0 {
 			n.CoAPort = 3799
 		}
@@ -671,7 +671,7 @@ func (a Area) Access() access.Area {
 
 // Access returns the BAS as the services see it.
 func (n NAS) Access() access.BAS {
-	return access.BAS{Name: n.Name, IP: n.Addr, Area: n.Area, Secret: n.Secret, RequireMessageAuthenticator: n.RequireM,
+	return access.BAS{Name: n.Name, IP: n.Addr, Area: n.Area, Secret: n.Secret, RequireMessageAuthenticator: n.MessageAuthenticatorRequired,
 		CoAPort: n.CoAPort, Vendor: n.Vendor, PortalAddr: n.PortalAddr, PortalVersion: n.PortalVersion,
 		PortalSecret: n.PortalSecret, PortalAuth: n.PortalAuth, UserSubnets: slices.Clone(n.Subnets)}
 }

@@ -22,7 +22,7 @@ func TestDefault(t *testing.T) {
 		t.Fatalf("dorm area: %+v", dorm)
 	}
 	n, ok := c.NASByName("dorm-bras-1")
-	if !ok || !n.RequireM || n.CoAPort != 3799 || n.PortalVersion != 2 {
+	if !ok || !n.MessageAuthenticatorRequired || n.CoAPort != 3799 || n.PortalVersion != 2 {
 		t.Fatalf("demo NAS: %+v", n)
 	}
 	if c.Radius.ReserveTimeout.Duration != 60*time.Second || c.Radius.InterimInterval.Duration != 300*time.Second {
