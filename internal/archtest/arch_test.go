@@ -80,6 +80,12 @@ func TestDependencies(t *testing.T) {
 			if other := isService(imp); self != "" && other != "" && other != self {
 				t.Errorf("%s imports %s: services meet in internal/access and small interfaces, not each other", p.ImportPath, imp)
 			}
+			// Services read the domain vocabulary (internal/access) and
+			// declare the small store interface they need; cmd converts
+			// the configuration file and hands them the store.
+			if self != "" && (imp == module+"/internal/config" || imp == module+"/internal/store") {
+				t.Errorf("%s imports %s: services take access types and their own store interface; cmd wires config and the store", p.ImportPath, imp)
+			}
 			// The store depends on the domain types only.
 			if p.ImportPath == module+"/internal/store" && imp != module+"/internal/access" {
 				t.Errorf("internal/store imports %s", imp)
