@@ -476,7 +476,7 @@ func (s *Service) fresh(l access.Session, now time.Time) bool {
 	return false
 }
 
-func (s *Service) staleAfter() time.Duration { return s.cfg.InterimInterval * 5 / 2 }
+func (s *Service) staleAfter() time.Duration { return access.StaleAfter(s.cfg.InterimInterval) }
 
 // bindPlan decides a seamless binding: bind the MAC, and when the account
 // already has the most bound devices the area allows, unbind the portal

@@ -139,7 +139,8 @@ func startEnvOn(t testing.TB, st *store.Store, clock *storetest.Clock, opts ...e
 		Identity: identity.NewLocal(identity.FromAccounts(st), identity.InitialParams, nil),
 		TokenKey: e.key, InterimInterval: interim, ReserveTimeout: reserveT,
 		SessionTimeout: 8 * time.Hour, Node: "t1", Disconnector: e.disc,
-		Now: clock.Now, Registerer: prometheus.NewRegistry(), Log: testLog(t),
+		BatchGather: access.DefaultBatchGather, // as the configuration file has it
+		Now:         clock.Now, Registerer: prometheus.NewRegistry(), Log: testLog(t),
 	}
 	for _, o := range opts {
 		o(&rc)

@@ -30,11 +30,8 @@ type Store interface {
 
 // Defaults for Config's zero values.
 const (
-	DefaultInterimInterval = 300 * time.Second
-	DefaultReserveTimeout  = 60 * time.Second
 	DefaultBatchSize       = 64
 	DefaultBatchWorkers    = 1
-	DefaultBatchGather     = 2 * time.Millisecond
 	DefaultRequestTimeout  = 5 * time.Second
 	DefaultAuthLogQueue    = 1 << 16
 )
@@ -70,8 +67,9 @@ type Config struct {
 	BatchSize    int
 	BatchWorkers int
 	// BatchGather bounds how long a batch waits for the requesters of the
-	// last batch to come back (see groupCommit): 0 is DefaultBatchGather, a
-	// negative value turns gathering off.
+	// last batch to come back (see groupCommit); 0 turns gathering off, as
+	// batch_gather = "0s" does in the file (whose default is
+	// access.DefaultBatchGather).
 	BatchGather    time.Duration
 	RequestTimeout time.Duration // a request's database work; no answer after it
 	AuthLogQueue   int           // authentication log entries waiting to be written
@@ -126,10 +124,10 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.InterimInterval <= 0 {
-		cfg.InterimInterval = DefaultInterimInterval
+		cfg.InterimInterval = access.DefaultInterimInterval
 	}
 	if cfg.ReserveTimeout <= 0 {
-		cfg.ReserveTimeout = DefaultReserveTimeout
+		cfg.ReserveTimeout = access.DefaultReserveTimeout
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
@@ -137,10 +135,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.BatchWorkers <= 0 {
 		cfg.BatchWorkers = DefaultBatchWorkers
 	}
-	switch {
-	case cfg.BatchGather == 0:
-		cfg.BatchGather = DefaultBatchGather
-	case cfg.BatchGather < 0:
+	if cfg.BatchGather < 0 {
 		cfg.BatchGather = 0
 	}
 	if cfg.RequestTimeout <= 0 {

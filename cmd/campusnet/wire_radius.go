@@ -40,9 +40,6 @@ func (s *server) startRadius(ctx context.Context) error {
 		BatchGather:     s.cfg.Radius.BatchGather.Duration,
 		Now:             s.now, Log: log, Registerer: s.reg,
 	}
-	if cfg.BatchGather == 0 {
-		cfg.BatchGather = -1 // batch_gather = "0s": off
-	}
 	if s.local == nil {
 		// A directory (LDAP) user's first login creates the account row.
 		cfg.EnsureAccount = func(ctx context.Context, p identity.Person) error {

@@ -8,6 +8,12 @@ import "time"
 const (
 	// DefaultInterimInterval is the Acct-Interim-Interval asked of a BAS.
 	DefaultInterimInterval = 300 * time.Second
+	// DefaultReserveTimeout is how long an Access-Accept's reservation
+	// waits for its Accounting-Start before the reaper frees it.
+	DefaultReserveTimeout = 60 * time.Second
+	// DefaultBatchGather bounds how long a RADIUS group commit waits for
+	// the requesters of the last batch to come back.
+	DefaultBatchGather = 2 * time.Millisecond
 	// DefaultTokenTTL is how long the portal's one-time login token is
 	// good for: the BAS must present it in an Access-Request by then.
 	DefaultTokenTTL = 60 * time.Second

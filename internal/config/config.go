@@ -19,6 +19,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/portal/portalproto"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 //go:embed default.toml
@@ -294,7 +296,7 @@ func Parse(text, name string) (*Config, error) {
 	// Here rather than in fill: only an absent key gets the default, since
 	// batch_gather = "0s" means off.
 	if !md.IsDefined("radius", "batch_gather") {
-		c.Radius.BatchGather.Duration = 2 * time.Millisecond
+		c.Radius.BatchGather.Duration = access.DefaultBatchGather
 	}
 	if !md.IsDefined("selfservice", "trusted_proxies") {
 		c.SelfService.TrustedProxies = []string{"127.0.0.0/8", "::1/128"}
@@ -345,15 +347,15 @@ func (c *Config) fill(file string) error {
 	if c.Portal.PublicURL == "" {
 		c.Portal.PublicURL = "http://" + c.Portal.Listen + "/"
 	}
-	defD(&c.Portal.BASTimeout, 5*time.Second)
+	defD(&c.Portal.BASTimeout, portalproto.DefaultTimeout)
 	defD(&c.Portal.TokenTTL, access.DefaultTokenTTL)
 	def(&c.Radius.AuthListen, "127.0.0.1:1812")
 	def(&c.Radius.AcctListen, "127.0.0.1:1813")
 	defD(&c.Radius.InterimInterval, access.DefaultInterimInterval)
-	defD(&c.Radius.ReserveTimeout, 60*time.Second)
-	defD(&c.Radius.CoATimeout, time.Second)
+	defD(&c.Radius.ReserveTimeout, access.DefaultReserveTimeout)
+	defD(&c.Radius.CoATimeout, radiusproto.DefaultRetry)
 	if c.Radius.CoATries == 0 {
-		c.Radius.CoATries = 3
+		c.Radius.CoATries = radiusproto.DefaultMaxTries
 	}
 	def(&c.SelfService.Listen, "127.0.0.1:8081")
 	def(&c.SelfService.PaymentSecret, "change-me")
@@ -529,7 +531,7 @@ func (c *Config) fill(file string) error {
 		}
 		n.MessageAuthenticatorRequired = n.RequireMessageAuthenticator == nil || *n.RequireMessageAuthenticator
 		if n.CoAPort == 0 {
-			n.CoAPort = 3799
+			n.CoAPort = radiusproto.DefaultCoAPort
 		}
 		if n.CoAPort < 1 || n.CoAPort > 65535 {
 			return bad(key+".coa_port", "not a port: %d", n.CoAPort)
