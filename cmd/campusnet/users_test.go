@@ -11,6 +11,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
+	"github.com/campusnet/campusnet/internal/roster"
 	"github.com/campusnet/campusnet/internal/storetest"
 )
 
@@ -22,22 +23,6 @@ func idCard(seventeen string) string {
 		sum += int(seventeen[i]-'0') * weights[i]
 	}
 	return seventeen + string("10X98765432"[sum%11])
-}
-
-func TestInitialPassword(t *testing.T) {
-	tests := []struct{ name, id, mode, want string }{
-		{"digits", "420102200001011234", "drop", "011234"},
-		{"x dropped", "42010220000101123X", "drop", "101123"},
-		{"x kept", "42010220000101123x", "keep", "01123X"},
-		{"x zero", "42010220000101123X", "zero", "011230"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := initialPassword(tt.id, tt.mode); got != tt.want {
-				t.Fatalf("initialPassword(%s, %s) = %s, want %s", tt.id, tt.mode, got, tt.want)
-			}
-		})
-	}
 }
 
 func TestUsersImportBadRowsAndIdempotent(t *testing.T) {
@@ -91,7 +76,7 @@ func TestUsersImportBadRowsAndIdempotent(t *testing.T) {
 			if err != nil || !a.MustChange {
 				t.Fatalf("imported account: %+v %v", a, err)
 			}
-			if ok, _ := identity.VerifyPassword(a.PasswordHash, initialPassword(idCard("42010220000100007"), "drop")); !ok {
+			if ok, _ := identity.VerifyPassword(a.PasswordHash, roster.InitialPassword(idCard("42010220000100007"), "drop")); !ok {
 				t.Fatalf("initial password is not the last six of the id-card number")
 			}
 			// The person changes the password; a second import changes nothing.
