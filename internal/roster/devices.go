@@ -27,6 +27,9 @@ type DeviceReport struct {
 // MaxDeviceRows bounds one device file.
 const MaxDeviceRows = 200000
 
+// ErrTooManyRows: a device file of more than MaxDeviceRows rows.
+var ErrTooManyRows = fmt.Errorf("more than %d rows: split the file", MaxDeviceRows)
+
 // ImportDevices binds each good row (account, mac, class) in its own
 // transaction, audited with actor and reason, and reports each bad row with
 // its line and reason; a bad row stores nothing. Empty lines, lines starting
@@ -60,7 +63,7 @@ func ImportDevices(ctx context.Context, st DeviceStore, r io.Reader, actor, reas
 			return rep, err
 		}
 		if line > MaxDeviceRows {
-			return rep, fmt.Errorf("more than %d rows: split the file", MaxDeviceRows)
+			return rep, ErrTooManyRows
 		}
 		if len(rec) == 0 || (len(rec) == 1 && strings.TrimSpace(rec[0]) == "") || strings.HasPrefix(strings.TrimSpace(rec[0]), "#") {
 			continue
