@@ -16,8 +16,9 @@ import (
 	"github.com/campusnet/campusnet/internal/browsertest"
 )
 
-// screenshotDir keeps the browser test's screenshots for people to look at
-// (committed, so a reviewer sees the phone pages without running anything).
+// screenshotDir keeps the screenshots the README links (committed, so a
+// reviewer sees the phone pages without running anything); a test run
+// writes to its out/ folder unless CAMPUSNET_SCREENSHOTS=update.
 const screenshotDir = "testdata/screenshots"
 
 // TestBrowserUnbindOnPhone walks overview → devices → unbind on a
@@ -39,9 +40,7 @@ func TestBrowserUnbindOnPhone(t *testing.T) {
 	}
 
 	browser := browsertest.New(t) // headless Chromium, fresh profile; skips without one (fails in CI)
-	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shots := browsertest.ScreenshotDir(t, screenshotDir)
 	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
 	shot := func(name string) {
@@ -50,7 +49,7 @@ func TestBrowserUnbindOnPhone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(screenshotDir, name+".png"), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
