@@ -124,7 +124,10 @@ func checkOnce(t *testing.T, e *env, settled int) {
 		if b := e.balance(u); b != 3000 {
 			t.Errorf("%s: balance %s, want 30.00", u, b)
 		}
-		a, _ := e.st.AccountByUsername(e.ctx, u)
+		a, err := e.st.AccountByUsername(e.ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
 		c, ok := e.activeCycle(a, "dorm")
 		if ok != (i%2 == 0) || (ok && c.StartedAt != access.Millis(t0.Add(cycleLen))) {
 			t.Errorf("%s: active next cycle %v %+v", u, ok, c)

@@ -43,7 +43,9 @@ func post(t *testing.T, url string, body []byte, sig string) hookResp {
 	}
 	defer res.Body.Close()
 	var buf bytes.Buffer
-	buf.ReadFrom(res.Body)
+	if _, err := buf.ReadFrom(res.Body); err != nil {
+		t.Fatal(err)
+	}
 	r := hookResp{status: res.StatusCode, body: buf.Bytes()}
 	if res.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(r.body, &r.reply); err != nil {
@@ -98,7 +100,10 @@ func TestWebhook(t *testing.T) {
 		if b := e.balance(a.Username); b != 6300 {
 			t.Fatalf("balance after replay %s", b)
 		}
-		led, _ := e.st.LedgerByReference(e.ctx, access.LedgerRecharge, "order:P-0001")
+		led, err := e.st.LedgerByReference(e.ctx, access.LedgerRecharge, "order:P-0001")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if led.Actor != PaymentActor || led.Amount != 5000 {
 			t.Fatalf("ledger row %+v", led)
 		}

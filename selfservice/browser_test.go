@@ -14,6 +14,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/browsertest"
+	"github.com/campusnet/campusnet/internal/storetest"
 )
 
 // screenshotDir keeps the screenshots the README links (committed, so a
@@ -34,10 +35,7 @@ func TestBrowserUnbindOnPhone(t *testing.T) {
 	e.online(s1, "5e:21:08:00:00:02", "10.1.2.4", "mobile")
 	e.refusal(s1, "5e:21:08:00:00:03", access.ReasonDeviceLimitMobile,
 		access.RefuseDeviceLimit(access.ClassMobile, 1, access.OnlineDevice{MAC: "5e:21:08:00:00:02", IP: "10.1.2.4", Since: testStart}).Message)
-	if _, err := e.st.DB().Exec(e.st.Rebind(`UPDATE devices SET signals = ? WHERE mac = ?`),
-		"User-Agent: Windows NT 10.0; Chrome 120 (desktop platform token)", mac); err != nil {
-		t.Fatal(err)
-	}
+	storetest.SetDeviceSignals(t, e.st, mac, "User-Agent: Windows NT 10.0; Chrome 120 (desktop platform token)")
 
 	browser := browsertest.New(t) // headless Chromium, fresh profile; skips without one (fails in CI)
 	shots := browsertest.ScreenshotDir(t, screenshotDir)

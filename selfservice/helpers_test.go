@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -114,27 +113,15 @@ func (e *env) bind(a access.Account, mac, class string) {
 // Accounting-Start, and returns its id.
 func (e *env) online(a access.Account, mac, ip, class string) int64 {
 	e.t.Helper()
-	now := access.Millis(e.clock.Now())
-	var id int64
-	err := e.st.DB().QueryRowx(e.st.Rebind(`INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status,
-		acct_session_id, correlation, reserved_at, started_at, last_update_at)
-		VALUES (?, ?, 'dorm-bras-1', 'dorm', ?, ?, ?, 'online', ?, ?, ?, ?, ?) RETURNING id`),
-		a.ID, a.Username, mac, ip, class, "acct-"+mac, "corr-"+mac+fmt.Sprint(now), now, now, now).Scan(&id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return id
+	return storetest.AddOnlineSession(e.t, e.st, storetest.OnlineSession{Account: a, NAS: "dorm-bras-1", Area: "dorm",
+		MAC: mac, IP: ip, Class: class, At: e.clock.Now()})
 }
 
 // refusal records a refused login as RADIUS does.
 func (e *env) refusal(a access.Account, mac, reason, message string) {
 	e.t.Helper()
-	_, err := e.st.DB().Exec(e.st.Rebind(`INSERT INTO auth_log (at, username, account_id, nas, mac, ip, method, result, reason, message, node)
-		VALUES (?, ?, ?, 'dorm-bras-1', ?, '10.1.2.3', 'pap', 'reject', ?, ?, '1')`),
-		access.Millis(e.clock.Now()), a.Username, a.ID, mac, reason, message)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	storetest.AddRefusal(e.t, e.st, storetest.Refusal{Account: a, At: e.clock.Now(), NAS: "dorm-bras-1", MAC: mac, IP: "10.1.2.3",
+		Method: "pap", Reason: reason, Message: message, Node: "1"})
 }
 
 // client is a browser or app: a cookie jar and the site's address.

@@ -316,7 +316,7 @@ func TestAuthorization(t *testing.T) {
 		if d, err := e.st.BoundDeviceByMAC(context.Background(), mac1); err != nil || d.AccountID != s1.ID {
 			t.Fatalf("student1's binding: %+v %v", d, err)
 		}
-		if se, _ := e.st.SessionByID(context.Background(), sid1); se.Status != access.SessionOnline {
+		if se, err := e.st.SessionByID(context.Background(), sid1); err != nil || se.Status != access.SessionOnline {
 			t.Fatalf("student1's session: %+v", se)
 		}
 	})
@@ -355,7 +355,10 @@ func TestUnbindWhileOnline(t *testing.T) {
 		if err != nil || se.Status != access.SessionClosed || se.CloseReason != "mac_unbound" {
 			t.Fatalf("session after unbind: %+v %v", se, err)
 		}
-		audit, _ := e.st.AuditLog(ctx, "student1", 10)
+		audit, err := e.st.AuditLog(ctx, "student1", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var actions []string
 		for _, a := range audit {
 			if a.Actor == "student1" {
