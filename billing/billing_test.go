@@ -263,7 +263,7 @@ func TestArrearsThenRecharge(t *testing.T) {
 		if c, started, err := e.svc.StartCycle(e.ctx, a.Username, "dorm"); err != nil || started || c.ID != 0 {
 			t.Fatalf("a cycle started in arrears: %+v %v %v", c, started, err)
 		}
-		if open, _, _ := e.svc.Check(e.ctx, a.Username, "office"); !open {
+		if open, _, err := e.svc.Check(e.ctx, a.Username, "office"); err != nil || !open {
 			t.Fatal("the free area is closed in arrears")
 		}
 		if _, err := e.svc.Recharge(e.ctx, a.Username, 800, "counter1", "cash-1", "cash at the counter"); err != nil {

@@ -55,7 +55,10 @@ func TestHelperSettleProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(rep)
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(os.Getenv(envHelperOut), b, 0o600); err != nil {
 		t.Fatal(err)
 	}

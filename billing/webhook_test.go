@@ -32,7 +32,10 @@ func post(t *testing.T, url string, body []byte, sig string) hookResp {
 	if sig == "" {
 		sig = Sign(testSecret, body)
 	}
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	if sig != "none" {
 		req.Header.Set(SignatureHeader, sig)
@@ -80,14 +83,14 @@ func TestWebhook(t *testing.T) {
 		a := e.account("2026002", 1200)
 
 		// In arrears, then the payment platform's notification arrives.
-		if open, _, _ := e.svc.Check(e.ctx, a.Username, "dorm"); open {
+		if open, _, err := e.svc.Check(e.ctx, a.Username, "dorm"); err != nil || open {
 			t.Fatal("12 yuan opened the dorm")
 		}
 		first := post(t, url, order("P-0001", a.Username, 5000), "")
 		if first.status != http.StatusOK || first.reply.BalanceAfter != 6200 || first.reply.AmountFen != 5000 || first.reply.OrderID != "P-0001" {
 			t.Fatalf("credit: %d %s", first.status, first.body)
 		}
-		if open, _, _ := e.svc.Check(e.ctx, a.Username, "dorm"); !open {
+		if open, _, err := e.svc.Check(e.ctx, a.Username, "dorm"); err != nil || !open {
 			t.Fatal("the recharge did not open the dorm")
 		}
 		// Other orders move the balance; a replay of the first must still
@@ -182,7 +185,10 @@ func TestWebhookConcurrentReplay(t *testing.T) {
 		if b := e.balance("s1"); b != 3000 {
 			t.Fatalf("balance %s, want 30.00", b)
 		}
-		mfs, _ := reg.Gather()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
 		var credited, replay float64
 		for _, mf := range mfs {
 			if mf.GetName() != "campusnet_payments_total" {

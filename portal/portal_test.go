@@ -683,12 +683,18 @@ func TestProbesAndCaptiveAPI(t *testing.T) {
 		{"firefox", "detectportal.firefox.com", "/canonical.html", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", 200, firefoxSuccess},
 	}
 	get := func(host, path, ua string) page {
-		req, _ := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
+		req, err := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Host = host
 		return h.browser(ua).do(req)
 	}
 	api := func() captiveJSON {
-		req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/api/v1/captive", nil)
+		req, err := http.NewRequest(http.MethodGet, h.srv.URL+"/api/v1/captive", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("Accept", "application/captive+json")
 		p := h.browser("").do(req)
 		if ct := p.header.Get("Content-Type"); ct != "application/captive+json" || !strings.Contains(p.header.Get("Cache-Control"), "private") {

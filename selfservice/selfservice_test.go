@@ -141,7 +141,10 @@ func TestLoginRefusals(t *testing.T) {
 }
 
 func mustRequest(method, url, ctype, body string) *http.Request {
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		panic(err) // a test's own constant URL
+	}
 	req.Header.Set("Content-Type", ctype)
 	return req
 }
@@ -297,7 +300,10 @@ func TestAuthorization(t *testing.T) {
 			}
 		})
 		t.Run("tampered cookie", func(t *testing.T) {
-			u, _ := url.Parse(e.srv.URL)
+			u, err := url.Parse(e.srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, ck := range eve.http.Jar.Cookies(u) {
 				if ck.Name == "cn_session" {
 					payload, sig, _ := strings.Cut(ck.Value, ".")
@@ -627,7 +633,10 @@ func TestSourceLimitBehindProxy(t *testing.T) {
 	loginFrom := func(c *client, xff, user, pass string) response {
 		c.e.t.Helper()
 		form := url.Values{"username": {user}, "password": {pass}, "csrf": {c.csrfOf("/login")}}
-		req, _ := http.NewRequest(http.MethodPost, c.e.srv.URL+"/login", strings.NewReader(form.Encode()))
+		req, err := http.NewRequest(http.MethodPost, c.e.srv.URL+"/login", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Forwarded-For", xff)
 		return c.do(req)

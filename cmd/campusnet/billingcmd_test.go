@@ -65,7 +65,10 @@ func TestAccountAndBillingCommands(t *testing.T) {
 					t.Fatalf("%v: exit %d (want %d)\nstdout: %s\nstderr: %s", s.args, code, s.code, out, errs)
 				}
 			}
-			audit, _ := st.AuditLog(ctx, "2026002", 10)
+			audit, err := st.AuditLog(ctx, "2026002", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(audit) != 3 || audit[0].Actor != "op2" || audit[2].Actor != "op1" || audit[2].Reason != "cash at the counter" {
 				t.Fatalf("audit: %+v", audit)
 			}
