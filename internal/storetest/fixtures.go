@@ -96,6 +96,8 @@ type OnlineSession struct {
 	NAS, Area      string
 	MAC, IP, Class string
 	At             time.Time // reserved, started and last heard of
+	// AcctSessionID is the BAS's Acct-Session-Id (default "acct-"+MAC).
+	AcctSessionID string
 }
 
 // AddOnlineSession inserts an online session, as RADIUS does after
@@ -103,11 +105,14 @@ type OnlineSession struct {
 func AddOnlineSession(t testing.TB, st *store.Store, s OnlineSession) int64 {
 	t.Helper()
 	now := access.Millis(s.At)
+	if s.AcctSessionID == "" {
+		s.AcctSessionID = "acct-" + s.MAC
+	}
 	var id int64
 	err := st.DB().QueryRowx(st.Rebind(`INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status,
 		acct_session_id, correlation, reserved_at, started_at, last_update_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 'online', ?, ?, ?, ?, ?) RETURNING id`),
-		s.Account.ID, s.Account.Username, s.NAS, s.Area, s.MAC, s.IP, s.Class, "acct-"+s.MAC, "corr-"+s.MAC+fmt.Sprint(now), now, now, now).Scan(&id)
+		s.Account.ID, s.Account.Username, s.NAS, s.Area, s.MAC, s.IP, s.Class, s.AcctSessionID, "corr-"+s.MAC+fmt.Sprint(now), now, now, now).Scan(&id)
 	if err != nil {
 		t.Fatal(err)
 	}
