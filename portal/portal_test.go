@@ -630,7 +630,7 @@ func TestHostileInput(t *testing.T) {
 }
 
 // TestRateLimitSharedByNodes: two portal nodes on one database share the
-// failed-login budget, as one node would (DESIGN §9): ten wrong passwords
+// failed-login budget, as one node would (rate limits hold across nodes): ten wrong passwords
 // split between them, five each, use up the account's burst of ten, so the
 // eleventh try is refused at both — even with the right password — though
 // neither node saw more than five on its own.

@@ -26,7 +26,7 @@ import (
 	cnradius "github.com/campusnet/campusnet/radius"
 )
 
-// TestNewcomerDemo does what DESIGN §12 promises a newcomer: the built
+// TestNewcomerDemo does what the README promises a newcomer: the built
 // binary, `serve --demo` in an empty directory, nothing else. It logs in as
 // student1 through the portal (a simulated BAS redirect), sees the device
 // and the balance in self-service, unbinds it, sees student2 refused for
