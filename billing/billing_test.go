@@ -61,7 +61,10 @@ func TestCycleLifecycle(t *testing.T) {
 		if rep := e.settle(); rep.Settled != 0 || e.balance(a.Username) != 3000 {
 			t.Fatalf("second run charged again: %s", rep)
 		}
-		led, _ := e.st.LedgerByAccount(e.ctx, a.ID, 1)
+		led, err := e.st.LedgerByAccount(e.ctx, a.ID, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(led) != 1 || led[0].Kind != access.LedgerCycleFee || led[0].Amount != -2000 || led[0].BalanceAfter != 3000 || led[0].Reference != access.CycleFeeReference(c.ID) {
 			t.Fatalf("fee ledger row: %+v", led)
 		}
@@ -159,7 +162,9 @@ func TestSettleIgnoresStaleSessions(t *testing.T) {
 	t.Parallel()
 	forKinds(t, func(t *testing.T, e *env) {
 		a := e.account("s1", 3000)
-		e.svc.StartCycle(e.ctx, a.Username, "dorm")
+		if _, _, err := e.svc.StartCycle(e.ctx, a.Username, "dorm"); err != nil {
+			t.Fatal(err)
+		}
 		e.online(a, "dorm", "00:11:22:33:44:55", "10.1.2.3") // never heard of again
 		e.clock.Advance(cycleLen)
 		rep := e.settle()
@@ -175,7 +180,9 @@ func TestSweepDisconnectsAfterLostDisconnect(t *testing.T) {
 	t.Parallel()
 	forKinds(t, func(t *testing.T, e *env) {
 		a := e.account("s1", 3000)
-		e.svc.StartCycle(e.ctx, a.Username, "dorm")
+		if _, _, err := e.svc.StartCycle(e.ctx, a.Username, "dorm"); err != nil {
+			t.Fatal(err)
+		}
 		sess := e.online(a, "dorm", "00:11:22:33:44:55", "10.1.2.3")
 		e.clock.Advance(cycleLen)
 		e.interim()
@@ -223,7 +230,9 @@ func TestSettleDisconnectNAK(t *testing.T) {
 	e := newEnv(t, "sqlite")
 	e.bas.setNAK(506) // Resources Unavailable: the session is still there
 	a := e.account("s1", 2000)
-	e.svc.StartCycle(e.ctx, a.Username, "dorm")
+	if _, _, err := e.svc.StartCycle(e.ctx, a.Username, "dorm"); err != nil {
+		t.Fatal(err)
+	}
 	sess := e.online(a, "dorm", "00:11:22:33:44:55", "10.1.2.3")
 	e.clock.Advance(cycleLen)
 	e.interim()
@@ -253,7 +262,7 @@ func TestArrearsThenRecharge(t *testing.T) {
 		if c, started, err := e.svc.StartCycle(e.ctx, a.Username, "dorm"); err != nil || started || c.ID != 0 {
 			t.Fatalf("a cycle started in arrears: %+v %v %v", c, started, err)
 		}
-		if open, _, _ := e.svc.Check(e.ctx, a.Username, "office"); !open {
+		if open, _, err := e.svc.Check(e.ctx, a.Username, "office"); err != nil || !open {
 			t.Fatal("the free area is closed in arrears")
 		}
 		if _, err := e.svc.Recharge(e.ctx, a.Username, 800, "counter1", "cash-1", "cash at the counter"); err != nil {
@@ -278,8 +287,12 @@ func TestCommittedFee(t *testing.T) {
 		if _, err := e.svc.Refund(e.ctx, a.Username, 4000, "op", "r0", "before any cycle"); err != nil {
 			t.Fatalf("refund without a cycle: %v", err)
 		}
-		e.svc.Recharge(e.ctx, a.Username, 4000, "op", "c1", "back")
-		e.svc.StartCycle(e.ctx, a.Username, "dorm")
+		if _, err := e.svc.Recharge(e.ctx, a.Username, 4000, "op", "c1", "back"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.svc.StartCycle(e.ctx, a.Username, "dorm"); err != nil {
+			t.Fatal(err)
+		}
 		steps := []struct {
 			name    string
 			do      func() error
@@ -328,7 +341,10 @@ func TestCommittedFee(t *testing.T) {
 		if err != nil || len(probs) != 1 || probs[0].Kind != access.ProblemBelowCommitted {
 			t.Fatalf("verify after a forced adjustment: %+v %v", probs, err)
 		}
-		audit, _ := e.st.AuditLog(e.ctx, a.Username, 10)
+		audit, err := e.st.AuditLog(e.ctx, a.Username, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(audit) == 0 || audit[0].Action != "account.adjustment" || audit[0].Actor != "op" || !strings.Contains(audit[0].Detail, "forced") {
 			t.Fatalf("audit: %+v", audit)
 		}
@@ -341,8 +357,12 @@ func TestSettleChargesEvenBelowFee(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "sqlite")
 	a := e.account("s1", 2000)
-	e.svc.StartCycle(e.ctx, a.Username, "dorm")
-	e.svc.Adjust(e.ctx, a.Username, -1500, "op", "a1", "correction", true)
+	if _, _, err := e.svc.StartCycle(e.ctx, a.Username, "dorm"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Adjust(e.ctx, a.Username, -1500, "op", "a1", "correction", true); err != nil {
+		t.Fatal(err)
+	}
 	e.clock.Advance(cycleLen)
 	if rep := e.settle(); rep.Settled != 1 || e.balance(a.Username) != -1500 {
 		t.Fatalf("%s balance %s", rep, e.balance(a.Username))

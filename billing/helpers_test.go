@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -101,32 +100,23 @@ func (e *env) balance(user string) access.Fen {
 // heard of now.
 func (e *env) online(a access.Account, area, mac, ip string) int64 {
 	e.t.Helper()
-	now := access.Millis(e.clock.Now())
-	var id int64
-	err := e.st.DB().QueryRowxContext(e.ctx, e.st.Rebind(`INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status,
-		acct_session_id, correlation, reserved_at, started_at, last_update_at) VALUES (?, ?, 'test-bas', ?, ?, ?, 'pc', 'online', ?, ?, ?, ?, ?) RETURNING id`),
-		a.ID, a.Username, area, mac, ip, "acct-"+mac, "corr-"+mac+fmt.Sprint(now), now, now, now).Scan(&id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return id
+	return storetest.AddOnlineSession(e.t, e.st, storetest.OnlineSession{Account: a, NAS: "test-bas", Area: area,
+		MAC: mac, IP: ip, Class: "pc", At: e.clock.Now()})
 }
 
 // interim marks every live session heard of now (Interim-Update).
 func (e *env) interim() {
 	e.t.Helper()
-	_, err := e.st.DB().ExecContext(e.ctx, e.st.Rebind(`UPDATE sessions SET last_update_at = ? WHERE status = 'online'`), access.Millis(e.clock.Now()))
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	storetest.TouchOnlineSessions(e.t, e.st, e.clock.Now())
 }
 
 func (e *env) sessionStatus(id int64) (status, reason string) {
 	e.t.Helper()
-	err := e.st.DB().QueryRowxContext(e.ctx, e.st.Rebind(`SELECT status, close_reason FROM sessions WHERE id = ?`), id).Scan(&status, &reason)
+	s, err := e.st.SessionByID(e.ctx, id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	status, reason = s.Status, s.CloseReason
 	return status, reason
 }
 
@@ -171,11 +161,7 @@ func (e *env) activeCycle(a access.Account, area string) (access.Cycle, bool) {
 
 func (e *env) countLedger(kind string) int {
 	e.t.Helper()
-	var n int
-	if err := e.st.DB().GetContext(e.ctx, &n, e.st.Rebind(`SELECT COUNT(*) FROM ledger WHERE kind = ?`), kind); err != nil {
-		e.t.Fatal(err)
-	}
-	return n
+	return storetest.CountLedger(e.t, e.st, kind)
 }
 
 // testBAS answers Disconnect-Requests on 127.0.0.1 as a BAS would, and

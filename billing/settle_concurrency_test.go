@@ -55,7 +55,10 @@ func TestHelperSettleProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(rep)
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(os.Getenv(envHelperOut), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +127,10 @@ func checkOnce(t *testing.T, e *env, settled int) {
 		if b := e.balance(u); b != 3000 {
 			t.Errorf("%s: balance %s, want 30.00", u, b)
 		}
-		a, _ := e.st.AccountByUsername(e.ctx, u)
+		a, err := e.st.AccountByUsername(e.ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
 		c, ok := e.activeCycle(a, "dorm")
 		if ok != (i%2 == 0) || (ok && c.StartedAt != access.Millis(t0.Add(cycleLen))) {
 			t.Errorf("%s: active next cycle %v %+v", u, ok, c)

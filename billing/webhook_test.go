@@ -32,7 +32,10 @@ func post(t *testing.T, url string, body []byte, sig string) hookResp {
 	if sig == "" {
 		sig = Sign(testSecret, body)
 	}
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	if sig != "none" {
 		req.Header.Set(SignatureHeader, sig)
@@ -43,7 +46,9 @@ func post(t *testing.T, url string, body []byte, sig string) hookResp {
 	}
 	defer res.Body.Close()
 	var buf bytes.Buffer
-	buf.ReadFrom(res.Body)
+	if _, err := buf.ReadFrom(res.Body); err != nil {
+		t.Fatal(err)
+	}
 	r := hookResp{status: res.StatusCode, body: buf.Bytes()}
 	if res.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(r.body, &r.reply); err != nil {
@@ -78,14 +83,14 @@ func TestWebhook(t *testing.T) {
 		a := e.account("2026002", 1200)
 
 		// In arrears, then the payment platform's notification arrives.
-		if open, _, _ := e.svc.Check(e.ctx, a.Username, "dorm"); open {
+		if open, _, err := e.svc.Check(e.ctx, a.Username, "dorm"); err != nil || open {
 			t.Fatal("12 yuan opened the dorm")
 		}
 		first := post(t, url, order("P-0001", a.Username, 5000), "")
 		if first.status != http.StatusOK || first.reply.BalanceAfter != 6200 || first.reply.AmountFen != 5000 || first.reply.OrderID != "P-0001" {
 			t.Fatalf("credit: %d %s", first.status, first.body)
 		}
-		if open, _, _ := e.svc.Check(e.ctx, a.Username, "dorm"); !open {
+		if open, _, err := e.svc.Check(e.ctx, a.Username, "dorm"); err != nil || !open {
 			t.Fatal("the recharge did not open the dorm")
 		}
 		// Other orders move the balance; a replay of the first must still
@@ -98,7 +103,10 @@ func TestWebhook(t *testing.T) {
 		if b := e.balance(a.Username); b != 6300 {
 			t.Fatalf("balance after replay %s", b)
 		}
-		led, _ := e.st.LedgerByReference(e.ctx, access.LedgerRecharge, "order:P-0001")
+		led, err := e.st.LedgerByReference(e.ctx, access.LedgerRecharge, "order:P-0001")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if led.Actor != PaymentActor || led.Amount != 5000 {
 			t.Fatalf("ledger row %+v", led)
 		}
@@ -177,7 +185,10 @@ func TestWebhookConcurrentReplay(t *testing.T) {
 		if b := e.balance("s1"); b != 3000 {
 			t.Fatalf("balance %s, want 30.00", b)
 		}
-		mfs, _ := reg.Gather()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
 		var credited, replay float64
 		for _, mf := range mfs {
 			if mf.GetName() != "campusnet_payments_total" {

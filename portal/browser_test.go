@@ -14,6 +14,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/browsertest"
+	"github.com/campusnet/campusnet/internal/storetest"
 )
 
 // screenshotDir is where the browser test leaves its screenshots for people
@@ -103,7 +104,9 @@ func TestBrowserLogin(t *testing.T) {
 			if tt.class != "" && tt.mac != "" {
 				// The page's script reported the device hints.
 				var class, signals string
-				h.st.DB().QueryRow(h.st.Rebind(`SELECT class, signals FROM devices WHERE mac = ?`), tt.mac).Scan(&class, &signals)
+				if devs := storetest.DevicesByMAC(t, h.st, tt.mac); len(devs) == 1 {
+					class, signals = devs[0].Class, devs[0].Signals
+				}
 				if class != tt.class || !strings.Contains(signals, "screen") && !strings.Contains(signals, "platform") {
 					t.Fatalf("device %s: class %q signals %q", tt.mac, class, signals)
 				}

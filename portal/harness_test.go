@@ -224,8 +224,14 @@ func newHarnessAuth(t testing.TB, st *store.Store, auth identity.Authenticator, 
 		rnas = append(rnas, &radius.NAS{Name: n.name, IP: netip.MustParseAddr(n.ip), Secret: []byte("testing123"), Area: "dorm"})
 	}
 	rs := &radius.Server{NAS: radius.NewStaticNAS(rnas...), Handler: h.radius}
-	authC, _ := net.ListenPacket("udp", "127.0.0.1:0")
-	acctC, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	authC, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acctC, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	go rs.Serve(authC, acctC)
 	t.Cleanup(func() {
 		c, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -326,7 +332,10 @@ type browser struct {
 }
 
 func (h *harness) browser(ua string) *browser {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	return &browser{h: h, ua: ua, c: &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
@@ -347,19 +356,28 @@ func (b *browser) do(req *http.Request) page {
 		b.h.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
 	return page{resp.StatusCode, string(body), resp.Header}
 }
 
 func (b *browser) get(path string) page {
 	b.h.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, b.h.srv.URL+path, nil)
+	req, err := http.NewRequest(http.MethodGet, b.h.srv.URL+path, nil)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
 	return b.do(req)
 }
 
 func (b *browser) post(path string, form url.Values) page {
 	b.h.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, b.h.srv.URL+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, b.h.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
 }

@@ -51,13 +51,11 @@ func TestLoginAcceptEveryVersionAndMethod(t *testing.T) {
 				s, err := h.st.LiveSessionByIP(context.Background(), ip)
 				return err == nil && s.Status == access.SessionOnline && s.NAS == n.name
 			})
-			var used int
-			h.st.DB().Get(&used, h.st.Rebind(`SELECT COUNT(*) FROM login_tokens WHERE ip = ? AND used_at > 0`), ip)
-			if used != 1 {
+			if used := storetest.UsedLoginTokens(t, h.st, ip); used != 1 {
 				t.Fatalf("used tokens for %s: %d", ip, used)
 			}
-			var class, signals string
-			h.st.DB().QueryRow(h.st.Rebind(`SELECT class, signals FROM devices WHERE account_id = ? AND mac = ?`), a.ID, mac).Scan(&class, &signals)
+			d := storetest.Device(t, h.st, a.ID, mac)
+			class, signals := d.Class, d.Signals
 			if class != access.ClassPC || !strings.Contains(signals, "Windows") {
 				t.Fatalf("device: %q %q", class, signals)
 			}
@@ -92,9 +90,7 @@ func TestDeviceClassFromPageHints(t *testing.T) {
 			if got := strings.Contains(p.body, "电脑模式"); got != tt.desktop {
 				t.Fatalf("desktop-mode note shown = %v, want %v", got, tt.desktop)
 			}
-			var class string
-			h.st.DB().Get(&class, h.st.Rebind(`SELECT class FROM devices WHERE account_id = ? AND mac = ?`), a.ID, mac)
-			if class != tt.want {
+			if class := storetest.Device(t, h.st, a.ID, mac).Class; class != tt.want {
 				t.Fatalf("remembered class %q, want %q", class, tt.want)
 			}
 		})
@@ -296,9 +292,7 @@ func TestAlreadyOnlineAsAnotherAccount(t *testing.T) {
 	}
 	// The BAS still has the address online but no live row says whose (the
 	// reaper closed it): nothing is granted either, least of all a ticket.
-	if _, err := h.st.DB().ExecContext(context.Background(), h.st.Rebind(`UPDATE sessions SET status = 'closed' WHERE ip = ?`), "10.2.0.16"); err != nil {
-		t.Fatal(err)
-	}
+	storetest.CloseSessionsByIP(t, h.st, "10.2.0.16", "")
 	p = h.browser(uaWindows).login(q, "u1", "password-1", nil)
 	if p.status != http.StatusConflict || strings.Contains(p.body, "ticket") {
 		t.Fatalf("unknown holder: status %d\n%s", p.status, p.body)
@@ -327,9 +321,7 @@ func TestTicketOnlyForItsOwnAccount(t *testing.T) {
 		return err == nil && s.Status == access.SessionOnline
 	})
 	// u1 leaves without a Stop reaching us; the lease goes to "next".
-	if _, err := h.st.DB().ExecContext(ctx, h.st.Rebind(`UPDATE sessions SET status = 'closed', close_reason = 'stale' WHERE ip = ?`), ip); err != nil {
-		t.Fatal(err)
-	}
+	storetest.CloseSessionsByIP(t, h.st, ip, "stale")
 	aaa := store.NewAAA(h.st)
 	defer aaa.Close()
 	if _, err := aaa.RecordAccounting(ctx, []access.AcctRecord{{Kind: access.AcctStart, NAS: "bras-v2-chap", Area: "dorm",
@@ -452,7 +444,10 @@ func TestNotifyLogoutShownOnStatus(t *testing.T) {
 		t.Fatalf("disconnect: %v %v", res, err)
 	}
 	testwait.For(t, "NTF_LOGOUT at the portal", func() bool {
-		_, _, ok, _ := h.st.KickByIP(context.Background(), ip, time.Now().Add(-time.Minute))
+		_, _, ok, err := h.st.KickByIP(context.Background(), ip, time.Now().Add(-time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
 		return ok
 	})
 	testwait.For(t, "session closed by Accounting-Stop", func() bool {
@@ -518,7 +513,10 @@ func TestMustChangeInitialPassword(t *testing.T) {
 	f.Set("password", "123456")
 	out := b.post("/password", f)
 	mustContain(t, out, "已上线", "new1", "移动设备")
-	a, _ := h.st.AccountByUsername(context.Background(), "new1")
+	a, err := h.st.AccountByUsername(context.Background(), "new1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if a.MustChange {
 		t.Fatal("must_change still set")
 	}
@@ -632,7 +630,7 @@ func TestHostileInput(t *testing.T) {
 }
 
 // TestRateLimitSharedByNodes: two portal nodes on one database share the
-// failed-login budget, as one node would: ten wrong passwords
+// failed-login budget, as one node would (rate limits hold across nodes): ten wrong passwords
 // split between them, five each, use up the account's burst of ten, so the
 // eleventh try is refused at both — even with the right password — though
 // neither node saw more than five on its own.
@@ -685,12 +683,18 @@ func TestProbesAndCaptiveAPI(t *testing.T) {
 		{"firefox", "detectportal.firefox.com", "/canonical.html", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", 200, firefoxSuccess},
 	}
 	get := func(host, path, ua string) page {
-		req, _ := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
+		req, err := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Host = host
 		return h.browser(ua).do(req)
 	}
 	api := func() captiveJSON {
-		req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/api/v1/captive", nil)
+		req, err := http.NewRequest(http.MethodGet, h.srv.URL+"/api/v1/captive", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("Accept", "application/captive+json")
 		p := h.browser("").do(req)
 		if ct := p.header.Get("Content-Type"); ct != "application/captive+json" || !strings.Contains(p.header.Get("Cache-Control"), "private") {
@@ -718,9 +722,7 @@ func TestProbesAndCaptiveAPI(t *testing.T) {
 	if p := get("www.example.com", "/news?id=1", uaWindows); p.status != http.StatusFound || !strings.Contains(p.header.Get("Location"), url.QueryEscape("http://www.example.com/news?id=1")) {
 		t.Fatalf("intercepted page: %d %q", p.status, p.header.Get("Location"))
 	}
-	var devices int
-	h.st.DB().Get(&devices, `SELECT COUNT(*) FROM devices`)
-	if devices != 0 {
+	if devices := storetest.CountDevices(t, h.st); devices != 0 {
 		t.Fatal("a probe was classified")
 	}
 
@@ -805,8 +807,7 @@ func TestNoPasswordOrTokenInLogs(t *testing.T) {
 	f.Set("new", "Staple-Pencil-42")
 	f.Set("new2", "Staple-Pencil-42")
 	mustContain(t, b.post("/password", f), "已上线")
-	var nonces []string
-	h.st.DB().Select(&nonces, `SELECT nonce FROM login_tokens`)
+	nonces := storetest.LoginTokenNonces(t, h.st)
 	if len(nonces) == 0 {
 		t.Fatal("no token was made")
 	}

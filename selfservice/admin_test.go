@@ -105,7 +105,10 @@ func TestAdminPages(t *testing.T) {
 			if got := e.bas.requests(); len(got) != 1 || got[0] != mac {
 				t.Fatalf("BAS got %v", got)
 			}
-			audit, _ := e.st.AuditLog(ctx, "student1", 20)
+			audit, err := e.st.AuditLog(ctx, "student1", 20)
+			if err != nil {
+				t.Fatal(err)
+			}
 			found := false
 			for _, a := range audit {
 				if a.Actor == "admin" && a.Action == "session.disconnect" && strings.Contains(a.Reason, "abuse report #12") {
@@ -137,12 +140,15 @@ func TestAdminPages(t *testing.T) {
 					if p := noc.follow(r.location); !strings.Contains(p.body, tt.want) {
 						t.Fatalf("page lacks %q: %s", tt.want, p.body)
 					}
-					if a, _ := e.st.AccountByID(ctx, s1.ID); a.Balance != tt.balance {
+					if a, err := e.st.AccountByID(ctx, s1.ID); err != nil || a.Balance != tt.balance {
 						t.Fatalf("balance %s, want %s", a.Balance, tt.balance)
 					}
 				})
 			}
-			audit, _ := e.st.AuditLog(ctx, "student1", 50)
+			audit, err := e.st.AuditLog(ctx, "student1", 50)
+			if err != nil {
+				t.Fatal(err)
+			}
 			found := false
 			for _, a := range audit {
 				if a.Actor == "admin" && a.Action == "account.adjustment" && a.Reason == "double charge on 03-01" {
@@ -175,7 +181,10 @@ func TestAdminPages(t *testing.T) {
 			if p := st.follow("/"); !strings.Contains(p.body, `action="/password"`) {
 				t.Fatalf("the temporary password does not lead to the change form: %s", p.body)
 			}
-			audit, _ := e.st.AuditLog(ctx, "student2", 10)
+			audit, err := e.st.AuditLog(ctx, "student2", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(audit) == 0 || audit[0].Action != "account.reset_password" || audit[0].Actor != "admin" || audit[0].Reason != "forgot, card checked" ||
 				strings.Contains(audit[0].Detail, m[1]) {
 				t.Fatalf("audit: %+v", audit)
@@ -189,7 +198,7 @@ func TestAdminPages(t *testing.T) {
 			if !strings.Contains(p.body, "已停用") || !strings.Contains(p.body, `action="/admin/users/student3/enable"`) {
 				t.Fatalf("after disabling: %s", p.body)
 			}
-			if se, _ := e.st.SessionByID(ctx, sid); se.Status != access.SessionClosed {
+			if se, err := e.st.SessionByID(ctx, sid); err != nil || se.Status != access.SessionClosed {
 				t.Fatalf("the live session after disabling: %+v", se)
 			}
 			st := e.client()
@@ -201,7 +210,7 @@ func TestAdminPages(t *testing.T) {
 			if p := noc.follow(r.location); !strings.Contains(p.body, "已启用") {
 				t.Fatalf("after enabling: %s", p.body)
 			}
-			if a, _ := e.st.AccountByUsername(ctx, "student3"); a.Disabled {
+			if a, err := e.st.AccountByUsername(ctx, "student3"); err != nil || a.Disabled {
 				t.Fatal("still disabled")
 			}
 		})
@@ -258,7 +267,7 @@ func TestPaymentWebhook(t *testing.T) {
 			if r.status != tt.status {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
-			if a, _ := e.st.AccountByID(context.Background(), s1.ID); a.Balance != tt.balance {
+			if a, err := e.st.AccountByID(context.Background(), s1.ID); err != nil || a.Balance != tt.balance {
 				t.Fatalf("balance %s, want %s", a.Balance, tt.balance)
 			}
 		})

@@ -14,10 +14,12 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/browsertest"
+	"github.com/campusnet/campusnet/internal/storetest"
 )
 
-// screenshotDir keeps the browser test's screenshots for people to look at
-// (committed, so a reviewer sees the phone pages without running anything).
+// screenshotDir keeps the screenshots the README links (committed, so a
+// reviewer sees the phone pages without running anything); a test run
+// writes to its out/ folder unless CAMPUSNET_SCREENSHOTS=update.
 const screenshotDir = "testdata/screenshots"
 
 // TestBrowserUnbindOnPhone walks overview → devices → unbind on a
@@ -33,15 +35,10 @@ func TestBrowserUnbindOnPhone(t *testing.T) {
 	e.online(s1, "5e:21:08:00:00:02", "10.1.2.4", "mobile")
 	e.refusal(s1, "5e:21:08:00:00:03", access.ReasonDeviceLimitMobile,
 		access.RefuseDeviceLimit(access.ClassMobile, 1, access.OnlineDevice{MAC: "5e:21:08:00:00:02", IP: "10.1.2.4", Since: testStart}).Message)
-	if _, err := e.st.DB().Exec(e.st.Rebind(`UPDATE devices SET signals = ? WHERE mac = ?`),
-		"User-Agent: Windows NT 10.0; Chrome 120 (desktop platform token)", mac); err != nil {
-		t.Fatal(err)
-	}
+	storetest.SetDeviceSignals(t, e.st, mac, "User-Agent: Windows NT 10.0; Chrome 120 (desktop platform token)")
 
 	browser := browsertest.New(t) // headless Chromium, fresh profile; skips without one (fails in CI)
-	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shots := browsertest.ScreenshotDir(t, screenshotDir)
 	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
 	shot := func(name string) {
@@ -50,7 +47,7 @@ func TestBrowserUnbindOnPhone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(screenshotDir, name+".png"), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

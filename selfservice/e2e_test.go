@@ -95,7 +95,7 @@ func TestUnbindWhileOnlineEndToEnd(t *testing.T) {
 		if _, err := st.BoundDeviceByMAC(ctx, mac); !errors.Is(err, access.ErrNotFound) {
 			t.Fatalf("binding after unbind: %v", err)
 		}
-		if se, _ := st.SessionByID(ctx, live[0].ID); se.Status != access.SessionClosed {
+		if se, err := st.SessionByID(ctx, live[0].ID); err != nil || se.Status != access.SessionClosed {
 			t.Fatalf("session after unbind: %+v", se)
 		}
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,8 +27,12 @@ const (
 	mustChangeOK
 )
 
-// maxBody bounds every request body (forms, JSON, the webhook).
+// maxBody bounds every request body (forms, JSON, the webhook) but the
+// NOC import's uploads (maxUploadBody).
 const maxBody = 64 << 10
+
+// uploadRoutes are the routes whose bodies may be up to maxUploadBody.
+var uploadRoutes = map[string]bool{"admin_import_users": true, "admin_import_devices": true}
 
 // request is what a handler knows about its caller.
 type request struct {
@@ -66,6 +71,9 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request, o opts, api 
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		got := r.Header.Get(csrfHeader)
 		if !api && got == "" {
+			if err := parsePostForm(r); err != nil {
+				return nil, err
+			}
 			got = r.PostFormValue(csrfField)
 		}
 		if !tokenEqual(got, q.csrf) {
@@ -85,6 +93,22 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request, o opts, api 
 // mustChange reports whether the account has to replace its initial
 // password before anything else (local backend only).
 func (s *Service) mustChange(a access.Account) bool { return s.deps.Passwords != nil && a.MustChange }
+
+// parsePostForm parses a urlencoded or multipart form (an upload stays in
+// memory: the body is bounded). A body over its bound is refused as too
+// large; other malformed forms just lack the CSRF token.
+func parsePostForm(r *http.Request) error {
+	err := r.ParseMultipartForm(maxUploadBody)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		msg := "提交的内容太大，什么都没有改动 / The request is too large; nothing was changed"
+		if mbe.Limit > maxBody {
+			msg = fmt.Sprintf("文件太大（最多 %d MiB），什么都没有改动 / The file is too large (at most %d MiB); nothing was changed", maxImportFile>>20, maxImportFile>>20)
+		}
+		return &httpError{status: http.StatusRequestEntityTooLarge, code: CodeBadRequest, message: msg, err: err}
+	}
+	return nil
+}
 
 // page adapts a page handler: authorization, CSRF, and an error page.
 func (s *Service) page(o opts, h handlerFunc) http.Handler {
@@ -222,7 +246,11 @@ func (s *Service) common(route string, h http.Handler) http.Handler {
 			hd.Set("Cache-Control", "no-store")
 		}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			limit := int64(maxBody)
+			if uploadRoutes[route] {
+				limit = maxUploadBody
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -113,27 +112,15 @@ func (e *env) bind(a access.Account, mac, class string) {
 // Accounting-Start, and returns its id.
 func (e *env) online(a access.Account, mac, ip, class string) int64 {
 	e.t.Helper()
-	now := access.Millis(e.clock.Now())
-	var id int64
-	err := e.st.DB().QueryRowx(e.st.Rebind(`INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status,
-		acct_session_id, correlation, reserved_at, started_at, last_update_at)
-		VALUES (?, ?, 'dorm-bras-1', 'dorm', ?, ?, ?, 'online', ?, ?, ?, ?, ?) RETURNING id`),
-		a.ID, a.Username, mac, ip, class, "acct-"+mac, "corr-"+mac+fmt.Sprint(now), now, now, now).Scan(&id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return id
+	return storetest.AddOnlineSession(e.t, e.st, storetest.OnlineSession{Account: a, NAS: "dorm-bras-1", Area: "dorm",
+		MAC: mac, IP: ip, Class: class, At: e.clock.Now()})
 }
 
 // refusal records a refused login as RADIUS does.
 func (e *env) refusal(a access.Account, mac, reason, message string) {
 	e.t.Helper()
-	_, err := e.st.DB().Exec(e.st.Rebind(`INSERT INTO auth_log (at, username, account_id, nas, mac, ip, method, result, reason, message, node)
-		VALUES (?, ?, ?, 'dorm-bras-1', ?, '10.1.2.3', 'pap', 'reject', ?, ?, '1')`),
-		access.Millis(e.clock.Now()), a.Username, a.ID, mac, reason, message)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	storetest.AddRefusal(e.t, e.st, storetest.Refusal{Account: a, At: e.clock.Now(), NAS: "dorm-bras-1", MAC: mac, IP: "10.1.2.3",
+		Method: "pap", Reason: reason, Message: message, Node: "1"})
 }
 
 // client is a browser or app: a cookie jar and the site's address.
@@ -144,7 +131,10 @@ type client struct {
 }
 
 func (e *env) client() *client {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	return &client{e: e, http: &http.Client{Jar: jar, Timeout: 20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
@@ -163,12 +153,18 @@ func (c *client) do(req *http.Request) response {
 		c.e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
 	return response{status: resp.StatusCode, body: string(b), location: resp.Header.Get("Location"), header: resp.Header}
 }
 
 func (c *client) get(path string) response {
-	req, _ := http.NewRequest(http.MethodGet, c.e.srv.URL+path, nil)
+	req, err := http.NewRequest(http.MethodGet, c.e.srv.URL+path, nil)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
 	return c.do(req)
 }
 
@@ -186,7 +182,10 @@ func (c *client) follow(path string) response {
 }
 
 func (c *client) post(path string, form url.Values) response {
-	req, _ := http.NewRequest(http.MethodPost, c.e.srv.URL+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, c.e.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return c.do(req)
 }
@@ -224,10 +223,16 @@ func (c *client) api(method, path string, body any) response {
 	c.e.t.Helper()
 	var rd io.Reader
 	if body != nil {
-		b, _ := json.Marshal(body)
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.e.t.Fatal(err)
+		}
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, c.e.srv.URL+path, rd)
+	req, err := http.NewRequest(method, c.e.srv.URL+path, rd)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

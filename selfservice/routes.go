@@ -43,6 +43,9 @@ func (s *Service) routes() http.Handler {
 	handle("/admin/users/{username}/enable", "admin_enable", s.page(adminOnly, s.adminDisable(false)), http.MethodPost)
 	handle("/admin/nodes", "admin_nodes", s.page(adminOnly, s.adminNodes), http.MethodGet)
 	handle("/admin/nas", "admin_nas", s.page(adminOnly, s.adminNAS), http.MethodGet)
+	handle("/admin/import", "admin_import", s.page(adminOnly, s.adminImportForm), http.MethodGet)
+	handle("/admin/import/users", "admin_import_users", s.page(adminOnly, s.adminImport(importUsers)), http.MethodPost)
+	handle("/admin/import/devices", "admin_import_devices", s.page(adminOnly, s.adminImport(importDevices)), http.MethodPost)
 
 	// JSON API.
 	handle("/api/v1/login", "api_login", s.api(public, s.apiLogin), http.MethodPost)

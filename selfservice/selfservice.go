@@ -16,6 +16,7 @@ import (
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/ratelimit"
+	"github.com/campusnet/campusnet/internal/roster"
 )
 
 // Area is one network area as self-service explains it.
@@ -57,8 +58,12 @@ type Config struct {
 	// every page and where a page sends someone there; "" shows nothing.
 	Helpdesk string
 	Admins   []string // user names allowed on the NOC pages
-	Areas    []Area
-	NAS      []NAS
+	// TrailingX is identity.trailing_x: what the initial password of an
+	// account imported on the NOC page does with an id-card number ending
+	// in X (roster.InitialPassword; "" drops it).
+	TrailingX string
+	Areas     []Area
+	NAS       []NAS
 
 	// SessionKey signs the session cookies (at least 32 bytes). Every node
 	// behind one load balancer needs the same key; empty means a random key
@@ -114,6 +119,11 @@ type Store interface {
 	// The desk's account operations, audited by the store.
 	ResetPassword(ctx context.Context, actor, username, hash, reason string) error
 	SetDisabled(ctx context.Context, actor, username string, disabled bool, reason string) error
+	// The NOC import page: internal/roster's importers, and one audit
+	// entry for an applied roster.
+	roster.Store
+	roster.DeviceStore
+	Audit(ctx context.Context, actor, action, target, reason, detail string) error
 
 	// The failed-login buckets, shared with every node and with the
 	// portal (internal/ratelimit).

@@ -141,7 +141,10 @@ func TestLoginRefusals(t *testing.T) {
 }
 
 func mustRequest(method, url, ctype, body string) *http.Request {
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		panic(err) // a test's own constant URL
+	}
 	req.Header.Set("Content-Type", ctype)
 	return req
 }
@@ -297,7 +300,10 @@ func TestAuthorization(t *testing.T) {
 			}
 		})
 		t.Run("tampered cookie", func(t *testing.T) {
-			u, _ := url.Parse(e.srv.URL)
+			u, err := url.Parse(e.srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, ck := range eve.http.Jar.Cookies(u) {
 				if ck.Name == "cn_session" {
 					payload, sig, _ := strings.Cut(ck.Value, ".")
@@ -316,7 +322,7 @@ func TestAuthorization(t *testing.T) {
 		if d, err := e.st.BoundDeviceByMAC(context.Background(), mac1); err != nil || d.AccountID != s1.ID {
 			t.Fatalf("student1's binding: %+v %v", d, err)
 		}
-		if se, _ := e.st.SessionByID(context.Background(), sid1); se.Status != access.SessionOnline {
+		if se, err := e.st.SessionByID(context.Background(), sid1); err != nil || se.Status != access.SessionOnline {
 			t.Fatalf("student1's session: %+v", se)
 		}
 	})
@@ -355,7 +361,10 @@ func TestUnbindWhileOnline(t *testing.T) {
 		if err != nil || se.Status != access.SessionClosed || se.CloseReason != "mac_unbound" {
 			t.Fatalf("session after unbind: %+v %v", se, err)
 		}
-		audit, _ := e.st.AuditLog(ctx, "student1", 10)
+		audit, err := e.st.AuditLog(ctx, "student1", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var actions []string
 		for _, a := range audit {
 			if a.Actor == "student1" {
@@ -624,7 +633,10 @@ func TestSourceLimitBehindProxy(t *testing.T) {
 	loginFrom := func(c *client, xff, user, pass string) response {
 		c.e.t.Helper()
 		form := url.Values{"username": {user}, "password": {pass}, "csrf": {c.csrfOf("/login")}}
-		req, _ := http.NewRequest(http.MethodPost, c.e.srv.URL+"/login", strings.NewReader(form.Encode()))
+		req, err := http.NewRequest(http.MethodPost, c.e.srv.URL+"/login", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Forwarded-For", xff)
 		return c.do(req)

@@ -22,7 +22,10 @@ func TestAccountResetPassword(t *testing.T) {
 	t.Parallel()
 	c := newCLIEnv(t, "sqlite", nil)
 	ctx := context.Background()
-	hash, _ := identity.HashPassword("old-password", identity.InitialParams)
+	hash, err := identity.HashPassword("old-password", identity.InitialParams)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := c.st.EnsureAccount(ctx, access.Account{Username: "2026007", PasswordHash: hash}); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +48,10 @@ func TestAccountResetPassword(t *testing.T) {
 	if err != nil || !p.MustChange {
 		t.Fatalf("the temporary password: %+v %v (want a login that must change it)", p, err)
 	}
-	log, _ := c.st.AuditLog(ctx, "2026007", 1)
+	log, err := c.st.AuditLog(ctx, "2026007", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(log) != 1 || log[0].Action != "account.reset_password" || log[0].Actor != "desk1" || log[0].Reason != "forgot; card checked" || strings.Contains(log[0].Detail, m[1]) {
 		t.Fatalf("audit: %+v", log)
 	}
@@ -57,7 +63,10 @@ func TestAccountDisableEnable(t *testing.T) {
 	t.Parallel()
 	c := newCLIEnv(t, "sqlite", func(*layeh.Packet) (bool, int) { return true, 0 })
 	ctx := context.Background()
-	hash, _ := identity.HashPassword("password-1", identity.InitialParams)
+	hash, err := identity.HashPassword("password-1", identity.InitialParams)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := c.st.EnsureAccount(ctx, access.Account{Username: "2020001", PasswordHash: hash}); err != nil {
 		t.Fatal(err)
 	}
@@ -75,14 +84,14 @@ func TestAccountDisableEnable(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "disabled 2020001") || !strings.Contains(out, "disconnected") {
 		t.Fatalf("disable --kick: %d\n%s", code, out)
 	}
-	if s, _ := c.st.SessionByID(ctx, res[0].SessionID); s.Status != access.SessionClosed {
+	if s, err := c.st.SessionByID(ctx, res[0].SessionID); err != nil || s.Status != access.SessionClosed {
 		t.Fatalf("session after disable --kick: %+v", s)
 	}
 	local := identity.NewLocal(identity.FromAccounts(c.st), identity.InitialParams, nil)
 	if _, err := local.Authenticate(ctx, "2020001", "password-1"); !errors.Is(err, identity.ErrDisabled) {
 		t.Fatalf("login of a disabled account: %v", err)
 	}
-	if a, _ := c.st.AccountByUsername(ctx, "2020001"); !a.Disabled || a.DisabledReason != "graduated 2026-07" {
+	if a, err := c.st.AccountByUsername(ctx, "2020001"); err != nil || !a.Disabled || a.DisabledReason != "graduated 2026-07" {
 		t.Fatalf("account: %+v", a)
 	}
 	if code, out := c.run("account", "enable", "2020001", "--reason", "back for a master's"); code != 0 || !strings.Contains(out, "enabled 2020001") {
@@ -91,7 +100,10 @@ func TestAccountDisableEnable(t *testing.T) {
 	if _, err := local.Authenticate(ctx, "2020001", "password-1"); err != nil {
 		t.Fatalf("login after enable: %v", err)
 	}
-	log, _ := c.st.AuditLog(ctx, "2020001", 5)
+	log, err := c.st.AuditLog(ctx, "2020001", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var actions []string
 	for _, e := range log {
 		actions = append(actions, e.Action)

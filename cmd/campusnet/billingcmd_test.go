@@ -65,7 +65,10 @@ func TestAccountAndBillingCommands(t *testing.T) {
 					t.Fatalf("%v: exit %d (want %d)\nstdout: %s\nstderr: %s", s.args, code, s.code, out, errs)
 				}
 			}
-			audit, _ := st.AuditLog(ctx, "2026002", 10)
+			audit, err := st.AuditLog(ctx, "2026002", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(audit) != 3 || audit[0].Actor != "op2" || audit[2].Actor != "op1" || audit[2].Reason != "cash at the counter" {
 				t.Fatalf("audit: %+v", audit)
 			}
@@ -119,21 +122,24 @@ coa_port = %d
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now().UnixMilli()
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{`INSERT INTO ledger (account_id, kind, amount_fen, balance_after_fen, actor, reference, created_at) VALUES (?, 'recharge', 3000, 3000, 't', 'r1', ?)`, []any{a.ID, now}},
-		{`UPDATE accounts SET balance_fen = 3000 WHERE id = ?`, []any{a.ID}},
-		{`INSERT INTO cycles (account_id, area, fee_fen, started_at, ends_at) VALUES (?, 'dorm', 2000, ?, ?)`, []any{a.ID, now - 2592000000, now - 1000}},
-		{`INSERT INTO sessions (account_id, username, nas, area, mac, ip, status, acct_session_id, correlation, reserved_at, started_at, last_update_at)
-			VALUES (?, 's1', 'bras-t', 'dorm', '00:11:22:33:44:55', '10.0.0.9', 'online', 'A-1', 'c1', ?, ?, ?)`, []any{a.ID, now, now, now}},
-	} {
-		if _, err := st.DB().ExecContext(ctx, st.Rebind(q.sql), q.args...); err != nil {
-			t.Fatalf("%s: %v", q.sql, err)
+	// 30 yuan, a dorm cycle that ended a second ago, and a session online.
+	now := time.Now()
+	err = st.InTx(ctx, func(tx *txT) error {
+		acc, err := st.LockAccount(ctx, tx, a.ID)
+		if err != nil {
+			return err
 		}
+		if _, err := st.AddLedgerTx(ctx, tx, &acc, access.LedgerRecharge, 3000, "t", "r1", ""); err != nil {
+			return err
+		}
+		_, err = st.InsertCycleTx(ctx, tx, a.ID, "dorm", 2000, now.Add(-720*time.Hour), 720*time.Hour-time.Second)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	storetest.AddOnlineSession(t, st, storetest.OnlineSession{Account: a, NAS: "bras-t", Area: "dorm",
+		MAC: "00:11:22:33:44:55", IP: "10.0.0.9", Class: access.ClassUnknown, AcctSessionID: "A-1", At: now})
 	var out, errb bytes.Buffer
 	if code := run(ctx, []string{"billing", "settle", "--config", cfgPath}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s %s", code, out.String(), errb.String())

@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/roster"
 	"github.com/campusnet/campusnet/internal/store"
 )
 
@@ -202,89 +201,14 @@ func devicesImportCommand() command {
 
 type deviceImportReport struct{ bound, bad int }
 
-// maxDeviceRows bounds one import file.
-const maxDeviceRows = 200000
-
-// importDevices binds each good row (account, mac, class) in its own
-// transaction and reports each bad row with its line and reason; a bad row
-// stores nothing.
+// importDevices runs roster.ImportDevices and prints each bad row with its
+// line and reason, also when the import stops at an error.
 func importDevices(ctx context.Context, st *store.Store, r io.Reader, actor, reason string, out io.Writer) (deviceImportReport, error) {
-	var rep deviceImportReport
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	cr.ReuseRecord = true
-	accounts := map[string]int64{}
-	for line := 1; ; line++ {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		bad := func(format string, a ...any) {
-			rep.bad++
-			fmt.Fprintf(out, "line %d: %s\n", line, fmt.Sprintf(format, a...))
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				bad("not CSV: %v", pe.Err)
-				continue
-			}
-			return rep, err
-		}
-		if line > maxDeviceRows {
-			return rep, fmt.Errorf("more than %d rows: split the file", maxDeviceRows)
-		}
-		if len(rec) == 0 || (len(rec) == 1 && strings.TrimSpace(rec[0]) == "") || strings.HasPrefix(strings.TrimSpace(rec[0]), "#") {
-			continue
-		}
-		if line == 1 && strings.EqualFold(strings.TrimSpace(rec[0]), "account") {
-			continue // header
-		}
-		if len(rec) != 3 {
-			bad("want 3 columns (account, mac, class), got %d", len(rec))
-			continue
-		}
-		user, rawMAC, class := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1]), strings.ToLower(strings.TrimSpace(rec[2]))
-		mac, err := access.NormalizeMAC(rawMAC)
-		if err != nil {
-			bad("%q is not a MAC address", clip(rawMAC))
-			continue
-		}
-		if class != access.ClassPC && class != access.ClassMobile {
-			bad("class %q: want pc or mobile", clip(class))
-			continue
-		}
-		id, ok := accounts[user]
-		if !ok {
-			acc, err := st.AccountByUsername(ctx, user)
-			if errors.Is(err, access.ErrNotFound) {
-				bad("no account %q", clip(user))
-				continue
-			}
-			if err != nil {
-				return rep, err
-			}
-			id = acc.ID
-			accounts[user] = id
-		}
-		if _, err := st.BindDevice(ctx, id, mac, class, actor, reason, 0); err != nil {
-			if errors.Is(err, access.ErrConflict) || errors.Is(err, access.ErrInvalid) {
-				bad("%s: %v", mac, err)
-				continue
-			}
-			return rep, err
-		}
-		rep.bound++
+	rep, err := roster.ImportDevices(ctx, st, r, actor, reason, false)
+	for _, b := range rep.Bad {
+		fmt.Fprintln(out, b)
 	}
-	return rep, nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
+	return deviceImportReport{bound: rep.Bound, bad: len(rep.Bad)}, err
 }
 
 // storeOnly loads the configuration and opens the store.

@@ -115,14 +115,23 @@ func TestDevicesCommands(t *testing.T) {
 					t.Errorf("import output lacks %q:\n%s", w, out)
 				}
 			}
-			acc, _ := c.st.AccountByUsername(context.Background(), "lab-printers")
-			devs, _ := c.st.DevicesByAccount(context.Background(), acc.ID)
+			acc, err := c.st.AccountByUsername(context.Background(), "lab-printers")
+			if err != nil {
+				t.Fatal(err)
+			}
+			devs, err := c.st.DevicesByAccount(context.Background(), acc.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(devs) != 2 {
 				t.Fatalf("imported devices: %+v", devs)
 			}
 			// Every bind is audited with its why.
 			for user, why := range map[string]string{"2026001": "PS5 in 3-204", "lab-printers": "printer fleet, ticket 1234"} {
-				log, _ := c.st.AuditLog(context.Background(), user, 20)
+				log, err := c.st.AuditLog(context.Background(), user, 20)
+				if err != nil {
+					t.Fatal(err)
+				}
 				found := false
 				for _, e := range log {
 					if e.Action == "device.bind" {
@@ -173,11 +182,17 @@ func TestSessionsAndKick(t *testing.T) {
 			if code != tt.code || !strings.Contains(out, tt.want) {
 				t.Fatalf("kick: exit %d, want %d and %q:\n%s", code, tt.code, tt.want, out)
 			}
-			s, _ := c.st.SessionByID(ctx, res[0].SessionID)
+			s, err := c.st.SessionByID(ctx, res[0].SessionID)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if (s.Status == access.SessionClosed) != (tt.code == 0) {
 				t.Fatalf("session after kick: %+v", s)
 			}
-			log, _ := c.st.AuditLog(ctx, "2026001", 1)
+			log, err := c.st.AuditLog(ctx, "2026001", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(log) != 1 || log[0].Actor != "op1" || log[0].Reason != "abuse report" {
 				t.Fatalf("audit: %+v", log)
 			}

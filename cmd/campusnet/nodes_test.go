@@ -29,7 +29,9 @@ func TestNodesListsAndMarksStale(t *testing.T) {
 		}
 	}
 	cfgPath := filepath.Join(dir, "c.toml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf("[server]\ndatabase = %q\n", dsn)), 0o600)
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("[server]\ndatabase = %q\n", dsn)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"nodes", "--config", cfgPath}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())

@@ -45,7 +45,10 @@ area = "library"
 vendor = "`+tt.vendor+`"
 `)
 			s := startServer(t, cfg, false)
-			hash, _ := identity.HashPassword("reader-pass", identity.InitialParams)
+			hash, err := identity.HashPassword("reader-pass", identity.InitialParams)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if _, _, err := s.st.EnsureAccount(context.Background(), access.Account{Username: "reader", Role: access.RoleStudent, PasswordHash: hash}); err != nil {
 				t.Fatal(err)
 			}

@@ -83,7 +83,9 @@ func TestServeHealthz(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	var body map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&body)
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != 200 || body["store"] != "ok" || resp.Header.Get("X-Portal-Node") != "t1" {
 		t.Fatalf("healthz: %d %v", resp.StatusCode, body)
 	}
@@ -91,7 +93,10 @@ func TestServeHealthz(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(m.Body)
+	b, err := io.ReadAll(m.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	m.Body.Close()
 	for _, line := range strings.Split(string(b), "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {

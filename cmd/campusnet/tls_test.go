@@ -39,12 +39,22 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kb, _ := x509.MarshalECPrivateKey(key)
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	cert, _ := x509.ParseCertificate(der)
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
@@ -57,7 +67,10 @@ func TestTLSListeners(t *testing.T) {
 	cfg.Portal.TLSListen, cfg.Portal.TLSCert, cfg.Portal.TLSKey = "127.0.0.1:0", cert, key
 	cfg.SelfService.TLSListen, cfg.SelfService.TLSCert, cfg.SelfService.TLSKey = "127.0.0.1:0", cert, key
 	s := startServer(t, cfg, false)
-	hash, _ := identity.HashPassword("right-password", identity.InitialParams)
+	hash, err := identity.HashPassword("right-password", identity.InitialParams)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := s.st.EnsureAccount(context.Background(), access.Account{Username: "u1", Role: access.RoleStudent, PasswordHash: hash}); err != nil {
 		t.Fatal(err)
 	}
@@ -65,14 +78,19 @@ func TestTLSListeners(t *testing.T) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	// RFC 8908 API over HTTPS.
-	req, _ := http.NewRequest(http.MethodGet, "https://"+s.Addr("portal-tls")+"/api/v1/captive", nil)
+	req, err := http.NewRequest(http.MethodGet, "https://"+s.Addr("portal-tls")+"/api/v1/captive", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Accept", "application/captive+json")
 	resp, err := tlsClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var capport map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&capport)
+	if err := json.NewDecoder(resp.Body).Decode(&capport); err != nil {
+		t.Fatal(err)
+	}
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/captive+json") || capport["captive"] != true {
 		t.Fatalf("captive API over TLS: %d %q %v", resp.StatusCode, resp.Header.Get("Content-Type"), capport)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
+	"github.com/campusnet/campusnet/internal/roster"
 	"github.com/campusnet/campusnet/internal/storetest"
 )
 
@@ -22,22 +23,6 @@ func idCard(seventeen string) string {
 		sum += int(seventeen[i]-'0') * weights[i]
 	}
 	return seventeen + string("10X98765432"[sum%11])
-}
-
-func TestInitialPassword(t *testing.T) {
-	tests := []struct{ name, id, mode, want string }{
-		{"digits", "420102200001011234", "drop", "011234"},
-		{"x dropped", "42010220000101123X", "drop", "101123"},
-		{"x kept", "42010220000101123x", "keep", "01123X"},
-		{"x zero", "42010220000101123X", "zero", "011230"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := initialPassword(tt.id, tt.mode); got != tt.want {
-				t.Fatalf("initialPassword(%s, %s) = %s, want %s", tt.id, tt.mode, got, tt.want)
-			}
-		})
-	}
 }
 
 func TestUsersImportBadRowsAndIdempotent(t *testing.T) {
@@ -91,7 +76,7 @@ func TestUsersImportBadRowsAndIdempotent(t *testing.T) {
 			if err != nil || !a.MustChange {
 				t.Fatalf("imported account: %+v %v", a, err)
 			}
-			if ok, _ := identity.VerifyPassword(a.PasswordHash, initialPassword(idCard("42010220000100007"), "drop")); !ok {
+			if ok, err := identity.VerifyPassword(a.PasswordHash, roster.InitialPassword(idCard("42010220000100007"), "drop")); err != nil || !ok {
 				t.Fatalf("initial password is not the last six of the id-card number")
 			}
 			// The person changes the password; a second import changes nothing.
@@ -103,7 +88,10 @@ func TestUsersImportBadRowsAndIdempotent(t *testing.T) {
 			if !strings.Contains(out.String(), "0 created, 0 updated, 20 unchanged") {
 				t.Fatalf("second import changed something: %s", out.String())
 			}
-			a, _ = st.AccountByUsername(context.Background(), "20260007")
+			a, err = st.AccountByUsername(context.Background(), "20260007")
+			if err != nil {
+				t.Fatal(err)
+			}
 			if a.PasswordHash != "mine" {
 				t.Fatalf("re-import reset a changed password")
 			}
@@ -182,11 +170,19 @@ func TestUsersImportDisableMissing(t *testing.T) {
 	disabled := func() []string {
 		var out []string
 		for i := 0; i < 10; i++ {
-			if a, _ := st.AccountByUsername(ctx, fmt.Sprintf("2026%04d", i)); a.Disabled {
+			a, err := st.AccountByUsername(ctx, fmt.Sprintf("2026%04d", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Disabled {
 				out = append(out, a.Username+":"+a.DisabledReason)
 			}
 		}
-		if a, _ := st.AccountByUsername(ctx, "noc-op"); a.Disabled {
+		a, err := st.AccountByUsername(ctx, "noc-op")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Disabled {
 			out = append(out, "noc-op")
 		}
 		return out
@@ -207,7 +203,7 @@ func TestUsersImportDisableMissing(t *testing.T) {
 	if code != 0 || strings.Join(disabled(), ",") != strings.Join(want, ",") || !strings.Contains(out, "disabled 3 accounts") {
 		t.Fatalf("graduates: %d %v\n%s", code, disabled(), out)
 	}
-	if log, _ := st.AuditLog(ctx, "20260000", 1); len(log) != 1 || log[0].Action != "account.disable" || log[0].Actor != "desk1" {
+	if log, err := st.AuditLog(ctx, "20260000", 1); err != nil || len(log) != 1 || log[0].Action != "account.disable" || log[0].Actor != "desk1" {
 		t.Fatalf("audit: %+v", log)
 	}
 	// Again: nothing more to do.

@@ -29,8 +29,7 @@ func TestServeRunsSettlement(t *testing.T) {
 		if _, err := s.st.AddLedgerTx(ctx, tx, &acc, access.LedgerRecharge, 5000, "t", "r1", ""); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO cycles (account_id, area, fee_fen, started_at, ends_at) VALUES (?, 'dorm', 2000, ?, ?)`),
-			a.ID, now-1000, now-1)
+		_, err = s.st.InsertCycleTx(ctx, tx, a.ID, "dorm", 2000, time.UnixMilli(now-1000), 999*time.Millisecond)
 		return err
 	})
 	if err != nil {

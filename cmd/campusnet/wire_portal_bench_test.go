@@ -107,14 +107,20 @@ user_subnets = ["10.0.0.0/8"]
 			b.ResetTimer()
 			start := time.Now()
 			b.RunParallel(func(pb *testing.PB) {
-				jar, _ := cookiejar.New(nil)
+				jar, err := cookiejar.New(nil)
+				if err != nil {
+					b.Fatal(err)
+				}
 				cl := &http.Client{Jar: jar, Timeout: 30 * time.Second}
 				resp, err := cl.Get(base + "/?wlanuserip=10.255.255.1&wlanacname=bench-bras")
 				if err != nil {
 					b.Error(err)
 					return
 				}
-				page, _ := io.ReadAll(resp.Body)
+				page, err := io.ReadAll(resp.Body)
+				if err != nil {
+					b.Fatal(err)
+				}
 				resp.Body.Close()
 				f := hiddenForm(string(page))
 				for pb.Next() {
@@ -127,7 +133,10 @@ user_subnets = ["10.0.0.0/8"]
 						b.Error(err)
 						return
 					}
-					body, _ := io.ReadAll(resp.Body)
+					body, err := io.ReadAll(resp.Body)
+					if err != nil {
+						b.Fatal(err)
+					}
 					resp.Body.Close()
 					if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "已上线") {
 						b.Errorf("login %d: %d %s", n, resp.StatusCode, pageGist(string(body)))

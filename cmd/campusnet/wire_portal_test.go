@@ -111,7 +111,10 @@ type e2eBrowser struct {
 }
 
 func (e *e2e) browser(ua string) *e2eBrowser {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	return &e2eBrowser{e: e, ua: ua, c: &http.Client{Jar: jar, Timeout: 15 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
@@ -122,7 +125,10 @@ func (b *e2eBrowser) do(method, path string, form url.Values) (int, string) {
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, _ := http.NewRequest(method, "http://"+b.e.s.Addr("portal")+path, body)
+	req, err := http.NewRequest(method, "http://"+b.e.s.Addr("portal")+path, body)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -132,7 +138,10 @@ func (b *e2eBrowser) do(method, path string, form url.Values) (int, string) {
 		b.e.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
 	if resp.Header.Get("X-Portal-Node") != "t1" {
 		b.e.t.Fatalf("%s %s: no X-Portal-Node", method, path)
 	}
@@ -222,7 +231,10 @@ func TestPortalEndToEnd(t *testing.T) {
 					e.waitSession(ip, false)
 				}
 				// The first Accounting-Start in the dorm started a cycle.
-				a, _ := e.s.st.AccountByUsername(ctx, "student1")
+				a, err := e.s.st.AccountByUsername(ctx, "student1")
+				if err != nil {
+					t.Fatal(err)
+				}
 				if c, err := e.s.st.ActiveCycle(ctx, a.ID, "dorm"); err != nil || c.Fee != 2000 {
 					t.Fatalf("no dorm cycle after the first session: %+v %v", c, err)
 				}
@@ -301,8 +313,11 @@ func TestPortalEndToEnd(t *testing.T) {
 			})
 
 			t.Run("initial password must change", func(t *testing.T) {
-				hash, _ := identity.HashPassword("110105", identity.InitialParams)
-				_, _, err := e.s.st.OpenAccount(ctx, access.Account{Username: "fresh1", Role: access.RoleStudent, PasswordHash: hash, MustChange: true},
+				hash, err := identity.HashPassword("110105", identity.InitialParams)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _, err = e.s.st.OpenAccount(ctx, access.Account{Username: "fresh1", Role: access.RoleStudent, PasswordHash: hash, MustChange: true},
 					2000, "test", "e2e:fresh1", "")
 				if err != nil {
 					t.Fatal(err)
@@ -339,7 +354,10 @@ func TestDemoPrintsHowToTry(t *testing.T) {
 	cfg := testConfig(t, "sqlite:"+filepath.Join(t.TempDir(), "c.db"), "")
 	s := &server{cfg: cfg, addrs: map[string]string{"portal": "127.0.0.1:8080", "radius-auth": "127.0.0.1:1812", "radius-acct": "127.0.0.1:1813",
 		"demo-portal": "127.0.0.1:2000", "demo-coa": "127.0.0.1:3799", "portal-notify": "127.0.0.1:50100", "ops": "127.0.0.1:9100"}}
-	def, _ := config.Load("")
+	def, err := config.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	printDemo(&out, s, demoNAS(def))
 	for _, w := range []string{"http://127.0.0.1:8080/", "student1 / student1-pass", "radtest -x student1 student1-pass 127.0.0.1 0 testing123", "Portal v2/chap on 127.0.0.1:2000"} {

@@ -92,7 +92,7 @@ func selfServiceConfig(cfg *config.Config, tokenKey logintoken.Key) selfservice.
 	sc := selfservice.Config{
 		Organisation: cfg.Server.Organisation, NodeID: cfg.Server.NodeID, Version: version,
 		PaymentURL: cfg.SelfService.PaymentURL, Admins: cfg.SelfService.Admins,
-		Helpdesk: cfg.Server.Helpdesk, PasswordResetURL: cfg.Portal.PasswordResetURL,
+		Helpdesk: cfg.Server.Helpdesk, PasswordResetURL: cfg.Portal.PasswordResetURL, TrailingX: cfg.Identity.TrailingX,
 		TrustedProxies: cfg.SelfService.TrustedProxyPrefixes,
 		SessionKey:     m.Sum(nil), SecureCookies: cfg.SelfService.SecureCookies,
 	}

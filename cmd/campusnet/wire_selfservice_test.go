@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -22,7 +23,10 @@ type ssClient struct {
 }
 
 func newSSClient(t *testing.T) *ssClient {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &ssClient{t: t, c: &http.Client{Jar: jar}}
 }
 
@@ -30,10 +34,16 @@ func (c *ssClient) call(method, addr, path string, body any, header map[string]s
 	c.t.Helper()
 	var rd io.Reader
 	if body != nil {
-		b, _ := json.Marshal(body)
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, "http://"+addr+path, rd)
+	req, err := http.NewRequest(method, "http://"+addr+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	if c.csrf != "" {
 		req.Header.Set("X-CSRF-Token", c.csrf)
@@ -47,15 +57,23 @@ func (c *ssClient) call(method, addr, path string, body any, header map[string]s
 	}
 	defer resp.Body.Close()
 	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil && !errors.Is(err, io.EOF) { // 204: no body
+		c.t.Fatal(err)
+	}
 	return resp.StatusCode, out
 }
 
 // moveCookies makes the jar send addr1's cookies to addr2 too (another node
 // behind the same load balancer).
 func (c *ssClient) moveCookies(addr1, addr2 string) {
-	u1, _ := url.Parse("http://" + addr1 + "/")
-	u2, _ := url.Parse("http://" + addr2 + "/")
+	u1, err := url.Parse("http://" + addr1 + "/")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	u2, err := url.Parse("http://" + addr2 + "/")
+	if err != nil {
+		c.t.Fatal(err)
+	}
 	c.c.Jar.SetCookies(u2, c.c.Jar.Cookies(u1))
 }
 
@@ -96,7 +114,10 @@ area = "dorm"
 
 	// The payment platform pays 20 yuan for student2.
 	body := []byte(`{"order_id":"demo-0001","account":"student2","amount_fen":2000,"paid_at":"2026-03-01T10:00:00+08:00"}`)
-	req, _ := http.NewRequest(http.MethodPost, "http://"+a1+"/api/v1/payments/notify", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, "http://"+a1+"/api/v1/payments/notify", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Campusnet-Signature", billing.Sign([]byte("change-me"), body))
 	resp, err := http.DefaultClient.Do(req)
@@ -126,7 +147,10 @@ area = "dorm"
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, _ := io.ReadAll(r.Body)
+	page, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.Body.Close()
 	if r.StatusCode != http.StatusOK || !strings.Contains(string(page), "dorm-bras-1") || r.Header.Get("X-Portal-Node") != "t1" {
 		t.Fatalf("NOC BAS list: %d %s", r.StatusCode, page)
@@ -136,7 +160,10 @@ area = "dorm"
 	if err != nil {
 		t.Fatal(err)
 	}
-	metrics, _ := io.ReadAll(m.Body)
+	metrics, err := io.ReadAll(m.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	m.Body.Close()
 	for _, w := range []string{`campusnet_selfservice_logins_total{result="ok"} 2`, `campusnet_payments_total{result="credited"} 1`} {
 		if !strings.Contains(string(metrics), w) {

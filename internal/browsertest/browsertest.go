@@ -45,3 +45,23 @@ func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	}
 	return ctx
 }
+
+// ScreenshotsEnv names the variable that refreshes committed screenshots:
+// CAMPUSNET_SCREENSHOTS=update go test -run Browser ./selfservice/.
+const ScreenshotsEnv = "CAMPUSNET_SCREENSHOTS"
+
+// ScreenshotDir is where a browser test writes its screenshots: committed
+// (the committed screenshots' folder) when ScreenshotsEnv is "update",
+// else committed+"/out", which .gitignore lists, so a test run leaves the
+// tree as it was. It creates the folder.
+func ScreenshotDir(t testing.TB, committed string) string {
+	t.Helper()
+	dir := committed + "/out"
+	if os.Getenv(ScreenshotsEnv) == "update" {
+		dir = committed
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -14,7 +14,10 @@ import (
 func TestFromAccounts(t *testing.T) {
 	st := storetest.NewSQLite(t)
 	ctx := context.Background()
-	hash, _ := identity.HashPassword("initial-1", identity.InitialParams)
+	hash, err := identity.HashPassword("initial-1", identity.InitialParams)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := st.EnsureAccount(ctx, access.Account{Username: "s1", Name: "S One", Role: "student", PasswordHash: hash, MustChange: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +32,10 @@ func TestFromAccounts(t *testing.T) {
 	if err := loc.ChangePassword(ctx, "s1", "initial-1", "a-new-password"); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := st.AccountByUsername(ctx, "s1")
+	a, err := st.AccountByUsername(ctx, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if a.MustChange {
 		t.Fatal("must-change not cleared in the store")
 	}

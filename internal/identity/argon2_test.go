@@ -46,7 +46,10 @@ func TestHashRoundTrip(t *testing.T) {
 			if err != nil || got != tt.params {
 				t.Fatalf("HashParams = %+v, %v; want %+v", got, err, tt.params)
 			}
-			h2, _ := HashPassword(tt.password, tt.params)
+			h2, err := HashPassword(tt.password, tt.params)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if h2 == h {
 				t.Fatal("two hashes of one password are equal: salt not random")
 			}
@@ -70,7 +73,7 @@ func TestVerifyReferenceHashes(t *testing.T) {
 			if !ok || err != nil {
 				t.Fatalf("VerifyPassword = %v, %v", ok, err)
 			}
-			if ok, _ := VerifyPassword(tt.encoded, strings.ToUpper(tt.password)); ok {
+			if ok, err := VerifyPassword(tt.encoded, strings.ToUpper(tt.password)); err != nil || ok {
 				t.Fatal("wrong password verified")
 			}
 		})

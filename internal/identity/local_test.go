@@ -172,7 +172,7 @@ func TestLocalRehashOnLogin(t *testing.T) {
 			if c.Person.MustChange != tt.mustChange {
 				t.Fatalf("stored MustChange = %v, want %v", c.Person.MustChange, tt.mustChange)
 			}
-			if ok, _ := VerifyPassword(c.Hash, "pass-word-1"); !ok {
+			if ok, err := VerifyPassword(c.Hash, "pass-word-1"); err != nil || !ok {
 				t.Fatal("the new hash does not verify the same password")
 			}
 

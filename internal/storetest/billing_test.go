@@ -35,7 +35,10 @@ func billingAccount(t *testing.T, s *store.Store, user string, balance access.Fe
 			t.Fatal(err)
 		}
 	}
-	a, _ = s.AccountByUsername(ctx, user)
+	a, err = s.AccountByUsername(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return a
 }
 
@@ -138,7 +141,10 @@ func TestBillingDueCyclesAndSessions(t *testing.T) {
 			t.Fatalf("due after the first: %+v %v", due, err)
 		}
 
-		a, _ := s.AccountByUsername(ctx, "a")
+		a, err := s.AccountByUsername(ctx, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
 		now := access.Millis(clock.Now())
 		for i, st := range []string{"online", "reserved", "closed", "online"} {
 			last := now
@@ -233,7 +239,7 @@ func TestBillingOperations(t *testing.T) {
 			if (st.want == nil) != (err == nil) || (st.want != nil && !errors.Is(err, st.want)) {
 				t.Fatalf("%s: %v, want %v", st.name, err, st.want)
 			}
-			if a, _ := s.AccountByUsername(ctx, "s1"); a.Balance != st.balance {
+			if a, err := s.AccountByUsername(ctx, "s1"); err != nil || a.Balance != st.balance {
 				t.Fatalf("%s: balance %s, want %s", st.name, a.Balance, st.balance)
 			}
 		}

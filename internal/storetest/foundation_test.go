@@ -63,7 +63,10 @@ func TestImportIdempotent(t *testing.T) {
 		if err != nil || a.PasswordHash != "changed" || a.MustChange {
 			t.Fatalf("password reset by re-import: %+v %v", a, err)
 		}
-		b, _ := s.AccountByUsername(ctx, "2026002")
+		b, err := s.AccountByUsername(ctx, "2026002")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if b.Role != "staff" || b.PasswordHash != "h2" || !b.MustChange {
 			t.Fatalf("role not updated: %+v", b)
 		}
@@ -104,7 +107,10 @@ func TestLedgerOnceAndBalance(t *testing.T) {
 			}(i)
 		}
 		wg.Wait()
-		got, _ := s.AccountByID(ctx, a.ID)
+		got, err := s.AccountByID(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var sum int64
 		if err := s.DB().GetContext(ctx, &sum, s.Rebind(`SELECT COALESCE(SUM(amount_fen),0) FROM ledger WHERE account_id = ?`), a.ID); err != nil {
 			t.Fatal(err)
@@ -119,8 +125,14 @@ func TestUniqueKeysHold(t *testing.T) {
 	t.Parallel()
 	ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		a, _, _ := s.EnsureAccount(ctx, access.Account{Username: "u1"})
-		b, _, _ := s.EnsureAccount(ctx, access.Account{Username: "u2"})
+		a, _, err := s.EnsureAccount(ctx, access.Account{Username: "u1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _, err := s.EnsureAccount(ctx, access.Account{Username: "u2"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		db := s.DB()
 		now := int64(1)
 		// One active cycle per (account, area).
@@ -160,7 +172,10 @@ func TestAuditAndDisable(t *testing.T) {
 		if err := s.SetDisabled(ctx, "admin", "u1", true, "abuse report #12"); err != nil {
 			t.Fatal(err)
 		}
-		a, _ := s.AccountByUsername(ctx, "u1")
+		a, err := s.AccountByUsername(ctx, "u1")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !a.Disabled || a.DisabledReason != "abuse report #12" {
 			t.Fatalf("not disabled: %+v", a)
 		}

@@ -164,16 +164,16 @@ func TestPortalKicks(t *testing.T) {
 		if err != nil || !ok || nas != "bras-2" || !at.Equal(t0.Add(time.Minute)) {
 			t.Fatalf("newest note: %q %v %v %v", nas, at, ok, err)
 		}
-		if _, _, ok, _ := s.KickByIP(ctx, "10.2.0.8", t0.Add(2*time.Minute)); ok {
+		if _, _, ok, err := s.KickByIP(ctx, "10.2.0.8", t0.Add(2*time.Minute)); err != nil || ok {
 			t.Fatal("a note older than since was returned")
 		}
-		if _, _, ok, _ := s.KickByIP(ctx, "10.2.0.7", t0); ok {
+		if _, _, ok, err := s.KickByIP(ctx, "10.2.0.7", t0); err != nil || ok {
 			t.Fatal("a note for an address never logged out")
 		}
 		if err := s.ForgetKick(ctx, "10.2.0.8"); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, ok, _ := s.KickByIP(ctx, "10.2.0.8", t0); ok {
+		if _, _, ok, err := s.KickByIP(ctx, "10.2.0.8", t0); err != nil || ok {
 			t.Fatal("note survived ForgetKick")
 		}
 		if n, err := s.PurgeKicks(ctx, t0.Add(time.Second)); err != nil || n != 1 {
@@ -208,7 +208,10 @@ func TestDeviceClassOverride(t *testing.T) {
 		if _, ok, err := s.DeviceClassOverride(ctx, a.ID, seen); err != nil || ok {
 			t.Fatalf("a device only seen: %v %v", ok, err)
 		}
-		devs, _ := s.DevicesByAccount(ctx, a.ID)
+		devs, err := s.DevicesByAccount(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, d := range devs {
 			if want := map[string]string{byDesk: access.ClassMobile, seen: access.ClassPC}[d.MAC]; d.Class != want {
 				t.Fatalf("%s: class %s, want %s", d.MAC, d.Class, want)

@@ -68,7 +68,10 @@ func TestDeviceBinding(t *testing.T) {
 		if _, err := s.BoundDeviceByMAC(ctx, mac); !errors.Is(err, access.ErrNotFound) {
 			t.Fatalf("still bound: %v", err)
 		}
-		log, _ := s.AuditLog(ctx, "dev-a", 10)
+		log, err := s.AuditLog(ctx, "dev-a", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(log) < 2 || log[0].Action != "device.unbind" || log[0].Actor != "op2" || log[0].Reason != "lost laptop" {
 			t.Fatalf("audit: %+v", log)
 		}
@@ -76,7 +79,10 @@ func TestDeviceBinding(t *testing.T) {
 		if _, err := s.BindDevice(ctx, b.ID, mac, access.ClassPC, "op1", "", 2); err != nil {
 			t.Fatal(err)
 		}
-		devs, _ := s.DevicesByAccount(ctx, a.ID)
+		devs, err := s.DevicesByAccount(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(devs) != 2 || devs[0].Bound != true {
 			t.Fatalf("devices of a: %+v", devs)
 		}
@@ -137,7 +143,10 @@ func TestSessionsAndReaper(t *testing.T) {
 				t.Fatalf("record %d: %+v, want %s", i, res[i], w)
 			}
 		}
-		live, _ := s.SessionsByAccount(ctx, a.ID, true)
+		live, err := s.SessionsByAccount(ctx, a.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(live) != 2 {
 			t.Fatalf("live: %+v", live)
 		}

@@ -12,8 +12,14 @@ func TestAccountRefusals(t *testing.T) {
 	t.Parallel()
 	ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		a, _, _ := s.EnsureAccount(ctx, access.Account{Username: "student1"})
-		b, _, _ := s.EnsureAccount(ctx, access.Account{Username: "student2"})
+		a, _, err := s.EnsureAccount(ctx, access.Account{Username: "student1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _, err := s.EnsureAccount(ctx, access.Account{Username: "student2"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		add := func(at int64, user string, acc *int64, result, reason string) {
 			t.Helper()
 			_, err := s.DB().Exec(s.Rebind(`INSERT INTO auth_log (at, username, account_id, result, reason) VALUES (?, ?, ?, ?, ?)`),
@@ -46,7 +52,7 @@ func TestAccountRefusals(t *testing.T) {
 				t.Fatalf("refusals %v, want %v (newest first)", reasons, want)
 			}
 		}
-		if got, _ := s.AccountRefusals(ctx, a.ID, "student1", 1); len(got) != 1 || got[0].At != 5000 {
+		if got, err := s.AccountRefusals(ctx, a.ID, "student1", 1); err != nil || len(got) != 1 || got[0].At != 5000 {
 			t.Fatalf("limit 1: %+v", got)
 		}
 	})
@@ -56,7 +62,10 @@ func TestNASActivities(t *testing.T) {
 	t.Parallel()
 	ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		a, _, _ := s.EnsureAccount(ctx, access.Account{Username: "student1"})
+		a, _, err := s.EnsureAccount(ctx, access.Account{Username: "student1"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.DB().Exec(s.Rebind(`INSERT INTO nas (name, ip, area, last_request_at) VALUES (?, ?, ?, ?), (?, ?, ?, ?)`),
 			"bras-1", "10.0.0.1", "dorm", 1234, "ac-2", "10.0.0.2", "office", 0); err != nil {
 			t.Fatal(err)

@@ -271,7 +271,10 @@ func TestNotifyServer(t *testing.T) {
 		}, count: func(s NotifyStats) uint64 { return s.Malformed }},
 		{name: "other type", data: func() []byte {
 			p := &Packet{Version: V2, Type: NtfUserIPChange, UserIP: testUser}
-			b, _ := p.Marshal([]byte(testSecret), nil)
+			b, err := p.Marshal([]byte(testSecret), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
 			return b
 		}, count: func(s NotifyStats) uint64 { return s.Ignored }},
 	}
@@ -307,7 +310,10 @@ func TestBASServerSurvivesMalformed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	forged, _ := (&Packet{Version: V2, Type: ReqChallenge, UserIP: testUser}).Marshal([]byte("wrong"), nil)
+	forged, err := (&Packet{Version: V2, Type: ReqChallenge, UserIP: testUser}).Marshal([]byte("wrong"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, b := range [][]byte{{}, {1}, {2, 1, 0, 0, 0, 0, 0, 0, 10, 1, 2, 3, 0, 0, 0, 1}, make([]byte, 5000), forged} {
 		if _, err := conn.Write(b); err != nil {
 			t.Fatal(err)
