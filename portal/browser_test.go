@@ -36,7 +36,7 @@ func TestBrowserLogin(t *testing.T) {
 		phone            bool
 		ip, mac          string
 		wants            []string
-		class            string
+		class            access.Class
 	}{
 		{"desktop-online", "student1", "student1-pass", false, "10.2.7.1", "00:16:3e:07:00:01", []string{"已上线", "电脑 / PC", "50.00"}, access.ClassPC},
 		{"phone-online", "student1", "student1-pass", true, "10.2.7.2", "00:16:3e:07:00:02", []string{"已上线", "移动设备 / mobile"}, access.ClassMobile},
@@ -103,7 +103,8 @@ func TestBrowserLogin(t *testing.T) {
 			t.Logf("screenshot: portal/%s", out)
 			if tt.class != "" && tt.mac != "" {
 				// The page's script reported the device hints.
-				var class, signals string
+				var class access.Class
+				var signals string
 				if devs := storetest.DevicesByMAC(t, h.st, tt.mac); len(devs) == 1 {
 					class, signals = devs[0].Class, devs[0].Signals
 				}

@@ -253,11 +253,11 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 		if c, ok, err := p.st.DeviceClassOverride(ctx, a.ID, e.MAC); err != nil {
 			p.log.Warn("device class override", "user", a.Username, "mac", e.MAC, "err", err)
 		} else if ok {
-			sig.Override = device.Class(c)
+			sig.Override = c
 		}
 	}
 	d := device.Classify(sig)
-	class := string(d.Class)
+	class := d.Class
 	signals := cut(strings.Join(d.Reasons, "; "), maxSignalsLen)
 	if e.MAC != "" {
 		if err := p.st.RememberDevice(ctx, a.ID, e.MAC, class, signals); err != nil {

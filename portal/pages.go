@@ -197,7 +197,7 @@ func (p *Portal) renderMessage(w http.ResponseWriter, r *http.Request, status in
 // cycleWait bounds the wait for a new cycle on the online page.
 const cycleWait = 500 * time.Millisecond
 
-func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName, class, ip, mac string, since int64, fresh bool) *onlineView {
+func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, class access.Class, ip, mac string, since int64, fresh bool) *onlineView {
 	v := &onlineView{Username: a.Username, Name: a.Name, Class: access.ClassLabel(class), Area: areaName, Balance: a.Balance, IP: ip, MAC: mac, Since: formatTime(since)}
 	if area, ok := p.areas[areaName]; ok && area.Fee > 0 {
 		v.Fee = area.Fee

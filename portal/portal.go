@@ -86,8 +86,8 @@ type Store interface {
 	EnsureAccount(ctx context.Context, a access.Account) (access.Account, bool, error)
 	CreateLoginToken(ctx context.Context, t access.LoginToken) (int64, error)
 	AuthLogByToken(ctx context.Context, tokenID int64) (access.AuthLogEntry, error)
-	RememberDevice(ctx context.Context, accountID int64, mac, class, signals string) error
-	DeviceClassOverride(ctx context.Context, accountID int64, mac string) (class string, found bool, err error)
+	RememberDevice(ctx context.Context, accountID int64, mac string, class access.Class, signals string) error
+	DeviceClassOverride(ctx context.Context, accountID int64, mac string) (class access.Class, found bool, err error)
 	ActiveCycle(ctx context.Context, accountID int64, area string) (access.Cycle, error)
 	LiveSessionByIP(ctx context.Context, ip string) (access.Session, error)
 	HeartbeatNode(ctx context.Context, n access.PortalNode) error

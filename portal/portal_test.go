@@ -74,7 +74,7 @@ func TestDeviceClassFromPageHints(t *testing.T) {
 	tests := []struct {
 		name, ua string
 		hints    url.Values
-		want     string
+		want     access.Class
 		desktop  bool
 	}{
 		{"iphone", uaIPhone, url.Values{"platform": {"iPhone"}, "touch": {"5"}, "sw": {"390"}, "sh": {"844"}}, access.ClassMobile, false},

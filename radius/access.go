@@ -40,7 +40,7 @@ type attempt struct {
 	mac     string // canonical, from Calling-Station-Id (or User-Name for MAC authentication)
 	ip      string
 	tokenID int64
-	class   string
+	class   access.Class
 	// disabled: unified identity says the account is disabled (the
 	// password was right); the policy refuses it with the store's reason.
 	disabled bool
@@ -395,7 +395,7 @@ func (s *Service) decide(a *attempt, st *access.LoginState) access.LoginDecision
 }
 
 // countedClass is the class a device counts as in an area.
-func (s *Service) countedClass(area access.Area, class string) string {
+func (s *Service) countedClass(area access.Area, class access.Class) access.Class {
 	if class == access.ClassPC || class == access.ClassMobile {
 		return class
 	}
@@ -415,7 +415,7 @@ type liveDevice struct {
 
 // liveDevices are the account's devices of a class that hold a live (not
 // stale) session in area, other than mac, oldest first.
-func (s *Service) liveDevices(area access.Area, st *access.LoginState, mac, class string) []liveDevice {
+func (s *Service) liveDevices(area access.Area, st *access.LoginState, mac string, class access.Class) []liveDevice {
 	var out []liveDevice
 	index := map[string]int{}
 	for _, l := range st.Live {

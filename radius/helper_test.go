@@ -253,7 +253,7 @@ func (e *env) recharge(a access.Account, amount access.Fen) {
 }
 
 // token stores a portal login token and returns it in clear.
-func (e *env) token(a access.Account, mac, ip, class string) (string, int64) {
+func (e *env) token(a access.Account, mac, ip string, class access.Class) (string, int64) {
 	e.t.Helper()
 	nonce := logintoken.NewNonce()
 	now := e.clock.Now()
@@ -266,7 +266,7 @@ func (e *env) token(a access.Account, mac, ip, class string) (string, int64) {
 }
 
 // bind binds a MAC to an account as an operator would.
-func (e *env) bind(a access.Account, mac, class string) {
+func (e *env) bind(a access.Account, mac string, class access.Class) {
 	e.t.Helper()
 	m, err := access.NormalizeMAC(mac)
 	if err != nil {

@@ -30,10 +30,10 @@ type Store interface {
 
 // Defaults for Config's zero values.
 const (
-	DefaultBatchSize       = 64
-	DefaultBatchWorkers    = 1
-	DefaultRequestTimeout  = 5 * time.Second
-	DefaultAuthLogQueue    = 1 << 16
+	DefaultBatchSize      = 64
+	DefaultBatchWorkers   = 1
+	DefaultRequestTimeout = 5 * time.Second
+	DefaultAuthLogQueue   = 1 << 16
 )
 
 // Config configures a Service. Store, Areas and NAS are required.

@@ -53,28 +53,28 @@ type apiMe struct {
 }
 
 type apiDevice struct {
-	MAC        string  `json:"mac"`
-	Class      string  `json:"class"`
-	Signals    string  `json:"signals"` // why it has that class
-	Bound      bool    `json:"bound"`   // may log in by MAC (seamless)
-	BoundBy    string  `json:"bound_by,omitempty"`
-	LastSeenAt string  `json:"last_seen_at,omitempty"`
-	Online     bool    `json:"online"`
-	SessionIDs []int64 `json:"session_ids"`
+	MAC        string       `json:"mac"`
+	Class      access.Class `json:"class"`
+	Signals    string       `json:"signals"` // why it has that class
+	Bound      bool         `json:"bound"`   // may log in by MAC (seamless)
+	BoundBy    string       `json:"bound_by,omitempty"`
+	LastSeenAt string       `json:"last_seen_at,omitempty"`
+	Online     bool         `json:"online"`
+	SessionIDs []int64      `json:"session_ids"`
 }
 
 type apiSession struct {
-	ID           int64  `json:"id"`
-	NAS          string `json:"nas"`
-	Area         string `json:"area"`
-	MAC          string `json:"mac"`
-	IP           string `json:"ip"`
-	Class        string `json:"class"`
-	Status       string `json:"status"`
-	StartedAt    string `json:"started_at,omitempty"`
-	LastUpdateAt string `json:"last_update_at,omitempty"`
-	InputOctets  int64  `json:"input_octets"`
-	OutputOctets int64  `json:"output_octets"`
+	ID           int64        `json:"id"`
+	NAS          string       `json:"nas"`
+	Area         string       `json:"area"`
+	MAC          string       `json:"mac"`
+	IP           string       `json:"ip"`
+	Class        access.Class `json:"class"`
+	Status       string       `json:"status"`
+	StartedAt    string       `json:"started_at,omitempty"`
+	LastUpdateAt string       `json:"last_update_at,omitempty"`
+	InputOctets  int64        `json:"input_octets"`
+	OutputOctets int64        `json:"output_octets"`
 }
 
 type apiLedger struct {
@@ -208,8 +208,8 @@ func (s *Service) apiDevices(w http.ResponseWriter, r *http.Request, q *request)
 }
 
 type registerBody struct {
-	MAC   string `json:"mac"`
-	Class string `json:"class"`
+	MAC   string       `json:"mac"`
+	Class access.Class `json:"class"`
 }
 
 func (s *Service) apiRegister(w http.ResponseWriter, r *http.Request, q *request) error {

@@ -101,7 +101,7 @@ func (e *env) account(user, pass, role string, balance access.Fen, mustChange bo
 }
 
 // device binds a MAC to an account.
-func (e *env) bind(a access.Account, mac, class string) {
+func (e *env) bind(a access.Account, mac string, class access.Class) {
 	e.t.Helper()
 	if _, err := e.st.BindDevice(context.Background(), a.ID, mac, class, "portal", "", 0); err != nil {
 		e.t.Fatal(err)
@@ -110,7 +110,7 @@ func (e *env) bind(a access.Account, mac, class string) {
 
 // online inserts an online session of mac, as RADIUS does after
 // Accounting-Start, and returns its id.
-func (e *env) online(a access.Account, mac, ip, class string) int64 {
+func (e *env) online(a access.Account, mac, ip string, class access.Class) int64 {
 	e.t.Helper()
 	return storetest.AddOnlineSession(e.t, e.st, storetest.OnlineSession{Account: a, NAS: "dorm-bras-1", Area: "dorm",
 		MAC: mac, IP: ip, Class: class, At: e.clock.Now()})

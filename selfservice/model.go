@@ -302,7 +302,7 @@ func (s *Service) unbind(ctx context.Context, acc access.Account, rawMAC, actor,
 }
 
 // register binds a device without a browser (game console, TV) to acc.
-func (s *Service) register(ctx context.Context, acc access.Account, rawMAC, class, actor string) (access.Device, error) {
+func (s *Service) register(ctx context.Context, acc access.Account, rawMAC string, class access.Class, actor string) (access.Device, error) {
 	mac, err := access.NormalizeMAC(rawMAC)
 	if err != nil {
 		return access.Device{}, errBadRequest("MAC 地址格式不对，例如 00-1A-2B-3C-4D-5E / Not a MAC address, e.g. 00-1A-2B-3C-4D-5E")

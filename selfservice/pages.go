@@ -280,7 +280,7 @@ func (s *Service) unbindSubmit(w http.ResponseWriter, r *http.Request, q *reques
 }
 
 func (s *Service) registerSubmit(w http.ResponseWriter, r *http.Request, q *request) error {
-	d, err := s.register(r.Context(), q.acc, r.PostFormValue("mac"), r.PostFormValue("class"), q.acc.Username)
+	d, err := s.register(r.Context(), q.acc, r.PostFormValue("mac"), access.Class(r.PostFormValue("class")), q.acc.Username)
 	f := flash{Kind: "ok", Text: fmt.Sprintf("已登记并绑定 %s（%s）：该设备接入宿舍网络后即可自动上网。 / %s (%s) is registered and bound: it gets online by itself when connected.", d.MAC, d.Class, d.MAC, d.Class)}
 	return s.formResult(w, r, q, "/devices", f, err)
 }

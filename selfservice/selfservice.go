@@ -104,7 +104,7 @@ type Store interface {
 	LedgerByAccount(ctx context.Context, accountID int64, limit int) ([]access.LedgerEntry, error)
 
 	DevicesByAccount(ctx context.Context, accountID int64) ([]access.Device, error)
-	BindDevice(ctx context.Context, accountID int64, mac, class, actor, reason string, maxBound int) (access.Device, error)
+	BindDevice(ctx context.Context, accountID int64, mac string, class access.Class, actor, reason string, maxBound int) (access.Device, error)
 	UnbindDevice(ctx context.Context, accountID int64, mac, actor, reason string) (access.Device, error)
 	SessionsByAccount(ctx context.Context, accountID int64, liveOnly bool) ([]access.Session, error)
 	SessionByID(ctx context.Context, id int64) (access.Session, error)

@@ -35,7 +35,7 @@ func devicesBindCommand() command {
 			if len(args) != 2 {
 				return fmt.Errorf("%w: want USER and MAC", errUsage)
 			}
-			if class != access.ClassPC && class != access.ClassMobile {
+			if c := access.Class(class); c != access.ClassPC && c != access.ClassMobile {
 				return fmt.Errorf("%w: --class must be pc or mobile", errUsage)
 			}
 			mac, err := access.NormalizeMAC(args[1])
@@ -51,7 +51,7 @@ func devicesBindCommand() command {
 			if err != nil {
 				return noSuchUser(args[0], err)
 			}
-			d, err := st.BindDevice(ctx, acc.ID, mac, class, actor, reason, 0)
+			d, err := st.BindDevice(ctx, acc.ID, mac, access.Class(class), actor, reason, 0)
 			if err != nil {
 				return err
 			}

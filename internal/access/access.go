@@ -28,15 +28,20 @@ func (f Fen) String() string {
 	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
 }
 
-// Device classes (docs/design.md#device-classes).
+// Class is the device class an account's limits are counted in
+// (docs/design.md#device-classes).
+type Class string
+
+// Device classes. A device of class unknown (no signal was good enough)
+// counts as its area says (Area.UnknownAs, default pc).
 const (
-	ClassPC      = "pc"
-	ClassMobile  = "mobile"
-	ClassUnknown = "unknown"
+	ClassPC      Class = "pc"
+	ClassMobile  Class = "mobile"
+	ClassUnknown Class = "unknown"
 )
 
 // ClassLabel is a device class as pages show it, in Chinese and English.
-func ClassLabel(class string) string {
+func ClassLabel(class Class) string {
 	switch class {
 	case ClassPC:
 		return "电脑 / PC"
@@ -89,8 +94,8 @@ type Account struct {
 type Device struct {
 	ID         int64  `db:"id"`
 	AccountID  int64  `db:"account_id"`
-	MAC        string `db:"mac"`   // canonical, NormalizeMAC
-	Class      string `db:"class"` // ClassPC, ClassMobile, ClassUnknown
+	MAC        string `db:"mac"` // canonical, NormalizeMAC
+	Class      Class  `db:"class"`
 	Signals    string `db:"signals"`
 	Bound      bool   `db:"bound"` // allowed to MAC-authenticate (seamless login)
 	BoundBy    string `db:"bound_by"`
@@ -107,7 +112,7 @@ type Session struct {
 	Area           string `db:"area"`
 	MAC            string `db:"mac"`
 	IP             string `db:"ip"`
-	Class          string `db:"class"`
+	Class          Class  `db:"class"`
 	Status         string `db:"status"`
 	AcctSessionID  string `db:"acct_session_id"`
 	Correlation    string `db:"correlation"` // the Class attribute we send in Access-Accept

@@ -25,7 +25,7 @@ type Area struct {
 	OnLimit          string
 	// UnknownAs is the class a device of unknown class counts as (ClassPC
 	// unless configured).
-	UnknownAs string
+	UnknownAs Class
 	// Fee is charged per Cycle from the balance; 0 is free.
 	Fee   Fen
 	Cycle time.Duration

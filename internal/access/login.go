@@ -23,7 +23,7 @@ type LoginRequest struct {
 	// Billed says the area charges a fee: LoginState.ActiveCycle is read.
 	Billed bool
 	IP     string
-	Class  string // device class: from the token, the device row, or unknown
+	Class  Class // device class: from the token, the device row, or unknown
 }
 
 // LoginState is what the decision of one LoginRequest reads. The account

@@ -83,7 +83,7 @@ func RefuseArrears(balance, fee Fen, rechargeURL string) Refusal {
 }
 
 // RefuseDeviceLimit: the area's limit for this class is reached by dev.
-func RefuseDeviceLimit(class string, limit int, dev OnlineDevice) Refusal {
+func RefuseDeviceLimit(class Class, limit int, dev OnlineDevice) Refusal {
 	code, zh, en := ReasonDeviceLimitPC, "电脑", "PC"
 	if class == ClassMobile {
 		code, zh, en = ReasonDeviceLimitMobile, "移动设备", "mobile device"
@@ -196,7 +196,7 @@ type LoginToken struct {
 	IP        string `db:"ip"`
 	MAC       string `db:"mac"`
 	UserAgent string `db:"user_agent"`
-	Class     string `db:"class"`
+	Class     Class  `db:"class"`
 	Signals   string `db:"signals"`
 	NAS       string `db:"nas"`
 	CreatedAt int64  `db:"created_at"`

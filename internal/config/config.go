@@ -667,7 +667,7 @@ func (c *Config) NASForUser(ip netip.Addr) (*NAS, bool) {
 // Access returns the area as the services see it.
 func (a Area) Access() access.Area {
 	return access.Area{Name: a.Name, Roles: slices.Clone(a.Roles), MaxPC: a.MaxPC, MaxMobile: a.MaxMobile, OnLimit: a.OnLimit,
-		UnknownAs: a.UnknownAs, Fee: access.Fen(a.FeeFen), Cycle: a.Cycle.Duration, Seamless: a.Seamless,
+		UnknownAs: access.Class(a.UnknownAs), Fee: access.Fen(a.FeeFen), Cycle: a.Cycle.Duration, Seamless: a.Seamless,
 		MaxBound: a.MaxBound, RateUpKbps: a.RateUpKbps, RateDownKbps: a.RateDownKbps}
 }
 

@@ -1,19 +1,19 @@
 package device
 
 import (
+	"github.com/campusnet/campusnet/internal/access"
+
 	"fmt"
 	"strings"
 )
 
-// Class is the device class an account's limits are counted in.
-type Class string
-
-// Device classes. Unknown is counted as the portal's configuration says
-// (default pc); it means no signal was good enough, and the portal may ask.
+// The device classes (access.Class), by their short names here. Unknown
+// means no signal was good enough; the area decides how it counts, and the
+// portal may ask.
 const (
-	PC      Class = "pc"
-	Mobile  Class = "mobile"
-	Unknown Class = "unknown"
+	PC      = access.ClassPC
+	Mobile  = access.ClassMobile
+	Unknown = access.ClassUnknown
 )
 
 // Confidence values of a Decision.
@@ -58,12 +58,12 @@ type Signals struct {
 	MAC string
 	// Override is an operator's decision for this device; "" or Unknown
 	// when there is none.
-	Override Class
+	Override access.Class
 }
 
 // Decision is the outcome of Classify.
 type Decision struct {
-	Class Class
+	Class access.Class
 	// Reasons are human-readable, strongest first. The first reason decided;
 	// the following plain ones agree. Reasons starting with "overruled: "
 	// pointed the other way and lost; "note: " ones decided nothing.
@@ -99,7 +99,7 @@ const (
 // evidence is one signal's verdict. Class Unknown marks a note.
 type evidence struct {
 	tier  tier
-	class Class
+	class access.Class
 	conf  string
 	text  string
 }

@@ -3,6 +3,8 @@ package device
 import (
 	"strings"
 	"testing"
+
+	"github.com/campusnet/campusnet/internal/access"
 )
 
 // Real UAs from testdata/user-agents.tsv, by id.
@@ -25,7 +27,7 @@ func TestClassify(t *testing.T) {
 	tests := []struct {
 		name        string
 		s           Signals
-		want        Class
+		want        access.Class
 		desktopMode bool
 		confidence  string
 		reason      string // a substring of the first (deciding) reason

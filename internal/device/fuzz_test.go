@@ -4,6 +4,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/campusnet/campusnet/internal/access"
 )
 
 // FuzzClassify: User-Agents, headers and page hints are outside input. No
@@ -19,7 +21,7 @@ func FuzzClassify(f *testing.F) {
 	f.Add("Build/R", "", "", "linux arm", 0, 1, 1, "", "", "bogus")
 	f.Fuzz(func(t *testing.T, ua, chMobile, chPlatform, platform string, touch, w, h int, uaData, mac, override string) {
 		s := Signals{UserAgent: ua, CHUAMobile: chMobile, CHUAPlatform: chPlatform, Platform: platform,
-			MaxTouchPoints: touch, ScreenW: w, ScreenH: h, UADataMobile: uaData, MAC: mac, Override: Class(override)}
+			MaxTouchPoints: touch, ScreenW: w, ScreenH: h, UADataMobile: uaData, MAC: mac, Override: access.Class(override)}
 		d := Classify(s)
 		switch d.Class {
 		case PC, Mobile, Unknown:
@@ -47,7 +49,7 @@ func FuzzClassify(f *testing.F) {
 		if d.Class != Unknown && (strings.HasPrefix(d.Reasons[0], overruledPrefix) || strings.HasPrefix(d.Reasons[0], notePrefix)) {
 			t.Fatalf("first reason %q did not decide", d.Reasons[0])
 		}
-		if (override == "pc" || override == "mobile") && d.Class != Class(override) {
+		if (override == "pc" || override == "mobile") && d.Class != access.Class(override) {
 			t.Fatalf("override %s ignored: %s", override, d.Class)
 		}
 		if text := d.Explain(); !strings.Contains(text, "class: "+string(d.Class)) {

@@ -3,6 +3,8 @@ package device
 import (
 	"fmt"
 	"strings"
+
+	"github.com/campusnet/campusnet/internal/access"
 )
 
 // smallScreenMax is the longest "shorter side" of a phone-class screen in CSS
@@ -48,7 +50,7 @@ func platformEvidence(s Signals, ua uaInfo) []evidence {
 	p := strings.TrimSpace(s.Platform)
 	lp := strings.ToLower(p)
 	touch := s.MaxTouchPoints
-	one := func(c Class, format string, args ...any) []evidence {
+	one := func(c access.Class, format string, args ...any) []evidence {
 		return []evidence{{tierPlatform, c, ConfidenceHigh, fmt.Sprintf(format, args...)}}
 	}
 	note := func(format string, args ...any) []evidence {

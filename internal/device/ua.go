@@ -3,6 +3,8 @@ package device
 import (
 	"fmt"
 	"strings"
+
+	"github.com/campusnet/campusnet/internal/access"
 )
 
 // uaInfo holds what the rules need from a User-Agent, computed once.
@@ -88,7 +90,7 @@ func (u uaInfo) specificEvidence() []evidence {
 		return nil
 	}
 	var ev []evidence
-	add := func(c Class, conf, format string, args ...any) {
+	add := func(c access.Class, conf, format string, args ...any) {
 		ev = append(ev, evidence{tierUASpecific, c, conf, fmt.Sprintf(format, args...)})
 	}
 
@@ -151,7 +153,7 @@ func (u uaInfo) specificEvidence() []evidence {
 	return ev
 }
 
-func (u uaInfo) phoneOSEvidence(add func(c Class, conf, format string, args ...any)) {
+func (u uaInfo) phoneOSEvidence(add func(c access.Class, conf, format string, args ...any)) {
 	r := u.raw
 	android := strings.Contains(r, "Android")
 	switch {
@@ -192,7 +194,7 @@ func (u uaInfo) genericEvidence() []evidence {
 		return nil
 	}
 	var ev []evidence
-	add := func(c Class, conf, format string, args ...any) {
+	add := func(c access.Class, conf, format string, args ...any) {
 		ev = append(ev, evidence{tierUAGeneric, c, conf, fmt.Sprintf(format, args...)})
 	}
 	if u.claimsDesktop {

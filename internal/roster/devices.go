@@ -15,7 +15,7 @@ import (
 type DeviceStore interface {
 	AccountByUsername(ctx context.Context, username string) (access.Account, error)
 	BoundDeviceByMAC(ctx context.Context, mac string) (access.Device, error)
-	BindDevice(ctx context.Context, accountID int64, mac, class, actor, reason string, maxBound int) (access.Device, error)
+	BindDevice(ctx context.Context, accountID int64, mac string, class access.Class, actor, reason string, maxBound int) (access.Device, error)
 }
 
 // DeviceReport is what a device import did (or, dry, would do).
@@ -75,14 +75,14 @@ func ImportDevices(ctx context.Context, st DeviceStore, r io.Reader, actor, reas
 			bad("want 3 columns (account, mac, class), got %d", len(rec))
 			continue
 		}
-		user, rawMAC, class := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1]), strings.ToLower(strings.TrimSpace(rec[2]))
+		user, rawMAC, class := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1]), access.Class(strings.ToLower(strings.TrimSpace(rec[2])))
 		mac, err := access.NormalizeMAC(rawMAC)
 		if err != nil {
 			bad("%q is not a MAC address", clip(rawMAC))
 			continue
 		}
 		if class != access.ClassPC && class != access.ClassMobile {
-			bad("class %q: want pc or mobile", clip(class))
+			bad("class %q: want pc or mobile", clip(string(class)))
 			continue
 		}
 		id, ok := accounts[user]

@@ -45,7 +45,7 @@ func (s *Store) BoundDeviceByMAC(ctx context.Context, mac string) (access.Device
 // already has maxBound bound devices (0 = no limit), access.ErrInvalid for a
 // bad class, access.ErrNotFound for an unknown account. Binding a MAC that is
 // already the account's is not an error (the class is updated).
-func (s *Store) BindDevice(ctx context.Context, accountID int64, mac, class, actor, reason string, maxBound int) (access.Device, error) {
+func (s *Store) BindDevice(ctx context.Context, accountID int64, mac string, class access.Class, actor, reason string, maxBound int) (access.Device, error) {
 	switch class {
 	case "", access.ClassPC, access.ClassMobile, access.ClassUnknown:
 	default:

@@ -78,7 +78,7 @@ func (s *Store) AuthLogByToken(ctx context.Context, tokenID int64) (access.AuthL
 // RememberDevice records the class of (account, MAC) and the signals that
 // decided it, as the portal saw them at login, creating the device row if
 // needed. It never binds or unbinds: binding is RADIUS's, on accept.
-func (s *Store) RememberDevice(ctx context.Context, accountID int64, mac, class, signals string) error {
+func (s *Store) RememberDevice(ctx context.Context, accountID int64, mac string, class access.Class, signals string) error {
 	if mac == "" || accountID == 0 {
 		return fmt.Errorf("store: remember device: account and MAC are required: %w", access.ErrInvalid)
 	}
@@ -106,7 +106,7 @@ const classByPerson = `devices.bound AND devices.bound_by <> '` + access.BoundBy
 // phone stuck in desktop mode) or the student registering a console — which
 // outranks every signal of a login. found is false for a device
 // the portal bound or classified itself, or one bound without a class.
-func (s *Store) DeviceClassOverride(ctx context.Context, accountID int64, mac string) (class string, found bool, err error) {
+func (s *Store) DeviceClassOverride(ctx context.Context, accountID int64, mac string) (class access.Class, found bool, err error) {
 	err = s.db.GetContext(ctx, &class, s.db.Rebind(`SELECT class FROM devices
 		WHERE account_id = ? AND mac = ? AND `+classByPerson), accountID, mac)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -326,9 +326,10 @@ const (
 
 // bindOp binds a MAC to an account (a seamless area's portal login).
 type bindOp struct {
-	accountID        int64
-	mac, class, drop string
-	takeFrom         int64 // device id bound to another account
+	accountID int64
+	mac, drop string
+	class     access.Class
+	takeFrom  int64 // device id bound to another account
 }
 
 // loginBatch is what a batch's decisions write.
@@ -565,7 +566,7 @@ func (a *AAA) writeSessions(ctx context.Context, tx *sqlx.Tx, pending []*pending
 		var ips, classes []string
 		for _, p := range refresh {
 			ids, at = append(ids, p.s.ID), append(at, p.s.ReservedAt)
-			ips, classes = append(ips, p.s.IP), append(classes, p.s.Class)
+			ips, classes = append(ips, p.s.IP), append(classes, string(p.s.Class))
 		}
 		if _, err := a.exec(ctx, tx, `UPDATE sessions SET reserved_at = v.at, ip = v.ip, class = v.class
 			FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[]) AS v(id, at, ip, class)
@@ -587,7 +588,7 @@ func (a *AAA) writeSessions(ctx context.Context, tx *sqlx.Tx, pending []*pending
 			s := p.s
 			accIDs, at = append(accIDs, s.AccountID), append(at, s.ReservedAt)
 			users, nas, areas = append(users, s.Username), append(nas, s.NAS), append(areas, s.Area)
-			macs, ips, classes, corr = append(macs, s.MAC), append(ips, s.IP), append(classes, s.Class), append(corr, s.Correlation)
+			macs, ips, classes, corr = append(macs, s.MAC), append(ips, s.IP), append(classes, string(s.Class)), append(corr, s.Correlation)
 		}
 		if _, err := a.exec(ctx, tx, `INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, correlation, reserved_at)
 			SELECT a, u, n, ar, m, i, c, 'reserved', k, t
@@ -608,7 +609,7 @@ func (a *AAA) writeSessions(ctx context.Context, tx *sqlx.Tx, pending []*pending
 	return nil
 }
 
-func firstNonEmpty(v ...string) string {
+func firstNonEmpty[T ~string](v ...T) T {
 	for _, s := range v {
 		if s != "" {
 			return s

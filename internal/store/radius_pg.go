@@ -329,9 +329,9 @@ func writeLoginsPG(pending []*pendingSession, logNow []access.AuthLogEntry, nowM
 		case p.insert:
 			iAcc, iAt = append(iAcc, s.AccountID), append(iAt, s.ReservedAt)
 			iUser, iNAS, iArea = append(iUser, s.Username), append(iNAS, s.NAS), append(iArea, s.Area)
-			iMAC, iIP, iClass, iCorr = append(iMAC, s.MAC), append(iIP, s.IP), append(iClass, s.Class), append(iCorr, s.Correlation)
+			iMAC, iIP, iClass, iCorr = append(iMAC, s.MAC), append(iIP, s.IP), append(iClass, string(s.Class)), append(iCorr, s.Correlation)
 		default:
-			rID, rAt, rIP, rClass = append(rID, s.ID), append(rAt, s.ReservedAt), append(rIP, s.IP), append(rClass, s.Class)
+			rID, rAt, rIP, rClass = append(rID, s.ID), append(rAt, s.ReservedAt), append(rIP, s.IP), append(rClass, string(s.Class))
 		}
 	}
 	if len(closeIDs)+len(rID)+len(iAcc)+len(logNow) == 0 {

@@ -402,7 +402,7 @@ func (a *AAA) insertOnline(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecor
 	}
 	class := access.ClassUnknown
 	if r.MAC != "" {
-		var c string
+		var c access.Class
 		err := a.get(ctx, tx, &c, `SELECT class FROM devices WHERE account_id = ? AND mac = ?`, acc.ID, r.MAC)
 		if err == nil && c != "" {
 			class = c

@@ -92,10 +92,11 @@ func CloseSessionsByIP(t testing.TB, st *store.Store, ip, closeReason string) {
 
 // OnlineSession is a session as RADIUS records it after Accounting-Start.
 type OnlineSession struct {
-	Account        access.Account
-	NAS, Area      string
-	MAC, IP, Class string
-	At             time.Time // reserved, started and last heard of
+	Account   access.Account
+	NAS, Area string
+	MAC, IP   string
+	Class     access.Class
+	At        time.Time // reserved, started and last heard of
 	// AcctSessionID is the BAS's Acct-Session-Id (default "acct-"+MAC).
 	AcctSessionID string
 }

@@ -213,7 +213,7 @@ func TestDeviceClassOverride(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, d := range devs {
-			if want := map[string]string{byDesk: access.ClassMobile, seen: access.ClassPC}[d.MAC]; d.Class != want {
+			if want := map[string]access.Class{byDesk: access.ClassMobile, seen: access.ClassPC}[d.MAC]; d.Class != want {
 				t.Fatalf("%s: class %s, want %s", d.MAC, d.Class, want)
 			}
 		}

@@ -47,7 +47,10 @@ func TestDeviceBinding(t *testing.T) {
 		if _, err := s.BindDevice(ctx, a.ID, "00:10:a4:23:19:c2", access.ClassPC, "op1", "", 2); !errors.Is(err, access.ErrConflict) {
 			t.Fatalf("third binding with max 2: %v", err)
 		}
-		for _, bad := range []struct{ mac, class string }{{"00-10-A4-23-19-C0", access.ClassPC}, {mac, "tv"}} {
+		for _, bad := range []struct {
+			mac   string
+			class access.Class
+		}{{"00-10-A4-23-19-C0", access.ClassPC}, {mac, "tv"}} {
 			if _, err := s.BindDevice(ctx, a.ID, bad.mac, bad.class, "op1", "", 0); !errors.Is(err, access.ErrInvalid) {
 				t.Fatalf("bind %+v: %v", bad, err)
 			}
