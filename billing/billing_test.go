@@ -131,7 +131,7 @@ func TestSettleWhileOnline(t *testing.T) {
 					if len(reqs) != 1 || reqs[0].User != a.Username || reqs[0].AcctSessionID != "acct-00:11:22:33:44:55" || reqs[0].FramedIP != "10.1.2.3" {
 						t.Fatalf("the BAS got %+v", reqs)
 					}
-					if st, reason := e.sessionStatus(pc); st != access.SessionClosed || reason != access.ReasonArrears {
+					if st, reason := e.sessionStatus(pc); st != access.SessionClosed || reason != string(access.ReasonArrears) {
 						t.Fatalf("dorm session %s %s", st, reason)
 					}
 					if st, _ := e.sessionStatus(office); st != access.SessionOnline {
@@ -198,7 +198,7 @@ func TestSweepDisconnectsAfterLostDisconnect(t *testing.T) {
 		if rep.Settled != 0 || rep.Disconnects["ack"] != 1 {
 			t.Fatalf("sweep: %s", rep)
 		}
-		if st, reason := e.sessionStatus(sess); st != access.SessionClosed || reason != access.ReasonArrears {
+		if st, reason := e.sessionStatus(sess); st != access.SessionClosed || reason != string(access.ReasonArrears) {
 			t.Fatalf("session %s %s", st, reason)
 		}
 		e.verifyClean()

@@ -252,7 +252,7 @@ func (s *Service) disconnect(ctx context.Context, sessionID int64, username stri
 		s.log.Warn("cannot disconnect a session in arrears: no disconnector (RADIUS not running here)", "session", sessionID, "user", username)
 	} else {
 		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		o, err := s.cfg.Disconnector.DisconnectSession(dctx, sessionID, Actor, access.ReasonArrears)
+		o, err := s.cfg.Disconnector.DisconnectSession(dctx, sessionID, Actor, string(access.ReasonArrears))
 		cancel()
 		switch {
 		case err != nil:

@@ -85,7 +85,7 @@ func (h *standIn) ServeAccess(ctx context.Context, r *radius.Request) *layeh.Pac
 	if chap != nil {
 		method = "chap"
 	}
-	reply := func(code layeh.Code, reason, msg string, tokID *int64, acct *int64) *layeh.Packet {
+	reply := func(code layeh.Code, reason access.Reason, msg string, tokID *int64, acct *int64) *layeh.Packet {
 		res := "reject"
 		if code == layeh.CodeAccessAccept {
 			res = "accept"

@@ -89,7 +89,7 @@ func (p *Portal) limited(w http.ResponseWriter, r *http.Request, e entry, userna
 	}{{"account", p.accountLimit, strings.ToLower(username)}, {"source", p.sourceLimit, sourceAddr(r).String()}} {
 		if wait := l.lim.Wait(r.Context(), l.key); wait > 0 {
 			p.m.rateLimited.WithLabelValues(l.scope).Inc()
-			p.m.logins.WithLabelValues("reject", access.ReasonRateLimited).Inc()
+			p.countLogin("reject", access.ReasonRateLimited)
 			p.counts.add(0, 1, 0)
 			p.log.Warn("login rate limited", "scope", l.scope, "user", username, "ip", sourceAddr(r))
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
@@ -191,8 +191,8 @@ func (p *Portal) badCredentials(w http.ResponseWriter, r *http.Request, e entry,
 		Fix: access.ForgotPasswordFix(p.cfg.PasswordResetURL != "", p.cfg.Helpdesk), ResetURL: p.cfg.PasswordResetURL})
 }
 
-func (p *Portal) countLogin(result, reason string) {
-	p.m.logins.WithLabelValues(result, reason).Inc()
+func (p *Portal) countLogin(result string, reason access.Reason) {
+	p.m.logins.WithLabelValues(result, string(reason)).Inc()
 	if result == "accept" {
 		p.counts.add(1, 0, 0)
 	} else {
@@ -350,7 +350,7 @@ func (p *Portal) basRefused(w http.ResponseWriter, r *http.Request, e entry, a a
 		p.log.Info("refused", "user", a.Username, "ip", e.UserIP, "nas", e.NAS.Name, "reason", entryLog.Reason)
 		rf := access.Refusal{Code: entryLog.Reason, Message: entryLog.Message, Fix: access.Explain(entryLog.Reason)}
 		if rf.Message == "" {
-			rf.Message = entryLog.Reason
+			rf.Message = string(entryLog.Reason)
 		}
 		p.refusedCode(w, r, http.StatusForbidden, e, rf, &a)
 		return
@@ -361,7 +361,7 @@ func (p *Portal) basRefused(w http.ResponseWriter, r *http.Request, e entry, a a
 		}
 		p.m.basErrors.WithLabelValues(e.NAS.Name, kind).Inc()
 		p.counts.add(0, 1, 1)
-		p.m.logins.WithLabelValues("error", access.ReasonBASTimeout).Inc()
+		p.countLogin("error", access.ReasonBASTimeout)
 		p.log.Error("BAS did not answer (portal not response)", "nas", e.NAS.Name, "ip", e.UserIP, "user", a.Username, "err", err)
 		p.refused(w, r, http.StatusServiceUnavailable, e, &refusalView{Code: access.ReasonBASTimeout,
 			Message: "portal not response：接入设备 " + e.NAS.Name + " 无响应 / The access device " + e.NAS.Name + " did not answer",

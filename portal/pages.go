@@ -118,16 +118,17 @@ func newTrafficView(s *access.Session) *trafficView {
 
 // refusalView is a refusal with the links that fix it.
 type refusalView struct {
-	Code, Message, Fix string
-	ResetURL           string
-	Arrears            bool
-	Balance, Fee       access.Fen
-	PaymentURL         string
-	DeviceLimit        bool
-	DesktopHint        string
-	SelfServiceURL     string
-	Node               string // set for "portal not response"
-	StatusLink         bool   // the address is online already: its status page has the logout
+	Code           access.Reason
+	Message, Fix   string
+	ResetURL       string
+	Arrears        bool
+	Balance, Fee   access.Fen
+	PaymentURL     string
+	DeviceLimit    bool
+	DesktopHint    string
+	SelfServiceURL string
+	Node           string // set for "portal not response"
+	StatusLink     bool   // the address is online already: its status page has the logout
 }
 
 func formatTime(ms int64) string {

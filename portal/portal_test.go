@@ -109,13 +109,13 @@ func TestRefusalPages(t *testing.T) {
 		wants  []string
 	}{
 		{"arrears", access.RefuseArrears(1000, 2000, "https://pay.example.edu.cn/"), http.StatusForbidden,
-			[]string{"账户欠费", "10.00", "20.00", `href="https://pay.example.edu.cn/"`, "去充值", access.ReasonArrears}},
+			[]string{"账户欠费", "10.00", "20.00", `href="https://pay.example.edu.cn/"`, "去充值", string(access.ReasonArrears)}},
 		{"device limit pc", access.RefuseDeviceLimit(access.ClassPC, 1, access.OnlineDevice{MAC: "00:11:22:33:44:55", IP: "10.2.0.99", Since: since}), http.StatusForbidden,
-			[]string{"只允许 1 台电脑", "00:11:22:33:44:55", "10.2.0.99", "电脑模式", `href="http://selfaaa.example.edu.cn/"`, access.ReasonDeviceLimitPC}},
+			[]string{"只允许 1 台电脑", "00:11:22:33:44:55", "10.2.0.99", "电脑模式", `href="http://selfaaa.example.edu.cn/"`, string(access.ReasonDeviceLimitPC)}},
 		{"device limit mobile", access.RefuseDeviceLimit(access.ClassMobile, 1, access.OnlineDevice{MAC: "02:11:22:33:44:55", IP: "10.2.0.98", Since: since}), http.StatusForbidden,
-			[]string{"移动设备", "02:11:22:33:44:55", "selfaaa.example.edu.cn", access.ReasonDeviceLimitMobile}},
-		{"disabled", access.RefuseDisabled("违规"), http.StatusForbidden, []string{"账户已被停用", "违规", access.ReasonAccountDisabled}},
-		{"role", access.RefuseRole("dorm", "staff"), http.StatusForbidden, []string{"不对 staff 身份开放", access.ReasonRoleNotAllowed}},
+			[]string{"移动设备", "02:11:22:33:44:55", "selfaaa.example.edu.cn", string(access.ReasonDeviceLimitMobile)}},
+		{"disabled", access.RefuseDisabled("违规"), http.StatusForbidden, []string{"账户已被停用", "违规", string(access.ReasonAccountDisabled)}},
+		{"role", access.RefuseRole("dorm", "staff"), http.StatusForbidden, []string{"不对 staff 身份开放", string(access.ReasonRoleNotAllowed)}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,7 +238,7 @@ func TestDirectoryPasswordExpired(t *testing.T) {
 	if p.status != http.StatusForbidden {
 		t.Fatalf("status %d", p.status)
 	}
-	mustContain(t, p, "密码已过期", "has expired", access.ReasonPasswordExpired, `href="https://id.example.edu.cn/reset"`)
+	mustContain(t, p, "密码已过期", "has expired", string(access.ReasonPasswordExpired), `href="https://id.example.edu.cn/reset"`)
 	if strings.Contains(p.body, "停用") || strings.Contains(p.body, "用户名或密码错误") {
 		t.Fatalf("the page calls it something else:\n%s", p.body)
 	}
@@ -283,7 +283,7 @@ func TestAlreadyOnlineAsAnotherAccount(t *testing.T) {
 	if p.status != http.StatusConflict {
 		t.Fatalf("status %d, want 409\n%s", p.status, p.body)
 	}
-	mustContain(t, p, "另一个账号", access.ReasonAlreadyOnline, `href="/status"`)
+	mustContain(t, p, "另一个账号", string(access.ReasonAlreadyOnline), `href="/status"`)
 	if strings.Contains(p.body, "roommate") || strings.Contains(p.body, "已上线") {
 		t.Fatalf("the page names the other account or says online:\n%s", p.body)
 	}
@@ -484,7 +484,7 @@ func TestBASSilentIsPortalNotResponse(t *testing.T) {
 			if p.status != http.StatusServiceUnavailable {
 				t.Fatalf("status %d\n%s", p.status, p.body)
 			}
-			mustContain(t, p, "portal not response", "网络信息中心-7", "把本页底部", access.ReasonBASTimeout)
+			mustContain(t, p, "portal not response", "网络信息中心-7", "把本页底部", string(access.ReasonBASTimeout))
 		})
 	}
 	if ok, _, basErr := h.portal.counts.sum(); basErr != 2 || ok != 0 {
@@ -609,7 +609,7 @@ func TestHostileInput(t *testing.T) {
 			p := b.login(redirect("bras-v2-chap", "10.2.4.2", ""), "victim", "guess", nil)
 			if p.status == http.StatusTooManyRequests {
 				limited++
-				mustContain(t, p, "尝试次数过多", access.ReasonRateLimited)
+				mustContain(t, p, "尝试次数过多", string(access.ReasonRateLimited))
 				if p.header.Get("Retry-After") == "" {
 					t.Fatal("no Retry-After")
 				}
@@ -654,7 +654,7 @@ func TestRateLimitSharedByNodes(t *testing.T) {
 			if p.status != http.StatusTooManyRequests {
 				t.Fatalf("node %s after 10 wrong passwords at two nodes: status %d, want 429", name, p.status)
 			}
-			mustContain(t, p, "尝试次数过多", access.ReasonRateLimited)
+			mustContain(t, p, "尝试次数过多", string(access.ReasonRateLimited))
 		}
 		// The source address's bucket (30) is shared too, and not used up:
 		// another account logs in from the same address at either node.

@@ -65,7 +65,7 @@ func (s *Service) ServeAccess(ctx context.Context, r *radiusproto.Request) *radi
 			return nil
 		}
 		s.logDecision(ctx, a, pre.entry)
-		s.metrics.request("access", pre.entry.Result, pre.entry.Reason)
+		s.metrics.request("access", pre.entry.Result, string(pre.entry.Reason))
 		return s.reject(r, pre.refusal)
 	}
 	dec, err := s.logins.do(ctx, a)
@@ -109,7 +109,7 @@ func (s *Service) accessDone(ctx context.Context, r *radiusproto.Request, a *att
 	if !dec.LogNow {
 		s.logDecision(ctx, a, dec.Log)
 	}
-	s.metrics.request("access", dec.Log.Result, dec.Log.Reason)
+	s.metrics.request("access", dec.Log.Result, string(dec.Log.Reason))
 	if len(dec.Close) > 0 {
 		s.replaced(dec.Close)
 	}

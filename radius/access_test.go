@@ -50,7 +50,7 @@ func TestAccessPolicy(t *testing.T) {
 				b          *bas.BAS
 				req        bas.AuthRequest
 				accept     bool
-				reason     string
+				reason     access.Reason
 				user       string   // the reply's User-Name on accept
 				msgContain []string // in the Reply-Messages of a refusal
 			}{
@@ -436,7 +436,7 @@ func TestPAPDirectoryPasswordExpired(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		var reasons []string
+		var reasons []access.Reason
 		for _, l := range e.authLog("d2026") {
 			reasons = append(reasons, l.Reason)
 		}

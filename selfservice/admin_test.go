@@ -79,7 +79,7 @@ func TestAdminPages(t *testing.T) {
 		})
 		t.Run("user page", func(t *testing.T) {
 			r := noc.get("/admin/users/student1")
-			for _, w := range []string{mac, "10.1.2.3", access.ReasonArrears, "opening balance", `id="balance">50.00<`, `action="/admin/users/student1/kick"`, `id="money"`} {
+			for _, w := range []string{mac, "10.1.2.3", string(access.ReasonArrears), "opening balance", `id="balance">50.00<`, `action="/admin/users/student1/kick"`, `id="money"`} {
 				if !strings.Contains(r.body, w) {
 					t.Errorf("user page lacks %q", w)
 				}

@@ -88,13 +88,13 @@ type apiLedger struct {
 }
 
 type apiRefusal struct {
-	At      string `json:"at"`
-	MAC     string `json:"mac,omitempty"`
-	IP      string `json:"ip,omitempty"`
-	NAS     string `json:"nas,omitempty"`
-	Reason  string `json:"reason"`
-	Message string `json:"message"`
-	Fix     string `json:"fix"`
+	At      string        `json:"at"`
+	MAC     string        `json:"mac,omitempty"`
+	IP      string        `json:"ip,omitempty"`
+	NAS     string        `json:"nas,omitempty"`
+	Reason  access.Reason `json:"reason"`
+	Message string        `json:"message"`
+	Fix     string        `json:"fix"`
 }
 
 // iso formats unix ms; "" for 0.

@@ -59,7 +59,7 @@ func TestAPIReads(t *testing.T) {
 			} `json:"refusals"`
 		}
 		mustJSON(t, app.api(http.MethodGet, "/api/v1/refusals", nil), &refusals)
-		if len(refusals.Refusals) != 1 || refusals.Refusals[0].Reason != access.ReasonMACNotBound ||
+		if len(refusals.Refusals) != 1 || refusals.Refusals[0].Reason != string(access.ReasonMACNotBound) ||
 			refusals.Refusals[0].Fix != access.Explain(access.ReasonMACNotBound) || !strings.Contains(refusals.Refusals[0].Message, "未绑定") {
 			t.Fatalf("refusals: %+v", refusals)
 		}
@@ -74,7 +74,7 @@ func TestAPIPasswordAndErrors(t *testing.T) {
 	app.apiLogin("student1", "student1-pass")
 
 	apiError(t, app.api(http.MethodPost, "/api/v1/password", map[string]string{"old_password": "wrong", "new_password": "long-enough-1"}),
-		http.StatusForbidden, access.ReasonBadCredentials)
+		http.StatusForbidden, string(access.ReasonBadCredentials))
 	apiError(t, app.api(http.MethodPost, "/api/v1/password", map[string]string{"old_password": "student1-pass", "new_password": "short"}),
 		http.StatusBadRequest, "BAD_REQUEST")
 	apiError(t, app.api(http.MethodPost, "/api/v1/password", map[string]any{"old_password": "student1-pass", "extra": 1}),

@@ -64,7 +64,7 @@ func errUnauthenticated() error {
 }
 
 func errRefusal(status int, r access.Refusal) error {
-	return &httpError{status: status, code: r.Code, message: r.Message}
+	return &httpError{status: status, code: string(r.Code), message: r.Message}
 }
 
 // asHTTPError maps any error to what the person sees: the httpError it

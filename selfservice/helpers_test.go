@@ -117,10 +117,10 @@ func (e *env) online(a access.Account, mac, ip string, class access.Class) int64
 }
 
 // refusal records a refused login as RADIUS does.
-func (e *env) refusal(a access.Account, mac, reason, message string) {
+func (e *env) refusal(a access.Account, mac string, reason access.Reason, message string) {
 	e.t.Helper()
 	storetest.AddRefusal(e.t, e.st, storetest.Refusal{Account: a, At: e.clock.Now(), NAS: "dorm-bras-1", MAC: mac, IP: "10.1.2.3",
-		Method: "pap", Reason: reason, Message: message, Node: "1"})
+		Method: "pap", Reason: string(reason), Message: message, Node: "1"})
 }
 
 // client is a browser or app: a cookie jar and the site's address.

@@ -18,37 +18,37 @@ import (
 func (s *Service) login(ctx context.Context, r *http.Request, username, password string) (access.Account, error) {
 	username = strings.TrimSpace(username)
 	if username == "" || password == "" || len(username) > 128 || len(password) > 1024 {
-		s.metrics.logins.WithLabelValues(access.ReasonBadCredentials).Inc()
+		s.metrics.logins.WithLabelValues(string(access.ReasonBadCredentials)).Inc()
 		return access.Account{}, errRefusal(http.StatusUnauthorized, access.RefuseBadCredentials())
 	}
 	if wait := s.limits.wait(ctx, s.clientIP(r), username); wait > 0 {
-		s.metrics.logins.WithLabelValues(access.ReasonRateLimited).Inc()
+		s.metrics.logins.WithLabelValues(string(access.ReasonRateLimited)).Inc()
 		mins := int((wait + time.Minute - 1) / time.Minute)
-		return access.Account{}, &httpError{status: http.StatusTooManyRequests, code: access.ReasonRateLimited,
+		return access.Account{}, &httpError{status: http.StatusTooManyRequests, code: string(access.ReasonRateLimited),
 			message: fmt.Sprintf("尝试次数过多，请 %d 分钟后再试 / Too many attempts: try again in %d minutes", mins, mins)}
 	}
 	p, err := s.deps.Identity.Authenticate(ctx, username, password)
 	switch {
 	case errors.Is(err, identity.ErrBadCredentials):
 		s.limits.failed(ctx, s.clientIP(r), username)
-		s.metrics.logins.WithLabelValues(access.ReasonBadCredentials).Inc()
+		s.metrics.logins.WithLabelValues(string(access.ReasonBadCredentials)).Inc()
 		return access.Account{}, errRefusal(http.StatusUnauthorized, access.RefuseBadCredentials())
 	case errors.Is(err, identity.ErrDisabled):
 		// With local passwords the password was right (identity.Local
 		// checks it first), so the person may read the operator's reason,
 		// as at the portal. A directory's lock may not have checked it.
-		s.metrics.logins.WithLabelValues(access.ReasonAccountDisabled).Inc()
+		s.metrics.logins.WithLabelValues(string(access.ReasonAccountDisabled)).Inc()
 		reason := ""
 		if a, err := s.st.AccountByUsername(ctx, username); err == nil && s.deps.Passwords != nil {
 			reason = a.DisabledReason
 		}
 		return access.Account{}, errRefusal(http.StatusForbidden, access.RefuseDisabled(reason))
 	case errors.Is(err, identity.ErrPasswordExpired):
-		s.metrics.logins.WithLabelValues(access.ReasonPasswordExpired).Inc()
+		s.metrics.logins.WithLabelValues(string(access.ReasonPasswordExpired)).Inc()
 		return access.Account{}, errRefusal(http.StatusForbidden, access.RefusePasswordExpired())
 	case err != nil:
-		s.metrics.logins.WithLabelValues(access.ReasonIdentityDown).Inc()
-		return access.Account{}, &httpError{status: http.StatusServiceUnavailable, code: access.ReasonIdentityDown,
+		s.metrics.logins.WithLabelValues(string(access.ReasonIdentityDown)).Inc()
+		return access.Account{}, &httpError{status: http.StatusServiceUnavailable, code: string(access.ReasonIdentityDown),
 			message: access.Explain(access.ReasonIdentityDown), err: err}
 	}
 	acc, err := s.st.AccountByUsername(ctx, p.ID)
@@ -60,7 +60,7 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 		return access.Account{}, err
 	}
 	if acc.Disabled {
-		s.metrics.logins.WithLabelValues(access.ReasonAccountDisabled).Inc()
+		s.metrics.logins.WithLabelValues(string(access.ReasonAccountDisabled)).Inc()
 		return access.Account{}, errRefusal(http.StatusForbidden, access.RefuseDisabled(acc.DisabledReason))
 	}
 	s.metrics.logins.WithLabelValues("ok").Inc()
@@ -101,10 +101,10 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request
 		}
 		s.logError(r, q, he)
 		d := loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: next, Username: strings.TrimSpace(user), Error: he.message}
-		switch he.code {
+		switch access.Reason(he.code) {
 		case access.ReasonBadCredentials, access.ReasonAccountDisabled, access.ReasonRateLimited, access.ReasonPasswordExpired:
-			d.Fix = access.Explain(he.code)
-			if he.code == access.ReasonBadCredentials {
+			d.Fix = access.Explain(access.Reason(he.code))
+			if access.Reason(he.code) == access.ReasonBadCredentials {
 				d.Fix = access.ForgotPasswordFix(s.cfg.PasswordResetURL != "", s.cfg.Helpdesk)
 			}
 		}
@@ -145,7 +145,7 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request, q *requ
 			message: "密码在统一身份认证平台修改 / Passwords are changed on the unified identity site"}
 	}
 	if wait := s.limits.wait(r.Context(), s.clientIP(r), q.acc.Username); wait > 0 {
-		return &httpError{status: http.StatusTooManyRequests, code: access.ReasonRateLimited, message: access.Explain(access.ReasonRateLimited)}
+		return &httpError{status: http.StatusTooManyRequests, code: string(access.ReasonRateLimited), message: access.Explain(access.ReasonRateLimited)}
 	}
 	err := s.deps.Passwords.ChangePassword(r.Context(), q.acc.Username, oldPW, newPW)
 	switch {
@@ -157,7 +157,7 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request, q *requ
 		return errBadRequest("新密码不能与当前密码或用户名相同 / The new password must differ from the current one and from the user name")
 	case errors.Is(err, identity.ErrBadCredentials):
 		s.limits.failed(r.Context(), s.clientIP(r), q.acc.Username)
-		return &httpError{status: http.StatusForbidden, code: access.ReasonBadCredentials, message: "当前密码不对 / The current password is wrong"}
+		return &httpError{status: http.StatusForbidden, code: string(access.ReasonBadCredentials), message: "当前密码不对 / The current password is wrong"}
 	case err != nil:
 		return err
 	}

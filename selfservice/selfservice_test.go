@@ -117,8 +117,8 @@ func TestLoginRefusals(t *testing.T) {
 	})
 	t.Run("api wrong password", func(t *testing.T) {
 		c := e.client()
-		apiError(t, c.api(http.MethodPost, "/api/v1/login", map[string]string{"username": "student1", "password": "x"}), http.StatusUnauthorized, access.ReasonBadCredentials)
-		apiError(t, c.api(http.MethodPost, "/api/v1/login", map[string]string{"username": "student1"}), http.StatusUnauthorized, access.ReasonBadCredentials)
+		apiError(t, c.api(http.MethodPost, "/api/v1/login", map[string]string{"username": "student1", "password": "x"}), http.StatusUnauthorized, string(access.ReasonBadCredentials))
+		apiError(t, c.api(http.MethodPost, "/api/v1/login", map[string]string{"username": "student1"}), http.StatusUnauthorized, string(access.ReasonBadCredentials))
 		r := c.do(mustRequest(http.MethodPost, e.srv.URL+"/api/v1/login", "text/plain", `{"username":"student1","password":"student1-pass"}`))
 		apiError(t, r, http.StatusUnsupportedMediaType, "BAD_REQUEST")
 	})
@@ -126,11 +126,11 @@ func TestLoginRefusals(t *testing.T) {
 		c := e.client()
 		for i := range 10 {
 			r := c.api(http.MethodPost, "/api/v1/login", map[string]string{"username": "student3", "password": fmt.Sprint("guess", i)})
-			apiError(t, r, http.StatusUnauthorized, access.ReasonBadCredentials)
+			apiError(t, r, http.StatusUnauthorized, string(access.ReasonBadCredentials))
 		}
 		// Now even the right password waits, from any source.
 		r := e.client().api(http.MethodPost, "/api/v1/login", map[string]string{"username": "student3", "password": "student3-pass"})
-		apiError(t, r, http.StatusTooManyRequests, access.ReasonRateLimited)
+		apiError(t, r, http.StatusTooManyRequests, string(access.ReasonRateLimited))
 		if r.header.Get("Retry-After") == "" {
 			t.Error("no Retry-After")
 		}
@@ -166,7 +166,7 @@ func TestMustChangePassword(t *testing.T) {
 		}
 		app := e.client()
 		app.apiLogin("2026001", "123456")
-		apiError(t, app.api(http.MethodGet, "/api/v1/devices", nil), http.StatusForbidden, access.ReasonMustChangePassword)
+		apiError(t, app.api(http.MethodGet, "/api/v1/devices", nil), http.StatusForbidden, string(access.ReasonMustChangePassword))
 		var me struct {
 			Account struct {
 				MustChange bool `json:"must_change"`

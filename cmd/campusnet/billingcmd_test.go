@@ -156,7 +156,7 @@ coa_port = %d
 		t.Fatal("no Disconnect-Request reached the BAS")
 	}
 	s, err := st.SessionByID(ctx, 1)
-	if err != nil || s.Status != access.SessionClosed || s.CloseReason != access.ReasonArrears {
+	if err != nil || s.Status != access.SessionClosed || s.CloseReason != string(access.ReasonArrears) {
 		t.Fatalf("session after settle: %+v %v", s, err)
 	}
 }

@@ -245,7 +245,7 @@ func TestPortalEndToEnd(t *testing.T) {
 				if code != http.StatusForbidden {
 					t.Fatalf("%d\n%s", code, body)
 				}
-				contains(t, body, "账户欠费", "10.00", "20.00", access.ReasonArrears)
+				contains(t, body, "账户欠费", "10.00", "20.00", string(access.ReasonArrears))
 			})
 
 			t.Run("device limit, already online, NTF_LOGOUT", func(t *testing.T) {
@@ -261,7 +261,7 @@ func TestPortalEndToEnd(t *testing.T) {
 				if code != http.StatusForbidden {
 					t.Fatalf("second PC: %d\n%s", code, body)
 				}
-				contains(t, body, access.ReasonDeviceLimitPC, "00-16-3E-00-07-01", "10.0.7.1", "电脑模式", "自服务系统")
+				contains(t, body, string(access.ReasonDeviceLimitPC), "00-16-3E-00-07-01", "10.0.7.1", "电脑模式", "自服务系统")
 				// A phone is fine.
 				code, body = e.browser(e2eIPhone).login("dorm-bras-pap", "10.2.7.3", "", "student1", "student1-pass")
 				if code != http.StatusOK {
@@ -343,7 +343,7 @@ func TestPortalEndToEnd(t *testing.T) {
 				if code != http.StatusServiceUnavailable {
 					t.Fatalf("%d\n%s", code, body)
 				}
-				contains(t, body, "portal not response", "网络信息中心-t1", access.ReasonBASTimeout)
+				contains(t, body, "portal not response", "网络信息中心-t1", string(access.ReasonBASTimeout))
 			})
 		})
 	}

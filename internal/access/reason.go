@@ -1,22 +1,26 @@
 package access
 
-// Reason codes of a refusal (docs/design.md#policy). The portal, RADIUS and
-// self-service show the same text for the same code.
+// Reason is the code of a login's outcome (docs/design.md#policy): OK, or
+// why it was refused. The portal, RADIUS and self-service show the same
+// text for the same code (Explain), and the authentication log keeps it.
+type Reason string
+
+// Reason codes.
 const (
-	ReasonOK                 = "OK"
-	ReasonBadCredentials     = "BAD_CREDENTIALS"
-	ReasonMACNotBound        = "MAC_NOT_BOUND"
-	ReasonAccountDisabled    = "ACCOUNT_DISABLED"
-	ReasonRoleNotAllowed     = "ROLE_NOT_ALLOWED"
-	ReasonArrears            = "ARREARS"
-	ReasonDeviceLimitPC      = "DEVICE_LIMIT_PC"
-	ReasonDeviceLimitMobile  = "DEVICE_LIMIT_MOBILE"
-	ReasonMustChangePassword = "MUST_CHANGE_PASSWORD"
-	ReasonPasswordExpired    = "PASSWORD_EXPIRED"
-	ReasonIdentityDown       = "IDENTITY_UNAVAILABLE"
-	ReasonTokenExpired       = "TOKEN_EXPIRED"
-	ReasonBASTimeout         = "BAS_TIMEOUT"
-	ReasonAlreadyOnline      = "ALREADY_ONLINE"
-	ReasonRateLimited        = "RATE_LIMITED"
-	ReasonUnknownBAS         = "UNKNOWN_BAS"
+	ReasonOK                 Reason = "OK"
+	ReasonBadCredentials     Reason = "BAD_CREDENTIALS"
+	ReasonMACNotBound        Reason = "MAC_NOT_BOUND"
+	ReasonAccountDisabled    Reason = "ACCOUNT_DISABLED"
+	ReasonRoleNotAllowed     Reason = "ROLE_NOT_ALLOWED"
+	ReasonArrears            Reason = "ARREARS"
+	ReasonDeviceLimitPC      Reason = "DEVICE_LIMIT_PC"
+	ReasonDeviceLimitMobile  Reason = "DEVICE_LIMIT_MOBILE"
+	ReasonMustChangePassword Reason = "MUST_CHANGE_PASSWORD"
+	ReasonPasswordExpired    Reason = "PASSWORD_EXPIRED"
+	ReasonIdentityDown       Reason = "IDENTITY_UNAVAILABLE"
+	ReasonTokenExpired       Reason = "TOKEN_EXPIRED"
+	ReasonBASTimeout         Reason = "BAS_TIMEOUT"
+	ReasonAlreadyOnline      Reason = "ALREADY_ONLINE"
+	ReasonRateLimited        Reason = "RATE_LIMITED"
+	ReasonUnknownBAS         Reason = "UNKNOWN_BAS"
 )

@@ -9,7 +9,7 @@ import (
 // the message in Chinese then English (the Reply-Message the BAS shows, the
 // portal's and self-service's headline) and what to do about it.
 type Refusal struct {
-	Code    string
+	Code    Reason
 	Message string // "中文 / English", one line, fits a RADIUS Reply-Message
 	Fix     string // the next step, Chinese then English
 }
@@ -119,7 +119,7 @@ func RefusePasswordExpired() Refusal {
 
 // Explain returns the plain-language fix for a reason code, for pages that
 // show an authentication-log row.
-func Explain(code string) string {
+func Explain(code Reason) string {
 	switch code {
 	case ReasonBadCredentials:
 		return RefuseBadCredentials().Fix
@@ -215,7 +215,7 @@ type AuthLogEntry struct {
 	IP        string `db:"ip"`
 	Method    string `db:"method"`
 	Result    string `db:"result"`
-	Reason    string `db:"reason"`
+	Reason    Reason `db:"reason"`
 	Message   string `db:"message"`
 	Node      string `db:"node"`
 	TokenID   *int64 `db:"token_id"`

@@ -370,7 +370,7 @@ func authLogArrays(entries []access.AuthLogEntry) []any {
 	}
 	for i, e := range entries {
 		at[i], acc[i], tok[i] = e.At, e.AccountID, e.TokenID
-		for j, v := range []string{e.Username, e.NAS, e.MAC, e.IP, e.Method, e.Result, e.Reason, e.Message, e.Node} {
+		for j, v := range []string{e.Username, e.NAS, e.MAC, e.IP, e.Method, e.Result, string(e.Reason), e.Message, e.Node} {
 			cols[j] = append(cols[j], v)
 		}
 	}

@@ -46,7 +46,7 @@ func TestLoginTokenAndAuthLog(t *testing.T) {
 		if _, err := s.AuthLogByToken(ctx, id); !errors.Is(err, access.ErrNotFound) {
 			t.Fatalf("no decision yet: %v", err)
 		}
-		for i, reason := range []string{access.ReasonBadCredentials, access.ReasonArrears} {
+		for i, reason := range []string{string(access.ReasonBadCredentials), string(access.ReasonArrears)} {
 			_, err := s.DB().ExecContext(ctx, s.Rebind(`INSERT INTO auth_log (at, username, account_id, result, reason, message, token_id)
 				VALUES (?, ?, ?, 'reject', ?, ?, ?)`), access.Millis(now)+int64(i), a.Username, a.ID, reason, "msg "+reason, id)
 			if err != nil {

@@ -20,7 +20,7 @@ func TestAccountRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		add := func(at int64, user string, acc *int64, result, reason string) {
+		add := func(at int64, user string, acc *int64, result string, reason access.Reason) {
 			t.Helper()
 			_, err := s.DB().Exec(s.Rebind(`INSERT INTO auth_log (at, username, account_id, result, reason) VALUES (?, ?, ?, ?, ?)`),
 				at, user, acc, result, reason)
@@ -41,9 +41,9 @@ func TestAccountRefusals(t *testing.T) {
 		}
 		var reasons []string
 		for _, e := range got {
-			reasons = append(reasons, e.Reason)
+			reasons = append(reasons, string(e.Reason))
 		}
-		want := []string{access.ReasonDeviceLimitMobile, access.ReasonBadCredentials, access.ReasonArrears}
+		want := []string{string(access.ReasonDeviceLimitMobile), string(access.ReasonBadCredentials), string(access.ReasonArrears)}
 		if len(reasons) != len(want) {
 			t.Fatalf("refusals %v, want %v", reasons, want)
 		}
