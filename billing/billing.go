@@ -199,7 +199,7 @@ func (s *Service) Adjust(ctx context.Context, username string, amount access.Fen
 
 // change applies one operator change of balance in a transaction, with its
 // ledger row and audit entry.
-func (s *Service) change(ctx context.Context, kind, username string, amount access.Fen, actor, reference, reason string, force bool) (access.LedgerEntry, error) {
+func (s *Service) change(ctx context.Context, kind access.LedgerKind, username string, amount access.Fen, actor, reference, reason string, force bool) (access.LedgerEntry, error) {
 	if actor == "" || reference == "" {
 		return access.LedgerEntry{}, fmt.Errorf("billing: %s needs an actor and a reference: %w", kind, access.ErrInvalid)
 	}
@@ -235,7 +235,7 @@ func (s *Service) change(ctx context.Context, kind, username string, amount acce
 		if force {
 			detail += ", forced"
 		}
-		return s.st.AuditTx(ctx, tx, actor, "account."+kind, username, reason, detail)
+		return s.st.AuditTx(ctx, tx, actor, "account."+string(kind), username, reason, detail)
 	})
 	if err != nil {
 		return access.LedgerEntry{}, err

@@ -110,7 +110,7 @@ func (e *env) interim() {
 	storetest.TouchOnlineSessions(e.t, e.st, e.clock.Now())
 }
 
-func (e *env) sessionStatus(id int64) (status, reason string) {
+func (e *env) sessionStatus(id int64) (status access.SessionState, reason string) {
 	e.t.Helper()
 	s, err := e.st.SessionByID(e.ctx, id)
 	if err != nil {
@@ -159,7 +159,7 @@ func (e *env) activeCycle(a access.Account, area string) (access.Cycle, bool) {
 	return c, found
 }
 
-func (e *env) countLedger(kind string) int {
+func (e *env) countLedger(kind access.LedgerKind) int {
 	e.t.Helper()
 	return storetest.CountLedger(e.t, e.st, kind)
 }

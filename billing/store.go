@@ -21,7 +21,7 @@ type Store interface {
 	LockAccount(ctx context.Context, tx *sqlx.Tx, id int64) (access.Account, error)
 	AuditTx(ctx context.Context, tx *sqlx.Tx, actor, action, target, reason, detail string) error
 
-	AddLedgerTx(ctx context.Context, tx *sqlx.Tx, a *access.Account, kind string, amount access.Fen, actor, reference, reason string) (access.LedgerEntry, error)
+	AddLedgerTx(ctx context.Context, tx *sqlx.Tx, a *access.Account, kind access.LedgerKind, amount access.Fen, actor, reference, reason string) (access.LedgerEntry, error)
 	LedgerByAccount(ctx context.Context, accountID int64, limit int) ([]access.LedgerEntry, error)
 	LedgerByID(ctx context.Context, id int64) (access.LedgerEntry, error)
 	CheckBilling(ctx context.Context) ([]access.BillingProblem, error)

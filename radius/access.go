@@ -349,7 +349,7 @@ func (s *Service) decide(a *attempt, st *access.LoginState) access.LoginDecision
 	if acc.Disabled || a.disabled {
 		return refuse(access.RefuseDisabled(acc.DisabledReason))
 	}
-	if len(area.Roles) > 0 && !slices.Contains(area.Roles, acc.Role) {
+	if !area.OpenTo(acc.Role) {
 		return refuse(access.RefuseRole(area.Name, acc.Role))
 	}
 	fee := area.Fee

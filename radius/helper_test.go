@@ -218,7 +218,7 @@ func (e *env) serveCoA(b *bas.BAS) {
 }
 
 // account creates an account with a password and a balance in fen.
-func (e *env) account(user, pass, role string, balance access.Fen) access.Account {
+func (e *env) account(user, pass string, role access.Role, balance access.Fen) access.Account {
 	e.t.Helper()
 	ctx := context.Background()
 	hash, err := identity.HashPassword(pass, identity.InitialParams)

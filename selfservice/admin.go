@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -245,7 +246,7 @@ func (s *Service) changeMoney(r *http.Request, q *request, acc access.Account) (
 	if err != nil {
 		return flash{}, errBadRequest("金额格式不对，例如 20 或 12.50 / Bad amount: write e.g. 20 or 12.50")
 	}
-	kind := r.PostFormValue("kind")
+	kind := access.LedgerKind(r.PostFormValue("kind"))
 	switch {
 	case kind == access.LedgerRecharge && amount <= 0:
 		return flash{}, errBadRequest("充值金额须大于 0 / A recharge must be positive")
@@ -326,7 +327,7 @@ func (s *Service) adminNodes(w http.ResponseWriter, r *http.Request, q *request)
 
 // nasView is a BAS row: configuration merged with what the store saw.
 type nasView struct {
-	NAS
+	access.BAS
 	LastRequestAt int64
 	Online        int64
 	Reserved      int64
@@ -346,11 +347,12 @@ func (s *Service) adminNAS(w http.ResponseWriter, r *http.Request, q *request) e
 	for _, n := range s.cfg.NAS {
 		a := byName[n.Name]
 		delete(byName, n.Name)
-		views = append(views, nasView{NAS: n, LastRequestAt: a.LastRequestAt, Online: a.Online, Reserved: a.Reserved})
+		views = append(views, nasView{BAS: n, LastRequestAt: a.LastRequestAt, Online: a.Online, Reserved: a.Reserved})
 	}
 	for _, a := range acts {
 		if _, left := byName[a.Name]; left {
-			views = append(views, nasView{NAS: NAS{Name: a.Name, IP: a.IP, Area: a.Area}, LastRequestAt: a.LastRequestAt,
+			ip, _ := netip.ParseAddr(a.IP) // recorded from a configured BAS: always an address
+			views = append(views, nasView{BAS: access.BAS{Name: a.Name, IP: ip, Area: a.Area}, LastRequestAt: a.LastRequestAt,
 				Online: a.Online, Reserved: a.Reserved, NotInConfig: true})
 		}
 	}

@@ -15,11 +15,11 @@ import (
 // zone, omitted when unknown; money is integer fen plus a yuan string.
 
 type apiAccount struct {
-	Username   string `json:"username"`
-	Name       string `json:"name"`
-	Role       string `json:"role"`
-	MustChange bool   `json:"must_change"`
-	Admin      bool   `json:"admin"`
+	Username   string      `json:"username"`
+	Name       string      `json:"name"`
+	Role       access.Role `json:"role"`
+	MustChange bool        `json:"must_change"`
+	Admin      bool        `json:"admin"`
 }
 
 type apiCycle struct {
@@ -64,27 +64,27 @@ type apiDevice struct {
 }
 
 type apiSession struct {
-	ID           int64        `json:"id"`
-	NAS          string       `json:"nas"`
-	Area         string       `json:"area"`
-	MAC          string       `json:"mac"`
-	IP           string       `json:"ip"`
-	Class        access.Class `json:"class"`
-	Status       string       `json:"status"`
-	StartedAt    string       `json:"started_at,omitempty"`
-	LastUpdateAt string       `json:"last_update_at,omitempty"`
-	InputOctets  int64        `json:"input_octets"`
-	OutputOctets int64        `json:"output_octets"`
+	ID           int64               `json:"id"`
+	NAS          string              `json:"nas"`
+	Area         string              `json:"area"`
+	MAC          string              `json:"mac"`
+	IP           string              `json:"ip"`
+	Class        access.Class        `json:"class"`
+	Status       access.SessionState `json:"status"`
+	StartedAt    string              `json:"started_at,omitempty"`
+	LastUpdateAt string              `json:"last_update_at,omitempty"`
+	InputOctets  int64               `json:"input_octets"`
+	OutputOctets int64               `json:"output_octets"`
 }
 
 type apiLedger struct {
-	ID              int64  `json:"id"`
-	Kind            string `json:"kind"`
-	AmountFen       int64  `json:"amount_fen"`
-	BalanceAfterFen int64  `json:"balance_after_fen"`
-	Reference       string `json:"reference"`
-	Reason          string `json:"reason,omitempty"`
-	CreatedAt       string `json:"created_at"`
+	ID              int64             `json:"id"`
+	Kind            access.LedgerKind `json:"kind"`
+	AmountFen       int64             `json:"amount_fen"`
+	BalanceAfterFen int64             `json:"balance_after_fen"`
+	Reference       string            `json:"reference"`
+	Reason          string            `json:"reason,omitempty"`
+	CreatedAt       string            `json:"created_at"`
 }
 
 type apiRefusal struct {

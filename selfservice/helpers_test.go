@@ -58,11 +58,11 @@ func newEnv(t *testing.T, kind string, opts ...envOpt) *env {
 		Organisation: "测试大学", NodeID: "7", Version: "test",
 		PaymentURL: "https://pay.example.edu/net",
 		Admins:     []string{"admin"},
-		Areas: []selfservice.Area{
+		Areas: []access.Area{
 			{Name: "dorm", Fee: 2000, Cycle: 720 * time.Hour, MaxPC: 1, MaxMobile: 1, MaxBound: 3, Seamless: true},
 			{Name: "office"},
 		},
-		NAS:        []selfservice.NAS{{Name: "dorm-bras-1", IP: "127.0.0.1", Area: "dorm"}},
+		NAS:        []access.BAS{{Name: "dorm-bras-1", IP: netip.MustParseAddr("127.0.0.1"), Area: "dorm"}},
 		SessionKey: bytes.Repeat([]byte("k"), 32),
 		Location:   testStart.Location(),
 	}
@@ -85,7 +85,7 @@ func newEnv(t *testing.T, kind string, opts ...envOpt) *env {
 }
 
 // account creates an account with a password and an opening balance.
-func (e *env) account(user, pass, role string, balance access.Fen, mustChange bool) access.Account {
+func (e *env) account(user, pass string, role access.Role, balance access.Fen, mustChange bool) access.Account {
 	e.t.Helper()
 	ctx := context.Background()
 	hash, err := identity.HashPassword(pass, identity.InitialParams)

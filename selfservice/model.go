@@ -144,7 +144,7 @@ type whyPage struct {
 	Refusals []refusal
 	Overview overview
 	Devices  devicesPage
-	Limits   []Area // limited areas open to the account
+	Limits   []access.Area // limited areas open to the account
 }
 
 func (s *Service) why(ctx context.Context, acc access.Account) (whyPage, error) {

@@ -111,7 +111,7 @@ func (s *Service) funcs() template.FuncMap {
 		"dur":   func(d time.Duration) string { return agoText(d) },
 		"bytes": access.FormatBytes,
 		"class": access.ClassLabel,
-		"kind": func(k string) string {
+		"kind": func(k access.LedgerKind) string {
 			switch k {
 			case access.LedgerRecharge:
 				return "充值 / recharge"
@@ -122,9 +122,9 @@ func (s *Service) funcs() template.FuncMap {
 			case access.LedgerAdjustment:
 				return "调整 / adjustment"
 			}
-			return k
+			return string(k)
 		},
-		"status": func(st string) string {
+		"status": func(st access.SessionState) string {
 			switch st {
 			case access.SessionOnline:
 				return "在线 / online"
@@ -133,7 +133,7 @@ func (s *Service) funcs() template.FuncMap {
 			case access.SessionClosed:
 				return "已下线 / closed"
 			}
-			return st
+			return string(st)
 		},
 		"live":       live,
 		"paymentURL": func() string { return s.cfg.PaymentURL },

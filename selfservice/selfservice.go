@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,31 +17,6 @@ import (
 	"github.com/campusnet/campusnet/internal/ratelimit"
 	"github.com/campusnet/campusnet/internal/roster"
 )
-
-// Area is one network area as self-service explains it.
-type Area struct {
-	Name      string
-	Fee       access.Fen    // per cycle; 0 = free
-	Cycle     time.Duration // cycle length
-	MaxPC     int           // 0 = no limit
-	MaxMobile int           // 0 = no limit
-	MaxBound  int           // MACs one account may bind for seamless login
-	Seamless  bool
-	Roles     []string // empty = every role
-}
-
-// Billed reports whether the area charges a fee per cycle.
-func (a Area) Billed() bool { return a.Fee > 0 }
-
-// OpenTo reports whether the area admits role.
-func (a Area) OpenTo(role string) bool { return len(a.Roles) == 0 || slices.Contains(a.Roles, role) }
-
-// NAS is one configured BAS, for the NOC's BAS list.
-type NAS struct {
-	Name string
-	IP   string
-	Area string
-}
 
 // Config is what the self-service site is told by cmd. Zero durations take
 // the defaults documented on each field.
@@ -62,8 +36,8 @@ type Config struct {
 	// account imported on the NOC page does with an id-card number ending
 	// in X (roster.InitialPassword; "" drops it).
 	TrailingX string
-	Areas     []Area
-	NAS       []NAS
+	Areas     []access.Area
+	NAS       []access.BAS
 
 	// SessionKey signs the session cookies (at least 32 bytes). Every node
 	// behind one load balancer needs the same key; empty means a random key

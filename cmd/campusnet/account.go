@@ -168,7 +168,7 @@ func days(d time.Duration) string {
 }
 
 // moneyCommand is account recharge / refund / adjust.
-func moneyCommand(name, args, short string, kind string) command {
+func moneyCommand(name, args, short string, kind access.LedgerKind) command {
 	var reason, ref, actor string
 	var force bool
 	return command{

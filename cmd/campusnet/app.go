@@ -80,8 +80,9 @@ func identityFor(cfg *config.Config, st *store.Store, log *slog.Logger) (identit
 // demoAccounts are the accounts that `serve --demo` seeds (the README's demo
 // table lists them).
 var demoAccounts = []struct {
-	user, pass, name, role string
-	balance                access.Fen
+	user, pass, name string
+	role             access.Role
+	balance          access.Fen
 }{
 	{"student1", "student1-pass", "演示学生一 Demo Student 1", access.RoleStudent, 5000},
 	{"student2", "student2-pass", "演示学生二 Demo Student 2", access.RoleStudent, 1000},

@@ -96,12 +96,9 @@ func selfServiceConfig(cfg *config.Config, tokenKey logintoken.Key) selfservice.
 		TrustedProxies: cfg.SelfService.TrustedProxyPrefixes,
 		SessionKey:     m.Sum(nil), SecureCookies: cfg.SelfService.SecureCookies,
 	}
-	for _, a := range cfg.Areas {
-		sc.Areas = append(sc.Areas, selfservice.Area{Name: a.Name, Fee: access.Fen(a.FeeFen), Cycle: a.Cycle.Duration,
-			MaxPC: a.MaxPC, MaxMobile: a.MaxMobile, MaxBound: a.MaxBound, Seamless: a.Seamless, Roles: a.Roles})
-	}
-	for _, n := range cfg.NAS {
-		sc.NAS = append(sc.NAS, selfservice.NAS{Name: n.Name, IP: n.IP, Area: n.Area})
+	sc.Areas, sc.NAS = cfg.AccessAreas(), cfg.AccessBASes()
+	for i := range sc.NAS { // the NOC's BAS list shows no secret, so it is not given one
+		sc.NAS[i].Secret, sc.NAS[i].PortalSecret = "", ""
 	}
 	return sc
 }

@@ -51,28 +51,39 @@ func ClassLabel(class Class) string {
 	return "未知 / unknown"
 }
 
-// Session states. A reserved session is inserted in the same transaction as
-// the Access-Accept; Accounting-Start makes it online; Stop, a reaper or a BAS
-// reboot closes it.
+// SessionState is where a session is in its life. A reserved session is
+// inserted in the same transaction as the Access-Accept; Accounting-Start
+// makes it online; Stop, a reaper or a BAS reboot closes it.
+type SessionState string
+
+// Session states.
 const (
-	SessionReserved = "reserved"
-	SessionOnline   = "online"
-	SessionClosed   = "closed"
+	SessionReserved SessionState = "reserved"
+	SessionOnline   SessionState = "online"
+	SessionClosed   SessionState = "closed"
 )
 
-// Ledger kinds: every change of balance is one ledger row of one kind.
+// LedgerKind says why a balance changed: every change is one ledger row of
+// one kind.
+type LedgerKind string
+
+// Ledger kinds.
 const (
-	LedgerRecharge   = "recharge"
-	LedgerCycleFee   = "cycle_fee"
-	LedgerRefund     = "refund"
-	LedgerAdjustment = "adjustment"
+	LedgerRecharge   LedgerKind = "recharge"
+	LedgerCycleFee   LedgerKind = "cycle_fee"
+	LedgerRefund     LedgerKind = "refund"
+	LedgerAdjustment LedgerKind = "adjustment"
 )
+
+// Role is a person's kind of account: it selects the areas they may use,
+// whether they pay, and the NOC pages.
+type Role string
 
 // Roles.
 const (
-	RoleStudent  = "student"
-	RoleStaff    = "staff"
-	RoleOperator = "operator"
+	RoleStudent  Role = "student"
+	RoleStaff    Role = "staff"
+	RoleOperator Role = "operator"
 )
 
 // Account is a person's network account.
@@ -80,7 +91,7 @@ type Account struct {
 	ID             int64  `db:"id"`
 	Username       string `db:"username"`
 	Name           string `db:"name"`
-	Role           string `db:"role"`
+	Role           Role   `db:"role"`
 	PasswordHash   string `db:"password_hash"`
 	MustChange     bool   `db:"must_change"`
 	Disabled       bool   `db:"disabled"`
@@ -105,25 +116,25 @@ type Device struct {
 
 // Session is one device's stay on the network, from reservation to close.
 type Session struct {
-	ID             int64  `db:"id"`
-	AccountID      int64  `db:"account_id"`
-	Username       string `db:"username"`
-	NAS            string `db:"nas"`
-	Area           string `db:"area"`
-	MAC            string `db:"mac"`
-	IP             string `db:"ip"`
-	Class          Class  `db:"class"`
-	Status         string `db:"status"`
-	AcctSessionID  string `db:"acct_session_id"`
-	Correlation    string `db:"correlation"` // the Class attribute we send in Access-Accept
-	ReservedAt     int64  `db:"reserved_at"`
-	StartedAt      int64  `db:"started_at"`
-	LastUpdateAt   int64  `db:"last_update_at"`
-	StoppedAt      int64  `db:"stopped_at"`
-	InputOctets    int64  `db:"input_octets"`
-	OutputOctets   int64  `db:"output_octets"`
-	TerminateCause string `db:"terminate_cause"`
-	CloseReason    string `db:"close_reason"`
+	ID             int64        `db:"id"`
+	AccountID      int64        `db:"account_id"`
+	Username       string       `db:"username"`
+	NAS            string       `db:"nas"`
+	Area           string       `db:"area"`
+	MAC            string       `db:"mac"`
+	IP             string       `db:"ip"`
+	Class          Class        `db:"class"`
+	Status         SessionState `db:"status"`
+	AcctSessionID  string       `db:"acct_session_id"`
+	Correlation    string       `db:"correlation"` // the Class attribute we send in Access-Accept
+	ReservedAt     int64        `db:"reserved_at"`
+	StartedAt      int64        `db:"started_at"`
+	LastUpdateAt   int64        `db:"last_update_at"`
+	StoppedAt      int64        `db:"stopped_at"`
+	InputOctets    int64        `db:"input_octets"`
+	OutputOctets   int64        `db:"output_octets"`
+	TerminateCause string       `db:"terminate_cause"`
+	CloseReason    string       `db:"close_reason"`
 }
 
 // Millis converts a time to the unix milliseconds the store keeps.
@@ -163,7 +174,7 @@ func FormatBytes(n int64) string {
 // portal, RADIUS or self-service): their id and name, their directory role,
 // or RoleStudent when the directory gives none. It has no password (the
 // directory checks it) and no balance.
-func DirectoryAccount(id, name, role string) Account {
+func DirectoryAccount(id, name string, role Role) Account {
 	if role == "" {
 		role = RoleStudent
 	}

@@ -2,6 +2,7 @@ package access
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -18,7 +19,7 @@ const (
 type Area struct {
 	Name string
 	// Roles may log in here; empty means every role.
-	Roles []string
+	Roles []Role
 	// MaxPC and MaxMobile count each account's live devices of a class;
 	// 0 is no limit. OnLimit is OnLimitReject or OnLimitReplaceOldest.
 	MaxPC, MaxMobile int
@@ -40,6 +41,9 @@ type Area struct {
 
 // Billed reports whether the area charges a fee.
 func (a Area) Billed() bool { return a.Fee > 0 }
+
+// OpenTo reports whether people of role may log in here.
+func (a Area) OpenTo(role Role) bool { return len(a.Roles) == 0 || slices.Contains(a.Roles, role) }
 
 // Limited reports whether the area limits devices.
 func (a Area) Limited() bool { return a.MaxPC > 0 || a.MaxMobile > 0 }

@@ -10,15 +10,15 @@ var ErrDuplicate = errors.New("store: already recorded")
 
 // LedgerEntry is one ledger row.
 type LedgerEntry struct {
-	ID           int64  `db:"id"`
-	AccountID    int64  `db:"account_id"`
-	Kind         string `db:"kind"`
-	Amount       Fen    `db:"amount_fen"`
-	BalanceAfter Fen    `db:"balance_after_fen"`
-	Actor        string `db:"actor"`
-	Reference    string `db:"reference"`
-	Reason       string `db:"reason"`
-	CreatedAt    int64  `db:"created_at"`
+	ID           int64      `db:"id"`
+	AccountID    int64      `db:"account_id"`
+	Kind         LedgerKind `db:"kind"`
+	Amount       Fen        `db:"amount_fen"`
+	BalanceAfter Fen        `db:"balance_after_fen"`
+	Actor        string     `db:"actor"`
+	Reference    string     `db:"reference"`
+	Reason       string     `db:"reason"`
+	CreatedAt    int64      `db:"created_at"`
 }
 
 // AuditEntry is one audit_log row.
@@ -55,11 +55,11 @@ func CycleFeeReference(cycleID int64) string { return fmt.Sprintf("cycle:%d", cy
 
 // BillingSession is the part of a live session billing needs to disconnect it.
 type BillingSession struct {
-	ID     int64  `db:"id"`
-	NAS    string `db:"nas"`
-	MAC    string `db:"mac"`
-	IP     string `db:"ip"`
-	Status string `db:"status"`
+	ID     int64        `db:"id"`
+	NAS    string       `db:"nas"`
+	MAC    string       `db:"mac"`
+	IP     string       `db:"ip"`
+	Status SessionState `db:"status"`
 }
 
 // BillingProblem is one inconsistency found by CheckBilling.

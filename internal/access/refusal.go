@@ -63,7 +63,7 @@ func RefuseDisabled(reason string) Refusal {
 }
 
 // RefuseRole: the area is not open to the account's role.
-func RefuseRole(area, role string) Refusal {
+func RefuseRole(area string, role Role) Refusal {
 	return Refusal{ReasonRoleNotAllowed,
 		fmt.Sprintf("%s 区域不对 %s 身份开放 / Area %s is not open to role %s", area, role, area, role),
 		"请连接您身份可用的网络。 / Use a network open to your role."}

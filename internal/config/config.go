@@ -666,7 +666,11 @@ func (c *Config) NASForUser(ip netip.Addr) (*NAS, bool) {
 
 // Access returns the area as the services see it.
 func (a Area) Access() access.Area {
-	return access.Area{Name: a.Name, Roles: slices.Clone(a.Roles), MaxPC: a.MaxPC, MaxMobile: a.MaxMobile, OnLimit: a.OnLimit,
+	roles := make([]access.Role, len(a.Roles))
+	for i, r := range a.Roles {
+		roles[i] = access.Role(r)
+	}
+	return access.Area{Name: a.Name, Roles: roles, MaxPC: a.MaxPC, MaxMobile: a.MaxMobile, OnLimit: a.OnLimit,
 		UnknownAs: access.Class(a.UnknownAs), Fee: access.Fen(a.FeeFen), Cycle: a.Cycle.Duration, Seamless: a.Seamless,
 		MaxBound: a.MaxBound, RateUpKbps: a.RateUpKbps, RateDownKbps: a.RateDownKbps}
 }

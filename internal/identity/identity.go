@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/campusnet/campusnet/internal/access"
 )
 
 // Person is who a successful authentication proved the caller to be.
@@ -16,7 +18,7 @@ type Person struct {
 	Name string
 	// Role is the person's kind of account, for example "student",
 	// "staff" or "operator"; it selects the billing plan and privileges.
-	Role string
+	Role access.Role
 	// MustChange is set while the password is an initial one that the
 	// person has to replace before doing anything else.
 	MustChange bool

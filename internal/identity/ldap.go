@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/campusnet/campusnet/internal/access"
 	"github.com/go-ldap/ldap/v3"
 )
 
@@ -224,7 +225,7 @@ func (l *LDAP) Authenticate(ctx context.Context, user, password string) (Person,
 	p := Person{
 		ID:   entry.GetEqualFoldAttributeValue(l.cfg.IDAttribute),
 		Name: entry.GetEqualFoldAttributeValue(l.cfg.NameAttribute),
-		Role: l.cfg.DefaultRole,
+		Role: access.Role(l.cfg.DefaultRole),
 	}
 	if p.ID == "" {
 		p.ID = user
@@ -234,7 +235,7 @@ func (l *LDAP) Authenticate(ctx context.Context, user, password string) (Person,
 	}
 	if l.cfg.RoleAttribute != "" {
 		if r := entry.GetEqualFoldAttributeValue(l.cfg.RoleAttribute); r != "" {
-			p.Role = r
+			p.Role = access.Role(r)
 		}
 	}
 	return p, nil

@@ -22,8 +22,8 @@ import (
 
 // Store is what the people import reads and writes (*store.Store).
 type Store interface {
-	ExistingAccounts(ctx context.Context) (map[string]store.ExistingAccount, error)
-	ImportAccounts(ctx context.Context, batch []store.ImportRow) (store.ImportResult, error)
+	ExistingAccounts(ctx context.Context) (map[string]access.ExistingAccount, error)
+	ImportAccounts(ctx context.Context, batch []access.ImportRow) (store.ImportResult, error)
 	SetDisabled(ctx context.Context, actor, username string, disabled bool, reason string) error
 }
 
@@ -37,8 +37,9 @@ func (b BadRow) String() string { return fmt.Sprintf("line %d: %s", b.Line, b.Re
 
 // Person is a good roster row.
 type Person struct {
-	Line                            int
-	User, Name, IDCard, Phone, Role string
+	Line                      int
+	User, Name, IDCard, Phone string
+	Role                      access.Role
 }
 
 // People is a parsed roster: the good rows and the bad ones, in file order.
@@ -54,7 +55,8 @@ type Report struct {
 	Took time.Duration
 	Rows int
 	// Listed are the user names of the good rows, Roles their roles.
-	Listed, Roles map[string]bool
+	Listed map[string]bool
+	Roles  map[access.Role]bool
 }
 
 // Rate is rows per second.
@@ -152,7 +154,7 @@ func checkPerson(rec []string) (Person, string) {
 	for i := range rec {
 		f[i] = strings.TrimSpace(rec[i])
 	}
-	p := Person{User: f[0], Name: f[1], IDCard: strings.ToUpper(f[2]), Phone: f[3], Role: strings.ToLower(f[4])}
+	p := Person{User: f[0], Name: f[1], IDCard: strings.ToUpper(f[2]), Phone: f[3], Role: access.Role(strings.ToLower(f[4]))}
 	switch {
 	case p.User == "":
 		return p, "empty id"
@@ -191,7 +193,7 @@ func checkPerson(rec []string) (Person, string) {
 
 // report starts a Report from the parsed file.
 func (p *People) report() Report {
-	rep := Report{Bad: p.Bad, Rows: len(p.Rows) + len(p.Bad), Listed: map[string]bool{}, Roles: map[string]bool{}}
+	rep := Report{Bad: p.Bad, Rows: len(p.Rows) + len(p.Bad), Listed: map[string]bool{}, Roles: map[access.Role]bool{}}
 	for _, r := range p.Rows {
 		rep.Listed[r.User], rep.Roles[r.Role] = true, true
 	}
@@ -199,7 +201,7 @@ func (p *People) report() Report {
 }
 
 // unchanged reports whether the row would change nothing of e.
-func (r Person) unchanged(e store.ExistingAccount) bool {
+func (r Person) unchanged(e access.ExistingAccount) bool {
 	return e.Name == r.Name && e.Role == r.Role && e.Phone == r.Phone
 }
 
@@ -253,7 +255,7 @@ func ImportPeople(ctx context.Context, st Store, p *People, opt Options) (Report
 	bar.Start(len(work))
 	// Hash on every worker; write in batches from one goroutine.
 	in := make(chan Person)
-	out := make(chan store.ImportRow, 256)
+	out := make(chan access.ImportRow, 256)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -265,7 +267,7 @@ func ImportPeople(ctx context.Context, st Store, p *People, opt Options) (Report
 		go func() {
 			defer wg.Done()
 			for r := range in {
-				ir := store.ImportRow{Username: r.User, Name: r.Name, Role: r.Role, Phone: r.Phone}
+				ir := access.ImportRow{Username: r.User, Name: r.Name, Role: r.Role, Phone: r.Phone}
 				if _, ok := existing[r.User]; !ok {
 					h, err := identity.HashPassword(InitialPassword(r.IDCard, opt.TrailingX), opt.Params)
 					if err != nil {
@@ -294,7 +296,7 @@ func ImportPeople(ctx context.Context, st Store, p *People, opt Options) (Report
 	}()
 	go func() { wg.Wait(); close(out) }()
 	const batchSize = 500
-	batch := make([]store.ImportRow, 0, batchSize)
+	batch := make([]access.ImportRow, 0, batchSize)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -346,12 +348,20 @@ var ErrBadRows = errors.New("fix the bad rows first (a person on a bad row is no
 // the enabled accounts of the file's roles.
 type TooManyMissing struct {
 	Missing, Enabled int
-	Roles            []string
+	Roles            []access.Role
+}
+
+func joinRoles(roles []access.Role) string {
+	s := make([]string, len(roles))
+	for i, r := range roles {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ", ")
 }
 
 func (e *TooManyMissing) Error() string {
 	return fmt.Sprintf("%d of the %d enabled accounts of the roles %s are not in the file, more than half; is it the whole roster?",
-		e.Missing, e.Enabled, strings.Join(e.Roles, ", "))
+		e.Missing, e.Enabled, joinRoles(e.Roles))
 }
 
 // Missing is an account a roster no longer lists.

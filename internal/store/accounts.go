@@ -107,39 +107,23 @@ func (s *Store) SetDisabled(ctx context.Context, actor, username string, disable
 	})
 }
 
-// ImportRow is one person from a users import.
-type ImportRow struct {
-	Username string
-	Name     string
-	Role     string
-	Phone    string
-	// Hash is the initial password's hash; only used when the account is new.
-	Hash string
-}
-
 // ImportResult counts what an import batch did.
 type ImportResult struct{ Created, Updated, Unchanged int }
-
-// ExistingAccount is an account as an import sees it.
-type ExistingAccount struct {
-	Name, Role, Phone string
-	Disabled          bool
-}
 
 // ExistingAccounts returns username → name, role, phone and disabled flag
 // of every account, in one query: the import uses it to hash initial
 // passwords only for new people and to leave unchanged rows untouched, and
 // --disable-missing to find who is no longer listed.
-func (s *Store) ExistingAccounts(ctx context.Context) (map[string]ExistingAccount, error) {
+func (s *Store) ExistingAccounts(ctx context.Context) (map[string]access.ExistingAccount, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT username, name, role, phone, disabled FROM accounts`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list accounts: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]ExistingAccount{}
+	out := map[string]access.ExistingAccount{}
 	for rows.Next() {
 		var u string
-		var e ExistingAccount
+		var e access.ExistingAccount
 		if err := rows.Scan(&u, &e.Name, &e.Role, &e.Phone, &e.Disabled); err != nil {
 			return nil, fmt.Errorf("store: list accounts: %w", err)
 		}
@@ -151,7 +135,7 @@ func (s *Store) ExistingAccounts(ctx context.Context) (map[string]ExistingAccoun
 // ImportAccounts upserts a batch in one transaction: new accounts get their
 // initial hash with must_change set; existing ones get name, role and phone
 // updated and keep their password.
-func (s *Store) ImportAccounts(ctx context.Context, batch []ImportRow) (ImportResult, error) {
+func (s *Store) ImportAccounts(ctx context.Context, batch []access.ImportRow) (ImportResult, error) {
 	var res ImportResult
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		res = ImportResult{}
@@ -250,7 +234,7 @@ func (s *Store) accountByUsernameTx(ctx context.Context, tx *sqlx.Tx, username s
 // it with LockAccount) and has checked its rules; AddLedgerTx only keeps
 // balance == sum(ledger). A repeated (kind, reference) returns access.ErrDuplicate
 // and the transaction must be rolled back.
-func (s *Store) AddLedgerTx(ctx context.Context, tx *sqlx.Tx, a *access.Account, kind string, amount access.Fen, actor, reference, reason string) (access.LedgerEntry, error) {
+func (s *Store) AddLedgerTx(ctx context.Context, tx *sqlx.Tx, a *access.Account, kind access.LedgerKind, amount access.Fen, actor, reference, reason string) (access.LedgerEntry, error) {
 	now := access.Millis(s.now())
 	after := a.Balance + amount
 	e := access.LedgerEntry{AccountID: a.ID, Kind: kind, Amount: amount, BalanceAfter: after, Actor: actor, Reference: reference, Reason: reason, CreatedAt: now}

@@ -165,11 +165,11 @@ func (s *Store) LedgerByAccount(ctx context.Context, accountID int64, limit int)
 }
 
 // LedgerByReference returns the ledger row of (kind, reference).
-func (s *Store) LedgerByReference(ctx context.Context, kind, reference string) (access.LedgerEntry, error) {
+func (s *Store) LedgerByReference(ctx context.Context, kind access.LedgerKind, reference string) (access.LedgerEntry, error) {
 	var e access.LedgerEntry
 	err := s.db.GetContext(ctx, &e, s.db.Rebind(`SELECT `+ledgerCols+` FROM ledger WHERE kind = ? AND reference = ?`), kind, reference)
 	if err != nil {
-		return e, notFound(err, "ledger "+kind+" "+reference)
+		return e, notFound(err, "ledger "+string(kind)+" "+reference)
 	}
 	return e, nil
 }

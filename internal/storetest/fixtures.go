@@ -149,7 +149,7 @@ func AddRefusal(t testing.TB, st *store.Store, r Refusal) {
 }
 
 // CountLedger is the number of ledger entries of kind.
-func CountLedger(t testing.TB, st *store.Store, kind string) int {
+func CountLedger(t testing.TB, st *store.Store, kind access.LedgerKind) int {
 	t.Helper()
 	var n int
 	if err := st.DB().Get(&n, st.Rebind(`SELECT COUNT(*) FROM ledger WHERE kind = ?`), kind); err != nil {

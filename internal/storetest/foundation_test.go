@@ -39,7 +39,7 @@ func TestImportIdempotent(t *testing.T) {
 	t.Parallel()
 	ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		rows := []store.ImportRow{
+		rows := []access.ImportRow{
 			{Username: "2026001", Name: "张三", Role: "student", Phone: "13800000001", Hash: "h1"},
 			{Username: "2026002", Name: "李四", Role: "student", Hash: "h2"},
 		}
@@ -51,7 +51,7 @@ func TestImportIdempotent(t *testing.T) {
 		if err := s.SetPasswordHash(ctx, "2026001", "changed", false); err != nil {
 			t.Fatal(err)
 		}
-		again := []store.ImportRow{
+		again := []access.ImportRow{
 			{Username: "2026001", Name: "张三", Role: "student", Phone: "13800000001"},
 			{Username: "2026002", Name: "李四", Role: "staff"},
 		}

@@ -242,8 +242,9 @@ func TestAccountingBatchOfEveryKind(t *testing.T) {
 			}
 		}
 		type st struct {
-			status, reason string
-			in, out        int64
+			status  access.SessionState
+			reason  string
+			in, out int64
 		}
 		for asid, w := range map[string]st{
 			"O1": {"closed", access.CloseReplaced, 11, 12},

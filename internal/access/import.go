@@ -1,0 +1,18 @@
+package access
+
+// ExistingAccount is an account as an import sees it.
+type ExistingAccount struct {
+	Name, Phone string
+	Role        Role
+	Disabled    bool
+}
+
+// ImportRow is one person from a users import.
+type ImportRow struct {
+	Username string
+	Name     string
+	Role     Role
+	Phone    string
+	// Hash is the initial password's hash; only used when the account is new.
+	Hash string
+}
