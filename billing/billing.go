@@ -32,7 +32,7 @@ var (
 const Actor = "billing"
 
 // Disconnector ends a session at its BAS (RFC 5176 Disconnect-Request) and
-// audits it; radius.Disconnecter is the real one.
+// audits it; radius.Disconnector is the real one.
 type Disconnector interface {
 	DisconnectSession(ctx context.Context, sessionID int64, actor, reason string) (access.DisconnectOutcome, error)
 }

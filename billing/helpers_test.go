@@ -19,6 +19,7 @@ import (
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 	cnradius "github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // t0 is when the tests' fake clock starts.
@@ -167,7 +168,7 @@ func (e *env) countLedger(kind access.LedgerKind) int {
 // testBAS answers Disconnect-Requests on 127.0.0.1 as a BAS would, and
 // records what it was asked.
 type testBAS struct {
-	nas *cnradius.NAS
+	nas *radiusproto.NAS
 	mu  sync.Mutex
 	got []basRequest
 	nak int // Error-Cause of the NAK to answer; 0 = ACK
@@ -184,12 +185,12 @@ func startBAS(t *testing.T) *testBAS {
 		t.Fatal(err)
 	}
 	secret := []byte("testing123")
-	b := &testBAS{nas: &cnradius.NAS{Name: "test-bas", IP: netip.MustParseAddr("127.0.0.1"), Secret: secret,
+	b := &testBAS{nas: &radiusproto.NAS{Name: "test-bas", IP: netip.MustParseAddr("127.0.0.1"), Secret: secret,
 		CoAPort: conn.LocalAddr().(*net.UDPAddr).Port}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = cnradius.ListenDisconnect(conn, secret, func(req *radius.Packet) (bool, int) {
+		_ = radiusproto.ListenDisconnect(conn, secret, func(req *radius.Packet) (bool, int) {
 			r := basRequest{User: rfc2865.UserName_GetString(req), AcctSessionID: rfc2866.AcctSessionID_GetString(req)}
 			if ip := rfc2865.FramedIPAddress_Get(req); ip != nil {
 				r.FramedIP = ip.String()

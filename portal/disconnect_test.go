@@ -5,11 +5,11 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // disconnect sends a Disconnect-Request for ip to the named simulated BAS,
-// as radius's Disconnecter does for an operator's kick.
+// as radius's Disconnector does for an operator's kick.
 func disconnect(h *harness, nasName, ip string) (bool, error) {
 	b := h.bas[nasName]
 	ap, err := b.ListenCoA()
@@ -22,11 +22,15 @@ func disconnect(h *harness, nasName, ip string) (bool, error) {
 			nip = n.IP
 		}
 	}
-	c := &radius.CoAClient{Retry: 200 * time.Millisecond, MaxTries: 3}
+	c := &radiusproto.CoAClient{Retry: 200 * time.Millisecond, MaxTries: 3}
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, err := c.Disconnect(ctx, &radius.NAS{Name: nasName, IP: ap.Addr(), Secret: []byte("testing123"), CoAPort: int(ap.Port())},
-		radius.SessionIdent{FramedIP: netip.MustParseAddr(ip), NASIP: nip})
-	return res.ACK, err
+	reply, _, err := c.Disconnect(ctx, &radiusproto.NAS{Name: nasName, IP: ap.Addr(), Secret: []byte("testing123"), CoAPort: int(ap.Port())},
+		radiusproto.SessionIdent{FramedIP: netip.MustParseAddr(ip), NASIP: nip})
+	if err != nil {
+		return false, err
+	}
+	ack, _ := radiusproto.DisconnectAnswer(reply)
+	return ack, nil
 }

@@ -28,12 +28,12 @@ import (
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 	"github.com/campusnet/campusnet/portal/portalproto"
-	"github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 )
 
 // The harness runs the whole path on loopback: an httptest server with the
 // portal, one simulated BAS per NAS (internal/bas, Portal and RADIUS sides)
-// and a RADIUS server (radius.Server) whose handler keeps the token
+// and a RADIUS server (radiusproto.Server) whose handler keeps the token
 // contract (internal/logintoken) — derive, verify CHAP or PAP, single use, an
 // auth_log row per decision, a session row per accept — and refuses the
 // accounts the test scripts with a reason code. The real policy is tested
@@ -61,7 +61,7 @@ func (h *standIn) setRefusal(user string, r *access.Refusal) {
 	h.refuse[user] = *r
 }
 
-func (h *standIn) ServeAccess(ctx context.Context, r *radius.Request) *layeh.Packet {
+func (h *standIn) ServeAccess(ctx context.Context, r *radiusproto.Request) *layeh.Packet {
 	p := r.Packet
 	user, _ := rfc2865.UserName_LookupString(p)
 	var toks []access.LoginToken
@@ -76,7 +76,7 @@ func (h *standIn) ServeAccess(ctx context.Context, r *radius.Request) *layeh.Pac
 	pap, _ := rfc2865.UserPassword_LookupString(p)
 	for i := range toks {
 		t := logintoken.Derive(h.key, toks[i].Nonce)
-		if (chap != nil && radius.VerifyCHAP(chap, radius.CHAPChallenge(p), t)) || (chap == nil && pap == t) {
+		if (chap != nil && radiusproto.VerifyCHAP(chap, radiusproto.CHAPChallenge(p), t)) || (chap == nil && pap == t) {
 			tok = &toks[i]
 			break
 		}
@@ -122,7 +122,7 @@ func (h *standIn) ServeAccess(ctx context.Context, r *radius.Request) *layeh.Pac
 	return reply(layeh.CodeAccessAccept, access.ReasonOK, "", &tok.ID, &tok.AccountID)
 }
 
-func (h *standIn) ServeAccounting(ctx context.Context, r *radius.Request) error {
+func (h *standIn) ServeAccounting(ctx context.Context, r *radiusproto.Request) error {
 	p := r.Packet
 	asid, _ := rfc2866.AcctSessionID_LookupString(p)
 	st, _ := rfc2866.AcctStatusType_Lookup(p)
@@ -167,7 +167,7 @@ type harness struct {
 	srv    *httptest.Server
 	radius *standIn
 	bas    map[string]*bas.BAS
-	bport  map[string]*bas.Portal
+	bport  map[string]*bas.PortalSide
 	cfg    Config
 	key    logintoken.Key
 	notify string
@@ -210,7 +210,7 @@ func newHarnessOn(t testing.TB, st *store.Store, opts ...harnessOpt) *harness {
 func newHarnessAuth(t testing.TB, st *store.Store, auth identity.Authenticator, opts ...harnessOpt) *harness {
 	t.Helper()
 	ctx := context.Background()
-	h := &harness{t: t, st: st, key: logintoken.NewKey(), bas: map[string]*bas.BAS{}, bport: map[string]*bas.Portal{}, logs: &lockedBuffer{}}
+	h := &harness{t: t, st: st, key: logintoken.NewKey(), bas: map[string]*bas.BAS{}, bport: map[string]*bas.PortalSide{}, logs: &lockedBuffer{}}
 	var logOut io.Writer = h.logs
 	if os.Getenv("PORTAL_TEST_LOG") != "" {
 		logOut = io.MultiWriter(h.logs, os.Stderr)
@@ -219,11 +219,11 @@ func newHarnessAuth(t testing.TB, st *store.Store, auth identity.Authenticator, 
 	h.radius = &standIn{st: st, key: h.key, refuse: map[string]access.Refusal{}}
 
 	// RADIUS server.
-	var rnas []*radius.NAS
+	var rnas []*radiusproto.NAS
 	for _, n := range harnessNAS {
-		rnas = append(rnas, &radius.NAS{Name: n.name, IP: netip.MustParseAddr(n.ip), Secret: []byte("testing123"), Area: "dorm"})
+		rnas = append(rnas, &radiusproto.NAS{Name: n.name, IP: netip.MustParseAddr(n.ip), Secret: []byte("testing123"), Area: "dorm"})
 	}
-	rs := &radius.Server{NAS: radius.NewStaticNAS(rnas...), Handler: h.radius}
+	rs := &radiusproto.Server{NAS: radiusproto.NewStaticNAS(rnas...), Handler: h.radius}
 	authC, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +255,7 @@ func newHarnessAuth(t testing.TB, st *store.Store, auth identity.Authenticator, 
 		ip := netip.MustParseAddr(n.ip)
 		b := bas.New(bas.Config{NASIP: ip, Secret: "testing123", AuthAddr: authC.LocalAddr().String(), AcctAddr: acctC.LocalAddr().String(),
 			CoAListen: n.ip + ":0", Log: log, Retry: 200 * time.Millisecond, MaxTries: 2})
-		bp := bas.NewPortal(b, bas.PortalConfig{Secret: "portal-secret", BASIP: ip, NotifyAddr: h.notify,
+		bp := bas.NewPortalSide(b, bas.PortalSideConfig{Secret: "portal-secret", BASIP: ip, NotifyAddr: h.notify,
 			NotifyVersion: portalproto.Version(n.version), NotifyWindow: time.Second, Log: log})
 		pc, err := net.ListenPacket("udp", n.ip+":0")
 		if err != nil {

@@ -102,7 +102,7 @@ func (d *Disconnector) disconnect(ctx context.Context, sess access.Session, acto
 	if sess.MAC != "" {
 		id.CallingStationID = strings.ToUpper(strings.ReplaceAll(sess.MAC, ":", "-"))
 	}
-	res, err := d.client.Disconnect(ctx, nas, id)
+	reply, _, err := d.client.Disconnect(ctx, nas, id)
 	var out access.DisconnectOutcome
 	label := "ack"
 	switch {
@@ -113,15 +113,17 @@ func (d *Disconnector) disconnect(ctx context.Context, sess access.Session, acto
 		d.results.WithLabelValues("error").Inc()
 		d.audit(sess, actor, reason, "error: "+err.Error())
 		return out, fmt.Errorf("radius: disconnect session #%d: %w", sess.ID, err)
-	case res.ACK:
-		out.ACK = true
-		out.Detail = "acknowledged by " + nas.Name
 	default:
-		label = "nak"
-		out.ErrorCause = res.ErrorCause
-		out.Detail = fmt.Sprintf("NAK from %s", nas.Name)
-		if res.ErrorCause != 0 {
-			out.Detail = fmt.Sprintf("NAK %d %s from %s", res.ErrorCause, errorCauseName(res.ErrorCause), nas.Name)
+		out.ACK, out.ErrorCause = radiusproto.DisconnectAnswer(reply)
+		switch {
+		case out.ACK:
+			out.Detail = "acknowledged by " + nas.Name
+		case out.ErrorCause != 0:
+			label = "nak"
+			out.Detail = fmt.Sprintf("NAK %d %s from %s", out.ErrorCause, errorCauseName(out.ErrorCause), nas.Name)
+		default:
+			label = "nak"
+			out.Detail = fmt.Sprintf("NAK from %s", nas.Name)
 		}
 	}
 	d.results.WithLabelValues(label).Inc()

@@ -26,6 +26,7 @@ import (
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 	"github.com/campusnet/campusnet/radius"
+	"github.com/campusnet/campusnet/radius/radiusproto"
 	"github.com/campusnet/campusnet/selfservice"
 )
 
@@ -291,7 +292,7 @@ func newTestBAS(t *testing.T) *testBAS {
 		t.Fatal(err)
 	}
 	b := &testBAS{conn: conn, secret: []byte("testing123")}
-	go radius.ListenDisconnect(conn, b.secret, func(req *layeh.Packet) (bool, int) {
+	go radiusproto.ListenDisconnect(conn, b.secret, func(req *layeh.Packet) (bool, int) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		mac, _ := access.NormalizeMAC(rfc2865.CallingStationID_GetString(req))

@@ -106,7 +106,7 @@ type Store interface {
 
 // Disconnector ends a session at its BAS with a Disconnect-Request (RFC
 // 5176), audits it (who, why, outcome) and closes the session row on ACK.
-// cmd passes the radius package's Disconnecter.
+// cmd passes the radius package's Disconnector.
 type Disconnector interface {
 	DisconnectSession(ctx context.Context, sessionID int64, actor, reason string) (access.DisconnectOutcome, error)
 }

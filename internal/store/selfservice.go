@@ -9,7 +9,7 @@ import (
 
 // Read-only queries of the self-service and NOC pages. The writes those
 // pages cause go through the owning services' store methods (BindDevice,
-// UnbindDevice, billing's ledger operations, the radius Disconnecter).
+// UnbindDevice, billing's ledger operations, the radius Disconnector).
 
 const authLogCols = `id, at, username, account_id, nas, mac, ip, method, result, reason, message, node, token_id`
 

@@ -37,15 +37,6 @@ type SessionIdent struct {
 	NASIP            netip.Addr
 }
 
-// DisconnectResult is the NAS's answer to a Disconnect-Request.
-type DisconnectResult struct {
-	ACK bool // Disconnect-ACK: the session is gone
-	// ErrorCause is the Error-Cause (101) of a Disconnect-NAK, e.g. 503
-	// Session-Context-Not-Found; 0 when absent.
-	ErrorCause int
-	Tries      int // how many times the request was sent
-}
-
 // CoAClient sends Disconnect-Requests (RFC 5176) to NAS. The zero value is
 // ready to use; set fields before the first call.
 type CoAClient struct {
@@ -74,15 +65,17 @@ func (c *CoAClient) Close() error { return c.initClient().Close() }
 
 // Disconnect asks nas to end the session id names, at nas.IP port nas.CoAPort
 // (DefaultCoAPort when 0), signed with nas.Secret and a Message-Authenticator.
-// A Disconnect-NAK is a result with ACK false, not an error. When the NAS
-// never answers, the error wraps ErrNoResponse: silence is never success.
-func (c *CoAClient) Disconnect(ctx context.Context, nas *NAS, id SessionIdent) (DisconnectResult, error) {
+// It returns the NAS's verified answer, a Disconnect-ACK or -NAK
+// (DisconnectAnswer reads it; a NAK is an answer, not an error), and how
+// many times the request was sent. When the NAS never answers, the error
+// wraps ErrNoResponse: silence is never success.
+func (c *CoAClient) Disconnect(ctx context.Context, nas *NAS, id SessionIdent) (reply *radius.Packet, tries int, err error) {
 	p, err := disconnectRequest(nas, id)
 	if err != nil {
-		return DisconnectResult{}, err
+		return nil, 0, err
 	}
 	if !nas.IP.IsValid() {
-		return DisconnectResult{}, fmt.Errorf("radius: disconnect at NAS %s: no IP address", nas.Name)
+		return nil, 0, fmt.Errorf("radius: disconnect at NAS %s: no IP address", nas.Name)
 	}
 	port := nas.CoAPort
 	if port == 0 {
@@ -90,15 +83,24 @@ func (c *CoAClient) Disconnect(ctx context.Context, nas *NAS, id SessionIdent) (
 	}
 	dst := netip.AddrPortFrom(nas.IP.Unmap(), uint16(port))
 	cl := c.initClient()
-	reply, tries, err := cl.exchange(ctx, p, dst)
+	reply, tries, err = cl.exchange(ctx, p, dst)
 	if err != nil {
-		return DisconnectResult{Tries: tries}, fmt.Errorf("radius: disconnect at NAS %s: %w", nas.Name, err)
+		return nil, tries, fmt.Errorf("radius: disconnect at NAS %s: %w", nas.Name, err)
 	}
-	res := DisconnectResult{ACK: reply.Code == radius.CodeDisconnectACK, Tries: tries}
+	return reply, tries, nil
+}
+
+// DisconnectAnswer reads a NAS's answer to a Disconnect-Request: ack for a
+// Disconnect-ACK (the session is gone); for a Disconnect-NAK, its
+// Error-Cause (101), e.g. 503 Session-Context-Not-Found, or 0 when absent.
+func DisconnectAnswer(reply *radius.Packet) (ack bool, errorCause int) {
+	if reply.Code == radius.CodeDisconnectACK {
+		return true, 0
+	}
 	if v, err := rfc3576.ErrorCause_Lookup(reply); err == nil {
-		res.ErrorCause = int(v)
+		errorCause = int(v)
 	}
-	return res, nil
+	return false, errorCause
 }
 
 func disconnectRequest(nas *NAS, id SessionIdent) (*radius.Packet, error) {

@@ -72,12 +72,12 @@ func TestDisconnect(t *testing.T) {
 		NASIP:            netip.MustParseAddr("127.0.0.1"),
 	}
 
-	res, err := c.Disconnect(context.Background(), sim.nas, ident)
+	reply, tries, err := c.Disconnect(context.Background(), sim.nas, ident)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.ACK || res.ErrorCause != 0 || res.Tries != 1 {
-		t.Fatalf("first Disconnect = %+v, want ACK after 1 try", res)
+	if ack, cause := DisconnectAnswer(reply); !ack || cause != 0 || tries != 1 {
+		t.Fatalf("first Disconnect = ack %v cause %d after %d tries, want ACK after 1 try", ack, cause, tries)
 	}
 	sim.mu.Lock()
 	req := sim.last
@@ -99,12 +99,12 @@ func TestDisconnect(t *testing.T) {
 	}
 
 	// The session is gone now: NAK with Error-Cause 503.
-	res, err = c.Disconnect(context.Background(), sim.nas, ident)
+	reply, _, err = c.Disconnect(context.Background(), sim.nas, ident)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ACK || res.ErrorCause != 503 {
-		t.Fatalf("second Disconnect = %+v, want NAK with Error-Cause 503", res)
+	if ack, cause := DisconnectAnswer(reply); ack || cause != 503 {
+		t.Fatalf("second Disconnect = ack %v cause %d, want NAK with Error-Cause 503", ack, cause)
 	}
 }
 
@@ -129,12 +129,12 @@ func TestDisconnectSilence(t *testing.T) {
 	nas := &NAS{Name: "dead", IP: netip.MustParseAddr("127.0.0.1"), Secret: []byte(testSecret), CoAPort: conn.LocalAddr().(*net.UDPAddr).Port}
 	c := &CoAClient{Retry: 30 * time.Millisecond, MaxTries: 3}
 	defer c.Close()
-	res, err := c.Disconnect(context.Background(), nas, SessionIdent{AcctSessionID: "sess-1"})
+	reply, tries, err := c.Disconnect(context.Background(), nas, SessionIdent{AcctSessionID: "sess-1"})
 	if !errors.Is(err, ErrNoResponse) {
-		t.Fatalf("Disconnect = %+v, %v; want ErrNoResponse", res, err)
+		t.Fatalf("Disconnect = %v, %v; want ErrNoResponse", reply, err)
 	}
-	if res.ACK || res.Tries != 3 {
-		t.Fatalf("result %+v, want no ACK after 3 tries", res)
+	if reply != nil || tries != 3 {
+		t.Fatalf("answer %v after %d tries, want none after 3 tries", reply, tries)
 	}
 	testwait.For(t, "three copies", func() bool { return got.Load() == 3 })
 }
@@ -143,7 +143,7 @@ func TestDisconnectWrongSecret(t *testing.T) {
 	sim := startNAS(t, "the-nas-has-another")
 	c := &CoAClient{Retry: 30 * time.Millisecond, MaxTries: 2}
 	defer c.Close()
-	_, err := c.Disconnect(context.Background(), sim.nas, SessionIdent{AcctSessionID: "sess-1"})
+	_, _, err := c.Disconnect(context.Background(), sim.nas, SessionIdent{AcctSessionID: "sess-1"})
 	if !errors.Is(err, ErrNoResponse) {
 		t.Fatalf("Disconnect = %v, want ErrNoResponse", err)
 	}
@@ -155,7 +155,7 @@ func TestDisconnectWrongSecret(t *testing.T) {
 func TestDisconnectNeedsIdent(t *testing.T) {
 	c := &CoAClient{}
 	defer c.Close()
-	_, err := c.Disconnect(context.Background(), localNAS(true), SessionIdent{NASIP: netip.MustParseAddr("127.0.0.1")})
+	_, _, err := c.Disconnect(context.Background(), localNAS(true), SessionIdent{NASIP: netip.MustParseAddr("127.0.0.1")})
 	if !errors.Is(err, ErrNoSessionIdent) {
 		t.Fatalf("Disconnect = %v, want ErrNoSessionIdent", err)
 	}
