@@ -42,9 +42,13 @@ import (
 // cheapParams keep the tests fast; the benchmark states its own cost.
 var cheapParams = identity.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// standIn is the RADIUS handler of the harness.
+// standIn is the RADIUS handler of the harness. It keeps the RADIUS side
+// of the token contract through the store's own AAA transactions (the
+// token marked used, the reservation and the authentication log entry
+// written in one decision), with a scripted policy instead of the real one.
 type standIn struct {
 	st  *store.Store
+	aaa *store.AAA
 	key logintoken.Key
 	mu  sync.Mutex
 	// refuse maps a user name to the refusal RADIUS gives it.
@@ -64,10 +68,8 @@ func (h *standIn) setRefusal(user string, r *access.Refusal) {
 func (h *standIn) ServeAccess(ctx context.Context, r *radiusproto.Request) *layeh.Packet {
 	p := r.Packet
 	user, _ := rfc2865.UserName_LookupString(p)
-	var toks []access.LoginToken
-	now := access.Millis(h.st.Now())
-	err := h.st.DB().SelectContext(ctx, &toks, h.st.Rebind(`SELECT id, nonce, account_id, username, ip, mac, user_agent, class, signals, nas, created_at, expires_at, used_at
-		FROM login_tokens WHERE username = ? AND used_at = 0 AND expires_at > ?`), user, now)
+	now := h.st.Now()
+	toks, err := h.aaa.LiveTokens(ctx, user, now)
 	if err != nil {
 		return nil
 	}
@@ -81,66 +83,81 @@ func (h *standIn) ServeAccess(ctx context.Context, r *radiusproto.Request) *laye
 			break
 		}
 	}
-	method := "pap"
+	entry := access.AuthLogEntry{At: access.Millis(now), Username: user, NAS: r.NAS.Name, Method: "pap", Result: "reject"}
 	if chap != nil {
-		method = "chap"
+		entry.Method = "chap"
 	}
-	reply := func(code layeh.Code, reason access.Reason, msg string, tokID *int64, acct *int64) *layeh.Packet {
-		res := "reject"
-		if code == layeh.CodeAccessAccept {
-			res = "accept"
+	answer := func(e access.AuthLogEntry, correlation string) *layeh.Packet {
+		code := layeh.CodeAccessReject
+		if e.Result == "accept" {
+			code = layeh.CodeAccessAccept
 		}
-		_, _ = h.st.DB().ExecContext(ctx, h.st.Rebind(`INSERT INTO auth_log (at, username, account_id, nas, method, result, reason, message, token_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), now, user, acct, r.NAS.Name, method, res, reason, msg, tokID)
 		out := p.Response(code)
-		if msg != "" {
-			_ = rfc2865.ReplyMessage_SetString(out, msg)
+		if e.Message != "" {
+			_ = rfc2865.ReplyMessage_SetString(out, e.Message)
+		}
+		if correlation != "" {
+			_ = rfc2865.Class_SetString(out, correlation)
 		}
 		return out
 	}
 	if tok == nil {
-		rf := access.RefuseBadCredentials()
-		return reply(layeh.CodeAccessReject, access.ReasonTokenExpired, rf.Message, nil, nil)
-	}
-	res, err := h.st.DB().ExecContext(ctx, h.st.Rebind(`UPDATE login_tokens SET used_at = ? WHERE id = ? AND used_at = 0`), now, tok.ID)
-	if n, _ := res.RowsAffected(); err != nil || n != 1 {
-		rf := access.RefuseBadCredentials()
-		return reply(layeh.CodeAccessReject, access.ReasonTokenExpired, rf.Message, nil, nil)
+		entry.Reason, entry.Message = access.ReasonTokenExpired, access.RefuseBadCredentials().Message
+		if err := h.aaa.InsertAuthLog(ctx, []access.AuthLogEntry{entry}); err != nil {
+			return nil
+		}
+		return answer(entry, "")
 	}
 	h.mu.Lock()
 	rf, refused := h.refuse[user]
 	h.mu.Unlock()
-	if refused {
-		return reply(layeh.CodeAccessReject, rf.Code, rf.Message, &tok.ID, &tok.AccountID)
-	}
 	asid, _ := rfc2866.AcctSessionID_LookupString(p)
-	_, err = h.st.DB().ExecContext(ctx, h.st.Rebind(`INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, acct_session_id, correlation, reserved_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?, ?)`), tok.AccountID, tok.Username, r.NAS.Name, r.NAS.Area, tok.MAC, tok.IP, tok.Class, asid, r.NAS.Name+"/"+asid, now)
-	if err != nil {
+	req := access.LoginRequest{Username: tok.Username, MAC: tok.MAC, TokenID: tok.ID, NAS: r.NAS.Name, Area: r.NAS.Area,
+		IP: tok.IP, Class: tok.Class}
+	decisions, err := h.aaa.AuthorizeLogins(ctx, []access.LoginRequest{req}, func(_ int, st *access.LoginState) access.LoginDecision {
+		e := entry
+		e.AccountID, e.TokenID, e.MAC, e.IP = &st.Account.ID, &tok.ID, tok.MAC, tok.IP
+		switch {
+		case !st.TokenFresh:
+			e.Reason, e.Message = access.ReasonTokenExpired, access.RefuseBadCredentials().Message
+		case refused:
+			e.Reason, e.Message = rf.Code, rf.Message
+		default:
+			e.Result, e.Reason = "accept", access.ReasonOK
+			return access.LoginDecision{Accept: true, Log: e, LogNow: true,
+				Session: access.Session{AcctSessionID: asid, Class: tok.Class, IP: tok.IP, Correlation: access.NewCorrelation()}}
+		}
+		return access.LoginDecision{Log: e, LogNow: true}
+	})
+	if err != nil || len(decisions) != 1 {
 		return nil
 	}
-	return reply(layeh.CodeAccessAccept, access.ReasonOK, "", &tok.ID, &tok.AccountID)
+	return answer(decisions[0].Log, decisions[0].Session.Correlation)
 }
 
 func (h *standIn) ServeAccounting(ctx context.Context, r *radiusproto.Request) error {
 	p := r.Packet
-	asid, _ := rfc2866.AcctSessionID_LookupString(p)
-	st, _ := rfc2866.AcctStatusType_Lookup(p)
-	now := access.Millis(h.st.Now())
-	var err error
-	switch st {
-	case rfc2866.AcctStatusType_Value_Start:
-		_, err = h.st.DB().ExecContext(ctx, h.st.Rebind(`UPDATE sessions SET status = 'online', started_at = ?, last_update_at = ? WHERE nas = ? AND acct_session_id = ?`), now, now, r.NAS.Name, asid)
-		if err == nil {
-			// Billing's part: the first session in the dorm opens a cycle.
-			_, _ = h.st.DB().ExecContext(ctx, h.st.Rebind(`INSERT INTO cycles (account_id, area, fee_fen, started_at, ends_at, status)
-				SELECT account_id, area, 2000, ?, ?, 'active' FROM sessions s WHERE nas = ? AND acct_session_id = ?
-				AND NOT EXISTS (SELECT 1 FROM cycles c WHERE c.account_id = s.account_id AND c.area = s.area AND c.status = 'active')`),
-				now, now+int64(720*time.Hour/time.Millisecond), r.NAS.Name, asid)
-		}
-	case rfc2866.AcctStatusType_Value_Stop:
-		_, err = h.st.DB().ExecContext(ctx, h.st.Rebind(`UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = 'stop' WHERE nas = ? AND acct_session_id = ?`), now, r.NAS.Name, asid)
+	rec := access.AcctRecord{NAS: r.NAS.Name, Area: r.NAS.Area,
+		// Billing's part: the first session in the dorm opens a cycle.
+		Fee: 2000, CycleLength: 720 * time.Hour}
+	rec.AcctSessionID, _ = rfc2866.AcctSessionID_LookupString(p)
+	rec.Correlation, _ = rfc2865.Class_LookupString(p)
+	rec.Username, _ = rfc2865.UserName_LookupString(p)
+	if mac, err := rfc2865.CallingStationID_LookupString(p); err == nil {
+		rec.MAC, _ = access.NormalizeMAC(mac)
 	}
+	if ip, err := rfc2865.FramedIPAddress_Lookup(p); err == nil {
+		rec.IP = ip.String()
+	}
+	switch st, _ := rfc2866.AcctStatusType_Lookup(p); st {
+	case rfc2866.AcctStatusType_Value_Start:
+		rec.Kind = access.AcctStart
+	case rfc2866.AcctStatusType_Value_Stop:
+		rec.Kind = access.AcctStop
+	default:
+		return nil
+	}
+	_, err := h.aaa.RecordAccounting(ctx, []access.AcctRecord{rec})
 	return err
 }
 
@@ -216,7 +233,7 @@ func newHarnessAuth(t testing.TB, st *store.Store, auth identity.Authenticator, 
 		logOut = io.MultiWriter(h.logs, os.Stderr)
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.radius = &standIn{st: st, key: h.key, refuse: map[string]access.Refusal{}}
+	h.radius = &standIn{st: st, aaa: store.NewAAA(st), key: h.key, refuse: map[string]access.Refusal{}}
 
 	// RADIUS server.
 	var rnas []*radiusproto.NAS
