@@ -17,8 +17,8 @@ import (
 	"github.com/campusnet/campusnet/internal/storetest"
 )
 
-// screenshotDir is where the browser test leaves its screenshots for people
-// to look at (not committed).
+// screenshotDir keeps the screenshots the README links (committed); a test
+// run writes to its out/ folder unless CAMPUSNET_SCREENSHOTS=update.
 const screenshotDir = "testdata/screenshots"
 
 func TestBrowserLogin(t *testing.T) {
@@ -28,9 +28,7 @@ func TestBrowserLogin(t *testing.T) {
 	rf := access.RefuseArrears(1000, 2000, h.cfg.PaymentURL)
 	h.radius.setRefusal("student2", &rf)
 	browser := browsertest.New(t, chromedp.WindowSize(1280, 800)) // headless Chromium, fresh profile; skips without one (fails in CI)
-	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shots := browsertest.ScreenshotDir(t, screenshotDir)
 	tests := []struct {
 		name, user, pass string
 		phone            bool
@@ -96,7 +94,7 @@ func TestBrowserLogin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := filepath.Join(screenshotDir, tt.name+".png")
+			out := filepath.Join(shots, tt.name+".png")
 			if err := os.WriteFile(out, png, 0o644); err != nil {
 				t.Fatal(err)
 			}

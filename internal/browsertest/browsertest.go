@@ -47,7 +47,7 @@ func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 }
 
 // ScreenshotsEnv names the variable that refreshes committed screenshots:
-// CAMPUSNET_SCREENSHOTS=update go test -run Browser ./selfservice/.
+// CAMPUSNET_SCREENSHOTS=update go test -run Browser ./portal/ ./selfservice/.
 const ScreenshotsEnv = "CAMPUSNET_SCREENSHOTS"
 
 // ScreenshotDir is where a browser test writes its screenshots: committed
