@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark report (issue "newcomer…/benchmark"): the same `bassim load`
+# The benchmark of README.md (Benchmarks) and deploy/bench/README.md: the same `bassim load`
 # against campusnet on PostgreSQL and against FreeRADIUS 3.2 + rlm_sql on the
 # same PostgreSQL, on this machine, in one run. Prints a Markdown table.
 #
