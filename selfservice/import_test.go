@@ -13,6 +13,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/identity"
+	"github.com/campusnet/campusnet/internal/roster"
 )
 
 // upload posts a multipart form: fields, and file (when name is not empty).
@@ -63,16 +64,6 @@ func (c *client) apply(page response, kind, reason string) response {
 		"name": html.UnescapeString(n[1]), "csv": csv, "reason": reason}, "", nil)
 }
 
-// idCard makes a valid 18-character id-card number from 17 digits.
-func idCard(seventeen string) string {
-	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := 0; i < 17; i++ {
-		sum += int(seventeen[i]-'0') * weights[i]
-	}
-	return seventeen + string("10X98765432"[sum%11])
-}
-
 // TestAdminImportRoster: the operator uploads a roster, sees the dry run's
 // report (counts, bad rows with their lines) with nothing changed, applies
 // it, and the accounts are in with the initial password, audited.
@@ -95,14 +86,14 @@ func TestAdminImportRoster(t *testing.T) {
 				t.Fatalf("import page lacks %q:\n%s", w, page.body)
 			}
 		}
-		roster := "学号,姓名,身份证号,电话,身份\n" +
-			"student1,学生一," + idCard("42010220000101001") + ",13800000001,学生\n" + // an update: name and phone
-			"2026002,李四," + idCard("42010220000101002") + ",,\n" +
-			"2026003,王五," + idCard("42010220000101003") + ",,教工\n" +
+		file := "学号,姓名,身份证号,电话,身份\n" +
+			"student1,学生一," + roster.CompleteIDCard("42010220000101001") + ",13800000001,学生\n" + // an update: name and phone
+			"2026002,李四," + roster.CompleteIDCard("42010220000101002") + ",,\n" +
+			"2026003,王五," + roster.CompleteIDCard("42010220000101003") + ",,教工\n" +
 			"2026004,坏行,12345,,\n" + // line 5
-			"2026002,重复," + idCard("42010220000101004") + ",,\n" // line 6
+			"2026002,重复," + roster.CompleteIDCard("42010220000101004") + ",,\n" // line 6
 		csrf := noc.csrfOf("/admin/import")
-		r := noc.upload("/admin/import/users", map[string]string{"csrf": csrf, "action": "check"}, "2026级.csv", []byte(roster))
+		r := noc.upload("/admin/import/users", map[string]string{"csrf": csrf, "action": "check"}, "2026级.csv", []byte(file))
 		if r.status != http.StatusOK {
 			t.Fatalf("dry run: %d\n%s", r.status, r.body)
 		}
@@ -138,7 +129,7 @@ func TestAdminImportRoster(t *testing.T) {
 		if err != nil || !a.MustChange || a.Role != access.RoleStaff || a.Name != "王五" {
 			t.Fatalf("imported account: %+v %v", a, err)
 		}
-		if ok, err := identity.VerifyPassword(a.PasswordHash, idCard("42010220000101003")[12:]); err != nil || !ok {
+		if ok, err := identity.VerifyPassword(a.PasswordHash, roster.CompleteIDCard("42010220000101003")[12:]); err != nil || !ok {
 			t.Fatalf("initial password is not the last six of the id-card number: %v %v", ok, err)
 		}
 		if a, err := e.st.AccountByUsername(ctx, "student1"); err != nil || a.Name != "学生一" {
@@ -156,7 +147,7 @@ func TestAdminImportRoster(t *testing.T) {
 		// A student may not import.
 		st := e.client()
 		st.login("student1", "student1-pass")
-		if r := st.upload("/admin/import/users", map[string]string{"csrf": st.csrfOf("/"), "action": "check"}, "x.csv", []byte(roster)); r.status != http.StatusForbidden {
+		if r := st.upload("/admin/import/users", map[string]string{"csrf": st.csrfOf("/"), "action": "check"}, "x.csv", []byte(file)); r.status != http.StatusForbidden {
 			t.Fatalf("student import: %d", r.status)
 		}
 	})
@@ -172,7 +163,7 @@ func TestAdminImportHostile(t *testing.T) {
 	e.account("admin", "admin-pass", "operator", 0, false)
 	noc := e.client()
 	noc.login("admin", "admin-pass")
-	good := "2026001,张三," + idCard("42010220000101001") + ",,\n"
+	good := "2026001,张三," + roster.CompleteIDCard("42010220000101001") + ",,\n"
 	huge := bytes.Repeat([]byte(good), 9<<20/len(good)+1)
 	tests := []struct {
 		name   string

@@ -15,16 +15,6 @@ import (
 	"github.com/campusnet/campusnet/internal/storetest"
 )
 
-// idCard makes a valid 18-character id-card number from 17 digits.
-func idCard(seventeen string) string {
-	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := 0; i < 17; i++ {
-		sum += int(seventeen[i]-'0') * weights[i]
-	}
-	return seventeen + string("10X98765432"[sum%11])
-}
-
 func TestUsersImportBadRowsAndIdempotent(t *testing.T) {
 	t.Parallel()
 	for _, kind := range storetest.Kinds {
@@ -39,7 +29,7 @@ func TestUsersImportBadRowsAndIdempotent(t *testing.T) {
 			csv.WriteString("id,name,idcard,phone,role\n")
 			good := 0
 			for i := 0; i < 20; i++ {
-				fmt.Fprintf(&csv, "2026%04d,学生%d,%s,1380000%04d,student\n", i, i, idCard(fmt.Sprintf("4201022000010%04d", i)), i)
+				fmt.Fprintf(&csv, "2026%04d,学生%d,%s,1380000%04d,student\n", i, i, roster.CompleteIDCard(fmt.Sprintf("4201022000010%04d", i)), i)
 				good++
 				if i == 5 {
 					csv.WriteString("2026bad1,坏行,12345,,student\n") // line 8: id-card too short
@@ -48,7 +38,7 @@ func TestUsersImportBadRowsAndIdempotent(t *testing.T) {
 					csv.WriteString("20260003,重复,420102200001010003,,student\n") // line 14: duplicate id
 				}
 				if i == 15 {
-					csv.WriteString(",无学号," + idCard("42010220000109999") + ",,student\n") // line 20: empty id
+					csv.WriteString(",无学号," + roster.CompleteIDCard("42010220000109999") + ",,student\n") // line 20: empty id
 				}
 			}
 			file := filepath.Join(dir, "students.csv")
@@ -76,7 +66,7 @@ func TestUsersImportBadRowsAndIdempotent(t *testing.T) {
 			if err != nil || !a.MustChange {
 				t.Fatalf("imported account: %+v %v", a, err)
 			}
-			if ok, err := identity.VerifyPassword(a.PasswordHash, roster.InitialPassword(idCard("42010220000100007"), "drop")); err != nil || !ok {
+			if ok, err := identity.VerifyPassword(a.PasswordHash, roster.InitialPassword(roster.CompleteIDCard("42010220000100007"), "drop")); err != nil || !ok {
 				t.Fatalf("initial password is not the last six of the id-card number")
 			}
 			// The person changes the password; a second import changes nothing.
@@ -138,7 +128,7 @@ func TestUsersImportDisableMissing(t *testing.T) {
 		var b strings.Builder
 		b.WriteString("id,name,idcard,phone,role\n")
 		for i := from; i < to; i++ {
-			fmt.Fprintf(&b, "2026%04d,学生%d,%s,,student\n", i, i, idCard(fmt.Sprintf("4201022000010%04d", i)))
+			fmt.Fprintf(&b, "2026%04d,学生%d,%s,,student\n", i, i, roster.CompleteIDCard(fmt.Sprintf("4201022000010%04d", i)))
 		}
 		b.WriteString(extra)
 		p := filepath.Join(dir, name)

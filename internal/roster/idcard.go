@@ -18,15 +18,29 @@ func IDCardChecksumOK(s string) bool {
 	if len(s) != 18 {
 		return false
 	}
-	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
 	for i := 0; i < 17; i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
-		sum += int(s[i]-'0') * weights[i]
 	}
-	return "10X98765432"[sum%11] == s[17]
+	return checkDigit(s[:17]) == s[17]
+}
+
+// checkDigit is the GB 11643 check character of 17 digits: the weighted
+// sum modulo 11 indexes "10X98765432".
+func checkDigit(seventeen string) byte {
+	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		sum += int(seventeen[i]-'0') * weights[i]
+	}
+	return "10X98765432"[sum%11]
+}
+
+// CompleteIDCard appends the check character to 17 digits: a valid
+// 18-character resident id-card number, for fixtures and the demo.
+func CompleteIDCard(seventeen string) string {
+	return seventeen + string(checkDigit(seventeen))
 }
 
 // Trailing-X modes of InitialPassword (identity.trailing_x).

@@ -13,16 +13,6 @@ import (
 	"github.com/campusnet/campusnet/internal/storetest"
 )
 
-// idCard makes a valid 18-character id-card number from 17 digits.
-func idCard(seventeen string) string {
-	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := 0; i < 17; i++ {
-		sum += int(seventeen[i]-'0') * weights[i]
-	}
-	return seventeen + string("10X98765432"[sum%11])
-}
-
 func TestInitialPassword(t *testing.T) {
 	tests := []struct{ name, id, mode, want string }{
 		{"digits", "420102200001011234", "drop", "011234"},
@@ -40,7 +30,7 @@ func TestInitialPassword(t *testing.T) {
 }
 
 func TestIDCardChecksum(t *testing.T) {
-	good := idCard("42010220000101123")
+	good := CompleteIDCard("42010220000101123")
 	if !IDCardChecksumOK(good) {
 		t.Fatalf("%s: checksum refused", good)
 	}
@@ -56,15 +46,15 @@ func TestIDCardChecksum(t *testing.T) {
 // header, a BOM and empty lines are skipped; roles are normalised.
 func TestParsePeople(t *testing.T) {
 	text := "\xef\xbb\xbfid,name,idcard,phone,role\n" +
-		"2026001,张三," + idCard("42010220000101001") + ",13800000001,学生\n" + // line 2
+		"2026001,张三," + CompleteIDCard("42010220000101001") + ",13800000001,学生\n" + // line 2
 		"\n" +
-		"2026002,李四," + idCard("42010220000101002") + ",,教工\n" + // line 4
+		"2026002,李四," + CompleteIDCard("42010220000101002") + ",,教工\n" + // line 4
 		"2026003,王五,12345,,student\n" + // line 5: short id-card number
-		"2026001,重复," + idCard("42010220000101003") + ",,\n" + // line 6: duplicate
-		"bad id,坏," + idCard("42010220000101004") + ",,\n" + // line 7
-		"2026005,坏," + idCard("42010220000101005")[:17] + "0,,\n" + // line 8: checksum (unless 0 is right)
-		"2026006,坏," + idCard("42010220000101006") + ",phone,\n" + // line 9
-		"2026007,坏," + idCard("42010220000101007") + ",,dean\n" + // line 10
+		"2026001,重复," + CompleteIDCard("42010220000101003") + ",,\n" + // line 6: duplicate
+		"bad id,坏," + CompleteIDCard("42010220000101004") + ",,\n" + // line 7
+		"2026005,坏," + CompleteIDCard("42010220000101005")[:17] + "0,,\n" + // line 8: checksum (unless 0 is right)
+		"2026006,坏," + CompleteIDCard("42010220000101006") + ",phone,\n" + // line 9
+		"2026007,坏," + CompleteIDCard("42010220000101007") + ",,dean\n" + // line 10
 		"2026008,only two\n" + // line 11
 		"2026009,\"unterminated\n" // line 12
 	p, err := ParsePeople(strings.NewReader(text))
@@ -85,7 +75,7 @@ func TestParsePeople(t *testing.T) {
 			t.Errorf("bad rows lack %q:\n%s", want, all)
 		}
 	}
-	if idCard("42010220000101005")[17] != '0' && !strings.Contains(all, "line 8: id-card number checksum is wrong") {
+	if CompleteIDCard("42010220000101005")[17] != '0' && !strings.Contains(all, "line 8: id-card number checksum is wrong") {
 		t.Errorf("bad rows lack the checksum:\n%s", all)
 	}
 }
@@ -99,9 +89,9 @@ func TestPlanPeopleThenImport(t *testing.T) {
 		if _, _, err := st.EnsureAccount(ctx, access.Account{Username: "2026001", Name: "旧名", Role: access.RoleStudent}); err != nil {
 			t.Fatal(err)
 		}
-		text := "2026001,张三," + idCard("42010220000101001") + ",,\n" +
-			"2026002,李四," + idCard("42010220000101002") + ",,\n" +
-			"2026003,王五," + idCard("42010220000101001") + ",,\n" + // ends in X
+		text := "2026001,张三," + CompleteIDCard("42010220000101001") + ",,\n" +
+			"2026002,李四," + CompleteIDCard("42010220000101002") + ",,\n" +
+			"2026003,王五," + CompleteIDCard("42010220000101001") + ",,\n" + // ends in X
 			"bad,坏,1,,\n"
 		p, err := ParsePeople(strings.NewReader(text))
 		if err != nil {
@@ -157,7 +147,7 @@ func TestDisableMissingGuards(t *testing.T) {
 	ctx := context.Background()
 	var all strings.Builder
 	for i := 0; i < 4; i++ {
-		fmt.Fprintf(&all, "2026%03d,学生%d,%s,,\n", i, i, idCard(fmt.Sprintf("42010220000101%03d", i)))
+		fmt.Fprintf(&all, "2026%03d,学生%d,%s,,\n", i, i, CompleteIDCard(fmt.Sprintf("42010220000101%03d", i)))
 	}
 	p, err := ParsePeople(strings.NewReader(all.String()))
 	if err != nil {
