@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/i18n"
 )
 
 //go:embed templates/*.html
@@ -42,6 +43,10 @@ func parsePages() map[string]*template.Template {
 
 // pageData is what every template gets; each page reads its part.
 type pageData struct {
+	// L prints the page's messages in the request's language (i18n);
+	// SwitchURL is this page in the other language.
+	L           *i18n.Printer
+	SwitchURL   string
 	Title       string
 	Org, Node   string
 	Helpdesk    string
@@ -168,6 +173,8 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	_, _ = rand.Read(nb[:])
 	d.ScriptNonce = base64.RawStdEncoding.EncodeToString(nb[:])
 	d.Org, d.Node, d.Helpdesk = p.cfg.Organisation, p.cfg.NodeID, p.cfg.Helpdesk
+	d.L = i18n.Request(w, r, r.TLS != nil)
+	d.SwitchURL = d.L.SwitchURL(r)
 	if d.CSRF == "" {
 		d.CSRF = p.csrfToken(w, r)
 	}
@@ -180,6 +187,8 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Language", d.L.Lang())
+	h.Add("Vary", "Accept-Language, Cookie")
 	h.Set("Content-Security-Policy", fmt.Sprintf("default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-%s'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'", d.ScriptNonce))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/i18n"
 )
 
 //go:embed templates/*.html static/style.css
@@ -19,6 +20,10 @@ var assets embed.FS
 
 // pageData is what every page template gets; Data is the page's own.
 type pageData struct {
+	// L prints the page's messages in the request's language (i18n);
+	// SwitchURL is this page in the other language.
+	L          *i18n.Printer
+	SwitchURL  string
 	Title      string
 	Org        string
 	Node       string
@@ -61,6 +66,8 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, nam
 		return
 	}
 	d := pageData{Title: title, Org: s.cfg.Organisation, Node: s.cfg.NodeID, Helpdesk: s.cfg.Helpdesk, Nav: name, Data: data}
+	d.L = i18n.Request(w, r, s.cfg.SecureCookies)
+	d.SwitchURL = d.L.SwitchURL(r)
 	if q != nil && q.acc.ID != 0 {
 		d.User, d.Name, d.Admin, d.CSRF, d.MustChange = q.acc.Username, q.acc.Name, q.admin, q.csrf, s.mustChange(q.acc)
 	}
@@ -74,6 +81,8 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, nam
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", d.L.Lang())
+	w.Header().Add("Vary", "Accept-Language, Cookie")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
