@@ -4,6 +4,7 @@ import (
 	"github.com/campusnet/campusnet/internal/access"
 
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -74,6 +75,52 @@ type Decision struct {
 	DesktopMode bool
 	// Confidence is one of the Confidence* constants.
 	Confidence string
+	// Decided are the kinds of signal (the Signal* constants) that gave
+	// Class, the decider first; Against are the kinds that pointed the other
+	// way and ranked lower. A pc with a phone kind in Against is a computer
+	// "against the evidence of a phone": the refusal page lists both.
+	Decided, Against []string
+}
+
+// The kinds of signal a Decision names in Decided and Against. Each has a
+// catalogue message "device.signal.<kind>" (SignalMessage) for the pages.
+const (
+	SignalOverride           = "override"             // an operator's class for the MAC
+	SignalCHPhone            = "ch-phone"             // Sec-CH-UA-Platform Android/iOS, ?1, userAgentData.mobile true
+	SignalPlatformPhone      = "platform-phone"       // navigator.platform iPhone, iPad, Android, ARM Linux with touch
+	SignalPlatformAppleTouch = "platform-apple-touch" // MacIntel with touch points: iPad, or iPhone asking for desktop sites
+	SignalPlatformComputer   = "platform-computer"    // Win32, MacIntel without touch, x86 Linux without touch, Chromebook
+	SignalUAPhone            = "ua-phone"             // the UA names a phone OS or a phone-only browser
+	SignalUAComputer         = "ua-computer"          // the UA names a computer in a way phones do not copy
+	SignalScreenSmallTouch   = "screen-small-touch"   // a touch screen with a short side of at most 600 CSS px
+	SignalScreenLarge        = "screen-large"         // no touch and a larger screen
+	SignalCHPlatformDesktop  = "ch-platform-desktop"  // Sec-CH-UA-Platform Windows/macOS/Linux/Chrome OS
+	SignalCHMobileNo         = "ch-mobile-no"         // Sec-CH-UA-Mobile ?0, userAgentData.mobile false
+	SignalUADesktop          = "ua-desktop"           // the UA's desktop platform: Windows NT, Macintosh, X11, CrOS
+	SignalMACRandom          = "mac-random"           // a locally administered (randomised) MAC
+)
+
+// isPhoneKind: the Signal kinds that point to a phone or tablet.
+func isPhoneKind(k string) bool {
+	switch k {
+	case SignalCHPhone, SignalPlatformPhone, SignalPlatformAppleTouch, SignalUAPhone, SignalScreenSmallTouch, SignalMACRandom:
+		return true
+	}
+	return false
+}
+
+// PhoneEvidence reports whether a pc decision overruled signs of a phone
+// or tablet: Against names a kind only phones show.
+func (d Decision) PhoneEvidence() bool {
+	if d.Class != PC {
+		return false
+	}
+	for _, k := range d.Against {
+		if isPhoneKind(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // Prefixes of Reasons that did not decide.
@@ -87,13 +134,14 @@ const (
 type tier int
 
 const (
-	tierOverride    tier = iota // the operator said so
-	tierClientHints             // Sec-CH-UA-*, navigator.userAgentData
-	tierPlatform                // navigator.platform, qualified by touch points
-	tierUASpecific              // UA tokens that name a phone OS, vendor or probe
-	tierScreen                  // screen size and touch, "?0"
-	tierUAGeneric               // UA desktop platform tokens and weak shapes
-	tierMAC                     // a locally administered MAC
+	tierOverride     tier = iota // the operator said so
+	tierClientHints              // Sec-CH-UA-*, navigator.userAgentData
+	tierPlatform                 // navigator.platform, qualified by touch points
+	tierUASpecific               // UA tokens that name a phone OS, vendor or probe
+	tierScreen                   // screen size and touch
+	tierDesktopHints             // Sec-CH-UA-Platform Windows/macOS/Linux, "?0": desktop mode rewrites these
+	tierUAGeneric                // UA desktop platform tokens and weak shapes
+	tierMAC                      // a locally administered MAC
 )
 
 // evidence is one signal's verdict. Class Unknown marks a note.
@@ -102,6 +150,30 @@ type evidence struct {
 	class access.Class
 	conf  string
 	text  string
+	// sig is the kind of signal (Signal*); "" takes the tier's kind.
+	sig string
+}
+
+// kind is e's Signal* kind.
+func (e evidence) kind() string {
+	if e.sig != "" {
+		return e.sig
+	}
+	switch e.tier {
+	case tierOverride:
+		return SignalOverride
+	case tierUASpecific:
+		if e.class == PC {
+			return SignalUAComputer
+		}
+		return SignalUAPhone
+	case tierUAGeneric:
+		if e.class == PC {
+			return SignalUADesktop
+		}
+		return SignalUAPhone
+	}
+	return ""
 }
 
 // Classify decides a device's class from its signals. It never fails: with
@@ -121,7 +193,7 @@ func Classify(s Signals) Decision {
 
 	uaSpecific, uaGeneric := ua.specificEvidence(), ua.genericEvidence()
 	if ua.raw != "" && len(uaSpecific)+len(uaGeneric) == 0 {
-		uaGeneric = append(uaGeneric, evidence{tierUAGeneric, Unknown, "", "the User-Agent names no platform the rules know"})
+		uaGeneric = append(uaGeneric, evidence{tierUAGeneric, Unknown, "", "the User-Agent names no platform the rules know", ""})
 	}
 
 	var ev []evidence
@@ -130,6 +202,7 @@ func Classify(s Signals) Decision {
 	ev = append(ev, platformEvidence(s, ua)...)
 	ev = append(ev, uaSpecific...)
 	ev = append(ev, screenEvidence(s)...)
+	ev = append(ev, desktopHintEvidence(s)...)
 	ev = append(ev, uaGeneric...)
 	ev = append(ev, macEvidence(s)...)
 
@@ -153,16 +226,19 @@ func Classify(s Signals) Decision {
 	}
 
 	d.Reasons = append(d.Reasons, ev[decider].text)
+	d.Decided = addKind(d.Decided, ev[decider].kind())
 	var overruled, notes []string
 	for i, e := range ev {
 		switch {
 		case i == decider:
 		case e.class == d.Class:
 			d.Reasons = append(d.Reasons, e.text)
+			d.Decided = addKind(d.Decided, e.kind())
 		case e.class == Unknown:
 			notes = append(notes, notePrefix+e.text)
 		default:
 			overruled = append(overruled, overruledPrefix+e.text)
+			d.Against = addKind(d.Against, e.kind())
 		}
 	}
 	d.Reasons = append(d.Reasons, overruled...)
@@ -171,11 +247,19 @@ func Classify(s Signals) Decision {
 	return d
 }
 
+// addKind appends k to ks once.
+func addKind(ks []string, k string) []string {
+	if k == "" || slices.Contains(ks, k) {
+		return ks
+	}
+	return append(ks, k)
+}
+
 func overrideEvidence(s Signals) []evidence {
 	switch s.Override {
 	case PC, Mobile:
 		return []evidence{{tierOverride, s.Override, ConfidenceHigh,
-			fmt.Sprintf("an operator set this device to %s", s.Override)}}
+			fmt.Sprintf("an operator set this device to %s", s.Override), ""}}
 	}
 	return nil
 }

@@ -13,11 +13,12 @@ import (
 // which is why a small screen also needs touch).
 const smallScreenMax = 600
 
-// clientHintEvidence reads Sec-CH-UA-Platform, Sec-CH-UA-Mobile and
-// navigator.userAgentData.mobile. Chromium keeps Sec-CH-UA-Platform
-// "Android" in desktop mode and in apps that spoof a Windows UA, which makes
-// the platform hint the best single signal there is. "?0" is not evidence
-// here: tablets and desktop mode send it too (see screenEvidence).
+// clientHintEvidence reads the client hints that say "phone":
+// Sec-CH-UA-Platform Android/iOS, Sec-CH-UA-Mobile ?1 and
+// navigator.userAgentData.mobile true, and the one desktop platform hint
+// that desktop mode never sends, "Chrome OS". A phone's desktop mode
+// rewrites the hints to "Linux" and ?0; those are desktopHintEvidence, ranked
+// below the hardware.
 func clientHintEvidence(s Signals) []evidence {
 	var ev []evidence
 	plat := strings.ToLower(strings.Trim(strings.TrimSpace(s.CHUAPlatform), `"`))
@@ -25,20 +26,49 @@ func clientHintEvidence(s Signals) []evidence {
 	switch plat {
 	case "android", "ios", "ipados":
 		ev = append(ev, evidence{tierClientHints, Mobile, ConfidenceHigh,
-			fmt.Sprintf("Sec-CH-UA-Platform %q is a phone/tablet OS", shown)})
+			fmt.Sprintf("Sec-CH-UA-Platform %q is a phone/tablet OS", shown), SignalCHPhone})
 	}
 	if strings.TrimSpace(s.CHUAMobile) == "?1" {
 		ev = append(ev, evidence{tierClientHints, Mobile, ConfidenceHigh,
-			"Sec-CH-UA-Mobile ?1: the browser says it is a phone"})
+			"Sec-CH-UA-Mobile ?1: the browser says it is a phone", SignalCHPhone})
 	}
 	if strings.EqualFold(strings.TrimSpace(s.UADataMobile), "true") {
 		ev = append(ev, evidence{tierClientHints, Mobile, ConfidenceHigh,
-			"navigator.userAgentData.mobile is true: the browser says it is a phone"})
+			"navigator.userAgentData.mobile is true: the browser says it is a phone", SignalCHPhone})
 	}
 	switch plat {
-	case "windows", "macos", "linux", "chrome os", "chromeos", "chromium os":
+	case "chrome os", "chromeos", "chromium os":
 		ev = append(ev, evidence{tierClientHints, PC, ConfidenceHigh,
-			fmt.Sprintf("Sec-CH-UA-Platform %q is a desktop OS", shown)})
+			fmt.Sprintf("Sec-CH-UA-Platform %q is a Chromebook (desktop mode never claims Chrome OS)", shown), SignalCHPlatformDesktop})
+	}
+	return ev
+}
+
+// desktopHintEvidence reads what a phone's desktop mode rewrites besides the
+// User-Agent: Sec-CH-UA-Platform Windows/macOS/Linux, Sec-CH-UA-Mobile ?0
+// and navigator.userAgentData.mobile false. Chrome, Edge and Samsung Internet
+// on Android send "Linux" and ?0 in desktop mode, so these rank below what
+// the hardware reports (navigator.platform with touch, a small touch
+// screen) and the UA's phone tokens, and above the UA's desktop platform.
+func desktopHintEvidence(s Signals) []evidence {
+	var ev []evidence
+	plat := strings.ToLower(strings.Trim(strings.TrimSpace(s.CHUAPlatform), `"`))
+	shown := strings.Trim(strings.TrimSpace(s.CHUAPlatform), `"`)
+	switch plat {
+	case "windows", "macos":
+		ev = append(ev, evidence{tierDesktopHints, PC, ConfidenceHigh,
+			fmt.Sprintf("Sec-CH-UA-Platform %q is a desktop OS", shown), SignalCHPlatformDesktop})
+	case "linux":
+		ev = append(ev, evidence{tierDesktopHints, PC, ConfidenceMedium,
+			fmt.Sprintf("Sec-CH-UA-Platform %q is a desktop OS (a phone in desktop mode sends it too)", shown), SignalCHPlatformDesktop})
+	}
+	if strings.TrimSpace(s.CHUAMobile) == "?0" {
+		ev = append(ev, evidence{tierDesktopHints, PC, ConfidenceLow,
+			"Sec-CH-UA-Mobile ?0: the browser asks for the desktop layout (tablets and desktop mode do too)", SignalCHMobileNo})
+	}
+	if strings.EqualFold(strings.TrimSpace(s.UADataMobile), "false") {
+		ev = append(ev, evidence{tierDesktopHints, PC, ConfidenceLow,
+			"navigator.userAgentData.mobile is false: the browser asks for the desktop layout (tablets and desktop mode do too)", SignalCHMobileNo})
 	}
 	return ev
 }
@@ -51,10 +81,14 @@ func platformEvidence(s Signals, ua uaInfo) []evidence {
 	lp := strings.ToLower(p)
 	touch := s.MaxTouchPoints
 	one := func(c access.Class, format string, args ...any) []evidence {
-		return []evidence{{tierPlatform, c, ConfidenceHigh, fmt.Sprintf(format, args...)}}
+		sig := SignalPlatformPhone
+		if c == PC {
+			sig = SignalPlatformComputer
+		}
+		return []evidence{{tierPlatform, c, ConfidenceHigh, fmt.Sprintf(format, args...), sig}}
 	}
 	note := func(format string, args ...any) []evidence {
-		return []evidence{{tierPlatform, Unknown, "", fmt.Sprintf(format, args...)}}
+		return []evidence{{tierPlatform, Unknown, "", fmt.Sprintf(format, args...), ""}}
 	}
 	linux := strings.HasPrefix(lp, "linux")
 	arm := strings.Contains(lp, "arm") || strings.Contains(lp, "aarch64")
@@ -72,7 +106,9 @@ func platformEvidence(s Signals, ua uaInfo) []evidence {
 	case strings.HasPrefix(lp, "mac"):
 		switch {
 		case touch > 1:
-			return one(Mobile, "platform %s with %d touch points is an iPad (iPadOS presents itself as a Mac)", p, touch)
+			e := one(Mobile, "platform %s with %d touch points is an iPad, or an iPhone asking for desktop websites (iOS presents itself as a Mac there; no Mac has a touch screen)", p, touch)
+			e[0].sig = SignalPlatformAppleTouch
+			return e
 		case touch >= 0:
 			return one(PC, "platform %s without a touch screen is a Mac", p)
 		}
@@ -90,6 +126,9 @@ func platformEvidence(s Signals, ua uaInfo) []evidence {
 		}
 		return one(Mobile, "platform %s is an ARM phone/tablet", p)
 	case linux && x86:
+		if ua.cros {
+			return one(PC, "platform %s with a CrOS User-Agent is a Chromebook", p)
+		}
 		if touch == 0 {
 			return one(PC, "platform %s without a touch screen is a computer", p)
 		}
@@ -98,9 +137,10 @@ func platformEvidence(s Signals, ua uaInfo) []evidence {
 	return note("platform %s is not one the rules know", p)
 }
 
-// screenEvidence reads the screen size and touch points, and the "not
-// mobile" client hints. These say nothing about the OS, so a UA token that
-// names a phone OS or vendor (tierUASpecific) outranks them.
+// screenEvidence reads the screen size and touch points. These say nothing
+// about the OS, so a UA token that names a phone OS or vendor
+// (tierUASpecific) outranks them; desktop mode cannot change them, so they
+// outrank the desktop-mode hints and the UA's desktop platform.
 func screenEvidence(s Signals) []evidence {
 	var ev []evidence
 	w, h, touch := s.ScreenW, s.ScreenH, s.MaxTouchPoints
@@ -109,19 +149,11 @@ func screenEvidence(s Signals) []evidence {
 		switch {
 		case touch > 0 && short <= smallScreenMax:
 			ev = append(ev, evidence{tierScreen, Mobile, ConfidenceMedium,
-				fmt.Sprintf("small touch screen %dx%d (shorter side ≤ %d CSS px)", w, h, smallScreenMax)})
+				fmt.Sprintf("small touch screen %dx%d (shorter side ≤ %d CSS px)", w, h, smallScreenMax), SignalScreenSmallTouch})
 		case touch == 0 && short > smallScreenMax:
 			ev = append(ev, evidence{tierScreen, PC, ConfidenceMedium,
-				fmt.Sprintf("no touch screen and a %dx%d screen: a computer", w, h)})
+				fmt.Sprintf("no touch screen and a %dx%d screen: a computer", w, h), SignalScreenLarge})
 		}
-	}
-	if strings.TrimSpace(s.CHUAMobile) == "?0" {
-		ev = append(ev, evidence{tierScreen, PC, ConfidenceLow,
-			"Sec-CH-UA-Mobile ?0: the browser asks for the desktop layout (tablets and desktop mode do too)"})
-	}
-	if strings.EqualFold(strings.TrimSpace(s.UADataMobile), "false") {
-		ev = append(ev, evidence{tierScreen, PC, ConfidenceLow,
-			"navigator.userAgentData.mobile is false: the browser asks for the desktop layout (tablets and desktop mode do too)"})
 	}
 	return ev
 }

@@ -72,5 +72,5 @@ func macEvidence(s Signals) []evidence {
 		return nil
 	}
 	return []evidence{{tierMAC, Mobile, ConfidenceLow,
-		"MAC is locally administered (randomised): phones and tablets do this by default, some computers too"}}
+		"MAC is locally administered (randomised): phones and tablets do this by default, some computers too", SignalMACRandom}}
 }

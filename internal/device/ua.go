@@ -91,7 +91,7 @@ func (u uaInfo) specificEvidence() []evidence {
 	}
 	var ev []evidence
 	add := func(c access.Class, conf, format string, args ...any) {
-		ev = append(ev, evidence{tierUASpecific, c, conf, fmt.Sprintf(format, args...)})
+		ev = append(ev, evidence{tierUASpecific, c, conf, fmt.Sprintf(format, args...), ""})
 	}
 
 	switch {
@@ -195,7 +195,7 @@ func (u uaInfo) genericEvidence() []evidence {
 	}
 	var ev []evidence
 	add := func(c access.Class, conf, format string, args ...any) {
-		ev = append(ev, evidence{tierUAGeneric, c, conf, fmt.Sprintf(format, args...)})
+		ev = append(ev, evidence{tierUAGeneric, c, conf, fmt.Sprintf(format, args...), ""})
 	}
 	if u.claimsDesktop {
 		if major := chromeMajor(r); strings.Contains(r, "Windows; U;") && major >= 30 {
