@@ -53,6 +53,27 @@ type standIn struct {
 	mu  sync.Mutex
 	// refuse maps a user name to the refusal RADIUS gives it.
 	refuse map[string]access.Refusal
+	// deviceLimit enforces the dorm's one PC and one mobile per account
+	// on the token's class, as the real policy does (radius/).
+	deviceLimit bool
+}
+
+// limitDevices turns the stand-in's device limit on.
+func (h *standIn) limitDevices() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.deviceLimit = true
+}
+
+// deviceLimitRefusal is the refusal of a login of class c when another
+// device of that class is live.
+func deviceLimitRefusal(st *access.LoginState, c access.Class, mac string) (access.Refusal, bool) {
+	for _, l := range st.Live {
+		if l.Class == c && !strings.EqualFold(l.MAC, mac) {
+			return access.RefuseDeviceLimit(c, 1, access.OnlineDevice{MAC: l.MAC, IP: l.IP, Since: access.FromMillis(l.ReservedAt)}), true
+		}
+	}
+	return access.Refusal{}, false
 }
 
 func (h *standIn) setRefusal(user string, r *access.Refusal) {
@@ -110,6 +131,7 @@ func (h *standIn) ServeAccess(ctx context.Context, r *radiusproto.Request) *laye
 	}
 	h.mu.Lock()
 	rf, refused := h.refuse[user]
+	limit := h.deviceLimit
 	h.mu.Unlock()
 	asid, _ := rfc2866.AcctSessionID_LookupString(p)
 	req := access.LoginRequest{Username: tok.Username, MAC: tok.MAC, TokenID: tok.ID, NAS: r.NAS.Name, Area: r.NAS.Area,
@@ -122,6 +144,12 @@ func (h *standIn) ServeAccess(ctx context.Context, r *radiusproto.Request) *laye
 			e.Reason, e.Message = access.ReasonTokenExpired, access.RefuseBadCredentials().Message
 		case refused:
 			e.Reason, e.Message = rf.Code, rf.Message
+		case limit:
+			if lr, over := deviceLimitRefusal(st, tok.Class, tok.MAC); over {
+				e.Reason, e.Message = lr.Code, lr.Message
+				break
+			}
+			fallthrough
 		default:
 			e.Result, e.Reason = "accept", access.ReasonOK
 			return access.LoginDecision{Accept: true, Log: e, LogNow: true,

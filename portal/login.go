@@ -219,6 +219,34 @@ func signalsFrom(r *http.Request, mac string) device.Signals {
 	return s
 }
 
+// countedPCView says why a device refused for the PC limit counted as a
+// PC: the catalogue ids of the signals that decided, those of the phone's
+// signals that ranked lower, and what the student can change.
+type countedPCView struct {
+	Because, Lost []string
+	// PhoneEvidence: something pointed to a phone and lost.
+	PhoneEvidence bool
+	// NoScript: the page's script did not report (no platform, touch or
+	// screen), so only the User-Agent and the hints spoke.
+	NoScript bool
+	MAC      string
+}
+
+func countedPCFor(d device.Decision, s device.Signals, mac string) *countedPCView {
+	if d.Class != device.PC {
+		return nil
+	}
+	v := &countedPCView{PhoneEvidence: d.PhoneEvidence(), MAC: mac,
+		NoScript: s.Platform == "" && s.MaxTouchPoints < 0 && s.ScreenW == 0}
+	for _, k := range d.Decided {
+		v.Because = append(v.Because, device.SignalMessage(k))
+	}
+	for _, k := range d.Against {
+		v.Lost = append(v.Lost, device.SignalMessage(k))
+	}
+	return v
+}
+
 func boundedInt(s string, lo, hi, def int) int {
 	v, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || v < lo || v > hi {
@@ -352,7 +380,7 @@ func (p *Portal) basRefused(w http.ResponseWriter, r *http.Request, e entry, a a
 		if rf.Message == "" {
 			rf.Message = string(entryLog.Reason)
 		}
-		p.refusedCode(w, r, http.StatusForbidden, e, rf, &a)
+		p.refusedCodeDevice(w, r, http.StatusForbidden, e, rf, &a, &d)
 		return
 	default:
 		kind := "error"
@@ -371,6 +399,13 @@ func (p *Portal) basRefused(w http.ResponseWriter, r *http.Request, e entry, a a
 
 // refusedCode shows a refusal with the links its reason calls for.
 func (p *Portal) refusedCode(w http.ResponseWriter, r *http.Request, status int, e entry, rf access.Refusal, a *access.Account) {
+	p.refusedCodeDevice(w, r, status, e, rf, a, nil)
+}
+
+// refusedCodeDevice is refusedCode with the device decision of the login,
+// when there was one: a device refused for the PC limit is told which
+// signals made it a PC.
+func (p *Portal) refusedCodeDevice(w http.ResponseWriter, r *http.Request, status int, e entry, rf access.Refusal, a *access.Account, d *device.Decision) {
 	v := &refusalView{Code: rf.Code, Message: rf.Message, Fix: rf.Fix}
 	if v.Fix == "" {
 		v.Fix = access.Explain(rf.Code)
@@ -394,6 +429,9 @@ func (p *Portal) refusedCode(w http.ResponseWriter, r *http.Request, status int,
 		v.SelfServiceURL = p.cfg.SelfServiceURL
 		if rf.Code == access.ReasonDeviceLimitPC && !strings.Contains(v.Fix, access.DesktopModeHint) {
 			v.DesktopHint = access.DesktopModeHint
+		}
+		if rf.Code == access.ReasonDeviceLimitPC && d != nil {
+			v.CountedPC = countedPCFor(*d, signalsFrom(r, e.MAC), e.MAC)
 		}
 	case access.ReasonBASTimeout:
 		v.Node = p.cfg.NodeID

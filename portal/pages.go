@@ -131,6 +131,7 @@ type refusalView struct {
 	PaymentURL     string
 	DeviceLimit    bool
 	DesktopHint    string
+	CountedPC      *countedPCView // DEVICE_LIMIT_PC: the signals that made it a PC
 	SelfServiceURL string
 	Node           string // set for "portal not response"
 	StatusLink     bool   // the address is online already: its status page has the logout

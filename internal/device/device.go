@@ -2,6 +2,7 @@ package device
 
 import (
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/i18n"
 
 	"fmt"
 	"slices"
@@ -284,6 +285,28 @@ func (d Decision) Explain() string {
 		for i, r := range d.Reasons {
 			fmt.Fprintf(&b, "  %d. %s\n", i+1, r)
 		}
+	}
+	// The same lists, in the same words, as the portal's refusal page.
+	en := i18n.For(i18n.English)
+	if len(d.Decided) > 0 {
+		fmt.Fprintf(&b, "counted as %s because of:\n", class)
+		for _, k := range d.Decided {
+			fmt.Fprintf(&b, "  - %s: %s\n", k, en.T(SignalMessage(k)))
+		}
+	}
+	if len(d.Against) > 0 {
+		lost := "phone"
+		if class == Mobile {
+			lost = "computer"
+		}
+		fmt.Fprintf(&b, "signs of a %s that ranked lower:\n", lost)
+		for _, k := range d.Against {
+			fmt.Fprintf(&b, "  - %s: %s\n", k, en.T(SignalMessage(k)))
+		}
+	}
+	if d.PhoneEvidence() {
+		b.WriteString("if this is a phone or tablet: turn off desktop mode / \"Request Desktop Website\", or bind its MAC as mobile\n")
+		b.WriteString("  (campusnet devices bind --class mobile, or self-service: register the device as mobile)\n")
 	}
 	if d.DesktopMode {
 		b.WriteString("desktop mode: the User-Agent claims a computer, but the signals above show a phone or tablet,\n")
