@@ -18,8 +18,8 @@ func devicesExplainCommand() command {
 	var touch int
 	return command{
 		name:  "devices explain",
-		args:  "--ua UA [--mac MAC] [--platform P] [--touch N] [--screen WxH]",
-		short: "print the device class (pc/mobile) the portal gives these signals, and the signals that decided it",
+		args:  "--ua UA [--mac MAC] [--platform P] [--touch N] [--screen WxH] [--ch-platform P] [--ch-mobile ?0|?1] [--uadata-mobile B]",
+		short: "print the device class (pc/mobile) the portal gives these signals, the signals that decided it and those that lost",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&ua, "ua", "", "the browser's User-Agent")
 			fs.StringVar(&mac, "mac", "", "the device's MAC address")
