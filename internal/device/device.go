@@ -180,15 +180,18 @@ func (e evidence) kind() string {
 // Classify decides a device's class from its signals. It never fails: with
 // nothing to go on it returns Unknown with ConfidenceNone.
 //
-// Order, strongest first: Override; client hints (Sec-CH-UA-Platform,
-// Sec-CH-UA-Mobile ?1, userAgentData.mobile true); navigator.platform
-// (iPhone/iPad/Android/ARM Linux → mobile, MacIntel with touch → iPad,
-// MacIntel without touch, Win32, x86 Linux without touch → pc); UA tokens
-// that name a phone OS or a phone-only vendor browser (these beat a desktop
-// platform in the same UA); a small touch screen (→ mobile) or a large screen
-// without touch (→ pc); the UA's desktop platform (Windows NT, Macintosh,
-// X11, CrOS); last, a locally administered MAC, which only decides when
-// nothing else did.
+// Order, strongest first: Override; the client hints that say phone
+// (Sec-CH-UA-Platform Android/iOS, Sec-CH-UA-Mobile ?1, userAgentData.mobile
+// true) and Sec-CH-UA-Platform "Chrome OS"; navigator.platform
+// (iPhone/iPad/Android/ARM Linux with touch → mobile, MacIntel with touch →
+// iPad or iPhone, MacIntel without touch, Win32, x86 Linux without touch, a
+// CrOS UA → pc); UA tokens that name a phone OS or a phone-only vendor
+// browser (these beat a desktop platform in the same UA); a small touch
+// screen (→ mobile) or a large screen without touch (→ pc); the hints
+// desktop mode rewrites (Sec-CH-UA-Platform Windows/macOS/Linux, ?0,
+// userAgentData.mobile false → pc); the UA's desktop platform (Windows NT,
+// Macintosh, X11, CrOS); last, a locally administered MAC, which only
+// decides when nothing else did.
 func Classify(s Signals) Decision {
 	ua := parseUA(s.UserAgent)
 
