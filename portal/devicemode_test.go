@@ -192,12 +192,13 @@ func TestRefusalSaysWhyPC(t *testing.T) {
 		htmlEscape(en.T("portal.refused.change_script")))
 
 	// A real second PC: told what made it a PC, with no phone signs lost
-	// and no advice about scripts.
+	// and no advice on passing as a phone.
 	pc2 := h.browser(uaWindowsChromeTest)
 	p = pc2.loginWith(redirect("bras-v2-chap", "10.2.31.3", "3c:22:fb:31:00:03"), "student1", "student1-pass",
 		url.Values{"platform": {"Win32"}, "touch": {"0"}, "sw": {"1920"}, "sh": {"1080"}}, nil)
 	mustContain(t, p, zh.T("portal.refused.counted_pc"), htmlEscape(zh.T(device.SignalMessage(device.SignalPlatformComputer))))
-	for _, no := range []string{zh.T("portal.refused.phone_lost"), htmlEscape(zh.T("portal.refused.change_script"))} {
+	for _, no := range []string{zh.T("portal.refused.phone_lost"), htmlEscape(zh.T("portal.refused.change_script")),
+		htmlEscape(zh.T("portal.refused.change_desktop")), htmlEscape(zh.T("portal.refused.change_register_mac", "3c:22:fb:31:00:03"))} {
 		if strings.Contains(p.body, no) {
 			t.Fatalf("a real PC's refusal says %q:\n%s", no, p.body)
 		}

@@ -220,8 +220,11 @@ func signalsFrom(r *http.Request, mac string) device.Signals {
 }
 
 // countedPCView says why a device refused for the PC limit counted as a
-// PC: the catalogue ids of the signals that decided, those of the phone's
-// signals that ranked lower, and what the student can change.
+// PC: the catalogue ids of the signals that decided and of those that
+// ranked lower. What to change (desktop mode off, let the script run,
+// register the MAC as mobile) is shown only when a sign of a phone lost or
+// the script did not run: a computer that looks like one is not told how
+// to pass as a phone.
 type countedPCView struct {
 	Because, Lost []string
 	// PhoneEvidence: something pointed to a phone and lost.
