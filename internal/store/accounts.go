@@ -12,10 +12,11 @@ import (
 
 const accountCols = `id, username, name, role, password_hash, must_change, disabled, disabled_reason, balance_fen, created_at, updated_at`
 
-// AccountByUsername returns the account, or an error wrapping access.ErrNotFound.
+// AccountByUsername returns the account, with its DocFacts (which the
+// other account reads leave empty), or an error wrapping access.ErrNotFound.
 func (s *Store) AccountByUsername(ctx context.Context, username string) (access.Account, error) {
 	var a access.Account
-	err := s.db.GetContext(ctx, &a, s.db.Rebind(`SELECT `+accountCols+` FROM accounts WHERE username = ?`), username)
+	err := s.db.GetContext(ctx, &a, s.db.Rebind(`SELECT `+accountCols+`, doc_facts FROM accounts WHERE username = ?`), username)
 	if err != nil {
 		return a, notFound(err, "account "+username)
 	}
@@ -132,6 +133,26 @@ func (s *Store) ExistingAccounts(ctx context.Context) (map[string]access.Existin
 	return out, rows.Err()
 }
 
+// DocumentOwners returns doc_hash → username of every account with a
+// document on record: the import refuses a document that belongs to
+// someone else.
+func (s *Store) DocumentOwners(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT doc_hash, username FROM accounts WHERE doc_hash IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list documents: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var h, u string
+		if err := rows.Scan(&h, &u); err != nil {
+			return nil, fmt.Errorf("store: list documents: %w", err)
+		}
+		out[h] = u
+	}
+	return out, rows.Err()
+}
+
 // ImportAccounts upserts a batch in one transaction: new accounts get their
 // initial hash with must_change set; existing ones get name, role and phone
 // updated and keep their password.
@@ -140,8 +161,8 @@ func (s *Store) ImportAccounts(ctx context.Context, batch []access.ImportRow) (I
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		res = ImportResult{}
 		now := access.Millis(s.now())
-		q := tx.Rebind(`INSERT INTO accounts (username, name, role, phone, password_hash, must_change, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, TRUE, ?, ?)
+		q := tx.Rebind(`INSERT INTO accounts (username, name, role, phone, password_hash, must_change, doc_type, doc_hash, doc_facts, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?, ?)
 			ON CONFLICT (username) DO UPDATE SET name = excluded.name, role = excluded.role, phone = excluded.phone, updated_at = excluded.updated_at
 			WHERE accounts.name <> excluded.name OR accounts.role <> excluded.role OR accounts.phone <> excluded.phone`)
 		stmt, err := tx.PreparexContext(ctx, q)
@@ -153,7 +174,11 @@ func (s *Store) ImportAccounts(ctx context.Context, batch []access.ImportRow) (I
 			if r.Username == "" {
 				return fmt.Errorf("store: import: empty user name: %w", access.ErrInvalid)
 			}
-			out, err := stmt.ExecContext(ctx, r.Username, r.Name, r.Role, r.Phone, r.Hash, now, now)
+			var docHash any // NULL: no document on record, unique otherwise
+			if r.DocHash != "" {
+				docHash = r.DocHash
+			}
+			out, err := stmt.ExecContext(ctx, r.Username, r.Name, r.Role, r.Phone, r.Hash, r.DocType, docHash, r.DocFacts, now, now)
 			if err != nil {
 				return fmt.Errorf("store: import %s: %w", r.Username, err)
 			}
