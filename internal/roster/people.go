@@ -155,6 +155,33 @@ func ParsePeople(r io.Reader) (*People, error) {
 	return p, nil
 }
 
+// NewPerson checks one person typed at the service desk by the rules of a
+// roster row (`campusnet users add`); the error says what is wrong.
+func NewPerson(user, name, docType, number, phone, role string) (Person, error) {
+	for _, f := range []string{user, name, docType, number, phone, role} {
+		if strings.ContainsFunc(f, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return Person{}, errors.New("control characters are not allowed")
+		}
+	}
+	p, reason := checkPerson([]string{user, name, number, phone, role, docType})
+	if reason != "" {
+		return p, errors.New(reason)
+	}
+	return p, nil
+}
+
+// Row is what the store keeps of a new person: the initial password's
+// hash (made with params) and the document's hash and facts.
+func (r Person) Row(trailingX string, params identity.Params) (access.ImportRow, error) {
+	h, err := identity.HashPassword(DocumentInitialPassword(r.Doc, r.IDCard, trailingX), params)
+	if err != nil {
+		return access.ImportRow{}, err
+	}
+	return access.ImportRow{Username: r.User, Name: r.Name, Role: r.Role, Phone: r.Phone, Hash: h,
+		DocType: string(r.Doc), DocHash: DocumentHash(r.Doc, r.IDCard),
+		DocFacts: identity.DocumentFacts(r.User, r.IDCard, BirthDate(r.Doc, r.IDCard))}, nil
+}
+
 // checkPerson applies the row rules (see the package doc).
 func checkPerson(rec []string) (Person, string) {
 	if len(rec) < 3 || len(rec) > 6 {
@@ -285,14 +312,11 @@ func ImportPeople(ctx context.Context, st Store, p *People, opt Options) (Report
 			for r := range in {
 				ir := access.ImportRow{Username: r.User, Name: r.Name, Role: r.Role, Phone: r.Phone}
 				if _, ok := existing[r.User]; !ok {
-					ir.DocType, ir.DocHash = string(r.Doc), DocumentHash(r.Doc, r.IDCard)
-					ir.DocFacts = identity.DocumentFacts(r.User, r.IDCard, BirthDate(r.Doc, r.IDCard))
-					h, err := identity.HashPassword(DocumentInitialPassword(r.Doc, r.IDCard, opt.TrailingX), opt.Params)
-					if err != nil {
+					var err error
+					if ir, err = r.Row(opt.TrailingX, opt.Params); err != nil {
 						hashOnce.Do(func() { hashErr = err; cancel() })
 						return
 					}
-					ir.Hash = h
 				}
 				select {
 				case out <- ir:

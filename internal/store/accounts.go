@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -151,6 +152,39 @@ func (s *Store) DocumentOwners(ctx context.Context) (map[string]string, error) {
 		out[h] = u
 	}
 	return out, rows.Err()
+}
+
+// AddAccount creates one person (the service desk's `users add`) with the
+// initial hash, must_change set, and an "account.add" audit row, in one
+// transaction. An existing user name is an error wrapping
+// access.ErrConflict; so is a document already on record, and the error
+// names the account that holds it.
+func (s *Store) AddAccount(ctx context.Context, actor, reason string, r access.ImportRow) error {
+	if r.Username == "" || r.Hash == "" || r.DocHash == "" {
+		return fmt.Errorf("store: add account: user name, hash and document required: %w", access.ErrInvalid)
+	}
+	return s.InTx(ctx, func(tx *sqlx.Tx) error {
+		var owners []string
+		err := tx.SelectContext(ctx, &owners, tx.Rebind(`SELECT username FROM accounts WHERE username = ? OR (doc_type = ? AND doc_hash = ?)`),
+			r.Username, r.DocType, r.DocHash)
+		if err != nil {
+			return fmt.Errorf("store: add account %s: %w", r.Username, err)
+		}
+		switch {
+		case slices.Contains(owners, r.Username):
+			return fmt.Errorf("account %s already exists: %w", r.Username, access.ErrConflict)
+		case len(owners) > 0:
+			return fmt.Errorf("the document number already belongs to account %s: %w", owners[0], access.ErrConflict)
+		}
+		now := access.Millis(s.now())
+		_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO accounts (username, name, role, phone, password_hash, must_change, doc_type, doc_hash, doc_facts, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?, ?)`),
+			r.Username, r.Name, r.Role, r.Phone, r.Hash, r.DocType, r.DocHash, r.DocFacts, now, now)
+		if err != nil {
+			return fmt.Errorf("store: add account %s: %w", r.Username, err)
+		}
+		return s.AuditTx(ctx, tx, actor, "account.add", r.Username, reason, "document type "+r.DocType)
+	})
 }
 
 // ImportAccounts upserts a batch in one transaction: new accounts get their
