@@ -80,11 +80,11 @@ func CheckDocument(t DocType, number string) (string, error) {
 		}
 	case DocHKMacauPermit:
 		if !reHKMacauPermit.MatchString(n) {
-			return n, fmt.Errorf("Mainland Travel Permit number must be H or M and 8 or 10 digits")
+			return n, fmt.Errorf("travel-permit number (港澳居民来往内地通行证) must be H or M and 8 or 10 digits")
 		}
 	case DocTaiwanPermit:
 		if !reTaiwanPermit.MatchString(n) {
-			return n, fmt.Errorf("Taiwan Mainland Travel Permit number must be 8 digits or 10 letters and digits")
+			return n, fmt.Errorf("travel-permit number (台湾居民来往大陆通行证) must be 8 digits or 10 letters and digits")
 		}
 	case DocOther:
 		if !reOtherDocument.MatchString(n) {
