@@ -40,6 +40,7 @@ func TestBrowserLogin(t *testing.T) {
 		{"phone-online", "student1", "student1-pass", true, "10.2.7.2", "00:16:3e:07:00:02", []string{"已上线", "移动设备 / mobile"}, access.ClassMobile},
 		{"phone-arrears", "student2", "student2-pass", true, "10.2.7.3", "", []string{"账户欠费", "去充值"}, ""},
 		{"desktop-wrong-password", "student1", "nope", false, "10.2.7.4", "", []string{"用户名或密码错误"}, ""},
+		{"phone-x-password", "nobody", "09112X", true, "10.2.7.5", "", []string{"用户名或密码错误", "drop the X, then take the last six"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

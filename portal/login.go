@@ -13,6 +13,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/device"
+	"github.com/campusnet/campusnet/internal/i18n"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/internal/ratelimit"
@@ -131,12 +132,12 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request, e entry, username
 	}
 	if !validUsername(username) || password == "" || len(password) > maxPasswordLen {
 		p.chargeFailure(r, username)
-		p.badCredentials(w, r, e, cleanText(cut(username, maxUsernameLen)))
+		p.badCredentials(w, r, e, cleanText(cut(username, maxUsernameLen)), endsInX(password))
 		return
 	}
 	person, err := p.auth.Authenticate(r.Context(), username, password)
 	if err != nil {
-		p.identityFailed(w, r, e, username, err)
+		p.identityFailed(w, r, e, username, err, endsInX(password))
 		return
 	}
 	if person.MustChange {
@@ -162,12 +163,14 @@ func carried(r *http.Request, e entry) []field {
 	return hiddenFields(q)
 }
 
-func (p *Portal) identityFailed(w http.ResponseWriter, r *http.Request, e entry, username string, err error) {
+// identityFailed answers a failed check; xRule adds the X rule to a
+// wrong-password answer (endsInX).
+func (p *Portal) identityFailed(w http.ResponseWriter, r *http.Request, e entry, username string, err error, xRule bool) {
 	switch {
 	case errors.Is(err, identity.ErrBadCredentials):
 		p.chargeFailure(r, username)
 		p.log.Info("wrong password", "user", username, "ip", e.UserIP, "nas", e.NAS.Name)
-		p.badCredentials(w, r, e, username)
+		p.badCredentials(w, r, e, username, xRule)
 	case errors.Is(err, identity.ErrDisabled):
 		p.countLogin("reject", access.ReasonAccountDisabled)
 		p.refusedCode(w, r, http.StatusForbidden, e, access.RefuseDisabled(""), nil)
@@ -184,11 +187,20 @@ func (p *Portal) identityFailed(w http.ResponseWriter, r *http.Request, e entry,
 	}
 }
 
-func (p *Portal) badCredentials(w http.ResponseWriter, r *http.Request, e entry, username string) {
+func (p *Portal) badCredentials(w http.ResponseWriter, r *http.Request, e entry, username string, xRule bool) {
 	p.countLogin("reject", access.ReasonBadCredentials)
 	rf := access.RefuseBadCredentials()
 	p.renderLogin(w, r, http.StatusUnauthorized, e, username, &refusalView{Code: rf.Code, Message: rf.Message,
-		Fix: access.ForgotPasswordFix(p.cfg.PasswordResetURL != "", p.cfg.Helpdesk), ResetURL: p.cfg.PasswordResetURL})
+		Fix: access.ForgotPasswordFix(p.cfg.PasswordResetURL != "", p.cfg.Helpdesk), ResetURL: p.cfg.PasswordResetURL, XRule: xRule})
+}
+
+// endsInX reports whether a typed password is six characters whose last
+// is X or x: most likely an id card's last six typed with the X, when the
+// initial password drops it. The answer depends on the password alone,
+// never on the account, so it tells nobody whether an account exists or
+// still has its initial password.
+func endsInX(password string) bool {
+	return len(password) == 6 && (password[5] == 'X' || password[5] == 'x')
 }
 
 func (p *Portal) countLogin(result string, reason access.Reason) {
@@ -480,7 +492,7 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	if !validUsername(username) || len(old) > maxPasswordLen || len(nw) > maxPasswordLen {
 		p.chargeFailure(r, username)
-		p.badCredentials(w, r, e, "")
+		p.badCredentials(w, r, e, "", false)
 		return
 	}
 	if nw != nw2 {
@@ -492,8 +504,11 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		p.log.Info("initial password changed", "user", username)
 	case errors.Is(err, identity.ErrWeakPassword):
-		again(http.StatusBadRequest, "新密码不符合要求 / The new password is not allowed",
-			"新密码须为 8 至 128 个字符，且不能与当前密码或账号相同。 / Use 8 to 128 characters, different from the current password and the user name.")
+		fix := "新密码须为 8 至 128 个字符，且不能与当前密码或账号相同。 / Use 8 to 128 characters, different from the current password and the user name."
+		if re := (*identity.RuleError)(nil); errors.As(err, &re) {
+			fix = i18n.For(i18n.Negotiate(r)).T(re.MessageID())
+		}
+		again(http.StatusBadRequest, "新密码不符合要求 / The new password is not allowed", fix)
 		return
 	case errors.Is(err, identity.ErrBadCredentials):
 		p.chargeFailure(r, username)
@@ -502,12 +517,12 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusUnauthorized, "当前密码错误 / The current password is wrong", rf.Fix)
 		return
 	default:
-		p.identityFailed(w, r, e, username, err)
+		p.identityFailed(w, r, e, username, err, false)
 		return
 	}
 	person, err := p.auth.Authenticate(r.Context(), username, nw)
 	if err != nil {
-		p.identityFailed(w, r, e, username, err)
+		p.identityFailed(w, r, e, username, err, false)
 		return
 	}
 	p.goOnline(w, r, e, person)

@@ -70,6 +70,10 @@ type pageData struct {
 	// Message page.
 	Message, MessageEN, MessageClass string
 	RetryURL                         string
+
+	// InitialX is the catalogue id of the initial-password rule for an
+	// id card ending in X (Config.TrailingX).
+	InitialX string
 }
 
 type field struct{ Name, Value string }
@@ -135,6 +139,7 @@ type refusalView struct {
 	SelfServiceURL string
 	Node           string // set for "portal not response"
 	StatusLink     bool   // the address is online already: its status page has the logout
+	XRule          bool   // the typed password looks like an id card's tail with its X: say the rule
 }
 
 func formatTime(ms int64) string {
@@ -176,6 +181,7 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	d.Org, d.Node, d.Helpdesk = p.cfg.Organisation, p.cfg.NodeID, p.cfg.Helpdesk
 	d.L = i18n.Request(w, r, r.TLS != nil)
 	d.SwitchURL = d.L.SwitchURL(r)
+	d.InitialX = initialXMessage(p.cfg.TrailingX)
 	if d.CSRF == "" {
 		d.CSRF = p.csrfToken(w, r)
 	}

@@ -55,6 +55,10 @@ type Config struct {
 	PasswordResetURL string
 	SelfServiceURL   string
 	PaymentURL       string
+	// TrailingX is [identity] trailing_x, so that the pages state the
+	// initial-password rule of an id card ending in X as the import
+	// applies it (default "drop").
+	TrailingX string
 	// HeartbeatInterval is how often the node writes its heartbeat
 	// (default 15 s).
 	HeartbeatInterval time.Duration

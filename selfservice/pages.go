@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/i18n"
 	"github.com/campusnet/campusnet/internal/identity"
 )
 
@@ -75,6 +76,10 @@ type loginData struct {
 	Username string
 	Error    string
 	Fix      string
+	// InitialX is the catalogue id of the X rule (Config.TrailingX);
+	// XRule shows it in a wrong-password answer (endsInX).
+	InitialX string
+	XRule    bool
 }
 
 func (s *Service) loginForm(w http.ResponseWriter, r *http.Request, q *request) error {
@@ -82,7 +87,8 @@ func (s *Service) loginForm(w http.ResponseWriter, r *http.Request, q *request) 
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
 	}
-	d := loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: localPath(r.URL.Query().Get("next"))}
+	d := loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: localPath(r.URL.Query().Get("next")),
+		InitialX: initialXMessage(s.cfg.TrailingX)}
 	s.render(w, r, http.StatusOK, "login", q, "登录 / Log in", d)
 	return nil
 }
@@ -100,12 +106,14 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request
 			return err
 		}
 		s.logError(r, q, he)
-		d := loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: next, Username: strings.TrimSpace(user), Error: he.message}
+		d := loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: next, Username: strings.TrimSpace(user), Error: he.message,
+			InitialX: initialXMessage(s.cfg.TrailingX)}
 		switch access.Reason(he.code) {
 		case access.ReasonBadCredentials, access.ReasonAccountDisabled, access.ReasonRateLimited, access.ReasonPasswordExpired:
 			d.Fix = access.Explain(access.Reason(he.code))
 			if access.Reason(he.code) == access.ReasonBadCredentials {
 				d.Fix = access.ForgotPasswordFix(s.cfg.PasswordResetURL != "", s.cfg.Helpdesk)
+				d.XRule = endsInX(r.PostFormValue("password"))
 			}
 		}
 		s.render(w, r, he.status, "login", q, "登录 / Log in", d)
@@ -148,11 +156,14 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request, q *requ
 		return &httpError{status: http.StatusTooManyRequests, code: string(access.ReasonRateLimited), message: access.Explain(access.ReasonRateLimited)}
 	}
 	err := s.deps.Passwords.ChangePassword(r.Context(), q.acc.Username, oldPW, newPW)
+	var re *identity.RuleError
 	switch {
 	case errors.Is(err, identity.ErrPasswordTooShort):
 		return errBadRequest(fmt.Sprintf("新密码至少 %d 个字符 / The new password needs at least %d characters", identity.MinPasswordLen, identity.MinPasswordLen))
 	case errors.Is(err, identity.ErrPasswordTooLong):
 		return errBadRequest(fmt.Sprintf("新密码最多 %d 个字符 / The new password may have at most %d characters", identity.MaxPasswordLen, identity.MaxPasswordLen))
+	case errors.As(err, &re):
+		return errBadRequest(i18n.For(i18n.Negotiate(r)).T(re.MessageID()))
 	case errors.Is(err, identity.ErrWeakPassword):
 		return errBadRequest("新密码不能与当前密码或用户名相同 / The new password must differ from the current one and from the user name")
 	case errors.Is(err, identity.ErrBadCredentials):

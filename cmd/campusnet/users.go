@@ -23,7 +23,7 @@ func usersImportCommand() command {
 	return command{
 		name:  "users import",
 		args:  "FILE.csv [--disable-missing [--reason R] [--force]]",
-		short: "import people (id, name, id-card number, phone, role); initial password = last six of the id-card number",
+		short: "import people (id, name, document number, phone, role[, document type]); initial password = last six of the document number",
 		flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&workers, "workers", runtime.NumCPU(), "password-hashing workers")
 			fs.BoolVar(&quiet, "quiet", false, "no progress bar")

@@ -62,7 +62,7 @@ func portalConfig(cfg *config.Config, demo bool) portal.Config {
 	pc := portal.Config{
 		Organisation: cfg.Server.Organisation, NodeID: cfg.Server.NodeID, Version: version, Helpdesk: cfg.Server.Helpdesk,
 		PublicURL: cfg.Portal.PublicURL, TokenTTL: cfg.Portal.TokenTTL.Duration, BASTimeout: cfg.Portal.BASTimeout.Duration,
-		SessionTimeout: cfg.Radius.SessionTimeout.Duration, PasswordResetURL: cfg.Portal.PasswordResetURL,
+		SessionTimeout: cfg.Radius.SessionTimeout.Duration, PasswordResetURL: cfg.Portal.PasswordResetURL, TrailingX: cfg.Identity.TrailingX,
 		SelfServiceURL: cfg.Portal.SelfServiceURL, PaymentURL: cfg.SelfService.PaymentURL, Demo: demo,
 	}
 	pc.Areas = cfg.AccessAreas()

@@ -96,9 +96,12 @@ type Account struct {
 	MustChange     bool   `db:"must_change"`
 	Disabled       bool   `db:"disabled"`
 	DisabledReason string `db:"disabled_reason"`
-	Balance        Fen    `db:"balance_fen"`
-	CreatedAt      int64  `db:"created_at"` // unix milliseconds
-	UpdatedAt      int64  `db:"updated_at"`
+	// DocFacts are the hashed facts of the person's identity document that
+	// the password rules need (identity.DocumentFacts); "" when unknown.
+	DocFacts  string `db:"doc_facts"`
+	Balance   Fen    `db:"balance_fen"`
+	CreatedAt int64  `db:"created_at"` // unix milliseconds
+	UpdatedAt int64  `db:"updated_at"`
 }
 
 // Device is what campusnet knows of one (account, MAC).

@@ -15,4 +15,8 @@ type ImportRow struct {
 	Phone    string
 	// Hash is the initial password's hash; only used when the account is new.
 	Hash string
+	// DocType and DocHash identify the person's document (roster.DocumentHash),
+	// DocFacts what the password rules need of it; all three are only
+	// stored on a new account.
+	DocType, DocHash, DocFacts string
 }

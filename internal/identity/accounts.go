@@ -33,6 +33,7 @@ func (s accountsStore) LocalCredential(ctx context.Context, user string) (LocalC
 		Person:   Person{ID: a.Username, Name: a.Name, Role: a.Role, MustChange: a.MustChange},
 		Hash:     a.PasswordHash,
 		Disabled: a.Disabled,
+		Document: a.DocFacts,
 	}, nil
 }
 

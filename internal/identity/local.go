@@ -24,6 +24,10 @@ type LocalCredential struct {
 	Person   Person // Person.MustChange is the store's must-change flag
 	Hash     string // argon2id PHC string from HashPassword
 	Disabled bool
+	// Document is the stored DocumentFacts of the person's document, ""
+	// when none is on record; ChangePassword checks a new password
+	// against it (CheckNewPassword).
+	Document string
 }
 
 // LocalStore is the part of campusnet's database that [Local] needs.
@@ -85,8 +89,10 @@ func (l *Local) Authenticate(ctx context.Context, user, password string) (Person
 // and clears the must-change flag. The new password must have between
 // MinPasswordLen and MaxPasswordLen characters and differ from the current
 // password (which, for a must-change account, is the initial one) and from
-// the user name; otherwise the error wraps ErrWeakPassword. Wrong current
-// passwords and disabled accounts fail as in Authenticate.
+// the user name, and keep CheckNewPassword's rules (a *RuleError);
+// otherwise the error wraps ErrWeakPassword. Wrong current passwords and
+// disabled accounts fail as in Authenticate, before the rules that need
+// the stored document facts.
 func (l *Local) ChangePassword(ctx context.Context, user, oldPassword, newPassword string) error {
 	switch n := utf8.RuneCountInString(newPassword); {
 	case n < MinPasswordLen:
@@ -96,11 +102,14 @@ func (l *Local) ChangePassword(ctx context.Context, user, oldPassword, newPasswo
 	case newPassword == oldPassword || newPassword == user:
 		return ErrPasswordReused
 	}
-	if _, err := l.verify(ctx, user, oldPassword); err != nil {
+	cred, err := l.verify(ctx, user, oldPassword)
+	if err != nil {
+		return err
+	}
+	if err := CheckNewPassword(newPassword, PersonFacts{User: cred.Person.ID, Document: cred.Document}); err != nil {
 		return err
 	}
 	var hash string
-	var err error
 	if herr := l.hashing(ctx, func() { hash, err = HashPassword(newPassword, l.params) }); herr != nil {
 		return herr
 	}

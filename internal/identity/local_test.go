@@ -204,7 +204,7 @@ func TestLocalChangePassword(t *testing.T) {
 		wantErr              error
 	}{
 		{name: "initial to chosen", user: "2024002", old: "234567", new: "a-good-password"},
-		{name: "eight characters", user: "2024002", old: "234567", new: "12345678"},
+		{name: "eight characters", user: "2024002", old: "234567", new: "k9m2-p7q"},
 		{name: "eight Chinese characters", user: "2024002", old: "234567", new: "校园网络密码安全"},
 		{name: "too short", user: "2024002", old: "234567", new: "1234567", wantErr: ErrPasswordTooShort},
 		{name: "too long", user: "2024002", old: "234567", new: strings.Repeat("x", MaxPasswordLen+1), wantErr: ErrPasswordTooLong},

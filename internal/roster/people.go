@@ -25,6 +25,7 @@ type Store interface {
 	ExistingAccounts(ctx context.Context) (map[string]access.ExistingAccount, error)
 	ImportAccounts(ctx context.Context, batch []access.ImportRow) (store.ImportResult, error)
 	SetDisabled(ctx context.Context, actor, username string, disabled bool, reason string) error
+	DocumentOwners(ctx context.Context) (map[string]string, error)
 }
 
 // BadRow is a row that was not imported: its line in the file and why.
@@ -35,11 +36,13 @@ type BadRow struct {
 
 func (b BadRow) String() string { return fmt.Sprintf("line %d: %s", b.Line, b.Reason) }
 
-// Person is a good roster row.
+// Person is a good roster row. IDCard is the document number, of type
+// Doc (DocIDCard when the file has no such column).
 type Person struct {
 	Line                      int
 	User, Name, IDCard, Phone string
 	Role                      access.Role
+	Doc                       DocType
 }
 
 // People is a parsed roster: the good rows and the bad ones, in file order.
@@ -106,6 +109,7 @@ func ParsePeople(r io.Reader) (*People, error) {
 	cr.ReuseRecord = true
 	p := &People{}
 	seen := map[string]int{}
+	seenDoc := map[string]Person{}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -138,23 +142,56 @@ func ParsePeople(r io.Reader) (*People, error) {
 			p.Bad = append(p.Bad, BadRow{line, fmt.Sprintf("id %s already appears on line %d", row.User, first)})
 			continue
 		}
+		h := DocumentHash(row.Doc, row.IDCard)
+		if other, dup := seenDoc[h]; dup {
+			p.Bad = append(p.Bad, BadRow{line, fmt.Sprintf("document number of %s is also on line %d (%s): one document, one person", row.User, other.Line, other.User)})
+			continue
+		}
 		seen[row.User] = line
 		row.Line = line
+		seenDoc[h] = row
 		p.Rows = append(p.Rows, row)
 	}
 	return p, nil
 }
 
+// NewPerson checks one person typed at the service desk by the rules of a
+// roster row (`campusnet users add`); the error says what is wrong.
+func NewPerson(user, name, docType, number, phone, role string) (Person, error) {
+	for _, f := range []string{user, name, docType, number, phone, role} {
+		if strings.ContainsFunc(f, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return Person{}, errors.New("control characters are not allowed")
+		}
+	}
+	p, reason := checkPerson([]string{user, name, number, phone, role, docType})
+	if reason != "" {
+		return p, errors.New(reason)
+	}
+	return p, nil
+}
+
+// Row is what the store keeps of a new person: the initial password's
+// hash (made with params) and the document's hash and facts.
+func (r Person) Row(trailingX string, params identity.Params) (access.ImportRow, error) {
+	h, err := identity.HashPassword(DocumentInitialPassword(r.Doc, r.IDCard, trailingX), params)
+	if err != nil {
+		return access.ImportRow{}, err
+	}
+	return access.ImportRow{Username: r.User, Name: r.Name, Role: r.Role, Phone: r.Phone, Hash: h,
+		DocType: string(r.Doc), DocHash: DocumentHash(r.Doc, r.IDCard),
+		DocFacts: identity.DocumentFacts(r.User, r.IDCard, BirthDate(r.Doc, r.IDCard))}, nil
+}
+
 // checkPerson applies the row rules (see the package doc).
 func checkPerson(rec []string) (Person, string) {
-	if len(rec) < 3 || len(rec) > 5 {
-		return Person{}, fmt.Sprintf("want 5 columns (id, name, id-card number, phone, role), got %d", len(rec))
+	if len(rec) < 3 || len(rec) > 6 {
+		return Person{}, fmt.Sprintf("want 5 columns (id, name, id-card number, phone, role) and an optional document type, got %d", len(rec))
 	}
-	f := make([]string, 5)
+	f := make([]string, 6)
 	for i := range rec {
 		f[i] = strings.TrimSpace(rec[i])
 	}
-	p := Person{User: f[0], Name: f[1], IDCard: strings.ToUpper(f[2]), Phone: f[3], Role: access.Role(strings.ToLower(f[4]))}
+	p := Person{User: f[0], Name: f[1], Phone: f[3], Role: access.Role(strings.ToLower(f[4]))}
 	switch {
 	case p.User == "":
 		return p, "empty id"
@@ -164,15 +201,13 @@ func checkPerson(rec []string) (Person, string) {
 		return p, "empty name"
 	case len(p.Name) > 200:
 		return p, "name longer than 200 bytes"
-	case p.IDCard == "":
-		return p, "empty id-card number (the initial password comes from it)"
 	}
-	if reIDCard18.MatchString(p.IDCard) {
-		if !IDCardChecksumOK(p.IDCard) {
-			return p, "id-card number checksum is wrong (mistyped digit?)"
-		}
-	} else if !reIDCard15.MatchString(p.IDCard) {
-		return p, "id-card number must be 18 characters (17 digits and a digit or X) or 15 digits"
+	var err error
+	if p.Doc, err = ParseDocType(f[5]); err != nil {
+		return p, err.Error()
+	}
+	if p.IDCard, err = CheckDocument(p.Doc, f[2]); err != nil {
+		return p, err.Error()
 	}
 	if p.Phone != "" && !rePhone.MatchString(p.Phone) {
 		return p, fmt.Sprintf("phone %q is not a phone number", p.Phone)
@@ -209,6 +244,10 @@ func (r Person) unchanged(e access.ExistingAccount) bool {
 // the dry run.
 func PlanPeople(ctx context.Context, st Store, p *People) (Report, error) {
 	start := time.Now()
+	p, err := withoutTakenDocuments(ctx, st, p)
+	if err != nil {
+		return Report{}, err
+	}
 	rep := p.report()
 	existing, err := st.ExistingAccounts(ctx)
 	if err != nil {
@@ -235,6 +274,10 @@ func PlanPeople(ctx context.Context, st Store, p *People) (Report, error) {
 // batches of 500, one transaction each.
 func ImportPeople(ctx context.Context, st Store, p *People, opt Options) (Report, error) {
 	start := time.Now()
+	p, err := withoutTakenDocuments(ctx, st, p)
+	if err != nil {
+		return Report{}, err
+	}
 	rep := p.report()
 	existing, err := st.ExistingAccounts(ctx)
 	if err != nil {
@@ -269,12 +312,11 @@ func ImportPeople(ctx context.Context, st Store, p *People, opt Options) (Report
 			for r := range in {
 				ir := access.ImportRow{Username: r.User, Name: r.Name, Role: r.Role, Phone: r.Phone}
 				if _, ok := existing[r.User]; !ok {
-					h, err := identity.HashPassword(InitialPassword(r.IDCard, opt.TrailingX), opt.Params)
-					if err != nil {
+					var err error
+					if ir, err = r.Row(opt.TrailingX, opt.Params); err != nil {
 						hashOnce.Do(func() { hashErr = err; cancel() })
 						return
 					}
-					ir.Hash = h
 				}
 				select {
 				case out <- ir:
@@ -333,6 +375,25 @@ func ImportPeople(ctx context.Context, st Store, p *People, opt Options) (Report
 	bar.Done()
 	rep.Took = time.Since(start)
 	return rep, nil
+}
+
+// withoutTakenDocuments moves to the bad rows every row whose document
+// number is on record for another account; p itself is not changed.
+func withoutTakenDocuments(ctx context.Context, st Store, p *People) (*People, error) {
+	owners, err := st.DocumentOwners(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &People{Bad: slices.Clone(p.Bad)}
+	for _, r := range p.Rows {
+		if owner, ok := owners[DocumentHash(r.Doc, r.IDCard)]; ok && owner != r.User {
+			out.Bad = append(out.Bad, BadRow{r.Line, fmt.Sprintf("document number of %s already belongs to account %s: one document, one person", r.User, owner)})
+			continue
+		}
+		out.Rows = append(out.Rows, r)
+	}
+	slices.SortStableFunc(out.Bad, func(a, b BadRow) int { return a.Line - b.Line })
+	return out, nil
 }
 
 type noProgress struct{}

@@ -91,7 +91,7 @@ func TestPlanPeopleThenImport(t *testing.T) {
 		}
 		text := "2026001,张三," + CompleteIDCard("42010220000101001") + ",,\n" +
 			"2026002,李四," + CompleteIDCard("42010220000101002") + ",,\n" +
-			"2026003,王五," + CompleteIDCard("42010220000101001") + ",,\n" + // ends in X
+			"2026003,王五,44030520050600011X,,\n" + // ends in X
 			"bad,坏,1,,\n"
 		p, err := ParsePeople(strings.NewReader(text))
 		if err != nil {
@@ -121,7 +121,7 @@ func TestPlanPeopleThenImport(t *testing.T) {
 		if err != nil || !a.MustChange {
 			t.Fatalf("imported account: %+v %v", a, err)
 		}
-		if ok, err := identity.VerifyPassword(a.PasswordHash, "101001"); err != nil || !ok {
+		if ok, err := identity.VerifyPassword(a.PasswordHash, "600011"); err != nil || !ok {
 			t.Fatalf("initial password: %v %v", ok, err)
 		}
 		if err := st.SetPasswordHash(ctx, "2026003", "mine", false); err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -12,10 +13,11 @@ import (
 
 const accountCols = `id, username, name, role, password_hash, must_change, disabled, disabled_reason, balance_fen, created_at, updated_at`
 
-// AccountByUsername returns the account, or an error wrapping access.ErrNotFound.
+// AccountByUsername returns the account, with its DocFacts (which the
+// other account reads leave empty), or an error wrapping access.ErrNotFound.
 func (s *Store) AccountByUsername(ctx context.Context, username string) (access.Account, error) {
 	var a access.Account
-	err := s.db.GetContext(ctx, &a, s.db.Rebind(`SELECT `+accountCols+` FROM accounts WHERE username = ?`), username)
+	err := s.db.GetContext(ctx, &a, s.db.Rebind(`SELECT `+accountCols+`, doc_facts FROM accounts WHERE username = ?`), username)
 	if err != nil {
 		return a, notFound(err, "account "+username)
 	}
@@ -132,6 +134,59 @@ func (s *Store) ExistingAccounts(ctx context.Context) (map[string]access.Existin
 	return out, rows.Err()
 }
 
+// DocumentOwners returns doc_hash → username of every account with a
+// document on record: the import refuses a document that belongs to
+// someone else.
+func (s *Store) DocumentOwners(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT doc_hash, username FROM accounts WHERE doc_hash IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list documents: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var h, u string
+		if err := rows.Scan(&h, &u); err != nil {
+			return nil, fmt.Errorf("store: list documents: %w", err)
+		}
+		out[h] = u
+	}
+	return out, rows.Err()
+}
+
+// AddAccount creates one person (the service desk's `users add`) with the
+// initial hash, must_change set, and an "account.add" audit row, in one
+// transaction. An existing user name is an error wrapping
+// access.ErrConflict; so is a document already on record, and the error
+// names the account that holds it.
+func (s *Store) AddAccount(ctx context.Context, actor, reason string, r access.ImportRow) error {
+	if r.Username == "" || r.Hash == "" || r.DocHash == "" {
+		return fmt.Errorf("store: add account: user name, hash and document required: %w", access.ErrInvalid)
+	}
+	return s.InTx(ctx, func(tx *sqlx.Tx) error {
+		var owners []string
+		err := tx.SelectContext(ctx, &owners, tx.Rebind(`SELECT username FROM accounts WHERE username = ? OR (doc_type = ? AND doc_hash = ?)`),
+			r.Username, r.DocType, r.DocHash)
+		if err != nil {
+			return fmt.Errorf("store: add account %s: %w", r.Username, err)
+		}
+		switch {
+		case slices.Contains(owners, r.Username):
+			return fmt.Errorf("account %s already exists: %w", r.Username, access.ErrConflict)
+		case len(owners) > 0:
+			return fmt.Errorf("the document number already belongs to account %s: %w", owners[0], access.ErrConflict)
+		}
+		now := access.Millis(s.now())
+		_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO accounts (username, name, role, phone, password_hash, must_change, doc_type, doc_hash, doc_facts, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?, ?)`),
+			r.Username, r.Name, r.Role, r.Phone, r.Hash, r.DocType, r.DocHash, r.DocFacts, now, now)
+		if err != nil {
+			return fmt.Errorf("store: add account %s: %w", r.Username, err)
+		}
+		return s.AuditTx(ctx, tx, actor, "account.add", r.Username, reason, "document type "+r.DocType)
+	})
+}
+
 // ImportAccounts upserts a batch in one transaction: new accounts get their
 // initial hash with must_change set; existing ones get name, role and phone
 // updated and keep their password.
@@ -140,8 +195,8 @@ func (s *Store) ImportAccounts(ctx context.Context, batch []access.ImportRow) (I
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		res = ImportResult{}
 		now := access.Millis(s.now())
-		q := tx.Rebind(`INSERT INTO accounts (username, name, role, phone, password_hash, must_change, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, TRUE, ?, ?)
+		q := tx.Rebind(`INSERT INTO accounts (username, name, role, phone, password_hash, must_change, doc_type, doc_hash, doc_facts, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?, ?)
 			ON CONFLICT (username) DO UPDATE SET name = excluded.name, role = excluded.role, phone = excluded.phone, updated_at = excluded.updated_at
 			WHERE accounts.name <> excluded.name OR accounts.role <> excluded.role OR accounts.phone <> excluded.phone`)
 		stmt, err := tx.PreparexContext(ctx, q)
@@ -153,7 +208,11 @@ func (s *Store) ImportAccounts(ctx context.Context, batch []access.ImportRow) (I
 			if r.Username == "" {
 				return fmt.Errorf("store: import: empty user name: %w", access.ErrInvalid)
 			}
-			out, err := stmt.ExecContext(ctx, r.Username, r.Name, r.Role, r.Phone, r.Hash, now, now)
+			var docHash any // NULL: no document on record, unique otherwise
+			if r.DocHash != "" {
+				docHash = r.DocHash
+			}
+			out, err := stmt.ExecContext(ctx, r.Username, r.Name, r.Role, r.Phone, r.Hash, r.DocType, docHash, r.DocFacts, now, now)
 			if err != nil {
 				return fmt.Errorf("store: import %s: %w", r.Username, err)
 			}
