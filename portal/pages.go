@@ -136,17 +136,17 @@ func newTrafficView(s *access.Session) *trafficView {
 
 // refusalView is a refusal with the links that fix it.
 type refusalView struct {
-	Code           access.Reason
-	Message, Fix   string
-	ResetURL       string
-	Arrears        bool
-	Balance, Fee   access.Fen
-	PaymentURL     string
-	DeviceLimit    bool
-	DesktopHint    string
-	SelfServiceURL string
-	Node           string // set for "portal not response"
-	StatusLink     bool   // the address is online already: its status page has the logout
+	Code           access.Reason `json:",omitempty"`
+	Message, Fix   string        `json:",omitempty"`
+	ResetURL       string        `json:",omitempty"`
+	Arrears        bool          `json:",omitempty"`
+	Balance, Fee   access.Fen    `json:",omitempty"`
+	PaymentURL     string        `json:",omitempty"`
+	DeviceLimit    bool          `json:",omitempty"`
+	DesktopHint    string        `json:",omitempty"`
+	SelfServiceURL string        `json:",omitempty"`
+	Node           string        `json:",omitempty"` // set for "portal not response"
+	StatusLink     bool          `json:",omitempty"` // the address is online already: its status page has the logout
 }
 
 func formatTime(ms int64) string {
