@@ -180,6 +180,9 @@ func demoAccountLines(ctx context.Context, st *store.Store, areas []access.Area,
 		if a.Role != access.RoleStudent {
 			role = string(a.Role) + ", "
 		}
+		if a.Role == access.RoleOperator {
+			state += "; signs in to the NOC pages"
+		}
 		out = append(out, fmt.Sprintf("%-34s %s%s yuan, %s", cred, role, a.Balance, state))
 	}
 	return out

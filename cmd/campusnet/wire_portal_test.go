@@ -146,6 +146,11 @@ func (b *e2eBrowser) do(method, path string, form url.Values) (int, string) {
 	if resp.Header.Get("X-Portal-Node") != "t1" {
 		b.e.t.Fatalf("%s %s: no X-Portal-Node", method, path)
 	}
+	// A form POST answers 303 See Other: follow it with a GET, as a
+	// browser does.
+	if loc := resp.Header.Get("Location"); resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(loc, "/") {
+		return b.do(http.MethodGet, loc, nil)
+	}
 	return resp.StatusCode, string(out)
 }
 
