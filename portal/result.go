@@ -29,6 +29,9 @@ const (
 	resultLife   = 10 * time.Minute
 	maxRefLen    = 8192
 	deviceCookie = "cn_dev"
+	// onlineFresh: how long after the login its online page is shown
+	// although no live session names the address yet.
+	onlineFresh = 2 * time.Minute
 )
 
 // onlineRef is the signed reference of an online page.
@@ -167,25 +170,28 @@ func (p *Portal) handleOnline(w http.ResponseWriter, r *http.Request) {
 		p.renderMessage(w, r, http.StatusForbidden, "链接无效 / Invalid link", "状态链接无效或已过期。", "The status link is invalid or expired.", "/")
 		return
 	}
+	// Right after the login the reservation may not carry the address yet
+	// (Accounting-Start is on its way): a fresh reference is shown unless
+	// the address is live under someone else.
+	fresh := p.now().Unix()-ref.At < int64(onlineFresh.Seconds())
 	sess, err := p.st.LiveSessionByIP(r.Context(), ref.IP)
-	if err != nil || !strings.EqualFold(sess.Username, ref.User) {
+	if err != nil && !errors.Is(err, access.ErrNotFound) {
+		p.log.Warn("online page: session lookup", "ip", ip, "err", err)
+	}
+	if (err == nil && !strings.EqualFold(sess.Username, ref.User)) || (err != nil && !fresh) {
 		// Logged out since, or the address is someone else's now: the
 		// page says "not online" and names nobody.
-		if err != nil && !errors.Is(err, access.ErrNotFound) {
-			p.log.Warn("online page: session lookup", "ip", ip, "err", err)
-		}
 		p.renderStatus(w, r, ip, nil, false)
 		return
 	}
 	a, err := p.st.AccountByUsername(r.Context(), ref.User)
 	if err != nil {
-		a = access.Account{ID: sess.AccountID, Username: sess.Username}
+		a = access.Account{ID: sess.AccountID, Username: ref.User}
 	}
 	area := sess.Area
 	if n := p.byName[strings.ToLower(ref.NAS)]; n != nil && area == "" {
 		area = n.Area
 	}
-	fresh := p.now().Unix()-ref.At < 60
 	v := p.onlineFor(r, a, area, ref.Class, ref.IP, ref.MAC, 0, fresh)
 	v.AlreadyOnline = ref.Already
 	v.DesktopMode = ref.Desktop

@@ -70,6 +70,13 @@ func TestReloadNeverResubmitsTheLogin(t *testing.T) {
 		t.Fatalf("forged result: %d\n%s", p.status, p.body)
 	}
 	mustContain(t, h.browser(uaWindows).get("/result?r=eyJzIjo0MDN9.forged"), "已过期")
+	for _, bad := range []string{"%00", "a.b%00c", strings.Repeat("A", 9000) + ".x", "%ff%fe.%01", ""} {
+		for _, path := range []string{"/result?r=", "/online?r="} {
+			if p := h.browser(uaWindows).get(path + bad); p.status >= 500 || strings.Contains(p.body, "u1") || strings.Contains(p.body, "账户欠费") {
+				t.Fatalf("GET %s%.20s: %d\n%s", path, bad, p.status, p.body)
+			}
+		}
+	}
 	if p := h.browser(uaWindows).get("/online?r=eyJpIjoiMTAuMi4wLjYxIn0.forged"); p.status != http.StatusForbidden || strings.Contains(p.body, "u1") {
 		t.Fatalf("forged online reference: %d\n%s", p.status, p.body)
 	}
