@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/testwait"
 )
 
 // loginForm is the entry page's form filled in.
@@ -106,8 +107,19 @@ func TestOnlineWarnsWhenTheNextCycleIsNotCovered(t *testing.T) {
 	h := newHarness(t)
 	h.account("low", "password-1", 2500, false)
 	h.account("rich", "password-2", 5000, false)
-	p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.63", ""), "low", "password-1", nil)
+	b := h.browser(uaWindows)
+	p := b.login(redirect("bras-v2-chap", "10.2.0.63", ""), "low", "password-1", nil)
 	mustContain(t, p, "已上线", "将扣除本周期 20.00 元，之后余额 5.00 元不足下一周期的 20.00 元", `href="https://pay.example.edu.cn/"`)
+	// The status page (the bookmarked link) warns as well.
+	tm := ticketRE.FindStringSubmatch(p.body)
+	if tm == nil {
+		t.Fatalf("no ticket:\n%s", p.body)
+	}
+	testwait.For(t, "online", func() bool {
+		s, err := h.st.LiveSessionByIP(context.Background(), "10.2.0.63")
+		return err == nil && s.Status == access.SessionOnline
+	})
+	mustContain(t, b.get("/status?ticket="+url.QueryEscape(htmlUnescape(tm[1]))), "在线", "不足下一周期的 20.00 元", `href="https://pay.example.edu.cn/"`)
 	end := strings.SplitN(strings.SplitN(p.body, "<dt>周期结束 Cycle end</dt><dd>", 2)[1], "<", 2)[0]
 	mustContain(t, p, "结算日 "+strings.TrimSpace(strings.Fields(end)[0]))
 	if p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.64", ""), "rich", "password-2", nil); strings.Contains(p.body, "不足下一周期") {
