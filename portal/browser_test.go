@@ -14,6 +14,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/browsertest"
+	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 )
 
@@ -88,6 +89,18 @@ func TestBrowserLogin(t *testing.T) {
 					t.Fatalf("page lacks %q:\n%s", w, body)
 				}
 			}
+			// The POST answered 303: the page is a GET, and reloading it
+			// shows the same result without posting the form again.
+			loc, err := chromedp.Run(ctx, chromedp.Location())
+			if err != nil || !strings.Contains(loc, "/online?") && !strings.Contains(loc, "/result?") {
+				t.Fatalf("the result page's address %q (%v): not the GET a 303 leads to", loc, err)
+			}
+			if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+				t.Fatal(err)
+			}
+			if again, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body"))); err != nil || !strings.Contains(again, tt.wants[0]) {
+				t.Fatalf("reloaded result: %q (%v)", again, err)
+			}
 			if !strings.Contains(body, "测试大学 网络信息中心-7") {
 				t.Fatalf("no node footer:\n%s", body)
 			}
@@ -113,4 +126,36 @@ func TestBrowserLogin(t *testing.T) {
 			}
 		})
 	}
+	t.Run("desktop-held-address", func(t *testing.T) {
+		// Another account is online at the address this browser asks
+		// from (127.0.0.1, typed by hand): the status page names nobody.
+		h.account("roommate", "roommate-pass", 4321, false)
+		aaa := store.NewAAA(h.st)
+		defer aaa.Close()
+		if _, err := aaa.RecordAccounting(context.Background(), []access.AcctRecord{{Kind: access.AcctStart, NAS: "bras-v2-chap", Area: "dorm",
+			AcctSessionID: "HELD1", Username: "roommate", MAC: "02:00:00:00:00:99", IP: "127.0.0.1"}}); err != nil {
+			t.Fatal(err)
+		}
+		tab, cancel := chromedp.NewContext(browser)
+		defer cancel()
+		ctx, cancelT := context.WithTimeout(tab, 30*time.Second)
+		defer cancelT()
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(h.srv.URL+"/status?lang=zh"), chromedp.WaitVisible(chromedp.CSS("footer"))); err != nil {
+			t.Fatal(err)
+		}
+		body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		if err != nil || !strings.Contains(body, "已被其他设备使用") || !strings.Contains(body, "ipconfig /renew") ||
+			strings.Contains(body, "roommate") || strings.Contains(body, "43.21") {
+			t.Fatalf("held address page: %q (%v)", body, err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(shots, "desktop-held-address.png")
+		if err := os.WriteFile(out, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: portal/%s", out)
+	})
 }

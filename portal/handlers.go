@@ -38,8 +38,14 @@ func (p *Portal) handleEntry(w http.ResponseWriter, r *http.Request) {
 	// have online, so a live row for a redirected address is stale (its
 	// Stop lost, the reaper not yet come) and may be the previous holder of
 	// a reused DHCP lease, whose name and balance are not this person's.
+	// And only to the browser that logged it in (ownsSession): another
+	// device given the same address sees that it is taken and what to do.
 	if e.UserIP == src && e.ByHand {
 		if sess, err := p.st.LiveSessionByIP(r.Context(), e.UserIP.String()); err == nil {
+			if !p.ownsSession(r, sess) {
+				p.renderHeld(w, r, e.UserIP)
+				return
+			}
 			p.renderStatus(w, r, e.UserIP, &sess, true)
 			return
 		}
@@ -103,13 +109,29 @@ func (p *Portal) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if sess, err := p.st.LiveSessionByIP(r.Context(), ip.String()); err == nil {
 		// A ticket shows its own account's session only: once the address
 		// is someone else's (a reused DHCP lease), it reads "not online".
-		if !withTicket || strings.EqualFold(sess.Username, t.User) {
+		// Without a ticket, the address asking shows its session only to
+		// the browser that logged it in.
+		switch {
+		case withTicket && strings.EqualFold(sess.Username, t.User):
+			sp = &sess
+		case !withTicket && !p.ownsSession(r, sess):
+			p.renderHeld(w, r, ip)
+			return
+		case !withTicket:
 			sp = &sess
 		}
 	} else if !errors.Is(err, access.ErrNotFound) {
 		p.log.Warn("status lookup", "ip", ip, "err", err)
 	}
 	p.renderStatus(w, r, ip, sp, withTicket || ip == sourceAddr(r))
+}
+
+// renderHeld is the status page of an address online under a login that
+// is not this browser's: no account, balance or logout, and the help
+// desk's steps to get an address of one's own.
+func (p *Portal) renderHeld(w http.ResponseWriter, r *http.Request, ip netip.Addr) {
+	p.log.Info("status of an address online under another login", "ip", ip)
+	p.render(w, r, http.StatusOK, pageStatus, &pageData{Title: "状态 / Status", UserIP: ip.String(), Held: true})
 }
 
 func (p *Portal) renderStatus(w http.ResponseWriter, r *http.Request, ip netip.Addr, sess *access.Session, mayLogout bool) {

@@ -417,7 +417,23 @@ func (b *browser) get(path string) page {
 	return b.do(req)
 }
 
+// post submits a form and, as a browser does, follows the 303 See Other
+// that answers it with a GET (the page the person then sees and reloads).
 func (b *browser) post(path string, form url.Values) page {
+	b.h.t.Helper()
+	p := b.postRaw(path, form)
+	if p.status == http.StatusSeeOther {
+		loc := p.header.Get("Location")
+		if !strings.HasPrefix(loc, "/") {
+			b.h.t.Fatalf("POST %s: 303 to %q", path, loc)
+		}
+		return b.get(loc)
+	}
+	return p
+}
+
+// postRaw submits a form and returns the answer as it is.
+func (b *browser) postRaw(path string, form url.Values) page {
 	b.h.t.Helper()
 	req, err := http.NewRequest(http.MethodPost, b.h.srv.URL+path, strings.NewReader(form.Encode()))
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -172,8 +171,14 @@ func (p *Portal) identityFailed(w http.ResponseWriter, r *http.Request, e entry,
 		p.log.Info("wrong password", "user", username, "ip", e.UserIP, "nas", e.NAS.Name)
 		p.badCredentials(w, r, e, username, xRule)
 	case errors.Is(err, identity.ErrDisabled):
+		// Unified identity only says "disabled"; the operator's reason,
+		// which the README promises the student sees, is on the account.
 		p.countLogin("reject", access.ReasonAccountDisabled)
-		p.refusedCode(w, r, http.StatusForbidden, e, access.RefuseDisabled(""), nil)
+		reason := ""
+		if a, err := p.st.AccountByUsername(r.Context(), username); err == nil && a.Disabled {
+			reason = a.DisabledReason
+		}
+		p.refusedCode(w, r, http.StatusForbidden, e, access.RefuseDisabled(reason), nil)
 	case errors.Is(err, identity.ErrPasswordExpired):
 		// The password was right: no failure charged. The refusal links
 		// to the password reset page.
@@ -349,17 +354,8 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 	p.countLogin("accept", access.ReasonOK)
 	p.log.Info("online", "user", a.Username, "ip", e.UserIP, "mac", e.MAC, "nas", e.NAS.Name,
 		"class", class, "already_online", res.AlreadyOnline)
-	v := p.onlineFor(r, a, e.NAS.Area, class, e.UserIP.String(), e.MAC, 0, true)
-	v.AlreadyOnline = res.AlreadyOnline
-	v.DesktopMode = d.DesktopMode
-	v.Ticket = p.signTicket(ticketFor(e.UserIP, e.NAS.Name, a.Username))
-	if e.URL != "" {
-		v.ContinueURL = e.URL
-		if u, err := url.Parse(e.URL); err == nil {
-			v.ContinueHost = u.Host
-		}
-	}
-	p.render(w, r, http.StatusOK, pageOnline, &pageData{Title: "已上线 / Online", Online: v})
+	p.loggedIn(w, r, onlineRef{IP: e.UserIP.String(), NAS: e.NAS.Name, User: a.Username, MAC: e.MAC, Class: class,
+		URL: e.URL, Desktop: d.DesktopMode, Already: res.AlreadyOnline})
 }
 
 // basRefused turns a failed Portal protocol login into the page that
@@ -503,6 +499,7 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		p.log.Info("initial password changed", "user", username)
+		r = withPasswordSaved(r)
 	case errors.Is(err, identity.ErrWeakPassword):
 		fix := "新密码须为 8 至 128 个字符，且不能与当前密码或账号相同。 / Use 8 to 128 characters, different from the current password and the user name."
 		if re := (*identity.RuleError)(nil); errors.As(err, &re) {

@@ -66,6 +66,13 @@ type pageData struct {
 	Online  *onlineView
 	Refusal *refusalView
 	Kicked  *kickView
+	// Held: the address asking is online, but not from a login in this
+	// browser; the status page names nobody and gives the steps to get an
+	// address of one's own.
+	Held bool
+	// PasswordSaved: the initial password was changed in this request,
+	// whatever came of the login after it.
+	PasswordSaved bool
 
 	// Message page.
 	Message, MessageEN, MessageClass string
@@ -101,6 +108,12 @@ type onlineView struct {
 	Ticket         string
 	ContinueURL    string
 	ContinueHost   string
+	// LowBalance: what is left after this cycle's fee will not cover the
+	// next one; the page names the settlement date (CycleEnd), what is
+	// left (AfterSettle) and links PaymentURL.
+	LowBalance  bool
+	AfterSettle access.Fen
+	PaymentURL  string
 	// Traffic is the session's traffic as the BAS last reported it in
 	// accounting (Interim-Update), on the status page; nil before the
 	// first report. The portal reads it from the session row rather than
@@ -127,19 +140,19 @@ func newTrafficView(s *access.Session) *trafficView {
 
 // refusalView is a refusal with the links that fix it.
 type refusalView struct {
-	Code           access.Reason
-	Message, Fix   string
-	ResetURL       string
-	Arrears        bool
-	Balance, Fee   access.Fen
-	PaymentURL     string
-	DeviceLimit    bool
-	DesktopHint    string
-	CountedPC      *countedPCView // DEVICE_LIMIT_PC: the signals that made it a PC
-	SelfServiceURL string
-	Node           string // set for "portal not response"
-	StatusLink     bool   // the address is online already: its status page has the logout
-	XRule          bool   // the typed password looks like an id card's tail with its X: say the rule
+	Code           access.Reason  `json:",omitempty"`
+	Message, Fix   string         `json:",omitempty"`
+	ResetURL       string         `json:",omitempty"`
+	Arrears        bool           `json:",omitempty"`
+	Balance, Fee   access.Fen     `json:",omitempty"`
+	PaymentURL     string         `json:",omitempty"`
+	DeviceLimit    bool           `json:",omitempty"`
+	DesktopHint    string         `json:",omitempty"`
+	CountedPC      *countedPCView `json:",omitempty"` // DEVICE_LIMIT_PC: the signals that made it a PC
+	SelfServiceURL string         `json:",omitempty"`
+	Node           string         `json:",omitempty"` // set for "portal not response"
+	StatusLink     bool           `json:",omitempty"` // the address is online already: its status page has the logout
+	XRule          bool           `json:",omitempty"` // the typed password looks like an id card's tail with its X: say the rule
 }
 
 func formatTime(ms int64) string {
@@ -175,6 +188,11 @@ func retryURL(e entry) string {
 // middleware), no caching, and a content security policy that allows the
 // inline style and the one inline script of this response.
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
+	if r.Method == http.MethodPost && (name == pageRefused || name == pageMessage || name == pageLogin) {
+		p.redirectResult(w, r, status, name, d)
+		return
+	}
+	d.PasswordSaved = d.PasswordSaved || passwordSaved(r)
 	var nb [12]byte
 	_, _ = rand.Read(nb[:])
 	d.ScriptNonce = base64.RawStdEncoding.EncodeToString(nb[:])
@@ -225,14 +243,21 @@ func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, c
 			time.Sleep(50 * time.Millisecond)
 			c, err = p.st.ActiveCycle(r.Context(), a.ID, areaName)
 		}
+		committed := area.Fee
 		switch {
 		case err == nil:
 			v.CycleEnd = formatTime(c.EndsAt)
+			committed = c.Fee
 		default:
 			// Accounting-Start, which starts the cycle, may not have
 			// reached RADIUS yet: say when the new cycle will end.
 			v.CycleEstimated = true
 			v.CycleEnd = p.now().Add(area.Cycle).Local().Format("2006-01-02 15:04")
+		}
+		// As self-service warns: the cycle's fee is charged at settlement,
+		// and what is left must cover the next cycle or the network closes.
+		if v.AfterSettle = a.Balance - committed; v.AfterSettle < area.Fee {
+			v.LowBalance, v.PaymentURL = true, p.cfg.PaymentURL
 		}
 	}
 	return v

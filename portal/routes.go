@@ -9,9 +9,11 @@ import (
 // routes is the portal's URL space:
 //
 //	GET  /                 login page (BAS redirect parameters or typed by hand)
-//	POST /login            password → one-time token → BAS → result page
+//	POST /login            password → one-time token → BAS → 303 to /online or /result
 //	POST /password         change the initial password, then log in
 //	POST /logout           REQ_LOGOUT to the BAS (signed ticket from the online page)
+//	GET  /online           a login's online page (signed reference)
+//	GET  /result           a refusal or message that answered a POST (signed, short-lived)
 //	GET  /status           the session of the address asking (or of a ticket)
 //	GET  /api/v1/captive   RFC 8908 captive-portal API
 //	GET  /healthz          for the BAS's or load balancer's probe
@@ -26,6 +28,8 @@ func (p *Portal) routes() http.Handler {
 	r.HandleFunc("/password", p.handlePassword).Methods(http.MethodPost)
 	r.HandleFunc("/logout", p.handleLogout).Methods(http.MethodPost)
 	r.HandleFunc("/status", p.handleStatus).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/online", p.handleOnline).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/result", p.handleResult).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/api/v1/captive", p.handleCaptiveAPI).Methods(http.MethodGet)
 	r.HandleFunc("/healthz", p.handleHealthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })

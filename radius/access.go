@@ -510,7 +510,7 @@ func (s *Service) bindPlan(area access.Area, st *access.LoginState, mac string) 
 // displayMAC writes a MAC the way students see it on their devices.
 func displayMAC(mac string) string {
 	if mac == "" {
-		return "?"
+		return ""
 	}
 	return strings.ToUpper(strings.ReplaceAll(mac, ":", "-"))
 }

@@ -9,8 +9,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/bas"
 	"github.com/campusnet/campusnet/internal/config"
+	"github.com/campusnet/campusnet/internal/identity"
+	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/portal/portalproto"
 )
 
@@ -25,7 +28,7 @@ func (s *server) startDemo(ctx context.Context) error {
 	n := demoNAS(s.cfg)
 	if n == nil {
 		s.log.Warn("demo: no NAS with a loopback ip and a portal_addr in the configuration: no BAS simulator")
-		printDemo(s.env.stdout, s, nil)
+		printDemo(ctx, s.env.stdout, s, nil)
 		return nil
 	}
 	authAddr := firstNonEmpty(s.Addr("radius-auth"), s.cfg.Radius.AuthListen)
@@ -67,7 +70,7 @@ func (s *server) startDemo(ctx context.Context) error {
 		defer stop()
 		return bp.Serve(pc)
 	})
-	printDemo(s.env.stdout, s, n)
+	printDemo(ctx, s.env.stdout, s, n)
 	return nil
 }
 
@@ -95,7 +98,7 @@ func firstNonEmpty(vs ...string) string {
 }
 
 // printDemo tells a newcomer what is running and how to try it.
-func printDemo(w io.Writer, s *server, n *config.NAS) {
+func printDemo(ctx context.Context, w io.Writer, s *server, n *config.NAS) {
 	if w == nil {
 		return
 	}
@@ -111,9 +114,14 @@ func printDemo(w io.Writer, s *server, n *config.NAS) {
 		fmt.Fprintf(w, "  BAS simulator %s (%s): Portal v%d/%s on %s, Disconnect on %s, NTF_LOGOUT to %s\n",
 			n.Name, n.Addr, n.PortalVersion, n.PortalAuth, s.Addr("demo-portal"), s.Addr("demo-coa"), s.Addr("portal-notify"))
 	}
-	fmt.Fprintf(w, "  accounts      student1 / student1-pass   50.00 yuan, dorm opens\n")
-	fmt.Fprintf(w, "                student2 / student2-pass   10.00 yuan, in arrears for the dorm (20.00 per cycle)\n")
-	fmt.Fprintf(w, "                staff1 / staff1-pass       admin / admin-pass (operator)\n")
+	area := "dorm"
+	if n != nil {
+		area = n.Area
+	}
+	fmt.Fprintf(w, "  accounts      as they are in the database now (a second run does not reseed: delete the SQLite file to start over)\n")
+	for _, l := range demoAccountLines(ctx, s.st, s.cfg.AccessAreas(), area) {
+		fmt.Fprintf(w, "                %s\n", l)
+	}
 	if n != nil {
 		host, port, err := net.SplitHostPort(auth)
 		if err != nil {
@@ -128,4 +136,54 @@ func printDemo(w io.Writer, s *server, n *config.NAS) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// demoAccountLines describe the demo accounts as the database has them now,
+// not as seeded: seeding is done once (seedDemo), so after a recharge, a
+// password reset or a disabling a second `serve --demo` says what a login
+// in area will meet.
+func demoAccountLines(ctx context.Context, st *store.Store, areas []access.Area, area string) []string {
+	var ar access.Area
+	for _, a := range areas {
+		if a.Name == area {
+			ar = a
+		}
+	}
+	var out []string
+	for _, d := range demoAccounts {
+		a, err := st.AccountByUsername(ctx, d.user)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%-10s not in the database (%v)", d.user, err))
+			continue
+		}
+		cred := d.user + " / " + d.pass
+		if a.MustChange {
+			cred = d.user + " / (a temporary password from an operator)"
+		} else if ok, err := identity.VerifyPassword(a.PasswordHash, d.pass); err != nil || !ok {
+			cred = d.user + " / (password changed)"
+		}
+		state := ""
+		_, cycleErr := st.ActiveCycle(ctx, a.ID, ar.Name)
+		switch {
+		case a.Disabled:
+			state = "disabled: " + a.DisabledReason
+		case ar.Name != "" && !ar.OpenTo(a.Role):
+			state = fmt.Sprintf("the %s area is not open to %s", ar.Name, a.Role)
+		case ar.Billed() && !access.DormOpen(a.Balance, ar.Fee, cycleErr == nil):
+			state = fmt.Sprintf("in arrears for the %s (%s per cycle)", ar.Name, ar.Fee)
+		case ar.Billed():
+			state = fmt.Sprintf("the %s opens (%s per cycle)", ar.Name, ar.Fee)
+		default:
+			state = "the " + ar.Name + " opens"
+		}
+		role := ""
+		if a.Role != access.RoleStudent {
+			role = string(a.Role) + ", "
+		}
+		if a.Role == access.RoleOperator {
+			state += "; signs in to the NOC pages"
+		}
+		out = append(out, fmt.Sprintf("%-34s %s%s yuan, %s", cred, role, a.Balance, state))
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -144,6 +145,11 @@ func (b *e2eBrowser) do(method, path string, form url.Values) (int, string) {
 	}
 	if resp.Header.Get("X-Portal-Node") != "t1" {
 		b.e.t.Fatalf("%s %s: no X-Portal-Node", method, path)
+	}
+	// A form POST answers 303 See Other: follow it with a GET, as a
+	// browser does.
+	if loc := resp.Header.Get("Location"); resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(loc, "/") {
+		return b.do(http.MethodGet, loc, nil)
 	}
 	return resp.StatusCode, string(out)
 }
@@ -352,14 +358,18 @@ func TestPortalEndToEnd(t *testing.T) {
 func TestDemoPrintsHowToTry(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, "sqlite:"+filepath.Join(t.TempDir(), "c.db"), "")
-	s := &server{cfg: cfg, addrs: map[string]string{"portal": "127.0.0.1:8080", "radius-auth": "127.0.0.1:1812", "radius-acct": "127.0.0.1:1813",
+	st := storetest.NewSQLite(t)
+	if err := seedDemo(context.Background(), st, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cfg: cfg, st: st, addrs: map[string]string{"portal": "127.0.0.1:8080", "radius-auth": "127.0.0.1:1812", "radius-acct": "127.0.0.1:1813",
 		"demo-portal": "127.0.0.1:2000", "demo-coa": "127.0.0.1:3799", "portal-notify": "127.0.0.1:50100", "ops": "127.0.0.1:9100"}}
 	def, err := config.Load("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	printDemo(&out, s, demoNAS(def))
+	printDemo(context.Background(), &out, s, demoNAS(def))
 	for _, w := range []string{"http://127.0.0.1:8080/", "student1 / student1-pass", "radtest -x student1 student1-pass 127.0.0.1 0 testing123", "Portal v2/chap on 127.0.0.1:2000"} {
 		if !strings.Contains(out.String(), w) {
 			t.Fatalf("demo text lacks %q:\n%s", w, out.String())

@@ -89,8 +89,19 @@ func RefuseDeviceLimit(class Class, limit int, dev OnlineDevice) Refusal {
 		code, zh, en = ReasonDeviceLimitMobile, "移动设备", "mobile device"
 	}
 	since := dev.Since.Local().Format("01-02 15:04")
-	msg := fmt.Sprintf("宿舍区同时只允许 %d 台%s在线，已在线：%s（%s，%s 起） / Only %d %s may be online at once; online now: %s (%s, since %s)",
-		limit, zh, dev.MAC, dev.IP, since, limit, en, dev.MAC, dev.IP, since)
+	// A reservation whose Accounting-Start has not come yet may have no MAC
+	// or address: it is a device still being authenticated.
+	onlineZH, onlineEN := "正在认证的设备", "a device being authenticated"
+	switch {
+	case dev.MAC != "" && dev.IP != "":
+		onlineZH, onlineEN = dev.MAC+"（"+dev.IP+"，", dev.MAC+" ("+dev.IP+", "
+	case dev.MAC != "" || dev.IP != "":
+		onlineZH, onlineEN = dev.MAC+dev.IP+"（", dev.MAC+dev.IP+" ("
+	default:
+		onlineZH, onlineEN = onlineZH+"（", onlineEN+" ("
+	}
+	msg := fmt.Sprintf("宿舍区同时只允许 %d 台%s在线，已在线：%s%s 起） / Only %d %s may be online at once; online now: %ssince %s)",
+		limit, zh, onlineZH, since, limit, en, onlineEN, since)
 	fix := "请先在已在线的设备上注销，或在自服务系统下线该设备。 / Log out on the device that is online, or take it offline in self-service."
 	if class != ClassMobile {
 		fix += " " + DesktopModeHint
