@@ -18,6 +18,9 @@ const (
 // file as the services see it: amounts in fen, lengths as durations.
 type Area struct {
 	Name string
+	// DisplayName and DisplayNameEN are the area's name on pages in
+	// Chinese and in English ("宿舍区", "Dorms"); Name when not set.
+	DisplayName, DisplayNameEN string
 	// Roles may log in here; empty means every role.
 	Roles []Role
 	// MaxPC and MaxMobile count each account's live devices of a class;
