@@ -67,9 +67,9 @@ type pageData struct {
 	Refusal *refusalView
 	Kicked  *kickView
 
-	// Message page.
-	Message, MessageEN, MessageClass string
-	RetryURL                         string
+	// Message page: Message is a catalogue id.
+	Message, MessageClass string
+	RetryURL              string
 }
 
 type field struct{ Name, Value string }
@@ -87,6 +87,7 @@ type onlineView struct {
 	Class          string
 	DesktopMode    bool
 	Area           string
+	AreaZH, AreaEN string // the area's display names
 	Balance        access.Fen
 	Fee            access.Fen
 	CycleEnd       string
@@ -123,25 +124,49 @@ func newTrafficView(s *access.Session) *trafficView {
 
 // refusalView is a refusal with the links that fix it.
 type refusalView struct {
-	Code           access.Reason
-	Message, Fix   string
+	Code access.Reason
+	// The message and the fix in each language; the page shows one.
+	MessageZH, MessageEN string
+	FixZH, FixEN         string
+	// Detail is the BAS's own text of a refusal, shown as it came.
+	Detail         string
 	ResetURL       string
 	Arrears        bool
 	Balance, Fee   access.Fen
 	PaymentURL     string
 	DeviceLimit    bool
-	DesktopHint    string
+	DesktopHintZH  string
+	DesktopHintEN  string
 	SelfServiceURL string
 	Node           string // set for "portal not response"
 	StatusLink     bool   // the address is online already: its status page has the logout
 }
 
+// timeLayout is how pages print a time: local, with its offset, so that
+// no one has to guess the zone ("2026-12-03 14:05 +08:00").
+const timeLayout = "2006-01-02 15:04"
+
 func formatTime(ms int64) string {
 	if ms == 0 {
 		return ""
 	}
-	return access.FromMillis(ms).Local().Format("2006-01-02 15:04")
+	return access.FromMillis(ms).Local().Format(timeLayout + " -07:00")
 }
+
+// both is the message id in Chinese and in English, for texts built
+// before the page knows its language.
+func both(id string, args ...any) (zh, en string) {
+	return zhP().T(id, args...), enP().T(id, args...)
+}
+
+// bothA is both as a pair.
+func bothA(id string, args ...any) [2]string {
+	zh, en := both(id, args...)
+	return [2]string{zh, en}
+}
+
+func zhP() *i18n.Printer { return i18n.For(i18n.Chinese) }
+func enP() *i18n.Printer { return i18n.For(i18n.English) }
 
 func hiddenFields(q url.Values) []field {
 	keys := make([]string, 0, len(q))
@@ -196,11 +221,12 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 }
 
 // renderMessage shows a one-message page (bad request, expired form…).
-func (p *Portal) renderMessage(w http.ResponseWriter, r *http.Request, status int, title, zh, en, retry string) {
+// title and msg are catalogue ids.
+func (p *Portal) renderMessage(w http.ResponseWriter, r *http.Request, status int, title, msg, retry string) {
 	if retry == "" {
 		retry = "/"
 	}
-	p.render(w, r, status, pageMessage, &pageData{Title: title, Message: zh, MessageEN: en, MessageClass: "warn", RetryURL: retry})
+	p.render(w, r, status, pageMessage, &pageData{Title: title, Message: msg, MessageClass: "warn", RetryURL: retry})
 }
 
 // onlineFor builds the account summary of a session or a fresh login.
@@ -208,7 +234,10 @@ func (p *Portal) renderMessage(w http.ResponseWriter, r *http.Request, status in
 const cycleWait = 500 * time.Millisecond
 
 func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, class access.Class, ip, mac string, since int64, fresh bool) *onlineView {
-	v := &onlineView{Username: a.Username, Name: a.Name, Class: access.ClassLabel(class), Area: areaName, Balance: a.Balance, IP: ip, MAC: mac, Since: formatTime(since)}
+	v := &onlineView{Username: a.Username, Name: a.Name, Class: access.ClassMessage(class), Area: areaName, AreaZH: areaName, AreaEN: areaName, Balance: a.Balance, IP: ip, MAC: mac, Since: formatTime(since)}
+	if area, ok := p.areas[areaName]; ok {
+		v.AreaZH, v.AreaEN = area.DisplayName, area.DisplayNameEN
+	}
 	if area, ok := p.areas[areaName]; ok && area.Fee > 0 {
 		v.Fee = area.Fee
 		c, err := p.st.ActiveCycle(r.Context(), a.ID, areaName)
@@ -225,7 +254,7 @@ func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, c
 			// Accounting-Start, which starts the cycle, may not have
 			// reached RADIUS yet: say when the new cycle will end.
 			v.CycleEstimated = true
-			v.CycleEnd = p.now().Add(area.Cycle).Local().Format("2006-01-02 15:04")
+			v.CycleEnd = p.now().Add(area.Cycle).Local().Format(timeLayout + " -07:00")
 		}
 	}
 	return v
