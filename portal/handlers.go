@@ -48,7 +48,7 @@ func (p *Portal) handleEntry(w http.ResponseWriter, r *http.Request) {
 
 func (p *Portal) renderLogin(w http.ResponseWriter, r *http.Request, status int, e entry, username string, rf *refusalView) {
 	d := &pageData{Title: "portal.login.title", Hidden: hiddenFields(e.query()), Username: username,
-		UserIP: e.UserIP.String(), MAC: e.MAC, ResetURL: p.cfg.PasswordResetURL, Refusal: rf}
+		UserIP: e.UserIP.String(), MAC: e.MAC, ResetURL: p.cfg.PasswordResetURL, Refusal: rf, RetryURL: retryURL(e)}
 	if e.NAS != nil {
 		d.NASName = e.NAS.Name
 	}

@@ -434,7 +434,7 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 		v := &refusalView{FixZH: fix[0], FixEN: fix[1]}
 		v.MessageZH, v.MessageEN = both(msgID)
 		p.render(w, r, status, pagePassword, &pageData{Title: "portal.password.title", Username: cleanText(cut(username, maxUsernameLen)),
-			Hidden: carried(r, e), Refusal: v})
+			Hidden: carried(r, e), Refusal: v, RetryURL: retryURL(e)})
 	}
 	if p.local == nil {
 		p.refusedCode(w, r, http.StatusForbidden, e, access.RefuseMustChange(), nil)

@@ -181,6 +181,21 @@ func hiddenFields(q url.Values) []field {
 	return out
 }
 
+// switchTo is target (a path and query, "/" when empty) with lang set.
+func switchTo(target, lang string) string {
+	if target == "" {
+		target = "/"
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return "/?lang=" + lang
+	}
+	q := u.Query()
+	q.Set("lang", lang)
+	u.RawQuery = q.Encode()
+	return u.RequestURI()
+}
+
 // retryURL is the login page for the same entry.
 func retryURL(e entry) string {
 	q := e.query()
@@ -200,6 +215,12 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	d.Org, d.Node, d.Helpdesk = p.cfg.Organisation, p.cfg.NodeID, p.cfg.Helpdesk
 	d.L = i18n.Request(w, r, r.TLS != nil)
 	d.SwitchURL = d.L.SwitchURL(r)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// A page that answers a form (a refusal, the online page) has no
+		// address to load again: the switch goes to the login page of the
+		// same entry, in the other language, which the cookie then keeps.
+		d.SwitchURL = switchTo(d.RetryURL, d.L.Other())
+	}
 	if d.CSRF == "" {
 		d.CSRF = p.csrfToken(w, r)
 	}
@@ -236,7 +257,7 @@ const cycleWait = 500 * time.Millisecond
 func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, class access.Class, ip, mac string, since int64, fresh bool) *onlineView {
 	v := &onlineView{Username: a.Username, Name: a.Name, Class: access.ClassMessage(class), Area: areaName, AreaZH: areaName, AreaEN: areaName, Balance: a.Balance, IP: ip, MAC: mac, Since: formatTime(since)}
 	if area, ok := p.areas[areaName]; ok {
-		v.AreaZH, v.AreaEN = area.DisplayName, area.DisplayNameEN
+		v.AreaZH, v.AreaEN = area.Names()
 	}
 	if area, ok := p.areas[areaName]; ok && area.Fee > 0 {
 		v.Fee = area.Fee

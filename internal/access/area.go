@@ -81,3 +81,16 @@ type BAS struct {
 	// by hand (no redirect parameters).
 	UserSubnets []netip.Prefix
 }
+
+// Names is the area's name on pages in Chinese and in English: its display
+// names, or its name where one is not set.
+func (a Area) Names() (zh, en string) {
+	zh, en = a.DisplayName, a.DisplayNameEN
+	if zh == "" {
+		zh = a.Name
+	}
+	if en == "" {
+		en = a.Name
+	}
+	return zh, en
+}

@@ -7,7 +7,9 @@ import (
 	"unicode"
 )
 
-func hasHanText(s string) bool { return strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0 }
+func hasHanText(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0
+}
 
 // Pages speak one language: every refusal and every explained code has a
 // Chinese text with no English sentence and an English text with no Han,
