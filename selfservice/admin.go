@@ -93,7 +93,7 @@ func (s *Service) adminUserPage(w http.ResponseWriter, r *http.Request, q *reque
 		return err
 	}
 	for _, e := range logs {
-		d.Refusals = append(d.Refusals, refusal{AuthLogEntry: e, Fix: access.Explain(e.Reason)})
+		d.Refusals = append(d.Refusals, refusal{AuthLogEntry: e, Fix: pageFix(e.Reason)})
 	}
 	if d.Ledger, err = s.st.LedgerByAccount(ctx, acc.ID, 50); err != nil {
 		return err

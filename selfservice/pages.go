@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/i18n"
 	"github.com/campusnet/campusnet/internal/identity"
 )
 
@@ -75,6 +76,7 @@ type loginData struct {
 	Username string
 	Error    string
 	Fix      string
+	Code     string // the reason code, small, for the desk
 }
 
 func (s *Service) loginForm(w http.ResponseWriter, r *http.Request, q *request) error {
@@ -101,12 +103,18 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request
 		}
 		s.logError(r, q, he)
 		d := loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: next, Username: strings.TrimSpace(user), Error: he.message}
+		if he.code != CodeBadRequest && he.code != CodeInternal {
+			d.Code = he.code
+		}
 		switch access.Reason(he.code) {
-		case access.ReasonBadCredentials, access.ReasonAccountDisabled, access.ReasonRateLimited, access.ReasonPasswordExpired:
-			d.Fix = access.Explain(access.Reason(he.code))
+		case access.ReasonBadCredentials, access.ReasonAccountDisabled, access.ReasonPasswordExpired:
+			d.Fix = pageFix(access.Reason(he.code))
 			if access.Reason(he.code) == access.ReasonBadCredentials {
-				d.Fix = access.ForgotPasswordFix(s.cfg.PasswordResetURL != "", s.cfg.Helpdesk)
+				// The footer names the help desk: the fix does not repeat it.
+				d.Fix = access.ForgotPasswordFix(s.cfg.PasswordResetURL != "", "")
 			}
+			// A rate-limited page names its one wait in the message: no fix
+			// with a second one.
 		}
 		s.render(w, r, he.status, "login", q, "登录 / Log in", d)
 		return nil
@@ -245,20 +253,21 @@ func unbindFlash(res unbindResult) flash {
 	var b strings.Builder
 	kind := "ok"
 	if res.WasBound {
-		fmt.Fprintf(&b, "已解绑 %s，该设备不能再免认证上网。 / %s is unbound: it can no longer log in by MAC. ", res.MAC, res.MAC)
+		fmt.Fprintf(&b, "已解绑 %s，该设备不能再免认证上网。 / %s is unbound: it can no longer log in by MAC.\n", res.MAC, res.MAC)
 	} else {
-		fmt.Fprintf(&b, "%s 本来就未绑定。 / %s was not bound. ", res.MAC, res.MAC)
+		fmt.Fprintf(&b, "%s 本来就未绑定。 / %s was not bound.\n", res.MAC, res.MAC)
 	}
+	// One "中文 / English" pair a line: the page shows one language.
 	for _, d := range res.Disconnects {
 		b.WriteString(d.text())
-		b.WriteString(" ")
+		b.WriteString("\n")
 		if !d.ACK {
 			kind = "warn"
 		}
 	}
 	for _, e := range res.Errors {
 		b.WriteString(e)
-		b.WriteString(" ")
+		b.WriteString("\n")
 		kind = "warn"
 	}
 	if len(res.Disconnects) == 0 && len(res.Errors) == 0 {
@@ -281,7 +290,8 @@ func (s *Service) unbindSubmit(w http.ResponseWriter, r *http.Request, q *reques
 
 func (s *Service) registerSubmit(w http.ResponseWriter, r *http.Request, q *request) error {
 	d, err := s.register(r.Context(), q.acc, r.PostFormValue("mac"), access.Class(r.PostFormValue("class")), q.acc.Username)
-	f := flash{Kind: "ok", Text: fmt.Sprintf("已登记并绑定 %s（%s）：该设备接入宿舍网络后即可自动上网。 / %s (%s) is registered and bound: it gets online by itself when connected.", d.MAC, d.Class, d.MAC, d.Class)}
+	f := flash{Kind: "ok", Text: fmt.Sprintf("已登记并绑定 %s（%s）：该设备接入宿舍网络后即可自动上网。 / %s (%s) is registered and bound: it gets online by itself when connected.",
+		d.MAC, i18n.For(i18n.Chinese).T(access.ClassMessage(d.Class)), d.MAC, i18n.For(i18n.English).T(access.ClassMessage(d.Class)))}
 	return s.formResult(w, r, q, "/devices", f, err)
 }
 
