@@ -274,7 +274,7 @@ func (s *Service) changeMoney(r *http.Request, q *request, acc access.Account) (
 		// Billing's refusals (amount out of range, a deduction into the
 		// committed cycle fee) say what is wrong; operators read them.
 		return flash{}, &httpError{status: http.StatusUnprocessableEntity, code: CodeBadRequest,
-			message: "未能记账 / Not booked: " + oneLine(err), err: err}
+			message: "未能记账 / Not booked\n" + oneLine(err), err: err}
 	}
 	s.log.InfoContext(r.Context(), "balance changed by operator", "user", acc.Username, "actor", q.acc.Username,
 		"kind", kind, "amount", amount.String(), "reason", reason)

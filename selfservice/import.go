@@ -82,7 +82,7 @@ func (s *Service) adminImport(kind string) handlerFunc {
 			return fail(he.status, he.message)
 		}
 		if err := roster.CheckText(text); err != nil {
-			return fail(http.StatusBadRequest, "文件无法导入，什么都没有改动 / The file cannot be imported; nothing was changed: "+err.Error())
+			return fail(http.StatusBadRequest, "文件无法导入，什么都没有改动 / The file cannot be imported; nothing was changed\n"+err.Error())
 		}
 		var reason string
 		if !p.Dry {
