@@ -145,8 +145,8 @@ func (s *Service) funcs() template.FuncMap {
 			}
 			return string(st)
 		},
-		"area": s.areaName,
-		"one":  one,
+		"area":       s.areaName,
+		"one":        one,
 		"live":       live,
 		"paymentURL": func() string { return s.cfg.PaymentURL },
 		"bindLimit":  s.bindLimit,
