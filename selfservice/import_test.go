@@ -104,6 +104,15 @@ func TestAdminImportRoster(t *testing.T) {
 				t.Errorf("dry run report lacks %q", w)
 			}
 		}
+		// Its language switch loads the import page (a GET of the form's
+		// address does not exist), in English.
+		if !strings.Contains(r.body, `href="/admin/import?lang=en"`) {
+			t.Errorf("the dry run's switch does not go to the import page:\n%s", r.body)
+		}
+		if sw := noc.get("/admin/import?lang=en"); sw.status != http.StatusOK || !strings.Contains(sw.body, "Dry run") {
+			t.Errorf("switched import page: %d\n%s", sw.status, sw.body)
+		}
+		noc.get("/admin/import?lang=zh")
 		// The same report in English, for an operator who reads English.
 		en := e.client()
 		en.lang = "en-US,en"

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -68,6 +69,10 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, nam
 	d := pageData{Title: title, Org: s.cfg.Organisation, Node: s.cfg.NodeID, Helpdesk: s.cfg.Helpdesk, Nav: name, Data: data}
 	d.L = i18n.Request(w, r, s.cfg.SecureCookies)
 	d.SwitchURL = d.L.SwitchURL(r)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// A page that answers a form has no address to load again.
+		d.SwitchURL = switchPage(r.URL.Path) + "?lang=" + d.L.Other()
+	}
 	if q != nil && q.acc.ID != 0 {
 		d.User, d.Name, d.Admin, d.CSRF, d.MustChange = q.acc.Username, q.acc.Name, q.admin, q.csrf, s.mustChange(q.acc)
 	}
@@ -190,4 +195,22 @@ func one(l *i18n.Printer, text string) string {
 		lines[i] = l.Pick(zh, en)
 	}
 	return strings.Join(lines, " ")
+}
+
+// switchPage is the page the language switch of a form's answer loads:
+// the form's own page (login, password, the import and a user's NOC
+// page), else the overview.
+func switchPage(p string) string {
+	switch {
+	case p == "/login" || p == "/password":
+		return p
+	case strings.HasPrefix(p, "/admin/import"):
+		return "/admin/import"
+	case strings.HasPrefix(p, "/admin/users/"):
+		if parts := strings.SplitN(p, "/", 5); len(parts) >= 4 {
+			return "/admin/users/" + url.PathEscape(parts[3])
+		}
+		return "/admin"
+	}
+	return "/"
 }
