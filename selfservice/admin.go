@@ -32,7 +32,7 @@ func (s *Service) adminSearch(w http.ResponseWriter, r *http.Request, q *request
 			return nil
 		}
 	}
-	s.render(w, r, http.StatusOK, "admin_search", q, "查找用户 / Find a user", struct {
+	s.render(w, r, http.StatusOK, "admin_search", q, "selfservice.title.find_user", struct {
 		Query string
 		Found []access.Account
 	}{term, found})
@@ -316,7 +316,7 @@ func (s *Service) adminNodes(w http.ResponseWriter, r *http.Request, q *request)
 		}
 		views = append(views, v)
 	}
-	s.render(w, r, http.StatusOK, "admin_nodes", q, "门户节点 / Portal nodes", struct {
+	s.render(w, r, http.StatusOK, "admin_nodes", q, "selfservice.admin.nodes", struct {
 		Nodes     []nodeView
 		Query     string
 		NotFound  bool
@@ -356,6 +356,6 @@ func (s *Service) adminNAS(w http.ResponseWriter, r *http.Request, q *request) e
 				Online: a.Online, Reserved: a.Reserved, NotInConfig: true})
 		}
 	}
-	s.render(w, r, http.StatusOK, "admin_nas", q, "接入设备 / BAS", views)
+	s.render(w, r, http.StatusOK, "admin_nas", q, "selfservice.admin.nas", views)
 	return nil
 }

@@ -61,7 +61,7 @@ func (s *Service) adminImportForm(w http.ResponseWriter, r *http.Request, q *req
 }
 
 func (s *Service) renderImport(w http.ResponseWriter, r *http.Request, q *request, status int, p importPage) {
-	s.render(w, r, status, "admin_import", q, "导入 / Import", p)
+	s.render(w, r, status, "admin_import", q, "selfservice.admin.import_title", p)
 }
 
 // adminImport checks (action "check") or applies (action "apply") an

@@ -53,6 +53,7 @@ func TestPagesSpeakOneLanguage(t *testing.T) {
 		{"", []string{"账单", "付款时间 " + paid, "充值"}},
 		{"en-US,en;q=0.9", []string{"Ledger", "payment platform, paid at " + paid, "recharge"}},
 	} {
+		title := map[string]string{"": "<title>账单 · ", "en-US,en;q=0.9": "<title>Ledger · "}[tt.lang]
 		c := e.client()
 		c.lang = tt.lang
 		c.login("student9", "student9-pass")
@@ -67,6 +68,9 @@ func TestPagesSpeakOneLanguage(t *testing.T) {
 			}
 			r := cl.get(path)
 			text := body(r.body)
+			if path == "/ledger" && !strings.Contains(r.body, title) {
+				t.Errorf("%q %s: the title is not %q", tt.lang, path, title)
+			}
 			if path == "/ledger" {
 				for _, w := range tt.want {
 					if !strings.Contains(text, w) {

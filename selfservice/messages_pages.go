@@ -7,6 +7,7 @@ import "github.com/campusnet/campusnet/internal/i18n"
 // selfservice.admin.* the NOC pages.
 func init() {
 	i18n.Register(
+		[3]string{"selfservice.title.find_user", "查找用户", "Find a user"},
 		[3]string{"selfservice.layout.brand_short", "自服务", "Self-service"},
 		[3]string{"selfservice.layout.brand", "网络自服务", "Network self-service"},
 		[3]string{"selfservice.nav.overview", "概览", "Overview"},

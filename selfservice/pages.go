@@ -85,7 +85,7 @@ func (s *Service) loginForm(w http.ResponseWriter, r *http.Request, q *request) 
 		return nil
 	}
 	d := loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: localPath(r.URL.Query().Get("next"))}
-	s.render(w, r, http.StatusOK, "login", q, "登录 / Log in", d)
+	s.render(w, r, http.StatusOK, "login", q, "selfservice.login.title", d)
 	return nil
 }
 
@@ -116,7 +116,7 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request
 			// A rate-limited page names its one wait in the message: no fix
 			// with a second one.
 		}
-		s.render(w, r, he.status, "login", q, "登录 / Log in", d)
+		s.render(w, r, he.status, "login", q, "selfservice.login.title", d)
 		return nil
 	}
 	s.startSession(w, r, acc)
@@ -140,7 +140,7 @@ type passwordData struct {
 }
 
 func (s *Service) passwordForm(w http.ResponseWriter, r *http.Request, q *request) error {
-	s.render(w, r, http.StatusOK, "password", q, "修改密码 / Change password",
+	s.render(w, r, http.StatusOK, "password", q, "selfservice.password.title",
 		passwordData{Local: s.deps.Passwords != nil, MustChange: s.mustChange(q.acc)})
 	return nil
 }
@@ -185,7 +185,7 @@ func (s *Service) passwordSubmit(w http.ResponseWriter, r *http.Request, q *requ
 	d := passwordData{Local: s.deps.Passwords != nil, MustChange: s.mustChange(q.acc)}
 	if newPW != r.PostFormValue("new_password2") {
 		d.Error = "两次输入的新密码不一致 / The two new passwords differ"
-		s.render(w, r, http.StatusBadRequest, "password", q, "修改密码 / Change password", d)
+		s.render(w, r, http.StatusBadRequest, "password", q, "selfservice.password.title", d)
 		return nil
 	}
 	if err := s.changePassword(w, r, q, oldPW, newPW); err != nil {
@@ -194,7 +194,7 @@ func (s *Service) passwordSubmit(w http.ResponseWriter, r *http.Request, q *requ
 			return err
 		}
 		d.Error = he.message
-		s.render(w, r, he.status, "password", q, "修改密码 / Change password", d)
+		s.render(w, r, he.status, "password", q, "selfservice.password.title", d)
 		return nil
 	}
 	s.setFlash(w, r, flash{Kind: "ok", Text: "密码已修改 / Password changed"})
@@ -207,7 +207,7 @@ func (s *Service) overviewPage(w http.ResponseWriter, r *http.Request, q *reques
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "overview", q, "概览 / Overview", ov)
+	s.render(w, r, http.StatusOK, "overview", q, "selfservice.overview.title", ov)
 	return nil
 }
 
@@ -216,7 +216,7 @@ func (s *Service) ledgerPage(w http.ResponseWriter, r *http.Request, q *request)
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "ledger", q, "账单 / Ledger", struct {
+	s.render(w, r, http.StatusOK, "ledger", q, "selfservice.ledger.title", struct {
 		Balance access.Fen
 		Entries []access.LedgerEntry
 	}{q.acc.Balance, entries})
@@ -228,7 +228,7 @@ func (s *Service) devicesPage(w http.ResponseWriter, r *http.Request, q *request
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "devices", q, "设备 / Devices", p)
+	s.render(w, r, http.StatusOK, "devices", q, "selfservice.devices.title", p)
 	return nil
 }
 
@@ -309,7 +309,7 @@ func (s *Service) whyPage(w http.ResponseWriter, r *http.Request, q *request) er
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "why", q, "为什么上不了网 / Why can't I get online?", p)
+	s.render(w, r, http.StatusOK, "why", q, "selfservice.why.title", p)
 	return nil
 }
 

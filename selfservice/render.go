@@ -60,6 +60,8 @@ func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
 	return pages, nil
 }
 
+// render writes page name; title is a catalogue id (or a name, such as a
+// user's, shown as it is).
 func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, name string, q *request, title string, data any) {
 	t := s.pages[name]
 	if t == nil {
