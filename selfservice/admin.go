@@ -2,7 +2,6 @@ package selfservice
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/i18n"
 	"github.com/campusnet/campusnet/internal/identity"
 )
 
@@ -200,9 +200,9 @@ func (s *Service) adminDisable(disable bool) handlerFunc {
 			return err
 		}
 		if !disable {
-			return s.formResult(w, r, q, s.userURL(acc), flash{Kind: "ok", Text: "已启用，可以重新登录。 / Enabled: the account may log in again."}, nil)
+			return s.formResult(w, r, q, s.userURL(acc), flash{Kind: "ok", Text: pair("selfservice.flash.enabled")}, nil)
 		}
-		f := flash{Kind: "ok", Text: "已停用：门户、RADIUS 和自服务都会拒绝并显示原因。 / Disabled: the portal, RADIUS and self-service refuse it, showing the reason."}
+		f := flash{Kind: "ok", Text: pair("selfservice.flash.disabled")}
 		live, err := s.st.SessionsByAccount(r.Context(), acc.ID, true)
 		if err != nil {
 			return err
@@ -267,7 +267,7 @@ func (s *Service) changeMoney(r *http.Request, q *request, acc access.Account) (
 	}
 	switch {
 	case errors.Is(err, access.ErrDuplicate):
-		return flash{Kind: "warn", Text: "这张表单已经提交过，没有重复记账 / This form was already submitted: nothing was booked twice"}, nil
+		return flash{Kind: "warn", Text: pair("selfservice.flash.already_booked")}, nil
 	case errors.Is(err, access.ErrNotFound):
 		return flash{}, errNotFound()
 	case err != nil:
@@ -278,8 +278,10 @@ func (s *Service) changeMoney(r *http.Request, q *request, acc access.Account) (
 	}
 	s.log.InfoContext(r.Context(), "balance changed by operator", "user", acc.Username, "actor", q.acc.Username,
 		"kind", kind, "amount", amount.String(), "reason", reason)
-	return flash{Kind: "ok", Text: fmt.Sprintf("已记账：%s %s 元，余额 %s 元 / Booked: %s %s yuan, balance now %s yuan",
-		kind, amount, e.BalanceAfter, kind, amount, e.BalanceAfter)}, nil
+	zh, en := i18n.For(i18n.Chinese), i18n.For(i18n.English)
+	k := kindMessage(access.LedgerKind(kind))
+	return flash{Kind: "ok", Text: zh.T("selfservice.flash.booked", zh.T(k), amount.String(), e.BalanceAfter.String()) + " / " +
+		en.T("selfservice.flash.booked", en.T(k), amount.String(), e.BalanceAfter.String())}, nil
 }
 
 // nodeView is a portal node row.

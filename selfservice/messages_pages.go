@@ -7,6 +7,15 @@ import "github.com/campusnet/campusnet/internal/i18n"
 // selfservice.admin.* the NOC pages.
 func init() {
 	i18n.Register(
+		[3]string{"selfservice.flash.enabled", "已启用，可以重新登录。", "Enabled: the account may log in again."},
+		[3]string{"selfservice.flash.disabled", "已停用：门户、RADIUS 和自服务都会拒绝并显示原因。", "Disabled: the portal, RADIUS and self-service refuse it, showing the reason."},
+		[3]string{"selfservice.flash.already_booked", "这张表单已经提交过，没有重复记账", "This form was already submitted: nothing was booked twice"},
+		[3]string{"selfservice.flash.booked", "已记账：%[1]s %[2]s 元，余额 %[3]s 元", "Booked: %[1]s %[2]s yuan, balance now %[3]s yuan"},
+		[3]string{"selfservice.flash.password_changed", "密码已修改", "Password changed"},
+		[3]string{"selfservice.flash.unbound", "已解绑 %s，该设备不能再免认证上网。", "%s is unbound: it can no longer log in by MAC."},
+		[3]string{"selfservice.flash.was_not_bound", "%s 本来就未绑定。", "%s was not bound."},
+		[3]string{"selfservice.flash.not_online", "该设备当前不在线。", "The device is not online."},
+		[3]string{"selfservice.flash.registered", "已登记并绑定 %[1]s（%[2]s）：该设备接入宿舍网络后即可自动上网。", "%[1]s (%[2]s) is registered and bound: it gets online by itself when connected."},
 		[3]string{"selfservice.title.find_user", "查找用户", "Find a user"},
 		[3]string{"selfservice.layout.brand_short", "自服务", "Self-service"},
 		[3]string{"selfservice.layout.brand", "网络自服务", "Network self-service"},

@@ -197,7 +197,7 @@ func (s *Service) passwordSubmit(w http.ResponseWriter, r *http.Request, q *requ
 		s.render(w, r, he.status, "password", q, "selfservice.password.title", d)
 		return nil
 	}
-	s.setFlash(w, r, flash{Kind: "ok", Text: "密码已修改 / Password changed"})
+	s.setFlash(w, r, flash{Kind: "ok", Text: pair("selfservice.flash.password_changed")})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }
@@ -253,9 +253,9 @@ func unbindFlash(res unbindResult) flash {
 	var b strings.Builder
 	kind := "ok"
 	if res.WasBound {
-		fmt.Fprintf(&b, "已解绑 %s，该设备不能再免认证上网。 / %s is unbound: it can no longer log in by MAC.\n", res.MAC, res.MAC)
+		b.WriteString(pair("selfservice.flash.unbound", res.MAC) + "\n")
 	} else {
-		fmt.Fprintf(&b, "%s 本来就未绑定。 / %s was not bound.\n", res.MAC, res.MAC)
+		b.WriteString(pair("selfservice.flash.was_not_bound", res.MAC) + "\n")
 	}
 	// One "中文 / English" pair a line: the page shows one language.
 	for _, d := range res.Disconnects {
@@ -271,7 +271,7 @@ func unbindFlash(res unbindResult) flash {
 		kind = "warn"
 	}
 	if len(res.Disconnects) == 0 && len(res.Errors) == 0 {
-		b.WriteString("该设备当前不在线。 / The device is not online.")
+		b.WriteString(pair("selfservice.flash.not_online"))
 	}
 	return flash{Kind: kind, Text: strings.TrimSpace(b.String())}
 }
@@ -290,8 +290,9 @@ func (s *Service) unbindSubmit(w http.ResponseWriter, r *http.Request, q *reques
 
 func (s *Service) registerSubmit(w http.ResponseWriter, r *http.Request, q *request) error {
 	d, err := s.register(r.Context(), q.acc, r.PostFormValue("mac"), access.Class(r.PostFormValue("class")), q.acc.Username)
-	f := flash{Kind: "ok", Text: fmt.Sprintf("已登记并绑定 %s（%s）：该设备接入宿舍网络后即可自动上网。 / %s (%s) is registered and bound: it gets online by itself when connected.",
-		d.MAC, i18n.For(i18n.Chinese).T(access.ClassMessage(d.Class)), d.MAC, i18n.For(i18n.English).T(access.ClassMessage(d.Class)))}
+	zh, en := i18n.For(i18n.Chinese), i18n.For(i18n.English)
+	f := flash{Kind: "ok", Text: zh.T("selfservice.flash.registered", d.MAC, zh.T(access.ClassMessage(d.Class))) + " / " +
+		en.T("selfservice.flash.registered", d.MAC, en.T(access.ClassMessage(d.Class)))}
 	return s.formResult(w, r, q, "/devices", f, err)
 }
 

@@ -128,19 +128,7 @@ func (s *Service) funcs() template.FuncMap {
 		"bytes": access.FormatBytes,
 		// class, kind and status are catalogue ids: {{$.L.T (kind .Kind)}}.
 		"class": access.ClassMessage,
-		"kind": func(k access.LedgerKind) string {
-			switch k {
-			case access.LedgerRecharge:
-				return "selfservice.kind.recharge"
-			case access.LedgerCycleFee:
-				return "selfservice.kind.cycle_fee"
-			case access.LedgerRefund:
-				return "selfservice.kind.refund"
-			case access.LedgerAdjustment:
-				return "selfservice.kind.adjustment"
-			}
-			return string(k)
-		},
+		"kind":  kindMessage,
 		"status": func(st access.SessionState) string {
 			switch st {
 			case access.SessionOnline:
@@ -158,6 +146,21 @@ func (s *Service) funcs() template.FuncMap {
 		"paymentURL": func() string { return s.cfg.PaymentURL },
 		"bindLimit":  s.bindLimit,
 	}
+}
+
+// kindMessage is the catalogue id of a ledger kind's label.
+func kindMessage(k access.LedgerKind) string {
+	switch k {
+	case access.LedgerRecharge:
+		return "selfservice.kind.recharge"
+	case access.LedgerCycleFee:
+		return "selfservice.kind.cycle_fee"
+	case access.LedgerRefund:
+		return "selfservice.kind.refund"
+	case access.LedgerAdjustment:
+		return "selfservice.kind.adjustment"
+	}
+	return string(k)
 }
 
 // agoText is a short duration in the page's language ("5 分钟前").
@@ -215,4 +218,11 @@ func switchPage(p string) string {
 		return "/admin"
 	}
 	return "/"
+}
+
+// pair is catalogue message id in both languages as one "中文 / English"
+// line, for a flash: it travels in a cookie to the next page, which shows
+// its own language's half (one).
+func pair(id string, args ...any) string {
+	return i18n.For(i18n.Chinese).T(id, args...) + " / " + i18n.For(i18n.English).T(id, args...)
 }
