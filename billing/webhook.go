@@ -266,7 +266,10 @@ func (h *webhook) credit(ctx context.Context, n Notification) (WebhookReply, int
 		if err != nil {
 			return err
 		}
-		reason := "缴费平台充值 / payment platform, paid at " + n.PaidAt.Format(time.RFC3339)
+		// The ledger note is read on pages: local time with its offset,
+		// in each language ("中文 / English", the page shows one).
+		paid := n.PaidAt.Local().Format("2006-01-02 15:04 -07:00")
+		reason := "缴费平台充值，付款时间 " + paid + " / payment platform, paid at " + paid
 		e, err = h.st.AddLedgerTx(ctx, tx, &a, access.LedgerRecharge, n.AmountFen, PaymentActor, "order:"+n.OrderID, reason)
 		if err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -109,6 +110,11 @@ func TestWebhook(t *testing.T) {
 		}
 		if led.Actor != PaymentActor || led.Amount != 5000 {
 			t.Fatalf("ledger row %+v", led)
+		}
+		// The note a student reads gives the payment time in local time
+		// with its offset, not UTC's "…Z", in both languages.
+		if paid := regexp.MustCompile(`付款时间 \d{4}-\d\d-\d\d \d\d:\d\d [+-]\d\d:\d\d / payment platform, paid at \d{4}-\d\d-\d\d \d\d:\d\d [+-]\d\d:\d\d$`); !paid.MatchString(led.Reason) {
+			t.Fatalf("ledger note %q", led.Reason)
 		}
 
 		cases := []struct {

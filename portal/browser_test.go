@@ -2,9 +2,11 @@ package portal
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -37,11 +39,11 @@ func TestBrowserLogin(t *testing.T) {
 		wants            []string
 		class            access.Class
 	}{
-		{"desktop-online", "student1", "student1-pass", false, "10.2.7.1", "00:16:3e:07:00:01", []string{"已上线", "电脑 / PC", "50.00"}, access.ClassPC},
-		{"phone-online", "student1", "student1-pass", true, "10.2.7.2", "00:16:3e:07:00:02", []string{"已上线", "移动设备 / mobile"}, access.ClassMobile},
+		{"desktop-online", "student1", "student1-pass", false, "10.2.7.1", "00:16:3e:07:00:01", []string{"已上线", "电脑", "50.00"}, access.ClassPC},
+		{"phone-online", "student1", "student1-pass", true, "10.2.7.2", "00:16:3e:07:00:02", []string{"已上线", "移动设备"}, access.ClassMobile},
 		{"phone-arrears", "student2", "student2-pass", true, "10.2.7.3", "", []string{"账户欠费", "去充值"}, ""},
 		{"desktop-wrong-password", "student1", "nope", false, "10.2.7.4", "", []string{"用户名或密码错误"}, ""},
-		{"phone-x-password", "nobody", "09112X", true, "10.2.7.5", "", []string{"用户名或密码错误", "drop the X, then take the last six"}, ""},
+		{"phone-x-password", "nobody", "09112X", true, "10.2.7.5", "", []string{"用户名或密码错误", "去掉 X，再取后六位"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +51,8 @@ func TestBrowserLogin(t *testing.T) {
 			defer cancel()
 			ctx, cancelT := context.WithTimeout(tab, 30*time.Second)
 			defer cancelT()
-			var steps []chromedp.Action[chromedp.Void]
+			// No language stated: the pages speak Chinese.
+			steps := []chromedp.Action[chromedp.Void]{browsertest.AcceptLanguage("")}
 			if tt.phone {
 				steps = append(steps, chromedp.Emulate(device.IPhone13))
 			} else {
@@ -158,4 +161,93 @@ func TestBrowserLogin(t *testing.T) {
 		}
 		t.Logf("screenshot: portal/%s", out)
 	})
+}
+
+// hanRE is one Chinese character; englishRE is an English sentence or
+// phrase: three words in a row.
+var (
+	hanRE     = regexp.MustCompile(`\p{Han}`)
+	englishRE = regexp.MustCompile(`[A-Za-z]{2,}[,:;]?\s+[A-Za-z]{2,}[,:;]?\s+[A-Za-z]{2,}`)
+)
+
+// TestBrowserRefusalOneLanguage is the refusal page as a person reads it:
+// a browser set to English sees no Chinese outside the node footer and the
+// 中文 switch, one that states no language sees no English sentence, and
+// both see the reason code for the desk. The switch changes the language
+// and the cookie keeps it on the next page.
+func TestBrowserRefusalOneLanguage(t *testing.T) {
+	h := newHarness(t)
+	h.account("student2", "student2-pass", 1000, false)
+	rf := access.RefuseArrears(1000, 2000, h.cfg.PaymentURL)
+	h.radius.setRefusal("student2", &rf)
+	browser := browsertest.New(t, chromedp.WindowSize(1280, 800))
+	shots := browsertest.ScreenshotDir(t, screenshotDir)
+	// mainText is what the page says, without the switch (which names the
+	// other language in that language) and the footer.
+	const mainText = `(() => { const m = document.querySelector("main").cloneNode(true); m.querySelectorAll(".lang").forEach(e => e.remove()); return m.innerText; })()`
+	for i, tt := range []struct {
+		name, acceptLanguage string
+		want                 []string
+		switchTo             string
+	}{
+		{"refused-en", "en-US,en", []string{"Not online", "Account in arrears", "10.00 yuan", "Recharge", "ARREARS"}, "账户欠费"},
+		{"refused-zh", "", []string{"未能上线", "账户欠费", "10.00 元", "去充值", "ARREARS"}, "Account in arrears"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tab, cancel := chromedp.NewContext(browser)
+			defer cancel()
+			ctx, cancelT := context.WithTimeout(tab, 30*time.Second)
+			defer cancelT()
+			q := url.Values{"wlanuserip": {fmt.Sprintf("10.2.7.%d", 20+i)}, "wlanacname": {"bras-v2-chap"}}
+			if err := chromedp.Do(ctx, browsertest.AcceptLanguage(tt.acceptLanguage), chromedp.Emulate(device.IPhone13),
+				chromedp.Navigate(h.srv.URL+"/?"+q.Encode()), chromedp.WaitVisible(chromedp.CSS("#u")),
+				chromedp.SendKeys(chromedp.CSS("#u"), "student2"), chromedp.SendKeys(chromedp.CSS("#p"), "student2-pass"),
+				chromedp.Click(chromedp.CSS("button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("p.code"))); err != nil {
+				t.Fatal(err)
+			}
+			text, err := chromedp.Run(ctx, chromedp.Evaluate[string](mainText))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Fatalf("page lacks %q:\n%s", w, text)
+				}
+			}
+			if tt.acceptLanguage != "" {
+				if m := hanRE.FindString(text); m != "" {
+					t.Fatalf("English page has Chinese %q:\n%s", m, text)
+				}
+			} else if m := englishRE.FindString(text); m != "" {
+				t.Fatalf("Chinese page has English %q:\n%s", m, text)
+			}
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(shots, tt.name+".png")
+			if err := os.WriteFile(out, png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("screenshot: portal/%s", out)
+			// The switch: the other language, then remembered.
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".lang a")), chromedp.WaitVisible(chromedp.CSS("footer"))); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx, chromedp.Navigate(h.srv.URL+"/?"+q.Encode()), chromedp.WaitVisible(chromedp.CSS("#u"))); err != nil {
+				t.Fatal(err)
+			}
+			login, err := chromedp.Run(ctx, chromedp.Evaluate[string](mainText))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantLogin := "Campus network login"
+			if tt.acceptLanguage != "" {
+				wantLogin = "校园网认证"
+			}
+			if !strings.Contains(login, wantLogin) {
+				t.Fatalf("after the switch, the login page lacks %q:\n%s", wantLogin, login)
+			}
+		})
+	}
 }

@@ -18,8 +18,7 @@ import (
 // opens by typing the portal's address.
 func (p *Portal) handleEntry(w http.ResponseWriter, r *http.Request) {
 	if len(r.URL.RawQuery) > 4096 {
-		p.renderMessage(w, r, http.StatusRequestURITooLong, "地址过长 / Address too long",
-			"跳转地址过长，请直接打开 http://1.1.1.1 。", "The redirect address is too long: open http://1.1.1.1 directly.", "/")
+		p.renderMessage(w, r, http.StatusRequestURITooLong, "portal.message.too_long", "portal.message.too_long_text", "/")
 		return
 	}
 	src := sourceAddr(r)
@@ -29,7 +28,7 @@ func (p *Portal) handleEntry(w http.ResponseWriter, r *http.Request) {
 		if prob.Kind == "bad-ip" {
 			status = http.StatusBadRequest
 		}
-		p.render(w, r, status, pageUnknown, &pageData{Title: "无法认证 / Cannot log in", Problem: prob})
+		p.render(w, r, status, pageUnknown, &pageData{Title: "portal.unknown.cannot_login", Problem: prob})
 		return
 	}
 	// Someone already online who opens the portal sees the status page
@@ -54,8 +53,8 @@ func (p *Portal) handleEntry(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Portal) renderLogin(w http.ResponseWriter, r *http.Request, status int, e entry, username string, rf *refusalView) {
-	d := &pageData{Title: "校园网认证 / Campus network login", Hidden: hiddenFields(e.query()), Username: username,
-		UserIP: e.UserIP.String(), MAC: e.MAC, ResetURL: p.cfg.PasswordResetURL, Refusal: rf}
+	d := &pageData{Title: "portal.login.title", Hidden: hiddenFields(e.query()), Username: username,
+		UserIP: e.UserIP.String(), MAC: e.MAC, ResetURL: p.cfg.PasswordResetURL, Refusal: rf, RetryURL: retryURL(e)}
 	if e.NAS != nil {
 		d.NASName = e.NAS.Name
 	}
@@ -100,7 +99,7 @@ func (p *Portal) handleStatus(w http.ResponseWriter, r *http.Request) {
 		t, ok = p.readTicket(s)
 		a, err := netip.ParseAddr(t.IP)
 		if !ok || err != nil {
-			p.renderMessage(w, r, http.StatusForbidden, "链接无效 / Invalid link", "状态链接无效或已过期。", "The status link is invalid or expired.", "/")
+			p.renderMessage(w, r, http.StatusForbidden, "portal.message.invalid_link", "portal.message.invalid_link_text", "/")
 			return
 		}
 		ip, withTicket = a, true
@@ -131,16 +130,16 @@ func (p *Portal) handleStatus(w http.ResponseWriter, r *http.Request) {
 // desk's steps to get an address of one's own.
 func (p *Portal) renderHeld(w http.ResponseWriter, r *http.Request, ip netip.Addr) {
 	p.log.Info("status of an address online under another login", "ip", ip)
-	p.render(w, r, http.StatusOK, pageStatus, &pageData{Title: "状态 / Status", UserIP: ip.String(), Held: true})
+	p.render(w, r, http.StatusOK, pageStatus, &pageData{Title: "portal.status.title", UserIP: ip.String(), Held: true})
 }
 
 func (p *Portal) renderStatus(w http.ResponseWriter, r *http.Request, ip netip.Addr, sess *access.Session, mayLogout bool) {
-	d := &pageData{Title: "状态 / Status", UserIP: ip.String()}
+	d := &pageData{Title: "portal.status.title", UserIP: ip.String()}
 	if sess == nil {
 		if nas, at, ok, err := p.st.KickByIP(r.Context(), ip.String(), p.now().Add(-kickMemory)); err != nil {
 			p.log.Warn("status: NTF_LOGOUT note", "ip", ip, "err", err)
 		} else if ok {
-			d.Kicked = &kickView{NAS: nas, At: at.Local().Format("2006-01-02 15:04:05")}
+			d.Kicked = &kickView{NAS: nas, At: at.Local().Format(timeLayout + ":05 -07:00")}
 		}
 		p.render(w, r, http.StatusOK, pageStatus, d)
 		return

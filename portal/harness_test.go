@@ -292,7 +292,7 @@ func newHarnessAuth(t testing.TB, st *store.Store, auth identity.Authenticator, 
 	h.notify = notifyC.LocalAddr().String()
 
 	cfg := Config{Organisation: "测试大学", NodeID: "7", Version: "test", PublicURL: "http://portal.test/",
-		Areas:            []access.Area{{Name: "dorm", Fee: 2000, Cycle: 720 * time.Hour, MaxPC: 1, MaxMobile: 1}},
+		Areas:            []access.Area{{Name: "dorm", DisplayName: "宿舍区", DisplayNameEN: "Dorms", Fee: 2000, Cycle: 720 * time.Hour, MaxPC: 1, MaxMobile: 1}},
 		BASTimeout:       500 * time.Millisecond,
 		PasswordResetURL: "https://id.example.edu.cn/reset", SelfServiceURL: "http://selfaaa.example.edu.cn/",
 		PaymentURL: "https://pay.example.edu.cn/", SessionTimeout: 12 * time.Hour, HeartbeatInterval: 50 * time.Millisecond}
@@ -371,9 +371,10 @@ func (h *harness) account(user, pass string, balance access.Fen, mustChange bool
 
 // browser is an HTTP client with a cookie jar, like a browser's.
 type browser struct {
-	h  *harness
-	c  *http.Client
-	ua string
+	h    *harness
+	c    *http.Client
+	ua   string
+	lang string // Accept-Language; "" sends none (the pages speak Chinese)
 }
 
 func (h *harness) browser(ua string) *browser {
@@ -395,6 +396,9 @@ func (b *browser) do(req *http.Request) page {
 	b.h.t.Helper()
 	if b.ua != "" {
 		req.Header.Set("User-Agent", b.ua)
+	}
+	if b.lang != "" {
+		req.Header.Set("Accept-Language", b.lang)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/device"
-	"github.com/campusnet/campusnet/internal/i18n"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/internal/ratelimit"
@@ -35,18 +34,15 @@ func (p *Portal) parsePost(w http.ResponseWriter, r *http.Request) bool {
 	if err := r.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			p.renderMessage(w, r, http.StatusRequestEntityTooLarge, "请求过大 / Request too large",
-				"提交的内容过长。", "The form was too large.", "/")
+			p.renderMessage(w, r, http.StatusRequestEntityTooLarge, "portal.message.too_large", "portal.message.too_large_text", "/")
 			return false
 		}
-		p.renderMessage(w, r, http.StatusBadRequest, "请求无效 / Bad request", "无法读取提交的表单。", "The form could not be read.", "/")
+		p.renderMessage(w, r, http.StatusBadRequest, "portal.message.bad_request", "portal.message.bad_request_text", "/")
 		return false
 	}
 	if !p.checkCSRF(r) {
 		e, _ := p.resolveEntry(r.PostForm, sourceAddr(r))
-		p.renderMessage(w, r, http.StatusForbidden, "页面已过期 / Page expired",
-			"登录页面已过期或浏览器未保存 Cookie，请返回登录页重新提交。",
-			"The login page expired or the browser did not keep its cookie: go back and submit again.", retryURL(e))
+		p.renderMessage(w, r, http.StatusForbidden, "portal.message.expired", "portal.message.expired_text", retryURL(e))
 		return false
 	}
 	return true
@@ -59,7 +55,7 @@ func (p *Portal) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	e, prob := p.resolveEntry(r.PostForm, sourceAddr(r))
 	if prob != nil {
-		p.render(w, r, http.StatusBadRequest, pageUnknown, &pageData{Title: "无法认证 / Cannot log in", Problem: prob})
+		p.render(w, r, http.StatusBadRequest, pageUnknown, &pageData{Title: "portal.unknown.cannot_login", Problem: prob})
 		return
 	}
 	username := strings.TrimSpace(r.PostFormValue("username"))
@@ -93,27 +89,24 @@ func (p *Portal) limited(w http.ResponseWriter, r *http.Request, e entry, userna
 			p.counts.add(0, 1, 0)
 			p.log.Warn("login rate limited", "scope", l.scope, "user", username, "ip", sourceAddr(r))
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			p.refused(w, r, http.StatusTooManyRequests, e, &refusalView{Code: access.ReasonRateLimited,
-				Message: "尝试次数过多，请 " + waitText(wait) + " 后再试 / Too many attempts: try again in " + waitTextEN(wait),
-				Fix:     access.Explain(access.ReasonRateLimited), ResetURL: p.cfg.PasswordResetURL})
+			zh, en := waitText(wait)
+			v := &refusalView{Code: access.ReasonRateLimited, ResetURL: p.cfg.PasswordResetURL,
+				MessageZH: zhP().T("portal.refused.rate_limited", zh), MessageEN: enP().T("portal.refused.rate_limited", en)}
+			v.FixZH, v.FixEN = both("portal.refused.rate_limited_fix")
+			p.refused(w, r, http.StatusTooManyRequests, e, v)
 			return true
 		}
 	}
 	return false
 }
 
-func waitText(d time.Duration) string {
+// waitText is the one wait of a rate-limited page, in Chinese and in
+// English: seconds under a minute, else minutes, rounded up.
+func waitText(d time.Duration) (zh, en string) {
 	if d < time.Minute {
-		return strconv.Itoa(int(d.Seconds())+1) + " 秒"
+		return both("portal.wait.seconds", int(d.Seconds())+1)
 	}
-	return strconv.Itoa(int(d.Minutes())+1) + " 分钟"
-}
-
-func waitTextEN(d time.Duration) string {
-	if d < time.Minute {
-		return strconv.Itoa(int(d.Seconds())+1) + " s"
-	}
-	return strconv.Itoa(int(d.Minutes())+1) + " min"
+	return both("portal.wait.minutes", int(d.Minutes())+1)
 }
 
 func (p *Portal) chargeFailure(r *http.Request, username string) {
@@ -145,7 +138,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request, e entry, username
 			return
 		}
 		p.log.Info("initial password must be changed", "user", person.ID, "ip", e.UserIP)
-		p.render(w, r, http.StatusOK, pagePassword, &pageData{Title: "修改初始密码 / Change your password",
+		p.render(w, r, http.StatusOK, pagePassword, &pageData{Title: "portal.password.title",
 			Username: person.ID, Hidden: carried(r, e)})
 		return
 	}
@@ -187,16 +180,20 @@ func (p *Portal) identityFailed(w http.ResponseWriter, r *http.Request, e entry,
 	default:
 		p.log.Error("unified identity unavailable", "user", username, "err", err)
 		p.countLogin("error", access.ReasonIdentityDown)
-		p.refusedCode(w, r, http.StatusServiceUnavailable, e, access.Refusal{Code: access.ReasonIdentityDown,
-			Message: "统一身份认证暂时不可用 / Unified identity is unavailable", Fix: access.Explain(access.ReasonIdentityDown)}, nil)
+		rf := access.Refusal{Code: access.ReasonIdentityDown}
+		rf.MessageZH, rf.MessageEN = both("portal.refused.identity_down")
+		rf.FixZH, rf.FixEN = access.ExplainText(access.ReasonIdentityDown)
+		p.refusedCode(w, r, http.StatusServiceUnavailable, e, rf, nil)
 	}
 }
 
 func (p *Portal) badCredentials(w http.ResponseWriter, r *http.Request, e entry, username string, xRule bool) {
 	p.countLogin("reject", access.ReasonBadCredentials)
 	rf := access.RefuseBadCredentials()
-	p.renderLogin(w, r, http.StatusUnauthorized, e, username, &refusalView{Code: rf.Code, Message: rf.Message,
-		Fix: access.ForgotPasswordFix(p.cfg.PasswordResetURL != "", p.cfg.Helpdesk), ResetURL: p.cfg.PasswordResetURL, XRule: xRule})
+	v := &refusalView{Code: rf.Code, MessageZH: rf.MessageZH, MessageEN: rf.MessageEN, ResetURL: p.cfg.PasswordResetURL, XRule: xRule}
+	// The footer names the help desk: the fix does not name it again.
+	v.FixZH, v.FixEN = access.ForgotPasswordFixText(p.cfg.PasswordResetURL != "", "")
+	p.renderLogin(w, r, http.StatusUnauthorized, e, username, v)
 }
 
 // endsInX reports whether a typed password is six characters whose last
@@ -366,8 +363,7 @@ func (p *Portal) basRefused(w http.ResponseWriter, r *http.Request, e entry, a a
 	switch {
 	case errors.As(err, &be) && errors.Is(err, portalproto.ErrInProgress):
 		p.countLogin("reject", "IN_PROGRESS")
-		p.renderMessage(w, r, http.StatusConflict, "正在认证 / Login in progress",
-			"该地址的另一次认证正在进行，请稍等几秒后重试。", "Another login of this address is in progress: wait a few seconds and try again.", retryURL(e))
+		p.renderMessage(w, r, http.StatusConflict, "portal.message.in_progress", "portal.message.in_progress_text", retryURL(e))
 		return
 	case errors.As(err, &be):
 		// RADIUS (through the BAS) refused: its reason is in the auth log.
@@ -376,20 +372,23 @@ func (p *Portal) basRefused(w http.ResponseWriter, r *http.Request, e entry, a a
 			p.log.Warn("BAS refused and RADIUS recorded no reason", "user", a.Username, "ip", e.UserIP, "nas", e.NAS.Name,
 				"code", int(be.Code), "text", be.Text, "err", lerr)
 			p.countLogin("reject", "BAS_REFUSED")
-			msg := "接入设备拒绝了认证 / The access device refused the login"
+			v := &refusalView{Code: "BAS_REFUSED", Node: p.cfg.NodeID}
+			v.MessageZH, v.MessageEN = both("portal.refused.bas_refused")
 			if be.Text != "" {
-				msg += ": " + cleanText(cut(be.Text, 256))
+				// The BAS's own words, in whatever language it speaks.
+				v.Detail = cleanText(cut(be.Text, 256))
 			}
-			p.refused(w, r, http.StatusForbidden, e, &refusalView{Code: "BAS_REFUSED", Message: msg,
-				Fix:  "请稍后重试；仍不行请联系网络信息中心并告知页面底部的编号。 / Try again shortly; if it persists, tell the network centre the number at the bottom of this page.",
-				Node: p.cfg.NodeID})
+			v.FixZH, v.FixEN = both("portal.refused.bas_refused_fix")
+			p.refused(w, r, http.StatusForbidden, e, v)
 			return
 		}
 		p.countLogin("reject", entryLog.Reason)
 		p.log.Info("refused", "user", a.Username, "ip", e.UserIP, "nas", e.NAS.Name, "reason", entryLog.Reason)
-		rf := access.Refusal{Code: entryLog.Reason, Message: entryLog.Message, Fix: access.Explain(entryLog.Reason)}
+		rf := access.Refusal{Code: entryLog.Reason, Message: entryLog.Message}
+		rf.MessageZH, rf.MessageEN = access.SplitBilingual(entryLog.Message)
+		rf.FixZH, rf.FixEN = access.ExplainText(entryLog.Reason)
 		if rf.Message == "" {
-			rf.Message = string(entryLog.Reason)
+			rf.MessageZH, rf.MessageEN = string(entryLog.Reason), string(entryLog.Reason)
 		}
 		p.refusedCodeDevice(w, r, http.StatusForbidden, e, rf, &a, &d)
 		return
@@ -402,9 +401,10 @@ func (p *Portal) basRefused(w http.ResponseWriter, r *http.Request, e entry, a a
 		p.counts.add(0, 1, 1)
 		p.countLogin("error", access.ReasonBASTimeout)
 		p.log.Error("BAS did not answer (portal not response)", "nas", e.NAS.Name, "ip", e.UserIP, "user", a.Username, "err", err)
-		p.refused(w, r, http.StatusServiceUnavailable, e, &refusalView{Code: access.ReasonBASTimeout,
-			Message: "portal not response：接入设备 " + e.NAS.Name + " 无响应 / The access device " + e.NAS.Name + " did not answer",
-			Fix:     access.Explain(access.ReasonBASTimeout), Node: p.cfg.NodeID})
+		v := &refusalView{Code: access.ReasonBASTimeout, Node: p.cfg.NodeID}
+		v.MessageZH, v.MessageEN = both("portal.refused.bas_timeout", e.NAS.Name)
+		v.FixZH, v.FixEN = access.ExplainText(access.ReasonBASTimeout)
+		p.refused(w, r, http.StatusServiceUnavailable, e, v)
 	}
 }
 
@@ -417,9 +417,11 @@ func (p *Portal) refusedCode(w http.ResponseWriter, r *http.Request, status int,
 // when there was one: a device refused for the PC limit is told which
 // signals made it a PC.
 func (p *Portal) refusedCodeDevice(w http.ResponseWriter, r *http.Request, status int, e entry, rf access.Refusal, a *access.Account, d *device.Decision) {
-	v := &refusalView{Code: rf.Code, Message: rf.Message, Fix: rf.Fix}
-	if v.Fix == "" {
-		v.Fix = access.Explain(rf.Code)
+	v := &refusalView{Code: rf.Code}
+	v.MessageZH, v.FixZH = rf.Text(false)
+	v.MessageEN, v.FixEN = rf.Text(true)
+	if v.FixZH == "" && v.FixEN == "" {
+		v.FixZH, v.FixEN = access.ExplainText(rf.Code)
 	}
 	switch rf.Code {
 	case access.ReasonBadCredentials, access.ReasonMustChangePassword, access.ReasonPasswordExpired:
@@ -438,8 +440,8 @@ func (p *Portal) refusedCodeDevice(w http.ResponseWriter, r *http.Request, statu
 	case access.ReasonDeviceLimitPC, access.ReasonDeviceLimitMobile:
 		v.DeviceLimit = true
 		v.SelfServiceURL = p.cfg.SelfServiceURL
-		if rf.Code == access.ReasonDeviceLimitPC && !strings.Contains(v.Fix, access.DesktopModeHint) {
-			v.DesktopHint = access.DesktopModeHint
+		if rf.Code == access.ReasonDeviceLimitPC && !strings.Contains(v.FixEN, access.DesktopModeHintEN) {
+			v.DesktopHintZH, v.DesktopHintEN = access.DesktopModeHintZH, access.DesktopModeHintEN
 		}
 		if rf.Code == access.ReasonDeviceLimitPC && d != nil {
 			v.CountedPC = countedPCFor(*d, signalsFrom(r, e.MAC), e.MAC)
@@ -451,15 +453,13 @@ func (p *Portal) refusedCodeDevice(w http.ResponseWriter, r *http.Request, statu
 }
 
 func (p *Portal) refused(w http.ResponseWriter, r *http.Request, status int, e entry, v *refusalView) {
-	p.render(w, r, status, pageRefused, &pageData{Title: "未能上线 / Not online", Refusal: v, RetryURL: retryURL(e)})
+	p.render(w, r, status, pageRefused, &pageData{Title: "portal.refused.title", Refusal: v, RetryURL: retryURL(e)})
 }
 
 func (p *Portal) internalError(w http.ResponseWriter, r *http.Request, e entry, what string, err error) {
 	p.log.Error(""+what, "err", err)
 	p.countLogin("error", "INTERNAL")
-	p.renderMessage(w, r, http.StatusServiceUnavailable, "系统繁忙 / System busy",
-		"认证系统暂时无法处理，请稍后重试；仍不行请联系网络信息中心并告知页面底部的编号。",
-		"The portal cannot handle the login right now: try again shortly; if it persists, tell the network centre the number at the bottom of this page.", retryURL(e))
+	p.renderMessage(w, r, http.StatusServiceUnavailable, "portal.message.busy", "portal.message.busy_text", retryURL(e))
 }
 
 // handlePassword is POST /password: the initial password is changed, and
@@ -470,7 +470,7 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	e, prob := p.resolveEntry(r.PostForm, sourceAddr(r))
 	if prob != nil {
-		p.render(w, r, http.StatusBadRequest, pageUnknown, &pageData{Title: "无法认证 / Cannot log in", Problem: prob})
+		p.render(w, r, http.StatusBadRequest, pageUnknown, &pageData{Title: "portal.unknown.cannot_login", Problem: prob})
 		return
 	}
 	username := strings.TrimSpace(r.PostFormValue("username"))
@@ -478,9 +478,11 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 	if p.limited(w, r, e, username) {
 		return
 	}
-	again := func(status int, msg, fix string) {
-		p.render(w, r, status, pagePassword, &pageData{Title: "修改初始密码 / Change your password", Username: cleanText(cut(username, maxUsernameLen)),
-			Hidden: carried(r, e), Refusal: &refusalView{Message: msg, Fix: fix}})
+	again := func(status int, msgID string, fix [2]string) {
+		v := &refusalView{FixZH: fix[0], FixEN: fix[1]}
+		v.MessageZH, v.MessageEN = both(msgID)
+		p.render(w, r, status, pagePassword, &pageData{Title: "portal.password.title", Username: cleanText(cut(username, maxUsernameLen)),
+			Hidden: carried(r, e), Refusal: v, RetryURL: retryURL(e)})
 	}
 	if p.local == nil {
 		p.refusedCode(w, r, http.StatusForbidden, e, access.RefuseMustChange(), nil)
@@ -492,7 +494,7 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if nw != nw2 {
-		again(http.StatusBadRequest, "两次输入的新密码不一致 / The two new passwords differ", "请重新输入。 / Type them again.")
+		again(http.StatusBadRequest, "portal.password.differ", bothA("portal.password.differ_fix"))
 		return
 	}
 	err := p.local.ChangePassword(r.Context(), username, old, nw)
@@ -501,17 +503,17 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 		p.log.Info("initial password changed", "user", username)
 		r = withPasswordSaved(r)
 	case errors.Is(err, identity.ErrWeakPassword):
-		fix := "新密码须为 8 至 128 个字符，且不能与当前密码或账号相同。 / Use 8 to 128 characters, different from the current password and the user name."
+		fix := bothA("portal.password.rejected_fix")
 		if re := (*identity.RuleError)(nil); errors.As(err, &re) {
-			fix = i18n.For(i18n.Negotiate(r)).T(re.MessageID())
+			fix = bothA(re.MessageID())
 		}
-		again(http.StatusBadRequest, "新密码不符合要求 / The new password is not allowed", fix)
+		again(http.StatusBadRequest, "portal.password.rejected", fix)
 		return
 	case errors.Is(err, identity.ErrBadCredentials):
 		p.chargeFailure(r, username)
 		p.countLogin("reject", access.ReasonBadCredentials)
 		rf := access.RefuseBadCredentials()
-		again(http.StatusUnauthorized, "当前密码错误 / The current password is wrong", rf.Fix)
+		again(http.StatusUnauthorized, "portal.password.wrong", [2]string{rf.FixZH, rf.FixEN})
 		return
 	default:
 		p.identityFailed(w, r, e, username, err, false)
@@ -533,9 +535,7 @@ func (p *Portal) handleLogout(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.readTicket(r.PostFormValue("ticket"))
 	ip, err := netip.ParseAddr(t.IP)
 	if !ok || err != nil {
-		p.renderMessage(w, r, http.StatusForbidden, "无法注销 / Cannot log out",
-			"注销凭据无效或已过期：请在已上线的设备上打开 http://1.1.1.1 注销，或在自服务系统下线。",
-			"The logout ticket is invalid or expired: open http://1.1.1.1 on the device that is online, or take it offline in self-service.", "/")
+		p.renderMessage(w, r, http.StatusForbidden, "portal.message.cannot_logout", "portal.message.bad_ticket", "/")
 		return
 	}
 	n := p.byName[strings.ToLower(t.NAS)]
@@ -546,34 +546,33 @@ func (p *Portal) handleLogout(w http.ResponseWriter, r *http.Request) {
 	// else's (a reused DHCP lease), it does nothing.
 	if sess, err := p.st.LiveSessionByIP(r.Context(), ip.String()); err == nil && !strings.EqualFold(sess.Username, t.User) {
 		p.log.Info("logout ticket for an address now under another account", "user", t.User, "ip", ip)
-		p.renderMessage(w, r, http.StatusForbidden, "无法注销 / Cannot log out",
-			"该地址现在不是你的账号在使用，无需注销。", "This address is no longer in use by your account: there is nothing to log out.", "/")
+		p.renderMessage(w, r, http.StatusForbidden, "portal.message.cannot_logout", "portal.message.not_yours", "/")
 		return
 	}
 	e := entry{UserIP: ip, NAS: n, ByHand: true}
 	if n == nil || n.client == nil {
-		p.render(w, r, http.StatusBadRequest, pageUnknown, &pageData{Title: "无法注销 / Cannot log out", Problem: &entryProblem{Kind: "unknown-nas", Detail: cleanText(t.NAS)}})
+		p.render(w, r, http.StatusBadRequest, pageUnknown, &pageData{Title: "portal.message.cannot_logout", Problem: &entryProblem{Kind: "unknown-nas", Detail: cleanText(t.NAS)}})
 		return
 	}
 	if err := n.client.Logout(r.Context(), ip); err != nil {
 		var be *portalproto.BASError
 		if errors.As(err, &be) {
 			p.log.Warn("BAS refused logout", "nas", n.Name, "ip", ip, "user", t.User, "err", err)
-			p.renderMessage(w, r, http.StatusBadGateway, "注销失败 / Logout failed",
-				"接入设备拒绝了注销请求，请稍后重试或在自服务系统下线。", "The access device refused the logout: try again, or go offline in self-service.", "/status?ticket="+r.PostFormValue("ticket"))
+			p.renderMessage(w, r, http.StatusBadGateway, "portal.message.logout_failed", "portal.message.logout_refused", "/status?ticket="+r.PostFormValue("ticket"))
 			return
 		}
 		p.m.basErrors.WithLabelValues(n.Name, "timeout").Inc()
 		p.counts.add(0, 0, 1)
 		p.log.Error("BAS did not answer the logout", "nas", n.Name, "ip", ip, "err", err)
-		p.refused(w, r, http.StatusServiceUnavailable, e, &refusalView{Code: access.ReasonBASTimeout,
-			Message: "portal not response：接入设备 " + n.Name + " 无响应，注销未完成 / The access device did not answer: not logged out",
-			Fix:     access.Explain(access.ReasonBASTimeout), Node: p.cfg.NodeID})
+		v := &refusalView{Code: access.ReasonBASTimeout, Node: p.cfg.NodeID}
+		v.MessageZH, v.MessageEN = both("portal.refused.logout_timeout", n.Name)
+		v.FixZH, v.FixEN = access.ExplainText(access.ReasonBASTimeout)
+		p.refused(w, r, http.StatusServiceUnavailable, e, v)
 		return
 	}
 	p.log.Info("logged out", "user", t.User, "ip", ip, "nas", n.Name)
-	p.render(w, r, http.StatusOK, pageMessage, &pageData{Title: "已注销 / Logged out",
-		Message: "已注销，本设备已断开校园网。", MessageEN: "You are logged out; this device is off the campus network.", MessageClass: "ok", RetryURL: "/"})
+	p.render(w, r, http.StatusOK, pageMessage, &pageData{Title: "portal.message.logged_out",
+		Message: "portal.message.logged_out_text", MessageClass: "ok", RetryURL: "/"})
 }
 
 // authLogWait bounds how long the portal waits for RADIUS's decision to

@@ -26,6 +26,8 @@ func init() {
 			"On %s this cycle's %s yuan is charged; the %s yuan left will not cover the next cycle's %s yuan and the network will close then: recharge before that day."},
 		[3]string{"portal.online.recharge", "去充值", "Recharge"},
 		[3]string{"portal.result.expired.title", "页面已过期", "Page expired"},
+		[3]string{"portal.online.invalid.title", "链接无效", "Invalid link"},
+		[3]string{"portal.online.invalid", "状态链接无效或已过期。", "The status link is invalid or expired."},
 		[3]string{"portal.result.expired", "这个结果页面已过期，请重新登录。", "This result page has expired: log in again."},
 	)
 }

@@ -74,9 +74,9 @@ type pageData struct {
 	// whatever came of the login after it.
 	PasswordSaved bool
 
-	// Message page.
-	Message, MessageEN, MessageClass string
-	RetryURL                         string
+	// Message page: Message is a catalogue id.
+	Message, MessageClass string
+	RetryURL              string
 
 	// InitialX is the catalogue id of the initial-password rule for an
 	// id card ending in X (Config.TrailingX).
@@ -98,6 +98,7 @@ type onlineView struct {
 	Class          string
 	DesktopMode    bool
 	Area           string
+	AreaZH, AreaEN string // the area's display names
 	Balance        access.Fen
 	Fee            access.Fen
 	CycleEnd       string
@@ -140,14 +141,19 @@ func newTrafficView(s *access.Session) *trafficView {
 
 // refusalView is a refusal with the links that fix it.
 type refusalView struct {
-	Code           access.Reason  `json:",omitempty"`
-	Message, Fix   string         `json:",omitempty"`
+	Code access.Reason `json:",omitempty"`
+	// The message and the fix in each language; the page shows one.
+	MessageZH, MessageEN string `json:",omitempty"`
+	FixZH, FixEN         string `json:",omitempty"`
+	// Detail is the BAS's own text of a refusal, shown as it came.
+	Detail         string         `json:",omitempty"`
 	ResetURL       string         `json:",omitempty"`
 	Arrears        bool           `json:",omitempty"`
 	Balance, Fee   access.Fen     `json:",omitempty"`
 	PaymentURL     string         `json:",omitempty"`
 	DeviceLimit    bool           `json:",omitempty"`
-	DesktopHint    string         `json:",omitempty"`
+	DesktopHintZH  string         `json:",omitempty"`
+	DesktopHintEN  string         `json:",omitempty"`
 	CountedPC      *countedPCView `json:",omitempty"` // DEVICE_LIMIT_PC: the signals that made it a PC
 	SelfServiceURL string         `json:",omitempty"`
 	Node           string         `json:",omitempty"` // set for "portal not response"
@@ -155,12 +161,31 @@ type refusalView struct {
 	XRule          bool           `json:",omitempty"` // the typed password looks like an id card's tail with its X: say the rule
 }
 
+// timeLayout is how pages print a time: local, with its offset, so that
+// no one has to guess the zone ("2026-12-03 14:05 +08:00").
+const timeLayout = "2006-01-02 15:04"
+
 func formatTime(ms int64) string {
 	if ms == 0 {
 		return ""
 	}
-	return access.FromMillis(ms).Local().Format("2006-01-02 15:04")
+	return access.FromMillis(ms).Local().Format(timeLayout + " -07:00")
 }
+
+// both is the message id in Chinese and in English, for texts built
+// before the page knows its language.
+func both(id string, args ...any) (zh, en string) {
+	return zhP().T(id, args...), enP().T(id, args...)
+}
+
+// bothA is both as a pair.
+func bothA(id string, args ...any) [2]string {
+	zh, en := both(id, args...)
+	return [2]string{zh, en}
+}
+
+func zhP() *i18n.Printer { return i18n.For(i18n.Chinese) }
+func enP() *i18n.Printer { return i18n.For(i18n.English) }
 
 func hiddenFields(q url.Values) []field {
 	keys := make([]string, 0, len(q))
@@ -173,6 +198,21 @@ func hiddenFields(q url.Values) []field {
 		out = append(out, field{k, q.Get(k)})
 	}
 	return out
+}
+
+// switchTo is target (a path and query, "/" when empty) with lang set.
+func switchTo(target, lang string) string {
+	if target == "" {
+		target = "/"
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return "/?lang=" + lang
+	}
+	q := u.Query()
+	q.Set("lang", lang)
+	u.RawQuery = q.Encode()
+	return u.RequestURI()
 }
 
 // retryURL is the login page for the same entry.
@@ -200,6 +240,12 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	d.L = i18n.Request(w, r, r.TLS != nil)
 	d.SwitchURL = d.L.SwitchURL(r)
 	d.InitialX = initialXMessage(p.cfg.TrailingX)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// A page that answers a form (a refusal, the online page) has no
+		// address to load again: the switch goes to the login page of the
+		// same entry, in the other language, which the cookie then keeps.
+		d.SwitchURL = switchTo(d.RetryURL, d.L.Other())
+	}
 	if d.CSRF == "" {
 		d.CSRF = p.csrfToken(w, r)
 	}
@@ -221,11 +267,12 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 }
 
 // renderMessage shows a one-message page (bad request, expired form…).
-func (p *Portal) renderMessage(w http.ResponseWriter, r *http.Request, status int, title, zh, en, retry string) {
+// title and msg are catalogue ids.
+func (p *Portal) renderMessage(w http.ResponseWriter, r *http.Request, status int, title, msg, retry string) {
 	if retry == "" {
 		retry = "/"
 	}
-	p.render(w, r, status, pageMessage, &pageData{Title: title, Message: zh, MessageEN: en, MessageClass: "warn", RetryURL: retry})
+	p.render(w, r, status, pageMessage, &pageData{Title: title, Message: msg, MessageClass: "warn", RetryURL: retry})
 }
 
 // onlineFor builds the account summary of a session or a fresh login.
@@ -233,7 +280,10 @@ func (p *Portal) renderMessage(w http.ResponseWriter, r *http.Request, status in
 const cycleWait = 500 * time.Millisecond
 
 func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, class access.Class, ip, mac string, since int64, fresh bool) *onlineView {
-	v := &onlineView{Username: a.Username, Name: a.Name, Class: access.ClassLabel(class), Area: areaName, Balance: a.Balance, IP: ip, MAC: mac, Since: formatTime(since)}
+	v := &onlineView{Username: a.Username, Name: a.Name, Class: access.ClassMessage(class), Area: areaName, AreaZH: areaName, AreaEN: areaName, Balance: a.Balance, IP: ip, MAC: mac, Since: formatTime(since)}
+	if area, ok := p.areas[areaName]; ok {
+		v.AreaZH, v.AreaEN = area.Names()
+	}
 	if area, ok := p.areas[areaName]; ok && area.Fee > 0 {
 		v.Fee = area.Fee
 		c, err := p.st.ActiveCycle(r.Context(), a.ID, areaName)
@@ -252,7 +302,7 @@ func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, c
 			// Accounting-Start, which starts the cycle, may not have
 			// reached RADIUS yet: say when the new cycle will end.
 			v.CycleEstimated = true
-			v.CycleEnd = p.now().Add(area.Cycle).Local().Format("2006-01-02 15:04")
+			v.CycleEnd = p.now().Add(area.Cycle).Local().Format(timeLayout + " -07:00")
 		}
 		// As self-service warns: the cycle's fee is charged at settlement,
 		// and what is left must cover the next cycle or the network closes.

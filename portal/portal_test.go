@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/i18n"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/ldaptest"
 	"github.com/campusnet/campusnet/internal/logintoken"
@@ -41,7 +43,7 @@ func TestLoginAcceptEveryVersionAndMethod(t *testing.T) {
 			if p.status != http.StatusOK {
 				t.Fatalf("status %d\n%s", p.status, p.body)
 			}
-			mustContain(t, p, "已上线", "student1", "电脑 / PC", "dorm", "50.00", "测试大学 网络信息中心-7", ip)
+			mustContain(t, p, "已上线", "student1", "电脑", "宿舍区", "50.00", "测试大学 网络信息中心-7", ip)
 			if got := p.header.Get("X-Portal-Node"); got != "7" {
 				t.Fatalf("X-Portal-Node = %q", got)
 			}
@@ -86,7 +88,7 @@ func TestDeviceClassFromPageHints(t *testing.T) {
 			ip := "10.2.9." + string(rune('1'+i))
 			mac := "00:16:3e:00:09:0" + string(rune('1'+i))
 			p := h.browser(tt.ua).login(redirect("bras-v2-chap", ip, mac), "u1", "password-1", tt.hints)
-			mustContain(t, p, "已上线", access.ClassLabel(tt.want))
+			mustContain(t, p, "已上线", "<dd>"+i18n.For(i18n.Chinese).T(access.ClassMessage(tt.want))+"</dd>")
 			if got := strings.Contains(p.body, "电脑模式"); got != tt.desktop {
 				t.Fatalf("desktop-mode note shown = %v, want %v", got, tt.desktop)
 			}
@@ -154,7 +156,10 @@ func TestForgottenWithoutResetSite(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.PasswordResetURL, c.Helpdesk = "", desk })
 	h.account("u1", "password-1", 0, false)
 	p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.5", ""), "u1", "wrong", nil)
-	mustContain(t, p, "用户名或密码错误", "网络信息中心服务台（"+desk+"）重置", "<small>"+desk+"</small></footer>")
+	mustContain(t, p, "用户名或密码错误", "网络信息中心服务台重置", "<small>"+desk+"</small></footer>")
+	if n := strings.Count(p.body, desk); n != 1 {
+		t.Fatalf("the help desk is named %d times, want once (the footer):\n%s", n, p.body)
+	}
 	if strings.Contains(p.body, "id.example.edu.cn") {
 		t.Fatalf("a reset link with no reset site:\n%s", p.body)
 	}
@@ -238,7 +243,10 @@ func TestDirectoryPasswordExpired(t *testing.T) {
 	if p.status != http.StatusForbidden {
 		t.Fatalf("status %d", p.status)
 	}
-	mustContain(t, p, "密码已过期", "has expired", string(access.ReasonPasswordExpired), `href="https://id.example.edu.cn/reset"`)
+	mustContain(t, p, "密码已过期", string(access.ReasonPasswordExpired), `href="https://id.example.edu.cn/reset"`)
+	en := h.browser(uaWindows)
+	en.lang = "en-GB,en;q=0.9"
+	mustContain(t, en.login(redirect("bras-v2-chap", "10.2.0.7", ""), "d2026", "right-pass", nil), "has expired", string(access.ReasonPasswordExpired))
 	if strings.Contains(p.body, "停用") || strings.Contains(p.body, "用户名或密码错误") {
 		t.Fatalf("the page calls it something else:\n%s", p.body)
 	}
@@ -379,13 +387,13 @@ func TestOperatorClassOverridesSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.31", phone), "u1", "password-1", nil)
-	mustContain(t, p, "已上线", "移动设备 / mobile")
+	mustContain(t, p, "已上线", "移动设备")
 	devs, err := h.st.DevicesByAccount(context.Background(), a.ID)
 	if err != nil || len(devs) != 1 || devs[0].Class != access.ClassMobile || devs[0].BoundBy != "desk1" {
 		t.Fatalf("the operator's device after a desktop-mode login: %+v %v", devs, err)
 	}
 	p = h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.32", "00:16:3e:aa:00:02"), "u1", "password-1", nil)
-	mustContain(t, p, "已上线", "电脑 / PC")
+	mustContain(t, p, "已上线", "电脑")
 }
 
 func TestLogoutAndStatus(t *testing.T) {
@@ -405,7 +413,18 @@ func TestLogoutAndStatus(t *testing.T) {
 		return err == nil && s.Status == access.SessionOnline
 	})
 	st := b.get("/status?ticket=" + url.QueryEscape(htmlUnescape(tm[1])))
-	mustContain(t, st, "在线", "u1", ip, "流量 Traffic", "↑ 0 B · ↓ 0 B")
+	mustContain(t, st, "在线", "u1", ip, "流量", "↑ 0 B · ↓ 0 B")
+	// Times carry their zone.
+	if !zonedRE.MatchString(st.body) {
+		t.Fatalf("status page times without a zone:\n%s", st.body)
+	}
+	enB := h.browser(uaWindows)
+	enB.lang = "en"
+	stEN := enB.get("/status?ticket=" + url.QueryEscape(htmlUnescape(tm[1])))
+	mustContain(t, stEN, "Online", "Traffic", "Dorms", "yuan", "as the access device reported at")
+	if hanOutsideFooter(stEN.body) {
+		t.Fatalf("English status page has Chinese:\n%s", stEN.body)
+	}
 	// A forged ticket logs nobody out.
 	f := formOf(t, p.body)
 	f.Set("ticket", "eyJpIjoiMTAuMS4wLjcifQ.forged")
@@ -485,6 +504,10 @@ func TestBASSilentIsPortalNotResponse(t *testing.T) {
 				t.Fatalf("status %d\n%s", p.status, p.body)
 			}
 			mustContain(t, p, "portal not response", "网络信息中心-7", "把本页底部", string(access.ReasonBASTimeout))
+			// The node number is asked for once, with the number.
+			if n := strings.Count(p.body, "页面底部") + strings.Count(p.body, "本页底部"); n != 1 {
+				t.Fatalf("the page asks for the node number %d times:\n%s", n, p.body)
+			}
 		})
 	}
 	if ok, _, basErr := h.portal.counts.sum(); basErr != 2 || ok != 0 {
@@ -613,10 +636,21 @@ func TestHostileInput(t *testing.T) {
 				if p.header.Get("Retry-After") == "" {
 					t.Fatal("no Retry-After")
 				}
+				// One wait, the one Retry-After gives, not two.
+				if waits := waitRE.FindAllString(p.body, -1); len(waits) != 1 || strings.Contains(p.body, "稍后") {
+					t.Fatalf("the page names the waits %q:\n%s", waits, p.body)
+				}
 			}
 		}
 		if limited != 40 {
 			t.Fatalf("%d of 50 wrong passwords were rate limited, want 40 (the first 10 are tried)", limited)
+		}
+		en := h.browser(uaWindows)
+		en.lang = "en-US,en;q=0.9"
+		p := en.login(redirect("bras-v2-chap", "10.2.4.2", ""), "victim", "guess", nil)
+		mustContain(t, p, "Too many attempts: try again in ", string(access.ReasonRateLimited))
+		if strings.Contains(p.body, "few minutes") || hanOutsideFooter(p.body) {
+			t.Fatalf("English rate-limit page:\n%s", p.body)
 		}
 		// Even the right password waits now.
 		if p := b.login(redirect("bras-v2-chap", "10.2.4.2", ""), "victim", "right-password", nil); p.status != http.StatusTooManyRequests {
@@ -839,4 +873,24 @@ func TestHealthzFollowsDatabase(t *testing.T) {
 	if p := b.get("/healthz"); p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "database down 7") {
 		t.Fatalf("database closed: %d %s", p.status, p.body)
 	}
+}
+
+var (
+	waitRE  = regexp.MustCompile(`\d+ (秒|分钟)`)
+	zonedRE = regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? (&#43;|\+|-)\d\d:\d\d`)
+	hanRun  = regexp.MustCompile(`\p{Han}`)
+)
+
+// hanOutsideFooter reports whether a page has Chinese outside its footer,
+// the 中文 switch and the <title> (which names the organisation).
+func hanOutsideFooter(body string) bool {
+	main := body
+	if i := strings.Index(main, "<main>"); i >= 0 {
+		main = main[i:]
+	}
+	if i := strings.Index(main, "</main>"); i >= 0 {
+		main = main[:i]
+	}
+	main = strings.Replace(main, ">中文</a>", "></a>", 1)
+	return hanRun.MatchString(main)
 }

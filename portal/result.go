@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/i18n"
 )
 
 // Post/Redirect/Get: a form POST (login, password change, logout) never
@@ -57,7 +56,6 @@ type resultRef struct {
 	Title      string       `json:"t,omitempty"`
 	Refusal    *refusalView `json:"r,omitempty"`
 	Message    string       `json:"m,omitempty"`
-	MessageEN  string       `json:"me,omitempty"`
 	Class      string       `json:"mc,omitempty"`
 	Retry      string       `json:"rt,omitempty"`
 	Username   string       `json:"u,omitempty"`
@@ -100,7 +98,7 @@ func passwordSaved(r *http.Request) bool {
 
 // redirectResult answers a POST with 303 to the GET page showing d.
 func (p *Portal) redirectResult(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
-	ref := resultRef{Status: status, Page: name, Title: d.Title, Refusal: d.Refusal, Message: d.Message, MessageEN: d.MessageEN,
+	ref := resultRef{Status: status, Page: name, Title: d.Title, Refusal: d.Refusal, Message: d.Message,
 		Class: d.MessageClass, Retry: d.RetryURL, Username: d.Username, RetryAfter: w.Header().Get("Retry-After"),
 		Saved: d.PasswordSaved || passwordSaved(r), Expires: p.now().Add(resultLife).Unix()}
 	if name == pageLogin {
@@ -126,8 +124,8 @@ func (p *Portal) handleResult(w http.ResponseWriter, r *http.Request) {
 	var ref resultRef
 	if !p.openRef("result", r.URL.Query().Get("r"), &ref) || p.now().Unix() > ref.Expires ||
 		(ref.Page != pageRefused && ref.Page != pageMessage && ref.Page != pageLogin) {
-		p.render(w, r, http.StatusOK, pageMessage, &pageData{Title: p.t(r, "portal.result.expired.title"),
-			Message: p.t(r, "portal.result.expired"), MessageClass: "warn", RetryURL: "/"})
+		p.render(w, r, http.StatusOK, pageMessage, &pageData{Title: "portal.result.expired.title",
+			Message: "portal.result.expired", MessageClass: "warn", RetryURL: "/"})
 		return
 	}
 	if ref.RetryAfter != "" {
@@ -137,14 +135,14 @@ func (p *Portal) handleResult(w http.ResponseWriter, r *http.Request) {
 		q, _ := url.ParseQuery(ref.Query)
 		e, prob := p.resolveEntry(q, sourceAddr(r))
 		if prob != nil {
-			p.render(w, r, http.StatusBadRequest, pageUnknown, &pageData{Title: "无法认证 / Cannot log in", Problem: prob})
+			p.render(w, r, http.StatusBadRequest, pageUnknown, &pageData{Title: "portal.unknown.cannot_login", Problem: prob})
 			return
 		}
 		p.renderLogin(w, r, ref.Status, e, ref.Username, ref.Refusal)
 		return
 	}
 	p.render(w, r, ref.Status, ref.Page, &pageData{Title: ref.Title, Refusal: ref.Refusal, Message: ref.Message,
-		MessageEN: ref.MessageEN, MessageClass: ref.Class, RetryURL: ref.Retry, PasswordSaved: ref.Saved})
+		MessageClass: ref.Class, RetryURL: ref.Retry, PasswordSaved: ref.Saved})
 }
 
 // loggedIn ends a successful login: the device cookie that ties the status
@@ -167,7 +165,7 @@ func (p *Portal) handleOnline(w http.ResponseWriter, r *http.Request) {
 		ip, err = netip.ParseAddr(ref.IP)
 	}
 	if err != nil || p.now().Unix() > ref.Expires {
-		p.renderMessage(w, r, http.StatusForbidden, "链接无效 / Invalid link", "状态链接无效或已过期。", "The status link is invalid or expired.", "/")
+		p.renderMessage(w, r, http.StatusForbidden, "portal.online.invalid.title", "portal.online.invalid", "/")
 		return
 	}
 	// Right after the login the reservation may not carry the address yet
@@ -202,7 +200,7 @@ func (p *Portal) handleOnline(w http.ResponseWriter, r *http.Request) {
 			v.ContinueHost = u.Host
 		}
 	}
-	p.render(w, r, http.StatusOK, pageOnline, &pageData{Title: "已上线 / Online", Online: v, PasswordSaved: ref.Saved})
+	p.render(w, r, http.StatusOK, pageOnline, &pageData{Title: "portal.online.title", Online: v, PasswordSaved: ref.Saved})
 }
 
 // The device cookie holds the logout ticket of the last login made in this
@@ -224,9 +222,4 @@ func (p *Portal) ownsSession(r *http.Request, sess access.Session) bool {
 	}
 	t, ok := p.readTicket(c.Value)
 	return ok && t.IP == sess.IP && strings.EqualFold(t.User, sess.Username)
-}
-
-// t is a catalogue message in the request's language.
-func (p *Portal) t(r *http.Request, id string, args ...any) string {
-	return i18n.For(i18n.Negotiate(r)).T(id, args...)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/i18n"
 	"github.com/campusnet/campusnet/internal/testwait"
 )
 
@@ -120,7 +121,7 @@ func TestOnlineWarnsWhenTheNextCycleIsNotCovered(t *testing.T) {
 		return err == nil && s.Status == access.SessionOnline
 	})
 	mustContain(t, b.get("/status?ticket="+url.QueryEscape(htmlUnescape(tm[1]))), "在线", "不足下一周期的 20.00 元", `href="https://pay.example.edu.cn/"`)
-	end := strings.SplitN(strings.SplitN(p.body, "<dt>周期结束 Cycle end</dt><dd>", 2)[1], "<", 2)[0]
+	end := strings.SplitN(strings.SplitN(p.body, "<dt>"+i18n.For(i18n.Chinese).T("portal.field.cycle_end")+"</dt><dd>", 2)[1], "<", 2)[0]
 	mustContain(t, p, "结算日 "+strings.TrimSpace(strings.Fields(end)[0]))
 	if p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.64", ""), "rich", "password-2", nil); strings.Contains(p.body, "不足下一周期") {
 		t.Fatalf("a balance that covers the next cycle is warned:\n%s", p.body)
@@ -158,7 +159,10 @@ func TestDeviceBeingAuthenticated(t *testing.T) {
 	rf := access.RefuseDeviceLimit(access.ClassPC, 1, access.OnlineDevice{Since: time.Date(2026, 12, 3, 8, 37, 0, 0, time.Local)})
 	h.radius.setRefusal("u1", &rf)
 	p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.67", ""), "u1", "password-1", nil)
-	mustContain(t, p, "已在线：正在认证的设备（12-03 08:37 起）", "online now: a device being authenticated (since 12-03 08:37)")
+	mustContain(t, p, "已在线：正在认证的设备（12-03 08:37 起）")
+	if en := rf.MessageEN; !strings.Contains(en, "online now: a device being authenticated (since 12-03 08:37)") {
+		t.Fatalf("the English text: %q", en)
+	}
 	if strings.Contains(p.body, "?（") || strings.Contains(p.body, "（，") || strings.Contains(p.body, "(, ") {
 		t.Fatalf("an empty device on the page:\n%s", p.body)
 	}

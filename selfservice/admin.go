@@ -2,7 +2,6 @@ package selfservice
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/i18n"
 	"github.com/campusnet/campusnet/internal/identity"
 )
 
@@ -32,7 +32,7 @@ func (s *Service) adminSearch(w http.ResponseWriter, r *http.Request, q *request
 			return nil
 		}
 	}
-	s.render(w, r, http.StatusOK, "admin_search", q, "查找用户 / Find a user", struct {
+	s.render(w, r, http.StatusOK, "admin_search", q, "selfservice.title.find_user", struct {
 		Query string
 		Found []access.Account
 	}{term, found})
@@ -93,7 +93,7 @@ func (s *Service) adminUserPage(w http.ResponseWriter, r *http.Request, q *reque
 		return err
 	}
 	for _, e := range logs {
-		d.Refusals = append(d.Refusals, refusal{AuthLogEntry: e, Fix: access.Explain(e.Reason)})
+		d.Refusals = append(d.Refusals, refusal{AuthLogEntry: e, Fix: pageFix(e.Reason)})
 	}
 	if d.Ledger, err = s.st.LedgerByAccount(ctx, acc.ID, 50); err != nil {
 		return err
@@ -200,9 +200,9 @@ func (s *Service) adminDisable(disable bool) handlerFunc {
 			return err
 		}
 		if !disable {
-			return s.formResult(w, r, q, s.userURL(acc), flash{Kind: "ok", Text: "已启用，可以重新登录。 / Enabled: the account may log in again."}, nil)
+			return s.formResult(w, r, q, s.userURL(acc), flash{Kind: "ok", Text: pair("selfservice.flash.enabled")}, nil)
 		}
-		f := flash{Kind: "ok", Text: "已停用：门户、RADIUS 和自服务都会拒绝并显示原因。 / Disabled: the portal, RADIUS and self-service refuse it, showing the reason."}
+		f := flash{Kind: "ok", Text: pair("selfservice.flash.disabled")}
 		live, err := s.st.SessionsByAccount(r.Context(), acc.ID, true)
 		if err != nil {
 			return err
@@ -267,19 +267,21 @@ func (s *Service) changeMoney(r *http.Request, q *request, acc access.Account) (
 	}
 	switch {
 	case errors.Is(err, access.ErrDuplicate):
-		return flash{Kind: "warn", Text: "这张表单已经提交过，没有重复记账 / This form was already submitted: nothing was booked twice"}, nil
+		return flash{Kind: "warn", Text: pair("selfservice.flash.already_booked")}, nil
 	case errors.Is(err, access.ErrNotFound):
 		return flash{}, errNotFound()
 	case err != nil:
 		// Billing's refusals (amount out of range, a deduction into the
 		// committed cycle fee) say what is wrong; operators read them.
 		return flash{}, &httpError{status: http.StatusUnprocessableEntity, code: CodeBadRequest,
-			message: "未能记账 / Not booked: " + oneLine(err), err: err}
+			message: "未能记账 / Not booked\n" + oneLine(err), err: err}
 	}
 	s.log.InfoContext(r.Context(), "balance changed by operator", "user", acc.Username, "actor", q.acc.Username,
 		"kind", kind, "amount", amount.String(), "reason", reason)
-	return flash{Kind: "ok", Text: fmt.Sprintf("已记账：%s %s 元，余额 %s 元 / Booked: %s %s yuan, balance now %s yuan",
-		kind, amount, e.BalanceAfter, kind, amount, e.BalanceAfter)}, nil
+	zh, en := i18n.For(i18n.Chinese), i18n.For(i18n.English)
+	k := kindMessage(access.LedgerKind(kind))
+	return flash{Kind: "ok", Text: zh.T("selfservice.flash.booked", zh.T(k), amount.String(), e.BalanceAfter.String()) + " / " +
+		en.T("selfservice.flash.booked", en.T(k), amount.String(), e.BalanceAfter.String())}, nil
 }
 
 // nodeView is a portal node row.
@@ -316,7 +318,7 @@ func (s *Service) adminNodes(w http.ResponseWriter, r *http.Request, q *request)
 		}
 		views = append(views, v)
 	}
-	s.render(w, r, http.StatusOK, "admin_nodes", q, "门户节点 / Portal nodes", struct {
+	s.render(w, r, http.StatusOK, "admin_nodes", q, "selfservice.admin.nodes", struct {
 		Nodes     []nodeView
 		Query     string
 		NotFound  bool
@@ -356,6 +358,6 @@ func (s *Service) adminNAS(w http.ResponseWriter, r *http.Request, q *request) e
 				Online: a.Online, Reserved: a.Reserved, NotInConfig: true})
 		}
 	}
-	s.render(w, r, http.StatusOK, "admin_nas", q, "接入设备 / BAS", views)
+	s.render(w, r, http.StatusOK, "admin_nas", q, "selfservice.admin.nas", views)
 	return nil
 }

@@ -99,7 +99,7 @@ func TestAdminPages(t *testing.T) {
 		})
 		t.Run("kick", func(t *testing.T) {
 			r := noc.submit("/admin/users/student1", "/admin/users/student1/kick", url.Values{"session": {fmt.Sprint(sid)}, "reason": {"abuse report #12"}})
-			if p := noc.follow(r.location); !strings.Contains(p.body, "BAS dorm-bras-1 acknowledged") {
+			if p := noc.follow(r.location); !strings.Contains(p.body, "接入设备 dorm-bras-1 已确认") {
 				t.Fatalf("kick result: %s", p.body)
 			}
 			if got := e.bas.requests(); len(got) != 1 || got[0] != mac {
@@ -216,7 +216,7 @@ func TestAdminPages(t *testing.T) {
 		})
 		t.Run("nodes", func(t *testing.T) {
 			r := noc.get("/admin/nodes?node=" + url.QueryEscape("测试大学 网络信息中心-3"))
-			if !strings.Contains(r.body, `<tr id="node-3" class="highlight stale">`) || !strings.Contains(r.body, "失联 stale") ||
+			if !strings.Contains(r.body, `<tr id="node-3" class="highlight stale">`) || !strings.Contains(r.body, "<strong>失联</strong>") ||
 				!strings.Contains(r.body, ">17<") || !strings.Contains(r.body, "10.9.0.3:80") {
 				t.Fatalf("node 3 not found and marked: %s", r.body)
 			}

@@ -153,9 +153,17 @@ func TestDirectoryPasswordExpired(t *testing.T) {
 	if r.status != http.StatusForbidden {
 		t.Fatalf("login: %d %s", r.status, r.body)
 	}
-	for _, want := range []string{"密码已过期", "has expired", "password page"} {
+	for _, want := range []string{"密码已过期", "密码修改页面", string(access.ReasonPasswordExpired)} {
 		if !strings.Contains(r.body, want) {
 			t.Fatalf("login page lacks %q: %s", want, r.body)
+		}
+	}
+	en := e.client()
+	en.lang = "en-US,en"
+	r = en.submit("/login", "/login", url.Values{"username": {"expired"}, "password": {"expired-dir-pass"}})
+	for _, want := range []string{"has expired", "password page"} {
+		if !strings.Contains(r.body, want) {
+			t.Fatalf("English login page lacks %q: %s", want, r.body)
 		}
 	}
 	if strings.Contains(r.body, access.RefuseMustChange().Fix) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,7 @@ func TestBrowserUnbindOnPhone(t *testing.T) {
 	}
 
 	step("log in",
+		browsertest.AcceptLanguage(""), // no language stated: Chinese
 		chromedp.Emulate(device.IPhone13),
 		chromedp.Navigate(e.srv.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
@@ -108,7 +110,7 @@ func TestBrowserUnbindOnPhone(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 	)
 	body := text()
-	if !strings.Contains(body, "已解绑 "+mac) || !strings.Contains(body, "BAS dorm-bras-1 acknowledged") {
+	if !strings.Contains(body, "已解绑 "+mac) || !strings.Contains(body, "接入设备 dorm-bras-1 已确认") || strings.Contains(body, "acknowledged") {
 		t.Fatalf("after unbind: %s", body)
 	}
 	fits("devices after unbind")
@@ -126,4 +128,22 @@ func TestBrowserUnbindOnPhone(t *testing.T) {
 	}
 	fits("why")
 	shot("5-why")
+
+	// The switch: the same page in English, with no Chinese but the
+	// switch back (中文), and the cookie keeps English on the next page.
+	mainText := `(() => { const m = document.querySelector("main").cloneNode(true); m.querySelectorAll(".lang").forEach(e => e.remove()); return m.innerText; })()`
+	step("why in English", chromedp.Click(chromedp.CSS(`.lang a`)), chromedp.WaitVisible(chromedp.CSS(`.refusal`)))
+	en, err := chromedp.Run(ctx, chromedp.Evaluate[string](mainText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(en, "Only 1 mobile device may be online at once") || !strings.Contains(en, "DEVICE_LIMIT_MOBILE") || regexp.MustCompile(`\p{Han}`).MatchString(en) {
+		t.Fatalf("why in English: %s", en)
+	}
+	fits("why in English")
+	shot("6-why-en")
+	step("devices in English", chromedp.Click(chromedp.CSS(`nav a[href="/devices"]`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	if body := text(); !strings.Contains(body, "Known devices") {
+		t.Fatalf("the switch was not kept: %s", body)
+	}
 }

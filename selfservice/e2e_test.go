@@ -83,7 +83,7 @@ func TestUnbindWhileOnlineEndToEnd(t *testing.T) {
 		}
 		r := c.submit("/devices", "/devices/unbind", url.Values{"mac": {mac}})
 		page := c.follow(r.location)
-		if !strings.Contains(page.body, "BAS dorm-bras-1 acknowledged") || !strings.Contains(page.body, "已解绑") {
+		if !strings.Contains(page.body, "接入设备 dorm-bras-1 已确认") || !strings.Contains(page.body, "已解绑") {
 			t.Fatalf("unbind result: %s", page.body)
 		}
 		if acks, naks := b.DisconnectCounts(); acks != 1 || naks != 0 {

@@ -149,7 +149,7 @@ func (s *Service) pageError(w http.ResponseWriter, r *http.Request, q *request, 
 	if q == nil {
 		q = &request{}
 	}
-	s.render(w, r, he.status, "error", q, "出错了 / Error", struct {
+	s.render(w, r, he.status, "error", q, "selfservice.error.title", struct {
 		Status  int
 		Code    string
 		Message string

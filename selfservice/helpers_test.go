@@ -129,6 +129,7 @@ type client struct {
 	e    *env
 	http *http.Client
 	csrf string // the API's token from login
+	lang string // Accept-Language; "" sends none (the pages speak Chinese)
 }
 
 func (e *env) client() *client {
@@ -149,6 +150,9 @@ type response struct {
 
 func (c *client) do(req *http.Request) response {
 	c.e.t.Helper()
+	if c.lang != "" {
+		req.Header.Set("Accept-Language", c.lang)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)

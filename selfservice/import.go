@@ -61,7 +61,7 @@ func (s *Service) adminImportForm(w http.ResponseWriter, r *http.Request, q *req
 }
 
 func (s *Service) renderImport(w http.ResponseWriter, r *http.Request, q *request, status int, p importPage) {
-	s.render(w, r, status, "admin_import", q, "导入 / Import", p)
+	s.render(w, r, status, "admin_import", q, "selfservice.admin.import_title", p)
 }
 
 // adminImport checks (action "check") or applies (action "apply") an
@@ -82,7 +82,7 @@ func (s *Service) adminImport(kind string) handlerFunc {
 			return fail(he.status, he.message)
 		}
 		if err := roster.CheckText(text); err != nil {
-			return fail(http.StatusBadRequest, "文件无法导入，什么都没有改动 / The file cannot be imported; nothing was changed: "+err.Error())
+			return fail(http.StatusBadRequest, "文件无法导入，什么都没有改动 / The file cannot be imported; nothing was changed\n"+err.Error())
 		}
 		var reason string
 		if !p.Dry {

@@ -97,12 +97,28 @@ func TestAdminImportRoster(t *testing.T) {
 		if r.status != http.StatusOK {
 			t.Fatalf("dry run: %d\n%s", r.status, r.body)
 		}
-		for _, w := range []string{"检查结果", "将新建 2 个、更新 1 个、不变 0 个账号，2 行有误", "would create 2, update 1",
+		for _, w := range []string{"检查结果", "将新建 2 个、更新 1 个、不变 0 个账号，2 行有误",
 			`<td data-label="行" class="num">5</td><td data-label="原因">id-card number must be`,
 			`<td data-label="行" class="num">6</td><td data-label="原因">id 2026002 already appears on line 3`, `id="apply"`, "2026级.csv"} {
 			if !strings.Contains(r.body, w) {
 				t.Errorf("dry run report lacks %q", w)
 			}
+		}
+		// Its language switch loads the import page (a GET of the form's
+		// address does not exist), in English.
+		if !strings.Contains(r.body, `href="/admin/import?lang=en"`) {
+			t.Errorf("the dry run's switch does not go to the import page:\n%s", r.body)
+		}
+		if sw := noc.get("/admin/import?lang=en"); sw.status != http.StatusOK || !strings.Contains(sw.body, "Dry run") {
+			t.Errorf("switched import page: %d\n%s", sw.status, sw.body)
+		}
+		noc.get("/admin/import?lang=zh")
+		// The same report in English, for an operator who reads English.
+		en := e.client()
+		en.lang = "en-US,en"
+		en.login("admin", "admin-pass")
+		if r := en.upload("/admin/import/users", map[string]string{"csrf": en.csrfOf("/admin/import"), "action": "check"}, "2026级.csv", []byte(file)); !strings.Contains(r.body, "would create 2, update 1") {
+			t.Errorf("English dry run report lacks %q:\n%s", "would create 2, update 1", r.body)
 		}
 		if _, err := e.st.AccountByUsername(ctx, "2026002"); !errors.Is(err, access.ErrNotFound) {
 			t.Fatalf("the dry run created an account: %v", err)
@@ -119,7 +135,7 @@ func TestAdminImportRoster(t *testing.T) {
 			t.Fatalf("applied without a reason: %v", err)
 		}
 		done := noc.apply(r, "users", "2026 freshmen, ticket 77")
-		if done.status != http.StatusOK || !strings.Contains(done.body, "已导入") || !strings.Contains(done.body, "2 created, 1 updated, 0 unchanged; 2 bad rows not imported") {
+		if done.status != http.StatusOK || !strings.Contains(done.body, "已导入") || !strings.Contains(done.body, "新建 2 个、更新 1 个、不变 0 个账号，2 行有误未导入") {
 			t.Fatalf("apply: %d\n%s", done.status, done.body)
 		}
 		if strings.Contains(done.body, `id="apply"`) {
@@ -162,6 +178,7 @@ func TestAdminImportHostile(t *testing.T) {
 	ctx := context.Background()
 	e.account("admin", "admin-pass", "operator", 0, false)
 	noc := e.client()
+	noc.lang = "en-US,en" // the import's own errors are English; the page too
 	noc.login("admin", "admin-pass")
 	good := "2026001,张三," + roster.CompleteIDCard("42010220000101001") + ",,\n"
 	huge := bytes.Repeat([]byte(good), 9<<20/len(good)+1)
@@ -178,8 +195,8 @@ func TestAdminImportHostile(t *testing.T) {
 		{"gbk", "users", []byte(good + "2026002,\xd5\xc5\xc8\xfd,1,,\n"), true, http.StatusBadRequest, "line 2: not UTF-8"},
 		{"control characters", "devices", []byte("lab,02:00:00:00:00:01,pc\x1b[2J\n"), true, http.StatusBadRequest, "control character U+001B"},
 		{"empty", "devices", []byte(" \n"), true, http.StatusBadRequest, "empty"},
-		{"too large", "users", huge, true, http.StatusRequestEntityTooLarge, "文件太大（最多 8 MiB）"},
-		{"no token", "users", []byte(good), false, http.StatusForbidden, "表单已过期"},
+		{"too large", "users", huge, true, http.StatusRequestEntityTooLarge, "The file is too large (at most 8 MiB)"},
+		{"no token", "users", []byte(good), false, http.StatusForbidden, "The form expired"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,7 +218,13 @@ func TestAdminImportHostile(t *testing.T) {
 	}
 	// A plain form with no file asks for one.
 	r := noc.upload("/admin/import/users", map[string]string{"csrf": noc.csrfOf("/admin/import"), "action": "check"}, "", nil)
-	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "请选择一个 CSV 文件") {
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "Choose a CSV file") {
+		t.Fatalf("no file: %d\n%s", r.status, r.body)
+	}
+	zh := e.client()
+	zh.login("admin", "admin-pass")
+	r = zh.upload("/admin/import/users", map[string]string{"csrf": zh.csrfOf("/admin/import"), "action": "check"}, "", nil)
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "请选择一个 CSV 文件") || strings.Contains(r.body, "Choose a CSV file") {
 		t.Fatalf("no file: %d\n%s", r.status, r.body)
 	}
 	if log, err := e.st.AuditLog(ctx, "", 10); err != nil || len(log) != 0 {
@@ -241,7 +264,7 @@ func TestAdminImportDevices(t *testing.T) {
 			t.Fatalf("the dry run bound: %+v %v", devs, err)
 		}
 		done := noc.apply(r, "devices", "printer fleet, ticket 1234")
-		if done.status != http.StatusOK || !strings.Contains(done.body, "2 bound; 4 bad rows not imported") {
+		if done.status != http.StatusOK || !strings.Contains(done.body, "已绑定 2 个 MAC，4 行有误未导入") {
 			t.Fatalf("apply: %d\n%s", done.status, done.body)
 		}
 		devs, err := e.st.DevicesByAccount(ctx, lab.ID)

@@ -57,6 +57,7 @@ func (s *Service) overview(ctx context.Context, acc access.Account) (overview, e
 			continue
 		}
 		st := areaStatus{Name: a.Name, Fee: a.Fee, CycleDays: int(a.Cycle / (24 * time.Hour))}
+		zhName, enName := a.Names()
 		c, ok := active[a.Name]
 		st.Active, st.Cycle = ok, c
 		st.Open = access.DormOpen(acc.Balance, a.Fee, ok)
@@ -67,13 +68,13 @@ func (s *Service) overview(ctx context.Context, acc access.Account) (overview, e
 			end := s.day(c.EndsAt)
 			if st.AfterSettl < a.Fee {
 				st.Warning = fmt.Sprintf("结算日 %s 将扣除本周期 %s 元，之后余额 %s 元不足下一周期的 %s 元，届时%s网络将断开：请在结算日前充值。 / On %s this cycle's %s yuan is charged; the %s yuan left will not cover the next cycle's %s yuan and the %s network will close: recharge before then.",
-					end, c.Fee, st.AfterSettl, a.Fee, a.Name, end, c.Fee, st.AfterSettl, a.Fee, a.Name)
+					end, c.Fee, st.AfterSettl, a.Fee, zhName, end, c.Fee, st.AfterSettl, a.Fee, enName)
 			} else {
 				st.Note = fmt.Sprintf("结算日 %s 扣除 %s 元后自动开始下一周期。 / On %s the %s yuan fee is charged and the next cycle starts by itself.", end, c.Fee, end, c.Fee)
 			}
 		} else if st.Open {
 			st.Note = fmt.Sprintf("余额足够：下次在%s登录时开始新周期（%d 天），结算日扣除 %s 元。 / The balance covers the fee: a %d-day cycle starts at your next login in %s, and %s yuan is charged at its end.",
-				a.Name, st.CycleDays, a.Fee, st.CycleDays, a.Name, a.Fee)
+				zhName, st.CycleDays, a.Fee, st.CycleDays, enName, a.Fee)
 		} else {
 			st.Warning = access.RefuseArrears(acc.Balance, a.Fee, s.cfg.PaymentURL).Message
 		}
@@ -154,7 +155,7 @@ func (s *Service) why(ctx context.Context, acc access.Account) (whyPage, error) 
 		return p, err
 	}
 	for _, e := range logs {
-		p.Refusals = append(p.Refusals, refusal{AuthLogEntry: e, Fix: access.Explain(e.Reason)})
+		p.Refusals = append(p.Refusals, refusal{AuthLogEntry: e, Fix: pageFix(e.Reason)})
 	}
 	if p.Overview, err = s.overview(ctx, acc); err != nil {
 		return p, err
@@ -334,4 +335,15 @@ func parseID(v string) (int64, error) {
 // day formats a unix-ms time as a date in the configured zone.
 func (s *Service) day(ms int64) string {
 	return access.FromMillis(ms).In(s.cfg.Location).Format("2006-01-02")
+}
+
+// pageFix is the fix for a reason code on a page: ExplainText's two texts
+// as one "中文 / English" pair, which the page shows one of. It leaves out
+// what only the portal's page has (the node footer) and a second wait.
+func pageFix(code access.Reason) string {
+	zh, en := access.ExplainText(code)
+	if zh == "" {
+		return ""
+	}
+	return zh + " / " + en
 }

@@ -80,6 +80,7 @@ type loginData struct {
 	// XRule shows it in a wrong-password answer (endsInX).
 	InitialX string
 	XRule    bool
+	Code     string // the reason code, small, for the desk
 }
 
 func (s *Service) loginForm(w http.ResponseWriter, r *http.Request, q *request) error {
@@ -89,7 +90,7 @@ func (s *Service) loginForm(w http.ResponseWriter, r *http.Request, q *request) 
 	}
 	d := loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: localPath(r.URL.Query().Get("next")),
 		InitialX: initialXMessage(s.cfg.TrailingX)}
-	s.render(w, r, http.StatusOK, "login", q, "登录 / Log in", d)
+	s.render(w, r, http.StatusOK, "login", q, "selfservice.login.title", d)
 	return nil
 }
 
@@ -108,15 +109,21 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request
 		s.logError(r, q, he)
 		d := loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: next, Username: strings.TrimSpace(user), Error: he.message,
 			InitialX: initialXMessage(s.cfg.TrailingX)}
+		if he.code != CodeBadRequest && he.code != CodeInternal {
+			d.Code = he.code
+		}
 		switch access.Reason(he.code) {
-		case access.ReasonBadCredentials, access.ReasonAccountDisabled, access.ReasonRateLimited, access.ReasonPasswordExpired:
-			d.Fix = access.Explain(access.Reason(he.code))
+		case access.ReasonBadCredentials, access.ReasonAccountDisabled, access.ReasonPasswordExpired:
+			d.Fix = pageFix(access.Reason(he.code))
 			if access.Reason(he.code) == access.ReasonBadCredentials {
-				d.Fix = access.ForgotPasswordFix(s.cfg.PasswordResetURL != "", s.cfg.Helpdesk)
+				// The footer names the help desk: the fix does not repeat it.
+				d.Fix = access.ForgotPasswordFix(s.cfg.PasswordResetURL != "", "")
 				d.XRule = endsInX(r.PostFormValue("password"))
 			}
+			// A rate-limited page names its one wait in the message: no fix
+			// with a second one.
 		}
-		s.render(w, r, he.status, "login", q, "登录 / Log in", d)
+		s.render(w, r, he.status, "login", q, "selfservice.login.title", d)
 		return nil
 	}
 	s.startSession(w, r, acc)
@@ -140,7 +147,7 @@ type passwordData struct {
 }
 
 func (s *Service) passwordForm(w http.ResponseWriter, r *http.Request, q *request) error {
-	s.render(w, r, http.StatusOK, "password", q, "修改密码 / Change password",
+	s.render(w, r, http.StatusOK, "password", q, "selfservice.password.title",
 		passwordData{Local: s.deps.Passwords != nil, MustChange: s.mustChange(q.acc)})
 	return nil
 }
@@ -188,7 +195,7 @@ func (s *Service) passwordSubmit(w http.ResponseWriter, r *http.Request, q *requ
 	d := passwordData{Local: s.deps.Passwords != nil, MustChange: s.mustChange(q.acc)}
 	if newPW != r.PostFormValue("new_password2") {
 		d.Error = "两次输入的新密码不一致 / The two new passwords differ"
-		s.render(w, r, http.StatusBadRequest, "password", q, "修改密码 / Change password", d)
+		s.render(w, r, http.StatusBadRequest, "password", q, "selfservice.password.title", d)
 		return nil
 	}
 	if err := s.changePassword(w, r, q, oldPW, newPW); err != nil {
@@ -197,10 +204,10 @@ func (s *Service) passwordSubmit(w http.ResponseWriter, r *http.Request, q *requ
 			return err
 		}
 		d.Error = he.message
-		s.render(w, r, he.status, "password", q, "修改密码 / Change password", d)
+		s.render(w, r, he.status, "password", q, "selfservice.password.title", d)
 		return nil
 	}
-	s.setFlash(w, r, flash{Kind: "ok", Text: "密码已修改 / Password changed"})
+	s.setFlash(w, r, flash{Kind: "ok", Text: pair("selfservice.flash.password_changed")})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }
@@ -210,7 +217,7 @@ func (s *Service) overviewPage(w http.ResponseWriter, r *http.Request, q *reques
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "overview", q, "概览 / Overview", ov)
+	s.render(w, r, http.StatusOK, "overview", q, "selfservice.overview.title", ov)
 	return nil
 }
 
@@ -219,7 +226,7 @@ func (s *Service) ledgerPage(w http.ResponseWriter, r *http.Request, q *request)
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "ledger", q, "账单 / Ledger", struct {
+	s.render(w, r, http.StatusOK, "ledger", q, "selfservice.ledger.title", struct {
 		Balance access.Fen
 		Entries []access.LedgerEntry
 	}{q.acc.Balance, entries})
@@ -231,7 +238,7 @@ func (s *Service) devicesPage(w http.ResponseWriter, r *http.Request, q *request
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "devices", q, "设备 / Devices", p)
+	s.render(w, r, http.StatusOK, "devices", q, "selfservice.devices.title", p)
 	return nil
 }
 
@@ -256,24 +263,25 @@ func unbindFlash(res unbindResult) flash {
 	var b strings.Builder
 	kind := "ok"
 	if res.WasBound {
-		fmt.Fprintf(&b, "已解绑 %s，该设备不能再免认证上网。 / %s is unbound: it can no longer log in by MAC. ", res.MAC, res.MAC)
+		b.WriteString(pair("selfservice.flash.unbound", res.MAC) + "\n")
 	} else {
-		fmt.Fprintf(&b, "%s 本来就未绑定。 / %s was not bound. ", res.MAC, res.MAC)
+		b.WriteString(pair("selfservice.flash.was_not_bound", res.MAC) + "\n")
 	}
+	// One "中文 / English" pair a line: the page shows one language.
 	for _, d := range res.Disconnects {
 		b.WriteString(d.text())
-		b.WriteString(" ")
+		b.WriteString("\n")
 		if !d.ACK {
 			kind = "warn"
 		}
 	}
 	for _, e := range res.Errors {
 		b.WriteString(e)
-		b.WriteString(" ")
+		b.WriteString("\n")
 		kind = "warn"
 	}
 	if len(res.Disconnects) == 0 && len(res.Errors) == 0 {
-		b.WriteString("该设备当前不在线。 / The device is not online.")
+		b.WriteString(pair("selfservice.flash.not_online"))
 	}
 	return flash{Kind: kind, Text: strings.TrimSpace(b.String())}
 }
@@ -292,7 +300,9 @@ func (s *Service) unbindSubmit(w http.ResponseWriter, r *http.Request, q *reques
 
 func (s *Service) registerSubmit(w http.ResponseWriter, r *http.Request, q *request) error {
 	d, err := s.register(r.Context(), q.acc, r.PostFormValue("mac"), access.Class(r.PostFormValue("class")), q.acc.Username)
-	f := flash{Kind: "ok", Text: fmt.Sprintf("已登记并绑定 %s（%s）：该设备接入宿舍网络后即可自动上网。 / %s (%s) is registered and bound: it gets online by itself when connected.", d.MAC, d.Class, d.MAC, d.Class)}
+	zh, en := i18n.For(i18n.Chinese), i18n.For(i18n.English)
+	f := flash{Kind: "ok", Text: zh.T("selfservice.flash.registered", d.MAC, zh.T(access.ClassMessage(d.Class))) + " / " +
+		en.T("selfservice.flash.registered", d.MAC, en.T(access.ClassMessage(d.Class)))}
 	return s.formResult(w, r, q, "/devices", f, err)
 }
 
@@ -310,7 +320,7 @@ func (s *Service) whyPage(w http.ResponseWriter, r *http.Request, q *request) er
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "why", q, "为什么上不了网 / Why can't I get online?", p)
+	s.render(w, r, http.StatusOK, "why", q, "selfservice.why.title", p)
 	return nil
 }
 

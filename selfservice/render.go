@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -59,6 +60,8 @@ func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
 	return pages, nil
 }
 
+// render writes page name; title is a catalogue id (or a name, such as a
+// user's, shown as it is).
 func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, name string, q *request, title string, data any) {
 	t := s.pages[name]
 	if t == nil {
@@ -68,6 +71,10 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, nam
 	d := pageData{Title: title, Org: s.cfg.Organisation, Node: s.cfg.NodeID, Helpdesk: s.cfg.Helpdesk, Nav: name, Data: data}
 	d.L = i18n.Request(w, r, s.cfg.SecureCookies)
 	d.SwitchURL = d.L.SwitchURL(r)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// A page that answers a form has no address to load again.
+		d.SwitchURL = switchPage(r.URL.Path) + "?lang=" + d.L.Other()
+	}
 	if q != nil && q.acc.ID != 0 {
 		d.User, d.Name, d.Admin, d.CSRF, d.MustChange = q.acc.Username, q.acc.Name, q.admin, q.csrf, s.mustChange(q.acc)
 	}
@@ -103,7 +110,8 @@ func (s *Service) funcs() template.FuncMap {
 			if ms == 0 {
 				return "—"
 			}
-			return access.FromMillis(ms).In(loc()).Format("2006-01-02 15:04")
+			// With its offset, so that no one guesses the zone.
+			return access.FromMillis(ms).In(loc()).Format("2006-01-02 15:04 -07:00")
 		},
 		"day": func(ms int64) string {
 			if ms == 0 {
@@ -111,56 +119,110 @@ func (s *Service) funcs() template.FuncMap {
 			}
 			return access.FromMillis(ms).In(loc()).Format("2006-01-02")
 		},
-		"ago": func(ms int64) string {
+		"ago": func(l *i18n.Printer, ms int64) string {
 			if ms == 0 {
-				return "从未 / never"
+				return l.T("selfservice.ago.never")
 			}
-			return agoText(s.now().Sub(access.FromMillis(ms)))
+			return agoText(l, s.now().Sub(access.FromMillis(ms)))
 		},
-		"dur":   func(d time.Duration) string { return agoText(d) },
 		"bytes": access.FormatBytes,
-		"class": access.ClassLabel,
-		"kind": func(k access.LedgerKind) string {
-			switch k {
-			case access.LedgerRecharge:
-				return "充值 / recharge"
-			case access.LedgerCycleFee:
-				return "周期费用 / cycle fee"
-			case access.LedgerRefund:
-				return "退款 / refund"
-			case access.LedgerAdjustment:
-				return "调整 / adjustment"
-			}
-			return string(k)
-		},
+		// class, kind and status are catalogue ids: {{$.L.T (kind .Kind)}}.
+		"class": access.ClassMessage,
+		"kind":  kindMessage,
 		"status": func(st access.SessionState) string {
 			switch st {
 			case access.SessionOnline:
-				return "在线 / online"
+				return "selfservice.status.online"
 			case access.SessionReserved:
-				return "认证中 / starting"
+				return "selfservice.status.reserved"
 			case access.SessionClosed:
-				return "已下线 / closed"
+				return "selfservice.status.closed"
 			}
 			return string(st)
 		},
+		"area":       s.areaName,
+		"one":        one,
 		"live":       live,
 		"paymentURL": func() string { return s.cfg.PaymentURL },
 		"bindLimit":  s.bindLimit,
 	}
 }
 
-// agoText is a short bilingual duration ("5 分钟 / 5 min").
-func agoText(d time.Duration) string {
+// kindMessage is the catalogue id of a ledger kind's label.
+func kindMessage(k access.LedgerKind) string {
+	switch k {
+	case access.LedgerRecharge:
+		return "selfservice.kind.recharge"
+	case access.LedgerCycleFee:
+		return "selfservice.kind.cycle_fee"
+	case access.LedgerRefund:
+		return "selfservice.kind.refund"
+	case access.LedgerAdjustment:
+		return "selfservice.kind.adjustment"
+	}
+	return string(k)
+}
+
+// agoText is a short duration in the page's language ("5 分钟前").
+func agoText(l *i18n.Printer, d time.Duration) string {
 	switch {
 	case d < 0:
-		return "刚刚 / just now"
+		return l.T("selfservice.ago.just_now")
 	case d < time.Minute:
-		return fmt.Sprintf("%d 秒前 / %ds ago", int(d.Seconds()), int(d.Seconds()))
+		return l.T("selfservice.ago.seconds", int(d.Seconds()))
 	case d < time.Hour:
-		return fmt.Sprintf("%d 分钟前 / %d min ago", int(d.Minutes()), int(d.Minutes()))
+		return l.T("selfservice.ago.minutes", int(d.Minutes()))
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%d 小时前 / %d h ago", int(d.Hours()), int(d.Hours()))
+		return l.T("selfservice.ago.hours", int(d.Hours()))
 	}
-	return fmt.Sprintf("%d 天前 / %d days ago", int(d.Hours()/24), int(d.Hours()/24))
+	return l.T("selfservice.ago.days", int(d.Hours()/24))
+}
+
+// areaName is an area's display name in the page's language; a name no
+// [[area]] has is shown as it is.
+func (s *Service) areaName(l *i18n.Printer, name string) string {
+	for _, a := range s.cfg.Areas {
+		if a.Name == name {
+			return l.Pick(a.Names())
+		}
+	}
+	return name
+}
+
+// one is the page's language of a text built in Go for both languages:
+// the flashes, errors, warnings and notes, which are also the JSON API's
+// bilingual messages. Each line is one "中文 / English" pair
+// (access.SplitBilingual); a line without one is shown as it is.
+func one(l *i18n.Printer, text string) string {
+	lines := strings.Split(text, "\n")
+	for i, line := range lines {
+		zh, en := access.SplitBilingual(line)
+		lines[i] = l.Pick(zh, en)
+	}
+	return strings.Join(lines, " ")
+}
+
+// switchPage is the page the language switch of a form's answer loads:
+// the form's own page (login, password, the import and a user's NOC
+// page), else the overview.
+func switchPage(p string) string {
+	switch {
+	case p == "/login" || p == "/password":
+		return p
+	case strings.HasPrefix(p, "/admin/import"):
+		return "/admin/import"
+	case strings.HasPrefix(p, "/admin/users/"):
+		if parts := strings.SplitN(p, "/", 5); len(parts) >= 4 {
+			return "/admin/users/" + url.PathEscape(parts[3])
+		}
+		return "/admin"
+	}
+	return "/"
+}
+
+// pair is catalogue message id in both languages as one "中文 / English"
+// line, for a flash: it travels in a cookie to the next page, which shows
+// its own language's half (one).
+func pair(id string, args ...any) string {
+	return i18n.For(i18n.Chinese).T(id, args...) + " / " + i18n.For(i18n.English).T(id, args...)
 }

@@ -224,7 +224,7 @@ func TestPortalEndToEnd(t *testing.T) {
 					if code != http.StatusOK {
 						t.Fatalf("%s: %d\n%s", n.name, code, body)
 					}
-					contains(t, body, "已上线", "student1", "电脑 / PC", "dorm", "网络信息中心-t1")
+					contains(t, body, "已上线", "student1", "<dd>电脑</dd>", "<dd>宿舍区</dd>", "网络信息中心-t1")
 					sess := e.waitSession(ip, true)
 					if sess.NAS != n.name || sess.Class != access.ClassPC || sess.MAC != fmt.Sprintf("00:16:3e:00:05:%02x", i) {
 						t.Fatalf("session %+v", sess)
@@ -273,7 +273,7 @@ func TestPortalEndToEnd(t *testing.T) {
 				if code != http.StatusOK {
 					t.Fatalf("phone: %d\n%s", code, body)
 				}
-				contains(t, body, "移动设备 / mobile")
+				contains(t, body, "<dd>移动设备</dd>")
 				// The phone's status page shows the traffic the BAS reported
 				// in its last Interim-Update, as RADIUS recorded it (the
 				// simulator's own few MiB do not show at this scale).
@@ -286,7 +286,7 @@ func TestPortalEndToEnd(t *testing.T) {
 				}
 				phoneTicket := hiddenForm(body).Get("ticket")
 				_, body = e.browser(e2eIPhone).do(http.MethodGet, "/status?ticket="+url.QueryEscape(phoneTicket), nil)
-				contains(t, body, "在线", "流量 Traffic", "↑ 3.3 GiB · ↓ 5.5 GiB")
+				contains(t, body, "在线", "<dt>流量</dt>", "↑ 3.3 GiB · ↓ 5.5 GiB")
 				// The same address again: the BAS says "already online".
 				code, body = e.browser(e2eWindows).login("dorm-bras-1", "10.0.7.1", "00:16:3e:00:07:01", "student1", "student1-pass")
 				if code != http.StatusOK {

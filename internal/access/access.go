@@ -183,3 +183,15 @@ func DirectoryAccount(id, name string, role Role) Account {
 	}
 	return Account{Username: id, Name: name, Role: role}
 }
+
+// ClassMessage is the catalogue id of a device class's label on pages
+// ("access.class.pc"), which speak one language (see messages.go).
+func ClassMessage(class Class) string {
+	switch class {
+	case ClassPC:
+		return "access.class.pc"
+	case ClassMobile:
+		return "access.class.mobile"
+	}
+	return "access.class.unknown"
+}

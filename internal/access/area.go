@@ -18,6 +18,9 @@ const (
 // file as the services see it: amounts in fen, lengths as durations.
 type Area struct {
 	Name string
+	// DisplayName and DisplayNameEN are the area's name on pages in
+	// Chinese and in English ("宿舍区", "Dorms"); Name when not set.
+	DisplayName, DisplayNameEN string
 	// Roles may log in here; empty means every role.
 	Roles []Role
 	// MaxPC and MaxMobile count each account's live devices of a class;
@@ -77,4 +80,17 @@ type BAS struct {
 	// UserSubnets find the BAS of a person who typed the portal's address
 	// by hand (no redirect parameters).
 	UserSubnets []netip.Prefix
+}
+
+// Names is the area's name on pages in Chinese and in English: its display
+// names, or its name where one is not set.
+func (a Area) Names() (zh, en string) {
+	zh, en = a.DisplayName, a.DisplayNameEN
+	if zh == "" {
+		zh = a.Name
+	}
+	if en == "" {
+		en = a.Name
+	}
+	return zh, en
 }

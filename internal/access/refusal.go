@@ -2,16 +2,77 @@ package access
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 )
 
-// Refusal is what a person is told when a login is refused: the reason code,
-// the message in Chinese then English (the Reply-Message the BAS shows, the
-// portal's and self-service's headline) and what to do about it.
+// Refusal is what a person is told when a login is refused: the reason
+// code, the message and what to do about it. Message and Fix carry both
+// languages, Chinese then English ("中文 / English"): they are the RADIUS
+// Reply-Message, which the BAS shows to whoever is there. Pages speak one
+// language at a time and read the texts apart: MessageZH/MessageEN and
+// FixZH/FixEN (Text picks them).
 type Refusal struct {
 	Code    Reason
 	Message string // "中文 / English", one line, fits a RADIUS Reply-Message
 	Fix     string // the next step, Chinese then English
+
+	MessageZH, MessageEN string
+	FixZH, FixEN         string
+}
+
+// Text is the refusal's message and fix in one language (english or
+// Chinese), for pages. A refusal built without the split texts (one
+// relayed from the authentication log) is split with SplitBilingual.
+func (r Refusal) Text(english bool) (msg, fix string) {
+	mzh, men := r.MessageZH, r.MessageEN
+	if mzh == "" && men == "" {
+		mzh, men = SplitBilingual(r.Message)
+	}
+	fzh, fen := r.FixZH, r.FixEN
+	if fzh == "" && fen == "" {
+		fzh, fen = SplitBilingual(r.Fix)
+	}
+	if english {
+		return men, fen
+	}
+	return mzh, fzh
+}
+
+// newRefusal is a refusal from its texts apart; Message and Fix join
+// them as "中文 / English".
+func newRefusal(code Reason, mzh, men, fzh, fen string) Refusal {
+	return Refusal{Code: code, Message: mzh + " / " + men, Fix: fzh + " / " + fen,
+		MessageZH: mzh, MessageEN: men, FixZH: fzh, FixEN: fen}
+}
+
+// SplitBilingual splits a "中文 / English" text (a Reply-Message from the
+// authentication log) at the first " / " that has Chinese before it and
+// an ASCII letter or digit right after it. A text without such a split is
+// returned whole as both halves.
+func SplitBilingual(s string) (zh, en string) {
+	for i := 0; ; {
+		j := strings.Index(s[i:], " / ")
+		if j < 0 {
+			return s, s
+		}
+		j += i
+		before, after := s[:j], s[j+3:]
+		if hasHan(before) && after != "" && after[0] < 0x80 && (unicode.IsLetter(rune(after[0])) || unicode.IsDigit(rune(after[0]))) {
+			return strings.TrimSpace(before), strings.TrimSpace(after)
+		}
+		i = j + 3
+	}
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // OnlineDevice names the device that holds a device-limit slot.
@@ -21,52 +82,69 @@ type OnlineDevice struct {
 	Since time.Time
 }
 
-// DesktopModeHint is the FAQ's advice for phones counted as PCs.
-const DesktopModeHint = "手机浏览器设为“电脑模式/桌面版”时会被识别为电脑：请在浏览器设置中把浏览器标识改为 iPhone 或 Android 后重新登录。 / A phone browser in \"desktop mode\" is counted as a PC: set the browser's identity (UA) to iPhone or Android and log in again."
+// The FAQ's advice for phones counted as PCs, in each language.
+const (
+	DesktopModeHintZH = "手机浏览器设为“电脑模式/桌面版”时会被识别为电脑：请在浏览器设置中把浏览器标识改为 iPhone 或 Android 后重新登录。"
+	DesktopModeHintEN = "A phone browser in \"desktop mode\" is counted as a PC: set the browser's identity (UA) to iPhone or Android and log in again."
+)
+
+// DesktopModeHint is the FAQ's advice for phones counted as PCs, both
+// languages (RADIUS).
+const DesktopModeHint = DesktopModeHintZH + " / " + DesktopModeHintEN
 
 // RefuseBadCredentials: wrong user name, password or expired token.
 func RefuseBadCredentials() Refusal {
-	return Refusal{ReasonBadCredentials,
-		"用户名或密码错误 / Wrong user name or password",
-		"校园网密码与统一身份认证密码相同；忘记密码请到统一身份认证平台重置。 / The network password is your unified-identity password; reset it on the unified identity site if you forgot it."}
+	return newRefusal(ReasonBadCredentials,
+		"用户名或密码错误", "Wrong user name or password",
+		"校园网密码与统一身份认证密码相同；忘记密码请到统一身份认证平台重置。", "The network password is your unified-identity password; reset it on the unified identity site if you forgot it.")
 }
 
 // ForgotPasswordFix is what a wrong password's page tells a person who
 // forgot it: the unified identity site's reset when there is one
 // (resetSite), otherwise the network centre's service desk, named by
-// helpdesk when it is configured.
+// helpdesk when it is configured. Both languages; ForgotPasswordFixText
+// gives them apart.
 func ForgotPasswordFix(resetSite bool, helpdesk string) string {
+	zh, en := ForgotPasswordFixText(resetSite, helpdesk)
+	return zh + " / " + en
+}
+
+// ForgotPasswordFixText is ForgotPasswordFix in Chinese and in English.
+// Pages whose footer names the help desk pass helpdesk "" so that it is
+// named once.
+func ForgotPasswordFixText(resetSite bool, helpdesk string) (zh, en string) {
 	if resetSite {
-		return RefuseBadCredentials().Fix
+		r := RefuseBadCredentials()
+		return r.FixZH, r.FixEN
 	}
-	zh, en := "", ""
+	hz, he := "", ""
 	if helpdesk != "" {
-		zh, en = "（"+helpdesk+"）", " ("+helpdesk+")"
+		hz, he = "（"+helpdesk+"）", " ("+helpdesk+")"
 	}
-	return "忘记密码请携带校园卡到网络信息中心服务台" + zh + "重置。 / If you forgot your password, bring your campus card to the network centre's service desk" + en + " to have it reset."
+	return "忘记密码请携带校园卡到网络信息中心服务台" + hz + "重置。", "If you forgot your password, bring your campus card to the network centre's service desk" + he + " to have it reset."
 }
 
 // RefuseMACNotBound: MAC authentication of a device that is not bound.
 func RefuseMACNotBound(mac string) Refusal {
-	return Refusal{ReasonMACNotBound,
-		fmt.Sprintf("设备 %s 未绑定，请打开浏览器访问 1.1.1.1 登录 / Device %s is not bound: open a browser at 1.1.1.1 and log in", mac, mac),
-		"在门户页面登录一次即可绑定本设备；没有浏览器的设备（游戏机、电视）请在自服务系统登记。 / Log in once on the portal to bind this device; register devices without a browser (consoles, TVs) in self-service."}
+	return newRefusal(ReasonMACNotBound,
+		fmt.Sprintf("设备 %s 未绑定，请打开浏览器访问 1.1.1.1 登录", mac), fmt.Sprintf("Device %s is not bound: open a browser at 1.1.1.1 and log in", mac),
+		"在门户页面登录一次即可绑定本设备；没有浏览器的设备（游戏机、电视）请在自服务系统登记。", "Log in once on the portal to bind this device; register devices without a browser (consoles, TVs) in self-service.")
 }
 
 // RefuseDisabled: an operator disabled the account.
 func RefuseDisabled(reason string) Refusal {
-	msg := "账户已被停用，请联系网络信息中心 / Account disabled: contact the network centre"
+	zh, en := "账户已被停用，请联系网络信息中心", "Account disabled: contact the network centre"
 	if reason != "" {
-		msg = fmt.Sprintf("账户已被停用（%s），请联系网络信息中心 / Account disabled (%s): contact the network centre", reason, reason)
+		zh, en = fmt.Sprintf("账户已被停用（%s），请联系网络信息中心", reason), fmt.Sprintf("Account disabled (%s): contact the network centre", reason)
 	}
-	return Refusal{ReasonAccountDisabled, msg, "请携带校园卡到网络信息中心服务台处理。 / Bring your campus card to the network centre's service desk."}
+	return newRefusal(ReasonAccountDisabled, zh, en, "请携带校园卡到网络信息中心服务台处理。", "Bring your campus card to the network centre's service desk.")
 }
 
 // RefuseRole: the area is not open to the account's role.
 func RefuseRole(area string, role Role) Refusal {
-	return Refusal{ReasonRoleNotAllowed,
-		fmt.Sprintf("%s 区域不对 %s 身份开放 / Area %s is not open to role %s", area, role, area, role),
-		"请连接您身份可用的网络。 / Use a network open to your role."}
+	return newRefusal(ReasonRoleNotAllowed,
+		fmt.Sprintf("%s 区域不对 %s 身份开放", area, role), fmt.Sprintf("Area %s is not open to role %s", area, role),
+		"请连接您身份可用的网络。", "Use a network open to your role.")
 }
 
 // RefuseArrears: the balance does not cover the area's cycle fee.
@@ -77,9 +155,9 @@ func RefuseArrears(balance, fee Fen, rechargeURL string) Refusal {
 		where += "（" + rechargeURL + "）"
 		whereEN += " (" + rechargeURL + ")"
 	}
-	return Refusal{ReasonArrears,
-		fmt.Sprintf("账户欠费：余额 %s 元，不足本周期 %s 元，%s / Account in arrears: balance %s yuan, below this cycle's %s yuan; %s", balance, fee, where, balance, fee, whereEN),
-		"宿舍区网络在余额不少于周期费用时自动开通，充值到账后立即可以登录，无需联系网络中心。 / The dorm network opens by itself once the balance covers the cycle fee: log in again right after recharging, no need to call the network centre."}
+	return newRefusal(ReasonArrears,
+		fmt.Sprintf("账户欠费：余额 %s 元，不足本周期 %s 元，%s", balance, fee, where), fmt.Sprintf("Account in arrears: balance %s yuan, below this cycle's %s yuan; %s", balance, fee, whereEN),
+		"宿舍区网络在余额不少于周期费用时自动开通，充值到账后立即可以登录，无需联系网络中心。", "The dorm network opens by itself once the balance covers the cycle fee: log in again right after recharging, no need to call the network centre.")
 }
 
 // RefuseDeviceLimit: the area's limit for this class is reached by dev.
@@ -100,20 +178,23 @@ func RefuseDeviceLimit(class Class, limit int, dev OnlineDevice) Refusal {
 	default:
 		onlineZH, onlineEN = onlineZH+"（", onlineEN+" ("
 	}
-	msg := fmt.Sprintf("宿舍区同时只允许 %d 台%s在线，已在线：%s%s 起） / Only %d %s may be online at once; online now: %ssince %s)",
-		limit, zh, onlineZH, since, limit, en, onlineEN, since)
-	fix := "请先在已在线的设备上注销，或在自服务系统下线该设备。 / Log out on the device that is online, or take it offline in self-service."
+	r := newRefusal(code,
+		fmt.Sprintf("宿舍区同时只允许 %d 台%s在线，已在线：%s%s 起）", limit, zh, onlineZH, since),
+		fmt.Sprintf("Only %d %s may be online at once; online now: %ssince %s)", limit, en, onlineEN, since),
+		"请先在已在线的设备上注销，或在自服务系统下线该设备。", "Log out on the device that is online, or take it offline in self-service.")
 	if class != ClassMobile {
-		fix += " " + DesktopModeHint
+		r.Fix += " " + DesktopModeHint
+		r.FixZH += DesktopModeHintZH
+		r.FixEN += " " + DesktopModeHintEN
 	}
-	return Refusal{code, msg, fix}
+	return r
 }
 
 // RefuseMustChange: the local account still has its initial password.
 func RefuseMustChange() Refusal {
-	return Refusal{ReasonMustChangePassword,
-		"初始密码需先修改 / Change your initial password first",
-		"请在门户或自服务系统修改初始密码（身份证后六位）后再登录。 / Change the initial password (last six of your id-card number) on the portal or in self-service, then log in."}
+	return newRefusal(ReasonMustChangePassword,
+		"初始密码需先修改", "Change your initial password first",
+		"请在门户或自服务系统修改初始密码（身份证后六位）后再登录。", "Change the initial password (last six of your id-card number) on the portal or in self-service, then log in.")
 }
 
 // RefusePasswordExpired: unified identity says the password has expired (or
@@ -123,53 +204,76 @@ func RefuseMustChange() Refusal {
 // the fix from the code alone (the refusals in self-service, the operator's
 // list, the API, the portal relaying a RADIUS refusal) must say so.
 func RefusePasswordExpired() Refusal {
-	return Refusal{ReasonPasswordExpired,
-		"统一身份认证密码已过期，需先修改 / Your unified identity password has expired: change it first",
-		"请到统一身份认证的密码修改页面修改密码，再回来登录。 / Change it on unified identity's password page, then log in again."}
+	return newRefusal(ReasonPasswordExpired,
+		"统一身份认证密码已过期，需先修改", "Your unified identity password has expired: change it first",
+		"请到统一身份认证的密码修改页面修改密码，再回来登录。", "Change it on unified identity's password page, then log in again.")
 }
 
-// Explain returns the plain-language fix for a reason code, for pages that
-// show an authentication-log row.
+// Explain returns the plain-language fix for a reason code in both
+// languages, for RADIUS and the JSON API.
 func Explain(code Reason) string {
 	switch code {
-	case ReasonBadCredentials:
-		return RefuseBadCredentials().Fix
-	case ReasonMACNotBound:
-		return RefuseMACNotBound("").Fix
-	case ReasonAccountDisabled:
-		return RefuseDisabled("").Fix
-	case ReasonRoleNotAllowed:
-		return RefuseRole("", "").Fix
-	case ReasonArrears:
-		return RefuseArrears(0, 0, "").Fix
 	case ReasonDeviceLimitPC:
 		return RefuseDeviceLimit(ClassPC, 1, OnlineDevice{}).Fix
-	case ReasonDeviceLimitMobile:
-		return RefuseDeviceLimit(ClassMobile, 1, OnlineDevice{}).Fix
-	case ReasonMustChangePassword:
-		return RefuseMustChange().Fix
-	case ReasonPasswordExpired:
-		return RefusePasswordExpired().Fix
-	case ReasonIdentityDown:
-		return "统一身份认证暂时不可用，请稍后再试。 / Unified identity is unavailable; try again in a minute."
 	case ReasonBASTimeout:
 		return "接入设备无响应（portal not response）：断开网络重连、清理浏览器缓存后刷新；仍不行请把页面底部“网络信息中心-X”中的数字告诉我们。 / The access device did not answer (portal not response): reconnect, clear the browser cache and reload; if it persists, tell us the number X at the bottom of the page."
-	case ReasonAlreadyOnline:
-		return "该地址已在线，可直接上网；如需更换账号请先注销。 / This address is already online; log out first to switch accounts."
 	case ReasonRateLimited:
 		return "尝试次数过多，请稍后再试。 / Too many attempts; wait a few minutes."
 	}
-	return ""
+	zh, en := ExplainText(code)
+	if zh == "" {
+		return ""
+	}
+	return zh + " / " + en
+}
+
+// ExplainText is the fix for a reason code in Chinese and in English, for
+// pages, which speak one language. Where Explain names a wait or the
+// node number, ExplainText leaves them to the page, which says each once:
+// the rate-limited page its one wait, the portal's "portal not response"
+// the node number.
+func ExplainText(code Reason) (zh, en string) {
+	var r Refusal
+	switch code {
+	case ReasonBadCredentials:
+		r = RefuseBadCredentials()
+	case ReasonMACNotBound:
+		r = RefuseMACNotBound("")
+	case ReasonAccountDisabled:
+		r = RefuseDisabled("")
+	case ReasonRoleNotAllowed:
+		r = RefuseRole("", "")
+	case ReasonArrears:
+		r = RefuseArrears(0, 0, "")
+	case ReasonDeviceLimitPC:
+		r = RefuseDeviceLimit(ClassPC, 1, OnlineDevice{})
+	case ReasonDeviceLimitMobile:
+		r = RefuseDeviceLimit(ClassMobile, 1, OnlineDevice{})
+	case ReasonMustChangePassword:
+		r = RefuseMustChange()
+	case ReasonPasswordExpired:
+		r = RefusePasswordExpired()
+	case ReasonIdentityDown:
+		return "统一身份认证暂时不可用，请稍后再试。", "Unified identity is unavailable; try again in a minute."
+	case ReasonBASTimeout:
+		return "接入设备无响应（portal not response）：断开网络重连、清理浏览器缓存后刷新。", "The access device did not answer (portal not response): reconnect, clear the browser cache and reload."
+	case ReasonAlreadyOnline:
+		return "该地址已在线，可直接上网；如需更换账号请先注销。", "This address is already online; log out first to switch accounts."
+	case ReasonRateLimited:
+		return "尝试次数过多，请稍后再试。", "Too many attempts; try again later."
+	default:
+		return "", ""
+	}
+	return r.FixZH, r.FixEN
 }
 
 // RefuseOnlineAsAnother is the portal's refusal when the BAS already has
 // the address online under another account: the page says what to do, not
 // whose account it is.
 func RefuseOnlineAsAnother() Refusal {
-	return Refusal{Code: ReasonAlreadyOnline,
-		Message: "该地址已由另一个账号在线 / This address is already online under another account",
-		Fix: "如需改用自己的账号，请先在状态页注销该地址上的账号，再重新登录。 / " +
-			"To use your own account, log out the account on this address on the status page first, then log in again."}
+	return newRefusal(ReasonAlreadyOnline,
+		"该地址已由另一个账号在线", "This address is already online under another account",
+		"如需改用自己的账号，请先在状态页注销该地址上的账号，再重新登录。", "To use your own account, log out the account on this address on the status page first, then log in again.")
 }
 
 // DisconnectOutcome is what a Disconnect-Request (RFC 5176) to a BAS came to.

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -64,4 +66,19 @@ func ScreenshotDir(t testing.TB, committed string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// AcceptLanguage makes the tab send Accept-Language: lang with every
+// request, as a browser set to that language does ("en-US,en" or
+// "zh-CN,zh"); lang "" sends the header empty, as a client that states no
+// language (headless Chromium otherwise sends en-US). Run it before the
+// first Navigate.
+func AcceptLanguage(lang string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": lang}})
+		return err
+	})
 }

@@ -167,14 +167,18 @@ type Billing struct {
 
 // Area is one [[area]].
 type Area struct {
-	Name      string   `toml:"name"`
-	MaxPC     int      `toml:"max_pc"`     // 0 = no limit
-	MaxMobile int      `toml:"max_mobile"` // 0 = no limit
-	OnLimit   string   `toml:"on_limit"`   // "reject" or "replace_oldest"
-	Fee       float64  `toml:"fee"`        // yuan per cycle; 0 = free
-	Cycle     Duration `toml:"cycle"`
-	Seamless  bool     `toml:"seamless"`
-	Roles     []string `toml:"roles"`
+	Name string `toml:"name"`
+	// DisplayName and DisplayNameEN are the area's name on pages, in
+	// Chinese and in English (default: Name).
+	DisplayName   string   `toml:"display_name"`
+	DisplayNameEN string   `toml:"display_name_en"`
+	MaxPC         int      `toml:"max_pc"`     // 0 = no limit
+	MaxMobile     int      `toml:"max_mobile"` // 0 = no limit
+	OnLimit       string   `toml:"on_limit"`   // "reject" or "replace_oldest"
+	Fee           float64  `toml:"fee"`        // yuan per cycle; 0 = free
+	Cycle         Duration `toml:"cycle"`
+	Seamless      bool     `toml:"seamless"`
+	Roles         []string `toml:"roles"`
 	// UnknownAs is the class a device of unknown class counts as (default "pc").
 	UnknownAs string `toml:"unknown_as"`
 	// MaxBound caps the MACs one account may bind for seamless login here (default 8).
@@ -462,6 +466,12 @@ func (c *Config) fill(file string) error {
 			return bad(key+".name", "area %q is defined twice", a.Name)
 		}
 		areas[a.Name] = true
+		for k, v := range map[string]*string{".display_name": &a.DisplayName, ".display_name_en": &a.DisplayNameEN} {
+			if utf8.RuneCountInString(*v) > 64 || strings.ContainsFunc(*v, unicode.IsControl) {
+				return bad(key+k, "at most 64 characters, no control characters")
+			}
+			def(v, a.Name)
+		}
 		if a.MaxPC < 0 || a.MaxMobile < 0 {
 			return bad(key+".max_pc", "device limits must be 0 (none) or more")
 		}
@@ -670,7 +680,7 @@ func (a Area) Access() access.Area {
 	for i, r := range a.Roles {
 		roles[i] = access.Role(r)
 	}
-	return access.Area{Name: a.Name, Roles: roles, MaxPC: a.MaxPC, MaxMobile: a.MaxMobile, OnLimit: a.OnLimit,
+	return access.Area{Name: a.Name, DisplayName: a.DisplayName, DisplayNameEN: a.DisplayNameEN, Roles: roles, MaxPC: a.MaxPC, MaxMobile: a.MaxMobile, OnLimit: a.OnLimit,
 		UnknownAs: access.Class(a.UnknownAs), Fee: access.Fen(a.FeeFen), Cycle: a.Cycle.Duration, Seamless: a.Seamless,
 		MaxBound: a.MaxBound, RateUpKbps: a.RateUpKbps, RateDownKbps: a.RateDownKbps}
 }

@@ -205,3 +205,30 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	}
 	walk(reflect.TypeOf(Config{}))
 }
+
+// An area's display names reach the services; left out, they are the name;
+// a control character in one is refused with its key.
+func TestAreaDisplayNames(t *testing.T) {
+	c, err := Load("../../deploy/campusnet.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.AccessAreas()[0]
+	if a.Name != "dorm" || a.DisplayName != "宿舍区" || a.DisplayNameEN != "Dorms" {
+		t.Fatalf("dorm: %+v", a)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.toml")
+	_ = os.WriteFile(p, []byte("[[area]]\nname = \"lab\"\n\n[[nas]]\nname = \"n\"\nip = \"10.0.0.1\"\nsecret = \"s\"\narea = \"lab\"\n"), 0o600)
+	c, err = Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.AccessAreas()[0]; a.DisplayName != "lab" || a.DisplayNameEN != "lab" {
+		t.Fatalf("defaults: %+v", a)
+	}
+	_ = os.WriteFile(p, []byte("[[area]]\nname = \"lab\"\ndisplay_name_en = \"La\\u0000b\"\n\n[[nas]]\nname = \"n\"\nip = \"10.0.0.1\"\nsecret = \"s\"\narea = \"lab\"\n"), 0o600)
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "display_name_en") {
+		t.Fatalf("control character: %v", err)
+	}
+}
