@@ -199,6 +199,9 @@ func TestRefusalSaysWhyPC(t *testing.T) {
 	if strings.Contains(p.body, en.T("portal.refused.counted_pc")) {
 		t.Fatalf("the Chinese page carries the English text:\n%s", p.body)
 	}
+	if strings.Contains(p.body, htmlEscape(access.DesktopModeHintZH)) {
+		t.Fatalf("the general desktop-mode hint repeats the device's own advice:\n%s", p.body)
+	}
 
 	// The same in English, on request.
 	p = phone.loginWith(redirect("bras-v2-chap", "10.2.31.2", mac), "student1", "student1-pass", noScript,

@@ -446,6 +446,13 @@ func (p *Portal) refusedCodeDevice(w http.ResponseWriter, r *http.Request, statu
 		if rf.Code == access.ReasonDeviceLimitPC && d != nil {
 			v.CountedPC = countedPCFor(*d, signalsFrom(r, e.MAC), e.MAC)
 		}
+		if v.CountedPC != nil {
+			// The explanation says what to change, in this device's case
+			// (and nothing to a real second PC): not the general hint too.
+			v.DesktopHintZH, v.DesktopHintEN = "", ""
+			v.FixZH = strings.TrimSpace(strings.Replace(v.FixZH, access.DesktopModeHintZH, "", 1))
+			v.FixEN = strings.TrimSpace(strings.Replace(v.FixEN, access.DesktopModeHintEN, "", 1))
+		}
 	case access.ReasonBASTimeout:
 		v.Node = p.cfg.NodeID
 	}
