@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/campusnet/campusnet/internal/i18n"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/roster"
 )
@@ -82,7 +83,12 @@ func (s *Service) adminImport(kind string) handlerFunc {
 			return fail(he.status, he.message)
 		}
 		if err := roster.CheckText(text); err != nil {
-			return fail(http.StatusBadRequest, "文件无法导入，什么都没有改动 / The file cannot be imported; nothing was changed\n"+err.Error())
+			why := err.Error()
+			var pr *roster.Problem
+			if errors.As(err, &pr) {
+				why = pr.Text(i18n.For(i18n.Negotiate(r))) // the page's language
+			}
+			return fail(http.StatusBadRequest, "文件无法导入，什么都没有改动 / The file cannot be imported; nothing was changed\n"+why)
 		}
 		var reason string
 		if !p.Dry {

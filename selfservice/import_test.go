@@ -98,8 +98,8 @@ func TestAdminImportRoster(t *testing.T) {
 			t.Fatalf("dry run: %d\n%s", r.status, r.body)
 		}
 		for _, w := range []string{"检查结果", "将新建 2 个、更新 1 个、不变 0 个账号，2 行有误",
-			`<td data-label="行" class="num">5</td><td data-label="原因">id-card number must be`,
-			`<td data-label="行" class="num">6</td><td data-label="原因">id 2026002 already appears on line 3`, `id="apply"`, "2026级.csv"} {
+			`<td data-label="行" class="num">5</td><td data-label="原因">身份证号应为 18 位`,
+			`<td data-label="行" class="num">6</td><td data-label="原因">学工号 2026002 已出现在第 3 行`, `id="apply"`, "2026级.csv"} {
 			if !strings.Contains(r.body, w) {
 				t.Errorf("dry run report lacks %q", w)
 			}
@@ -253,8 +253,8 @@ func TestAdminImportDevices(t *testing.T) {
 		if r.status != http.StatusOK {
 			t.Fatalf("dry run: %d\n%s", r.status, r.body)
 		}
-		for _, w := range []string{"将绑定 2 个 MAC，4 行有误", `class="num">4</td><td data-label="原因">&#34;zz&#34; is not a MAC address`,
-			`class="num">5</td><td data-label="原因">no account &#34;nobody&#34;`, `class="num">6</td><td data-label="原因">02:00:00:00:00:09: store: bind 02:00:00:00:00:09: bound to another account`,
+		for _, w := range []string{"将绑定 2 个 MAC，4 行有误", `class="num">4</td><td data-label="原因">&#34;zz&#34; 不是 MAC 地址`,
+			`class="num">5</td><td data-label="原因">没有账号 &#34;nobody&#34;`, `class="num">6</td><td data-label="原因">02:00:00:00:00:09：无法绑定（store: bind 02:00:00:00:00:09: bound to another account`,
 			`class="num">7</td>`, `value="printer fleet, ticket 1234"`} {
 			if !strings.Contains(r.body, w) {
 				t.Errorf("dry run report lacks %q", w)

@@ -51,13 +51,13 @@ func ImportDevices(ctx context.Context, st DeviceStore, r io.Reader, actor, reas
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		bad := func(format string, a ...any) {
-			rep.Bad = append(rep.Bad, BadRow{line, fmt.Sprintf(format, a...)})
+		bad := func(id string, a ...any) {
+			rep.Bad = append(rep.Bad, badRow(line, problem(id, a...)))
 		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				bad("not CSV: %v", pe.Err)
+				bad("roster.bad.device_csv", pe.Err.Error())
 				continue
 			}
 			return rep, err
@@ -72,24 +72,24 @@ func ImportDevices(ctx context.Context, st DeviceStore, r io.Reader, actor, reas
 			continue // header
 		}
 		if len(rec) != 3 {
-			bad("want 3 columns (account, mac, class), got %d", len(rec))
+			bad("roster.bad.device_columns", len(rec))
 			continue
 		}
 		user, rawMAC, class := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1]), access.Class(strings.ToLower(strings.TrimSpace(rec[2])))
 		mac, err := access.NormalizeMAC(rawMAC)
 		if err != nil {
-			bad("%q is not a MAC address", clip(rawMAC))
+			bad("roster.bad.mac", clip(rawMAC))
 			continue
 		}
 		if class != access.ClassPC && class != access.ClassMobile {
-			bad("class %q: want pc or mobile", clip(string(class)))
+			bad("roster.bad.class", clip(string(class)))
 			continue
 		}
 		id, ok := accounts[user]
 		if !ok {
 			acc, err := st.AccountByUsername(ctx, user)
 			if errors.Is(err, access.ErrNotFound) {
-				bad("no account %q", clip(user))
+				bad("roster.bad.no_account", clip(user))
 				continue
 			}
 			if err != nil {
@@ -101,7 +101,7 @@ func ImportDevices(ctx context.Context, st DeviceStore, r io.Reader, actor, reas
 		if dryRun {
 			if err := checkBind(ctx, st, planned, id, mac); err != nil {
 				if errors.Is(err, access.ErrConflict) {
-					bad("%s: %v", mac, err)
+					bad("roster.bad.bind", mac, err.Error())
 					continue
 				}
 				return rep, err
@@ -112,7 +112,7 @@ func ImportDevices(ctx context.Context, st DeviceStore, r io.Reader, actor, reas
 		}
 		if _, err := st.BindDevice(ctx, id, mac, class, actor, reason, 0); err != nil {
 			if errors.Is(err, access.ErrConflict) || errors.Is(err, access.ErrInvalid) {
-				bad("%s: %v", mac, err)
+				bad("roster.bad.bind", mac, err.Error())
 				continue
 			}
 			return rep, err

@@ -3,7 +3,6 @@ package roster
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"regexp"
 	"strings"
 )
@@ -35,10 +34,19 @@ var docTypeNames = map[string]DocType{
 
 // ParseDocType reads a document-type column value, in English or Chinese;
 // empty is the resident id card (old rosters have no such column).
+// The error is a *Problem.
 func ParseDocType(s string) (DocType, error) {
+	t, pr := parseDocType(s)
+	if pr != nil {
+		return t, pr
+	}
+	return t, nil
+}
+
+func parseDocType(s string) (DocType, *Problem) {
 	t, ok := docTypeNames[strings.ToLower(strings.TrimSpace(s))]
 	if !ok {
-		return "", fmt.Errorf("document type %q: want %s (or 居民身份证, 港澳台居民居住证, 护照, 港澳居民来往内地通行证, 台湾居民来往大陆通行证, 其他)", s, docTypeListForErrs)
+		return "", problem("roster.bad.doc_type", s, docTypeListForErrs)
 	}
 	return t, nil
 }
@@ -52,46 +60,55 @@ var (
 )
 
 // CheckDocument normalises number (trimmed, upper case) and checks it by
-// the rule of its type; the error says what is wrong, for a bad row.
+// the rule of its type; the error (a *Problem) says what is wrong, for a
+// bad row.
 func CheckDocument(t DocType, number string) (string, error) {
+	n, pr := checkDocument(t, number)
+	if pr != nil {
+		return n, pr
+	}
+	return n, nil
+}
+
+func checkDocument(t DocType, number string) (string, *Problem) {
 	n := strings.ToUpper(strings.TrimSpace(number))
 	if n == "" {
-		return n, fmt.Errorf("empty document number (the initial password comes from it)")
+		return n, problem("roster.bad.doc_empty")
 	}
 	switch t {
 	case DocIDCard:
 		if reIDCard18.MatchString(n) {
 			if !IDCardChecksumOK(n) {
-				return n, fmt.Errorf("id-card number checksum is wrong (mistyped digit?)")
+				return n, problem("roster.bad.idcard_checksum")
 			}
 		} else if !reIDCard15.MatchString(n) {
-			return n, fmt.Errorf("id-card number must be 18 characters (17 digits and a digit or X) or 15 digits")
+			return n, problem("roster.bad.idcard_form")
 		}
 	case DocResidence:
 		if !reIDCard18.MatchString(n) || !reResidencePrefx.MatchString(n) {
-			return n, fmt.Errorf("residence-permit number must be 18 characters starting 81, 82 or 83 (17 digits and a digit or X)")
+			return n, problem("roster.bad.residence_form")
 		}
 		if !IDCardChecksumOK(n) {
-			return n, fmt.Errorf("residence-permit number checksum is wrong (mistyped digit?)")
+			return n, problem("roster.bad.residence_checksum")
 		}
 	case DocPassport:
 		if !rePassport.MatchString(n) {
-			return n, fmt.Errorf("passport number must be 5 to 20 letters and digits")
+			return n, problem("roster.bad.passport")
 		}
 	case DocHKMacauPermit:
 		if !reHKMacauPermit.MatchString(n) {
-			return n, fmt.Errorf("travel-permit number (港澳居民来往内地通行证) must be H or M and 8 or 10 digits")
+			return n, problem("roster.bad.hk_macau_permit")
 		}
 	case DocTaiwanPermit:
 		if !reTaiwanPermit.MatchString(n) {
-			return n, fmt.Errorf("travel-permit number (台湾居民来往大陆通行证) must be 8 digits or 10 letters and digits")
+			return n, problem("roster.bad.taiwan_permit")
 		}
 	case DocOther:
 		if !reOtherDocument.MatchString(n) {
-			return n, fmt.Errorf("document number must be 4 to 30 letters and digits")
+			return n, problem("roster.bad.other_document")
 		}
 	default:
-		return n, fmt.Errorf("unknown document type %q", t)
+		return n, problem("roster.bad.doc_unknown", string(t))
 	}
 	return n, nil
 }

@@ -30,8 +30,12 @@ type Store interface {
 
 // BadRow is a row that was not imported: its line in the file and why.
 type BadRow struct {
-	Line   int
+	Line int
+	// Reason is the English text (the CLI's); ID and Args are its
+	// catalogue message (messages.go), for Text in another language.
 	Reason string
+	ID     string
+	Args   []any
 }
 
 func (b BadRow) String() string { return fmt.Sprintf("line %d: %s", b.Line, b.Reason) }
@@ -118,7 +122,7 @@ func ParsePeople(r io.Reader) (*People, error) {
 		line, _ := cr.FieldPos(0)
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			p.Bad = append(p.Bad, BadRow{pe.StartLine, "not valid CSV: " + pe.Err.Error()})
+			p.Bad = append(p.Bad, badRow(pe.StartLine, problem("roster.bad.csv", pe.Err.Error())))
 			continue
 		}
 		if err != nil {
@@ -134,17 +138,17 @@ func ParsePeople(r io.Reader) (*People, error) {
 			}
 		}
 		row, reason := checkPerson(rec)
-		if reason != "" {
-			p.Bad = append(p.Bad, BadRow{line, reason})
+		if reason != nil {
+			p.Bad = append(p.Bad, badRow(line, reason))
 			continue
 		}
 		if first, dup := seen[row.User]; dup {
-			p.Bad = append(p.Bad, BadRow{line, fmt.Sprintf("id %s already appears on line %d", row.User, first)})
+			p.Bad = append(p.Bad, badRow(line, problem("roster.bad.dup_id", row.User, first)))
 			continue
 		}
 		h := DocumentHash(row.Doc, row.IDCard)
 		if other, dup := seenDoc[h]; dup {
-			p.Bad = append(p.Bad, BadRow{line, fmt.Sprintf("document number of %s is also on line %d (%s): one document, one person", row.User, other.Line, other.User)})
+			p.Bad = append(p.Bad, badRow(line, problem("roster.bad.dup_doc", row.User, other.Line, other.User)))
 			continue
 		}
 		seen[row.User] = line
@@ -164,8 +168,8 @@ func NewPerson(user, name, docType, number, phone, role string) (Person, error) 
 		}
 	}
 	p, reason := checkPerson([]string{user, name, number, phone, role, docType})
-	if reason != "" {
-		return p, errors.New(reason)
+	if reason != nil {
+		return p, reason
 	}
 	return p, nil
 }
@@ -183,9 +187,9 @@ func (r Person) Row(trailingX string, params identity.Params) (access.ImportRow,
 }
 
 // checkPerson applies the row rules (see the package doc).
-func checkPerson(rec []string) (Person, string) {
+func checkPerson(rec []string) (Person, *Problem) {
 	if len(rec) < 3 || len(rec) > 6 {
-		return Person{}, fmt.Sprintf("want 5 columns (id, name, id-card number, phone, role) and an optional document type, got %d", len(rec))
+		return Person{}, problem("roster.bad.columns", len(rec))
 	}
 	f := make([]string, 6)
 	for i := range rec {
@@ -194,23 +198,23 @@ func checkPerson(rec []string) (Person, string) {
 	p := Person{User: f[0], Name: f[1], Phone: f[3], Role: access.Role(strings.ToLower(f[4]))}
 	switch {
 	case p.User == "":
-		return p, "empty id"
+		return p, problem("roster.bad.empty_id")
 	case !reUsername.MatchString(p.User):
-		return p, fmt.Sprintf("id %q: only letters, digits and . _ @ - allowed, at most 64", p.User)
+		return p, problem("roster.bad.id_chars", p.User)
 	case p.Name == "":
-		return p, "empty name"
+		return p, problem("roster.bad.empty_name")
 	case len(p.Name) > 200:
-		return p, "name longer than 200 bytes"
+		return p, problem("roster.bad.name_long")
 	}
-	var err error
-	if p.Doc, err = ParseDocType(f[5]); err != nil {
-		return p, err.Error()
+	var pr *Problem
+	if p.Doc, pr = parseDocType(f[5]); pr != nil {
+		return p, pr
 	}
-	if p.IDCard, err = CheckDocument(p.Doc, f[2]); err != nil {
-		return p, err.Error()
+	if p.IDCard, pr = checkDocument(p.Doc, f[2]); pr != nil {
+		return p, pr
 	}
 	if p.Phone != "" && !rePhone.MatchString(p.Phone) {
-		return p, fmt.Sprintf("phone %q is not a phone number", p.Phone)
+		return p, problem("roster.bad.phone", p.Phone)
 	}
 	switch p.Role {
 	case "":
@@ -221,9 +225,9 @@ func checkPerson(rec []string) (Person, string) {
 	case "教工", "教职工":
 		p.Role = access.RoleStaff
 	default:
-		return p, fmt.Sprintf("role %q: want student, staff or operator", f[4])
+		return p, problem("roster.bad.role", f[4])
 	}
-	return p, ""
+	return p, nil
 }
 
 // report starts a Report from the parsed file.
@@ -387,7 +391,7 @@ func withoutTakenDocuments(ctx context.Context, st Store, p *People) (*People, e
 	out := &People{Bad: slices.Clone(p.Bad)}
 	for _, r := range p.Rows {
 		if owner, ok := owners[DocumentHash(r.Doc, r.IDCard)]; ok && owner != r.User {
-			out.Bad = append(out.Bad, BadRow{r.Line, fmt.Sprintf("document number of %s already belongs to account %s: one document, one person", r.User, owner)})
+			out.Bad = append(out.Bad, badRow(r.Line, problem("roster.bad.doc_taken", r.User, owner)))
 			continue
 		}
 		out.Rows = append(out.Rows, r)
