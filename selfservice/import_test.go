@@ -289,3 +289,63 @@ func TestAdminImportDevices(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminImportBadRowsLanguage: the bad rows' reasons speak the page's
+// language: Chinese by default with no English reason, English with
+// Accept-Language: en or ?lang=en with no Chinese one. A file that is not
+// text is answered in the page's language too.
+func TestAdminImportBadRowsLanguage(t *testing.T) {
+	t.Parallel()
+	forEach(t, func(t *testing.T, kind string) {
+		e := newEnv(t, kind)
+		e.account("admin", "admin-pass", "operator", 0, false)
+		file := "2026001,张三," + roster.CompleteIDCard("42010220000101001") + ",,\n" +
+			"2026002,坏行,12345,,\n" + // line 2
+			"2026001,重复," + roster.CompleteIDCard("42010220000101003") + ",,\n" + // line 3
+			"2026004,坏," + roster.CompleteIDCard("42010220000101004") + ",,dean\n" // line 4
+		zhReasons := []string{
+			`class="num">2</td><td data-label="原因">身份证号应为 18 位（17 位数字加一位数字或 X）或 15 位数字</td>`,
+			`class="num">3</td><td data-label="原因">学工号 2026001 已出现在第 1 行</td>`,
+			`class="num">4</td><td data-label="原因">身份 &#34;dean&#34;：应为 student、staff 或 operator（学生、教工、教职工）</td>`,
+		}
+		enReasons := []string{
+			`class="num">2</td><td data-label="Why">id-card number must be 18 characters (17 digits and a digit or X) or 15 digits</td>`,
+			`class="num">3</td><td data-label="Why">id 2026001 already appears on line 1</td>`,
+			`class="num">4</td><td data-label="Why">role &#34;dean&#34;: want student, staff or operator</td>`,
+		}
+		check := func(c *client, action string, want, not []string) {
+			t.Helper()
+			c.login("admin", "admin-pass")
+			r := c.upload(action, map[string]string{"csrf": c.csrfOf("/admin/import"), "action": "check"}, "in.csv", []byte(file))
+			if r.status != http.StatusOK {
+				t.Fatalf("%s: %d\n%s", action, r.status, r.body)
+			}
+			for _, w := range want {
+				if !strings.Contains(r.body, w) {
+					t.Errorf("%s: the report lacks %q:\n%s", action, w, r.body)
+				}
+			}
+			for _, w := range not {
+				if strings.Contains(r.body, w) {
+					t.Errorf("%s: the report has %q", action, w)
+				}
+			}
+		}
+		english := []string{"id-card number", "already appears", "on line"}
+		chinese := []string{"身份证号应为", "已出现在", "第 1 行"}
+		check(e.client(), "/admin/import/users", zhReasons, english)
+		en := e.client()
+		en.lang = "en"
+		check(en, "/admin/import/users", enReasons, chinese)
+		check(e.client(), "/admin/import/users?lang=en", enReasons, chinese)
+
+		// A file that is not text: the line's problem in the page's language.
+		notText := []byte("2026001,\xd5\xc5,1,,\n")
+		zh := e.client()
+		zh.login("admin", "admin-pass")
+		r := zh.upload("/admin/import/users", map[string]string{"csrf": zh.csrfOf("/admin/import"), "action": "check"}, "gbk.csv", notText)
+		if r.status != http.StatusBadRequest || !strings.Contains(r.body, "第 1 行：不是 UTF-8 文本") || strings.Contains(r.body, "not UTF-8") {
+			t.Errorf("a GBK file on the Chinese page: %d\n%s", r.status, r.body)
+		}
+	})
+}
