@@ -85,7 +85,7 @@ func kickCommand() command {
 		short: "end a session: Disconnect-Request to its BAS; prints the ACK, NAK (with Error-Cause) or silence",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&reason, "reason", "operator kick", "why (audited)")
-			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER, $USER, else the login name)")
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
 			if len(args) != 1 {
