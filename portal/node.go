@@ -65,7 +65,8 @@ func (c *recentCounts) sum() (ok, failed, basErr int64) {
 const kickMemory = 30 * time.Minute
 
 // Run writes the node's heartbeat every HeartbeatInterval, and purges login
-// tokens that expired more than a day ago, until ctx ends.
+// tokens that expired more than a day ago, until ctx ends; then it records
+// that the node stopped, so that operators see it stopped at once.
 func (p *Portal) Run(ctx context.Context) error {
 	t := time.NewTicker(p.cfg.HeartbeatInterval)
 	defer t.Stop()
@@ -74,6 +75,7 @@ func (p *Portal) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			p.stopped(context.WithoutCancel(ctx))
 			return nil
 		case <-t.C:
 		}
@@ -102,6 +104,15 @@ func (p *Portal) heartbeat(ctx context.Context) {
 	})
 	if err != nil && ctx.Err() == nil {
 		p.log.Warn("heartbeat", "err", err)
+	}
+}
+
+// stopped records the clean stop of this node.
+func (p *Portal) stopped(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := p.st.StopNode(ctx, p.cfg.NodeID); err != nil {
+		p.log.Warn("record node stop", "err", err)
 	}
 }
 

@@ -95,6 +95,9 @@ type Store interface {
 	ActiveCycle(ctx context.Context, accountID int64, area string) (access.Cycle, error)
 	LiveSessionByIP(ctx context.Context, ip string) (access.Session, error)
 	HeartbeatNode(ctx context.Context, n access.PortalNode) error
+	// StopNode records that the node stopped cleanly (campusnet nodes and
+	// the NOC page show it stopped, not stale).
+	StopNode(ctx context.Context, nodeID string) (bool, error)
 	// Health checks that the database answers (the /healthz probe).
 	Health(ctx context.Context) error
 	PurgeLoginTokens(ctx context.Context, expiredBefore time.Time) (int64, error)

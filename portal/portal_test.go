@@ -827,6 +827,21 @@ func TestHeartbeat(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	// A clean stop is recorded at once, not left to look stale later.
+	nodes, err := h.st.PortalNodes(context.Background())
+	if err != nil || len(nodes) != 1 || nodes[0].StoppedAt == 0 || nodes[0].StoppedAt < nodes[0].HeartbeatAt {
+		t.Fatalf("after a clean stop: %+v %v", nodes, err)
+	}
+	// A restart's first heartbeat clears it.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	go func() { done <- h.portal.Run(ctx) }()
+	testwait.For(t, "restart heartbeat", func() bool {
+		nodes, err := h.st.PortalNodes(context.Background())
+		return err == nil && len(nodes) == 1 && nodes[0].StoppedAt == 0
+	})
+	cancel()
+	<-done
 }
 
 func TestNoPasswordOrTokenInLogs(t *testing.T) {

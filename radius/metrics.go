@@ -48,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Sessions closed by the reaper: stale (no Interim-Update) or reserve_timeout (no Accounting-Start)."},
 			[]string{"reason"}),
 		authlogWritten: prometheus.NewCounter(prometheus.CounterOpts{Name: "campusnet_radius_authlog_written_total",
-			Help: "Authentication log entries written."}),
+			Help: "Authentication log entries written to the database (counted once the insert succeeded)."}),
 		authlogWaits: prometheus.NewCounter(prometheus.CounterOpts{Name: "campusnet_radius_authlog_full_total",
 			Help: "Times a request waited for room in the authentication log queue."}),
 		authlogLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "campusnet_radius_authlog_lost_total",

@@ -288,6 +288,7 @@ func (s *Service) changeMoney(r *http.Request, q *request, acc access.Account) (
 type nodeView struct {
 	access.PortalNode
 	Stale     bool
+	Stopped   bool // stopped cleanly (PortalNode.StoppedAt): never stale
 	Age       time.Duration
 	Highlight bool
 }
@@ -312,7 +313,8 @@ func (s *Service) adminNodes(w http.ResponseWriter, r *http.Request, q *request)
 	found := false
 	for _, n := range nodes {
 		v := nodeView{PortalNode: n, Age: now.Sub(access.FromMillis(n.HeartbeatAt)).Truncate(time.Second)}
-		v.Stale = n.HeartbeatAt == 0 || v.Age > s.cfg.NodeStale
+		v.Stopped = n.StoppedAt != 0
+		v.Stale = !v.Stopped && (n.HeartbeatAt == 0 || v.Age > s.cfg.NodeStale)
 		if want != "" && strings.EqualFold(n.NodeID, want) {
 			v.Highlight, found = true, true
 		}

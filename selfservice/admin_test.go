@@ -226,6 +226,20 @@ func TestAdminPages(t *testing.T) {
 			if r := noc.get("/admin/nodes?node=-9"); !strings.Contains(r.body, "没有编号为 9 的节点") {
 				t.Fatalf("unknown node: %s", r.body)
 			}
+			// Node 4 stops cleanly: stopped at once, in the page's one language.
+			if ok, err := e.st.StopNode(ctx, "4"); !ok || err != nil {
+				t.Fatalf("stop node 4: %v %v", ok, err)
+			}
+			r = noc.get("/admin/nodes")
+			if !strings.Contains(r.body, `<tr id="node-4" class=" stopped">`) || !strings.Contains(r.body, "<strong>已停止（") || strings.Contains(r.body, "stopped (") {
+				t.Fatalf("node 4 not shown stopped: %s", r.body)
+			}
+			noc.lang = "en"
+			r = noc.get("/admin/nodes")
+			noc.lang = ""
+			if !strings.Contains(r.body, "<strong>stopped (") || strings.Contains(r.body, "已停止") {
+				t.Fatalf("node 4 not shown stopped in English: %s", r.body)
+			}
 		})
 		t.Run("bas list", func(t *testing.T) {
 			e.online(s1, "00:10:a4:23:19:c1", "10.1.2.9", "mobile")

@@ -11,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	osuser "os/user"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,15 +23,20 @@ import (
 	"github.com/campusnet/campusnet/radius"
 )
 
-// defaultActor is who an operator command acts as: --actor, else the
-// person behind sudo, else the login name.
+// defaultActor is who an operator command acts as when --actor is not
+// given: the person behind sudo ($SUDO_USER), else $USER, else the login
+// name of the process's user (os/user), else its uid. Every audited command
+// uses it, so the audit log names a person, never a bare "cli".
 func defaultActor() string {
-	for _, v := range []string{"SUDO_USER", "USER", "LOGNAME"} {
-		if s := os.Getenv(v); s != "" {
+	for _, v := range []string{"SUDO_USER", "USER"} {
+		if s := strings.TrimSpace(os.Getenv(v)); s != "" {
 			return s
 		}
 	}
-	return "cli"
+	if u, err := osuser.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return strconv.Itoa(os.Getuid())
 }
 
 // openBilling loads the configuration, opens the store and builds billing's
@@ -178,7 +185,7 @@ func moneyCommand(name, args, short string, kind access.LedgerKind) command {
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&reason, "reason", "", "why (required; goes to the ledger and the audit log)")
 			fs.StringVar(&ref, "ref", "", "a reference for this change (receipt number); the same one twice is recorded once (default: a new random one)")
-			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER, $USER, else the login name)")
 			if kind == access.LedgerAdjustment {
 				fs.BoolVar(&force, "force", false, "allow a deduction into the committed cycle fee or below zero")
 			}
@@ -287,7 +294,7 @@ func accountResetPasswordCommand() command {
 		short: "give a local account a temporary password that must be changed at the next login (audited)",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&reason, "reason", "", "why (required; audited), e.g. \"forgot, student card checked\"")
-			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER, $USER, else the login name)")
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
 			if err := oneUserWithReason(args, reason); err != nil {
@@ -331,7 +338,7 @@ func accountDisableCommand(disable bool) command {
 		short: short,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&reason, "reason", "", "why (required; audited, and shown to the student when disabling)")
-			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER, $USER, else the login name)")
 			if disable {
 				fs.BoolVar(&kick, "kick", false, "also disconnect the account's live sessions (Disconnect-Request to the BAS)")
 			}

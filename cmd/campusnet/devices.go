@@ -29,7 +29,7 @@ func devicesBindCommand() command {
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&class, "class", "", "device class: pc or mobile (required)")
 			fs.StringVar(&reason, "reason", "", "why (audited), e.g. \"PS5 in room 3-204\"")
-			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER, $USER, else the login name)")
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
 			if len(args) != 2 {
@@ -71,7 +71,7 @@ func devicesUnbindCommand() command {
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&user, "user", "", "only if bound to this account")
 			fs.StringVar(&reason, "reason", "", "why (audited)")
-			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER, $USER, else the login name)")
 			fs.BoolVar(&kick, "kick", false, "also disconnect the MAC's live sessions (Disconnect-Request to the BAS)")
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
@@ -170,7 +170,7 @@ func devicesImportCommand() command {
 		short: "bind MACs in bulk from a CSV of account, mac, class (a lab's PCs, a printer fleet)",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&reason, "reason", "", "why (audited for every row), e.g. \"lab 2 PCs, ticket 1234\"")
-			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER, $USER, else the login name)")
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
 			if len(args) != 1 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	layeh "layeh.com/radius"
@@ -220,4 +221,37 @@ func FuzzDevicesImport(f *testing.F) {
 			t.Fatalf("%d bad rows, %d reported:\n%s", rep.bad, strings.Count(out.String(), "\n"), out.String())
 		}
 	})
+}
+
+// TestKickClosedSession: kicking a session that has already ended says when
+// and why it ended, exits 0, and sends the BAS no Disconnect-Request.
+func TestKickClosedSession(t *testing.T) {
+	var heard atomic.Int32
+	c := newCLIEnv(t, "sqlite", func(*layeh.Packet) (bool, int) { heard.Add(1); return true, 0 })
+	ctx := context.Background()
+	if _, _, err := c.st.EnsureAccount(ctx, access.Account{Username: "2026001"}); err != nil {
+		t.Fatal(err)
+	}
+	aaa := store.NewAAA(c.st)
+	defer aaa.Close()
+	res, err := aaa.RecordAccounting(ctx, []access.AcctRecord{{Kind: access.AcctStart, NAS: "dorm-bras-1", Area: "dorm",
+		AcctSessionID: "K2", Username: "2026001", MAC: "02:00:00:00:00:02", IP: "10.0.0.2"}})
+	if err != nil || res[0].SessionID == 0 {
+		t.Fatalf("start: %+v %v", res, err)
+	}
+	if _, err := c.st.CloseSession(ctx, res[0].SessionID, "mac unbound"); err != nil {
+		t.Fatal(err)
+	}
+	id := fmt.Sprint(res[0].SessionID)
+	code, out := c.run("kick", id, "--reason", "abuse report", "--actor", "op1")
+	if code != 0 || !strings.Contains(out, "session #"+id+" of 2026001 is already closed: at ") || !strings.Contains(out, "mac unbound") {
+		t.Fatalf("kick of a closed session: exit %d:\n%s", code, out)
+	}
+	// kick waits for the answer, so a request sent would have been counted.
+	if n := heard.Load(); n != 0 {
+		t.Fatalf("the BAS received %d Disconnect-Requests for a closed session", n)
+	}
+	if code, out := c.run("kick", "999999"); code == 0 || !strings.Contains(out, "no session #999999") {
+		t.Fatalf("kick of no session: exit %d:\n%s", code, out)
+	}
 }

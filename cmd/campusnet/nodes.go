@@ -16,7 +16,7 @@ func nodesCommand() command {
 	var stale time.Duration
 	return command{
 		name:  "nodes",
-		short: "list the portal nodes (网络信息中心-X): address, version, last heartbeat, recent logins and BAS errors; marks stale ones",
+		short: "list the portal nodes (网络信息中心-X): address, version, last heartbeat, recent logins and BAS errors; marks stopped and stale ones",
 		flags: func(fs *flag.FlagSet) {
 			fs.DurationVar(&stale, "stale", time.Minute, "a node whose last heartbeat is older than this is STALE")
 		},
@@ -49,7 +49,10 @@ func writeNodes(env *cli, nodes []access.PortalNode, now time.Time, stale time.D
 	for _, n := range nodes {
 		beat := access.FromMillis(n.HeartbeatAt)
 		state := "ok"
-		if now.Sub(beat) > stale {
+		switch {
+		case n.StoppedAt != 0: // stopped cleanly: not stale, and not alive
+			state = "stopped"
+		case now.Sub(beat) > stale:
 			state = "STALE"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s (%s ago)\t%d\t%d\t%d\n", n.NodeID, state, n.Address, n.Version,

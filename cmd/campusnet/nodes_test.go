@@ -23,10 +23,15 @@ func TestNodesListsAndMarksStale(t *testing.T) {
 	for _, n := range []access.PortalNode{
 		{NodeID: "1", Address: "10.0.0.1:80", Version: "v1.2", StartedAt: access.Millis(now.Add(-time.Hour)), HeartbeatAt: access.Millis(now.Add(-5 * time.Second)), LoginsOK: 42, LoginsFailed: 3},
 		{NodeID: "3", Address: "10.0.0.3:80", Version: "v1.1", StartedAt: access.Millis(now.Add(-48 * time.Hour)), HeartbeatAt: access.Millis(now.Add(-10 * time.Minute)), BASErrors: 17},
+		{NodeID: "5", Address: "10.0.0.5:80", Version: "v1.2", StartedAt: access.Millis(now.Add(-time.Hour)), HeartbeatAt: access.Millis(now.Add(-2 * time.Second))},
 	} {
 		if err := st.HeartbeatNode(context.Background(), n); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Node 5 stopped cleanly just now: stopped at once, never "ok".
+	if ok, err := st.StopNode(context.Background(), "5"); !ok || err != nil {
+		t.Fatalf("stop: %v %v", ok, err)
 	}
 	cfgPath := filepath.Join(dir, "c.toml")
 	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("[server]\ndatabase = %q\n", dsn)), 0o600); err != nil {
@@ -37,7 +42,7 @@ func TestNodesListsAndMarksStale(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 3 {
+	if len(lines) != 4 {
 		t.Fatalf("output:\n%s", out.String())
 	}
 	if f := strings.Fields(lines[1]); f[0] != "1" || f[1] != "ok" || !strings.Contains(lines[1], "42") {
@@ -45,6 +50,9 @@ func TestNodesListsAndMarksStale(t *testing.T) {
 	}
 	if f := strings.Fields(lines[2]); f[0] != "3" || f[1] != "STALE" || !strings.Contains(lines[2], "17") {
 		t.Fatalf("node 3: %q", lines[2])
+	}
+	if f := strings.Fields(lines[3]); f[0] != "5" || f[1] != "stopped" {
+		t.Fatalf("node 5: %q", lines[3])
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -85,7 +86,7 @@ func kickCommand() command {
 		short: "end a session: Disconnect-Request to its BAS; prints the ACK, NAK (with Error-Cause) or silence",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&reason, "reason", "operator kick", "why (audited)")
-			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER, $USER, else the login name)")
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
 			if len(args) != 1 {
@@ -100,6 +101,19 @@ func kickCommand() command {
 				return err
 			}
 			defer st.Close()
+			// A session that is already closed has nothing to end at the
+			// BAS: say when and why it closed, send nothing, succeed.
+			sess, err := st.SessionByID(ctx, id)
+			if errors.Is(err, access.ErrNotFound) {
+				return fmt.Errorf("no session #%d (see campusnet sessions)", id)
+			}
+			if err != nil {
+				return err
+			}
+			if sess.Status == access.SessionClosed {
+				fmt.Fprintf(env.stdout, "session #%d of %s is already closed: %s\n", id, sess.Username, closedWhenWhy(sess))
+				return nil
+			}
 			disc := newCLIDisconnector(cfg, st)
 			defer disc.Close()
 			out, err := disc.DisconnectSession(ctx, id, actor, reason)
@@ -181,6 +195,19 @@ func disconnectAll(ctx context.Context, out io.Writer, cfg *config.Config, st *s
 		return exitError{1}
 	}
 	return nil
+}
+
+// closedWhenWhy says when a closed session ended and why.
+func closedWhenWhy(s access.Session) string {
+	when := s.StoppedAt
+	if when == 0 {
+		when = s.LastUpdateAt
+	}
+	why := orDefault(s.CloseReason, "no reason recorded")
+	if s.TerminateCause != "" {
+		why += " (" + s.TerminateCause + ")"
+	}
+	return "at " + fmtMillis(when) + ", " + why
 }
 
 func dash(s string) string {

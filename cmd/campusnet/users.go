@@ -31,7 +31,7 @@ func usersImportCommand() command {
 				"disable the accounts of the file's roles that the file does not list (people who left); never with bad rows")
 			fs.StringVar(&reason, "reason", "", "the reason disabled people see (default: not in the roster of FILE)")
 			fs.BoolVar(&force, "force", false, "with --disable-missing: disable even when that is more than half the accounts of those roles")
-			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER, $USER, else the login name)")
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
 			if len(args) != 1 {

@@ -29,7 +29,7 @@ func usersAddCommand() command {
 			fs.StringVar(&role, "role", "student", "student, staff or operator")
 			fs.StringVar(&phone, "phone", "", "phone number")
 			fs.StringVar(&reason, "reason", "", "why (required; audited), e.g. \"exchange student, passport checked\"")
-			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER or $USER)")
+			fs.StringVar(&actor, "actor", defaultActor(), "who does it (default $SUDO_USER, $USER, else the login name)")
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
 			if err := oneUserWithReason(args, reason); err != nil {

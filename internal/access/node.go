@@ -8,6 +8,8 @@ type PortalNode struct {
 	Version     string `db:"version"`
 	StartedAt   int64  `db:"started_at"`   // unix ms
 	HeartbeatAt int64  `db:"heartbeat_at"` // unix ms
+	// StoppedAt is when the node stopped cleanly (unix ms), 0 while it runs.
+	StoppedAt int64 `db:"stopped_at"`
 	// Recent counts (the node's last few minutes, as it last reported them).
 	LoginsOK     int64 `db:"logins_ok"`
 	LoginsFailed int64 `db:"logins_failed"`

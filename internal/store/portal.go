@@ -132,7 +132,8 @@ func (s *Store) ActiveCycle(ctx context.Context, accountID int64, area string) (
 }
 
 // HeartbeatNode records a portal node's heartbeat. StartedAt,
-// Address and Version are replaced too: a restarted node shows its new start.
+// Address and Version are replaced too: a restarted node shows its new start,
+// and is no longer stopped.
 func (s *Store) HeartbeatNode(ctx context.Context, n access.PortalNode) error {
 	if n.NodeID == "" {
 		return fmt.Errorf("store: heartbeat: empty node id: %w", access.ErrInvalid)
@@ -145,7 +146,7 @@ func (s *Store) HeartbeatNode(ctx context.Context, n access.PortalNode) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, version = excluded.version,
 			started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, logins_ok = excluded.logins_ok,
-			logins_failed = excluded.logins_failed, bas_errors = excluded.bas_errors`),
+			logins_failed = excluded.logins_failed, bas_errors = excluded.bas_errors, stopped_at = 0`),
 		n.NodeID, n.Address, n.Version, n.StartedAt, n.HeartbeatAt, n.LoginsOK, n.LoginsFailed, n.BASErrors)
 	if err != nil {
 		return fmt.Errorf("store: heartbeat of node %s: %w", n.NodeID, err)
@@ -156,12 +157,24 @@ func (s *Store) HeartbeatNode(ctx context.Context, n access.PortalNode) error {
 // PortalNodes lists every portal node that ever sent a heartbeat, by node id.
 func (s *Store) PortalNodes(ctx context.Context) ([]access.PortalNode, error) {
 	var out []access.PortalNode
-	err := s.db.SelectContext(ctx, &out, `SELECT node_id, address, version, started_at, heartbeat_at, logins_ok, logins_failed, bas_errors
+	err := s.db.SelectContext(ctx, &out, `SELECT node_id, address, version, started_at, heartbeat_at, stopped_at, logins_ok, logins_failed, bas_errors
 		FROM portal_nodes ORDER BY node_id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: portal nodes: %w", err)
 	}
 	return out, nil
+}
+
+// StopNode records that a portal node stopped cleanly, now; its next
+// heartbeat (a restart) clears it. It reports whether the node had a row.
+func (s *Store) StopNode(ctx context.Context, nodeID string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE portal_nodes SET stopped_at = ? WHERE node_id = ?`),
+		access.Millis(s.now()), nodeID)
+	if err != nil {
+		return false, fmt.Errorf("store: stop node %s: %w", nodeID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }
 
 // DeletePortalNode removes a retired node's row; it reports whether one was there.

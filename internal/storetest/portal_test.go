@@ -138,6 +138,22 @@ func TestPortalNodes(t *testing.T) {
 		if err := s.HeartbeatNode(ctx, access.PortalNode{}); !errors.Is(err, access.ErrInvalid) {
 			t.Fatalf("empty id: %v", err)
 		}
+		// A clean stop is kept until the node's next heartbeat.
+		if ok, err := s.StopNode(ctx, "3"); !ok || err != nil {
+			t.Fatalf("stop: %v %v", ok, err)
+		}
+		if ok, err := s.StopNode(ctx, "9"); ok || err != nil {
+			t.Fatalf("stop of no node: %v %v", ok, err)
+		}
+		if nodes, err := s.PortalNodes(ctx); err != nil || nodes[1].StoppedAt == 0 || nodes[0].StoppedAt != 0 {
+			t.Fatalf("after stop: %+v %v", nodes, err)
+		}
+		if err := s.HeartbeatNode(ctx, access.PortalNode{NodeID: "3", StartedAt: 40, HeartbeatAt: 40}); err != nil {
+			t.Fatal(err)
+		}
+		if nodes, err := s.PortalNodes(ctx); err != nil || nodes[1].StoppedAt != 0 {
+			t.Fatalf("after restart: %+v %v", nodes, err)
+		}
 		if ok, err := s.DeletePortalNode(ctx, "1"); !ok || err != nil {
 			t.Fatalf("delete: %v %v", ok, err)
 		}
