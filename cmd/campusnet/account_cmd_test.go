@@ -137,7 +137,7 @@ func TestCLIArgumentsFromOutside(t *testing.T) {
 				{"devices", "list", "2026007\xff"},
 			} {
 				code, out := c.run(args...)
-				if code != 2 || !strings.Contains(out, "has a control character or is not UTF-8; nothing was done") {
+				if code != 2 || !strings.Contains(out, "has control characters or is not UTF-8; nothing was done") {
 					t.Fatalf("%q: %d\n%s", args, code, out)
 				}
 				if strings.ContainsAny(out, "\x00\x1b") || strings.Contains(out, "pq:") {

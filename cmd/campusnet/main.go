@@ -132,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// it reaches SQL (PostgreSQL refuses such bytes) or the terminal.
 	for _, a := range args[bestLen:] {
 		if !cleanArg(a) {
-			fmt.Fprintf(stderr, "campusnet %s: argument %q has a control character or is not UTF-8; nothing was done\n", c.name, a)
+			fmt.Fprintf(stderr, "campusnet %s: argument %q has control characters or is not UTF-8; nothing was done\n", c.name, a)
 			return 2
 		}
 	}
