@@ -56,6 +56,19 @@ func first(q url.Values, names []string, max int) string {
 	return ""
 }
 
+// firstText is first for a value shown back to the person: control
+// characters and invalid UTF-8 are removed before the spaces they exposed
+// are trimmed, and again after the cut, so the value reads back the same
+// from the portal's own form fields.
+func firstText(q url.Values, names []string, max int) string {
+	for _, n := range names {
+		if v := strings.TrimSpace(cleanText(q.Get(n))); v != "" {
+			return strings.TrimSpace(cut(v, max))
+		}
+	}
+	return ""
+}
+
 func cut(s string, max int) string {
 	if len(s) <= max {
 		return s
@@ -86,7 +99,7 @@ func sourceAddr(r *http.Request) netip.Addr {
 func (p *Portal) resolveEntry(q url.Values, src netip.Addr) (entry, *entryProblem) {
 	var e entry
 	e.URL = safeURL(first(q, paramURL, maxURLLen))
-	e.SSID = cleanText(first(q, paramSSID, maxSSIDLen))
+	e.SSID = firstText(q, paramSSID, maxSSIDLen)
 	if m := first(q, paramMAC, maxParamLen); m != "" {
 		if mac, err := access.NormalizeMAC(m); err == nil {
 			e.MAC = mac

@@ -20,7 +20,10 @@ import (
 // UnbindDevice, money changes by billing.
 
 func (s *Service) adminSearch(w http.ResponseWriter, r *http.Request, q *request) error {
-	term := strings.TrimSpace(r.URL.Query().Get("q"))
+	term, err := outsideText(r.URL.Query().Get("q"), maxSearchLen)
+	if err != nil {
+		return badField("selfservice.input.field.search")
+	}
 	var found []access.Account
 	if term != "" {
 		var err error
@@ -58,7 +61,11 @@ type adminUserData struct {
 }
 
 func (s *Service) targetAccount(r *http.Request) (access.Account, error) {
-	return s.st.AccountByUsername(r.Context(), mux.Vars(r)["username"])
+	name, err := outsideText(mux.Vars(r)["username"], maxUsernameLen)
+	if err != nil {
+		return access.Account{}, errNotFound()
+	}
+	return s.st.AccountByUsername(r.Context(), name)
 }
 
 func (s *Service) adminUser(w http.ResponseWriter, r *http.Request, q *request) error {
@@ -111,7 +118,10 @@ func (s *Service) userURL(acc access.Account) string {
 
 // operatorReason reads the reason an operator must give.
 func operatorReason(r *http.Request) (string, error) {
-	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	reason, err := outsideText(r.PostFormValue("reason"), maxReasonInput)
+	if err != nil {
+		return "", badField("selfservice.input.field.reason")
+	}
 	if reason == "" {
 		return "", errBadRequest("请填写原因（会记入审计日志） / Give a reason (it goes into the audit log)")
 	}
@@ -255,8 +265,11 @@ func (s *Service) changeMoney(r *http.Request, q *request, acc access.Account) (
 	case kind != access.LedgerRecharge && kind != access.LedgerAdjustment:
 		return flash{}, errBadRequest("请选择充值或调整 / Choose recharge or adjustment")
 	}
-	ref := strings.TrimSpace(r.PostFormValue("reference"))
-	if ref == "" || len(ref) > 100 {
+	ref, err := outsideText(r.PostFormValue("reference"), 100)
+	if err != nil {
+		return flash{}, badField("selfservice.input.field.reference")
+	}
+	if ref == "" {
 		return flash{}, errBadRequest("表单缺少编号，请刷新页面 / The form lacks its reference: reload the page")
 	}
 	var e access.LedgerEntry

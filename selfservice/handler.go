@@ -280,11 +280,33 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// localPath keeps a post-login redirect on this site.
+// localPath keeps a post-login redirect on this site: next must parse as
+// a path (with an optional query) and nothing more; anything else, or any
+// control character or backslash, which browsers drop or read as a slash
+// ("/\t/evil.example/" is "//evil.example/" to them), gives "/". The
+// path is given back as url.URL writes it, not as it came.
 func localPath(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+	if next == "" || strings.ContainsAny(next, "\\") {
 		return "/"
 	}
-	return next
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || strings.ContainsAny(u.Path, "\\") {
+		return "/"
+	}
+	for _, r := range u.Path + u.RawQuery {
+		if r < 0x20 || r == 0x7f {
+			return "/"
+		}
+	}
+	out := (&url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}).String()
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {
+		return "/"
+	}
+	return out
 }

@@ -17,8 +17,11 @@ import (
 // the rate limits, and returns the account (creating the row for a
 // directory user seen for the first time).
 func (s *Service) login(ctx context.Context, r *http.Request, username, password string) (access.Account, error) {
-	username = strings.TrimSpace(username)
-	if username == "" || password == "" || len(username) > 128 || len(password) > 1024 {
+	username, err := outsideText(username, maxUsernameLen)
+	if err != nil {
+		return access.Account{}, badField("selfservice.input.field.username")
+	}
+	if username == "" || password == "" || len(password) > 1024 {
 		s.metrics.logins.WithLabelValues(string(access.ReasonBadCredentials)).Inc()
 		return access.Account{}, errRefusal(http.StatusUnauthorized, access.RefuseBadCredentials())
 	}

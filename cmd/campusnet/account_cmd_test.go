@@ -112,3 +112,45 @@ func TestAccountDisableEnable(t *testing.T) {
 		t.Fatalf("audit actions: %s", got)
 	}
 }
+
+// TestCLIArgumentsFromOutside: a user name or reason with invalid UTF-8 or
+// a control character is refused before it reaches the database, on both
+// databases (PostgreSQL answered "pq: invalid byte sequence"), with the
+// bytes quoted so an escape sequence never reaches the terminal raw.
+func TestCLIArgumentsFromOutside(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			c := newCLIEnv(t, kind, nil)
+			ctx := context.Background()
+			if _, _, err := c.st.EnsureAccount(ctx, access.Account{Username: "2026007"}); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{
+				{"account", "show", "2026007\xff"},
+				{"account", "show", "\x1b[2J2026007"},
+				{"account", "show", "2026007\x00"},
+				{"account", "reset-password", "2026007\xff", "--reason", "x"},
+				{"account", "recharge", "2026007\xc0", "10", "--reason", "x"},
+				{"account", "disable", "2026007", "--reason", "shared\xff"},
+				{"account", "disable", "2026007", "--reason=shared\x00"},
+				{"devices", "list", "2026007\xff"},
+			} {
+				code, out := c.run(args...)
+				if code != 2 || !strings.Contains(out, "has control characters or is not UTF-8; nothing was done") {
+					t.Fatalf("%q: %d\n%s", args, code, out)
+				}
+				if strings.ContainsAny(out, "\x00\x1b") || strings.Contains(out, "pq:") {
+					t.Fatalf("%q: the answer carries the raw bytes or the database's error:\n%s", args, out)
+				}
+			}
+			a, err := c.st.AccountByUsername(ctx, "2026007")
+			if err != nil || a.Disabled {
+				t.Fatalf("after the refused commands: %+v %v", a, err)
+			}
+			if code, out := c.run("account", "show", "2026007"); code != 0 {
+				t.Fatalf("a clean name: %d\n%s", code, out)
+			}
+		})
+	}
+}

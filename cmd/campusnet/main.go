@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -125,6 +126,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage: campusnet %s [flags] %s\n\n%s\n\nflags:\n", c.name, c.args, c.short)
 		fs.PrintDefaults()
 	}
+	// Every argument and flag value is text from outside: one with a
+	// control character or invalid UTF-8 (a user name typed in a Latin-1
+	// terminal, an escape sequence pasted) is refused here, before any of
+	// it reaches SQL (PostgreSQL refuses such bytes) or the terminal.
+	for _, a := range args[bestLen:] {
+		if !cleanArg(a) {
+			fmt.Fprintf(stderr, "campusnet %s: argument %q has control characters or is not UTF-8; nothing was done\n", c.name, a)
+			return 2
+		}
+	}
 	pos, err := parseInterspersed(fs, args[bestLen:])
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -147,6 +158,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campusnet %s: %v\n", c.name, err)
 		return 1
 	}
+}
+
+// cleanArg reports whether a command-line argument is UTF-8 without
+// control characters.
+func cleanArg(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseInterspersed parses flags that may stand before, between or after the

@@ -120,7 +120,13 @@ func TestTLSListeners(t *testing.T) {
 	}
 	// The plain self-service listener sends people to HTTPS, the webhook excepted.
 	plain := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err = plain.Post("http://"+s.Addr("selfservice")+"/api/v1/login", "application/json", strings.NewReader(`{}`))
+	// Without public_url: the HTTPS listener's own address, not the Host header.
+	req, err = http.NewRequest(http.MethodPost, "http://"+s.Addr("selfservice")+"/api/v1/login", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "evil.example"
+	resp, err = plain.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,5 +142,65 @@ func TestTLSListeners(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("webhook on the plain listener: %d, want 401 (unsigned)", resp.StatusCode)
+	}
+}
+
+// TestSelfServiceHTTPSRedirect: the plain listener's redirect goes to the
+// configured public URL whatever the Host header says, and the HTTPS
+// answers carry HSTS (the portal's do not: captive portals stay on HTTP).
+func TestSelfServiceHTTPSRedirect(t *testing.T) {
+	t.Parallel()
+	cert, key, pool := selfSigned(t)
+	cfg := testConfig(t, "sqlite:"+filepath.Join(t.TempDir(), "c.db"), "")
+	cfg.SelfService.PublicURL = "https://selfaaa.example.edu/"
+	cfg.Portal.TLSListen, cfg.Portal.TLSCert, cfg.Portal.TLSKey = "127.0.0.1:0", cert, key
+	cfg.SelfService.TLSListen, cfg.SelfService.TLSCert, cfg.SelfService.TLSKey = "127.0.0.1:0", cert, key
+	s := startServer(t, cfg, false)
+	noFollow := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	plain := &http.Client{Timeout: 10 * time.Second, CheckRedirect: noFollow}
+	for host, want := range map[string]string{
+		"":                          "https://selfaaa.example.edu/login?next=%2Fdevices",
+		"evil.example":              "https://selfaaa.example.edu/login?next=%2Fdevices",
+		"evil.example:8443":         "https://selfaaa.example.edu/login?next=%2Fdevices",
+		"selfaaa.example.edu.evil/": "https://selfaaa.example.edu/login?next=%2Fdevices",
+	} {
+		req, err := http.NewRequest(http.MethodGet, "http://"+s.Addr("selfservice")+"/login?next=%2Fdevices", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		resp, err := plain.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusPermanentRedirect && resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("Host %q: %d", host, resp.StatusCode)
+		}
+		if resp.StatusCode == http.StatusPermanentRedirect && resp.Header.Get("Location") != want {
+			t.Fatalf("Host %q: Location %q, want %q", host, resp.Header.Get("Location"), want)
+		}
+		if resp.Header.Get("Strict-Transport-Security") != "" {
+			t.Fatal("HSTS on plain HTTP")
+		}
+	}
+	tlsClient := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, CheckRedirect: noFollow}
+	resp, err := tlsClient.Get("https://" + s.Addr("selfservice-tls") + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Strict-Transport-Security") != "max-age=31536000" {
+		t.Fatalf("self-service over TLS: %d, HSTS %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
+	}
+	resp, err = tlsClient.Get("https://" + s.Addr("portal-tls") + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Fatal("the portal sends HSTS: phones could no longer reach the captive page over HTTP")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/campusnet/campusnet/billing"
 	"github.com/campusnet/campusnet/internal/access"
@@ -43,7 +44,7 @@ func (s *server) startSelfService(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.serveTLS("selfservice-tls", s.cfg.SelfService.TLSListen, s.cfg.SelfService.TLSCert, s.cfg.SelfService.TLSKey, svc); err != nil {
+	if err := s.serveTLS("selfservice-tls", s.cfg.SelfService.TLSListen, s.cfg.SelfService.TLSCert, s.cfg.SelfService.TLSKey, withHSTS(svc)); err != nil {
 		ln.Close()
 		return err
 	}
@@ -52,16 +53,38 @@ func (s *server) startSelfService(ctx context.Context) error {
 		// Passwords travel only over TLS: the plain listener sends people
 		// to HTTPS and keeps serving only the payment webhook (signed
 		// with HMAC) and the health check.
-		plain = toHTTPS(s.Addr("selfservice-tls"), svc, "/api/v1/payments/notify", "/healthz")
+		plain = toHTTPS(s.cfg.SelfService.PublicURL, s.Addr("selfservice-tls"), svc, "/api/v1/payments/notify", "/healthz")
 	}
 	s.serveHTTP("selfservice", ln, plain)
 	return nil
 }
 
-// toHTTPS redirects every request to the same path on the HTTPS listener
-// (308 keeps the method and body), except the paths listed, which h serves.
-func toHTTPS(tlsAddr string, h http.Handler, keep ...string) http.Handler {
-	_, port, _ := net.SplitHostPort(tlsAddr)
+// hstsMaxAge is how long a browser that reached self-service over TLS
+// keeps to HTTPS for its host (a year; the host only, not its subdomains).
+const hstsMaxAge = "max-age=31536000"
+
+// withHSTS adds Strict-Transport-Security to the TLS listener's answers.
+func withHSTS(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", hstsMaxAge)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// toHTTPS redirects every request to the same path under publicURL, the
+// configured HTTPS address, or the HTTPS listener's own address when none
+// is configured (308 keeps the method and body), except the paths listed,
+// which h serves. The Host header never names the target.
+func toHTTPS(publicURL, tlsAddr string, h http.Handler, keep ...string) http.Handler {
+	base := strings.TrimSuffix(publicURL, "/")
+	if base == "" {
+		host, port, _ := net.SplitHostPort(tlsAddr)
+		if port == "443" {
+			base = "https://" + host
+		} else {
+			base = "https://" + net.JoinHostPort(host, port)
+		}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, k := range keep {
 			if r.URL.Path == k {
@@ -69,14 +92,14 @@ func toHTTPS(tlsAddr string, h http.Handler, keep ...string) http.Handler {
 				return
 			}
 		}
-		host := r.Host
-		if hh, _, err := net.SplitHostPort(host); err == nil {
-			host = hh
+		target := base + r.URL.EscapedPath()
+		if !strings.HasPrefix(r.URL.EscapedPath(), "/") {
+			target = base + "/"
 		}
-		if port != "443" {
-			host = net.JoinHostPort(host, port)
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
 		}
-		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
+		http.Redirect(w, r, target, http.StatusPermanentRedirect)
 	})
 }
 

@@ -113,6 +113,12 @@ type SelfService struct {
 	TLSListen     string   `toml:"tls_listen"`
 	TLSCert       string   `toml:"tls_cert"`
 	TLSKey        string   `toml:"tls_key"`
+	// PublicURL is the HTTPS address people use for self-service
+	// ("https://selfaaa.example.edu/"): with tls_listen, the plain
+	// listener redirects there, never to the request's Host header.
+	// Default: portal.selfservice_url when it is https, else tls_listen's
+	// own address (which then must name a host, not 0.0.0.0).
+	PublicURL string `toml:"public_url"`
 	// MaxRecharge bounds one webhook recharge, in yuan (default 2000.00).
 	MaxRecharge    float64 `toml:"max_recharge"`
 	MaxRechargeFen int64   `toml:"-"`
@@ -418,6 +424,19 @@ func (c *Config) fill(file string) error {
 	}
 	if u, err := url.Parse(c.Portal.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return bad("portal.public_url", "want an absolute http(s) URL, got %q", c.Portal.PublicURL)
+	}
+	if c.SelfService.TLSListen != "" && c.SelfService.PublicURL == "" {
+		if u, err := url.Parse(c.Portal.SelfServiceURL); err == nil && u.Scheme == "https" && u.Host != "" {
+			c.SelfService.PublicURL = c.Portal.SelfServiceURL
+		} else if host, _, err := net.SplitHostPort(c.SelfService.TLSListen); err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+			return bad("selfservice.public_url", "tls_listen %q names no host people can reach: give the HTTPS address, e.g. \"https://selfaaa.example.edu/\"", c.SelfService.TLSListen)
+		}
+	}
+	if c.SelfService.PublicURL != "" {
+		if u, err := url.Parse(c.SelfService.PublicURL); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil ||
+			u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(c.SelfService.PublicURL, "\x00\t\r\n ") {
+			return bad("selfservice.public_url", "want an absolute https URL without query, got %q", c.SelfService.PublicURL)
+		}
 	}
 	if c.SelfService.MaxRecharge < 0 {
 		return bad("selfservice.max_recharge", "must be positive")

@@ -232,3 +232,34 @@ func TestAreaDisplayNames(t *testing.T) {
 		t.Fatalf("control character: %v", err)
 	}
 }
+
+// TestSelfServicePublicURL: the address the plain listener redirects to
+// comes from the file, never from a request.
+func TestSelfServicePublicURL(t *testing.T) {
+	const tlsKeys = "tls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n"
+	for text, want := range map[string]string{
+		"[selfservice]\ntls_listen = \"0.0.0.0:443\"\npublic_url = \"https://selfaaa.example.edu/\"\n" + tlsKeys:             "https://selfaaa.example.edu/",
+		"[portal]\nselfservice_url = \"https://self.example.edu/\"\n[selfservice]\ntls_listen = \"0.0.0.0:443\"\n" + tlsKeys: "https://self.example.edu/",
+		"[selfservice]\ntls_listen = \"10.0.0.8:443\"\n" + tlsKeys:                                                           "",
+		"": "",
+	} {
+		c, err := Parse(text, "t.toml")
+		if err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		if c.SelfService.PublicURL != want {
+			t.Errorf("%q: public_url %q, want %q", text, c.SelfService.PublicURL, want)
+		}
+	}
+	for _, text := range []string{
+		"[selfservice]\ntls_listen = \"0.0.0.0:443\"\n" + tlsKeys,
+		"[selfservice]\ntls_listen = \":443\"\n" + tlsKeys,
+		"[selfservice]\npublic_url = \"http://selfaaa.example.edu/\"\n",
+		"[selfservice]\npublic_url = \"https://selfaaa.example.edu/?x=1\"\n",
+		"[selfservice]\npublic_url = \"https:///\"\n",
+	} {
+		if _, err := Parse(text, "t.toml"); err == nil || !strings.Contains(err.Error(), "selfservice.public_url") {
+			t.Errorf("%q: %v, want a selfservice.public_url error", text, err)
+		}
+	}
+}
