@@ -163,27 +163,18 @@ func TestSessionsAndKick(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCLIEnv(t, "sqlite", tt.answer)
+			sid := c.startSession(t, "2026001", "K1", "02:00:00:00:00:01", "10.0.0.1")
 			ctx := context.Background()
-			if _, _, err := c.st.EnsureAccount(ctx, access.Account{Username: "2026001"}); err != nil {
-				t.Fatal(err)
-			}
-			aaa := store.NewAAA(c.st)
-			defer aaa.Close()
-			res, err := aaa.RecordAccounting(ctx, []access.AcctRecord{{Kind: access.AcctStart, NAS: "dorm-bras-1", Area: "dorm",
-				AcctSessionID: "K1", Username: "2026001", MAC: "02:00:00:00:00:01", IP: "10.0.0.1"}})
-			if err != nil || res[0].SessionID == 0 {
-				t.Fatalf("start: %+v %v", res, err)
-			}
 			code, out := c.run("sessions", "--user", "2026001", "--online")
 			if code != 0 || !strings.Contains(out, "02:00:00:00:00:01") || !strings.Contains(out, "online") {
 				t.Fatalf("sessions: %d\n%s", code, out)
 			}
-			id := fmt.Sprint(res[0].SessionID)
+			id := fmt.Sprint(sid)
 			code, out = c.run("kick", id, "--reason", "abuse report", "--actor", "op1")
 			if code != tt.code || !strings.Contains(out, tt.want) {
 				t.Fatalf("kick: exit %d, want %d and %q:\n%s", code, tt.code, tt.want, out)
 			}
-			s, err := c.st.SessionByID(ctx, res[0].SessionID)
+			s, err := c.st.SessionByID(ctx, sid)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,26 +214,35 @@ func FuzzDevicesImport(f *testing.F) {
 	})
 }
 
+// startSession makes user's account (if new) and starts a session for it
+// at dorm-bras-1 as RADIUS accounting does, returning its id.
+func (c *cliEnv) startSession(t *testing.T, user, asid, mac, ip string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	if _, _, err := c.st.EnsureAccount(ctx, access.Account{Username: user}); err != nil {
+		t.Fatal(err)
+	}
+	aaa := store.NewAAA(c.st)
+	defer aaa.Close()
+	res, err := aaa.RecordAccounting(ctx, []access.AcctRecord{{Kind: access.AcctStart, NAS: "dorm-bras-1", Area: "dorm",
+		AcctSessionID: asid, Username: user, MAC: mac, IP: ip}})
+	if err != nil || res[0].SessionID == 0 {
+		t.Fatalf("start: %+v %v", res, err)
+	}
+	return res[0].SessionID
+}
+
 // TestKickClosedSession: kicking a session that has already ended says when
 // and why it ended, exits 0, and sends the BAS no Disconnect-Request.
 func TestKickClosedSession(t *testing.T) {
 	var heard atomic.Int32
 	c := newCLIEnv(t, "sqlite", func(*layeh.Packet) (bool, int) { heard.Add(1); return true, 0 })
 	ctx := context.Background()
-	if _, _, err := c.st.EnsureAccount(ctx, access.Account{Username: "2026001"}); err != nil {
+	sid := c.startSession(t, "2026001", "K2", "02:00:00:00:00:02", "10.0.0.2")
+	if _, err := c.st.CloseSession(ctx, sid, "mac unbound"); err != nil {
 		t.Fatal(err)
 	}
-	aaa := store.NewAAA(c.st)
-	defer aaa.Close()
-	res, err := aaa.RecordAccounting(ctx, []access.AcctRecord{{Kind: access.AcctStart, NAS: "dorm-bras-1", Area: "dorm",
-		AcctSessionID: "K2", Username: "2026001", MAC: "02:00:00:00:00:02", IP: "10.0.0.2"}})
-	if err != nil || res[0].SessionID == 0 {
-		t.Fatalf("start: %+v %v", res, err)
-	}
-	if _, err := c.st.CloseSession(ctx, res[0].SessionID, "mac unbound"); err != nil {
-		t.Fatal(err)
-	}
-	id := fmt.Sprint(res[0].SessionID)
+	id := fmt.Sprint(sid)
 	code, out := c.run("kick", id, "--reason", "abuse report", "--actor", "op1")
 	if code != 0 || !strings.Contains(out, "session #"+id+" of 2026001 is already closed: at ") || !strings.Contains(out, "mac unbound") {
 		t.Fatalf("kick of a closed session: exit %d:\n%s", code, out)
