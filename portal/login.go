@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/device"
@@ -65,15 +64,7 @@ func (p *Portal) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 // validUsername rejects names no directory holds, before they cost a hash.
 func validUsername(u string) bool {
-	if u == "" || len(u) > maxUsernameLen || !utf8.ValidString(u) {
-		return false
-	}
-	for _, c := range u {
-		if c < 0x20 || c == 0x7f {
-			return false
-		}
-	}
-	return true
+	return u != "" && len(u) <= maxUsernameLen && access.PlainText(u)
 }
 
 // limited checks the failed-login buckets of the account and the source.

@@ -289,20 +289,16 @@ func localPath(next string) string {
 	if next == "" || strings.ContainsAny(next, "\\") {
 		return "/"
 	}
-	for _, r := range next {
-		if r < 0x20 || r == 0x7f {
-			return "/"
-		}
+	if !access.PlainText(next) {
+		return "/"
 	}
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
 		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || strings.ContainsAny(u.Path, "\\") {
 		return "/"
 	}
-	for _, r := range u.Path + u.RawQuery {
-		if r < 0x20 || r == 0x7f {
-			return "/"
-		}
+	if !access.PlainText(u.Path + u.RawQuery) {
+		return "/"
 	}
 	out := (&url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}).String()
 	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/i18n"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/roster"
@@ -204,12 +205,7 @@ func readUpload(r *http.Request) (string, []byte, error) {
 // uploadName is the base name of an uploaded file, safe to audit and show.
 func uploadName(n string) string {
 	n = path.Base(strings.ReplaceAll(n, `\`, "/"))
-	n = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f || r == utf8.RuneError {
-			return -1
-		}
-		return r
-	}, n)
+	n = access.StripControl(n)
 	if n == "." || n == "/" || n == "" {
 		n = "upload.csv"
 	}

@@ -3,8 +3,8 @@ package selfservice
 import (
 	"errors"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/i18n"
 )
 
@@ -27,13 +27,8 @@ var errBadText = errors.New("text with control characters, invalid UTF-8 or too 
 // handler turns that into a 400, or a 404 for a name in a path, since no
 // account can have such a name.
 func outsideText(s string, max int) (string, error) {
-	if !utf8.ValidString(s) {
+	if !access.PlainText(s) {
 		return "", errBadText
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return "", errBadText
-		}
 	}
 	s = strings.TrimSpace(s)
 	if len(s) > max {

@@ -14,7 +14,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
-	"unicode/utf8"
+
+	"github.com/campusnet/campusnet/internal/access"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -162,17 +163,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // cleanArg reports whether a command-line argument is UTF-8 without
 // control characters.
-func cleanArg(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return false
-		}
-	}
-	return true
-}
+func cleanArg(s string) bool { return access.PlainText(s) }
 
 // parseInterspersed parses flags that may stand before, between or after the
 // positional arguments; "--" ends the flags. A negative number ("adjust u1

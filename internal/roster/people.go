@@ -163,7 +163,7 @@ func ParsePeople(r io.Reader) (*People, error) {
 // roster row (`campusnet users add`); the error says what is wrong.
 func NewPerson(user, name, docType, number, phone, role string) (Person, error) {
 	for _, f := range []string{user, name, docType, number, phone, role} {
-		if strings.ContainsFunc(f, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		if !access.PlainText(f) {
 			return Person{}, errors.New("control characters are not allowed")
 		}
 	}
