@@ -21,7 +21,7 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// command is one subcommand. Usage lines follow the issues' form
+// command is one subcommand. Usage lines name the arguments, then the flags
 // ("account recharge USER AMOUNT --reason …"): flags may come before or after
 // the positional arguments.
 type command struct {
