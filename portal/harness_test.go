@@ -27,6 +27,7 @@ import (
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
+	"github.com/campusnet/campusnet/internal/testwait"
 	"github.com/campusnet/campusnet/portal/portalproto"
 	"github.com/campusnet/campusnet/radius/radiusproto"
 )
@@ -499,5 +500,29 @@ func mustContain(t testing.TB, p page, wants ...string) {
 		if !strings.Contains(p.body, w) {
 			t.Fatalf("page (status %d) lacks %q:\n%s", p.status, w, p.body)
 		}
+	}
+}
+
+// waitOnline waits until the session at ip is online (the BAS's
+// Accounting-Start comes after the login's answer).
+func (h *harness) waitOnline(ip string) {
+	h.t.Helper()
+	testwait.For(h.t, "online at "+ip, func() bool {
+		s, err := h.st.LiveSessionByIP(context.Background(), ip)
+		return err == nil && s.Status == access.SessionOnline
+	})
+}
+
+// handOver gives ip to another account, as DHCP does when a student leaves
+// without an Accounting-Stop reaching us: the old session is closed stale
+// and user's session (asid, mac) starts on the same address.
+func (h *harness) handOver(ip, user, asid, mac string) {
+	h.t.Helper()
+	storetest.CloseSessionsByIP(h.t, h.st, ip, "stale")
+	aaa := store.NewAAA(h.st)
+	defer aaa.Close()
+	if _, err := aaa.RecordAccounting(context.Background(), []access.AcctRecord{{Kind: access.AcctStart, NAS: "bras-v2-chap",
+		Area: "dorm", AcctSessionID: asid, Username: user, MAC: mac, IP: ip}}); err != nil {
+		h.t.Fatal(err)
 	}
 }

@@ -283,10 +283,7 @@ func TestAlreadyOnlineAsAnotherAccount(t *testing.T) {
 	h.account("roommate", "password-2", 5000, false)
 	q := redirect("bras-v2-chap", "10.2.0.16", "")
 	mustContain(t, h.browser(uaWindows).login(q, "roommate", "password-2", nil), "已上线")
-	testwait.For(t, "online", func() bool {
-		s, err := h.st.LiveSessionByIP(context.Background(), "10.2.0.16")
-		return err == nil && s.Status == access.SessionOnline
-	})
+	h.waitOnline("10.2.0.16")
 	p := h.browser(uaWindows).login(q, "u1", "password-1", nil)
 	if p.status != http.StatusConflict {
 		t.Fatalf("status %d, want 409\n%s", p.status, p.body)
@@ -324,18 +321,9 @@ func TestTicketOnlyForItsOwnAccount(t *testing.T) {
 		t.Fatalf("no ticket:\n%s", p.body)
 	}
 	ctx := context.Background()
-	testwait.For(t, "online", func() bool {
-		s, err := h.st.LiveSessionByIP(ctx, ip)
-		return err == nil && s.Status == access.SessionOnline
-	})
+	h.waitOnline(ip)
 	// u1 leaves without a Stop reaching us; the lease goes to "next".
-	storetest.CloseSessionsByIP(t, h.st, ip, "stale")
-	aaa := store.NewAAA(h.st)
-	defer aaa.Close()
-	if _, err := aaa.RecordAccounting(ctx, []access.AcctRecord{{Kind: access.AcctStart, NAS: "bras-v2-chap", Area: "dorm",
-		AcctSessionID: "NEXT1", Username: "next", MAC: "02:00:00:00:00:41", IP: ip}}); err != nil {
-		t.Fatal(err)
-	}
+	h.handOver(ip, "next", "NEXT1", "02:00:00:00:00:41")
 	ticket := url.QueryEscape(htmlUnescape(tm[1]))
 	st := b.get("/status?ticket=" + ticket)
 	mustContain(t, st, "未在线")
@@ -362,10 +350,7 @@ func TestRedirectNeverShowsAStaleSession(t *testing.T) {
 	h.account("previous", "password-2", 4321, false)
 	b := h.browser(uaWindows)
 	mustContain(t, b.login(url.Values{}, "previous", "password-2", nil), "已上线")
-	testwait.For(t, "online", func() bool {
-		s, err := h.st.LiveSessionByIP(context.Background(), "127.0.0.1")
-		return err == nil && s.Status == access.SessionOnline
-	})
+	h.waitOnline("127.0.0.1")
 	mustContain(t, b.get("/"), "在线", "previous", "43.21")
 	p := h.browser(uaWindows).get("/?wlanuserip=127.0.0.1&wlanacname=bras-v2-chap")
 	mustContain(t, p, "校园网认证", `action="/login"`)
@@ -408,10 +393,7 @@ func TestLogoutAndStatus(t *testing.T) {
 	if tm == nil {
 		t.Fatal("no logout ticket")
 	}
-	testwait.For(t, "online", func() bool {
-		s, err := h.st.LiveSessionByIP(context.Background(), ip)
-		return err == nil && s.Status == access.SessionOnline
-	})
+	h.waitOnline(ip)
 	st := b.get("/status?ticket=" + url.QueryEscape(htmlUnescape(tm[1])))
 	mustContain(t, st, "在线", "u1", ip, "流量", "↑ 0 B · ↓ 0 B")
 	// Times carry their zone.
@@ -452,10 +434,7 @@ func TestNotifyLogoutShownOnStatus(t *testing.T) {
 	mac := "00:16:3e:aa:bb:cc"
 	p := b.login(redirect("bras-v2-chap", ip, mac), "u1", "password-1", nil)
 	tm := ticketRE.FindStringSubmatch(p.body)
-	testwait.For(t, "online", func() bool {
-		s, err := h.st.LiveSessionByIP(context.Background(), ip)
-		return err == nil && s.Status == access.SessionOnline
-	})
+	h.waitOnline(ip)
 	// An operator's Disconnect-Request at the BAS: ACK, Accounting-Stop,
 	// NTF_LOGOUT to the portal.
 	res, err := disconnect(h, "bras-v2-chap", ip)
@@ -763,10 +742,7 @@ func TestProbesAndCaptiveAPI(t *testing.T) {
 	// Log in by hand from this address (127.0.0.1 is in bras-v2-chap's subnets).
 	p := h.browser(uaWindows).login(url.Values{}, "u1", "password-1", nil)
 	mustContain(t, p, "已上线", "127.0.0.1")
-	testwait.For(t, "online", func() bool {
-		s, err := h.st.LiveSessionByIP(context.Background(), "127.0.0.1")
-		return err == nil && s.Status == access.SessionOnline
-	})
+	h.waitOnline("127.0.0.1")
 	for _, pr := range probes {
 		t.Run("after/"+pr.name, func(t *testing.T) {
 			p := get(pr.host, pr.path, pr.ua)

@@ -6,11 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/campusnet/campusnet/internal/access"
-	"github.com/campusnet/campusnet/internal/store"
-	"github.com/campusnet/campusnet/internal/storetest"
-	"github.com/campusnet/campusnet/internal/testwait"
 )
 
 // heldSteps are the help desk's steps for an address another device holds.
@@ -30,10 +25,7 @@ func TestTwoAccountsOneAddress(t *testing.T) {
 	h.account("second", "password-2", 5000, false)
 	mine := h.browser(uaWindows)
 	mustContain(t, mine.login(url.Values{}, "holder", "password-1", nil), "已上线", "holder")
-	testwait.For(t, "online", func() bool {
-		s, err := h.st.LiveSessionByIP(context.Background(), "127.0.0.1")
-		return err == nil && s.Status == access.SessionOnline
-	})
+	h.waitOnline("127.0.0.1")
 	leaks := func(p page) bool {
 		return strings.Contains(p.body, "holder") || strings.Contains(p.body, "43.21") ||
 			strings.Contains(p.body, "/logout") || strings.Contains(p.body, "ticket")
@@ -87,18 +79,8 @@ func TestOnlinePageAfterTheAddressChangedHands(t *testing.T) {
 		t.Fatalf("login answered %d %q, want 303 to /online", raw.status, loc)
 	}
 	mustContain(t, b.get(loc), "已上线", "u1")
-	ctx := context.Background()
-	testwait.For(t, "online", func() bool {
-		s, err := h.st.LiveSessionByIP(ctx, ip)
-		return err == nil && s.Status == access.SessionOnline
-	})
-	storetest.CloseSessionsByIP(t, h.st, ip, "stale")
-	aaa := store.NewAAA(h.st)
-	defer aaa.Close()
-	if _, err := aaa.RecordAccounting(ctx, []access.AcctRecord{{Kind: access.AcctStart, NAS: "bras-v2-chap", Area: "dorm",
-		AcctSessionID: "NEXT51", Username: "next", MAC: "02:00:00:00:00:51", IP: ip}}); err != nil {
-		t.Fatal(err)
-	}
+	h.waitOnline(ip)
+	h.handOver(ip, "next", "NEXT51", "02:00:00:00:00:51")
 	p := b.get(loc)
 	mustContain(t, p, "未在线")
 	if strings.Contains(p.body, "next") || strings.Contains(p.body, "43.21") || strings.Contains(p.body, "/logout") {

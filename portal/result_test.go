@@ -10,7 +10,6 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/i18n"
-	"github.com/campusnet/campusnet/internal/testwait"
 )
 
 // loginForm is the entry page's form filled in.
@@ -116,10 +115,7 @@ func TestOnlineWarnsWhenTheNextCycleIsNotCovered(t *testing.T) {
 	if tm == nil {
 		t.Fatalf("no ticket:\n%s", p.body)
 	}
-	testwait.For(t, "online", func() bool {
-		s, err := h.st.LiveSessionByIP(context.Background(), "10.2.0.63")
-		return err == nil && s.Status == access.SessionOnline
-	})
+	h.waitOnline("10.2.0.63")
 	mustContain(t, b.get("/status?ticket="+url.QueryEscape(htmlUnescape(tm[1]))), "在线", "不足下一周期的 20.00 元", `href="https://pay.example.edu.cn/"`)
 	end := strings.SplitN(strings.SplitN(p.body, "<dt>"+i18n.For(i18n.Chinese).T("portal.field.cycle_end")+"</dt><dd>", 2)[1], "<", 2)[0]
 	mustContain(t, p, "结算日 "+strings.TrimSpace(strings.Fields(end)[0]))
