@@ -244,16 +244,24 @@ func (r Person) unchanged(e access.ExistingAccount) bool {
 	return e.Name == r.Name && e.Role == r.Role && e.Phone == r.Phone
 }
 
+// prepare is what the dry run and the import both start from: the rows
+// left once documents held by other accounts are bad rows, their report,
+// and the accounts on record.
+func prepare(ctx context.Context, st Store, p *People) (*People, Report, map[string]access.ExistingAccount, error) {
+	p, err := withoutTakenDocuments(ctx, st, p)
+	if err != nil {
+		return p, Report{}, nil, err
+	}
+	rep := p.report()
+	existing, err := st.ExistingAccounts(ctx)
+	return p, rep, existing, err
+}
+
 // PlanPeople reports what ImportPeople would do with p, changing nothing:
 // the dry run.
 func PlanPeople(ctx context.Context, st Store, p *People) (Report, error) {
 	start := time.Now()
-	p, err := withoutTakenDocuments(ctx, st, p)
-	if err != nil {
-		return Report{}, err
-	}
-	rep := p.report()
-	existing, err := st.ExistingAccounts(ctx)
+	p, rep, existing, err := prepare(ctx, st, p)
 	if err != nil {
 		return rep, err
 	}
@@ -278,12 +286,7 @@ func PlanPeople(ctx context.Context, st Store, p *People) (Report, error) {
 // batches of 500, one transaction each.
 func ImportPeople(ctx context.Context, st Store, p *People, opt Options) (Report, error) {
 	start := time.Now()
-	p, err := withoutTakenDocuments(ctx, st, p)
-	if err != nil {
-		return Report{}, err
-	}
-	rep := p.report()
-	existing, err := st.ExistingAccounts(ctx)
+	p, rep, existing, err := prepare(ctx, st, p)
 	if err != nil {
 		return rep, err
 	}
