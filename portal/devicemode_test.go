@@ -93,22 +93,7 @@ func (b *browser) loginWith(query url.Values, user, pass string, hints url.Value
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	p := b.do(req)
-	if p.status == http.StatusSeeOther { // the login answers 303; a browser follows it
-		loc := p.header.Get("Location")
-		if !strings.HasPrefix(loc, "/") {
-			b.h.t.Fatalf("POST /login: 303 to %q", loc)
-		}
-		get, err := http.NewRequest(http.MethodGet, b.h.srv.URL+loc, nil)
-		if err != nil {
-			b.h.t.Fatal(err)
-		}
-		if al := req.Header.Get("Accept-Language"); al != "" { // a browser sends it on every request
-			get.Header.Set("Accept-Language", al)
-		}
-		return b.do(get)
-	}
-	return p
+	return b.follow(b.do(req), req)
 }
 
 // TestDesktopModeCorpusThroughPortal runs the desktop-mode corpus through

@@ -426,15 +426,31 @@ func (b *browser) get(path string) page {
 // that answers it with a GET (the page the person then sees and reloads).
 func (b *browser) post(path string, form url.Values) page {
 	b.h.t.Helper()
-	p := b.postRaw(path, form)
-	if p.status == http.StatusSeeOther {
-		loc := p.header.Get("Location")
-		if !strings.HasPrefix(loc, "/") {
-			b.h.t.Fatalf("POST %s: 303 to %q", path, loc)
-		}
-		return b.get(loc)
+	return b.follow(b.postRaw(path, form), nil)
+}
+
+// follow is what a browser does with a POST's answer p: a 303 See Other
+// becomes a GET of its Location, with the Accept-Language it sends on
+// every request (that of post, when given); any other answer is the page.
+func (b *browser) follow(p page, post *http.Request) page {
+	b.h.t.Helper()
+	if p.status != http.StatusSeeOther {
+		return p
 	}
-	return p
+	loc := p.header.Get("Location")
+	if !strings.HasPrefix(loc, "/") {
+		b.h.t.Fatalf("POST answered 303 to %q", loc)
+	}
+	get, err := http.NewRequest(http.MethodGet, b.h.srv.URL+loc, nil)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	if post != nil {
+		if v := post.Header.Get("Accept-Language"); v != "" {
+			get.Header.Set("Accept-Language", v)
+		}
+	}
+	return b.do(get)
 }
 
 // postRaw submits a form and returns the answer as it is.
