@@ -21,8 +21,7 @@ const smallScreenMax = 600
 // below the hardware.
 func clientHintEvidence(s Signals) []evidence {
 	var ev []evidence
-	plat := strings.ToLower(strings.Trim(strings.TrimSpace(s.CHUAPlatform), `"`))
-	shown := strings.Trim(strings.TrimSpace(s.CHUAPlatform), `"`)
+	shown, plat := chPlatform(s)
 	switch plat {
 	case "android", "ios", "ipados":
 		ev = append(ev, evidence{tierClientHints, Mobile, ConfidenceHigh,
@@ -52,8 +51,7 @@ func clientHintEvidence(s Signals) []evidence {
 // screen) and the UA's phone tokens, and above the UA's desktop platform.
 func desktopHintEvidence(s Signals) []evidence {
 	var ev []evidence
-	plat := strings.ToLower(strings.Trim(strings.TrimSpace(s.CHUAPlatform), `"`))
-	shown := strings.Trim(strings.TrimSpace(s.CHUAPlatform), `"`)
+	shown, plat := chPlatform(s)
 	switch plat {
 	case "windows", "macos":
 		ev = append(ev, evidence{tierDesktopHints, PC, ConfidenceHigh,
@@ -156,4 +154,11 @@ func screenEvidence(s Signals) []evidence {
 		}
 	}
 	return ev
+}
+
+// chPlatform is Sec-CH-UA-Platform without its quotes, as sent (for the
+// explanation) and lower-cased (for matching).
+func chPlatform(s Signals) (shown, plat string) {
+	shown = strings.Trim(strings.TrimSpace(s.CHUAPlatform), `"`)
+	return shown, strings.ToLower(shown)
 }
