@@ -145,6 +145,9 @@ func newServer(ctx context.Context, env *cli, cfg *config.Config, log *slog.Logg
 		return nil, err
 	}
 	s.ident, s.local = ident, local
+	if local != nil {
+		registerStageMetrics(s.reg, local.Stage())
+	}
 	s.goRun("identity", func(ctx context.Context) error { <-ctx.Done(); closeIdent(); return nil })
 	if demo {
 		if err := seedDemo(ctx, st, log); err != nil {

@@ -38,6 +38,7 @@ func (s *server) startRadius(ctx context.Context) error {
 		BatchWorkers:    workers,
 		BatchSize:       s.cfg.Radius.BatchSize,
 		BatchGather:     s.cfg.Radius.BatchGather.Duration,
+		RetryWindow:     s.cfg.Radius.RetryWindow.Duration,
 		Now:             s.now, Log: log, Registerer: s.reg,
 	}
 	if s.local == nil {

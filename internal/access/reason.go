@@ -18,6 +18,9 @@ const (
 	ReasonMustChangePassword Reason = "MUST_CHANGE_PASSWORD"
 	ReasonPasswordExpired    Reason = "PASSWORD_EXPIRED"
 	ReasonIdentityDown       Reason = "IDENTITY_UNAVAILABLE"
+	// ReasonBusy: too many password logins at once to check this one in
+	// time (the portal's answer; RADIUS sends none, so the BAS retries).
+	ReasonBusy Reason = "BUSY"
 	ReasonTokenExpired       Reason = "TOKEN_EXPIRED"
 	ReasonBASTimeout         Reason = "BAS_TIMEOUT"
 	ReasonAlreadyOnline      Reason = "ALREADY_ONLINE"

@@ -255,6 +255,8 @@ func ExplainText(code Reason) (zh, en string) {
 		r = RefusePasswordExpired()
 	case ReasonIdentityDown:
 		return "统一身份认证暂时不可用，请稍后再试。", "Unified identity is unavailable; try again in a minute."
+	case ReasonBusy:
+		return "现在登录的人很多，请几秒后再试；密码无需更改。", "Many people are logging in at once; try again in a few seconds. Your password was not refused."
 	case ReasonBASTimeout:
 		return "接入设备无响应（portal not response）：断开网络重连、清理浏览器缓存后刷新。", "The access device did not answer (portal not response): reconnect, clear the browser cache and reload."
 	case ReasonAlreadyOnline:
