@@ -77,8 +77,8 @@ type Config struct {
 	// password that cannot be hashed before RetryWindow minus
 	// passwordMargin from the first copy's arrival is not hashed at all:
 	// the request gets no answer (the BAS has given up, or fails over).
-	RetryWindow time.Duration
-	AuthLogQueue   int           // authentication log entries waiting to be written
+	RetryWindow  time.Duration
+	AuthLogQueue int // authentication log entries waiting to be written
 
 	// Workers bounds the requests in flight in the UDP server (0: its default).
 	Workers int

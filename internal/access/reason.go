@@ -20,10 +20,10 @@ const (
 	ReasonIdentityDown       Reason = "IDENTITY_UNAVAILABLE"
 	// ReasonBusy: too many password logins at once to check this one in
 	// time (the portal's answer; RADIUS sends none, so the BAS retries).
-	ReasonBusy Reason = "BUSY"
-	ReasonTokenExpired       Reason = "TOKEN_EXPIRED"
-	ReasonBASTimeout         Reason = "BAS_TIMEOUT"
-	ReasonAlreadyOnline      Reason = "ALREADY_ONLINE"
-	ReasonRateLimited        Reason = "RATE_LIMITED"
-	ReasonUnknownBAS         Reason = "UNKNOWN_BAS"
+	ReasonBusy          Reason = "BUSY"
+	ReasonTokenExpired  Reason = "TOKEN_EXPIRED"
+	ReasonBASTimeout    Reason = "BAS_TIMEOUT"
+	ReasonAlreadyOnline Reason = "ALREADY_ONLINE"
+	ReasonRateLimited   Reason = "RATE_LIMITED"
+	ReasonUnknownBAS    Reason = "UNKNOWN_BAS"
 )
