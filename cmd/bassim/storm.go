@@ -401,5 +401,23 @@ func (r *stormResult) print(w io.Writer, o *stormOptions) {
 			fmt.Fprintf(w, "; p50 %s  p99 %s  max %s", pct(lat, .5), pct(lat, .99), lat[len(lat)-1].Round(time.Microsecond))
 		}
 		fmt.Fprintln(w)
+		if o.c.verbose {
+			// Second by second: when in the storm the slow ones were sent.
+			secs := map[int][]time.Duration{}
+			for _, s := range r.steady {
+				if s.kind == kind && s.answered && !s.sent.Before(r.began) && !s.sent.After(r.ended) {
+					k := int(s.sent.Sub(r.began) / time.Second)
+					secs[k] = append(secs[k], s.lat)
+				}
+			}
+			for k := 0; k <= int(r.ended.Sub(r.began)/time.Second); k++ {
+				l := secs[k]
+				if len(l) == 0 {
+					continue
+				}
+				slices.Sort(l)
+				fmt.Fprintf(w, "  second %d: %d answered, p50 %s, max %s\n", k, len(l), pct(l, .5), l[len(l)-1].Round(time.Microsecond))
+			}
+		}
 	}
 }
