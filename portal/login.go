@@ -105,11 +105,12 @@ func (p *Portal) chargeFailure(r *http.Request, username string) {
 	p.sourceLimit.Charge(r.Context(), sourceAddr(r).String())
 }
 
-// LoginWait bounds how long a portal login waits for its password check
-// (the hashing stage's queue, or the directory's connections): a person
-// waits this long at most before the busy page, which asks them to try
-// again in a few seconds.
-const LoginWait = 8 * time.Second
+// DefaultLoginWait bounds how long a portal login waits for its password
+// check (the hashing stage's queue, or the directory's connections): a
+// person waits this long at most before the busy page, which asks them to
+// try again in a few seconds. A check that the stage can tell will not be
+// done in time gets the busy page at once.
+const DefaultLoginWait = 8 * time.Second
 
 // login checks the password at unified identity and, if it is right, runs
 // the one-time token through the BAS.
@@ -124,7 +125,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request, e entry, username
 		p.badCredentials(w, r, e, cleanText(cut(username, maxUsernameLen)), endsInX(password))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), LoginWait)
+	ctx, cancel := context.WithTimeout(r.Context(), p.cfg.LoginWait)
 	person, err := p.auth.Authenticate(ctx, username, password)
 	cancel()
 	if err != nil {
@@ -512,7 +513,7 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusBadRequest, "portal.password.differ", bothA("portal.password.differ_fix"))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*LoginWait) // two hashes
+	ctx, cancel := context.WithTimeout(r.Context(), 2*p.cfg.LoginWait) // two hashes
 	err := p.local.ChangePassword(ctx, username, old, nw)
 	cancel()
 	switch {
@@ -536,7 +537,7 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 		p.identityFailed(w, r, e, username, err, false)
 		return
 	}
-	ctx, cancel = context.WithTimeout(r.Context(), LoginWait)
+	ctx, cancel = context.WithTimeout(r.Context(), p.cfg.LoginWait)
 	person, err := p.auth.Authenticate(ctx, username, nw)
 	cancel()
 	if err != nil {

@@ -55,9 +55,10 @@ type StageConfig struct {
 // goes through (RADIUS PAP and the portal alike): at most Workers hashes
 // at once, at most Queue waiting, first come first served. A check is
 // refused with ErrBusy, before any hash is computed, when the queue is
-// full, when its context ends while it waits, or when what is left of its
-// deadline is shorter than a hash takes — so a hash is only spent on an
-// answer that can still be used. Checks refused this way are counted
+// full, when its context ends before a worker takes it, or when it would
+// have to queue and what is left of its deadline is shorter than the
+// hashes ahead of it take (by the recent average) — so a hash is only
+// spent on an answer that can still be used. Checks refused this way are counted
 // ([Stage.Stats]) and summed up in one log line a minute.
 type Stage struct {
 	hasher  Hasher
@@ -81,6 +82,7 @@ type Stage struct {
 // StageStats are a stage's counters since it started.
 type StageStats struct {
 	Workers   int   // hashes at once
+	Hashing   int   // hashes being computed now
 	Waiting   int64 // checks waiting for a worker now
 	Hashed    int64 // hashes computed
 	QueueFull int64 // checks refused because the queue was full
@@ -108,7 +110,7 @@ func NewStage(cfg StageConfig) *Stage {
 
 // Stats returns the stage's counters.
 func (s *Stage) Stats() StageStats {
-	return StageStats{Workers: cap(s.workers), Waiting: s.waiting.Load(), Hashed: s.hashed.Load(),
+	return StageStats{Workers: cap(s.workers), Hashing: len(s.workers), Waiting: s.waiting.Load(), Hashed: s.hashed.Load(),
 		QueueFull: s.full.Load(), Late: s.late.Load(), AverageHash: time.Duration(s.estNs.Load())}
 }
 
@@ -124,8 +126,11 @@ func (s *Stage) Key(ctx context.Context, password, salt []byte, p Params) ([]byt
 		return nil, s.refuse(&s.full, "the queue is full", nil)
 	}
 	est := time.Duration(s.estNs.Load())
-	if d, ok := ctx.Deadline(); ok && est > 0 {
-		// Expected wait: the checks ahead of this one, spread over the workers.
+	if d, ok := ctx.Deadline(); ok && est > 0 && w > int64(cap(s.workers)) {
+		// Expected wait: the checks ahead of this one, spread over the
+		// workers, and its own hash. Only a check that has to queue is
+		// refused on this guess: one that finds a worker free is hashed
+		// (a guess made from one slow hash must not refuse them all).
 		ahead := time.Duration((w-1)/int64(cap(s.workers))+1) * est
 		if time.Until(d) < ahead {
 			s.waiting.Add(-1)
@@ -140,8 +145,8 @@ func (s *Stage) Key(ctx context.Context, password, salt []byte, p Params) ([]byt
 		return nil, s.refuse(&s.late, "its deadline passed while it waited", ctx.Err())
 	}
 	defer func() { <-s.workers }()
-	if d, ok := ctx.Deadline(); ok && time.Until(d) < time.Duration(s.estNs.Load()) {
-		return nil, s.refuse(&s.late, "it could not be hashed before its deadline", nil)
+	if err := ctx.Err(); err != nil {
+		return nil, s.refuse(&s.late, "its deadline passed while it waited", err)
 	}
 	start := time.Now()
 	key, err := s.hasher.Key(ctx, password, salt, p)

@@ -41,18 +41,28 @@ func TestStageRefusesWhatCannotBeHashedInTime(t *testing.T) {
 			t.Fatalf("err = %v, want ErrBusy", err)
 		}
 	})
-	t.Run("deadline shorter than a hash", func(t *testing.T) {
+	t.Run("queued behind more than its deadline", func(t *testing.T) {
 		stage.estNs.Store(int64(time.Hour))
 		defer stage.estNs.Store(int64(time.Millisecond))
+		stage.waiting.Add(1) // one check waits already
+		defer stage.waiting.Add(-1)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if _, err := stage.Key(ctx, []byte("pw"), salt, cheap); !errors.Is(err, ErrBusy) {
 			t.Fatalf("err = %v, want ErrBusy", err)
 		}
 	})
+	t.Run("first in line is hashed whatever the average", func(t *testing.T) {
+		stage.estNs.Store(int64(time.Hour))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := stage.Key(ctx, []byte("pw"), salt, cheap); err != nil {
+			t.Fatalf("err = %v: a free worker must hash", err)
+		}
+	})
 	s := stage.Stats()
-	if s.Hashed != 1 || s.QueueFull != 1 || s.Late != 2 {
-		t.Fatalf("stats = %+v, want 1 hashed, 1 queue full, 2 late", s)
+	if s.Hashed != 2 || s.QueueFull != 1 || s.Late != 2 {
+		t.Fatalf("stats = %+v, want 2 hashed, 1 queue full, 2 late", s)
 	}
 }
 
