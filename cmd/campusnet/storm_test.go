@@ -109,6 +109,11 @@ area = "dorm"
 	if accepted == 0 {
 		t.Error("no password login was accepted during the storm")
 	}
+	// A retransmission of a login being checked joins it (the reply
+	// cache): never a second hash of the same request.
+	if st.Hashed > logins {
+		t.Errorf("%d hashes for %d logins: a retransmission started a hash of its own", st.Hashed, logins)
+	}
 	if len(unanswered) > 0 && st.Late+st.QueueFull == 0 {
 		t.Error("logins went unanswered but the hashing stage refused none")
 	}
