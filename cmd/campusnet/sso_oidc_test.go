@@ -192,4 +192,16 @@ role_claim = "role"
 	if err != nil || a.Role != access.RoleStaff || a.Name != "新同学" || a.SSOProvider != "campus" || a.PasswordHash != "" {
 		t.Fatalf("account %+v %v", a, err)
 	}
+
+	// The log names the provider, the user and the reasons, never the
+	// client secret, a code or a state.
+	logs := s.logs.String()
+	for _, secret := range []string{"a-test-client-secret", u.Query().Get("code"), u.Query().Get("state")} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("the log holds %q", secret)
+		}
+	}
+	if !strings.Contains(logs, `"msg":"single sign-on confirmed"`) || !strings.Contains(logs, `"reason":"sso: login not confirmed by the provider: ID token`) {
+		t.Fatalf("the log lacks the logins:\n%s", logs)
+	}
 }

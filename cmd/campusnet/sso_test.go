@@ -38,6 +38,7 @@ func freeTCPPort(t testing.TB) int {
 type ssoServer struct {
 	*e2e
 	portal, self string // base URLs, ending in /
+	logs         *lockedBuffer
 }
 
 func newSSOServer(t *testing.T, kind, ssoTOML string) *ssoServer {
@@ -91,8 +92,8 @@ user_subnets = [%q]
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, cfg, true)
-	return &ssoServer{e2e: &e2e{t: t, s: s, nas: []e2eNAS{n}}, portal: fmt.Sprintf("http://127.0.0.1:%d/", pp), self: fmt.Sprintf("http://127.0.0.1:%d/", sp)}
+	s, logs := startServerLogs(t, cfg, true)
+	return &ssoServer{e2e: &e2e{t: t, s: s, nas: []e2eNAS{n}}, logs: logs, portal: fmt.Sprintf("http://127.0.0.1:%d/", pp), self: fmt.Sprintf("http://127.0.0.1:%d/", sp)}
 }
 
 // webClient is a browser without JavaScript: a cookie jar, redirects
