@@ -493,3 +493,52 @@ server_url = %q
 		})
 	}
 }
+
+// TestSSOOnly: with password_login = false the portal and self-service
+// show the single sign-on button and no password form, a password posted
+// anyway puts nobody online, and the JSON API refuses it with USE_SSO.
+func TestSSOOnly(t *testing.T) {
+	t.Parallel()
+	cas := ssotest.NewCAS(t, nil)
+	s := newSSOServer(t, "sqlite", fmt.Sprintf(`
+[identity.sso]
+password_login = false
+[[identity.sso.provider]]
+name = "cas"
+kind = "cas"
+server_url = %q
+`, cas.URL()))
+	b := s.browser(e2eWindows)
+	_, page := b.do(http.MethodGet, "/?wlanuserip=10.0.40.1&wlanacname=dorm-bras-1", nil)
+	contains(t, page, `id="sso-cas"`, "统一身份认证登录")
+	if strings.Contains(page, `action="/login"`) || strings.Contains(page, `name="password"`) {
+		t.Fatalf("a password form:\n%s", page)
+	}
+	// A password posted anyway (the page has no form, so no CSRF token
+	// either) puts nobody online.
+	f := hiddenForm(page)
+	f.Set("username", "student1")
+	f.Set("password", "student1-pass")
+	if code, body := b.do(http.MethodPost, "/login", f); code != http.StatusForbidden {
+		t.Fatalf("%d\n%s", code, body)
+	}
+	if _, err := s.s.st.LiveSessionByIP(context.Background(), "10.0.40.1"); err == nil {
+		t.Fatal("a password login went online")
+	}
+	w := newWebClient(t, e2eWindows)
+	_, page, _ = w.do(http.MethodGet, s.self+"login", nil)
+	if !strings.Contains(page, `id="sso-cas"`) || strings.Contains(page, `name="password"`) {
+		t.Fatalf("self-service login page:\n%s", page)
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.self+"api/v1/login", strings.NewReader(`{"username":"student1","password":"student1-pass"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(out), string(access.ReasonUseSSO)) {
+		t.Fatalf("API login: %s %s", resp.Status, out)
+	}
+}
