@@ -463,6 +463,16 @@ server_url = %q
 				}
 			})
 
+			t.Run("self-service: provider down names the node, the password form stays", func(t *testing.T) {
+				w := newWebClient(t, e2eWindows)
+				_, page, _ := w.do(http.MethodGet, s.self+"login", nil)
+				code, body, _ := w.do(http.MethodGet, ssoLink(t, s.self, page, "down"), nil)
+				if code != http.StatusServiceUnavailable {
+					t.Fatalf("%d\n%s", code, body)
+				}
+				contains(t, body, "备用认证暂时无法访问（网络信息中心-t1）", `name="password"`, string(access.ReasonSSOFailed))
+			})
+
 			t.Run("self-service: login, and logout ends the CAS session", func(t *testing.T) {
 				w := newWebClient(t, e2eWindows)
 				_, page, _ := w.do(http.MethodGet, s.self+"login?next=/devices", nil)

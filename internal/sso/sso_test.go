@@ -14,6 +14,7 @@ import (
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/sso"
 	"github.com/campusnet/campusnet/internal/ssotest"
+	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 )
 
@@ -159,4 +160,33 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%+v: %v, want %s…", c.p, err, c.want)
 		}
 	}
+}
+
+// TestStatesAcrossNodes: two nodes on one database (the same key, as
+// [server] token_key makes it): a login started at one finishes at the
+// other, and then at neither again.
+func TestStatesAcrossNodes(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		cas := ssotest.NewCAS(t, map[string]ssotest.CASUser{"jdoe": {Password: "pw"}})
+		cfg := sso.Config{Providers: []sso.Provider{{Name: "cas", Kind: sso.KindCAS, ServerURL: cas.URL(), Version: 2}}}
+		node1, err := sso.New(cfg, key, st, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		node2, err := sso.New(cfg, key, st, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, browser := casTrip(t, node1, cas, "cas", "jdoe")
+		res, err := node2.Finish(context.Background(), sso.PurposePortal, "cas", q, callback, browser)
+		if err != nil || res.Person.ID != "jdoe" || res.Payload != "userip=10.0.0.9" {
+			t.Fatalf("%+v %v", res, err)
+		}
+		for _, n := range []*sso.Client{node1, node2} {
+			if _, err := n.Finish(context.Background(), sso.PurposePortal, "cas", q, callback, browser); !errors.Is(err, sso.ErrBadState) {
+				t.Fatalf("a state used twice across nodes: %v", err)
+			}
+		}
+	})
 }
