@@ -206,6 +206,10 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 	case errors.Is(err, identity.ErrBusy):
 		// Never a Reject: the password may well be right.
 		return a, &preDecision{err: errBusy}
+	case errors.Is(err, identity.ErrSSOOnly):
+		// An account single sign-on made has no password: the portal's
+		// single sign-on is its only way in.
+		return a, s.refuse(a, nil, access.RefuseUseSSO())
 	case errors.Is(err, identity.ErrBadCredentials):
 		return a, s.refuse(a, nil, access.RefuseBadCredentials())
 	case errors.Is(err, identity.ErrDisabled):
