@@ -112,6 +112,13 @@ func (p *Portal) chargeFailure(r *http.Request, username string) {
 	p.sourceLimit.Charge(r.Context(), sourceAddr(r).String())
 }
 
+// DefaultLoginWait bounds how long a portal login waits for its password
+// check (the hashing stage's queue, or the directory's connections): a
+// person waits this long at most before the busy page, which asks them to
+// try again in a few seconds. A check that the stage can tell will not be
+// done in time gets the busy page at once.
+const DefaultLoginWait = 8 * time.Second
+
 // login checks the password at unified identity and, if it is right, runs
 // the one-time token through the BAS.
 func (p *Portal) login(w http.ResponseWriter, r *http.Request, e entry, username, password string) {
@@ -125,7 +132,9 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request, e entry, username
 		p.badCredentials(w, r, e, cleanText(cut(username, maxUsernameLen)), endsInX(password))
 		return
 	}
-	person, err := p.auth.Authenticate(r.Context(), username, password)
+	ctx, cancel := context.WithTimeout(r.Context(), p.cfg.LoginWait)
+	person, err := p.auth.Authenticate(ctx, username, password)
+	cancel()
 	if err != nil {
 		p.identityFailed(w, r, e, username, err, endsInX(password))
 		return
@@ -180,6 +189,15 @@ func (p *Portal) identityFailed(w http.ResponseWriter, r *http.Request, e entry,
 		// to the password reset page.
 		p.countLogin("reject", access.ReasonPasswordExpired)
 		p.refusedCode(w, r, http.StatusForbidden, e, access.RefusePasswordExpired(), nil)
+	case errors.Is(err, identity.ErrBusy):
+		// Not a wrong password: too many to check in time. Counted and
+		// logged once a minute by the hashing stage.
+		p.countLogin("error", access.ReasonBusy)
+		rf := access.Refusal{Code: access.ReasonBusy}
+		rf.MessageZH, rf.MessageEN = both("portal.refused.busy")
+		rf.FixZH, rf.FixEN = access.ExplainText(access.ReasonBusy)
+		w.Header().Set("Retry-After", "5")
+		p.refusedCode(w, r, http.StatusServiceUnavailable, e, rf, nil)
 	default:
 		p.log.Error("unified identity unavailable", "user", username, "err", err)
 		p.countLogin("error", access.ReasonIdentityDown)
@@ -520,7 +538,9 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusBadRequest, "portal.password.differ", bothA("portal.password.differ_fix"))
 		return
 	}
-	err := p.local.ChangePassword(r.Context(), username, old, nw)
+	ctx, cancel := context.WithTimeout(r.Context(), 2*p.cfg.LoginWait) // two hashes
+	err := p.local.ChangePassword(ctx, username, old, nw)
+	cancel()
 	switch {
 	case err == nil:
 		p.log.Info("initial password changed", "user", username)
@@ -542,7 +562,9 @@ func (p *Portal) handlePassword(w http.ResponseWriter, r *http.Request) {
 		p.identityFailed(w, r, e, username, err, false)
 		return
 	}
-	person, err := p.auth.Authenticate(r.Context(), username, nw)
+	ctx, cancel = context.WithTimeout(r.Context(), p.cfg.LoginWait)
+	person, err := p.auth.Authenticate(ctx, username, nw)
+	cancel()
 	if err != nil {
 		p.identityFailed(w, r, e, username, err, false)
 		return

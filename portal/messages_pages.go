@@ -75,6 +75,7 @@ func init() {
 		[3]string{"portal.wait.seconds", "%d 秒", "%d seconds"},
 		[3]string{"portal.wait.minutes", "%d 分钟", "%d minutes"},
 		[3]string{"portal.refused.identity_down", "统一身份认证暂时不可用", "Unified identity is unavailable"},
+		[3]string{"portal.refused.busy", "系统繁忙，请几秒后再试", "Busy: try again in a few seconds"},
 		[3]string{"portal.refused.bas_refused", "接入设备拒绝了认证", "The access device refused the login"},
 		[3]string{"portal.refused.bas_refused_fix", "请稍后重试。", "Try again shortly."},
 		[3]string{"portal.refused.bas_timeout", "portal not response：接入设备 %s 无响应", "The access device %s did not answer"},

@@ -48,6 +48,10 @@ type Config struct {
 	TokenTTL time.Duration
 	// BASTimeout bounds one Portal protocol exchange (default 5 s).
 	BASTimeout time.Duration
+	// LoginWait bounds how long a login waits for its password check (the
+	// hashing stage's queue, or the directory's connections) before the
+	// busy page (default DefaultLoginWait).
+	LoginWait time.Duration
 	// SessionTimeout is RADIUS's Session-Timeout, for the RFC 8908
 	// seconds-remaining; 0 = none.
 	SessionTimeout time.Duration
@@ -191,6 +195,9 @@ func New(cfg Config, deps Deps) (*Portal, error) {
 	}
 	if cfg.BASTimeout <= 0 {
 		cfg.BASTimeout = portalproto.DefaultTimeout
+	}
+	if cfg.LoginWait <= 0 {
+		cfg.LoginWait = DefaultLoginWait
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 15 * time.Second

@@ -48,19 +48,31 @@ type attempt struct {
 	received time.Time
 }
 
-// errNoAnswer means the request gets no reply (the NAS retransmits).
-var errNoAnswer = errors.New("radius: no answer")
+// errNoAnswer means the request gets no reply (the NAS retransmits);
+// errBusy is one for a password that could not be checked in time.
+var (
+	errNoAnswer = errors.New("radius: no answer")
+	errBusy     = fmt.Errorf("%w: too many password checks at once", errNoAnswer)
+)
+
+// passwordMargin is the part of the retry window kept for the policy
+// transaction and the reply after a password is checked.
+const passwordMargin = 500 * time.Millisecond
 
 // ServeAccess implements Handler: credentials, then the access policy
 // (account state, device limits, bindings) under the account's lock, then
 // the reply.
 func (s *Service) ServeAccess(ctx context.Context, r *radiusproto.Request) *radius.Packet {
 	s.nasSeen(r.NAS, r.Received)
+	a, pre := s.credentials(ctx, r)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	a, pre := s.credentials(ctx, r)
 	if pre != nil {
-		if errors.Is(pre.err, errNoAnswer) {
+		switch {
+		case errors.Is(pre.err, errBusy):
+			s.metrics.request("access", "dropped", "busy")
+			return nil
+		case errors.Is(pre.err, errNoAnswer):
 			s.metrics.request("access", "error", "")
 			return nil
 		}
@@ -147,7 +159,9 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 		return a, s.refuse(a, nil, access.RefuseBadCredentials())
 	}
 	// The portal's one-time token.
-	toks, err := s.cfg.Store.LiveTokens(ctx, a.user, s.now())
+	dbCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	toks, err := s.cfg.Store.LiveTokens(dbCtx, a.user, s.now())
 	if err != nil {
 		s.log.Warn("login tokens", "user", a.user, "err", err)
 		return a, &preDecision{err: errNoAnswer}
@@ -183,9 +197,15 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 		// CHAP can only be checked against a token: unified identity keeps hashes.
 		return a, s.refuse(a, nil, access.RefuseBadCredentials())
 	}
-	// A direct login without the portal: the password against unified identity.
-	person, err := s.cfg.Identity.Authenticate(ctx, a.user, pap)
+	// A direct login without the portal: the password against unified
+	// identity, by the time the BAS stops waiting.
+	idCtx, cancelID := context.WithDeadline(ctx, r.Received.Add(s.cfg.RetryWindow-passwordMargin))
+	person, err := s.cfg.Identity.Authenticate(idCtx, a.user, pap)
+	cancelID()
 	switch {
+	case errors.Is(err, identity.ErrBusy):
+		// Never a Reject: the password may well be right.
+		return a, &preDecision{err: errBusy}
 	case errors.Is(err, identity.ErrSSOOnly):
 		// An account single sign-on made has no password: the portal's
 		// single sign-on is its only way in.
@@ -217,7 +237,9 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 	a.login = access.LoginRequest{Username: person.ID, MAC: a.mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip, Class: access.ClassUnknown}
 	if s.cfg.EnsureAccount != nil {
 		// A directory user logging in for the first time has no account row yet.
-		if err := s.cfg.EnsureAccount(ctx, person); err != nil {
+		ensureCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+		defer cancel()
+		if err := s.cfg.EnsureAccount(ensureCtx, person); err != nil {
 			s.log.Warn("account of directory user", "user", person.ID, "err", err)
 			return a, &preDecision{err: errNoAnswer}
 		}

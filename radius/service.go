@@ -72,7 +72,13 @@ type Config struct {
 	// access.DefaultBatchGather).
 	BatchGather    time.Duration
 	RequestTimeout time.Duration // a request's database work; no answer after it
-	AuthLogQueue   int           // authentication log entries waiting to be written
+	// RetryWindow is how long the BAS waits for an answer to one
+	// Access-Request, retransmissions included (its timeout × tries). A
+	// password that cannot be hashed before RetryWindow minus
+	// passwordMargin from the first copy's arrival is not hashed at all:
+	// the request gets no answer (the BAS has given up, or fails over).
+	RetryWindow  time.Duration
+	AuthLogQueue int // authentication log entries waiting to be written
 
 	// Workers bounds the requests in flight in the UDP server (0: its default).
 	Workers int
@@ -140,6 +146,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.RetryWindow <= 0 {
+		cfg.RetryWindow = access.DefaultRetryWindow
+	}
+	if cfg.RetryWindow < time.Second {
+		return nil, fmt.Errorf("radius: RetryWindow %v: must be at least 1s", cfg.RetryWindow)
 	}
 	if cfg.AuthLogQueue <= 0 {
 		cfg.AuthLogQueue = DefaultAuthLogQueue

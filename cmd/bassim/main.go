@@ -5,6 +5,7 @@
 //
 //	bassim run   --login USER:PASS[:MAC[:IP]] --mac-login MAC … [--nak CAUSE]
 //	bassim load  --mode auth-mac|auth-pap|acct|mixed --concurrency 16 --duration 30s --users 1000
+//	bassim storm --pap 250 --portal 250 [--spread 2m] --mac-rate 50 --acct-rate 25 --portal-url URL
 //
 // The accounts `bassim load` logs in are made by `campusnet users seed-load`.
 package main
@@ -67,6 +68,7 @@ type subcommand struct {
 func subcommands() []subcommand {
 	return []subcommand{
 		{"run", "run the BAS: log subscribers in, account for them, answer Disconnect-Requests", runCommand},
+		{"storm", "a login storm: password logins at once (PAP and portal) with retries, beside MAC authentication and accounting at a rate", stormCommand},
 		{"load", "closed-loop load against a RADIUS server; prints counts, requests/s and latency percentiles", loadCommand},
 	}
 }

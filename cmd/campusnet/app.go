@@ -72,8 +72,18 @@ func identityFor(cfg *config.Config, st *store.Store, log *slog.Logger) (identit
 		}
 		return d, nil, func() { d.Close() }, nil
 	default:
-		loc := identity.NewLocal(identity.FromAccounts(st), identity.DefaultParams, log)
-		return loc, loc, func() {}, nil
+		// Hashes are computed in a worker process at the lowest priority
+		// (identity.ProcessHasher): every core when the machine is idle,
+		// what MAC authentication, accounting and PostgreSQL leave when it
+		// is not.
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("identity: the hashing worker is this program: %w", err)
+		}
+		h := identity.NewProcessHasher(exe, cfg.Identity.HashWorkers, log)
+		stage := identity.NewStage(identity.StageConfig{Hasher: h, Workers: h.Procs(), Log: log})
+		loc := identity.NewLocalStage(identity.FromAccounts(st), identity.DefaultParams, stage, log)
+		return loc, loc, func() { h.Close() }, nil
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/identity"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -79,6 +80,7 @@ func commands() []command {
 }
 
 func main() {
+	identity.MaybeServeHashWorker() // the password-hashing worker is this program too
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

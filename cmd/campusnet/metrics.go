@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/store"
 )
 
@@ -81,4 +82,28 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		rows.Close()
 	}
+}
+
+// registerStageMetrics exports the password-hashing stage's counters.
+func registerStageMetrics(reg prometheus.Registerer, st *identity.Stage) {
+	counter := func(name, help string, f func(identity.StageStats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f(st.Stats())) })
+	}
+	gauge := func(name, help string, f func(identity.StageStats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(st.Stats()) })
+	}
+	reg.MustRegister(
+		counter("campusnet_identity_hashes_total", "Password hashes computed by the hashing stage.",
+			func(s identity.StageStats) int64 { return s.Hashed }),
+		counter("campusnet_identity_hash_queue_full_total", "Password checks refused unhashed (no answer, or the portal's busy page) because the hashing queue was full.",
+			func(s identity.StageStats) int64 { return s.QueueFull }),
+		counter("campusnet_identity_hash_late_total", "Password checks refused unhashed because they could not be hashed before their deadline (the BAS's retry window).",
+			func(s identity.StageStats) int64 { return s.Late }),
+		gauge("campusnet_identity_hash_waiting", "Password checks waiting for a hashing worker.",
+			func(s identity.StageStats) float64 { return float64(s.Waiting) }),
+		gauge("campusnet_identity_hash_workers", "Password hashes computed at once.",
+			func(s identity.StageStats) float64 { return float64(s.Workers) }),
+		gauge("campusnet_identity_hash_seconds", "Recent average time of one password hash.",
+			func(s identity.StageStats) float64 { return s.AverageHash.Seconds() }),
+	)
 }

@@ -152,6 +152,9 @@ func newServer(ctx context.Context, env *cli, cfg *config.Config, log *slog.Logg
 	// A password login to an account that single sign-on made, and that
 	// has no password, is told to use single sign-on (RADIUS PAP too).
 	s.ident, s.local = identity.SSOAware(ident, st), local
+	if local != nil {
+		registerStageMetrics(s.reg, local.Stage())
+	}
 	if len(cfg.Identity.SSO.Providers) > 0 {
 		m := hmac.New(sha256.New, s.tokenKey[:])
 		m.Write([]byte("campusnet sso state key v1"))

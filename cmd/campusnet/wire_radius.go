@@ -38,6 +38,7 @@ func (s *server) startRadius(ctx context.Context) error {
 		BatchWorkers:    workers,
 		BatchSize:       s.cfg.Radius.BatchSize,
 		BatchGather:     s.cfg.Radius.BatchGather.Duration,
+		RetryWindow:     s.cfg.Radius.RetryWindow.Duration,
 		Now:             s.now, Log: log, Registerer: s.reg,
 	}
 	if s.local == nil {
@@ -75,7 +76,36 @@ func (s *server) startRadius(ctx context.Context) error {
 		return svc.Serve(ctx, authConn, acctConn)
 	})
 	s.goRun("radius-reaper", func(ctx context.Context) error { return svc.RunReaper(ctx, reapEvery) })
+	if s.st.Dialect() == store.Postgres {
+		s.goRun("store-analyze", func(ctx context.Context) error { return s.analyzeGrown(ctx, analyzeEvery) })
+	}
 	return nil
+}
+
+// analyzeEvery is how often the hot tables' growth is checked.
+const analyzeEvery = 5 * time.Second
+
+// analyzeGrown analyzes the hot tables that have grown (store.AnalyzeGrown)
+// every interval until ctx ends: on a new install, MAC authentication and
+// accounting are planned for the tables as they fill up, with autovacuum
+// or without it.
+func (s *server) analyzeGrown(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		done, err := s.st.AnalyzeGrown(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("analyze grown tables", "err", err)
+		}
+		if len(done) > 0 {
+			s.log.Info("analyzed grown tables", "tables", done)
+		}
+	}
 }
 
 // newDisconnector builds the Disconnect-Request client from the configuration.

@@ -91,7 +91,7 @@ echo "| campusnet resident memory with 100,000 sessions online (after a mixed lo
 kill $CN; wait $CN 2>/dev/null || true
 
 # The peer.
-deploy/bench/freeradius.sh start "$USERS" >/dev/null
+deploy/bench/freeradius.sh start "$USERS" "${FR_SITE:-trimmed}" >/dev/null
 VACUUM_DB="$PG/frbench"
 psql -q "$PG/frbench" <<SQL
 INSERT INTO radcheck (username, attribute, op, value)
@@ -104,6 +104,6 @@ for mode in auth-mac acct; do
   for c in 16 64; do
     # FreeRADIUS 3.2.1 (Debian 12) predates the BlastRADIUS fixes: its
     # replies carry no Message-Authenticator, which bassim otherwise refuses.
-    measure "FreeRADIUS 3.2 + rlm_sql $mode, concurrency $c" 127.0.0.1:1912 127.0.0.1:1913 $mode $c --accept-no-message-authenticator
+    measure "FreeRADIUS 3.2 + rlm_sql (${FR_SITE:-trimmed} site) $mode, concurrency $c" 127.0.0.1:1912 127.0.0.1:1913 $mode $c --accept-no-message-authenticator
   done
 done

@@ -14,6 +14,11 @@ const (
 	// DefaultBatchGather bounds how long a RADIUS group commit waits for
 	// the requesters of the last batch to come back.
 	DefaultBatchGather = 2 * time.Millisecond
+	// DefaultRetryWindow is how long a BAS keeps waiting for the answer
+	// to one Access-Request, counting its retransmissions: 3 s × 3 tries,
+	// H3C's default response timeout and retries and the usual setting of
+	// Huawei and Cisco BASes towards a campus RADIUS server.
+	DefaultRetryWindow = 9 * time.Second
 	// DefaultTokenTTL is how long the portal's one-time login token is
 	// good for: the BAS must present it in an Access-Request by then.
 	DefaultTokenTTL = 60 * time.Second

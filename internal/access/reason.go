@@ -18,11 +18,14 @@ const (
 	ReasonMustChangePassword Reason = "MUST_CHANGE_PASSWORD"
 	ReasonPasswordExpired    Reason = "PASSWORD_EXPIRED"
 	ReasonIdentityDown       Reason = "IDENTITY_UNAVAILABLE"
-	ReasonTokenExpired       Reason = "TOKEN_EXPIRED"
-	ReasonBASTimeout         Reason = "BAS_TIMEOUT"
-	ReasonAlreadyOnline      Reason = "ALREADY_ONLINE"
-	ReasonRateLimited        Reason = "RATE_LIMITED"
-	ReasonUnknownBAS         Reason = "UNKNOWN_BAS"
+	// ReasonBusy: too many password logins at once to check this one in
+	// time (the portal's answer; RADIUS sends none, so the BAS retries).
+	ReasonBusy          Reason = "BUSY"
+	ReasonTokenExpired  Reason = "TOKEN_EXPIRED"
+	ReasonBASTimeout    Reason = "BAS_TIMEOUT"
+	ReasonAlreadyOnline Reason = "ALREADY_ONLINE"
+	ReasonRateLimited   Reason = "RATE_LIMITED"
+	ReasonUnknownBAS    Reason = "UNKNOWN_BAS"
 	// ReasonUseSSO: the account logs in by single sign-on only and has
 	// no network password, so a direct PAP login cannot succeed.
 	ReasonUseSSO Reason = "USE_SSO"

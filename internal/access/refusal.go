@@ -268,6 +268,8 @@ func ExplainText(code Reason) (zh, en string) {
 		return "统一身份认证未能确认本次登录：请返回登录页重新点击“统一身份认证登录”；如仍失败，可改用校园网密码登录（如已开放），或把页面底部“网络信息中心-X”中的数字告诉我们。", "Single sign-on did not confirm this login: go back to the login page and try single sign-on again; if it still fails, use the password form where there is one, or tell us the number X at the bottom of the page."
 	case ReasonIdentityDown:
 		return "统一身份认证暂时不可用，请稍后再试。", "Unified identity is unavailable; try again in a minute."
+	case ReasonBusy:
+		return "现在登录的人很多，请几秒后再试；密码无需更改。", "Many people are logging in at once; try again in a few seconds. Your password was not refused."
 	case ReasonBASTimeout:
 		return "接入设备无响应（portal not response）：断开网络重连、清理浏览器缓存后刷新。", "The access device did not answer (portal not response): reconnect, clear the browser cache and reload."
 	case ReasonAlreadyOnline:

@@ -39,7 +39,7 @@ func TestRefusalOneLanguageEach(t *testing.T) {
 	}
 	for _, c := range []Reason{ReasonBadCredentials, ReasonMACNotBound, ReasonAccountDisabled, ReasonRoleNotAllowed, ReasonArrears,
 		ReasonDeviceLimitPC, ReasonDeviceLimitMobile, ReasonMustChangePassword, ReasonPasswordExpired, ReasonIdentityDown,
-		ReasonBASTimeout, ReasonAlreadyOnline, ReasonRateLimited} {
+		ReasonBASTimeout, ReasonAlreadyOnline, ReasonRateLimited, ReasonBusy} {
 		zh, en := ExplainText(c)
 		if !hasHanText(zh) || hasHanText(en) || en == "" {
 			t.Errorf("ExplainText(%s) = %q, %q", c, zh, en)

@@ -103,6 +103,11 @@ type Radius struct {
 	// BatchGather bounds how long a batch waits for the requesters of the
 	// last one to come back (default 2ms; "0s" turns it off).
 	BatchGather Duration `toml:"batch_gather"`
+	// RetryWindow is how long the BASes wait for the answer to one
+	// Access-Request, retransmissions included (timeout × tries; default
+	// 9s): a password login that cannot be checked within it gets no
+	// answer instead of a Reject.
+	RetryWindow Duration `toml:"retry_window"`
 }
 
 // SelfService is [selfservice].
@@ -149,6 +154,9 @@ type Identity struct {
 	// ending in X: "drop" (default: take the six characters before it),
 	// "keep" (the last six as written, X upper-case) or "zero" (X replaced by 0).
 	TrailingX string `toml:"trailing_x"`
+	// HashWorkers is how many passwords the local backend hashes at once,
+	// in its worker process at the lowest CPU priority (0: one per core).
+	HashWorkers int `toml:"hash_workers"`
 }
 
 // SSO is [identity.sso]: single sign-on providers at the portal and in
@@ -421,6 +429,7 @@ func (c *Config) fill(file string) error {
 	defD(&c.Radius.InterimInterval, access.DefaultInterimInterval)
 	defD(&c.Radius.ReserveTimeout, access.DefaultReserveTimeout)
 	defD(&c.Radius.CoATimeout, radiusproto.DefaultRetry)
+	defD(&c.Radius.RetryWindow, access.DefaultRetryWindow)
 	if c.Radius.CoATries == 0 {
 		c.Radius.CoATries = radiusproto.DefaultMaxTries
 	}
@@ -455,6 +464,12 @@ func (c *Config) fill(file string) error {
 	}
 	if err := checkDSN(c.Server.Database); err != nil {
 		return bad("server.database", "%v", err)
+	}
+	if w := c.Radius.RetryWindow.Duration; w < time.Second || w > 5*time.Minute {
+		return bad("radius.retry_window", "want the BASes' timeout × tries, between 1s and 5m, not %v", w)
+	}
+	if c.Identity.HashWorkers < 0 || c.Identity.HashWorkers > 1024 {
+		return bad("identity.hash_workers", "want 0 (one per core) or a number of hashes at once, not %d", c.Identity.HashWorkers)
 	}
 	if c.Server.Procs < 0 || c.Server.Procs > 4096 {
 		return bad("server.procs", "want 0 (automatic) or a number of cores, not %d", c.Server.Procs)

@@ -124,8 +124,9 @@ func TestNeedsRehash(t *testing.T) {
 		want   bool
 	}{
 		{name: "same", stored: base, want: false},
-		{name: "stronger", stored: Params{Memory: 1024, Time: 3, Threads: 4, SaltLen: 32, KeyLen: 64}, want: false},
-		{name: "fewer lanes is no weaker", stored: Params{Memory: 512, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}, want: false},
+		{name: "costlier", stored: Params{Memory: 1024, Time: 3, Threads: 4, SaltLen: 32, KeyLen: 64}, want: true},
+		{name: "more memory, fewer passes", stored: Params{Memory: 1024, Time: 1, Threads: 2, SaltLen: 16, KeyLen: 32}, want: true},
+		{name: "other lanes", stored: Params{Memory: 512, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}, want: true},
 		{name: "less memory", stored: Params{Memory: 256, Time: 2, Threads: 2, SaltLen: 16, KeyLen: 32}, want: true},
 		{name: "fewer passes", stored: Params{Memory: 512, Time: 1, Threads: 2, SaltLen: 16, KeyLen: 32}, want: true},
 		{name: "shorter salt", stored: Params{Memory: 512, Time: 2, Threads: 2, SaltLen: 8, KeyLen: 32}, want: true},
@@ -144,6 +145,9 @@ func TestNeedsRehash(t *testing.T) {
 	}
 	if !NeedsRehash(mustHash(t, "x", InitialParams), DefaultParams) {
 		t.Fatal("an initial-password hash does not need a rehash to DefaultParams")
+	}
+	if !NeedsRehash(mustHash(t, "x", RFC9106Params), DefaultParams) {
+		t.Fatal("a hash made with the former default (RFC 9106, 64 MiB) does not need a rehash to DefaultParams")
 	}
 }
 

@@ -21,4 +21,13 @@
 // [ErrPasswordExpired] means the password was right but the directory no
 // longer takes it (expired, or reset by an administrator and to be
 // changed), so the person is sent to change it at unified identity.
+// [ErrBusy] means the password could not be checked in time because too
+// many are being checked: it is never a wrong password (RADIUS answers
+// nothing, the portal shows a busy page).
+//
+// Every hash [Local] computes goes through a [Stage]: a bounded number at
+// once, a bounded queue, and a check refused before hashing when it
+// cannot be done by its context's deadline. In serve the stage hashes in
+// a [ProcessHasher], a worker process at the lowest CPU priority, so the
+// operating system serves everything else first.
 package identity

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"unicode/utf8"
-
-	"golang.org/x/crypto/argon2"
 )
 
 // Password policy for [Local.ChangePassword], in characters (runes).
@@ -48,11 +45,10 @@ type Local struct {
 	params    Params
 	paramsErr error
 	log       *slog.Logger
-	// slots bounds the hashes computed at once. Each takes Params.Memory
-	// (64 MiB by default) and a core; more at once than there are cores
-	// only adds memory, and a rush of logins at the start of a lecture
-	// must not exhaust it.
-	slots chan struct{}
+	// stage computes every hash: a bounded number at once, each taking
+	// Params.Memory and a core, so that a rush of logins at the start of
+	// a lecture cannot exhaust either (see Stage).
+	stage *Stage
 }
 
 var _ Authenticator = (*Local)(nil)
@@ -61,13 +57,23 @@ var _ Authenticator = (*Local)(nil)
 // (normally [DefaultParams]) and replaces weaker hashes at login. If p is
 // invalid every call fails with the reason; check p.Validate() at start.
 // log receives the failures that do not stop a login (a failed rehash).
+// It hashes in this process, GOMAXPROCS at once; NewLocalStage takes the
+// stage to hash in.
 func NewLocal(store LocalStore, p Params, log *slog.Logger) *Local {
+	return NewLocalStage(store, p, NewStage(StageConfig{Log: log}), log)
+}
+
+// NewLocalStage is NewLocal hashing in stage, which may be shared with
+// other backends.
+func NewLocalStage(store LocalStore, p Params, stage *Stage, log *slog.Logger) *Local {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Local{store: store, params: p, paramsErr: p.Validate(), log: log,
-		slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	return &Local{store: store, params: p, paramsErr: p.Validate(), log: log, stage: stage}
 }
+
+// Stage is the hashing stage the backend uses.
+func (l *Local) Stage() *Stage { return l.stage }
 
 // Authenticate checks user's password. The password is verified before
 // the disabled flag is looked at, so ErrDisabled tells nothing to someone
@@ -109,10 +115,7 @@ func (l *Local) ChangePassword(ctx context.Context, user, oldPassword, newPasswo
 	if err := CheckNewPassword(newPassword, PersonFacts{User: cred.Person.ID, Document: cred.Document}); err != nil {
 		return err
 	}
-	var hash string
-	if herr := l.hashing(ctx, func() { hash, err = HashPassword(newPassword, l.params) }); herr != nil {
-		return herr
-	}
+	hash, err := hashPassword(ctx, l.stage, newPassword, l.params)
 	if err != nil {
 		return err
 	}
@@ -138,10 +141,7 @@ func (l *Local) verify(ctx context.Context, user, password string) (LocalCredent
 	if errors.Is(err, ErrUnknownUser) {
 		// Spend about the time a real check takes, so that the answer's
 		// delay does not tell which user names exist.
-		err := l.hashing(ctx, func() {
-			argon2.IDKey([]byte(password), []byte("campusnet-no-user"), l.params.Time, l.params.Memory, l.params.Threads, l.params.KeyLen)
-		})
-		if err != nil {
+		if _, err := l.stage.Key(ctx, []byte(password), []byte("campusnet-no-user"), l.params); err != nil {
 			return LocalCredential{}, err
 		}
 		return LocalCredential{}, ErrUnknownUser
@@ -149,9 +149,9 @@ func (l *Local) verify(ctx context.Context, user, password string) (LocalCredent
 	if err != nil {
 		return LocalCredential{}, fmt.Errorf("identity: look up %q: %w", user, err)
 	}
-	var ok bool
-	if herr := l.hashing(ctx, func() { ok, err = VerifyPassword(cred.Hash, password) }); herr != nil {
-		return LocalCredential{}, herr
+	ok, err := verifyPassword(ctx, l.stage, cred.Hash, password)
+	if errors.Is(err, ErrBusy) {
+		return LocalCredential{}, err
 	}
 	if err != nil {
 		return LocalCredential{}, fmt.Errorf("identity: stored password of %q: %w", user, err)
@@ -166,11 +166,7 @@ func (l *Local) verify(ctx context.Context, user, password string) (LocalCredent
 }
 
 func (l *Local) rehash(ctx context.Context, user, password string, mustChange bool) {
-	var hash string
-	var err error
-	if herr := l.hashing(ctx, func() { hash, err = HashPassword(password, l.params) }); herr != nil {
-		err = herr
-	}
+	hash, err := hashPassword(ctx, l.stage, password, l.params)
 	if err == nil {
 		err = l.store.SetPasswordHash(ctx, user, hash, mustChange)
 	}
@@ -179,18 +175,4 @@ func (l *Local) rehash(ctx context.Context, user, password string, mustChange bo
 		return
 	}
 	l.log.InfoContext(ctx, "identity: password rehashed", "user", user, "params", l.params.String())
-}
-
-// hashing runs f, which computes one argon2 hash, when a slot is free. A
-// caller that gives up while waiting gets ErrUnavailable: the server is
-// too busy to check passwords in time.
-func (l *Local) hashing(ctx context.Context, f func()) error {
-	select {
-	case l.slots <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("%w: too many logins at once: %w", ErrUnavailable, ctx.Err())
-	}
-	defer func() { <-l.slots }()
-	f()
-	return nil
 }

@@ -185,6 +185,21 @@ func TestLocalRehashOnLogin(t *testing.T) {
 		})
 	}
 
+	t.Run("former default to the new default", func(t *testing.T) {
+		st := newMemStore()
+		st.add(t, "u1", "pass-word-1", RFC9106Params, false, false)
+		l := NewLocal(st, DefaultParams, testLogger(t))
+		if _, err := l.Authenticate(context.Background(), "u1", "pass-word-1"); err != nil {
+			t.Fatalf("a hash made with the former default: %v", err)
+		}
+		if got, _ := HashParams(st.get("u1").Hash); got != DefaultParams {
+			t.Fatalf("stored params after login = %v, want %v", got, DefaultParams)
+		}
+		if _, err := l.Authenticate(context.Background(), "u1", "pass-word-1"); err != nil {
+			t.Fatalf("after the rehash: %v", err)
+		}
+	})
+
 	t.Run("failing store still lets the person in", func(t *testing.T) {
 		st := newMemStore()
 		st.add(t, "u1", "pass-word-1", old, false, false)
@@ -275,17 +290,20 @@ func TestLocalInvalidParams(t *testing.T) {
 func TestLocalBusy(t *testing.T) {
 	st := newMemStore()
 	st.add(t, "u1", "pass-word-1", cheap, false, false)
-	l := NewLocal(st, cheap, testLogger(t))
-	for range cap(l.slots) { // every core is hashing for somebody else
-		l.slots <- struct{}{}
-	}
+	stage := NewStage(StageConfig{Workers: 1, Log: testLogger(t)})
+	l := NewLocalStage(st, cheap, stage, testLogger(t))
+	stage.workers <- struct{}{} // the only worker is hashing for somebody else
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := l.Authenticate(ctx, "u1", "pass-word-1"); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrBadCredentials) {
-		t.Fatalf("err = %v, want ErrUnavailable", err)
+	_, err := l.Authenticate(ctx, "u1", "pass-word-1")
+	if !errors.Is(err, ErrBusy) || errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrBusy only", err)
 	}
-	<-l.slots
+	if s := stage.Stats(); s.Late != 1 || s.Hashed != 0 {
+		t.Fatalf("stats = %+v, want one late check and no hash", s)
+	}
+	<-stage.workers
 	if _, err := l.Authenticate(context.Background(), "u1", "pass-word-1"); err != nil {
-		t.Fatalf("with a free slot: %v", err)
+		t.Fatalf("with a free worker: %v", err)
 	}
 }

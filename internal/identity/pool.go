@@ -52,7 +52,8 @@ func (p *pool) do(ctx context.Context, op func(*ldap.Conn) error) error {
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
-		return unavailable(ctx, fmt.Errorf("waiting for a free %s connection: %w", p.name, ctx.Err()))
+		// The directory answers, just not this many at once: busy, not down.
+		return fmt.Errorf("%w: waiting for a free %s connection: %w", ErrBusy, p.name, ctx.Err())
 	}
 	defer func() { <-p.slots }()
 

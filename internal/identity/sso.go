@@ -28,9 +28,10 @@ type ssoAware struct {
 
 func (s ssoAware) Authenticate(ctx context.Context, user, password string) (Person, error) {
 	p, err := s.Authenticator.Authenticate(ctx, user, password)
-	// Any failure but an unreachable backend: the local backend finds no
-	// hash to check for such an account at all.
-	if err != nil && !errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
+	// Any failure but an unreachable or busy backend (a storm's refused
+	// checks must not each cost a lookup): the local backend finds no hash
+	// to check for such an account at all.
+	if err != nil && !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrBusy) && ctx.Err() == nil {
 		if a, aerr := s.accounts.AccountByUsername(ctx, user); aerr == nil && a.UsesSSOOnly() {
 			return Person{}, ErrSSOOnly
 		}

@@ -17,6 +17,7 @@ import (
 // Defaults for the zero values of Server's tuning fields.
 const (
 	DefaultWorkers            = 256
+	DefaultWaiting            = 4096
 	DefaultDuplicateWindow    = 30 * time.Second
 	DefaultDuplicateCacheSize = 1 << 17
 	// DefaultCoAPort is where a NAS listens for Disconnect and CoA requests
@@ -128,6 +129,9 @@ const (
 	DropBadMessageAuthenticator     DropReason = "bad_message_authenticator"
 	DropMalformed                   DropReason = "malformed"
 	DropUnsupportedCode             DropReason = "unsupported_code" // e.g. an Access-Request on the accounting port
+	// DropOverload: a request for a goroutine of its own (a login that
+	// waits for a password hash) found Server.Waiting of them taken.
+	DropOverload DropReason = "overload"
 )
 
 // Result is the outcome of a handled request, as reported to Observer.Handled.
@@ -197,8 +201,17 @@ type Server struct {
 
 	// Workers bounds the requests handled at once; when all are busy the
 	// read loops wait, and the kernel's socket buffer absorbs bursts.
-	// 0 means DefaultWorkers.
+	// 0 means DefaultWorkers. They are held by requests the AsyncHandler
+	// takes (MAC authentication, accounting) and by every request while
+	// it is checked.
 	Workers int
+	// Waiting bounds the requests handled on a goroutine of their own
+	// (Handler.ServeAccess: a login by token or password, which may wait
+	// for a password hash or the directory). They do not hold a worker:
+	// a storm of password logins cannot stop the read loops. When all are
+	// taken a new one is dropped unanswered (DropOverload), so that its
+	// NAS retransmits. 0 means DefaultWaiting.
+	Waiting int
 	// DuplicateWindow is how long replies are kept for retransmissions;
 	// 0 means DefaultDuplicateWindow. DuplicateCacheSize bounds the number
 	// of requests remembered (the oldest go first); 0 means
@@ -211,6 +224,7 @@ type Server struct {
 	obs      Observer
 	dedupe   *dedupe
 	sem      chan struct{}
+	waiting  chan struct{}
 	throttle *throttle
 	baseCtx  context.Context
 	cancel   context.CancelFunc
@@ -232,7 +246,7 @@ func (s *Server) init() {
 		if s.obs == nil {
 			s.obs = nopObserver{}
 		}
-		window, size, workers := s.DuplicateWindow, s.DuplicateCacheSize, s.Workers
+		window, size, workers, waiting := s.DuplicateWindow, s.DuplicateCacheSize, s.Workers, s.Waiting
 		if window <= 0 {
 			window = DefaultDuplicateWindow
 		}
@@ -242,8 +256,12 @@ func (s *Server) init() {
 		if workers <= 0 {
 			workers = DefaultWorkers
 		}
+		if waiting <= 0 {
+			waiting = DefaultWaiting
+		}
 		s.dedupe = newDedupe(window, size)
 		s.sem = make(chan struct{}, workers)
+		s.waiting = make(chan struct{}, waiting)
 		s.throttle = newThrottle(logEvery)
 		s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	})
@@ -436,8 +454,21 @@ func (s *Server) readLoop(conn net.PacketConn, kind portKind) error {
 		if s.serveAsync(conn, udp, in, release) {
 			continue
 		}
+		// A goroutine of its own, which gives its worker back.
+		<-s.sem
+		select {
+		case s.waiting <- struct{}{}:
+		default:
+			s.complete(in, nil, ResultNoReply)
+			s.drop(DropOverload, kind, src.Addr().Unmap(), in.req.NAS, received)
+			s.workers.Done()
+			continue
+		}
 		go func() {
-			defer release()
+			defer func() {
+				<-s.waiting
+				s.workers.Done()
+			}()
 			out, result := s.serve(s.baseCtx, in)
 			if out = s.complete(in, out, result); out != nil {
 				s.write(conn, udp, kind, out, src)
@@ -512,6 +543,8 @@ func (s *Server) drop(reason DropReason, kind portKind, ip netip.Addr, nas *NAS,
 		msg = "radius packet from unknown NAS dropped"
 	case DropBadAuthenticator, DropBadMessageAuthenticator:
 		msg = "radius packet dropped: check the shared secret"
+	case DropOverload:
+		msg = "radius login dropped: too many logins waiting (Waiting); the NAS will retransmit"
 	case DropMissingMessageAuthenticator:
 		msg = "radius packet without Message-Authenticator dropped: configure the NAS to send it, or set require_message_authenticator = false"
 	}
