@@ -61,8 +61,8 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		InterimInterval: interim, Log: log, Retry: c.retry, MaxTries: c.tries})
 	defer b.Close()
 	b.SetNAK(nak)
-	b.OnDisconnect = func(ip netip.Addr, mac string) {
-		fmt.Fprintf(stdout, "disconnected by the server: ip %s mac %s\n", ip, mac)
+	b.OnDisconnect = func(ip, ip6 netip.Addr, mac string) {
+		fmt.Fprintf(stdout, "disconnected by the server: ip %s ipv6 %s mac %s\n", ip, ip6, mac)
 	}
 	if portalListen != "" {
 		if portalVersion != 1 && portalVersion != 2 {
@@ -72,9 +72,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		p := bas.NewPortalSide(b, bas.PortalSideConfig{Secret: portalSecret, BASIP: nasIP, NotifyAddr: portalNotify,
 			NotifyVersion: portalproto.Version(portalVersion), Log: log})
 		portalDisconnect := b.OnDisconnect // NewPortalSide's: Accounting-Stop is done; send NTF_LOGOUT
-		b.OnDisconnect = func(ip netip.Addr, mac string) {
-			portalDisconnect(ip, mac)
-			printDisconnect(ip, mac)
+		b.OnDisconnect = func(ip, ip6 netip.Addr, mac string) {
+			portalDisconnect(ip, ip6, mac)
+			printDisconnect(ip, ip6, mac)
 		}
 		pc, err := net.ListenPacket("udp", portalListen)
 		if err != nil {

@@ -98,3 +98,24 @@ func FormatIfID(ifid [8]byte) string {
 	h := hex.EncodeToString(ifid[:])
 	return h[0:4] + ":" + h[4:8] + ":" + h[8:12] + ":" + h[12:16]
 }
+
+// SetIPv6 records r's identifiers on s where r has them.
+func (s *Session) SetIPv6(r IPv6Record) {
+	if r.Addr != "" {
+		s.IP6 = r.Addr
+	}
+	if r.Prefix != "" {
+		s.IP6Prefix = r.Prefix
+	}
+	if r.IfID != "" {
+		s.IP6IfID = r.IfID
+	}
+	if r.Delegated != "" {
+		s.IP6Delegated = r.Delegated
+	}
+}
+
+// IPv6Record is the session's IPv6 identifiers as a record (no counters).
+func (s Session) IPv6Record() IPv6Record {
+	return IPv6Record{Addr: s.IP6, Prefix: s.IP6Prefix, IfID: s.IP6IfID, Delegated: s.IP6Delegated}
+}
