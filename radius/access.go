@@ -173,7 +173,13 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 		if a.mac == "" {
 			a.mac, _ = access.NormalizeMAC(t.MAC)
 		}
-		if a.ip == "" {
+		// The token holds the address the portal knew: IPv4, or an
+		// IPv6-only user's IPv6 address.
+		if tip, err := netip.ParseAddr(t.IP); err == nil && tip.Is6() && !tip.Is4In6() {
+			if a.ipv6.Addr == "" {
+				a.ipv6.Addr = tip.String()
+			}
+		} else if a.ip == "" {
 			a.ip = t.IP
 		}
 		a.class = t.Class

@@ -119,3 +119,20 @@ func (s *Session) SetIPv6(r IPv6Record) {
 func (s Session) IPv6Record() IPv6Record {
 	return IPv6Record{Addr: s.IP6, Prefix: s.IP6Prefix, IfID: s.IP6IfID, Delegated: s.IP6Delegated}
 }
+
+// IPv6Text is the session's IPv6 side as people read it: the address (or,
+// without one, the link's prefix), and a delegated prefix after it;
+// "" when the session has none.
+func (s Session) IPv6Text() string {
+	a := s.IP6
+	if a == "" {
+		a = s.IP6Prefix
+	}
+	switch {
+	case s.IP6Delegated == "":
+		return a
+	case a == "":
+		return s.IP6Delegated
+	}
+	return a + " + " + s.IP6Delegated
+}

@@ -110,13 +110,13 @@ type Session struct {
 	UserIP        netip.Addr
 	// UserIPv6 is the IPv6 address; accounting reports it as
 	// Framed-IPv6-Address and its /64 as Framed-IPv6-Prefix.
-	UserIPv6 netip.Addr
-	MAC      string // canonical (access.NormalizeMAC), "" if unknown
-	Class    []byte
-	Started       bool
-	StartedAt     time.Time
-	InputOctets   uint64
-	OutputOctets  uint64
+	UserIPv6     netip.Addr
+	MAC          string // canonical (access.NormalizeMAC), "" if unknown
+	Class        []byte
+	Started      bool
+	StartedAt    time.Time
+	InputOctets  uint64
+	OutputOctets uint64
 	// InputOctets6 and OutputOctets6 are the IPv6 part of the counters,
 	// reported in Huawei's Acct-IPv6 attributes (2011/144-149).
 	InputOctets6  uint64

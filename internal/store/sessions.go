@@ -84,8 +84,13 @@ func (s *Store) LiveSessionsByMAC(ctx context.Context, mac string) ([]access.Ses
 }
 
 // LiveSessionByIP returns the newest online (else reserved) session with
-// that user address, or an error wrapping access.ErrNotFound.
+// that user address, or an error wrapping access.ErrNotFound. An IPv6
+// address finds the session whose IPv6 link or delegated prefix holds it
+// (LiveSessionByIPv6).
 func (s *Store) LiveSessionByIP(ctx context.Context, ip string) (access.Session, error) {
+	if a, err := netip.ParseAddr(ip); err == nil && a.Is6() && !a.Is4In6() {
+		return s.LiveSessionByIPv6(ctx, a)
+	}
 	var out access.Session
 	err := s.db.GetContext(ctx, &out, s.db.Rebind(`SELECT `+sessionCols+` FROM sessions
 		WHERE ip = ? AND ip <> '' AND status IN ('reserved', 'online')

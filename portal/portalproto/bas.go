@@ -60,7 +60,7 @@ type LogoutRequest struct {
 	// UserIP and UserIPv6 name the user as in AuthRequest.
 	UserIP   netip.Addr
 	UserIPv6 netip.Addr
-	ReqID   uint16
+	ReqID    uint16
 	// Timeout is set for ErrCode 1: the portal gave up waiting for an
 	// answer to the REQ_CHALLENGE or REQ_AUTH with this SerialNo and
 	// cancels it.
