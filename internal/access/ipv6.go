@@ -136,3 +136,10 @@ func (s Session) IPv6Text() string {
 	}
 	return a + " + " + s.IP6Delegated
 }
+
+// InputOctets4 and OutputOctets4 are IPv4Octets one at a time (for
+// templates).
+func (s Session) InputOctets4() int64 { in, _ := s.IPv4Octets(); return in }
+
+// OutputOctets4: see InputOctets4.
+func (s Session) OutputOctets4() int64 { _, out := s.IPv4Octets(); return out }
