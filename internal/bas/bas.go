@@ -305,8 +305,8 @@ func (b *BAS) AccessRequest(r AuthRequest) (*radius.Packet, string, error) {
 	if r.UserIP.IsValid() && r.UserIP.Unmap().Is4() {
 		_ = rfc2865.FramedIPAddress_Add(p, r.UserIP.Unmap().AsSlice())
 	}
-	if r.UserIPv6.Is6() && !r.UserIPv6.Is4In6() {
-		_ = rfc6911.FramedIPv6Address_Add(p, r.UserIPv6.AsSlice())
+	if v6 := b.ipv6For(r); v6.Is6() && !v6.Is4In6() {
+		_ = rfc6911.FramedIPv6Address_Add(p, v6.AsSlice())
 	}
 	id := b.newSessionID()
 	_ = rfc2866.AcctSessionID_AddString(p, id)
