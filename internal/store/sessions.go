@@ -305,8 +305,8 @@ const setIPv6SQL = `UPDATE sessions SET
 		ip6_hi = CASE WHEN ? = '' THEN ip6_hi ELSE ? END,
 		pd_lo = CASE WHEN ? = '' THEN pd_lo ELSE ? END,
 		pd_hi = CASE WHEN ? = '' THEN pd_hi ELSE ? END,
-		input_octets6 = CASE WHEN ? < 0 THEN input_octets6 ELSE ? END,
-		output_octets6 = CASE WHEN ? < 0 THEN output_octets6 ELSE ? END
+		input_octets6 = CASE WHEN CAST(? AS BIGINT) < 0 THEN input_octets6 ELSE CAST(? AS BIGINT) END,
+		output_octets6 = CASE WHEN CAST(? AS BIGINT) < 0 THEN output_octets6 ELSE CAST(? AS BIGINT) END
 	WHERE id = ?`
 
 // ipv6Cols are a request's IPv6 columns in the order of the table: the

@@ -199,3 +199,33 @@ func TestSessionsByIPv6(t *testing.T) {
 		}
 	})
 }
+
+// A Start and its Interim-Update in one batch: on PostgreSQL the Interim
+// takes the per-request path after the set-based Start; both record the
+// IPv6 side, counters above 2^32 included.
+func TestAccountingIPv6SameBatch(t *testing.T) {
+	t.Parallel()
+	ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		aaa := store.NewAAA(s)
+		defer aaa.Close()
+		newAccount(t, s, "v6-b")
+		recs := []access.AcctRecord{
+			{Kind: access.AcctStart, NAS: "n1", Area: "office", AcctSessionID: "B1", Username: "v6-b", MAC: "02:00:00:00:06:11", IP: "10.6.1.1"},
+			{Kind: access.AcctInterim, NAS: "n1", Area: "office", AcctSessionID: "B1", Username: "v6-b", MAC: "02:00:00:00:06:11",
+				InputOctets: 1 << 34, OutputOctets: 1 << 35,
+				IPv6: access.IPv6Record{Addr: "2001:db8:6:11::1", Input: 1<<33 + 7, Output: 1<<34 + 9, HasOctets: true}},
+		}
+		res, err := aaa.RecordAccounting(ctx, recs)
+		if err != nil || res[0].SessionID == 0 || res[1].SessionID != res[0].SessionID {
+			t.Fatalf("batch: %+v, %v", res, err)
+		}
+		got, err := s.SessionByID(ctx, res[0].SessionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.IP != "10.6.1.1" || got.IP6 != "2001:db8:6:11::1" || got.InputOctets6 != 1<<33+7 || got.OutputOctets6 != 1<<34+9 {
+			t.Fatalf("session: %+v", got)
+		}
+	})
+}
