@@ -3,11 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
