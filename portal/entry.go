@@ -9,12 +9,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/portal/portalproto"
 )
 
 // The redirect parameters of the BAS vendors (docs/design.md#the-login).
 // The first name of each list is the one the portal's own forms use.
 var (
-	paramUserIP  = []string{"userip", "wlanuserip", "ip", "user-ip", "clientip"}
+	paramUserIP = []string{"userip", "wlanuserip", "ip", "user-ip", "clientip"}
+	// A dual-stack user's IPv6 address beside the IPv4 one (an IPv6-only
+	// user's address may come in paramUserIP).
+	paramUserIP6 = []string{"userip6", "wlanuseripv6", "useripv6", "userv6ip", "ipv6"}
 	paramNASName = []string{"nasname", "wlanacname", "acname", "nas"}
 	paramNASIP   = []string{"nasip", "wlanacip", "acip"}
 	paramMAC     = []string{"usermac", "wlanusermac", "mac", "clientmac"}
@@ -31,12 +35,15 @@ const (
 
 // entry is where a person came from: which address, which BAS, which device.
 type entry struct {
-	UserIP netip.Addr
-	NAS    *nasClient
-	MAC    string // canonical, or ""
-	URL    string // the page the person first asked for (http/https only), or ""
-	SSID   string
-	ByHand bool // no redirect parameters: the source address decided
+	// UserIP is the address the BAS knows the user by: IPv4, or IPv6 for
+	// an IPv6-only user. UserIPv6 is a dual-stack user's IPv6 address.
+	UserIP   netip.Addr
+	UserIPv6 netip.Addr
+	NAS      *nasClient
+	MAC      string // canonical, or ""
+	URL      string // the page the person first asked for (http/https only), or ""
+	SSID     string
+	ByHand   bool // no redirect parameters: the source address decided
 }
 
 // entryProblem says why an entry cannot lead to a login.
@@ -110,13 +117,25 @@ func (p *Portal) resolveEntry(q url.Values, src netip.Addr) (entry, *entryProble
 	ipText := first(q, paramUserIP, maxParamLen)
 	if ipText != "" {
 		ip, err := netip.ParseAddr(ipText)
-		if err != nil || !ip.Unmap().Is4() {
+		if err != nil || !userAddr(ip.Unmap()) {
 			return e, &entryProblem{Kind: "bad-ip", Detail: cleanText(ipText)}
 		}
 		e.UserIP = ip.Unmap()
 	} else {
 		e.UserIP = src
 		e.ByHand = true
+	}
+	if v6 := first(q, paramUserIP6, maxParamLen); v6 != "" {
+		ip, err := netip.ParseAddr(v6)
+		if err != nil || !ip.Is6() || ip.Is4In6() || !userAddr(ip) {
+			return e, &entryProblem{Kind: "bad-ip", Detail: cleanText(v6)}
+		}
+		if e.UserIP.Is6() && ip != e.UserIP {
+			return e, &entryProblem{Kind: "bad-ip", Detail: cleanText(v6)}
+		}
+		if e.UserIP.Is4() {
+			e.UserIPv6 = ip
+		}
 	}
 	if name := first(q, paramNASName, maxParamLen); name != "" {
 		e.NAS = p.byName[strings.ToLower(name)]
@@ -140,13 +159,38 @@ func (p *Portal) resolveEntry(q url.Values, src netip.Addr) (entry, *entryProble
 			return e, &entryProblem{Kind: "unknown-address", Detail: e.UserIP.String()}
 		}
 	}
-	if !e.UserIP.Is4() {
+	if !userAddr(e.UserIP) {
 		return e, &entryProblem{Kind: "bad-ip", Detail: e.UserIP.String()}
+	}
+	// A dual-stack user whose redirect named the IPv4 address and whose
+	// request came over IPv6 from the same BAS's IPv6 subnet: the source is
+	// the user's IPv6 address, sent to the BAS beside the IPv4 one.
+	if e.UserIP.Is4() && !e.UserIPv6.IsValid() && src.Is6() && !src.Is4In6() && userAddr(src) && p.nasFor(src) == e.NAS {
+		e.UserIPv6 = src
 	}
 	if e.NAS.client == nil {
 		return e, &entryProblem{Kind: "no-portal", Detail: e.NAS.Name}
 	}
 	return e, nil
+}
+
+// userAddr reports whether a is an address a user could have: IPv4, or a
+// global or unique-local IPv6 address (not link-local, which needs a zone,
+// not multicast or unspecified). IPv6 loopback counts, for tests and the
+// demo on [::1].
+func userAddr(a netip.Addr) bool {
+	if a.Is4() {
+		return true
+	}
+	return a.Is6() && a.Zone() == "" && !a.IsUnspecified() && !a.IsMulticast() && !a.IsLinkLocalUnicast()
+}
+
+// user is the entry as the Portal protocol names the user.
+func (e entry) user() portalproto.User {
+	if e.UserIP.Is6() {
+		return portalproto.User{IPv6: e.UserIP, MAC: e.MAC}
+	}
+	return portalproto.User{IP: e.UserIP, IPv6: e.UserIPv6, MAC: e.MAC}
 }
 
 // query gives the entry back as the portal's own parameters, for forms and
@@ -155,6 +199,9 @@ func (e entry) query() url.Values {
 	q := url.Values{}
 	if !e.ByHand && e.UserIP.IsValid() {
 		q.Set("userip", e.UserIP.String())
+	}
+	if e.UserIPv6.IsValid() && !e.ByHand {
+		q.Set("userip6", e.UserIPv6.String())
 	}
 	if e.NAS != nil && !e.ByHand {
 		q.Set("nasname", e.NAS.Name)

@@ -84,6 +84,16 @@ func (p *Portal) demoRedirect(e entry) *demoView {
 		mac := fmt.Sprintf("00:16:3e:%02x:%02x:%02x", rand.IntN(256), rand.IntN(256), rand.IntN(256))
 		q := url.Values{"wlanuserip": {ip.String()}, "wlanacname": {e.NAS.Name}, "usermac": {mac},
 			"wlanuserfirsturl": {"http://www.example.edu.cn/"}, "ssid": {"CampusNet"}}
+		// A dual-stack BAS names the user's IPv6 address too.
+		for _, s6 := range e.NAS.UserSubnets {
+			if s6.Addr().Is6() && !s6.Addr().Is4In6() && s6.Bits() <= 64 {
+				a := s6.Masked().Addr().As16()
+				a[15] = byte(2 + rand.IntN(250))
+				a[14] = byte(rand.IntN(256))
+				q.Set("userip6", netip.AddrFrom16(a).String())
+				break
+			}
+		}
 		return &demoView{RedirectURL: "/?" + q.Encode(), UserIP: ip.String(), MAC: mac}
 	}
 	return nil
@@ -154,6 +164,10 @@ func (p *Portal) renderStatus(w http.ResponseWriter, r *http.Request, ip netip.A
 		started = sess.ReservedAt
 	}
 	v := p.onlineFor(r, a, sess.Area, sess.Class, sess.IP, sess.MAC, started, false)
+	v.IP6 = sess.IPv6Text()
+	if v.IP == "" {
+		v.IP, v.IP6 = v.IP6, "" // IPv6 only
+	}
 	v.Traffic = newTrafficView(sess)
 	if mayLogout {
 		v.Ticket = p.signTicket(ticketFor(ip, sess.NAS, sess.Username))

@@ -355,7 +355,7 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 		return
 	}
 	token := logintoken.Derive(p.tokenKey, nonce)
-	res, err := e.NAS.client.Login(ctx, e.UserIP, e.MAC, a.Username, []byte(token))
+	res, err := e.NAS.client.LoginUser(ctx, e.user(), a.Username, []byte(token))
 	if err != nil {
 		p.basRefused(w, r, e, a, d, tokID, err)
 		return

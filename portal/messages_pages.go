@@ -18,6 +18,8 @@ func init() {
 		[3]string{"portal.field.address", "地址", "Address"},
 		[3]string{"portal.field.since", "上线时间", "Since"},
 		[3]string{"portal.field.traffic", "流量", "Traffic"},
+		[3]string{"portal.field.ipv6", "IPv6 地址", "IPv6 address"},
+		[3]string{"portal.status.traffic_split", "其中 IPv4 ↑ %s · ↓ %s，IPv6 ↑ %s · ↓ %s", "of which IPv4 ↑ %s · ↓ %s, IPv6 ↑ %s · ↓ %s"},
 		[3]string{"portal.amount.yuan", "%s 元", "%s yuan"},
 		[3]string{"portal.amount.per_cycle", "%s 元 / 周期", "%s yuan per cycle"},
 		[3]string{"portal.logout", "注销", "Log out"},

@@ -161,14 +161,21 @@ func (p *Portal) notifySecret(basIP netip.Addr) (string, bool) {
 	return n.PortalSecret, true
 }
 
-func (p *Portal) notifyLogout(ctx context.Context, basIP, userIP netip.Addr, mac string) {
+func (p *Portal) notifyLogout(ctx context.Context, basIP netip.Addr, u portalproto.User) {
 	name := basIP.String()
 	if n := p.nasByIP(basIP); n != nil {
 		name = n.Name
 	}
-	if err := p.st.RecordKick(ctx, userIP.Unmap().String(), name, p.now()); err != nil {
-		p.log.Warn("record NTF_LOGOUT", "nas", name, "ip", userIP, "err", err)
+	// The kick is noted under each address that names the user, so the
+	// status page of a request over either family says the BAS ended it.
+	for _, ip := range []netip.Addr{u.IP, u.IPv6} {
+		if !ip.IsValid() {
+			continue
+		}
+		if err := p.st.RecordKick(ctx, ip.Unmap().String(), name, p.now()); err != nil {
+			p.log.Warn("record NTF_LOGOUT", "nas", name, "ip", ip, "err", err)
+		}
 	}
 	p.m.ntfLogout.WithLabelValues(name).Inc()
-	p.log.Info("BAS logged a user out (NTF_LOGOUT)", "nas", name, "ip", userIP, "mac", mac)
+	p.log.Info("BAS logged a user out (NTF_LOGOUT)", "nas", name, "ip", u.IP, "ip6", u.IPv6, "mac", u.MAC)
 }

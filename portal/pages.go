@@ -109,6 +109,7 @@ type onlineView struct {
 	CycleEnd       string
 	CycleEstimated bool
 	IP, MAC        string
+	IP6            string // the session's IPv6 side (access.Session.IPv6Text), "" when none
 	Since          string
 	AlreadyOnline  bool
 	Ticket         string
@@ -131,6 +132,23 @@ type onlineView struct {
 // trafficView is a session's octets as the BAS counted them.
 type trafficView struct {
 	Up, Down, AsOf string
+	// Split is the traffic by address family, for a session the BAS
+	// reports IPv6 counters (or an IPv6 address) for.
+	Split *familyTraffic
+}
+
+// familyTraffic is a session's IPv4 and IPv6 traffic apart.
+type familyTraffic struct {
+	Up4, Down4, Up6, Down6 string
+}
+
+func newFamilyTraffic(s *access.Session) *familyTraffic {
+	if !s.HasIPv6() && s.InputOctets6 == 0 && s.OutputOctets6 == 0 {
+		return nil
+	}
+	in4, out4 := s.IPv4Octets()
+	return &familyTraffic{Up4: access.FormatBytes(in4), Down4: access.FormatBytes(out4),
+		Up6: access.FormatBytes(s.InputOctets6), Down6: access.FormatBytes(s.OutputOctets6)}
 }
 
 func newTrafficView(s *access.Session) *trafficView {
@@ -141,7 +159,8 @@ func newTrafficView(s *access.Session) *trafficView {
 	if s.Status != access.SessionOnline || at == 0 {
 		return nil
 	}
-	return &trafficView{Up: access.FormatBytes(s.InputOctets), Down: access.FormatBytes(s.OutputOctets), AsOf: formatTime(at)}
+	return &trafficView{Up: access.FormatBytes(s.InputOctets), Down: access.FormatBytes(s.OutputOctets), AsOf: formatTime(at),
+		Split: newFamilyTraffic(s)}
 }
 
 // refusalView is a refusal with the links that fix it.

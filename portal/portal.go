@@ -230,9 +230,14 @@ func New(cfg Config, deps Deps) (*Portal, error) {
 	for _, n := range cfg.NAS {
 		nc := &nasClient{BAS: n}
 		if n.PortalAddr != "" {
+			style, err := portalproto.ParseIPv6Style(n.PortalIPv6)
+			if err != nil {
+				p.Close()
+				return nil, fmt.Errorf("%w: NAS %s: %v", ErrConfig, n.Name, err)
+			}
 			c, err := portalproto.NewClient(portalproto.ClientConfig{
 				BASAddr: n.PortalAddr, Version: portalproto.Version(n.PortalVersion), Secret: n.PortalSecret, Auth: n.PortalAuth,
-				Timeout: cfg.BASTimeout, BASIP: n.IP, Logger: p.log.With("nas", n.Name),
+				Timeout: cfg.BASTimeout, BASIP: n.IP, IPv6Style: style, Logger: p.log.With("nas", n.Name),
 			})
 			if err != nil {
 				p.Close()

@@ -543,7 +543,9 @@ func TestEntry(t *testing.T) {
 		{"unknown BAS", "wlanuserip=10.2.3.4&wlanacname=<b>evil</b>", 200, []string{"未在认证系统登记", "&lt;b&gt;evil&lt;/b&gt;"}},
 		{"unknown address", "wlanuserip=192.168.1.5", 200, []string{"不属于校园网用户网段", "192.168.1.5", "ipconfig /release"}},
 		{"bad address", "wlanuserip=10.2.3.999", 400, []string{"无效"}},
-		{"ipv6 address", "wlanuserip=2001:db8::1", 400, []string{"无效"}},
+		{"ipv6 address in no subnet", "wlanuserip=2001:db8::1", 200, []string{"不属于校园网用户网段", "2001:db8::1"}},
+		{"link-local ipv6 address", "wlanuserip=fe80::1", 400, []string{"无效"}},
+		{"bad second ipv6 address", "wlanuserip=10.2.3.4&userip6=10.2.3.5", 400, []string{"无效"}},
 		{"javascript url dropped", "wlanuserip=10.2.3.4&url=javascript:alert(1)", 200, []string{"校园网认证"}},
 		{"oversized query", "wlanuserip=10.2.3.4&url=" + strings.Repeat("a", 5000), 414, []string{"过长"}},
 	}

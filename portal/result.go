@@ -195,6 +195,9 @@ func (p *Portal) handleOnline(w http.ResponseWriter, r *http.Request) {
 		area = n.Area
 	}
 	v := p.onlineFor(r, a, area, ref.Class, ref.IP, ref.MAC, 0, fresh)
+	if err == nil && sess.IPv6Text() != ref.IP {
+		v.IP6 = sess.IPv6Text()
+	}
 	v.AlreadyOnline = ref.Already
 	v.DesktopMode = ref.Desktop
 	tk := ticketFor(ip, ref.NAS, ref.User)

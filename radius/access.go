@@ -1,6 +1,7 @@
 package radius
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/binary"
@@ -39,6 +40,7 @@ type attempt struct {
 	method  string
 	mac     string // canonical, from Calling-Station-Id (or User-Name for MAC authentication)
 	ip      string
+	ipv6    access.IPv6Record
 	tokenID int64
 	class   access.Class
 	// disabled: unified identity says the account is disabled (the
@@ -185,7 +187,13 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 		if a.mac == "" {
 			a.mac, _ = access.NormalizeMAC(t.MAC)
 		}
-		if a.ip == "" {
+		// The token holds the address the portal knew: IPv4, or an
+		// IPv6-only user's IPv6 address.
+		if tip, err := netip.ParseAddr(t.IP); err == nil && tip.Is6() && !tip.Is4In6() {
+			if a.ipv6.Addr == "" {
+				a.ipv6.Addr = tip.String()
+			}
+		} else if a.ip == "" {
 			a.ip = t.IP
 		}
 		a.class = t.Class
@@ -264,6 +272,7 @@ func (s *Service) newAttempt(r *radiusproto.Request) (a *attempt, macAuth bool) 
 			a.ip = addr.Unmap().String()
 		}
 	}
+	a.ipv6 = ipv6Of(p)
 	mac, ok := macLogin(p, a.user, a.mac)
 	if !ok {
 		return a, false
@@ -466,13 +475,15 @@ func (s *Service) liveDevices(area access.Area, st *access.LoginState, mac strin
 			}
 			if l.IP != "" {
 				d.ip = l.IP
+			} else if d.ip == "" {
+				d.ip = l.IP6
 			}
 			continue
 		}
 		if l.MAC != "" {
 			index[l.MAC] = len(out)
 		}
-		out = append(out, liveDevice{mac: l.MAC, ip: l.IP, since: since, sessions: []access.Session{l}})
+		out = append(out, liveDevice{mac: l.MAC, ip: cmp.Or(l.IP, l.IP6), since: since, sessions: []access.Session{l}})
 	}
 	slices.SortStableFunc(out, func(x, y liveDevice) int {
 		switch {
@@ -659,6 +670,7 @@ func (s *Service) decideBatch(ctx context.Context, atts []*attempt) ([]access.Lo
 	reqs := make([]access.LoginRequest, len(atts))
 	for i, a := range atts {
 		reqs[i] = a.login
+		reqs[i].IPv6 = a.ipv6
 	}
 	return s.cfg.Store.AuthorizeLogins(ctx, reqs, func(i int, st *access.LoginState) access.LoginDecision {
 		return s.decide(atts[i], st)

@@ -375,7 +375,7 @@ func TestReplaceOldest(t *testing.T) {
 	e := startEnv(t, "sqlite")
 	b := e.bas("dorm2-bras")
 	gone := make(chan string, 1)
-	b.OnDisconnect = func(_ netip.Addr, mac string) { gone <- mac }
+	b.OnDisconnect = func(_, _ netip.Addr, mac string) { gone <- mac }
 	e.serveCoA(b)
 	ctx := context.Background()
 	a := e.account("2026050", "pw", access.RoleStudent, 0)

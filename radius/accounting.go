@@ -73,6 +73,7 @@ func (s *Service) acctRecord(r *radiusproto.Request) (access.AcctRecord, bool) {
 			rec.IP = addr
 		}
 	}
+	rec.IPv6 = ipv6Of(p)
 	in, _ := rfc2866.AcctInputOctets_Lookup(p)
 	out, _ := rfc2866.AcctOutputOctets_Lookup(p)
 	ing, _ := rfc2869.AcctInputGigawords_Lookup(p)

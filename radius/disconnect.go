@@ -75,8 +75,8 @@ func NewDisconnector(cfg DisconnectorConfig) *Disconnector {
 func (d *Disconnector) Close() error { return d.client.Close() }
 
 // DisconnectSession asks the session's BAS to end it, identifying it by
-// User-Name, Acct-Session-Id, Framed-IP-Address, Calling-Station-Id and
-// NAS-IP-Address, signed with a Message-Authenticator and resent on
+// User-Name, Acct-Session-Id, Framed-IP-Address, Framed-IPv6-Address,
+// Framed-IPv6-Prefix, Calling-Station-Id and NAS-IP-Address, signed with a Message-Authenticator and resent on
 // timeout. On an ACK the session row is closed with reason. A NAK, or no
 // answer, is an outcome with ACK false and says which; it is never success.
 // Every attempt is audited (actor, reason, outcome). The error is for a
@@ -98,6 +98,12 @@ func (d *Disconnector) disconnect(ctx context.Context, sess access.Session, acto
 	id := radiusproto.SessionIdent{UserName: sess.Username, AcctSessionID: sess.AcctSessionID, NASIP: nas.IP}
 	if ip, err := netip.ParseAddr(sess.IP); err == nil {
 		id.FramedIP = ip
+	}
+	if ip, err := netip.ParseAddr(sess.IP6); err == nil {
+		id.FramedIPv6 = ip
+	}
+	if pf, err := netip.ParsePrefix(sess.IP6Prefix); err == nil {
+		id.FramedIPv6Prefix = pf
 	}
 	if sess.MAC != "" {
 		id.CallingStationID = strings.ToUpper(strings.ReplaceAll(sess.MAC, ":", "-"))

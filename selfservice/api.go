@@ -75,6 +75,13 @@ type apiSession struct {
 	LastUpdateAt string              `json:"last_update_at,omitempty"`
 	InputOctets  int64               `json:"input_octets"`
 	OutputOctets int64               `json:"output_octets"`
+	// The IPv6 side: address, link prefix, delegated prefix, and the IPv6
+	// part of the octets above (Huawei/H3C IPv6 counters).
+	IP6           string `json:"ip6,omitempty"`
+	IP6Prefix     string `json:"ip6_prefix,omitempty"`
+	IP6Delegated  string `json:"ip6_delegated,omitempty"`
+	InputOctets6  int64  `json:"input_octets6"`
+	OutputOctets6 int64  `json:"output_octets6"`
 }
 
 type apiLedger struct {
@@ -240,7 +247,8 @@ func (s *Service) apiUnbind(w http.ResponseWriter, r *http.Request, q *request) 
 
 func (s *Service) apiSession(se access.Session) apiSession {
 	return apiSession{ID: se.ID, NAS: se.NAS, Area: se.Area, MAC: se.MAC, IP: se.IP, Class: se.Class, Status: se.Status,
-		StartedAt: s.iso(se.StartedAt), LastUpdateAt: s.iso(se.LastUpdateAt), InputOctets: se.InputOctets, OutputOctets: se.OutputOctets}
+		StartedAt: s.iso(se.StartedAt), LastUpdateAt: s.iso(se.LastUpdateAt), InputOctets: se.InputOctets, OutputOctets: se.OutputOctets,
+		IP6: se.IP6, IP6Prefix: se.IP6Prefix, IP6Delegated: se.IP6Delegated, InputOctets6: se.InputOctets6, OutputOctets6: se.OutputOctets6}
 }
 
 func (s *Service) apiSessions(w http.ResponseWriter, r *http.Request, q *request) error {

@@ -57,6 +57,7 @@ func init() {
 		[3]string{"selfservice.col.class", "类型", "Class"},
 		[3]string{"selfservice.col.bas", "接入设备", "BAS"},
 		[3]string{"selfservice.col.since", "上线", "Since"},
+		[3]string{"selfservice.col.traffic", "流量", "Traffic"},
 		[3]string{"selfservice.col.class_why", "类型及依据", "Class and why"},
 		[3]string{"selfservice.col.last_seen", "最后出现", "Last seen"},
 		[3]string{"selfservice.col.seamless", "免认证", "Seamless"},

@@ -204,6 +204,9 @@ func (f *flight) begin(id byte, s *slot) error {
 	case "acct":
 		mac, _ := access.NormalizeMAC(bas.LoadMAC(i))
 		s.sess = bas.Session{AcctSessionID: l.sessionID(), UserName: bas.LoadUser(l.prefix, i), MAC: mac, UserIP: loadIP(i), StartedAt: time.Now()}
+		if l.ipv6.IsValid() {
+			s.sess.UserIPv6 = bas.EUI64(l.ipv6, mac)
+		}
 		return f.send(id, s, l.b.AccountingRequest(rfc2866.AcctStatusType_Value_Start, s.sess, 0), f.acct)
 	}
 	return fmt.Errorf("%w: unknown --mode %q", errUsage, f.mode)
@@ -216,6 +219,9 @@ func (f *flight) authenticate(id byte, s *slot, r bas.AuthRequest) error {
 	}
 	mac, _ := access.NormalizeMAC(r.MAC)
 	s.sess = bas.Session{AcctSessionID: asid, UserIP: r.UserIP, MAC: mac}
+	if f.l.ipv6.IsValid() {
+		s.sess.UserIPv6 = bas.EUI64(f.l.ipv6, mac)
+	}
 	s.name = r.UserName
 	if s.name == "" {
 		s.name = bas.FormatMAC(r.MAC)

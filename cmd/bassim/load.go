@@ -42,6 +42,7 @@ type loader struct {
 	password string
 	seq      atomic.Uint64
 	run      string
+	ipv6     netip.Prefix // dual stack when valid
 }
 
 func (l *loader) sessionID() string { return fmt.Sprintf("L%s-%d", l.run, l.seq.Add(1)) }
@@ -91,10 +92,14 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	v6, err := c.ipv6Prefix()
+	if err != nil {
+		return err
+	}
 	b := bas.New(bas.Config{NASIP: nasIP, Secret: c.secret, AuthAddr: auth, AcctAddr: acct,
-		Log: slog.New(slog.DiscardHandler), Retry: c.retry, MaxTries: c.tries, AcceptRepliesWithoutMA: c.noMA})
+		Log: slog.New(slog.DiscardHandler), Retry: c.retry, MaxTries: c.tries, AcceptRepliesWithoutMA: c.noMA, IPv6Prefix: v6})
 	defer b.Close()
-	l := &loader{b: b, prefix: prefix, password: password, run: fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffff)}
+	l := &loader{b: b, prefix: prefix, password: password, run: fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffff), ipv6: v6}
 
 	var measuring atomic.Bool
 	var flights []*flight

@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -33,6 +34,7 @@ type common struct {
 	tries   int
 	noMA    bool
 	verbose bool
+	ipv6    string
 }
 
 func (c *common) flags(fs *flag.FlagSet) {
@@ -42,6 +44,7 @@ func (c *common) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.secret, "secret", "testing123", "RADIUS shared secret")
 	fs.StringVar(&c.nasIP, "nas-ip", "127.0.0.1", "this BAS's address (NAS-IP-Address; requests are sent from it when it is a loopback address)")
 	fs.DurationVar(&c.retry, "retry", time.Second, "wait for an answer before resending")
+	fs.StringVar(&c.ipv6, "ipv6-prefix", "", "dual stack: each user also gets the SLAAC (EUI-64) address of its MAC in this /64, sent as Framed-IPv6-Address with the /64 as Framed-IPv6-Prefix (\"\" = IPv4 only)")
 	fs.IntVar(&c.tries, "tries", 3, "sends per request")
 	fs.BoolVar(&c.noMA, "accept-no-message-authenticator", false, "accept Access replies without Message-Authenticator (a server older than the BlastRADIUS fixes, e.g. FreeRADIUS < 3.2.5)")
 	fs.BoolVar(&c.verbose, "v", false, "log more")
@@ -124,4 +127,18 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// ipv6Prefix reads --ipv6-prefix: "" is none, else an IPv6 prefix of at
+// most /64.
+func (c *common) ipv6Prefix() (netip.Prefix, error) {
+	if c.ipv6 == "" {
+		return netip.Prefix{}, nil
+	}
+	p, err := netip.ParsePrefix(c.ipv6)
+	if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() || p.Bits() > 64 {
+		return netip.Prefix{}, fmt.Errorf("%w: --ipv6-prefix %q: want an IPv6 prefix of /64 or shorter", errUsage, c.ipv6)
+	}
+	q, _ := p.Addr().Prefix(64)
+	return q, nil
 }

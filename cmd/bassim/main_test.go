@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	radiuslib "layeh.com/radius"
@@ -184,4 +186,31 @@ func listenUDP(t *testing.T) net.PacketConn {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestLoadDualStack: with --ipv6-prefix the simulated users are dual stack:
+// their Access-Requests and accounting carry the SLAAC address of their
+// MAC in the /64, which the server records; a prefix that is not IPv6 is a
+// usage error.
+func TestLoadDualStack(t *testing.T) {
+	st := storetest.NewSQLite(t)
+	seedLoadUsers(t, st, 2)
+	auth, acct := startRADIUS(t, st)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"load", "--mode", "mixed", "--users", "2", "--concurrency", "1", "--duration", "300ms",
+		"--warmup", "0s", "--auth", auth, "--acct", acct, "--ipv6-prefix", "2001:db8:77::/64"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	got, err := st.SessionsByIPv6(context.Background(), netip.MustParsePrefix("2001:db8:77::/64"), time.Time{}, time.Time{}, 0)
+	if err != nil || len(got) == 0 {
+		t.Fatalf("no session in the IPv6 prefix: %v\n%s", err, out.String())
+	}
+	want := bas.EUI64(netip.MustParsePrefix("2001:db8:77::/64"), got[0].MAC).String()
+	if got[0].IP6 != want || got[0].IP == "" {
+		t.Fatalf("session %+v, want IPv6 %s beside its IPv4 address", got[0], want)
+	}
+	if code := run(context.Background(), []string{"load", "--ipv6-prefix", "10.0.0.0/8"}, &out, &errb); code == 0 {
+		t.Fatal("an IPv4 --ipv6-prefix accepted")
+	}
 }

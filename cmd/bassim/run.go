@@ -34,6 +34,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var acctOn bool
 	var portalListen, portalSecret, portalNotify string
 	var portalVersion int
+	var portalIPv6 string
 	fs.Var(&logins, "login", "log in USER:PASS[:MAC[:IP]] by PAP (repeatable)")
 	fs.Var(&macLogins, "mac-login", "log in a MAC by MAC authentication, MAC[:IP] (repeatable)")
 	fs.StringVar(&coa, "coa", "127.0.0.1:3799", "where Disconnect-Requests arrive (\"\" = none)")
@@ -43,6 +44,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&portalListen, "portal-listen", "", "also be the Portal-protocol side of the BAS on this UDP address (e.g. 127.0.0.1:2000, a NAS's portal_addr)")
 	fs.StringVar(&portalSecret, "portal-secret", "testing123", "Portal protocol shared secret (v2)")
 	fs.StringVar(&portalNotify, "portal-notify", "127.0.0.1:50100", "the portal's notify_listen, where NTF_LOGOUT goes after a Disconnect-Request")
+	fs.StringVar(&portalIPv6, "portal-ipv6", "huawei", "how NTF_LOGOUT names an IPv6 user: huawei (User-IPv6 0xF1) or h3c (UserIPv6-List 0x65); requests are answered in their own style")
 	fs.IntVar(&portalVersion, "portal-version", 2, "Portal protocol version of NTF_LOGOUT (1 or 2; requests are answered in the version they come in)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -56,13 +58,21 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("%w: --nas-ip %q", errUsage, c.nasIP)
 	}
+	v6, err := c.ipv6Prefix()
+	if err != nil {
+		return err
+	}
+	style, err := portalproto.ParseIPv6Style(portalIPv6)
+	if err != nil {
+		return fmt.Errorf("%w: --portal-ipv6: %v", errUsage, err)
+	}
 	auth, acct := c.addrs()
 	b := bas.New(bas.Config{NASIP: nasIP, Secret: c.secret, AuthAddr: auth, AcctAddr: acct, CoAListen: coa,
-		InterimInterval: interim, Log: log, Retry: c.retry, MaxTries: c.tries})
+		InterimInterval: interim, Log: log, Retry: c.retry, MaxTries: c.tries, IPv6Prefix: v6})
 	defer b.Close()
 	b.SetNAK(nak)
-	b.OnDisconnect = func(ip netip.Addr, mac string) {
-		fmt.Fprintf(stdout, "disconnected by the server: ip %s mac %s\n", ip, mac)
+	b.OnDisconnect = func(ip, ip6 netip.Addr, mac string) {
+		fmt.Fprintf(stdout, "disconnected by the server: ip %s ipv6 %s mac %s\n", ip, ip6, mac)
 	}
 	if portalListen != "" {
 		if portalVersion != 1 && portalVersion != 2 {
@@ -70,11 +80,11 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		printDisconnect := b.OnDisconnect
 		p := bas.NewPortalSide(b, bas.PortalSideConfig{Secret: portalSecret, BASIP: nasIP, NotifyAddr: portalNotify,
-			NotifyVersion: portalproto.Version(portalVersion), Log: log})
+			NotifyVersion: portalproto.Version(portalVersion), IPv6Style: style, Log: log})
 		portalDisconnect := b.OnDisconnect // NewPortalSide's: Accounting-Stop is done; send NTF_LOGOUT
-		b.OnDisconnect = func(ip netip.Addr, mac string) {
-			portalDisconnect(ip, mac)
-			printDisconnect(ip, mac)
+		b.OnDisconnect = func(ip, ip6 netip.Addr, mac string) {
+			portalDisconnect(ip, ip6, mac)
+			printDisconnect(ip, ip6, mac)
 		}
 		pc, err := net.ListenPacket("udp", portalListen)
 		if err != nil {
@@ -116,6 +126,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 			online = append(online, res.AcctSessionID)
 			fmt.Fprintf(stdout, "%s: online as %s (session %s, class %s)\n", orMAC(r), res.UserName, res.AcctSessionID, res.Class)
+			if s, ok := b.Session(res.AcctSessionID); ok && s.UserIPv6.IsValid() {
+				fmt.Fprintf(stdout, "%s: IPv6 %s\n", orMAC(r), s.UserIPv6)
+			}
 		}
 	}
 	for _, l := range logins {

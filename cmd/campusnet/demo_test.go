@@ -208,6 +208,12 @@ func TestNewcomerDemo(t *testing.T) {
 	if !strings.Contains(page, "已上线") || !strings.Contains(page, "student1") || !strings.Contains(page, "50.00") {
 		t.Fatalf("student1 is not online:\n%s", page)
 	}
+	// The demo BAS is dual stack: the device's SLAAC address in the demo
+	// /64 is on the online page.
+	const demoIPv6 = "2001:db8:cafe:0:211:22ff:fe33:4455"
+	if !strings.Contains(page, "IPv6 地址") || !strings.Contains(page, demoIPv6) {
+		t.Fatalf("the online page shows no IPv6 address:\n%s", page)
+	}
 
 	// Self-service: the device and the balance, then unbind it.
 	api := func(method, path, csrf string, body any) map[string]any {
@@ -244,6 +250,11 @@ func TestNewcomerDemo(t *testing.T) {
 	me := api(http.MethodGet, "/api/v1/me", "", nil)
 	if b, err := json.Marshal(me); err != nil || !strings.Contains(string(b), `"balance_fen":5000`) {
 		t.Fatalf("me: %s", b)
+	}
+	// Self-service has the session's IPv6 address too.
+	sessions := api(http.MethodGet, "/api/v1/sessions", "", nil)
+	if b, err := json.Marshal(sessions); err != nil || !strings.Contains(string(b), `"ip6":"`+demoIPv6+`"`) {
+		t.Fatalf("self-service sessions without the IPv6 address: %s", b)
 	}
 	devs := api(http.MethodGet, "/api/v1/devices", "", nil)
 	list, _ := devs["devices"].([]any)

@@ -255,3 +255,35 @@ func TestKickClosedSession(t *testing.T) {
 		t.Fatalf("kick of no session: exit %d:\n%s", code, out)
 	}
 }
+
+// TestSessionsIPv6: `campusnet sessions` shows a session's IPv6 address and
+// IPv6 traffic, and --ipv6 finds the sessions of an IPv6 address or prefix.
+func TestSessionsIPv6(t *testing.T) {
+	c := newCLIEnv(t, "sqlite", nil)
+	ctx := context.Background()
+	c.startSession(t, "2026011", "S4", "02:00:00:00:01:04", "10.0.0.4")
+	if _, _, err := c.st.EnsureAccount(ctx, access.Account{Username: "2026012"}); err != nil {
+		t.Fatal(err)
+	}
+	aaa := store.NewAAA(c.st)
+	defer aaa.Close()
+	if _, err := aaa.RecordAccounting(ctx, []access.AcctRecord{{Kind: access.AcctStart, NAS: "dorm-bras-1", Area: "dorm",
+		AcctSessionID: "S6", Username: "2026012", MAC: "02:00:00:00:01:06", IP: "10.0.0.6",
+		IPv6: access.IPv6Record{Addr: "2001:db8:6::6", Delegated: "2001:db8:66::/56", Input: 3 << 20, Output: 5 << 20, HasOctets: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out := c.run("sessions")
+	if code != 0 || !strings.Contains(out, "IPV6") || !strings.Contains(out, "2001:db8:6::6 + 2001:db8:66::/56") || !strings.Contains(out, "3.0 MiB") {
+		t.Fatalf("sessions: %d\n%s", code, out)
+	}
+	code, out = c.run("sessions", "--ipv6", "2001:db8:66:12::1")
+	if code != 0 || !strings.Contains(out, "2026012") || strings.Contains(out, "2026011") {
+		t.Fatalf("sessions --ipv6: %d\n%s", code, out)
+	}
+	if code, out = c.run("sessions", "--ipv6", "2001:db8:7::1"); code != 0 || !strings.Contains(out, "(no sessions)") {
+		t.Fatalf("sessions --ipv6 of nobody: %d\n%s", code, out)
+	}
+	if code, out = c.run("sessions", "--ipv6", "10.0.0.4"); code == 0 || !strings.Contains(out, "not an IPv6") {
+		t.Fatalf("sessions --ipv6 IPv4: %d\n%s", code, out)
+	}
+}

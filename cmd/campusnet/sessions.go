@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/config"
@@ -18,15 +19,16 @@ import (
 )
 
 func sessionsCommand() command {
-	var user, nas string
+	var user, nas, ipv6 string
 	var online bool
 	var limit int
 	return command{
 		name:  "sessions",
-		args:  "[--user USER] [--online]",
-		short: "list sessions (newest first): who, where, MAC, IP, class, status, traffic",
+		args:  "[--user USER] [--online] [--ipv6 ADDR|PREFIX]",
+		short: "list sessions (newest first): who, where, MAC, IPv4 and IPv6 addresses, class, status, traffic (all and IPv6)",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&user, "user", "", "only this account")
+			fs.StringVar(&ipv6, "ipv6", "", "only sessions whose IPv6 /64 (or Framed-IPv6-Prefix) or delegated prefix holds this IPv6 address or overlaps this prefix")
 			fs.StringVar(&nas, "nas", "", "only this BAS")
 			fs.BoolVar(&online, "online", false, "only reserved and online sessions")
 			fs.IntVar(&limit, "limit", 100, "at most this many")
@@ -48,12 +50,27 @@ func sessionsCommand() command {
 				}
 				f.AccountID = acc.ID
 			}
-			list, err := st.ListSessions(ctx, f)
-			if err != nil {
+			var list []access.Session
+			if ipv6 != "" {
+				p, perr := access.ParseIPv6Query(ipv6)
+				if perr != nil {
+					return fmt.Errorf("%w: --ipv6: %v", errUsage, perr)
+				}
+				all, err := st.SessionsByIPv6(ctx, p, time.Time{}, time.Time{}, limit)
+				if err != nil {
+					return err
+				}
+				for _, s := range all {
+					if (f.AccountID == 0 || s.AccountID == f.AccountID) && (nas == "" || s.NAS == nas) &&
+						(!online || s.Status != access.SessionClosed) {
+						list = append(list, s)
+					}
+				}
+			} else if list, err = st.ListSessions(ctx, f); err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tUSER\tSTATUS\tNAS\tMAC\tIP\tCLASS\tSINCE\tLAST UPDATE\tIN\tOUT\tCLOSED")
+			fmt.Fprintln(tw, "ID\tUSER\tSTATUS\tNAS\tMAC\tIP\tIPV6\tCLASS\tSINCE\tLAST UPDATE\tIN\tOUT\tIN6\tOUT6\tCLOSED")
 			for _, s := range list {
 				since := s.StartedAt
 				if since == 0 {
@@ -66,8 +83,9 @@ func sessionsCommand() command {
 						closed += " (" + s.TerminateCause + ")"
 					}
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Username, s.Status, s.NAS, dash(s.MAC), dash(s.IP), s.Class,
-					fmtMillis(since), fmtMillis(s.LastUpdateAt), bytesIEC(s.InputOctets), bytesIEC(s.OutputOctets), closed)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Username, s.Status, s.NAS, dash(s.MAC), dash(s.IP),
+					dash(s.IPv6Text()), s.Class, fmtMillis(since), fmtMillis(s.LastUpdateAt), bytesIEC(s.InputOctets), bytesIEC(s.OutputOctets),
+					bytesIEC(s.InputOctets6), bytesIEC(s.OutputOctets6), closed)
 			}
 			tw.Flush()
 			if len(list) == 0 {

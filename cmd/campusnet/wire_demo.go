@@ -35,7 +35,8 @@ func (s *server) startDemo(ctx context.Context) error {
 	acctAddr := firstNonEmpty(s.Addr("radius-acct"), s.cfg.Radius.AcctListen)
 	log := s.log.With("service", "bassim", "nas", n.Name)
 	b := bas.New(bas.Config{NASIP: n.Addr, Secret: n.Secret, AuthAddr: authAddr, AcctAddr: acctAddr,
-		CoAListen: netip.AddrPortFrom(n.Addr, uint16(n.CoAPort)).String(), Log: log, NASIdentifier: n.Name})
+		CoAListen: netip.AddrPortFrom(n.Addr, uint16(n.CoAPort)).String(), Log: log, NASIdentifier: n.Name,
+		IPv6Prefix: demoIPv6Prefix(n)})
 	coa, err := b.ListenCoA()
 	if err != nil {
 		b.Close()
@@ -72,6 +73,19 @@ func (s *server) startDemo(ctx context.Context) error {
 	})
 	printDemo(ctx, s.env.stdout, s, n)
 	return nil
+}
+
+// demoIPv6Prefix is the /64 the demo BAS gives its users IPv6 addresses
+// from (dual stack): the first IPv6 user subnet of the NAS, else
+// 2001:db8:cafe::/64 (a documentation prefix).
+func demoIPv6Prefix(n *config.NAS) netip.Prefix {
+	for _, p := range n.Subnets {
+		if p.Addr().Is6() && !p.Addr().Is4In6() && p.Bits() <= 64 {
+			q, _ := p.Addr().Prefix(64)
+			return q
+		}
+	}
+	return netip.MustParsePrefix("2001:db8:cafe::/64")
 }
 
 // demoNAS is the NAS the simulator plays: "dorm-bras-1" if configured, else

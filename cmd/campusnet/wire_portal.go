@@ -27,6 +27,14 @@ func (s *server) startPortal(ctx context.Context) error {
 		return err
 	}
 	s.serveHTTP("portal", ln, p)
+	if a := s.cfg.Portal.ListenIPv6; a != "" {
+		ln6, err := s.listen("portal-ipv6", a)
+		if err != nil {
+			p.Close()
+			return err
+		}
+		s.serveHTTP("portal-ipv6", ln6, p)
+	}
 	if err := s.serveTLS("portal-tls", s.cfg.Portal.TLSListen, s.cfg.Portal.TLSCert, s.cfg.Portal.TLSKey, p); err != nil {
 		p.Close()
 		return err
@@ -54,7 +62,7 @@ func (s *server) startPortal(ctx context.Context) error {
 }
 
 // portalConfig maps the file's keys onto the portal's Config. With --demo
-// the demo BAS also serves 127.0.0.0/8: a newcomer's browser on loopback
+// the demo BAS also serves 127.0.0.0/8 and ::1: a newcomer's browser on loopback
 // reaches the portal from 127.0.0.1, which is in no campus subnet, and the
 // typed-by-hand entry must still find a BAS (the login page also offers a
 // simulated BAS redirect as another user address).
@@ -67,12 +75,16 @@ func portalConfig(cfg *config.Config, demo bool) portal.Config {
 		NoPasswordLogin: !cfg.Identity.SSO.PasswordLoginOn(),
 	}
 	pc.Areas = cfg.AccessAreas()
-	loopback := netip.MustParseAddr("127.0.0.1")
-	_, covered := cfg.NASForUser(loopback)
+	_, covered := cfg.NASForUser(netip.MustParseAddr("127.0.0.1"))
+	_, covered6 := cfg.NASForUser(netip.IPv6Loopback())
 	for _, n := range cfg.AccessBASes() {
 		if demo && !covered && n.PortalAddr != "" {
 			n.UserSubnets = append(n.UserSubnets, netip.MustParsePrefix("127.0.0.0/8"))
 			covered = true
+		}
+		if demo && !covered6 && n.PortalAddr != "" {
+			n.UserSubnets = append(n.UserSubnets, netip.MustParsePrefix("::1/128"))
+			covered6 = true
 		}
 		pc.NAS = append(pc.NAS, n)
 	}

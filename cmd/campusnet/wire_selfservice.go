@@ -56,6 +56,13 @@ func (s *server) startSelfService(ctx context.Context) error {
 		plain = toHTTPS(s.cfg.SelfService.PublicURL, s.Addr("selfservice-tls"), svc, "/api/v1/payments/notify", "/healthz")
 	}
 	s.serveHTTP("selfservice", ln, plain)
+	if a := s.cfg.SelfService.ListenIPv6; a != "" {
+		ln6, err := s.listen("selfservice-ipv6", a)
+		if err != nil {
+			return err
+		}
+		s.serveHTTP("selfservice-ipv6", ln6, plain)
+	}
 	return nil
 }
 

@@ -142,6 +142,27 @@ type Session struct {
 	OutputOctets   int64        `db:"output_octets"`
 	TerminateCause string       `db:"terminate_cause"`
 	CloseReason    string       `db:"close_reason"`
+	// The IPv6 side of a dual-stack (or IPv6-only) session: what the BAS
+	// reported in accounting (or the portal learnt), "" when nothing.
+	IP6           string `db:"ip6"`           // Framed-IPv6-Address, or the prefix and Framed-Interface-Id together
+	IP6Prefix     string `db:"ip6_prefix"`    // Framed-IPv6-Prefix, "2001:db8:1:2::/64"
+	IP6IfID       string `db:"ip6_ifid"`      // Framed-Interface-Id, "0211:22ff:fe33:4455"
+	IP6Delegated  string `db:"ip6_pd"`        // Delegated-IPv6-Prefix (a routed prefix, RFC 4818)
+	InputOctets6  int64  `db:"input_octets6"` // the IPv6 part of InputOctets (vendor counters)
+	OutputOctets6 int64  `db:"output_octets6"`
+}
+
+// HasIPv6 reports whether the session has any IPv6 identifier.
+func (s Session) HasIPv6() bool {
+	return s.IP6 != "" || s.IP6Prefix != "" || s.IP6Delegated != ""
+}
+
+// IPv4Octets are the session's IPv4 traffic in and out: the BAS's
+// counters less their IPv6 part (the standard counters cover both
+// families on the BASes whose IPv6 counters campusnet reads), never below
+// zero.
+func (s Session) IPv4Octets() (in, out int64) {
+	return max(0, s.InputOctets-s.InputOctets6), max(0, s.OutputOctets-s.OutputOctets6)
 }
 
 // Millis converts a time to the unix milliseconds the store keeps.

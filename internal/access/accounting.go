@@ -38,6 +38,8 @@ type AcctRecord struct {
 	InputOctets    int64 // with the gigawords
 	OutputOctets   int64
 	TerminateCause string
+	// IPv6 is the request's IPv6 identifiers and counters.
+	IPv6 IPv6Record
 	// Fee and CycleLength are the area's billing: at a Start in a billed
 	// area (Fee > 0) the account's cycle is started if none is active.
 	Fee         Fen

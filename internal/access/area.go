@@ -77,6 +77,9 @@ type BAS struct {
 	PortalVersion int
 	PortalSecret  string
 	PortalAuth    string
+	// PortalIPv6 names the attribute of a user's IPv6 address in the
+	// Portal protocol: "huawei" (User-IPv6) or "h3c" (UserIPv6-List).
+	PortalIPv6 string
 	// UserSubnets find the BAS of a person who typed the portal's address
 	// by hand (no redirect parameters).
 	UserSubnets []netip.Prefix

@@ -24,6 +24,9 @@ type LoginRequest struct {
 	Billed bool
 	IP     string
 	Class  Class // device class: from the token, the device row, or unknown
+	// IPv6 is what the Access-Request said of the IPv6 side; a new
+	// reservation records it.
+	IPv6 IPv6Record
 }
 
 // LoginState is what the decision of one LoginRequest reads. The account

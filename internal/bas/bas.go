@@ -18,6 +18,8 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/rfc3162"
+	"layeh.com/radius/rfc6911"
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/radius/radiusproto"
@@ -49,6 +51,11 @@ type Config struct {
 
 	// LocalAddr overrides the source address of RADIUS requests ("" = see NASIP).
 	LocalAddr string
+	// IPv6Prefix, when valid, makes the BAS dual stack: a user the
+	// caller names no IPv6 address for gets one in this /64, the prefix
+	// and the EUI-64 interface id of its MAC (SLAAC), as a dual-stack BAS
+	// learns it from the user's Neighbor Discovery.
+	IPv6Prefix netip.Prefix
 	// NASIdentifier is sent as NAS-Identifier when not empty.
 	NASIdentifier string
 	// Retry and MaxTries tune retransmission (defaults 1 s and 3).
@@ -75,7 +82,10 @@ type AuthRequest struct {
 	CHAPPassword  []byte
 	CHAPChallenge []byte
 	UserIP        netip.Addr
-	MAC           string
+	// UserIPv6 is the user's IPv6 address (dual stack, or IPv6 only when
+	// UserIP is not valid): sent as Framed-IPv6-Address.
+	UserIPv6 netip.Addr
+	MAC      string
 }
 
 // AuthResult is RADIUS's answer.
@@ -98,12 +108,19 @@ type Session struct {
 	AcctSessionID string
 	UserName      string
 	UserIP        netip.Addr
-	MAC           string // canonical (access.NormalizeMAC), "" if unknown
-	Class         []byte
-	Started       bool
-	StartedAt     time.Time
-	InputOctets   uint64
-	OutputOctets  uint64
+	// UserIPv6 is the IPv6 address; accounting reports it as
+	// Framed-IPv6-Address and its /64 as Framed-IPv6-Prefix.
+	UserIPv6     netip.Addr
+	MAC          string // canonical (access.NormalizeMAC), "" if unknown
+	Class        []byte
+	Started      bool
+	StartedAt    time.Time
+	InputOctets  uint64
+	OutputOctets uint64
+	// InputOctets6 and OutputOctets6 are the IPv6 part of the counters,
+	// reported in Huawei's Acct-IPv6 attributes (2011/144-149).
+	InputOctets6  uint64
+	OutputOctets6 uint64
 	Interim       time.Duration
 }
 
@@ -117,7 +134,7 @@ type BAS struct {
 
 	// OnDisconnect, when set before ServeCoA, is called after a
 	// Disconnect-Request ended a session.
-	OnDisconnect func(userIP netip.Addr, mac string)
+	OnDisconnect func(userIP, userIPv6 netip.Addr, mac string)
 
 	nak atomic.Int32
 
@@ -191,6 +208,7 @@ func (b *BAS) addNAS(p *radius.Packet) {
 // subscriber becomes a session (not yet started) under the returned
 // AcctSessionID. An error means no authentic answer came.
 func (b *BAS) Authenticate(ctx context.Context, r AuthRequest) (AuthResult, error) {
+	r.UserIPv6 = b.ipv6For(r)
 	p, id, err := b.AccessRequest(r)
 	if err != nil {
 		return AuthResult{}, err
@@ -206,7 +224,7 @@ func (b *BAS) Authenticate(ctx context.Context, r AuthRequest) (AuthResult, erro
 		return res, nil
 	}
 	canon, _ := access.NormalizeMAC(r.MAC)
-	s := &Session{AcctSessionID: id, UserName: res.UserName, UserIP: r.UserIP, MAC: canon, Class: res.Class, Interim: res.InterimInterval}
+	s := &Session{AcctSessionID: id, UserName: res.UserName, UserIP: r.UserIP, UserIPv6: r.UserIPv6, MAC: canon, Class: res.Class, Interim: res.InterimInterval}
 	if s.Interim == 0 {
 		s.Interim = b.cfg.InterimInterval
 	}
@@ -214,6 +232,32 @@ func (b *BAS) Authenticate(ctx context.Context, r AuthRequest) (AuthResult, erro
 	b.sessions[id] = s
 	b.mu.Unlock()
 	return res, nil
+}
+
+// ipv6For is r's IPv6 address: the one given, else the SLAAC address of
+// its MAC in Config.IPv6Prefix, else none.
+func (b *BAS) ipv6For(r AuthRequest) netip.Addr {
+	if r.UserIPv6.IsValid() || !b.cfg.IPv6Prefix.IsValid() {
+		return r.UserIPv6
+	}
+	mac, err := access.NormalizeMAC(r.MAC)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return EUI64(b.cfg.IPv6Prefix, mac)
+}
+
+// EUI64 is the SLAAC address of a MAC (canonical form) in a /64: the
+// prefix and the modified EUI-64 interface id (RFC 4291 appendix A).
+func EUI64(prefix netip.Prefix, mac string) netip.Addr {
+	hw, err := net.ParseMAC(mac)
+	if err != nil || len(hw) != 6 || !prefix.Addr().Is6() || prefix.Bits() > 64 {
+		return netip.Addr{}
+	}
+	a := prefix.Masked().Addr().As16()
+	a[8], a[9], a[10], a[11] = hw[0]^0x02, hw[1], hw[2], 0xff
+	a[12], a[13], a[14], a[15] = 0xfe, hw[3], hw[4], hw[5]
+	return netip.AddrFrom16(a)
 }
 
 // AccessRequest builds the Access-Request Authenticate sends for r, with
@@ -260,6 +304,9 @@ func (b *BAS) AccessRequest(r AuthRequest) (*radius.Packet, string, error) {
 	}
 	if r.UserIP.IsValid() && r.UserIP.Unmap().Is4() {
 		_ = rfc2865.FramedIPAddress_Add(p, r.UserIP.Unmap().AsSlice())
+	}
+	if v6 := b.ipv6For(r); v6.Is6() && !v6.Is4In6() {
+		_ = rfc6911.FramedIPv6Address_Add(p, v6.AsSlice())
 	}
 	id := b.newSessionID()
 	_ = rfc2866.AcctSessionID_AddString(p, id)
@@ -331,6 +378,22 @@ func (b *BAS) AddTraffic(acctSessionID string, in, out uint64) error {
 	}
 	s.InputOctets += in
 	s.OutputOctets += out
+	return nil
+}
+
+// AddTrafficIPv6 adds IPv6 octets to a session's counters: to its totals
+// and to their IPv6 part.
+func (b *BAS) AddTrafficIPv6(acctSessionID string, in, out uint64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s, ok := b.sessions[acctSessionID]
+	if !ok {
+		return ErrNoSession
+	}
+	s.InputOctets += in
+	s.OutputOctets += out
+	s.InputOctets6 += in
+	s.OutputOctets6 += out
 	return nil
 }
 
@@ -438,6 +501,12 @@ func (b *BAS) AccountingRequest(status rfc2866.AcctStatusType, s Session, cause 
 	if s.UserIP.IsValid() && s.UserIP.Unmap().Is4() {
 		_ = rfc2865.FramedIPAddress_Add(p, s.UserIP.Unmap().AsSlice())
 	}
+	six := s.UserIPv6.Is6() && !s.UserIPv6.Is4In6()
+	if six {
+		_ = rfc6911.FramedIPv6Address_Add(p, s.UserIPv6.AsSlice())
+		pfx, _ := s.UserIPv6.Prefix(64)
+		_ = rfc3162.FramedIPv6Prefix_Add(p, &net.IPNet{IP: pfx.Addr().AsSlice(), Mask: net.CIDRMask(64, 128)})
+	}
 	if len(s.Class) > 0 {
 		_ = rfc2865.Class_Add(p, s.Class)
 	}
@@ -446,6 +515,9 @@ func (b *BAS) AccountingRequest(status rfc2866.AcctStatusType, s Session, cause 
 		_ = rfc2866.AcctOutputOctets_Add(p, rfc2866.AcctOutputOctets(uint32(s.OutputOctets)))
 		_ = rfc2869.AcctInputGigawords_Add(p, rfc2869.AcctInputGigawords(uint32(s.InputOctets>>32)))
 		_ = rfc2869.AcctOutputGigawords_Add(p, rfc2869.AcctOutputGigawords(uint32(s.OutputOctets>>32)))
+		if six {
+			addHuaweiIPv6Counters(p, s.InputOctets6, s.OutputOctets6)
+		}
 		if !s.StartedAt.IsZero() {
 			_ = rfc2866.AcctSessionTime_Add(p, rfc2866.AcctSessionTime(time.Since(s.StartedAt)/time.Second))
 		}
@@ -455,6 +527,21 @@ func (b *BAS) AccountingRequest(status rfc2866.AcctStatusType, s Session, cause 
 	}
 	_ = rfc2866.AcctAuthentic_Add(p, rfc2866.AcctAuthentic_Value_RADIUS)
 	return p
+}
+
+// addHuaweiIPv6Counters adds Huawei's IPv6 octet counters and their
+// gigawords (Vendor-Id 2011, types 144, 145, 148, 149).
+func addHuaweiIPv6Counters(p *radius.Packet, in, out uint64) {
+	for _, c := range []struct {
+		t byte
+		v uint32
+	}{{144, uint32(in)}, {145, uint32(out)}, {148, uint32(in >> 32)}, {149, uint32(out >> 32)}} {
+		v := []byte{c.t, 6, 0, 0, 0, 0}
+		binary.BigEndian.PutUint32(v[2:], c.v)
+		if vsa, err := radius.NewVendorSpecific(2011, v); err == nil {
+			p.Add(rfc2865.VendorSpecific_Type, vsa)
+		}
+	}
 }
 
 // LocalAddr is the address the BAS sends its RADIUS requests from ("" =
@@ -539,10 +626,20 @@ func (b *BAS) disconnect(ctx context.Context, req *radius.Packet) (bool, int) {
 	user, _ := rfc2865.UserName_LookupString(req)
 	csid, _ := rfc2865.CallingStationID_LookupString(req)
 	mac, _ := access.NormalizeMAC(csid)
-	var fip netip.Addr
+	var fip, fip6 netip.Addr
 	if ip, err := rfc2865.FramedIPAddress_Lookup(req); err == nil {
 		fip, _ = netip.AddrFromSlice(ip)
 		fip = fip.Unmap()
+	}
+	if ip, err := rfc6911.FramedIPv6Address_Lookup(req); err == nil {
+		fip6, _ = netip.AddrFromSlice(ip)
+	}
+	var fpfx netip.Prefix
+	if n, err := rfc3162.FramedIPv6Prefix_Lookup(req); err == nil {
+		if a, ok := netip.AddrFromSlice(n.IP); ok {
+			ones, _ := n.Mask.Size()
+			fpfx = netip.PrefixFrom(a, ones)
+		}
 	}
 	b.mu.Lock()
 	var found *Session
@@ -551,6 +648,10 @@ func (b *BAS) disconnect(ctx context.Context, req *radius.Packet) (bool, int) {
 		case asid != "" && s.AcctSessionID != asid:
 			continue
 		case fip.IsValid() && s.UserIP != fip:
+			continue
+		case fip6.IsValid() && s.UserIPv6 != fip6:
+			continue
+		case fpfx.IsValid() && !fpfx.Contains(s.UserIPv6):
 			continue
 		case mac != "" && s.MAC != mac:
 			continue
@@ -571,7 +672,7 @@ func (b *BAS) disconnect(ctx context.Context, req *radius.Packet) (bool, int) {
 	}
 	b.log.Info("disconnect", "session", snap.AcctSessionID, "user", snap.UserName, "mac", snap.MAC)
 	if b.OnDisconnect != nil {
-		b.OnDisconnect(snap.UserIP, snap.MAC)
+		b.OnDisconnect(snap.UserIP, snap.UserIPv6, snap.MAC)
 	}
 	go func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -31,7 +31,7 @@ func TestRADIUSSide(t *testing.T) {
 		CoAListen: "127.0.0.1:0", Retry: 200 * time.Millisecond, MaxTries: 2})
 	defer b.Close()
 	gone := make(chan string, 4)
-	b.OnDisconnect = func(_ netip.Addr, mac string) { gone <- mac }
+	b.OnDisconnect = func(_, _ netip.Addr, mac string) { gone <- mac }
 	coa, err := b.ListenCoA()
 	if err != nil {
 		t.Fatal(err)

@@ -28,7 +28,10 @@ type PortalSideConfig struct {
 	NotifyVersion portalproto.Version
 	// NotifyWindow bounds the retransmissions of one NTF_LOGOUT (default 5 s).
 	NotifyWindow time.Duration
-	Log          *slog.Logger
+	// IPv6Style spells a user's IPv6 address in NTF_LOGOUT (Huawei's
+	// User-IPv6 by default); answers follow the portal's requests.
+	IPv6Style portalproto.IPv6Style
+	Log       *slog.Logger
 }
 
 // PortalSide is the Portal protocol side of a simulated BAS: it answers the
@@ -47,7 +50,7 @@ type PortalSide struct {
 	silent atomic.Bool
 
 	mu      sync.Mutex
-	users   map[netip.Addr]string // user address → Acct-Session-Id
+	users   map[netip.Addr]string // user address (IPv4, else IPv6) → Acct-Session-Id
 	pending map[netip.Addr]bool   // REQ_AUTH being run through RADIUS
 	bg      sync.WaitGroup
 
@@ -61,7 +64,7 @@ func NewPortalSide(b *BAS, cfg PortalSideConfig) *PortalSide {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	p := &PortalSide{bas: b, cfg: cfg, log: cfg.Log, users: map[netip.Addr]string{}, pending: map[netip.Addr]bool{}}
-	p.srv = &portalproto.BASServer{Secret: cfg.Secret, BASIP: cfg.BASIP, Handler: portalHandler{p}, Logger: cfg.Log,
+	p.srv = &portalproto.BASServer{Secret: cfg.Secret, BASIP: cfg.BASIP, IPv6Style: cfg.IPv6Style, Handler: portalHandler{p}, Logger: cfg.Log,
 		NotifyVersion: cfg.NotifyVersion, NotifyWindow: cfg.NotifyWindow}
 	b.OnDisconnect = p.disconnected
 	return p
@@ -131,25 +134,37 @@ func (p *PortalSide) Online(ip netip.Addr) (string, bool) {
 // NotifyLogout tells the portal that the user at ip is logged out
 // (NTF_LOGOUT, retransmitted until acknowledged) and forgets the user here.
 func (p *PortalSide) NotifyLogout(ctx context.Context, ip netip.Addr, mac string) error {
+	return p.NotifyLogoutUser(ctx, portalproto.User{IP: ip, MAC: mac})
+}
+
+// NotifyLogoutUser is NotifyLogout for a user named by IPv4, IPv6 or both:
+// the NTF_LOGOUT carries the IPv6 address in the Huawei or H3C attribute
+// (PortalSideConfig.IPv6Style).
+func (p *PortalSide) NotifyLogoutUser(ctx context.Context, u portalproto.User) error {
 	p.mu.Lock()
-	delete(p.users, ip.Unmap())
+	if u.IP.IsValid() {
+		delete(p.users, u.IP.Unmap())
+	}
+	if u.IPv6.IsValid() {
+		delete(p.users, u.IPv6)
+	}
 	p.mu.Unlock()
 	if p.cfg.NotifyAddr == "" {
 		return nil
 	}
-	return p.srv.SendNotifyLogout(ctx, p.cfg.NotifyAddr, ip, mac)
+	return p.srv.SendNotifyLogoutUser(ctx, p.cfg.NotifyAddr, u)
 }
 
 // disconnected runs when a Disconnect-Request ended a session at the BAS:
 // the RADIUS side sends Accounting-Stop, this side NTF_LOGOUT.
-func (p *PortalSide) disconnected(ip netip.Addr, mac string) {
+func (p *PortalSide) disconnected(ip, ip6 netip.Addr, mac string) {
 	p.bg.Add(1)
 	go func() {
 		defer p.bg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := p.NotifyLogout(ctx, ip, mac); err != nil {
-			p.log.Warn("NTF_LOGOUT not acknowledged", "ip", ip, "mac", mac, "err", err)
+		if err := p.NotifyLogoutUser(ctx, portalproto.User{IP: ip, IPv6: ip6, MAC: mac}); err != nil {
+			p.log.Warn("NTF_LOGOUT not acknowledged", "ip", ip, "ip6", ip6, "mac", mac, "err", err)
 		}
 	}()
 }
@@ -185,7 +200,7 @@ func (h portalHandler) Challenge(_ context.Context, ip netip.Addr, _ string) (ui
 
 func (h portalHandler) Auth(ctx context.Context, req portalproto.AuthRequest) (portalproto.Code, string) {
 	p := h.p
-	ip := req.UserIP.Unmap()
+	ip := portalproto.User{IP: req.UserIP, IPv6: req.UserIPv6}.Key()
 	if p.silent.Load() {
 		return portalproto.CodeFailed, "" // not sent: a silent BAS does nothing
 	}
@@ -213,7 +228,7 @@ func (h portalHandler) Auth(ctx context.Context, req portalproto.AuthRequest) (p
 		// portal was opened by hand and learnt none.
 		mac = macForIP(ip)
 	}
-	ar := AuthRequest{UserName: req.Username, UserIP: ip, MAC: mac}
+	ar := AuthRequest{UserName: req.Username, UserIP: req.UserIP, UserIPv6: req.UserIPv6, MAC: mac}
 	if req.Method == portalproto.AuthCHAP {
 		ar.CHAPID, ar.CHAPPassword, ar.CHAPChallenge = req.ChapID, req.ChapPassword, req.Challenge
 	} else {
@@ -248,7 +263,7 @@ func (h portalHandler) Auth(ctx context.Context, req portalproto.AuthRequest) (p
 
 func (h portalHandler) Logout(ctx context.Context, req portalproto.LogoutRequest) portalproto.Code {
 	p := h.p
-	ip := req.UserIP.Unmap()
+	ip := portalproto.User{IP: req.UserIP, IPv6: req.UserIPv6}.Key()
 	if p.silent.Load() {
 		return portalproto.CodeLogoutFailed
 	}

@@ -67,7 +67,7 @@ func TestPortalSide(t *testing.T) {
 	// The portal's notify listener.
 	kicked := make(chan netip.Addr, 4)
 	ns := &portalproto.NotifyServer{Secrets: func(netip.Addr) (string, bool) { return "ps", true },
-		Handler: func(_ context.Context, _, user netip.Addr, _ string) { kicked <- user }}
+		Handler: func(_ context.Context, _ netip.Addr, u portalproto.User) { kicked <- u.Key() }}
 	nc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func TestPortalSide(t *testing.T) {
 		if _, err := c.Login(ctx, ip, "", "u1", []byte("right")); err != nil {
 			t.Fatal(err)
 		}
-		p.disconnected(ip, "")
+		p.disconnected(ip, netip.Addr{}, "")
 		select {
 		case got := <-kicked:
 			if got != ip {

@@ -69,7 +69,11 @@ type Server struct {
 
 // Portal is [portal].
 type Portal struct {
-	Listen       string `toml:"listen"`
+	Listen string `toml:"listen"`
+	// ListenIPv6 is a second plain-HTTP listener for IPv6 users
+	// ("[2001:db8::1]:80"; "" none). One dual-stack socket does too:
+	// listen = "[::]:80" takes IPv4 and IPv6 on Linux.
+	ListenIPv6   string `toml:"listen_ipv6"`
 	PublicURL    string `toml:"public_url"`
 	NotifyListen string `toml:"notify_listen"`
 	// TLSListen, TLSCert and TLSKey add an HTTPS listener beside the plain one.
@@ -112,7 +116,9 @@ type Radius struct {
 
 // SelfService is [selfservice].
 type SelfService struct {
-	Listen        string   `toml:"listen"`
+	Listen string `toml:"listen"`
+	// ListenIPv6 is a second listener for IPv6 users, as [portal]'s.
+	ListenIPv6    string   `toml:"listen_ipv6"`
 	PaymentSecret string   `toml:"payment_secret"`
 	PaymentURL    string   `toml:"payment_url"`
 	Admins        []string `toml:"admins"`
@@ -271,17 +277,22 @@ func (a Area) Limited() bool { return a.MaxPC > 0 || a.MaxMobile > 0 }
 
 // NAS is one [[nas]]: a BAS/BRAS/AC.
 type NAS struct {
-	Name                        string   `toml:"name"`
-	IP                          string   `toml:"ip"`
-	Secret                      string   `toml:"secret"`
-	Area                        string   `toml:"area"`
-	RequireMessageAuthenticator *bool    `toml:"require_message_authenticator"`
-	CoAPort                     int      `toml:"coa_port"`
-	PortalAddr                  string   `toml:"portal_addr"`
-	PortalVersion               int      `toml:"portal_version"`
-	PortalSecret                string   `toml:"portal_secret"`
-	PortalAuth                  string   `toml:"portal_auth"`
-	UserSubnets                 []string `toml:"user_subnets"`
+	Name                        string `toml:"name"`
+	IP                          string `toml:"ip"`
+	Secret                      string `toml:"secret"`
+	Area                        string `toml:"area"`
+	RequireMessageAuthenticator *bool  `toml:"require_message_authenticator"`
+	CoAPort                     int    `toml:"coa_port"`
+	PortalAddr                  string `toml:"portal_addr"`
+	PortalVersion               int    `toml:"portal_version"`
+	PortalSecret                string `toml:"portal_secret"`
+	PortalAuth                  string `toml:"portal_auth"`
+	// PortalIPv6 is the attribute that carries a user's IPv6 address in
+	// the Portal protocol: "huawei" (User-IPv6, 0xF1) or "h3c"
+	// (UserIPv6-List, 0x65); default "h3c" for vendor = "h3c", else
+	// "huawei".
+	PortalIPv6  string   `toml:"portal_ipv6"`
+	UserSubnets []string `toml:"user_subnets"`
 	// Vendor says which vendor attributes the BAS understands for rate
 	// limits: "huawei", "h3c", or "" (none sent).
 	Vendor string `toml:"vendor"`
@@ -675,6 +686,15 @@ func (c *Config) fill(file string) error {
 			return bad(key+".vendor", "want \"huawei\", \"h3c\" or \"\", got %q", n.Vendor)
 		}
 		def(&n.PortalAuth, "chap")
+		if n.PortalIPv6 == "" {
+			n.PortalIPv6 = "huawei"
+			if n.Vendor == "h3c" {
+				n.PortalIPv6 = "h3c"
+			}
+		}
+		if n.PortalIPv6 != "huawei" && n.PortalIPv6 != "h3c" {
+			return bad(key+".portal_ipv6", "want \"huawei\" or \"h3c\", got %q", n.PortalIPv6)
+		}
 		if n.PortalAuth != "chap" && n.PortalAuth != "pap" {
 			return bad(key+".portal_auth", "want \"chap\" or \"pap\", got %q", n.PortalAuth)
 		}
@@ -806,7 +826,7 @@ func (a Area) Access() access.Area {
 func (n NAS) Access() access.BAS {
 	return access.BAS{Name: n.Name, IP: n.Addr, Area: n.Area, Secret: n.Secret, RequireMessageAuthenticator: n.MessageAuthenticatorRequired,
 		CoAPort: n.CoAPort, Vendor: n.Vendor, PortalAddr: n.PortalAddr, PortalVersion: n.PortalVersion,
-		PortalSecret: n.PortalSecret, PortalAuth: n.PortalAuth, UserSubnets: slices.Clone(n.Subnets)}
+		PortalSecret: n.PortalSecret, PortalAuth: n.PortalAuth, PortalIPv6: n.PortalIPv6, UserSubnets: slices.Clone(n.Subnets)}
 }
 
 // AccessAreas returns every [[area]] as the services see it.

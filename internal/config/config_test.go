@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -113,6 +114,15 @@ user_subnets = ["10.1.128.0/17"]
 		{"sso twice", "[[identity.sso.provider]]\nname = \"x\"\nkind = \"cas\"\nserver_url = \"https://a.example.edu/cas\"\n[[identity.sso.provider]]\nname = \"x\"\nkind = \"cas\"\nserver_url = \"https://b.example.edu/cas\"\n", []string{"identity.sso.provider[1].name", "another provider"}},
 		{"sso only without provider", "[identity.sso]\npassword_login = false\n", []string{"identity.sso.password_login", "nobody could log in"}},
 		{"bad subnet", strings.Replace(okNAS, `10.1.0.0/16`, `10.1.0.0/33`, 1), []string{"user_subnets[0]", "CIDR"}},
+		{"overlapping IPv6 subnets", strings.Replace(okNAS, `["10.1.0.0/16"]`, `["10.1.0.0/16", "2001:db8:1::/48"]`, 1) + `
+[[nas]]
+name = "b2"
+ip = "10.0.0.2"
+secret = "s"
+area = "dorm"
+user_subnets = ["2001:db8:1:5::/64"]
+`, []string{"nas[1] (b2).user_subnets[0]", "overlaps 2001:db8:1::/48", `"b1"`}},
+		{"bad portal_ipv6", strings.Replace(okNAS, `area = "dorm"`, "area = \"dorm\"\nportal_ipv6 = \"cisco\"", 1), []string{"nas[0] (b1).portal_ipv6", "huawei", "h3c"}},
 		{"wrong type", "[radius]\ncoa_tries = \"three\"\n", []string{"c.toml"}},
 		{"bad vendor", strings.Replace(okNAS, `area = "dorm"`, "area = \"dorm\"\nvendor = \"cisco\"", 1), []string{"nas[0] (b1).vendor", "huawei"}},
 		{"negative procs", "[server]\nprocs = -2\n", []string{"server.procs", "number of cores"}},
@@ -268,5 +278,35 @@ func TestSelfServicePublicURL(t *testing.T) {
 		if _, err := Parse(text, "t.toml"); err == nil || !strings.Contains(err.Error(), "selfservice.public_url") {
 			t.Errorf("%q: %v, want a selfservice.public_url error", text, err)
 		}
+	}
+}
+
+// TestIPv6Subnets: user_subnets take IPv6 prefixes, and an IPv6 address
+// finds its BAS; portal_ipv6 defaults by vendor.
+func TestIPv6Subnets(t *testing.T) {
+	text := strings.Replace(okNAS, `["10.1.0.0/16"]`, `["10.1.0.0/16", "2001:DB8:1::/48"]`, 1) + `
+[[nas]]
+name = "b2"
+ip = "10.0.0.2"
+secret = "s"
+area = "dorm"
+vendor = "h3c"
+user_subnets = ["2001:db8:2::/48"]
+`
+	c, err := Parse(text, "c.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]string{"2001:db8:1:7::9": "b1", "2001:db8:2::1": "b2", "10.1.2.3": "b1"} {
+		n, ok := c.NASForUser(netip.MustParseAddr(addr))
+		if !ok || n.Name != want {
+			t.Errorf("%s: %v %v, want %s", addr, n, ok, want)
+		}
+	}
+	if _, ok := c.NASForUser(netip.MustParseAddr("2001:db8:3::1")); ok {
+		t.Error("an address in no subnet found a BAS")
+	}
+	if a, b := c.NAS[0].Access(), c.NAS[1].Access(); a.PortalIPv6 != "huawei" || b.PortalIPv6 != "h3c" {
+		t.Errorf("portal_ipv6 defaults: %q %q", a.PortalIPv6, b.PortalIPv6)
 	}
 }

@@ -60,7 +60,9 @@ func testAccountingStartsPlan(t *testing.T, online string) {
 		}
 	}
 	rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE starts('{1,2}', '{"","cn:101"}', '{bras,bras}', '{dorm,dorm}', '{p1,p2}', '{p1,p2}',
-		'{"02:00:00:00:00:64",""}', '{10.1.0.1,10.1.0.2}', '{new1,new2}', '{n1,n2}', 1, 1, 1, 1, 1, 'replaced')`)
+		'{"02:00:00:00:00:64",""}', '{10.1.0.1,10.1.0.2}', '{new1,new2}', '{n1,n2}',
+		'{"",2001:db8::1}', '{"",""}', '{"",""}', '{"",""}', '{"",20010db8000000000000000000000000}', '{"",20010db80000000000000000ffffffff}',
+		'{"",""}', '{"",""}', '{-1,-1}', '{-1,-1}', '{f,f}', '{f,f}', 1, 1, 1, 1, 1, 'replaced')`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -449,6 +449,7 @@ func decideLogins(now time.Time, reqs []access.LoginRequest, accs []access.Accou
 			s.MAC = firstNonEmpty(s.MAC, r.MAC)
 			s.IP = firstNonEmpty(s.IP, r.IP)
 			s.Class = firstNonEmpty(s.Class, r.Class, access.ClassUnknown)
+			s.SetIPv6(r.IPv6)
 			s.Status = access.SessionReserved
 			s.ReservedAt = nowMs
 			if s.Correlation == "" {
@@ -584,29 +585,51 @@ func (a *AAA) writeSessions(ctx context.Context, tx *sqlx.Tx, pending []*pending
 	if a.dialect == Postgres && len(insert) > 1 {
 		var accIDs, at []int64
 		var users, nas, areas, macs, ips, classes, corr []string
+		var six [8][]string
 		for _, p := range insert {
 			s := p.s
 			accIDs, at = append(accIDs, s.AccountID), append(at, s.ReservedAt)
 			users, nas, areas = append(users, s.Username), append(nas, s.NAS), append(areas, s.Area)
 			macs, ips, classes, corr = append(macs, s.MAC), append(ips, s.IP), append(classes, string(s.Class)), append(corr, s.Correlation)
+			for k, t := range sessionIPv6Texts(s) {
+				six[k] = append(six[k], t)
+			}
 		}
-		if _, err := a.exec(ctx, tx, `INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, correlation, reserved_at)
-			SELECT a, u, n, ar, m, i, c, 'reserved', k, t
-			FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) AS v(a, u, n, ar, m, i, c, k, t)`,
-			pq.Array(accIDs), pq.Array(users), pq.Array(nas), pq.Array(areas), pq.Array(macs), pq.Array(ips), pq.Array(classes), pq.Array(corr), pq.Array(at)); err != nil {
+		args := []any{pq.Array(accIDs), pq.Array(users), pq.Array(nas), pq.Array(areas), pq.Array(macs), pq.Array(ips), pq.Array(classes), pq.Array(corr), pq.Array(at)}
+		for _, t := range six {
+			args = append(args, pq.Array(t))
+		}
+		if _, err := a.exec(ctx, tx, `INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, correlation, reserved_at,
+				ip6, ip6_prefix, ip6_ifid, ip6_pd, ip6_lo, ip6_hi, pd_lo, pd_hi)
+			SELECT a, u, n, ar, m, i, c, 'reserved', k, t, x6, xp, xi, xd, xl, xh, pl, ph
+			FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[],
+				?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+				AS v(a, u, n, ar, m, i, c, k, t, x6, xp, xi, xd, xl, xh, pl, ph)`, args...); err != nil {
 			return fmt.Errorf("store: reserve sessions: %w", err)
 		}
 	} else {
 		for _, p := range insert {
 			s := p.s
-			if _, err := a.exec(ctx, tx, `INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, correlation, reserved_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?)`,
-				s.AccountID, s.Username, s.NAS, s.Area, s.MAC, s.IP, s.Class, s.Correlation, s.ReservedAt); err != nil {
+			x := sessionIPv6Texts(s)
+			if _, err := a.exec(ctx, tx, `INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, correlation, reserved_at,
+					ip6, ip6_prefix, ip6_ifid, ip6_pd, ip6_lo, ip6_hi, pd_lo, pd_hi)
+				VALUES (?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				s.AccountID, s.Username, s.NAS, s.Area, s.MAC, s.IP, s.Class, s.Correlation, s.ReservedAt,
+				x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]); err != nil {
 				return fmt.Errorf("store: reserve session: %w", err)
 			}
 		}
 	}
 	return nil
+}
+
+// sessionIPv6Texts are a session's IPv6 text columns (address, prefix,
+// interface id, delegated prefix, the two ranges' bounds).
+func sessionIPv6Texts(s access.Session) [8]string {
+	r := s.IPv6Record()
+	lo, hi := r.NetRange()
+	plo, phi := r.DelegatedRange()
+	return [8]string{s.IP6, s.IP6Prefix, s.IP6IfID, s.IP6Delegated, lo, hi, plo, phi}
 }
 
 func firstNonEmpty[T ~string](v ...T) T {

@@ -157,7 +157,7 @@ var loginReadsPG = sqlx.Rebind(sqlx.DOLLAR, `WITH
 	t AS (UPDATE login_tokens SET used_at = ? WHERE id = ANY(?::bigint[]) AND used_at = 0 RETURNING id)
 	SELECT 'a', id, 0::bigint, '', '', '', '', '', '', '', '', '', 0::bigint, 0::bigint, 0::bigint, FALSE, '' FROM ids
 	UNION ALL SELECT 's', id, account_id, username, nas, area, mac, ip, class, status, COALESCE(acct_session_id, ''), correlation,
-		reserved_at, started_at, last_update_at, FALSE, ''
+		reserved_at, started_at, last_update_at, FALSE, ip6
 	FROM sessions WHERE account_id = ANY(ARRAY(SELECT id FROM ids)) AND status IN ('reserved', 'online')
 	UNION ALL SELECT 'd', id, account_id, '', '', '', mac, '', class, '', '', '', 0, 0, last_seen_at, bound, bound_by
 	FROM devices WHERE account_id = ANY(ARRAY(SELECT id FROM own))
@@ -293,6 +293,7 @@ func readLoginBatch(br pgx.BatchResults) (accs []access.Account, d loginData, id
 		case "a":
 			ids = append(ids, x.ID)
 		case "s":
+			x.IP6 = bb // the last column is a session's IPv6 address
 			d.sessions = append(d.sessions, x)
 		case "d":
 			d.devices = append(d.devices, access.Device{ID: x.ID, AccountID: x.AccountID, MAC: x.MAC, Class: x.Class,
@@ -315,6 +316,10 @@ func writeLoginsPG(pending []*pendingSession, logNow []access.AuthLogEntry, nowM
 	closeIDs, rID, rAt, iAcc, iAt := []int64{}, []int64{}, []int64{}, []int64{}, []int64{}
 	rIP, rClass := []string{}, []string{}
 	iUser, iNAS, iArea, iMAC, iIP, iClass, iCorr := []string{}, []string{}, []string{}, []string{}, []string{}, []string{}, []string{}
+	var i6 [8][]string
+	for k := range i6 {
+		i6[k] = []string{}
+	}
 	seen := make(map[*pendingSession]bool, len(pending))
 	for _, p := range pending {
 		if seen[p] {
@@ -330,6 +335,9 @@ func writeLoginsPG(pending []*pendingSession, logNow []access.AuthLogEntry, nowM
 			iAcc, iAt = append(iAcc, s.AccountID), append(iAt, s.ReservedAt)
 			iUser, iNAS, iArea = append(iUser, s.Username), append(iNAS, s.NAS), append(iArea, s.Area)
 			iMAC, iIP, iClass, iCorr = append(iMAC, s.MAC), append(iIP, s.IP), append(iClass, string(s.Class)), append(iCorr, s.Correlation)
+			for k, t := range sessionIPv6Texts(s) {
+				i6[k] = append(i6[k], t)
+			}
 		default:
 			rID, rAt, rIP, rClass = append(rID, s.ID), append(rAt, s.ReservedAt), append(rIP, s.IP), append(rClass, string(s.Class))
 		}
@@ -339,6 +347,9 @@ func writeLoginsPG(pending []*pendingSession, logNow []access.AuthLogEntry, nowM
 	}
 	args := []any{nowMs, access.CloseReplaced, closeIDs, rID, rAt, rIP, rClass,
 		iAcc, iUser, iNAS, iArea, iMAC, iIP, iClass, iCorr, iAt}
+	for _, t := range i6 {
+		args = append(args, t)
+	}
 	args = append(args, authLogArrays(logNow)...)
 	return writeLoginsSQL, args
 }
@@ -351,9 +362,12 @@ var writeLoginsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH
 	r AS (UPDATE sessions SET reserved_at = v.at, ip = v.ip, class = v.class
 		FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[]) AS v(id, at, ip, class)
 		WHERE sessions.id = v.id AND sessions.status = 'reserved' RETURNING 1),
-	i AS (INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, correlation, reserved_at)
-		SELECT a, u, n, ar, m, ip, c, 'reserved', k, t
-		FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) AS v(a, u, n, ar, m, ip, c, k, t)
+	i AS (INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, correlation, reserved_at,
+			ip6, ip6_prefix, ip6_ifid, ip6_pd, ip6_lo, ip6_hi, pd_lo, pd_hi)
+		SELECT a, u, n, ar, m, ip, c, 'reserved', k, t, x6, xp, xi, xd, xl, xh, pl, ph
+		FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[],
+			?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+			AS v(a, u, n, ar, m, ip, c, k, t, x6, xp, xi, xd, xl, xh, pl, ph)
 		RETURNING 1),
 	l AS (INSERT INTO auth_log (at, account_id, token_id, username, nas, mac, ip, method, result, reason, message, node)
 		SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 )
 
 const sessionCols = `id, account_id, username, nas, area, mac, ip, class, status, COALESCE(acct_session_id, '') AS acct_session_id,
-	correlation, reserved_at, started_at, last_update_at, stopped_at, input_octets, output_octets, terminate_cause, close_reason`
+	correlation, reserved_at, started_at, last_update_at, stopped_at, input_octets, output_octets, terminate_cause, close_reason,
+	ip6, ip6_prefix, ip6_ifid, ip6_pd, input_octets6, output_octets6`
 
 // SessionFilter selects sessions for ListSessions.
 type SessionFilter struct {
@@ -82,8 +84,13 @@ func (s *Store) LiveSessionsByMAC(ctx context.Context, mac string) ([]access.Ses
 }
 
 // LiveSessionByIP returns the newest online (else reserved) session with
-// that user address, or an error wrapping access.ErrNotFound.
+// that user address, or an error wrapping access.ErrNotFound. An IPv6
+// address finds the session whose IPv6 link or delegated prefix holds it
+// (LiveSessionByIPv6).
 func (s *Store) LiveSessionByIP(ctx context.Context, ip string) (access.Session, error) {
+	if a, err := netip.ParseAddr(ip); err == nil && a.Is6() && !a.Is4In6() {
+		return s.LiveSessionByIPv6(ctx, a)
+	}
 	var out access.Session
 	err := s.db.GetContext(ctx, &out, s.db.Rebind(`SELECT `+sessionCols+` FROM sessions
 		WHERE ip = ? AND ip <> '' AND status IN ('reserved', 'online')
@@ -259,14 +266,93 @@ func (a *AAA) acctOne(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord, no
 		}
 		n, _ := res.RowsAffected()
 		return access.AcctResult{Outcome: access.AcctClosedAll, Closed: n}, nil
-	case access.AcctStart:
-		return a.acctStart(ctx, tx, r, nowMs)
-	case access.AcctInterim:
-		return a.acctInterim(ctx, tx, r, nowMs)
-	case access.AcctStop:
-		return a.acctStop(ctx, tx, r, nowMs)
 	}
-	return access.AcctResult{}, fmt.Errorf("store: accounting kind %q: %w", r.Kind, access.ErrInvalid)
+	var res access.AcctResult
+	var err error
+	switch r.Kind {
+	case access.AcctStart:
+		res, err = a.acctStart(ctx, tx, r, nowMs)
+	case access.AcctInterim:
+		res, err = a.acctInterim(ctx, tx, r, nowMs)
+	case access.AcctStop:
+		res, err = a.acctStop(ctx, tx, r, nowMs)
+	default:
+		return access.AcctResult{}, fmt.Errorf("store: accounting kind %q: %w", r.Kind, access.ErrInvalid)
+	}
+	if err != nil || res.SessionID == 0 {
+		return res, err
+	}
+	switch res.Outcome {
+	case access.AcctStarted, access.AcctUpdated, access.AcctStopped:
+		if err := a.applyIPv6(ctx, tx, res.SessionID, r); err != nil {
+			return access.AcctResult{}, err
+		}
+	}
+	return res, nil
+}
+
+// setIPv6SQL records a request's IPv6 identifiers and counters on its
+// session: an identifier the request does not carry keeps the one the
+// session has (a Start or Interim-Update that first reports an address
+// adds it to the session), counters are replaced when it carries them.
+// Its arguments are ipv6Args.
+const setIPv6SQL = `UPDATE sessions SET
+		ip6 = CASE WHEN ? = '' THEN ip6 ELSE ? END,
+		ip6_prefix = CASE WHEN ? = '' THEN ip6_prefix ELSE ? END,
+		ip6_ifid = CASE WHEN ? = '' THEN ip6_ifid ELSE ? END,
+		ip6_pd = CASE WHEN ? = '' THEN ip6_pd ELSE ? END,
+		ip6_lo = CASE WHEN ? = '' THEN ip6_lo ELSE ? END,
+		ip6_hi = CASE WHEN ? = '' THEN ip6_hi ELSE ? END,
+		pd_lo = CASE WHEN ? = '' THEN pd_lo ELSE ? END,
+		pd_hi = CASE WHEN ? = '' THEN pd_hi ELSE ? END,
+		input_octets6 = CASE WHEN CAST(? AS BIGINT) < 0 THEN input_octets6 ELSE CAST(? AS BIGINT) END,
+		output_octets6 = CASE WHEN CAST(? AS BIGINT) < 0 THEN output_octets6 ELSE CAST(? AS BIGINT) END
+	WHERE id = ?`
+
+// ipv6Cols are a request's IPv6 columns in the order of the table: the
+// texts (address, prefix, interface id, delegated prefix, the two ranges'
+// bounds) and the counters (-1 when the request has none).
+func ipv6Cols(r *access.AcctRecord) (texts [8]string, in6, out6 int64) {
+	v := r.IPv6
+	lo, hi := v.NetRange()
+	plo, phi := v.DelegatedRange()
+	texts = [8]string{v.Addr, v.Prefix, v.IfID, v.Delegated, lo, hi, plo, phi}
+	in6, out6 = -1, -1
+	if v.HasOctets {
+		in6, out6 = v.Input, v.Output
+	}
+	return texts, in6, out6
+}
+
+// applyIPv6 records r's IPv6 side on session id (nothing to do when r has
+// none).
+func (a *AAA) applyIPv6(ctx context.Context, tx *sqlx.Tx, id int64, r *access.AcctRecord) error {
+	if !r.IPv6.Any() && !r.IPv6.HasOctets && r.IPv6.IfID == "" {
+		return nil
+	}
+	texts, in6, out6 := ipv6Cols(r)
+	args := make([]any, 0, 21)
+	for _, t := range texts {
+		args = append(args, t, t)
+	}
+	args = append(args, in6, in6, out6, out6, id)
+	if _, err := a.exec(ctx, tx, setIPv6SQL, args...); err != nil {
+		return fmt.Errorf("store: accounting ipv6: %w", err)
+	}
+	return nil
+}
+
+// otherFamilySQL is true of an older online session o of the same MAC
+// that a Start does not replace because it is the device's other address
+// family: the Start reports only IPv6 (first argument) and o only IPv4,
+// or the Start only IPv4 (second) and o only IPv6. Both stay online, and
+// the device limit counts the MAC once.
+const otherFamilySQL = `((? AND o.ip <> '' AND o.ip6_lo = '' AND o.pd_lo = '') OR (? AND o.ip = '' AND (o.ip6_lo <> '' OR o.pd_lo <> '')))`
+
+// families says whether a Start reports only IPv6 or only IPv4.
+func families(r *access.AcctRecord) (v6only, v4only bool) {
+	has6 := r.IPv6.Any()
+	return has6 && r.IP == "", r.IP != "" && !has6
 }
 
 type startedRow struct {
@@ -300,9 +386,11 @@ func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord, 
 					RETURNING id, account_id, mac, nas),
 				c AS (UPDATE sessions o SET status = 'closed', stopped_at = ?, close_reason = ?
 					FROM s WHERE o.nas = s.nas AND o.mac = s.mac AND o.mac <> '' AND o.status = 'online' AND o.id <> s.id
+					  AND NOT ` + otherFamilySQL + `
 					RETURNING o.id)
 				SELECT s.id, s.account_id, (SELECT COUNT(*) FROM c) AS closed FROM s`
-			args = append(args, nowMs, access.CloseReplaced)
+			v6only, v4only := families(r)
+			args = append(args, nowMs, access.CloseReplaced, v6only, v4only)
 		} else {
 			q = `UPDATE sessions SET ` + setOnline + `
 				WHERE correlation = ? AND correlation <> '' AND nas = ? AND status = 'reserved'
@@ -371,8 +459,10 @@ func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord, 
 	}
 	res := access.AcctResult{Outcome: access.AcctStarted, SessionID: row.ID, AccountID: row.AccountID}
 	if r.MAC != "" {
-		out, err := a.exec(ctx, tx, `UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = ?
-			WHERE nas = ? AND mac = ? AND mac <> '' AND status = 'online' AND id <> ?`, nowMs, access.CloseReplaced, r.NAS, r.MAC, row.ID)
+		v6only, v4only := families(r)
+		out, err := a.exec(ctx, tx, `UPDATE sessions AS o SET status = 'closed', stopped_at = ?, close_reason = ?
+			WHERE o.nas = ? AND o.mac = ? AND o.mac <> '' AND o.status = 'online' AND o.id <> ? AND NOT `+otherFamilySQL,
+			nowMs, access.CloseReplaced, r.NAS, r.MAC, row.ID, v6only, v4only)
 		if err != nil {
 			return access.AcctResult{}, fmt.Errorf("store: close replaced sessions: %w", err)
 		}
@@ -640,9 +730,11 @@ func startsQueryPG(recs []access.AcctRecord, idx []int, out []access.AcctResult,
 		}
 		newcorr[j] = access.NewCorrelation()
 	}
+	six := newIPv6Arrays(recs, idx)
 	return pgQuery{
-		sql:  startsSQL,
-		args: []any{ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr, nowMs, nowMs, nowMs, nowMs, nowMs, access.CloseReplaced},
+		sql: startsSQL,
+		args: append([]any{ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr}, append(six.args(),
+			nowMs, nowMs, nowMs, nowMs, nowMs, access.CloseReplaced)...),
 		scan: func(rows pgx.Rows) error {
 			done := map[int]bool{}
 			for rows.Next() {
@@ -681,8 +773,9 @@ func startsQueryPG(recs []access.AcctRecord, idx []int, out []access.AcctResult,
 // (OFFSET 0): flattened, a generic plan made while no session was online
 // found them by reading every online session (TestAccountingStartsPlan).
 var startsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (
-			SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
-				AS v(ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr)),
+			SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
+				`+ipv6UnnestTypes+`)
+				AS v(ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr, `+ipv6UnnestNames+`)),
 		dup AS (SELECT v.ord, s.id, s.account_id FROM v JOIN sessions s ON s.nas = v.nas AND s.acct_session_id = v.asid),
 		byclass AS (SELECT v.ord, s.id FROM v JOIN sessions s ON s.correlation = v.corr AND s.correlation <> '' AND s.nas = v.nas AND s.status = 'reserved'
 			WHERE v.corr <> '' AND v.ord NOT IN (SELECT ord FROM dup)),
@@ -698,7 +791,8 @@ var startsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (
 			ORDER BY r.id, v.ord),
 		pick AS (SELECT ord, id FROM byclass UNION ALL SELECT ord, id FROM bykey WHERE id NOT IN (SELECT id FROM byclass)),
 		upd AS (UPDATE sessions SET status = 'online', acct_session_id = v.asid, started_at = ?, last_update_at = ?,
-				ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END, mac = CASE WHEN sessions.mac = '' THEN v.mac ELSE sessions.mac END
+				ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END, mac = CASE WHEN sessions.mac = '' THEN v.mac ELSE sessions.mac END,
+				`+ipv6SetV+`
 			FROM pick JOIN v ON v.ord = pick.ord WHERE sessions.id = pick.id
 			RETURNING v.ord, sessions.id, sessions.account_id, sessions.mac, sessions.nas),
 		acc AS (SELECT v.*, a.id AS account_id, a.username AS account_user FROM v CROSS JOIN LATERAL (
@@ -708,20 +802,26 @@ var startsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (
 				ORDER BY pref LIMIT 1) a
 			WHERE v.ord NOT IN (SELECT ord FROM dup) AND v.ord NOT IN (SELECT ord FROM pick)),
 		ins AS (INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, acct_session_id, correlation,
-				reserved_at, started_at, last_update_at)
+				reserved_at, started_at, last_update_at,
+				ip6, ip6_prefix, ip6_ifid, ip6_pd, ip6_lo, ip6_hi, pd_lo, pd_hi, input_octets6, output_octets6)
 			SELECT acc.account_id, acc.account_user, acc.nas, acc.area, acc.mac, acc.ip,
 				COALESCE((SELECT d.class FROM devices d WHERE d.account_id = acc.account_id AND d.mac = acc.mac AND acc.mac <> ''), 'unknown'),
-				'online', acc.asid, acc.newcorr, 0, ?, ?
+				'online', acc.asid, acc.newcorr, 0, ?, ?,
+				acc.ip6, acc.ip6_prefix, acc.ip6_ifid, acc.ip6_pd, acc.ip6_lo, acc.ip6_hi, acc.pd_lo, acc.pd_hi,
+				GREATEST(acc.in6, 0), GREATEST(acc.out6, 0)
 			FROM acc
 			ON CONFLICT (nas, acct_session_id) DO NOTHING
 			RETURNING id, account_id, nas, acct_session_id, mac),
 		started AS (SELECT ord, id, account_id, mac, nas FROM upd
 			UNION ALL SELECT v.ord, ins.id, ins.account_id, ins.mac, ins.nas FROM ins JOIN v ON v.nas = ins.nas AND v.asid = ins.acct_session_id),
-		keep AS (SELECT nas, mac, MAX(id) AS id FROM started WHERE mac <> '' GROUP BY nas, mac),
+		keep AS (SELECT started.nas, started.mac, MAX(started.id) AS id, bool_and(v.v6only) AS v6only, bool_and(v.v4only) AS v4only
+			FROM started JOIN v ON v.ord = started.ord WHERE started.mac <> '' GROUP BY started.nas, started.mac),
 		cl AS (UPDATE sessions o SET status = 'closed', stopped_at = ?, close_reason = ?
 			FROM (SELECT x.id FROM keep CROSS JOIN LATERAL (
 					SELECT s.id FROM sessions s
 					WHERE s.mac = keep.mac AND s.mac <> '' AND s.nas = keep.nas AND s.status = 'online' AND s.id <> keep.id
+					  AND NOT ((keep.v6only AND s.ip <> '' AND s.ip6_lo = '' AND s.pd_lo = '')
+					    OR (keep.v4only AND s.ip = '' AND (s.ip6_lo <> '' OR s.pd_lo <> '')))
 					OFFSET 0) x) r
 			WHERE o.id = r.id AND o.status = 'online'
 			RETURNING o.mac, o.nas)
@@ -744,11 +844,13 @@ func updatesQueryPG(recs []access.AcctRecord, idx []int, out []access.AcctResult
 	}
 	q := interimsSQL
 	outcome := access.AcctUpdated
-	args := []any{ord, nas, asid, in, outb, cause, ip, nowMs}
+	args := append([]any{ord, nas, asid, in, outb, cause, ip}, newIPv6Arrays(recs, idx).args()...)
 	if stop {
 		q = stopsSQL
 		outcome = access.AcctStopped
-		args = append(args[:7], nowMs, access.CloseStop, nowMs)
+		args = append(args, nowMs, access.CloseStop, nowMs)
+	} else {
+		args = append(args, nowMs)
 	}
 	return pgQuery{sql: q, args: args, scan: func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -770,20 +872,133 @@ func updatesQueryPG(recs []access.AcctRecord, idx []int, out []access.AcctResult
 // the reaper closed as stale back online) and Stops (a session closed for
 // another reason keeps that reason and time).
 var (
-	interimsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
-			AS v(ord, nas, asid, inb, outb, cause, ip))
+	interimsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[],
+				`+ipv6UnnestTypes+`)
+			AS v(ord, nas, asid, inb, outb, cause, ip, `+ipv6UnnestNames+`))
 		UPDATE sessions SET last_update_at = ?, input_octets = v.inb, output_octets = v.outb,
-			ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END, status = 'online', stopped_at = 0, close_reason = ''
+			ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END, status = 'online', stopped_at = 0, close_reason = '',
+			`+ipv6SetV+`
 		FROM v WHERE sessions.nas = v.nas AND sessions.acct_session_id = v.asid
 			AND (sessions.status = 'online' OR (sessions.status = 'closed' AND sessions.close_reason = 'stale'))
 		RETURNING v.ord, sessions.id, sessions.account_id`)
-	stopsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
-				AS v(ord, nas, asid, inb, outb, cause, ip))
+	stopsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[],
+					`+ipv6UnnestTypes+`)
+				AS v(ord, nas, asid, inb, outb, cause, ip, `+ipv6UnnestNames+`))
 			UPDATE sessions SET
 				stopped_at = CASE WHEN sessions.status = 'closed' AND sessions.close_reason NOT IN ('', 'stale') THEN sessions.stopped_at ELSE ? END,
 				close_reason = CASE WHEN sessions.status = 'closed' AND sessions.close_reason NOT IN ('', 'stale') THEN sessions.close_reason ELSE ? END,
 				status = 'closed', last_update_at = ?, input_octets = v.inb, output_octets = v.outb, terminate_cause = v.cause,
-				ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END
+				ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END,
+				`+ipv6SetV+`
 			FROM v WHERE sessions.nas = v.nas AND sessions.acct_session_id = v.asid
 			RETURNING v.ord, sessions.id, sessions.account_id`)
 )
+
+// The IPv6 column set of the bulk statements: twelve more arrays in each
+// unnest (no extra round trip), and the SET clause that applies them as
+// setIPv6SQL does.
+const (
+	ipv6UnnestTypes = `?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::boolean[], ?::boolean[]`
+	ipv6UnnestNames = `ip6, ip6_prefix, ip6_ifid, ip6_pd, ip6_lo, ip6_hi, pd_lo, pd_hi, in6, out6, v6only, v4only`
+	ipv6SetV        = `ip6 = CASE WHEN v.ip6 = '' THEN sessions.ip6 ELSE v.ip6 END,
+		ip6_prefix = CASE WHEN v.ip6_prefix = '' THEN sessions.ip6_prefix ELSE v.ip6_prefix END,
+		ip6_ifid = CASE WHEN v.ip6_ifid = '' THEN sessions.ip6_ifid ELSE v.ip6_ifid END,
+		ip6_pd = CASE WHEN v.ip6_pd = '' THEN sessions.ip6_pd ELSE v.ip6_pd END,
+		ip6_lo = CASE WHEN v.ip6_lo = '' THEN sessions.ip6_lo ELSE v.ip6_lo END,
+		ip6_hi = CASE WHEN v.ip6_hi = '' THEN sessions.ip6_hi ELSE v.ip6_hi END,
+		pd_lo = CASE WHEN v.pd_lo = '' THEN sessions.pd_lo ELSE v.pd_lo END,
+		pd_hi = CASE WHEN v.pd_hi = '' THEN sessions.pd_hi ELSE v.pd_hi END,
+		input_octets6 = CASE WHEN v.in6 < 0 THEN sessions.input_octets6 ELSE v.in6 END,
+		output_octets6 = CASE WHEN v.out6 < 0 THEN sessions.output_octets6 ELSE v.out6 END`
+)
+
+// ipv6Arrays are the IPv6 columns of a batch's requests, for the unnest
+// of a bulk statement.
+type ipv6Arrays struct {
+	texts          [8][]string
+	in6, out6      []int64
+	v6only, v4only []bool
+}
+
+func newIPv6Arrays(recs []access.AcctRecord, idx []int) ipv6Arrays {
+	var a ipv6Arrays
+	for k := range a.texts {
+		a.texts[k] = make([]string, 0, len(idx))
+	}
+	for _, i := range idx {
+		r := &recs[i]
+		texts, in6, out6 := ipv6Cols(r)
+		for k, t := range texts {
+			a.texts[k] = append(a.texts[k], t)
+		}
+		v6, v4 := families(r)
+		a.in6, a.out6 = append(a.in6, in6), append(a.out6, out6)
+		a.v6only, a.v4only = append(a.v6only, v6), append(a.v4only, v4)
+	}
+	return a
+}
+
+func (a ipv6Arrays) args() []any {
+	out := make([]any, 0, 12)
+	for _, t := range a.texts {
+		out = append(out, t)
+	}
+	return append(out, orEmpty(a.in6), orEmpty(a.out6), orEmpty(a.v6only), orEmpty(a.v4only))
+}
+
+// SessionsByIPv6 returns the sessions, newest first (at most limit, default
+// 100, at most 10000), that held an address of p at some moment of [from,
+// to]: whose link (Framed-IPv6-Prefix, else the /64 of the address) or
+// delegated prefix overlaps p. p is a /128 for one address. A session
+// held its addresses from its Start (its reservation, before the Start)
+// to its close; a live session to now. The zero from or to leaves that end
+// open.
+func (s *Store) SessionsByIPv6(ctx context.Context, p netip.Prefix, from, to time.Time, limit int) ([]access.Session, error) {
+	lo, hi := access.PrefixRange(p)
+	if lo == "" {
+		return nil, fmt.Errorf("store: %v is not an IPv6 prefix: %w", p, access.ErrInvalid)
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 10000)
+	toMs := int64(1<<62 - 1)
+	if !to.IsZero() {
+		toMs = access.Millis(to)
+	}
+	fromMs := access.Millis(from)
+	var out []access.Session
+	// Each range is found through its index on the first address (every
+	// range that overlaps p starts at or before p's last address), then
+	// checked against its last address.
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+sessionCols+` FROM sessions
+		WHERE ((ip6_lo <> '' AND ip6_lo <= ? AND ip6_hi >= ?) OR (pd_lo <> '' AND pd_lo <= ? AND pd_hi >= ?))
+		  AND CASE WHEN started_at > 0 THEN started_at ELSE reserved_at END <= ?
+		  AND (status <> 'closed' OR stopped_at >= ?)
+		ORDER BY id DESC LIMIT ?`), hi, lo, hi, lo, toMs, fromMs, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions of %v: %w", p, err)
+	}
+	return out, nil
+}
+
+// LiveSessionByIPv6 returns the newest online (else reserved) session whose
+// IPv6 link or delegated prefix holds addr, or an error wrapping
+// access.ErrNotFound: how the portal finds the session of a request that
+// came over IPv6.
+func (s *Store) LiveSessionByIPv6(ctx context.Context, addr netip.Addr) (access.Session, error) {
+	var out access.Session
+	lo, hi := access.PrefixRange(netip.PrefixFrom(addr, 128))
+	if lo == "" {
+		return out, fmt.Errorf("store: %v is not an IPv6 address: %w", addr, access.ErrNotFound)
+	}
+	err := s.db.GetContext(ctx, &out, s.db.Rebind(`SELECT `+sessionCols+` FROM sessions
+		WHERE ((ip6_lo <> '' AND ip6_lo <= ? AND ip6_hi >= ?) OR (pd_lo <> '' AND pd_lo <= ? AND pd_hi >= ?))
+		  AND status IN ('reserved', 'online')
+		ORDER BY CASE WHEN ip6 = ? THEN 0 ELSE 1 END, CASE status WHEN 'online' THEN 0 ELSE 1 END, id DESC LIMIT 1`),
+		lo, hi, lo, hi, addr.String())
+	if err != nil {
+		return out, notFound(err, "live session of "+addr.String())
+	}
+	return out, nil
+}

@@ -17,7 +17,8 @@ import (
 // BASHandler decides what a simulated BAS answers. BASServer calls it from
 // one goroutine per request.
 type BASHandler interface {
-	// Challenge answers REQ_CHALLENGE. With CodeOK, reqID 0 lets the
+	// Challenge answers REQ_CHALLENGE for the user at userIP (the IPv4
+	// address, or the IPv6 one of an IPv6-only user). With CodeOK, reqID 0 lets the
 	// server assign one and a nil challenge lets it draw 16 random bytes.
 	Challenge(ctx context.Context, userIP netip.Addr, mac string) (reqID uint16, challenge []byte, code Code)
 	// Auth answers REQ_AUTH; textInfo goes into TextInfo when not empty.
@@ -26,15 +27,18 @@ type BASHandler interface {
 	// Logout answers REQ_LOGOUT. For a timeout notice (req.Timeout) the
 	// code is not sent: the portal expects no answer.
 	Logout(ctx context.Context, req LogoutRequest) Code
-	// Info answers REQ_INFO.
+	// Info answers REQ_INFO for the user at userIP (as in Challenge).
 	Info(ctx context.Context, userIP netip.Addr) (InfoResult, Code)
 }
 
 // AuthRequest is a decoded REQ_AUTH.
 type AuthRequest struct {
-	Version  Version
-	Method   AuthMethod
+	Version Version
+	Method  AuthMethod
+	// UserIP is the header's IPv4 address, the zero Addr for an
+	// IPv6-only user; UserIPv6 the IPv6 attribute's address, if any.
 	UserIP   netip.Addr
+	UserIPv6 netip.Addr
 	MAC      string // "aa:bb:cc:dd:ee:ff", empty when the portal sent none
 	Username string
 	// ReqID is the one the BAS gave in ACK_CHALLENGE (CHAP) or, for PAP,
@@ -53,8 +57,10 @@ type AuthRequest struct {
 // LogoutRequest is a decoded REQ_LOGOUT.
 type LogoutRequest struct {
 	Version Version
-	UserIP  netip.Addr
-	ReqID   uint16
+	// UserIP and UserIPv6 name the user as in AuthRequest.
+	UserIP   netip.Addr
+	UserIPv6 netip.Addr
+	ReqID    uint16
 	// Timeout is set for ErrCode 1: the portal gave up waiting for an
 	// answer to the REQ_CHALLENGE or REQ_AUTH with this SerialNo and
 	// cancels it.
@@ -84,6 +90,9 @@ type BASServer struct {
 	// decoding, before handling), for tests and demos that record what the
 	// portal sent. It runs in the read loop and must be quick.
 	OnPacket func(p *Packet, from netip.AddrPort)
+	// IPv6Style spells the user's IPv6 address in NTF_LOGOUT (answers use
+	// the style of the request).
+	IPv6Style IPv6Style
 	// NotifyVersion is the version of NTF_LOGOUT; zero means V2.
 	NotifyVersion Version
 	// NotifyRetries is how many times NTF_LOGOUT is retransmitted without
@@ -225,10 +234,15 @@ func (s *BASServer) serveRequest(ctx context.Context, pc net.PacketConn, log *sl
 		Version: p.Version, Auth: p.Auth, SerialNo: p.SerialNo,
 		ReqID: p.ReqID, UserIP: p.UserIP,
 	}
+	u := PacketUser(p)
+	key := u.Key()
+	if u.IPv6.IsValid() {
+		ans.AddUserIPv6(p.UserIPv6Style(), u.IPv6)
+	}
 	switch p.Type {
 	case ReqChallenge:
 		ans.Type = AckChallenge
-		reqID, challenge, code := s.Handler.Challenge(ctx, p.UserIP, macOf(p))
+		reqID, challenge, code := s.Handler.Challenge(ctx, key, macOf(p))
 		ans.ErrCode = code
 		if code == CodeOK {
 			if reqID == 0 {
@@ -253,25 +267,25 @@ func (s *BASServer) serveRequest(ctx context.Context, pc net.PacketConn, log *sl
 				}
 				s.lastSweep = now
 			}
-			s.challenges[chalKey{p.UserIP, reqID}] = chalEntry{challenge, now.Add(challengeTTL)}
+			s.challenges[chalKey{key, reqID}] = chalEntry{challenge, now.Add(challengeTTL)}
 			s.mu.Unlock()
 		}
 	case ReqAuth:
 		ans.Type = AckAuth
-		s.auth(ctx, p, ans)
+		s.auth(ctx, p, u, ans)
 	case ReqLogout:
-		req := LogoutRequest{Version: p.Version, UserIP: p.UserIP, ReqID: p.ReqID,
+		req := LogoutRequest{Version: p.Version, UserIP: u.IP, UserIPv6: u.IPv6, ReqID: p.ReqID,
 			Timeout: p.ErrCode == CodeLogoutTimeout, SerialNo: p.SerialNo}
 		code := s.Handler.Logout(ctx, req)
 		if req.Timeout {
 			s.mu.Lock()
-			delete(s.challenges, chalKey{p.UserIP, p.ReqID})
+			delete(s.challenges, chalKey{key, p.ReqID})
 			s.mu.Unlock()
 			return // a timeout notice is not answered
 		}
 		if code == CodeOK {
 			s.mu.Lock()
-			delete(s.sessions, p.UserIP)
+			delete(s.sessions, key)
 			s.mu.Unlock()
 		}
 		ans.Type, ans.ErrCode = AckLogout, code
@@ -280,7 +294,7 @@ func (s *BASServer) serveRequest(ctx context.Context, pc net.PacketConn, log *sl
 		return
 	case ReqInfo:
 		ans.Type = AckInfo
-		info, code := s.Handler.Info(ctx, p.UserIP)
+		info, code := s.Handler.Info(ctx, key)
 		ans.ErrCode = code
 		if code == CodeOK {
 			ans.AddAttr(AttrUpLinkFlux, binary.BigEndian.AppendUint64(nil, info.UpLinkKB))
@@ -315,16 +329,17 @@ func requestAuth(p *Packet) *[16]byte {
 	return &a
 }
 
-func (s *BASServer) auth(ctx context.Context, p, ans *Packet) {
-	req := AuthRequest{Version: p.Version, Method: p.Auth, UserIP: p.UserIP, MAC: macOf(p), ReqID: p.ReqID}
+func (s *BASServer) auth(ctx context.Context, p *Packet, u User, ans *Packet) {
+	key := u.Key()
+	req := AuthRequest{Version: p.Version, Method: p.Auth, UserIP: u.IP, UserIPv6: u.IPv6, MAC: u.MAC, ReqID: p.ReqID}
 	if v, ok := p.Attr(AttrUserName); ok {
 		req.Username = string(v)
 	}
 	switch p.Auth {
 	case AuthCHAP:
 		s.mu.Lock()
-		e, ok := s.challenges[chalKey{p.UserIP, p.ReqID}]
-		delete(s.challenges, chalKey{p.UserIP, p.ReqID})
+		e, ok := s.challenges[chalKey{key, p.ReqID}]
+		delete(s.challenges, chalKey{key, p.ReqID})
 		s.mu.Unlock()
 		if !ok || time.Now().After(e.expires) {
 			ans.ErrCode = CodeRejected
@@ -353,7 +368,7 @@ func (s *BASServer) auth(ctx context.Context, p, ans *Packet) {
 		if s.sessions == nil {
 			s.sessions = make(map[netip.Addr]uint16)
 		}
-		s.sessions[p.UserIP] = ans.ReqID
+		s.sessions[key] = ans.ReqID
 		s.mu.Unlock()
 	}
 }
@@ -380,10 +395,21 @@ func (s *BASServer) text(t string) []byte {
 // ACK must carry an authenticator seeded with the NTF_LOGOUT's (UNVERIFIED
 // against devices; it is what NotifyServer sends).
 func (s *BASServer) SendNotifyLogout(ctx context.Context, portalAddr string, userIP netip.Addr, mac string) error {
-	userIP, err := checkUserIP(userIP)
+	u, err := userOf(userIP, mac)
 	if err != nil {
 		return err
 	}
+	return s.SendNotifyLogoutUser(ctx, portalAddr, u)
+}
+
+// SendNotifyLogoutUser is SendNotifyLogout for a user named by IPv4, IPv6
+// (in the server's IPv6Style) or both.
+func (s *BASServer) SendNotifyLogoutUser(ctx context.Context, portalAddr string, u User) error {
+	u, err := u.check()
+	if err != nil {
+		return err
+	}
+	userIP, mac := u.headerIP(), u.MAC
 	version := s.NotifyVersion
 	if version == 0 {
 		version = V2
@@ -407,8 +433,11 @@ func (s *BASServer) SendNotifyLogout(ctx context.Context, portalAddr string, use
 	}
 	p := &Packet{Version: version, Type: NtfLogout, SerialNo: uint16(s.serial.Add(1)), UserIP: userIP}
 	s.mu.Lock()
-	p.ReqID = s.sessions[userIP]
+	p.ReqID = s.sessions[u.Key()]
 	s.mu.Unlock()
+	if u.IPv6.IsValid() {
+		p.AddUserIPv6(s.IPv6Style, u.IPv6)
+	}
 	if s.BASIP.IsValid() {
 		b := s.BASIP.Unmap().As4()
 		p.AddAttr(AttrBASIP, b[:])

@@ -38,6 +38,10 @@ type ClientConfig struct {
 	// BASIP is sent as the BAS-IP attribute in REQ_AUTH, AFF_ACK_AUTH and
 	// REQ_LOGOUT; the zero Addr leaves it out.
 	BASIP netip.Addr
+	// IPv6Style is how the user's IPv6 address is spelt (Huawei's
+	// User-IPv6 by default, or H3C's UserIPv6-List); it is sent in every
+	// request that names a user who has one.
+	IPv6Style IPv6Style
 	// Logger receives debug records about ignored answers; nil discards.
 	Logger *slog.Logger
 }
@@ -82,6 +86,7 @@ type Client struct {
 	auth    AuthMethod
 	timeout time.Duration
 	basIP   netip.Addr
+	style   IPv6Style
 	log     *slog.Logger
 
 	serial atomic.Uint32
@@ -112,6 +117,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		secret:   []byte(cfg.Secret),
 		timeout:  cfg.Timeout,
 		basIP:    cfg.BASIP.Unmap(),
+		style:    cfg.IPv6Style,
 		log:      cfg.Logger,
 		pending:  make(map[uint16]*pendingReq),
 		done:     make(chan struct{}),
@@ -310,8 +316,12 @@ func (c *Client) send(p *Packet) error {
 	return nil
 }
 
-func (c *Client) newPacket(t Type, userIP netip.Addr) *Packet {
-	return &Packet{Version: c.version, Type: t, Auth: c.auth, UserIP: userIP}
+func (c *Client) newPacket(t Type, u User) *Packet {
+	p := &Packet{Version: c.version, Type: t, Auth: c.auth, UserIP: u.headerIP()}
+	if u.IPv6.IsValid() {
+		p.AddUserIPv6(c.style, u.IPv6)
+	}
+	return p
 }
 
 func (c *Client) addBASIP(p *Packet) {
@@ -324,21 +334,19 @@ func (c *Client) addBASIP(p *Packet) {
 // cancel sends the timeout notice for a REQ_CHALLENGE or REQ_AUTH that got
 // no answer: REQ_LOGOUT with ErrCode 1 and the original SerialNo. No
 // answer is expected (docs/protocols.md#portal-timeouts-and-retransmission).
-func (c *Client) cancel(serial, reqID uint16, userIP netip.Addr) {
-	p := c.newPacket(ReqLogout, userIP)
+func (c *Client) cancel(serial, reqID uint16, u User) {
+	p := c.newPacket(ReqLogout, u)
 	p.SerialNo, p.ReqID, p.ErrCode = serial, reqID, CodeLogoutTimeout
 	c.addBASIP(p)
 	if err := c.send(p); err != nil {
-		c.log.Debug("timeout notice not sent", "nas", c.bas, "ip", userIP, "err", err)
+		c.log.Debug("timeout notice not sent", "nas", c.bas, "ip", u.Key(), "err", err)
 	}
 }
 
-func checkUserIP(ip netip.Addr) (netip.Addr, error) {
-	ip = ip.Unmap()
-	if !ip.Is4() {
-		return ip, fmt.Errorf("%w: user IP %v is not IPv4", ErrInvalidPacket, ip)
-	}
-	return ip, nil
+// userOf is the User of the address-only calls: an IPv4 address goes in
+// the header, an IPv6 one in the IPv6 attribute.
+func userOf(ip netip.Addr, mac string) (User, error) {
+	return User{IP: ip, MAC: mac}.check()
 }
 
 // Login logs the user at userIP in through the BAS. With CHAP it runs
@@ -354,12 +362,24 @@ func checkUserIP(ip netip.Addr) (netip.Addr, error) {
 // the timeout notice and returns an error wrapping ErrTimeout (or the
 // context's error).
 func (c *Client) Login(ctx context.Context, userIP netip.Addr, mac, username string, password []byte) (LoginResult, error) {
-	userIP, err := checkUserIP(userIP)
+	u, err := userOf(userIP, mac)
 	if err != nil {
 		return LoginResult{}, err
 	}
+	return c.LoginUser(ctx, u, username, password)
+}
+
+// LoginUser is Login for a user named by an IPv4 address, an IPv6 address
+// or both (dual stack): the IPv6 address goes in every packet of the
+// exchange, in the client's IPv6Style.
+func (c *Client) LoginUser(ctx context.Context, u User, username string, password []byte) (LoginResult, error) {
+	u, err := u.check()
+	if err != nil {
+		return LoginResult{}, err
+	}
+	userIP := u
 	var hw net.HardwareAddr
-	if mac != "" {
+	if mac := u.MAC; mac != "" {
 		if hw, err = net.ParseMAC(mac); err != nil || len(hw) != 6 {
 			return LoginResult{}, fmt.Errorf("%w: MAC %q", ErrInvalidPacket, mac)
 		}
@@ -426,7 +446,7 @@ func (c *Client) Login(ctx context.Context, userIP netip.Addr, mac, username str
 	if err := c.send(aff); err != nil {
 		// The BAS has authenticated the user; a lost AFF_ACK_AUTH is
 		// its problem to time out, not a failed login.
-		c.log.Warn("AFF_ACK_AUTH not sent", "nas", c.bas, "ip", userIP, "err", err)
+		c.log.Warn("AFF_ACK_AUTH not sent", "nas", c.bas, "ip", u.Key(), "err", err)
 	}
 	return res, nil
 }
@@ -437,11 +457,20 @@ func (c *Client) Login(ctx context.Context, userIP netip.Addr, mac, username str
 //
 // UNVERIFIED: txportal and syler send ReqID 0, xpws the session's ReqID.
 func (c *Client) Logout(ctx context.Context, userIP netip.Addr) error {
-	userIP, err := checkUserIP(userIP)
+	u, err := userOf(userIP, "")
 	if err != nil {
 		return err
 	}
-	p := c.newPacket(ReqLogout, userIP)
+	return c.LogoutUser(ctx, u)
+}
+
+// LogoutUser is Logout for a user named by IPv4, IPv6 or both.
+func (c *Client) LogoutUser(ctx context.Context, u User) error {
+	u, err := u.check()
+	if err != nil {
+		return err
+	}
+	p := c.newPacket(ReqLogout, u)
 	c.addBASIP(p)
 	a, _, err := c.roundTrip(ctx, p, AckLogout)
 	if err != nil {
@@ -458,11 +487,11 @@ func (c *Client) Logout(ctx context.Context, userIP netip.Addr) error {
 // userIP (REQ_INFO with empty UpLinkFlux, DownLinkFlux and Port). A
 // refusal is a *BASError wrapping ErrUnsupported or ErrFailed.
 func (c *Client) Info(ctx context.Context, userIP netip.Addr) (InfoResult, error) {
-	userIP, err := checkUserIP(userIP)
+	u, err := userOf(userIP, "")
 	if err != nil {
 		return InfoResult{}, err
 	}
-	p := c.newPacket(ReqInfo, userIP)
+	p := c.newPacket(ReqInfo, u)
 	p.AddAttr(AttrUpLinkFlux, nil)
 	p.AddAttr(AttrDownLinkFlux, nil)
 	p.AddAttr(AttrPort, nil)

@@ -41,9 +41,11 @@ type NotifyServer struct {
 	// it should be quick.
 	Secrets func(basIP netip.Addr) (secret string, ok bool)
 	// Handler is called once per forced logout, in its own goroutine,
-	// after the ACK has gone out. mac is "aa:bb:cc:dd:ee:ff", or empty
-	// when the BAS sent no UserMac. Required.
-	Handler func(ctx context.Context, basIP, userIP netip.Addr, mac string)
+	// after the ACK has gone out. The user is named by the header's IPv4
+	// address (unless 0.0.0.0), the IPv6 attribute (Huawei's User-IPv6 or
+	// H3C's UserIPv6-List) and UserMac ("aa:bb:cc:dd:ee:ff", or empty).
+	// Required.
+	Handler func(ctx context.Context, basIP netip.Addr, user User)
 	// Logger receives records about dropped packets; nil discards.
 	Logger *slog.Logger
 	// DedupWindow; zero means DefaultDedupWindow.
@@ -64,6 +66,7 @@ type ntfKey struct {
 	bas    netip.Addr
 	serial uint16
 	user   netip.Addr
+	user6  netip.Addr
 }
 
 // NotifyStats counts what a NotifyServer saw. Counters only grow.
@@ -152,7 +155,10 @@ func (s *NotifyServer) handle(pc net.PacketConn, log *slog.Logger, b []byte, fro
 	}
 	basIP, ok := p.BASIP()
 	if !ok {
-		basIP = from.Addr()
+		basIP, ok = p.BASIPv6()
+	}
+	if !ok {
+		basIP = from.Addr().Unmap()
 	}
 	secret, ok := s.Secrets(basIP)
 	if !ok {
@@ -170,9 +176,16 @@ func (s *NotifyServer) handle(pc net.PacketConn, log *slog.Logger, b []byte, fro
 		Version: p.Version, Type: AckNtfLogout, Auth: p.Auth,
 		SerialNo: p.SerialNo, ReqID: p.ReqID, UserIP: p.UserIP,
 	}
+	u := PacketUser(p)
+	if u.IPv6.IsValid() {
+		ack.AddUserIPv6(p.UserIPv6Style(), u.IPv6)
+	}
 	if basIP.Is4() {
 		b := basIP.As4()
 		ack.AddAttr(AttrBASIP, b[:])
+	} else if basIP.Is6() {
+		b := basIP.As16()
+		ack.AddAttr(AttrBASIPv6, b[:])
 	}
 	// UNVERIFIED: the ACK_NTF_LOGOUT authenticator is seeded with the
 	// NTF_LOGOUT's, by analogy with every other answer
@@ -187,16 +200,16 @@ func (s *NotifyServer) handle(pc net.PacketConn, log *slog.Logger, b []byte, fro
 		s.acked.Add(1)
 	}
 
-	if !s.firstTime(ntfKey{basIP, p.SerialNo, p.UserIP}) {
+	if !s.firstTime(ntfKey{basIP, p.SerialNo, p.UserIP, u.IPv6}) {
 		s.duplicates.Add(1)
 		return
 	}
-	var mac string
-	if v, ok := p.Attr(AttrUserMAC); ok && len(v) == 6 {
-		mac = net.HardwareAddr(v).String()
+	if !u.IP.IsValid() && !u.IPv6.IsValid() {
+		s.ignored.Add(1)
+		log.Warn("portal notify: NTF_LOGOUT names no user address", "nas", basIP, "from", from.String())
+		return
 	}
-	userIP := p.UserIP
-	s.st.goHandler(func(ctx context.Context) { s.Handler(ctx, basIP, userIP, mac) })
+	s.st.goHandler(func(ctx context.Context) { s.Handler(ctx, basIP, u) })
 }
 
 // firstTime records k and reports whether it was not seen within the

@@ -17,6 +17,7 @@ import (
 type logoutCall struct {
 	bas, user netip.Addr
 	mac       string
+	user6     netip.Addr
 }
 
 // portalSide is a NotifyServer that knows the BAS at testBASIP and
@@ -39,8 +40,8 @@ func startPortalSide(t *testing.T) *portalSide {
 			}
 			return "", false
 		},
-		Handler: func(_ context.Context, bas, user netip.Addr, mac string) {
-			ps.calls <- logoutCall{bas, user, mac}
+		Handler: func(_ context.Context, bas netip.Addr, u User) {
+			ps.calls <- logoutCall{bas, u.IP, u.MAC, u.IPv6}
 		},
 		Now: func() time.Time { return time.Unix(0, ps.now.Load()) },
 	}
@@ -76,7 +77,7 @@ func TestSendNotifyLogout(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := ps.expectCalls(t, 1)
-			if want := (logoutCall{testBASIP, testUser, testMAC}); got[0] != want {
+			if want := (logoutCall{testBASIP, testUser, testMAC, netip.Addr{}}); got[0] != want {
 				t.Errorf("handler got %+v, want %+v", got[0], want)
 			}
 			if st := ps.srv.Stats(); st.Acked != 1 || st.Duplicates != 0 {
@@ -132,7 +133,7 @@ func TestNotifyLogoutRetransmitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := ps.expectCalls(t, 1)
-	if got[0] != (logoutCall{testBASIP, testUser, ""}) {
+	if got[0] != (logoutCall{testBASIP, testUser, "", netip.Addr{}}) {
 		t.Errorf("handler got %+v", got[0])
 	}
 	if st := ps.srv.Stats(); st.Acked != 4 || st.Duplicates != 3 {
@@ -337,7 +338,7 @@ func TestShutdownWaitsForHandlers(t *testing.T) {
 	started := make(chan struct{})
 	srv := &NotifyServer{
 		Secrets: func(netip.Addr) (string, bool) { return testSecret, true },
-		Handler: func(context.Context, netip.Addr, netip.Addr, string) {
+		Handler: func(context.Context, netip.Addr, User) {
 			close(started)
 			time.Sleep(100 * time.Millisecond)
 			mu.Lock()

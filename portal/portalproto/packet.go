@@ -208,11 +208,17 @@ const (
 	AttrUserList     AttrType = 0x0d // conflicting definitions between vendors
 	AttrEAPMessage   AttrType = 0x0e
 	AttrUserNotify   AttrType = 0x0f
-	AttrBASIPv6      AttrType = 0x64 // H3C
-	AttrUserIPv6List AttrType = 0x65 // H3C
+	// H3C (the MSR "portal" command reference's attribute table): the
+	// BAS's IPv6 address, 16 bytes; the user's IPv6 addresses, 16 bytes
+	// each (ipv6.go).
+	AttrBASIPv6      AttrType = 0x64
+	AttrUserIPv6List AttrType = 0x65
+	// AttrUserIPv6 is Huawei's user IPv6 address, 16 bytes (Len 18), as
+	// an open Huawei portal implementation (xpws) defines it; Huawei's
+	// public packet-format page does not list it: UNVERIFIED on a device.
+	AttrUserIPv6 AttrType = 0xf1
 	// UNVERIFIED: seen in a single implementation each.
 	AttrCHAPIDXpws     AttrType = 0xf0
-	AttrUserIPv6Xpws   AttrType = 0xf1
 	AttrUserMACCMCCTxp AttrType = 0xff
 )
 

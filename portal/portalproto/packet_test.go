@@ -343,6 +343,9 @@ func FuzzUnmarshal(f *testing.F) {
 	}
 	f.Add(mustHex("0108000000420000c0a80001000000010b06aabbccddeeff"))
 	f.Add(mustHex("02040000123501020a01020300000102000000000000000000000000000000000523e8"))
+	for _, v := range ipv6Vectors {
+		f.Add(mustHex(v.hex))
+	}
 	secret := []byte(testSecret)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := Unmarshal(b)
@@ -350,6 +353,15 @@ func FuzzUnmarshal(f *testing.F) {
 			return
 		}
 		_ = p.TextInfo()
+		// The IPv6 attributes read safely whatever their length, and an
+		// address read is one a user could hold.
+		u := PacketUser(p)
+		if u.IPv6.IsValid() && !usableIPv6(u.IPv6) {
+			t.Fatalf("unusable IPv6 user address %v", u.IPv6)
+		}
+		if a, ok := p.BASIPv6(); ok && (!a.Is6() || a.Is4In6()) {
+			t.Fatalf("BAS-IPv6 %v", a)
+		}
 		verified := p.Verify(secret, nil) == nil || p.Version == V1
 		var reqAuth *[16]byte
 		if !IsRequest(p.Type) {

@@ -12,6 +12,7 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
+	"layeh.com/radius/rfc3162"
 	"layeh.com/radius/rfc3576"
 )
 
@@ -26,13 +27,19 @@ const (
 var ErrNoSessionIdent = errors.New("radius: no session identification")
 
 // SessionIdent names the session to end (RFC 5176 §3). Zero fields are left
-// out; at least one of UserName, AcctSessionID, FramedIP and
-// CallingStationID must be set. NASIP, when valid, is sent as
+// out; at least one of UserName, AcctSessionID, FramedIP, FramedIPv6,
+// FramedIPv6Prefix and CallingStationID must be set. FramedIP is sent as
+// Framed-IP-Address (or Framed-IPv6-Address when it is IPv6), FramedIPv6
+// as Framed-IPv6-Address (RFC 6911) and FramedIPv6Prefix as
+// Framed-IPv6-Prefix (RFC 3162), so a session with only IPv6 identifiers
+// can be named. NASIP, when valid, is sent as
 // NAS-IP-Address (or NAS-IPv6-Address) so the NAS can check it is meant.
 type SessionIdent struct {
 	UserName         string
 	AcctSessionID    string
 	FramedIP         netip.Addr
+	FramedIPv6       netip.Addr
+	FramedIPv6Prefix netip.Prefix
 	CallingStationID string
 	NASIP            netip.Addr
 }
@@ -104,7 +111,8 @@ func DisconnectAnswer(reply *radius.Packet) (ack bool, errorCause int) {
 }
 
 func disconnectRequest(nas *NAS, id SessionIdent) (*radius.Packet, error) {
-	if id.UserName == "" && id.AcctSessionID == "" && !id.FramedIP.IsValid() && id.CallingStationID == "" {
+	if id.UserName == "" && id.AcctSessionID == "" && !id.FramedIP.IsValid() && !id.FramedIPv6.IsValid() &&
+		!id.FramedIPv6Prefix.IsValid() && id.CallingStationID == "" {
 		return nil, ErrNoSessionIdent
 	}
 	p := radius.New(radius.CodeDisconnectRequest, nas.Secret)
@@ -135,6 +143,12 @@ func disconnectRequest(nas *NAS, id SessionIdent) (*radius.Packet, error) {
 		} else {
 			p.Add(attrFramedIPv6Address, ip.AsSlice())
 		}
+	}
+	if id.FramedIPv6.Is6() && !id.FramedIPv6.Is4In6() && id.FramedIPv6 != id.FramedIP {
+		p.Add(attrFramedIPv6Address, id.FramedIPv6.AsSlice())
+	}
+	if pf := id.FramedIPv6Prefix.Masked(); pf.IsValid() && pf.Addr().Is6() {
+		add(rfc3162.FramedIPv6Prefix_Add(p, &net.IPNet{IP: pf.Addr().AsSlice(), Mask: net.CIDRMask(pf.Bits(), 128)}))
 	}
 	if id.CallingStationID != "" {
 		add(rfc2865.CallingStationID_AddString(p, id.CallingStationID))
