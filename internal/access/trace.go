@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -186,3 +187,69 @@ func ParseOperatorTime(s string, loc *time.Location, now time.Time) (time.Time, 
 	}
 	return bad()
 }
+
+// TraceRecord is a TraceRow as the CLI's JSON, the operators' API and the
+// CSV download give it: times in RFC 3339 with the campus zone's offset,
+// traffic in octets.
+type TraceRecord struct {
+	Session        int64  `json:"session"`
+	Account        string `json:"account"`
+	Name           string `json:"name"`
+	Role           Role   `json:"role"`
+	MAC            string `json:"mac"`
+	IPv4           string `json:"ipv4"`
+	BAS            string `json:"bas"`
+	NASPort        string `json:"nas_port"`
+	Area           string `json:"area"`
+	Start          string `json:"start"`
+	Until          string `json:"until"`
+	End            string `json:"end"` // stop, no_stop, online
+	EndText        string `json:"end_text"`
+	CloseReason    string `json:"close_reason"`
+	TerminateCause string `json:"terminate_cause"`
+	InputOctets    int64  `json:"input_octets"`
+	OutputOctets   int64  `json:"output_octets"`
+}
+
+// Record is the row in loc, the campus zone.
+func (r TraceRow) Record(loc *time.Location) TraceRecord {
+	t := func(ms int64) string { return FromMillis(ms).In(loc).Format(time.RFC3339) }
+	return TraceRecord{Session: r.ID, Account: r.Username, Name: r.Name, Role: r.Role, MAC: r.MAC, IPv4: r.IP, BAS: r.NAS,
+		NASPort: r.NASPort, Area: r.Area, Start: t(r.StartedAt), Until: t(r.Until), End: r.End, EndText: r.EndText(),
+		CloseReason: r.CloseReason, TerminateCause: r.TerminateCause, InputOctets: r.InputOctets, OutputOctets: r.OutputOctets}
+}
+
+// TraceCSVHeader is the header row of a trace's CSV; TraceRecord.CSV
+// gives the rows.
+var TraceCSVHeader = []string{"account", "name", "role", "mac", "ipv4", "bas", "nas_port", "area", "start", "until",
+	"ended", "input_octets", "output_octets", "session"}
+
+// CSV is the record as a CSV row under TraceCSVHeader (times as
+// "2026-12-02 14:05:00 +08:00", which a spreadsheet shows as written).
+func (r TraceRecord) CSV() []string {
+	t := func(s string) string {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return s
+		}
+		return v.Format("2006-01-02 15:04:05 -07:00")
+	}
+	c := csvText
+	return []string{c(r.Account), c(r.Name), c(string(r.Role)), c(r.MAC), c(r.IPv4), c(r.BAS), c(r.NASPort), c(r.Area), t(r.Start), t(r.Until),
+		c(r.EndText), strconv.FormatInt(r.InputOctets, 10), strconv.FormatInt(r.OutputOctets, 10), strconv.FormatInt(r.Session, 10)}
+}
+
+// csvText keeps a text cell from being read as a formula by a
+// spreadsheet (a name written "=HYPERLINK(…)" in a roster): a leading =, +,
+// -, @, tab or CR gets an apostrophe before it (OWASP's CSV injection
+// advice).
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// UTF8BOM starts a trace's CSV so that a spreadsheet (Excel, WPS) reads it
+// as UTF-8 and shows Chinese names intact.
+const UTF8BOM = "\ufeff"

@@ -33,20 +33,7 @@ func (s *Store) TraceSessions(ctx context.Context, q access.TraceQuery) ([]acces
 	}
 	now := s.now()
 	from, to := access.Millis(q.From), access.Millis(q.To)
-	// The statement: closed sessions, then (when the interval reaches now)
-	// the live ones.
-	sel := `SELECT ` + traceCols + `, COALESCE(a.name, '') AS name, COALESCE(a.role, '') AS role
-		FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id WHERE `
-	query := sel + `s.` + col + ` = ? AND s.` + col + ` <> '' AND s.status = 'closed' AND s.started_at > 0
-			AND s.last_update_at >= ? AND s.started_at <= ?`
-	args := []any{key, from, to}
-	if !q.From.After(now) {
-		query += ` UNION ALL ` + sel + `s.` + col + ` = ? AND s.` + col + ` <> '' AND s.status <> 'closed' AND s.started_at > 0
-			AND s.started_at <= ?`
-		args = append(args, key, to)
-	}
-	query = `SELECT * FROM (` + query + `) t ORDER BY started_at, id LIMIT ?`
-	args = append(args, q.Limit)
+	query, args := traceSQL(col, key, from, to, !q.From.After(now), q.Limit)
 	var out []access.TraceRow
 	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(query), args...); err != nil {
 		return nil, fmt.Errorf("store: trace %s: %w", key, err)
@@ -55,4 +42,21 @@ func (s *Store) TraceSessions(ctx context.Context, q access.TraceQuery) ([]acces
 		access.FinishTraceRow(&out[i], now)
 	}
 	return out, nil
+}
+
+// traceSQL is TraceSessions' statement: the closed sessions of one address
+// (col "ip") or MAC ("mac") whose interval reaches [from, to], and with
+// live the online ones started by to.
+func traceSQL(col, key string, from, to int64, live bool, limit int) (string, []any) {
+	sel := `SELECT ` + traceCols + `, COALESCE(a.name, '') AS name, COALESCE(a.role, '') AS role
+		FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id WHERE `
+	query := sel + `s.` + col + ` = ? AND s.` + col + ` <> '' AND s.status = 'closed' AND s.started_at > 0
+			AND s.last_update_at >= ? AND s.started_at <= ?`
+	args := []any{key, from, to}
+	if live {
+		query += ` UNION ALL ` + sel + `s.` + col + ` = ? AND s.` + col + ` <> '' AND s.status <> 'closed' AND s.started_at > 0
+			AND s.started_at <= ?`
+		args = append(args, key, to)
+	}
+	return `SELECT * FROM (` + query + `) t ORDER BY started_at, id LIMIT ?`, append(args, limit)
 }
