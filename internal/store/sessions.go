@@ -23,6 +23,14 @@ type SessionFilter struct {
 	NAS       string // "" = every BAS
 	LiveOnly  bool   // reserved or online only
 	Limit     int    // default 100, at most 10000
+	// IP and MAC (canonical) keep the sessions of that user address or
+	// MAC; a closed reservation (never online) has none.
+	IP, MAC string
+	// From and To keep the sessions that were live at some time between
+	// them (either may be zero: unbounded). A session is live from its
+	// Start (a reservation from the Access-Accept) to its Stop, else its
+	// last Interim-Update, as in TraceSessions; a live one up to now.
+	From, To time.Time
 }
 
 // ListSessions returns sessions, newest first.
@@ -43,6 +51,22 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]access.Ses
 	}
 	if f.LiveOnly {
 		q += ` AND status IN ('reserved', 'online')`
+	}
+	// Each arm states the predicate of an index: the live sessions'
+	// (sessions_ip, sessions_mac) and the closed ones' (00108).
+	for col, v := range map[string]string{"ip": f.IP, "mac": f.MAC} {
+		if v != "" {
+			q += ` AND ` + col + ` = ? AND ` + col + ` <> '' AND (status <> 'closed' OR (status = 'closed' AND started_at > 0))`
+			args = append(args, v)
+		}
+	}
+	if !f.To.IsZero() {
+		q += ` AND (CASE WHEN started_at > 0 THEN started_at ELSE reserved_at END) <= ?`
+		args = append(args, access.Millis(f.To))
+	}
+	if !f.From.IsZero() {
+		q += ` AND (status <> 'closed' OR last_update_at >= ? OR (started_at = 0 AND stopped_at >= ?))`
+		args = append(args, access.Millis(f.From), access.Millis(f.From))
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, f.Limit)
