@@ -99,6 +99,9 @@ type Store interface {
 	roster.Store
 	roster.DeviceStore
 	Audit(ctx context.Context, actor, action, target, reason, detail string) error
+	// TraceSessions answers the trace page and API (who held an address
+	// or MAC at a moment or in an interval).
+	TraceSessions(ctx context.Context, q access.TraceQuery) ([]access.TraceRow, error)
 
 	// The failed-login buckets, shared with every node and with the
 	// portal (internal/ratelimit).
