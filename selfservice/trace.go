@@ -331,9 +331,9 @@ func (s *Service) timeline(res traceResult) *traceTimeline {
 	t.AskedW = x(access.Millis(res.Query.To)) - t.AskedX
 	for i := 0; i <= 4; i++ {
 		ms := lo + int64(float64(i)/4*span)
-		layout := "15:04"
+		layout := "15:04 -07:00"
 		if hi-lo > int64(36*time.Hour/time.Millisecond) {
-			layout = "01-02 15:04"
+			layout = "01-02 15:04 -07:00"
 		}
 		t.Ticks = append(t.Ticks, timelineTick{X: x(ms), Label: access.FromMillis(ms).In(s.cfg.Location).Format(layout)})
 	}

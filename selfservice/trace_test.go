@@ -5,11 +5,17 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/browsertest"
 	"github.com/campusnet/campusnet/internal/storetest"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/device"
 )
 
 // TestTracePageAndAPI: the issue's case on the NOC page and the operators'
@@ -129,5 +135,65 @@ func TestTracePageAndAPI(t *testing.T) {
 				t.Fatalf("the CSV download's audit row: %+v %v", log, err)
 			}
 		})
+	}
+}
+
+// TestBrowserTrace: an operator traces an address in headless Chromium on a
+// phone-sized screen, without JavaScript on the page: the form, then the
+// answer with the right student, the timeline and the table, no wider than
+// the screen.
+func TestBrowserTrace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite")
+	e.account("admin", "admin-pass", access.RoleOperator, 0, false)
+	h := storetest.SeedTraceHistory(t, e.st, e.clock)
+	browser := browsertest.New(t) // headless Chromium; skips without one (fails in CI)
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
+	defer cancel()
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	step("log in",
+		browsertest.AcceptLanguage(""),
+		chromedp.Emulate(device.IPhone13),
+		chromedp.Navigate(e.srv.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "admin"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "admin-pass"),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`nav a[href="/admin/trace"]`)),
+		chromedp.Click(chromedp.CSS(`nav a[href="/admin/trace"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#trace-form`)),
+	)
+	step("trace",
+		chromedp.SendKeys(chromedp.CSS(`input[name=key]`), h.IP),
+		chromedp.SendKeys(chromedp.CSS(`input[name=at]`), "2026-12-02 14:05"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=reason]`), "公安 2026-117"),
+		chromedp.Click(chromedp.CSS(`button[value=html]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table#trace`)),
+	)
+	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body, "李华") || !strings.Contains(body, "2026-12-02 14:12:00 +08:00") || strings.Contains(body, "王小明") {
+		t.Fatalf("the trace page: %s", body)
+	}
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("figure svg rect[fill='#2b6cb0']") !== null && document.documentElement.scrollWidth <= window.innerWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		t.Error("the trace page has no timeline bar, or is wider than the phone screen")
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(browsertest.ScreenshotDir(t, screenshotDir), "noc-trace.png"), png, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
