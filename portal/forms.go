@@ -100,6 +100,9 @@ type ticket struct {
 	NAS     string `json:"n"`
 	User    string `json:"u"`
 	Expires int64  `json:"e"`
+	// SSO is the single sign-on provider of the login, if any: logging
+	// out then also offers to end the provider's session.
+	SSO string `json:"p,omitempty"`
 }
 
 const ticketLife = 7 * 24 * time.Hour

@@ -61,6 +61,7 @@ func (p *Portal) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 	if p.cfg.Demo {
 		d.Demo = p.demoRedirect(e)
 	}
+	d.SSO, d.NoPassword = p.ssoButtons(e), p.cfg.NoPasswordLogin
 	p.render(w, r, status, pageLogin, d)
 }
 

@@ -57,6 +57,13 @@ func (p *Portal) handleLogin(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusBadRequest, pageUnknown, &pageData{Title: "portal.unknown.cannot_login", Problem: prob})
 		return
 	}
+	if p.cfg.NoPasswordLogin {
+		// The site logs in by single sign-on only: the form is not shown,
+		// and a password posted anyway is not checked.
+		p.countLogin("reject", access.ReasonUseSSO)
+		p.renderLogin(w, r, http.StatusForbidden, e, "", p.useSSOView())
+		return
+	}
 	username := strings.TrimSpace(r.PostFormValue("username"))
 	password := r.PostFormValue("password")
 	p.login(w, r, e, username, password)
@@ -150,6 +157,11 @@ func carried(r *http.Request, e entry) []field {
 // wrong-password answer (endsInX).
 func (p *Portal) identityFailed(w http.ResponseWriter, r *http.Request, e entry, username string, err error, xRule bool) {
 	switch {
+	case errors.Is(err, identity.ErrSSOOnly):
+		// No failure charged: the account has no password to guess.
+		p.log.Info("password login to a single sign-on account", "user", username, "ip", e.UserIP)
+		p.countLogin("reject", access.ReasonUseSSO)
+		p.renderLogin(w, r, http.StatusUnauthorized, e, username, p.useSSOView())
 	case errors.Is(err, identity.ErrBadCredentials):
 		p.chargeFailure(r, username)
 		p.log.Info("wrong password", "user", username, "ip", e.UserIP, "nas", e.NAS.Name)
@@ -176,6 +188,13 @@ func (p *Portal) identityFailed(w http.ResponseWriter, r *http.Request, e entry,
 		rf.FixZH, rf.FixEN = access.ExplainText(access.ReasonIdentityDown)
 		p.refusedCode(w, r, http.StatusServiceUnavailable, e, rf, nil)
 	}
+}
+
+// useSSOView is the login page's notice for an account that logs in by
+// single sign-on only, or a site without the password form.
+func (p *Portal) useSSOView() *refusalView {
+	rf := access.RefuseUseSSO()
+	return &refusalView{Code: rf.Code, MessageZH: rf.MessageZH, MessageEN: rf.MessageEN, FixZH: rf.FixZH, FixEN: rf.FixEN}
 }
 
 func (p *Portal) badCredentials(w http.ResponseWriter, r *http.Request, e entry, username string, xRule bool) {
@@ -273,7 +292,13 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 		// created here, as RADIUS and self-service do, and the policy then
 		// decides as for anyone (a fee area with no balance: arrears, with
 		// the recharge link). With local identity the row always exists.
-		a, _, err = p.st.EnsureAccount(ctx, access.DirectoryAccount(person.ID, person.Name, person.Role))
+		// A single sign-on login records its provider: the account has no
+		// password of its own.
+		acc := access.DirectoryAccount(person.ID, person.Name, person.Role)
+		if person.Provider != "" {
+			acc = access.SSOAccount(person.Provider, person.ID, person.Name, person.Role)
+		}
+		a, _, err = p.st.EnsureAccount(ctx, acc)
 	}
 	if err != nil {
 		p.internalError(w, r, e, "read account", err)
@@ -343,7 +368,7 @@ func (p *Portal) goOnline(w http.ResponseWriter, r *http.Request, e entry, perso
 	p.log.Info("online", "user", a.Username, "ip", e.UserIP, "mac", e.MAC, "nas", e.NAS.Name,
 		"class", class, "already_online", res.AlreadyOnline)
 	p.loggedIn(w, r, onlineRef{IP: e.UserIP.String(), NAS: e.NAS.Name, User: a.Username, MAC: e.MAC, Class: class,
-		URL: e.URL, Desktop: d.DesktopMode, Already: res.AlreadyOnline})
+		URL: e.URL, Desktop: d.DesktopMode, Already: res.AlreadyOnline, SSO: person.Provider})
 }
 
 // basRefused turns a failed Portal protocol login into the page that
@@ -570,7 +595,7 @@ func (p *Portal) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	p.log.Info("logged out", "user", t.User, "ip", ip, "nas", n.Name)
 	p.render(w, r, http.StatusOK, pageMessage, &pageData{Title: "portal.message.logged_out",
-		Message: "portal.message.logged_out_text", MessageClass: "ok", RetryURL: "/"})
+		Message: "portal.message.logged_out_text", MessageClass: "ok", RetryURL: "/", SSOLogoutURL: p.ssoLogoutURL(r.Context(), t.SSO)})
 }
 
 // authLogWait bounds how long the portal waits for RADIUS's decision to

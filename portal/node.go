@@ -87,6 +87,9 @@ func (p *Portal) Run(ctx context.Context) error {
 			} else if n > 0 {
 				p.log.Info("purged expired login tokens", "count", n)
 			}
+			if _, err := p.st.PurgeSSOStates(ctx, now.Add(-24*time.Hour)); err != nil {
+				p.log.Warn("purge single sign-on states", "err", err)
+			}
 			if _, err := p.st.PurgeKicks(ctx, now.Add(-kickMemory)); err != nil {
 				p.log.Warn("purge NTF_LOGOUT notes", "err", err)
 			}

@@ -61,6 +61,11 @@ type pageData struct {
 	NASName  string
 	ResetURL string
 	Demo     *demoView
+	// SSO are the single sign-on buttons; NoPassword hides the password form.
+	SSO        []ssoButton
+	NoPassword bool
+	// SSOLogoutURL ends the provider's session after a logout.
+	SSOLogoutURL string
 
 	Problem *entryProblem
 	Online  *onlineView
@@ -228,7 +233,7 @@ func retryURL(e entry) string {
 // middleware), no caching, and a content security policy that allows the
 // inline style and the one inline script of this response.
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
-	if r.Method == http.MethodPost && (name == pageRefused || name == pageMessage || name == pageLogin) {
+	if (r.Method == http.MethodPost || isSSOCallback(r)) && (name == pageRefused || name == pageMessage || name == pageLogin) {
 		p.redirectResult(w, r, status, name, d)
 		return
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/internal/ratelimit"
+	"github.com/campusnet/campusnet/internal/sso"
 	"github.com/campusnet/campusnet/portal/portalproto"
 )
 
@@ -70,6 +71,9 @@ type Config struct {
 	// Location is the campus time zone the pages print times in ([server]
 	// timezone; default access.DefaultLocation, Asia/Shanghai).
 	Location *time.Location
+	// NoPasswordLogin hides the password form ([identity.sso]
+	// password_login = false): people log in by single sign-on only.
+	NoPasswordLogin bool
 	// Demo adds a "simulate a BAS redirect" link to the entry page, so one
 	// browser on loopback can try the flow as different users' addresses.
 	Demo bool
@@ -104,6 +108,8 @@ type Store interface {
 	// Health checks that the database answers (the /healthz probe).
 	Health(ctx context.Context) error
 	PurgeLoginTokens(ctx context.Context, expiredBefore time.Time) (int64, error)
+	// PurgeSSOStates deletes single sign-on states that expired.
+	PurgeSSOStates(ctx context.Context, expiredBefore time.Time) (int64, error)
 	// The addresses a BAS logged out (NTF_LOGOUT), for every node's status page.
 	RecordKick(ctx context.Context, ip, nas string, at time.Time) error
 	KickByIP(ctx context.Context, ip string, since time.Time) (nas string, at time.Time, found bool, err error)
@@ -123,9 +129,11 @@ type Deps struct {
 	// nil with LDAP (people change them at the directory's site).
 	Local    *identity.Local
 	TokenKey logintoken.Key
-	Now      func() time.Time      // nil: time.Now
-	Log      *slog.Logger          // nil: discard
-	Metrics  prometheus.Registerer // nil: not registered
+	// SSO runs single sign-on logins ([identity.sso]); nil: none.
+	SSO     *sso.Client
+	Now     func() time.Time      // nil: time.Now
+	Log     *slog.Logger          // nil: discard
+	Metrics prometheus.Registerer // nil: not registered
 }
 
 // Portal is the portal web service of one node. It is an http.Handler.
@@ -134,6 +142,7 @@ type Portal struct {
 	st       Store
 	auth     identity.Authenticator
 	local    *identity.Local
+	sso      *sso.Client
 	tokenKey logintoken.Key
 	formKey  []byte // CSRF tokens and logout tickets
 	now      func() time.Time
@@ -201,13 +210,16 @@ func New(cfg Config, deps Deps) (*Portal, error) {
 	if cfg.Organisation == "" {
 		cfg.Organisation = "某某大学"
 	}
-	p := &Portal{cfg: cfg, st: deps.Store, auth: deps.Auth, local: deps.Local, tokenKey: deps.TokenKey,
+	p := &Portal{cfg: cfg, st: deps.Store, auth: deps.Auth, local: deps.Local, sso: deps.SSO, tokenKey: deps.TokenKey,
 		now: deps.Now, log: deps.Log, public: u, byName: map[string]*nasClient{}, areas: map[string]access.Area{}}
 	if p.now == nil {
 		p.now = time.Now
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.NoPasswordLogin && len(deps.SSO.Providers()) == 0 {
+		return nil, fmt.Errorf("%w: no password login and no single sign-on provider: nobody could log in", ErrConfig)
 	}
 	p.started = p.now()
 	p.formKey = deriveKey(deps.TokenKey, "campusnet portal forms v1")

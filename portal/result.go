@@ -44,6 +44,7 @@ type onlineRef struct {
 	Desktop bool         `json:"d,omitempty"`
 	Already bool         `json:"a,omitempty"`
 	Saved   bool         `json:"s,omitempty"`
+	SSO     string       `json:"o,omitempty"`
 	At      int64        `json:"t"`
 	Expires int64        `json:"e"`
 }
@@ -62,6 +63,7 @@ type resultRef struct {
 	Query      string       `json:"q,omitempty"`
 	RetryAfter string       `json:"ra,omitempty"`
 	Saved      bool         `json:"sv,omitempty"`
+	SSOLogout  string       `json:"lo,omitempty"`
 	Expires    int64        `json:"e"`
 }
 
@@ -100,7 +102,7 @@ func passwordSaved(r *http.Request) bool {
 func (p *Portal) redirectResult(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
 	ref := resultRef{Status: status, Page: name, Title: d.Title, Refusal: d.Refusal, Message: d.Message,
 		Class: d.MessageClass, Retry: d.RetryURL, Username: d.Username, RetryAfter: w.Header().Get("Retry-After"),
-		Saved: d.PasswordSaved || passwordSaved(r), Expires: p.now().Add(resultLife).Unix()}
+		Saved: d.PasswordSaved || passwordSaved(r), SSOLogout: d.SSOLogoutURL, Expires: p.now().Add(resultLife).Unix()}
 	if name == pageLogin {
 		q := url.Values{}
 		for _, f := range d.Hidden {
@@ -142,14 +144,16 @@ func (p *Portal) handleResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.render(w, r, ref.Status, ref.Page, &pageData{Title: ref.Title, Refusal: ref.Refusal, Message: ref.Message,
-		MessageClass: ref.Class, RetryURL: ref.Retry, PasswordSaved: ref.Saved})
+		MessageClass: ref.Class, RetryURL: ref.Retry, PasswordSaved: ref.Saved, SSOLogoutURL: ref.SSOLogout})
 }
 
 // loggedIn ends a successful login: the device cookie that ties the status
 // page to this browser, then 303 to the online page.
 func (p *Portal) loggedIn(w http.ResponseWriter, r *http.Request, ref onlineRef) {
 	ip, _ := netip.ParseAddr(ref.IP)
-	p.setDeviceCookie(w, r, p.signTicket(ticketFor(ip, ref.NAS, ref.User)))
+	tk := ticketFor(ip, ref.NAS, ref.User)
+	tk.SSO = ref.SSO
+	p.setDeviceCookie(w, r, p.signTicket(tk))
 	ref.At = p.now().Unix()
 	ref.Expires = p.now().Add(ticketLife).Unix()
 	ref.Saved = ref.Saved || passwordSaved(r)
@@ -193,7 +197,9 @@ func (p *Portal) handleOnline(w http.ResponseWriter, r *http.Request) {
 	v := p.onlineFor(r, a, area, ref.Class, ref.IP, ref.MAC, 0, fresh)
 	v.AlreadyOnline = ref.Already
 	v.DesktopMode = ref.Desktop
-	v.Ticket = p.signTicket(ticketFor(ip, ref.NAS, ref.User))
+	tk := ticketFor(ip, ref.NAS, ref.User)
+	tk.SSO = ref.SSO
+	v.Ticket = p.signTicket(tk)
 	if ref.URL != "" {
 		v.ContinueURL = ref.URL
 		if u, err := url.Parse(ref.URL); err == nil {

@@ -17,6 +17,8 @@ import (
 //	GET  /status           the session of the address asking (or of a ticket)
 //	GET  /api/v1/captive   RFC 8908 captive-portal API
 //	GET  /healthz          for the BAS's or load balancer's probe
+//	GET  /sso/{p}/start    single sign-on: to the provider (internal/sso)
+//	GET  /sso/{p}/callback back from the provider → the same login as a password's
 //
 // Before routing, OS connectivity probes get a redirect or their success
 // answer, and requests for other hosts (intercepted web pages) are sent to
@@ -27,6 +29,10 @@ func (p *Portal) routes() http.Handler {
 	r.HandleFunc("/login", p.handleLogin).Methods(http.MethodPost)
 	r.HandleFunc("/password", p.handlePassword).Methods(http.MethodPost)
 	r.HandleFunc("/logout", p.handleLogout).Methods(http.MethodPost)
+	if p.sso != nil {
+		r.HandleFunc("/sso/{provider}/start", p.handleSSOStart).Methods(http.MethodGet)
+		r.HandleFunc("/sso/{provider}/callback", p.handleSSOCallback).Methods(http.MethodGet)
+	}
 	r.HandleFunc("/status", p.handleStatus).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/online", p.handleOnline).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/result", p.handleResult).Methods(http.MethodGet, http.MethodHead)

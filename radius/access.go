@@ -186,6 +186,10 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 	// A direct login without the portal: the password against unified identity.
 	person, err := s.cfg.Identity.Authenticate(ctx, a.user, pap)
 	switch {
+	case errors.Is(err, identity.ErrSSOOnly):
+		// An account single sign-on made has no password: the portal's
+		// single sign-on is its only way in.
+		return a, s.refuse(a, nil, access.RefuseUseSSO())
 	case errors.Is(err, identity.ErrBadCredentials):
 		return a, s.refuse(a, nil, access.RefuseBadCredentials())
 	case errors.Is(err, identity.ErrDisabled):

@@ -119,6 +119,10 @@ func (s *Service) apiLogin(w http.ResponseWriter, r *http.Request, _ *request) e
 	if err := readJSON(r, &b); err != nil {
 		return err
 	}
+	if s.cfg.NoPasswordLogin {
+		// Single sign-on only ([identity.sso] password_login = false).
+		return errRefusal(http.StatusForbidden, access.RefuseUseSSO())
+	}
 	acc, err := s.login(r.Context(), r, b.Username, b.Password)
 	if err != nil {
 		return err

@@ -241,7 +241,13 @@ func (s *Service) common(route string, h http.Handler) http.Handler {
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Referrer-Policy", "same-origin")
-		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		// The logout form's answer may go on to a single sign-on
+		// provider's logout, which form-action must allow.
+		formAction := "'self'"
+		if o := s.deps.SSO.Origins(); len(o) > 0 {
+			formAction += " " + strings.Join(o, " ")
+		}
+		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 		if route != "static" {
 			hd.Set("Cache-Control", "no-store")
 		}

@@ -33,6 +33,10 @@ func (s *Service) login(ctx context.Context, r *http.Request, username, password
 	}
 	p, err := s.deps.Identity.Authenticate(ctx, username, password)
 	switch {
+	case errors.Is(err, identity.ErrSSOOnly):
+		// No failure charged: the account has no password to guess.
+		s.metrics.logins.WithLabelValues(string(access.ReasonUseSSO)).Inc()
+		return access.Account{}, errRefusal(http.StatusUnauthorized, access.RefuseUseSSO())
 	case errors.Is(err, identity.ErrBadCredentials):
 		s.limits.failed(ctx, s.clientIP(r), username)
 		s.metrics.logins.WithLabelValues(string(access.ReasonBadCredentials)).Inc()
@@ -84,6 +88,15 @@ type loginData struct {
 	InitialX string
 	XRule    bool
 	Code     string // the reason code, small, for the desk
+	// SSO are the single sign-on buttons; NoPassword hides the form.
+	SSO        []ssoButton
+	NoPassword bool
+}
+
+// newLoginData is the login page's data before any answer.
+func (s *Service) newLoginData(w http.ResponseWriter, r *http.Request, next string) loginData {
+	return loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: next,
+		InitialX: initialXMessage(s.cfg.TrailingX), SSO: s.ssoButtons(i18n.For(i18n.Negotiate(r)), next), NoPassword: s.cfg.NoPasswordLogin}
 }
 
 func (s *Service) loginForm(w http.ResponseWriter, r *http.Request, q *request) error {
@@ -91,8 +104,7 @@ func (s *Service) loginForm(w http.ResponseWriter, r *http.Request, q *request) 
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
 	}
-	d := loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: localPath(r.URL.Query().Get("next")),
-		InitialX: initialXMessage(s.cfg.TrailingX)}
+	d := s.newLoginData(w, r, localPath(r.URL.Query().Get("next")))
 	s.render(w, r, http.StatusOK, "login", q, "selfservice.login.title", d)
 	return nil
 }
@@ -103,19 +115,25 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request
 	}
 	next := localPath(r.PostFormValue("next"))
 	user := r.PostFormValue("username")
-	acc, err := s.login(r.Context(), r, user, r.PostFormValue("password"))
+	var acc access.Account
+	err := errRefusal(http.StatusForbidden, access.RefuseUseSSO())
+	if !s.cfg.NoPasswordLogin {
+		acc, err = s.login(r.Context(), r, user, r.PostFormValue("password"))
+	}
 	if err != nil {
 		he := asHTTPError(err)
 		if he.status >= 500 && he.code == CodeInternal {
 			return err
 		}
 		s.logError(r, q, he)
-		d := loginData{ResetURL: s.cfg.PasswordResetURL, Token: s.preSession(w, r), Next: next, Username: strings.TrimSpace(user), Error: he.message,
-			InitialX: initialXMessage(s.cfg.TrailingX)}
+		d := s.newLoginData(w, r, next)
+		d.Username, d.Error = strings.TrimSpace(user), he.message
 		if he.code != CodeBadRequest && he.code != CodeInternal {
 			d.Code = he.code
 		}
 		switch access.Reason(he.code) {
+		case access.ReasonUseSSO:
+			d.Fix = access.RefuseUseSSO().Fix
 		case access.ReasonBadCredentials, access.ReasonAccountDisabled, access.ReasonPasswordExpired:
 			d.Fix = pageFix(access.Reason(he.code))
 			if access.Reason(he.code) == access.ReasonBadCredentials {
@@ -139,6 +157,12 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request
 
 func (s *Service) logout(w http.ResponseWriter, r *http.Request, q *request) error {
 	s.endSession(w, r)
+	if to := s.ssoLogout(r, q.sess); to != "" {
+		// The provider's session ends too; it sends the browser back to
+		// the login page.
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
+	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }

@@ -21,6 +21,10 @@ func (s *Service) routes() http.Handler {
 	// Student pages.
 	handle("/login", "login", s.page(public, s.loginForm), http.MethodGet)
 	handle("/login", "login", s.page(public, s.loginSubmit), http.MethodPost)
+	if s.deps.SSO != nil {
+		handle("/sso/{provider}/start", "sso_start", s.page(public, s.ssoStart), http.MethodGet)
+		handle("/sso/{provider}/callback", "sso_callback", s.page(public, s.ssoCallback), http.MethodGet)
+	}
 	handle("/logout", "logout", s.page(mustChangeOK, s.logout), http.MethodPost)
 	handle("/password", "password", s.page(mustChangeOK, s.passwordForm), http.MethodGet)
 	handle("/password", "password", s.page(mustChangeOK, s.passwordSubmit), http.MethodPost)

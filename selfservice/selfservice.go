@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +18,7 @@ import (
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/ratelimit"
 	"github.com/campusnet/campusnet/internal/roster"
+	"github.com/campusnet/campusnet/internal/sso"
 )
 
 // Config is what the self-service site is told by cmd. Zero durations take
@@ -38,6 +41,11 @@ type Config struct {
 	TrailingX string
 	Areas     []access.Area
 	NAS       []access.BAS
+	// PublicURL is the address people reach self-service at; single
+	// sign-on's return address is built from it (required with Deps.SSO).
+	PublicURL string
+	// NoPasswordLogin hides the password form: single sign-on only.
+	NoPasswordLogin bool
 
 	// SessionKey signs the session cookies (at least 32 bytes). Every node
 	// behind one load balancer needs the same key; empty means a random key
@@ -139,9 +147,11 @@ type Deps struct {
 	Disconnector Disconnector
 	Money        Money        // nil: the NOC money form says billing is not available
 	Webhook      http.Handler // the payment platform's webhook; nil: 404
-	Now          func() time.Time
-	Log          *slog.Logger
-	Registerer   prometheus.Registerer
+	// SSO runs single sign-on logins ([identity.sso]); nil: none.
+	SSO        *sso.Client
+	Now        func() time.Time
+	Log        *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // Service is the self-service site. It is an http.Handler.
@@ -173,6 +183,15 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	if deps.Identity == nil {
 		return nil, ErrNoIdentity
+	}
+	if deps.SSO != nil && len(deps.SSO.Providers()) > 0 {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("selfservice: single sign-on needs an absolute http(s) public URL, got %q", cfg.PublicURL)
+		}
+	}
+	if cfg.NoPasswordLogin && len(deps.SSO.Providers()) == 0 {
+		return nil, errors.New("selfservice: no password login and no single sign-on provider: nobody could log in")
 	}
 	if len(cfg.SessionKey) == 0 {
 		cfg.SessionKey = make([]byte, 32)

@@ -72,6 +72,9 @@ type session struct {
 	Seen    int64  `json:"s"` // unix seconds
 	Nonce   string `json:"n"`
 	PW      string `json:"p"`
+	// SSO is the single sign-on provider that opened the session, if
+	// any: logging out ends its session too.
+	SSO string `json:"o,omitempty"`
 }
 
 var errBadSession = errors.New("selfservice: no valid session")
@@ -149,8 +152,14 @@ func (s *Service) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 
 // startSession issues a new session cookie for a.
 func (s *Service) startSession(w http.ResponseWriter, r *http.Request, a access.Account) session {
+	return s.startSessionSSO(w, r, a, "")
+}
+
+// startSessionSSO issues a new session cookie for a, opened by the single
+// sign-on provider named ("" for a password login).
+func (s *Service) startSessionSSO(w http.ResponseWriter, r *http.Request, a access.Account, provider string) session {
 	now := s.now().Unix()
-	sess := session{Account: a.ID, User: a.Username, Login: now, Seen: now, Nonce: newNonce(), PW: s.keys.pwTag(a)}
+	sess := session{Account: a.ID, User: a.Username, Login: now, Seen: now, Nonce: newNonce(), PW: s.keys.pwTag(a), SSO: provider}
 	s.setCookie(w, r, sessionCookie, s.keys.encode(sess), s.cfg.SessionMax)
 	s.setCookie(w, r, preCookie, "", 0)
 	return sess

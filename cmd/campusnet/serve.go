@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -22,6 +24,7 @@ import (
 	"github.com/campusnet/campusnet/internal/config"
 	"github.com/campusnet/campusnet/internal/identity"
 	"github.com/campusnet/campusnet/internal/logintoken"
+	"github.com/campusnet/campusnet/internal/sso"
 	"github.com/campusnet/campusnet/internal/store"
 )
 
@@ -33,11 +36,13 @@ type server struct {
 	log   *slog.Logger
 	ident identity.Authenticator
 	local *identity.Local // nil with the LDAP backend
-	reg   *prometheus.Registry
-	ops   *http.ServeMux
-	now   func() time.Time
-	demo  bool
-	env   *cli
+	// sso runs single sign-on logins ([identity.sso]); nil without providers.
+	sso  *sso.Client
+	reg  *prometheus.Registry
+	ops  *http.ServeMux
+	now  func() time.Time
+	demo bool
+	env  *cli
 	// tokenKey derives the portal's one-time login tokens ([server] token_key).
 	tokenKey logintoken.Key
 	// disc disconnects a session at its BAS (RFC 5176); set by startRadius,
@@ -144,7 +149,17 @@ func newServer(ctx context.Context, env *cli, cfg *config.Config, log *slog.Logg
 		st.Close()
 		return nil, err
 	}
-	s.ident, s.local = ident, local
+	// A password login to an account that single sign-on made, and that
+	// has no password, is told to use single sign-on (RADIUS PAP too).
+	s.ident, s.local = identity.SSOAware(ident, st), local
+	if len(cfg.Identity.SSO.Providers) > 0 {
+		m := hmac.New(sha256.New, s.tokenKey[:])
+		m.Write([]byte("campusnet sso state key v1"))
+		if s.sso, err = sso.New(cfg.SSOConfig(), m.Sum(nil), st, log.With("service", "sso"), s.now); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	s.goRun("identity", func(ctx context.Context) error { <-ctx.Done(); closeIdent(); return nil })
 	if demo {
 		if err := seedDemo(ctx, st, log); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,10 +46,35 @@ listen = "127.0.0.1:0"
 // startServer runs a whole campusnet in-process and stops it at the end of the test.
 func startServer(t *testing.T, cfg *config.Config, demo bool) *server {
 	t.Helper()
+	s, _ := startServerLogs(t, cfg, demo)
+	return s
+}
+
+// lockedBuffer is a log a test may read while the server writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServerLogs is startServer that also returns the server's log.
+func startServerLogs(t *testing.T, cfg *config.Config, demo bool) (*server, *lockedBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	env := &cli{stdout: io.Discard, stderr: io.Discard}
-	var logs bytes.Buffer
-	s, err := newServer(ctx, env, cfg, newLogger(&logs, -4), true, demo)
+	logs := &lockedBuffer{}
+	s, err := newServer(ctx, env, cfg, newLogger(logs, -4), true, demo)
 	if err != nil {
 		cancel()
 		t.Fatalf("newServer: %v", err)
@@ -70,7 +96,7 @@ func startServer(t *testing.T, cfg *config.Config, demo bool) *server {
 		}
 	})
 	<-s.ready
-	return s
+	return s, logs
 }
 
 func TestServeHealthz(t *testing.T) {

@@ -20,7 +20,7 @@ func (s *server) startPortal(ctx context.Context) error {
 	}
 	pcfg := portalConfig(s.cfg, s.demo)
 	pcfg.Address = ln.Addr().String()
-	p, err := portal.New(pcfg, portal.Deps{Store: s.st, Auth: s.ident, Local: s.local, TokenKey: s.tokenKey,
+	p, err := portal.New(pcfg, portal.Deps{Store: s.st, Auth: s.ident, Local: s.local, SSO: s.sso, TokenKey: s.tokenKey,
 		Now: s.now, Log: s.log.With("service", "portal"), Metrics: s.reg})
 	if err != nil {
 		ln.Close()
@@ -64,7 +64,8 @@ func portalConfig(cfg *config.Config, demo bool) portal.Config {
 		PublicURL: cfg.Portal.PublicURL, TokenTTL: cfg.Portal.TokenTTL.Duration, BASTimeout: cfg.Portal.BASTimeout.Duration,
 		SessionTimeout: cfg.Radius.SessionTimeout.Duration, PasswordResetURL: cfg.Portal.PasswordResetURL, TrailingX: cfg.Identity.TrailingX,
 		SelfServiceURL: cfg.Portal.SelfServiceURL, PaymentURL: cfg.SelfService.PaymentURL, Demo: demo,
-		Location: cfg.Server.Location,
+		Location:        cfg.Server.Location,
+		NoPasswordLogin: !cfg.Identity.SSO.PasswordLoginOn(),
 	}
 	pc.Areas = cfg.AccessAreas()
 	loopback := netip.MustParseAddr("127.0.0.1")

@@ -20,7 +20,7 @@ import (
 // webhook and the NOC pages on [selfservice] listen (and tls_listen).
 func (s *server) startSelfService(ctx context.Context) error {
 	log := s.log.With("service", "selfservice")
-	deps := selfservice.Deps{Store: s.st, Identity: s.ident, Now: s.now, Log: log, Registerer: s.reg}
+	deps := selfservice.Deps{Store: s.st, Identity: s.ident, SSO: s.sso, Now: s.now, Log: log, Registerer: s.reg}
 	if s.local != nil {
 		deps.Passwords = s.local
 	}
@@ -118,7 +118,12 @@ func selfServiceConfig(cfg *config.Config, tokenKey logintoken.Key) selfservice.
 		Helpdesk: cfg.Server.Helpdesk, PasswordResetURL: cfg.Portal.PasswordResetURL, TrailingX: cfg.Identity.TrailingX,
 		TrustedProxies: cfg.SelfService.TrustedProxyPrefixes,
 		SessionKey:     m.Sum(nil), SecureCookies: cfg.SelfService.SecureCookies,
-		Location: cfg.Server.Location,
+		Location:  cfg.Server.Location,
+		PublicURL: cfg.SelfService.PublicURL, NoPasswordLogin: !cfg.Identity.SSO.PasswordLoginOn(),
+	}
+	if sc.PublicURL == "" {
+		// Without TLS self-service is reached where the portal links to it.
+		sc.PublicURL = cfg.Portal.SelfServiceURL
 	}
 	sc.Areas, sc.NAS = cfg.AccessAreas(), cfg.AccessBASes()
 	for i := range sc.NAS { // the NOC's BAS list shows no secret, so it is not given one

@@ -98,10 +98,14 @@ type Account struct {
 	DisabledReason string `db:"disabled_reason"`
 	// DocFacts are the hashed facts of the person's identity document that
 	// the password rules need (identity.DocumentFacts); "" when unknown.
-	DocFacts  string `db:"doc_facts"`
-	Balance   Fen    `db:"balance_fen"`
-	CreatedAt int64  `db:"created_at"` // unix milliseconds
-	UpdatedAt int64  `db:"updated_at"`
+	DocFacts string `db:"doc_facts"`
+	// SSOProvider names the single sign-on provider ([identity.sso]) whose
+	// first login created the account; "" for every other account. An
+	// SSO account without a password hash has no network password.
+	SSOProvider string `db:"sso_provider"`
+	Balance     Fen    `db:"balance_fen"`
+	CreatedAt   int64  `db:"created_at"` // unix milliseconds
+	UpdatedAt   int64  `db:"updated_at"`
 }
 
 // Device is what campusnet knows of one (account, MAC).
@@ -186,6 +190,37 @@ func DirectoryAccount(id, name string, role Role) Account {
 		role = RoleStudent
 	}
 	return Account{Username: id, Name: name, Role: role}
+}
+
+// SSOAccount is the network account made at a person's first single
+// sign-on login: the directory rule (DirectoryAccount), with the
+// provider's role, and the provider recorded. It has no password.
+func SSOAccount(provider, id, name string, role Role) Account {
+	a := DirectoryAccount(id, name, role)
+	a.SSOProvider = provider
+	return a
+}
+
+// UsesSSOOnly reports whether the account logs in by single sign-on only:
+// made by an SSO login and never given a password.
+func (a Account) UsesSSOOnly() bool { return a.SSOProvider != "" && a.PasswordHash == "" }
+
+// SSOState is one single sign-on login under way: made when the person
+// leaves for the provider, consumed once when they come back. ID is the
+// SHA-256 of the random state value (the database never holds the value
+// itself); Browser the SHA-256 of the random cookie of the browser that
+// left, so that a state handed to another browser is refused.
+type SSOState struct {
+	ID        string `db:"id"`
+	Provider  string `db:"provider"`
+	Purpose   string `db:"purpose"` // "portal" or "selfservice"
+	Browser   string `db:"browser"`
+	Nonce     string `db:"nonce"`    // OIDC nonce
+	Verifier  string `db:"verifier"` // OIDC PKCE code verifier
+	Payload   string `db:"payload"`  // what the flow carries back (the BAS redirect parameters)
+	CreatedAt int64  `db:"created_at"`
+	ExpiresAt int64  `db:"expires_at"`
+	UsedAt    int64  `db:"used_at"`
 }
 
 // ClassMessage is the catalogue id of a device class's label on pages

@@ -23,4 +23,10 @@ const (
 	ReasonAlreadyOnline      Reason = "ALREADY_ONLINE"
 	ReasonRateLimited        Reason = "RATE_LIMITED"
 	ReasonUnknownBAS         Reason = "UNKNOWN_BAS"
+	// ReasonUseSSO: the account logs in by single sign-on only and has
+	// no network password, so a direct PAP login cannot succeed.
+	ReasonUseSSO Reason = "USE_SSO"
+	// ReasonSSOFailed: the single sign-on provider could not be reached
+	// or did not confirm the login.
+	ReasonSSOFailed Reason = "SSO_FAILED"
 )

@@ -211,6 +211,15 @@ func RefusePasswordExpired() Refusal {
 		"请到统一身份认证的密码修改页面修改密码，再回来登录。", "Change it on unified identity's password page, then log in again.")
 }
 
+// RefuseUseSSO: a direct password login (RADIUS PAP, a password form) for
+// an account that logs in by single sign-on only and has no network
+// password of its own.
+func RefuseUseSSO() Refusal {
+	return newRefusal(ReasonUseSSO,
+		"该账号通过统一身份认证（单点登录）登录，没有单独的校园网密码", "This account logs in with single sign-on and has no network password",
+		"请打开浏览器访问 1.1.1.1，点击“统一身份认证登录”。", "Open a browser at 1.1.1.1 and choose \"Log in with single sign-on\".")
+}
+
 // Explain returns the plain-language fix for a reason code in both
 // languages, for RADIUS and the JSON API.
 func Explain(code Reason) string {
@@ -255,6 +264,10 @@ func ExplainText(code Reason) (zh, en string) {
 		r = RefuseMustChange()
 	case ReasonPasswordExpired:
 		r = RefusePasswordExpired()
+	case ReasonUseSSO:
+		r = RefuseUseSSO()
+	case ReasonSSOFailed:
+		return "统一身份认证未能确认本次登录：请返回登录页重新点击“统一身份认证登录”；如仍失败，可改用校园网密码登录（如已开放），或把页面底部“网络信息中心-X”中的数字告诉我们。", "Single sign-on did not confirm this login: go back to the login page and try single sign-on again; if it still fails, use the password form where there is one, or tell us the number X at the bottom of the page."
 	case ReasonIdentityDown:
 		return "统一身份认证暂时不可用，请稍后再试。", "Unified identity is unavailable; try again in a minute."
 	case ReasonBASTimeout:

@@ -20,6 +20,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/sso"
 	"github.com/campusnet/campusnet/portal/portalproto"
 	"github.com/campusnet/campusnet/radius/radiusproto"
 )
@@ -151,10 +152,66 @@ type Ops struct {
 type Identity struct {
 	Backend string `toml:"backend"` // "local" or "ldap"
 	LDAP    LDAP   `toml:"ldap"`
+	SSO     SSO    `toml:"sso"`
 	// TrailingX says what the initial password does with an id-card number
 	// ending in X: "drop" (default: take the six characters before it),
 	// "keep" (the last six as written, X upper-case) or "zero" (X replaced by 0).
 	TrailingX string `toml:"trailing_x"`
+}
+
+// SSO is [identity.sso]: single sign-on providers at the portal and in
+// self-service (internal/sso).
+type SSO struct {
+	// PasswordLogin keeps the password form beside the single sign-on
+	// buttons (default true); false: single sign-on only.
+	PasswordLogin *bool `toml:"password_login"`
+	// StateTTL is how long a person may take at the provider (default 10m).
+	StateTTL Duration `toml:"state_ttl"`
+	// Timeout bounds each request to a provider (default 5s).
+	Timeout   Duration      `toml:"timeout"`
+	Providers []SSOProvider `toml:"provider"`
+}
+
+// SSOProvider is one [[identity.sso.provider]].
+type SSOProvider struct {
+	Name          string `toml:"name"`
+	Kind          string `toml:"kind"` // "cas" or "oidc"
+	DisplayName   string `toml:"display_name"`
+	DisplayNameEN string `toml:"display_name_en"`
+	// CAS
+	ServerURL        string `toml:"server_url"`
+	Version          int    `toml:"version"`
+	AccountAttribute string `toml:"account_attribute"`
+	NameAttribute    string `toml:"name_attribute"`
+	RoleAttribute    string `toml:"role_attribute"`
+	// OIDC
+	Issuer       string   `toml:"issuer"`
+	ClientID     string   `toml:"client_id"`
+	ClientSecret string   `toml:"client_secret"`
+	Scopes       []string `toml:"scopes"`
+	AccountClaim string   `toml:"account_claim"`
+	NameClaim    string   `toml:"name_claim"`
+	RoleClaim    string   `toml:"role_claim"`
+	PKCE         *bool    `toml:"pkce"`
+}
+
+// PasswordLoginOn reports whether the password form is shown.
+func (s SSO) PasswordLoginOn() bool { return s.PasswordLogin == nil || *s.PasswordLogin }
+
+// SSOConfig is [identity.sso] as internal/sso takes it.
+func (c *Config) SSOConfig() sso.Config {
+	out := sso.Config{StateTTL: c.Identity.SSO.StateTTL.Duration, Timeout: c.Identity.SSO.Timeout.Duration}
+	for _, p := range c.Identity.SSO.Providers {
+		out.Providers = append(out.Providers, p.provider())
+	}
+	return out
+}
+
+func (p SSOProvider) provider() sso.Provider {
+	return sso.Provider{Name: p.Name, Kind: p.Kind, DisplayZH: p.DisplayName, DisplayEN: p.DisplayNameEN,
+		ServerURL: p.ServerURL, Version: p.Version, AccountAttribute: p.AccountAttribute, NameAttribute: p.NameAttribute, RoleAttribute: p.RoleAttribute,
+		Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Scopes: p.Scopes,
+		AccountClaim: p.AccountClaim, NameClaim: p.NameClaim, RoleClaim: p.RoleClaim, PKCE: p.PKCE == nil || *p.PKCE}
 }
 
 // LDAP is [identity.ldap].
@@ -481,6 +538,32 @@ func (c *Config) fill(file string) error {
 		defD(&l.Timeout, 5*time.Second)
 	default:
 		return bad("identity.backend", "want \"local\" or \"ldap\", got %q", c.Identity.Backend)
+	}
+	defD(&c.Identity.SSO.StateTTL, 10*time.Minute)
+	defD(&c.Identity.SSO.Timeout, 5*time.Second)
+	ssoNames := map[string]bool{}
+	for i := range c.Identity.SSO.Providers {
+		p := &c.Identity.SSO.Providers[i]
+		key := fmt.Sprintf("identity.sso.provider[%d]", i)
+		if p.Kind == "cas" && p.Version == 0 {
+			p.Version = 3
+		}
+		if err := p.provider().Validate(); err != nil {
+			field, reason, _ := strings.Cut(err.Error(), ": ")
+			return bad(key+"."+field, "%s", reason)
+		}
+		if ssoNames[p.Name] {
+			return bad(key+".name", "%q is the name of another provider", p.Name)
+		}
+		ssoNames[p.Name] = true
+		for _, t := range []struct{ k, v string }{{"display_name", p.DisplayName}, {"display_name_en", p.DisplayNameEN}} {
+			if utf8.RuneCountInString(t.v) > 40 || !access.PlainText(t.v) {
+				return bad(key+"."+t.k, "one line of at most 40 characters")
+			}
+		}
+	}
+	if !c.Identity.SSO.PasswordLoginOn() && len(c.Identity.SSO.Providers) == 0 {
+		return bad("identity.sso.password_login", "false needs at least one [[identity.sso.provider]]: nobody could log in")
 	}
 	switch c.Identity.TrailingX {
 	case "drop", "keep", "zero":

@@ -22,6 +22,9 @@ type Person struct {
 	// MustChange is set while the password is an initial one that the
 	// person has to replace before doing anything else.
 	MustChange bool
+	// Provider is the single sign-on provider that vouched for the person
+	// (internal/sso); "" for a password login.
+	Provider string
 }
 
 // Authenticator checks a user name and password.
@@ -57,6 +60,12 @@ var (
 	// reset it and the person must change it. The person changes it at
 	// unified identity (the password reset page), then logs in again.
 	ErrPasswordExpired = errors.New("identity: password expired")
+
+	// ErrSSOOnly is returned for a password login to an account that logs
+	// in by single sign-on only and has no password of its own. It wraps
+	// ErrBadCredentials; the refusal says to log in at the portal by
+	// single sign-on (access.RefuseUseSSO).
+	ErrSSOOnly = fmt.Errorf("%w (the account logs in by single sign-on only)", ErrBadCredentials)
 
 	// ErrWeakPassword is returned by [Local.ChangePassword] when the new
 	// password breaks the policy; the specific errors below wrap it.

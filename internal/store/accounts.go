@@ -11,7 +11,7 @@ import (
 	"github.com/campusnet/campusnet/internal/access"
 )
 
-const accountCols = `id, username, name, role, password_hash, must_change, disabled, disabled_reason, balance_fen, created_at, updated_at`
+const accountCols = `id, username, name, role, password_hash, must_change, disabled, disabled_reason, balance_fen, created_at, updated_at, sso_provider`
 
 // AccountByUsername returns the account, with its DocFacts (which the
 // other account reads leave empty), or an error wrapping access.ErrNotFound.
@@ -235,9 +235,9 @@ func (s *Store) ImportAccounts(ctx context.Context, batch []access.ImportRow) (I
 // returns it; an existing account is returned as it is.
 func (s *Store) EnsureAccount(ctx context.Context, a access.Account) (access.Account, bool, error) {
 	now := access.Millis(s.now())
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO accounts (username, name, role, password_hash, must_change, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`),
-		a.Username, a.Name, a.Role, a.PasswordHash, a.MustChange, now, now)
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO accounts (username, name, role, password_hash, must_change, sso_provider, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`),
+		a.Username, a.Name, a.Role, a.PasswordHash, a.MustChange, a.SSOProvider, now, now)
 	if err != nil {
 		return a, false, fmt.Errorf("store: ensure account %s: %w", a.Username, err)
 	}

@@ -266,7 +266,7 @@ func readLoginBatch(br pgx.BatchResults) (accs []access.Account, d loginData, id
 		var x access.Account
 		var bal int64
 		if err := rows.Scan(&x.ID, &x.Username, &x.Name, &x.Role, &x.PasswordHash, &x.MustChange, &x.Disabled,
-			&x.DisabledReason, &bal, &x.CreatedAt, &x.UpdatedAt); err != nil {
+			&x.DisabledReason, &bal, &x.CreatedAt, &x.UpdatedAt, &x.SSOProvider); err != nil {
 			rows.Close()
 			return nil, d, nil, fmt.Errorf("store: lock accounts: %w", err)
 		}
