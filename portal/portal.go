@@ -72,6 +72,9 @@ type Config struct {
 	// DefaultSourceLimit). They are per node.
 	AccountLimit RateLimit
 	SourceLimit  RateLimit
+	// Location is the campus time zone the pages print times in ([server]
+	// timezone; default access.DefaultLocation, Asia/Shanghai).
+	Location *time.Location
 	// NoPasswordLogin hides the password form ([identity.sso]
 	// password_login = false): people log in by single sign-on only.
 	NoPasswordLogin bool
@@ -198,6 +201,9 @@ func New(cfg Config, deps Deps) (*Portal, error) {
 	}
 	if cfg.LoginWait <= 0 {
 		cfg.LoginWait = DefaultLoginWait
+	}
+	if cfg.Location == nil {
+		cfg.Location = access.DefaultLocation()
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 15 * time.Second

@@ -47,6 +47,8 @@ func (s *Service) routes() http.Handler {
 	handle("/admin/users/{username}/enable", "admin_enable", s.page(adminOnly, s.adminDisable(false)), http.MethodPost)
 	handle("/admin/nodes", "admin_nodes", s.page(adminOnly, s.adminNodes), http.MethodGet)
 	handle("/admin/nas", "admin_nas", s.page(adminOnly, s.adminNAS), http.MethodGet)
+	handle("/admin/trace", "admin_trace", s.page(adminOnly, s.adminTraceForm), http.MethodGet)
+	handle("/admin/trace", "admin_trace", s.page(adminOnly, s.adminTrace), http.MethodPost)
 	handle("/admin/import", "admin_import", s.page(adminOnly, s.adminImportForm), http.MethodGet)
 	handle("/admin/import/users", "admin_import_users", s.page(adminOnly, s.adminImport(importUsers)), http.MethodPost)
 	handle("/admin/import/devices", "admin_import_devices", s.page(adminOnly, s.adminImport(importDevices)), http.MethodPost)
@@ -63,6 +65,7 @@ func (s *Service) routes() http.Handler {
 	handle("/api/v1/sessions/{id}", "api_kick", s.api(0, s.apiKick), http.MethodDelete)
 	handle("/api/v1/ledger", "api_ledger", s.api(0, s.apiLedger), http.MethodGet)
 	handle("/api/v1/refusals", "api_refusals", s.api(0, s.apiRefusals), http.MethodGet)
+	handle("/api/v1/admin/trace", "api_trace", s.api(adminOnly, s.apiTrace), http.MethodPost)
 
 	// The payment platform's webhook: signed by the platform (billing
 	// checks the HMAC), so no session and no CSRF token.

@@ -64,7 +64,8 @@ type Config struct {
 	SessionMax time.Duration
 	// NodeStale marks a portal node whose last heartbeat is older (default 2m).
 	NodeStale time.Duration
-	// Location is the time zone of dates on pages (default time.Local).
+	// Location is the campus time zone of times on pages and in the API
+	// (default access.DefaultLocation, Asia/Shanghai).
 	Location *time.Location
 	// AccountLimit and SourceLimit bound failed logins per account and per
 	// source address (defaults: the portal's, DefaultAccountLimit and
@@ -106,6 +107,9 @@ type Store interface {
 	roster.Store
 	roster.DeviceStore
 	Audit(ctx context.Context, actor, action, target, reason, detail string) error
+	// TraceSessions answers the trace page and API (who held an address
+	// or MAC at a moment or in an interval).
+	TraceSessions(ctx context.Context, q access.TraceQuery) ([]access.TraceRow, error)
 
 	// The failed-login buckets, shared with every node and with the
 	// portal (internal/ratelimit).
@@ -206,7 +210,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg.NodeStale = 2 * time.Minute
 	}
 	if cfg.Location == nil {
-		cfg.Location = time.Local
+		cfg.Location = access.DefaultLocation()
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,16 +21,20 @@ import (
 )
 
 func sessionsCommand() command {
-	var user, nas, ipv6 string
+	var user, nas, ip, ipv6, mac, from, to string
 	var online bool
 	var limit int
 	return command{
 		name:  "sessions",
-		args:  "[--user USER] [--online] [--ipv6 ADDR|PREFIX]",
-		short: "list sessions (newest first): who, where, MAC, IPv4 and IPv6 addresses, class, status, traffic (all and IPv6)",
+		args:  "[--user USER] [--nas BAS] [--ip ADDRESS] [--ipv6 ADDR|PREFIX] [--mac MAC] [--from TIME] [--to TIME] [--online]",
+		short: "list sessions (newest first): who, where, MAC, IPv4 and IPv6 addresses, class, status, traffic (all and IPv6); TIME as for trace, in [server] timezone",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&user, "user", "", "only this account")
+			fs.StringVar(&ip, "ip", "", "only sessions of this user address")
 			fs.StringVar(&ipv6, "ipv6", "", "only sessions whose IPv6 /64 (or Framed-IPv6-Prefix) or delegated prefix holds this IPv6 address or overlaps this prefix")
+			fs.StringVar(&mac, "mac", "", "only sessions of this MAC (any notation)")
+			fs.StringVar(&from, "from", "", "only sessions live at or after this time")
+			fs.StringVar(&to, "to", "", "only sessions live at or before this time")
 			fs.StringVar(&nas, "nas", "", "only this BAS")
 			fs.BoolVar(&online, "online", false, "only reserved and online sessions")
 			fs.IntVar(&limit, "limit", 100, "at most this many")
@@ -37,12 +43,42 @@ func sessionsCommand() command {
 			if len(args) > 0 {
 				return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
 			}
+			f := store.SessionFilter{NAS: nas, LiveOnly: online, Limit: limit}
+			if ip != "" {
+				a, err := netip.ParseAddr(strings.TrimSpace(ip))
+				if err != nil {
+					return fmt.Errorf("%w: --ip %q is not an address", errUsage, ip)
+				}
+				f.IP = a.Unmap().String()
+			}
+			if mac != "" {
+				m, err := access.NormalizeMAC(mac)
+				if err != nil {
+					return fmt.Errorf("%w: --mac: %v", errUsage, err)
+				}
+				f.MAC = m
+			}
 			st, err := env.storeOnly(ctx)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			f := store.SessionFilter{NAS: nas, LiveOnly: online, Limit: limit}
+			for _, t := range []struct {
+				flag, s string
+				v       *time.Time
+			}{{"--from", from, &f.From}, {"--to", to, &f.To}} {
+				if t.s == "" {
+					continue
+				}
+				v, err := access.ParseOperatorTime(t.s, env.zone(), st.Now())
+				if err != nil {
+					return fmt.Errorf("%s: %w", t.flag, err)
+				}
+				*t.v = v
+			}
+			if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
+				return fmt.Errorf("--to %s is before --from %s", to, from)
+			}
 			if user != "" {
 				acc, err := st.AccountByUsername(ctx, user)
 				if err != nil {
@@ -56,12 +92,12 @@ func sessionsCommand() command {
 				if perr != nil {
 					return fmt.Errorf("%w: --ipv6: %v", errUsage, perr)
 				}
-				all, err := st.SessionsByIPv6(ctx, p, time.Time{}, time.Time{}, limit)
+				all, err := st.SessionsByIPv6(ctx, p, f.From, f.To, limit)
 				if err != nil {
 					return err
 				}
 				for _, s := range all {
-					if (f.AccountID == 0 || s.AccountID == f.AccountID) && (nas == "" || s.NAS == nas) &&
+					if (f.AccountID == 0 || s.AccountID == f.AccountID) && (nas == "" || s.NAS == nas) && (f.MAC == "" || s.MAC == f.MAC) && (f.IP == "" || s.IP == f.IP) &&
 						(!online || s.Status != access.SessionClosed) {
 						list = append(list, s)
 					}
@@ -84,7 +120,7 @@ func sessionsCommand() command {
 					}
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Username, s.Status, s.NAS, dash(s.MAC), dash(s.IP),
-					dash(s.IPv6Text()), s.Class, fmtMillis(since), fmtMillis(s.LastUpdateAt), bytesIEC(s.InputOctets), bytesIEC(s.OutputOctets),
+					dash(s.IPv6Text()), s.Class, fmtMillis(env.zone(), since), fmtMillis(env.zone(), s.LastUpdateAt), bytesIEC(s.InputOctets), bytesIEC(s.OutputOctets),
 					bytesIEC(s.InputOctets6), bytesIEC(s.OutputOctets6), closed)
 			}
 			tw.Flush()
@@ -129,7 +165,7 @@ func kickCommand() command {
 				return err
 			}
 			if sess.Status == access.SessionClosed {
-				fmt.Fprintf(env.stdout, "session #%d of %s is already closed: %s\n", id, sess.Username, closedWhenWhy(sess))
+				fmt.Fprintf(env.stdout, "session #%d of %s is already closed: %s\n", id, sess.Username, closedWhenWhy(env.zone(), sess))
 				return nil
 			}
 			disc := newCLIDisconnector(cfg, st)
@@ -172,7 +208,7 @@ func nasListCommand() command {
 			tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tIP\tAREA\tCOA PORT\tREQUIRE M-A\tPORTAL\tLAST REQUEST")
 			for _, n := range cfg.NAS {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%v\t%s\t%s\n", n.Name, n.IP, n.Area, n.CoAPort, n.MessageAuthenticatorRequired, dash(n.PortalAddr), fmtMillis(last[n.Name]))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%v\t%s\t%s\n", n.Name, n.IP, n.Area, n.CoAPort, n.MessageAuthenticatorRequired, dash(n.PortalAddr), fmtMillis(env.zone(), last[n.Name]))
 			}
 			tw.Flush()
 			return nil
@@ -216,7 +252,7 @@ func disconnectAll(ctx context.Context, out io.Writer, cfg *config.Config, st *s
 }
 
 // closedWhenWhy says when a closed session ended and why.
-func closedWhenWhy(s access.Session) string {
+func closedWhenWhy(loc *time.Location, s access.Session) string {
 	when := s.StoppedAt
 	if when == 0 {
 		when = s.LastUpdateAt
@@ -225,7 +261,7 @@ func closedWhenWhy(s access.Session) string {
 	if s.TerminateCause != "" {
 		why += " (" + s.TerminateCause + ")"
 	}
-	return "at " + fmtMillis(when) + ", " + why
+	return "at " + fmtMillis(loc, when) + ", " + why
 }
 
 func dash(s string) string {

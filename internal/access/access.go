@@ -142,6 +142,10 @@ type Session struct {
 	OutputOctets   int64        `db:"output_octets"`
 	TerminateCause string       `db:"terminate_cause"`
 	CloseReason    string       `db:"close_reason"`
+	// NASPort is where on the BAS the subscriber is: NAS-Port-Id as the
+	// BAS wrote it ("slot=2;subslot=0;port=1;vlanid=1203"), else NAS-Port's
+	// number; "" when the Start named neither.
+	NASPort string `db:"nas_port"`
 	// The IPv6 side of a dual-stack (or IPv6-only) session: what the BAS
 	// reported in accounting (or the portal learnt), "" when nothing.
 	IP6           string `db:"ip6"`           // Framed-IPv6-Address, or the prefix and Framed-Interface-Id together
