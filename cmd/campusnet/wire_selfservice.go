@@ -118,6 +118,7 @@ func selfServiceConfig(cfg *config.Config, tokenKey logintoken.Key) selfservice.
 		Helpdesk: cfg.Server.Helpdesk, PasswordResetURL: cfg.Portal.PasswordResetURL, TrailingX: cfg.Identity.TrailingX,
 		TrustedProxies: cfg.SelfService.TrustedProxyPrefixes,
 		SessionKey:     m.Sum(nil), SecureCookies: cfg.SelfService.SecureCookies,
+		Location: cfg.Server.Location,
 	}
 	sc.Areas, sc.NAS = cfg.AccessAreas(), cfg.AccessBASes()
 	for i := range sc.NAS { // the NOC's BAS list shows no secret, so it is not given one
