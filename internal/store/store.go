@@ -58,16 +58,9 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
 // WithLocation sets the campus time zone ([server] timezone): the days
-// traffic is counted on (usage_days). The default is Asia/Shanghai.
+// traffic is counted on (usage_days). The default is
+// access.DefaultLocation (Asia/Shanghai).
 func WithLocation(loc *time.Location) Option { return func(s *Store) { s.loc = loc } }
-
-// DefaultLocation is the campus time zone when none is configured.
-func DefaultLocation() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600)
-}
 
 // Location is the campus time zone the store counts days in.
 func (s *Store) Location() *time.Location { return s.loc }
@@ -80,7 +73,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		o(s)
 	}
 	if s.loc == nil {
-		s.loc = DefaultLocation()
+		s.loc = access.DefaultLocation()
 	}
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):

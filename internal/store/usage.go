@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-	_ "time/tzdata" // the campus time zone on hosts without a zoneinfo database
 
 	"github.com/jmoiron/sqlx"
 
