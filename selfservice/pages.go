@@ -220,7 +220,14 @@ func (s *Service) overviewPage(w http.ResponseWriter, r *http.Request, q *reques
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "overview", q, "selfservice.overview.title", ov)
+	tr, err := s.traffic(r.Context(), i18n.For(i18n.Negotiate(r)), q.acc, ov)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "overview", q, "selfservice.overview.title", struct {
+		overview
+		Traffic traffic
+	}{ov, tr})
 	return nil
 }
 

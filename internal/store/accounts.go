@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -43,21 +42,6 @@ func (s *Store) LockAccount(ctx context.Context, tx *sqlx.Tx, id int64) (access.
 		return a, notFound(err, fmt.Sprintf("account #%d", id))
 	}
 	return a, nil
-}
-
-// SearchAccounts finds accounts whose user name or name contains q.
-func (s *Store) SearchAccounts(ctx context.Context, q string, limit int) ([]access.Account, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 50
-	}
-	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
-	var out []access.Account
-	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+accountCols+` FROM accounts
-		WHERE username LIKE ? ESCAPE '\' OR name LIKE ? ESCAPE '\' ORDER BY username LIMIT ?`), like, like, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: search accounts: %w", err)
-	}
-	return out, nil
 }
 
 // SetPasswordHash replaces an account's password hash and must-change flag.
