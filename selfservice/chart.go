@@ -130,7 +130,11 @@ func (c barChart) SVG() template.HTML {
 	fmt.Fprintf(&b, `<svg class="chart" id="%s" viewBox="0 0 %g %g" role="img" aria-labelledby="%s-title %s-desc" xmlns="http://www.w3.org/2000/svg">`,
 		esc(c.ID), w, h, esc(c.ID), esc(c.ID))
 	fmt.Fprintf(&b, `<title id="%s-title">%s</title><desc id="%s-desc">%s</desc>`, esc(c.ID), esc(c.Title), esc(c.ID), esc(c.Desc))
-	for _, v := range []int64{0, top0 / 2, top0} {
+	ticks := []int64{0, top0}
+	if top0 >= 2 {
+		ticks = []int64{0, top0 / 2, top0}
+	}
+	for _, v := range ticks {
 		fmt.Fprintf(&b, `<line x1="%g" x2="%g" y1="%.1f" y2="%.1f" stroke="#d0d7de"/>`, left, w-right, y(v), y(v))
 		fmt.Fprintf(&b, `<text x="%g" y="%.1f" text-anchor="end" font-size="11" fill="#333">%s</text>`, left-4, y(v)+4, esc(c.format(v)))
 	}

@@ -47,12 +47,12 @@ func findQuery(term string) access.FindQuery {
 	return q
 }
 
-// phoneForms are the spellings of a phone number searched: as typed, the
-// digits alone, and without the +86 / 0086 country code (the roster keeps
-// numbers as the registrar wrote them).
+// phoneForms are the spellings of a phone number searched, without spaces
+// and dashes (the store compares the stored numbers so): the digits, and
+// with and without the +86 / 0086 country code.
 func phoneForms(p string) []string {
 	digits := strings.NewReplacer(" ", "", "-", "").Replace(p)
-	forms := []string{p, digits}
+	forms := []string{digits}
 	for _, cc := range []string{"+86", "0086"} {
 		if rest, ok := strings.CutPrefix(digits, cc); ok {
 			forms = append(forms, rest)

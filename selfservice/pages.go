@@ -130,6 +130,11 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request
 		return nil
 	}
 	s.startSession(w, r, acc)
+	if next == "/" && s.isAdmin(acc.Username) {
+		// An operator lands on the NOC home, not on their own overview
+		// (the nav still has it).
+		next = "/admin"
+	}
 	if s.mustChange(acc) {
 		next = "/password"
 	}

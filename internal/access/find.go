@@ -39,7 +39,7 @@ const (
 // searched. Text is a user name (exact or prefix) or a name (prefix).
 type FindQuery struct {
 	Text    string
-	Phone   string // as stored: the digits, with a leading + if any
+	Phone   string // digits, with a leading + if any: matches a phone stored with spaces or dashes
 	DocTail string // DocumentTailHash of the tail
 	// DocFacts, when set, also finds accounts imported before doc_tail
 	// existed by their hashed document facts (identity.FactsHaveTail).

@@ -25,7 +25,8 @@ func likePrefix(s string) string {
 // FindAccounts is the NOC search: the accounts q names, by every field it
 // sets, at most limit (default 50), strongest match first (access.Found*
 // kinds) and one row per account and kind. Every lookup is an index lookup
-// (migration 00109): user name equal or prefix, name prefix, phone,
+// (migration 00109): user name equal or prefix, name prefix, phone
+// (without spaces and dashes),
 // doc_tail, devices and live sessions by MAC, live sessions by address.
 // Accounts imported before doc_tail existed are checked by q.DocFacts: a
 // read of those accounts' facts (never the others').
@@ -102,7 +103,7 @@ func (s *Store) FindAccounts(ctx context.Context, q access.FindQuery, limit int)
 		}
 	}
 	if q.Phone != "" {
-		if err := accounts("phone", access.FoundPhone, `phone = ? AND phone <> ''`, q.Phone); err != nil {
+		if err := accounts("phone", access.FoundPhone, `REPLACE(REPLACE(phone, ' ', ''), '-', '') = ? AND phone <> ''`, q.Phone); err != nil {
 			return nil, err
 		}
 	}

@@ -71,10 +71,10 @@ func (s *Store) OnlinePerHour(ctx context.Context, from, now int64, hours int) (
 				CASE WHEN e >= ? THEN ? ELSE CAST((e - ?) / 3600000 AS INTEGER) END AS eb
 			FROM (
 				SELECT area, started_at, CAST(? AS BIGINT) AS e FROM sessions
-					WHERE status = 'online' AND last_update_at >= 0 AND started_at > 0 AND started_at < ?
+					WHERE status = 'online' AND last_update_at >= 0 AND started_at > 0 AND started_at <= ?
 				UNION ALL
 				SELECT area, started_at, stopped_at AS e FROM sessions
-					WHERE status = 'closed' AND stopped_at > 0 AND stopped_at >= ? AND started_at > 0 AND started_at < ?
+					WHERE status = 'closed' AND stopped_at > 0 AND stopped_at >= ? AND started_at > 0 AND started_at <= ?
 			) x
 		) y GROUP BY area, sb, eb`),
 		from, from, from+int64(last)*hourMs, last, from, now, now, from, now)

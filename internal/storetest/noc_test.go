@@ -21,7 +21,7 @@ func TestFindAccounts(t *testing.T) {
 	ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		rows := []access.ImportRow{
-			{Username: "2024001", Name: "张三", Role: access.RoleStudent, Phone: "13800138000", Hash: "h",
+			{Username: "2024001", Name: "张三", Role: access.RoleStudent, Phone: "138 0013-8000", Hash: "h",
 				DocType: "id_card", DocHash: "d1", DocTail: access.DocumentTailHash("11010519491231002X")},
 			{Username: "2024002", Name: "张三丰", Role: access.RoleStudent, Hash: "h", DocType: "id_card", DocHash: "d2",
 				DocFacts: identity.DocumentFacts("2024002", "110105194912310037", "")},

@@ -19,7 +19,9 @@ CREATE TABLE usage_days (
 -- imported before it have NULL and are found by their doc_facts instead.
 ALTER TABLE accounts ADD COLUMN doc_tail TEXT;
 CREATE INDEX accounts_doc_tail ON accounts (doc_tail);
-CREATE INDEX accounts_phone ON accounts (phone);
+-- Phones are kept as the roster wrote them ("138 0013 8000"); the search
+-- compares them without spaces and dashes.
+CREATE INDEX accounts_phone ON accounts ((REPLACE(REPLACE(phone, ' ', ''), '-', '')));
 -- Prefix searches of user names and names (LIKE 'q%'): PostgreSQL needs
 -- pattern operator classes whatever the collation, SQLite's case-insensitive
 -- LIKE an index in NOCASE ("-- sqlite: " lines run on SQLite only).
