@@ -817,29 +817,33 @@ func updatesQueryPG(recs []access.AcctRecord, interims, stops []int, out []acces
 // updatesSQL is the statement of updatesQueryPG. Interim-Updates bring a
 // session the reaper closed as stale back online; a Stop of a session
 // closed for another reason keeps that reason and time. The sessions'
-// previous counters are read with the row locked (pi, ps: the version the
-// update then changes, also when another node changed it a moment before),
-// the counters never go down, and the deltas, summed per account, are
-// upserted in account order.
+// previous counters are read first (pi, ps) without a lock, and the update
+// only changes a row whose counters are still those: when another node
+// changed them in between, PostgreSQL re-checks the row's newest version,
+// the request is left unmatched and takes the per-request path, which
+// reads the counters with the row locked. So no delta is counted twice,
+// and the common case writes no row lock. The counters never go down; the
+// deltas, summed per account, are upserted in account order.
 var updatesSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH
 		vi AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[]) AS v(ord, nas, asid, inb, outb, ip)),
 		vs AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
 			AS v(ord, nas, asid, inb, outb, cause, ip)),
 		pi AS (SELECT vi.ord, s.id, s.input_octets AS oin, s.output_octets AS oout FROM vi JOIN sessions s ON s.nas = vi.nas AND s.acct_session_id = vi.asid
-			WHERE s.status = 'online' OR (s.status = 'closed' AND s.close_reason = 'stale')
-			FOR NO KEY UPDATE OF s),
+			WHERE s.status = 'online' OR (s.status = 'closed' AND s.close_reason = 'stale')),
 		ui AS (UPDATE sessions SET last_update_at = ?, input_octets = GREATEST(pi.oin, vi.inb), output_octets = GREATEST(pi.oout, vi.outb),
 				ip = CASE WHEN vi.ip = '' THEN sessions.ip ELSE vi.ip END, status = 'online', stopped_at = 0, close_reason = ''
 			FROM pi JOIN vi ON vi.ord = pi.ord WHERE sessions.id = pi.id
+				AND sessions.input_octets = pi.oin AND sessions.output_octets = pi.oout
+				AND (sessions.status = 'online' OR (sessions.status = 'closed' AND sessions.close_reason = 'stale'))
 			RETURNING vi.ord, sessions.id, sessions.account_id, GREATEST(vi.inb - pi.oin, 0) AS din, GREATEST(vi.outb - pi.oout, 0) AS dout),
-		ps AS (SELECT vs.ord, s.id, s.input_octets AS oin, s.output_octets AS oout FROM vs JOIN sessions s ON s.nas = vs.nas AND s.acct_session_id = vs.asid
-			FOR NO KEY UPDATE OF s),
+		ps AS (SELECT vs.ord, s.id, s.input_octets AS oin, s.output_octets AS oout FROM vs JOIN sessions s ON s.nas = vs.nas AND s.acct_session_id = vs.asid),
 		us AS (UPDATE sessions SET
 				stopped_at = CASE WHEN sessions.status = 'closed' AND sessions.close_reason NOT IN ('', 'stale') THEN sessions.stopped_at ELSE ? END,
 				close_reason = CASE WHEN sessions.status = 'closed' AND sessions.close_reason NOT IN ('', 'stale') THEN sessions.close_reason ELSE ? END,
 				status = 'closed', last_update_at = ?, input_octets = GREATEST(ps.oin, vs.inb), output_octets = GREATEST(ps.oout, vs.outb),
 				terminate_cause = vs.cause, ip = CASE WHEN vs.ip = '' THEN sessions.ip ELSE vs.ip END
 			FROM ps JOIN vs ON vs.ord = ps.ord WHERE sessions.id = ps.id
+				AND sessions.input_octets = ps.oin AND sessions.output_octets = ps.oout
 			RETURNING vs.ord, sessions.id, sessions.account_id, GREATEST(vs.inb - ps.oin, 0) AS din, GREATEST(vs.outb - ps.oout, 0) AS dout),
 		d AS (SELECT account_id, SUM(din)::bigint AS din, SUM(dout)::bigint AS dout
 			FROM (SELECT account_id, din, dout FROM ui UNION ALL SELECT account_id, din, dout FROM us) x GROUP BY account_id),
