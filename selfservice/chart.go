@@ -29,6 +29,8 @@ type barChart struct {
 	Format func(int64) string
 	// Every prints every Every-th label under the bars (default 1).
 	Every int
+	// Binary puts the axis top on a round number of KiB, MiB, GiB (bytes).
+	Binary bool
 	// Head and TotalHead are the table's first and last column headings.
 	Head, TotalHead string
 }
@@ -89,11 +91,18 @@ func (c barChart) Rows() []chartRow {
 	return rows
 }
 
+// legendEntry is a series' label and the class of its swatch (style.css
+// colours .c0 … .c7 as chartColors: the pages' CSP allows no inline style).
+type legendEntry struct {
+	Label string
+	Class string
+}
+
 // Legend is the series' labels with their colours.
-func (c barChart) Legend() []struct{ Label, Color string } {
-	out := make([]struct{ Label, Color string }, len(c.Series))
+func (c barChart) Legend() []legendEntry {
+	out := make([]legendEntry, len(c.Series))
 	for i, s := range c.Series {
-		out[i].Label, out[i].Color = s.Label, chartColors[i%len(chartColors)]
+		out[i] = legendEntry{Label: s.Label, Class: fmt.Sprintf("c%d", i%len(chartColors))}
 	}
 	return out
 }
@@ -114,13 +123,20 @@ func niceMax(m int64) int64 {
 
 // SVG draws the chart.
 func (c barChart) SVG() template.HTML {
-	const w, h, left, right, top, bottom = 640.0, 220.0, 64.0, 8.0, 10.0, 26.0
+	const w, h, left, right, top, bottom = 480.0, 200.0, 60.0, 6.0, 10.0, 26.0
 	esc := template.HTMLEscapeString
 	var peak int64
 	for i := range c.Labels {
 		peak = max(peak, c.Total(i))
 	}
 	top0 := niceMax(peak)
+	if c.Binary {
+		unit := int64(1)
+		for peak/unit >= 1024 && unit < 1<<40 {
+			unit <<= 10
+		}
+		top0 = niceMax((peak+unit-1)/unit) * unit
+	}
 	plotW, plotH := w-left-right, h-top-bottom
 	n := max(1, len(c.Labels))
 	slot := plotW / float64(n)
@@ -136,7 +152,7 @@ func (c barChart) SVG() template.HTML {
 	}
 	for _, v := range ticks {
 		fmt.Fprintf(&b, `<line x1="%g" x2="%g" y1="%.1f" y2="%.1f" stroke="#d0d7de"/>`, left, w-right, y(v), y(v))
-		fmt.Fprintf(&b, `<text x="%g" y="%.1f" text-anchor="end" font-size="11" fill="#333">%s</text>`, left-4, y(v)+4, esc(c.format(v)))
+		fmt.Fprintf(&b, `<text x="%g" y="%.1f" text-anchor="end" font-size="12" fill="#333">%s</text>`, left-4, y(v)+4, esc(c.format(v)))
 	}
 	every := max(1, c.Every)
 	for i, l := range c.Labels {
@@ -152,7 +168,7 @@ func (c barChart) SVG() template.HTML {
 			base += v
 		}
 		if i%every == 0 {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%g" text-anchor="middle" font-size="11" fill="#333">%s</text>`, x+bar/2, h-8, esc(l))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%g" text-anchor="middle" font-size="12" fill="#333">%s</text>`, x+bar/2, h-8, esc(l))
 		}
 	}
 	b.WriteString(`</svg>`)

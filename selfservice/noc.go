@@ -341,7 +341,7 @@ func (s *Service) traffic(ctx context.Context, l *i18n.Printer, acc access.Accou
 		tr.Upload += u.InputOctets
 	}
 	tr.Chart = barChart{ID: "chart-traffic", Title: l.T("selfservice.traffic.chart", tr.From, tr.To), Labels: labels,
-		Series: []chartSeries{down, up}, Format: access.FormatBytes, Every: max(1, len(labels)/6),
+		Series: []chartSeries{down, up}, Format: access.FormatBytes, Binary: true, Every: max(1, len(labels)/6),
 		Head: l.T("selfservice.chart.day"), TotalHead: l.T("selfservice.chart.total")}
 	tr.Chart.Desc = l.T("selfservice.traffic.desc", access.FormatBytes(tr.Download), access.FormatBytes(tr.Upload)) + " " + peakText(l, tr.Chart)
 	return tr, nil
