@@ -112,6 +112,21 @@ func (s *Service) adminSearch(w http.ResponseWriter, r *http.Request, q *request
 	if err != nil {
 		return err
 	}
+	kind, result := "text", "none"
+	switch {
+	case fq.IP != "":
+		kind = "address"
+	case fq.MAC != "":
+		kind = "mac"
+	case fq.DocTail != "":
+		kind = "document"
+	case fq.Phone != "":
+		kind = "phone"
+	}
+	if len(found) > 0 {
+		result = "found"
+	}
+	s.metrics.searches.WithLabelValues(kind, result).Inc()
 	if len(found) == 1 && found[0].Match == access.FoundAccount {
 		http.Redirect(w, r, "/admin/users/"+url.PathEscape(found[0].Account.Username), http.StatusSeeOther)
 		return nil
@@ -301,7 +316,8 @@ func peakText(l *i18n.Printer, c barChart) string {
 // the last 30 days without one), from usage_days: download is what the
 // BAS sent to the student (Acct-Output-Octets), upload what it received.
 type traffic struct {
-	From, To         string // campus days
+	From, To         string   // campus days
+	Days             []string // every day From…To, as the chart's bars
 	Chart            barChart
 	Download, Upload int64
 }
@@ -335,6 +351,7 @@ func (s *Service) traffic(ctx context.Context, l *i18n.Printer, acc access.Accou
 	for d := start; !d.After(today); d = d.AddDate(0, 0, 1) {
 		u := byDay[d.Format(time.DateOnly)]
 		labels = append(labels, d.Format("01-02"))
+		tr.Days = append(tr.Days, d.Format(time.DateOnly))
 		down.Values = append(down.Values, u.OutputOctets)
 		up.Values = append(up.Values, u.InputOctets)
 		tr.Download += u.OutputOctets

@@ -176,6 +176,26 @@ func TestFindAnyone(t *testing.T) {
 			if r := noc.get("/admin?q=" + url.QueryEscape("10.12.9.9\x07")); r.status != http.StatusBadRequest {
 				t.Errorf("a control character: %d", r.status)
 			}
+			fams, err := e.reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts := map[string]float64{}
+			for _, f := range fams {
+				if f.GetName() != "campusnet_selfservice_noc_searches_total" {
+					continue
+				}
+				for _, m := range f.GetMetric() {
+					k := ""
+					for _, l := range m.GetLabel() {
+						k += l.GetValue() + "/"
+					}
+					counts[k] = m.GetCounter().GetValue()
+				}
+			}
+			if counts["address/found/"] != 2 || counts["address/none/"] != 1 || counts["document/found/"] != 1 {
+				t.Errorf("search metrics: %v", counts)
+			}
 		})
 	}
 }
@@ -217,6 +237,22 @@ func TestOverviewTraffic(t *testing.T) {
 			}
 			if !strings.Contains(r.body, "合计下载 8.0 MiB，上传 2.0 MiB") {
 				t.Errorf("totals missing: %s", r.body)
+			}
+			app := e.client()
+			app.apiLogin("student1", "student1-pass")
+			var usage struct {
+				From, To      string
+				DownloadBytes int64 `json:"download_bytes"`
+				Days          []struct {
+					Day           string
+					DownloadBytes int64 `json:"download_bytes"`
+					UploadBytes   int64 `json:"upload_bytes"`
+				}
+			}
+			mustJSON(t, app.api(http.MethodGet, "/api/v1/usage", nil), &usage)
+			last := usage.Days[len(usage.Days)-1]
+			if usage.To != "2026-03-02" || usage.DownloadBytes != 8<<20 || last.Day != "2026-03-02" || last.DownloadBytes != 5<<20 || last.UploadBytes != 1<<20 {
+				t.Errorf("GET /api/v1/usage: %+v", usage)
 			}
 			_ = s1
 		})
