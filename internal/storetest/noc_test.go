@@ -121,7 +121,7 @@ func TestNOCHomeCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []access.OnlineCount{{"dorm", "bras-1", 1}, {"dorm", "bras-2", 1}}; !slices.Equal(online, want) {
+		if want := []access.OnlineCount{{Area: "dorm", NAS: "bras-1", Online: 1}, {Area: "dorm", NAS: "bras-2", Online: 1}}; !slices.Equal(online, want) {
 			t.Errorf("online now: %v, want %v", online, want)
 		}
 		per, err := s.OnlinePerHour(ctx, ms(0), access.Millis(now), 4)
@@ -165,7 +165,7 @@ func TestNOCHomeCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []access.AuthCount{{"accept", "OK", 1}, {"reject", string(access.ReasonArrears), 1}}; !slices.Equal(last, want) {
+		if want := []access.AuthCount{{Result: "accept", Reason: "OK", N: 1}, {Result: "reject", Reason: string(access.ReasonArrears), N: 1}}; !slices.Equal(last, want) {
 			t.Errorf("last hour: %v, want %v", last, want)
 		}
 	})
