@@ -33,7 +33,9 @@ func TestAccounting(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := e.sessions(a, true)[0]
-			if s.Status != access.SessionOnline || s.AcctSessionID != res.AcctSessionID || s.IP != "10.0.6.1" || s.StartedAt == 0 {
+			// NAS-Port-Id of the Start says where on the BAS the student is.
+			if s.Status != access.SessionOnline || s.AcctSessionID != res.AcctSessionID || s.IP != "10.0.6.1" || s.StartedAt == 0 ||
+				s.NASPort != "slot=0;subslot=0;port=7;vlanid=1538" {
 				t.Fatalf("after Start: %+v", s)
 			}
 			if c, err := e.st.ActiveCycle(ctx, a.ID, "dorm"); err != nil || c.Fee != 2000 {
@@ -74,12 +76,13 @@ func TestAccounting(t *testing.T) {
 
 			// A Start with no reservation (another node decided, or this one
 			// restarted) still records the session.
-			orphan := bas.Session{AcctSessionID: "ORPHAN-1", UserName: a.Username, MAC: "02:00:00:00:60:09", UserIP: addr("10.0.6.9")}
+			// Its NAS-Port-Id has a control character: not recorded.
+			orphan := bas.Session{AcctSessionID: "ORPHAN-1", UserName: a.Username, MAC: "02:00:00:00:60:09", UserIP: addr("10.0.6.9"), NASPortID: "port\x1b[2J"}
 			if err := dorm.Account(ctx, rfc2866.AcctStatusType_Value_Start, orphan); err != nil {
 				t.Fatal(err)
 			}
 			live = e.sessions(a, true)
-			if len(live) != 1 || live[0].AcctSessionID != "ORPHAN-1" || live[0].Status != access.SessionOnline {
+			if len(live) != 1 || live[0].AcctSessionID != "ORPHAN-1" || live[0].Status != access.SessionOnline || live[0].NASPort != "" {
 				t.Fatalf("Start without reservation: %+v", live)
 			}
 			// …also when User-Name is the MAC of a bound device.

@@ -54,7 +54,7 @@ func (env *cli) openBilling(ctx context.Context, disconnect bool) (*billing.Serv
 	}
 	closeAll := func() { st.Close() }
 	bc := billing.Config{Areas: cfg.AccessAreas(), Log: log, PaymentURL: cfg.SelfService.PaymentURL,
-		StaleAfter: access.StaleAfter(cfg.Radius.InterimInterval.Duration)}
+		StaleAfter: access.StaleAfter(cfg.Radius.InterimInterval.Duration), Location: cfg.Server.Location}
 	if disconnect {
 		d := radius.NewDisconnector(radius.DisconnectorConfig{Store: st, NAS: cfg.AccessBASes(),
 			Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: log.With("service", "radius")})

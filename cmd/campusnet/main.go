@@ -85,6 +85,7 @@ func commands() []command {
 		devicesListCommand(),
 		devicesImportCommand(),
 		sessionsCommand(),
+		traceCommand(),
 		kickCommand(),
 		nasListCommand(),
 	}

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,15 +21,19 @@ import (
 )
 
 func sessionsCommand() command {
-	var user, nas string
+	var user, nas, ip, mac, from, to string
 	var online bool
 	var limit int
 	return command{
 		name:  "sessions",
-		args:  "[--user USER] [--online]",
-		short: "list sessions (newest first): who, where, MAC, IP, class, status, traffic",
+		args:  "[--user USER] [--nas BAS] [--ip ADDRESS] [--mac MAC] [--from TIME] [--to TIME] [--online]",
+		short: "list sessions (newest first): who, where, MAC, IP, class, status, traffic; TIME as for trace, in [server] timezone",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&user, "user", "", "only this account")
+			fs.StringVar(&ip, "ip", "", "only sessions of this user address")
+			fs.StringVar(&mac, "mac", "", "only sessions of this MAC (any notation)")
+			fs.StringVar(&from, "from", "", "only sessions live at or after this time")
+			fs.StringVar(&to, "to", "", "only sessions live at or before this time")
 			fs.StringVar(&nas, "nas", "", "only this BAS")
 			fs.BoolVar(&online, "online", false, "only reserved and online sessions")
 			fs.IntVar(&limit, "limit", 100, "at most this many")
@@ -36,12 +42,42 @@ func sessionsCommand() command {
 			if len(args) > 0 {
 				return fmt.Errorf("%w: unexpected argument %q", errUsage, args[0])
 			}
+			f := store.SessionFilter{NAS: nas, LiveOnly: online, Limit: limit}
+			if ip != "" {
+				a, err := netip.ParseAddr(strings.TrimSpace(ip))
+				if err != nil {
+					return fmt.Errorf("%w: --ip %q is not an address", errUsage, ip)
+				}
+				f.IP = a.Unmap().String()
+			}
+			if mac != "" {
+				m, err := access.NormalizeMAC(mac)
+				if err != nil {
+					return fmt.Errorf("%w: --mac: %v", errUsage, err)
+				}
+				f.MAC = m
+			}
 			st, err := env.storeOnly(ctx)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			f := store.SessionFilter{NAS: nas, LiveOnly: online, Limit: limit}
+			for _, t := range []struct {
+				flag, s string
+				v       *time.Time
+			}{{"--from", from, &f.From}, {"--to", to, &f.To}} {
+				if t.s == "" {
+					continue
+				}
+				v, err := access.ParseOperatorTime(t.s, env.zone(), st.Now())
+				if err != nil {
+					return fmt.Errorf("%s: %w", t.flag, err)
+				}
+				*t.v = v
+			}
+			if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
+				return fmt.Errorf("--to %s is before --from %s", to, from)
+			}
 			if user != "" {
 				acc, err := st.AccountByUsername(ctx, user)
 				if err != nil {

@@ -105,6 +105,22 @@ type Session struct {
 	InputOctets   uint64
 	OutputOctets  uint64
 	Interim       time.Duration
+	// NASPortID is the NAS-Port-Id of its accounting ("" = one made up from
+	// the user address, as a Huawei BAS writes a subscriber's VLAN).
+	NASPortID string
+}
+
+// nasPort is the session's NAS-Port-Id and NAS-Port.
+func (s Session) nasPort() (string, uint32) {
+	if s.NASPortID != "" {
+		return s.NASPortID, 0
+	}
+	if !s.UserIP.IsValid() || !s.UserIP.Unmap().Is4() {
+		return "", 0
+	}
+	b := s.UserIP.Unmap().As4()
+	vlan := (int(b[2])*256+int(b[3]))%4094 + 1
+	return fmt.Sprintf("slot=0;subslot=0;port=%d;vlanid=%d", int(b[2])%48+1, vlan), uint32(vlan)
 }
 
 // BAS is a simulated BAS. It is safe for concurrent use.
@@ -440,6 +456,12 @@ func (b *BAS) AccountingRequest(status rfc2866.AcctStatusType, s Session, cause 
 	}
 	if len(s.Class) > 0 {
 		_ = rfc2865.Class_Add(p, s.Class)
+	}
+	if id, n := s.nasPort(); id != "" {
+		_ = rfc2869.NASPortID_AddString(p, id)
+		if n != 0 {
+			_ = rfc2865.NASPort_Add(p, rfc2865.NASPort(n))
+		}
 	}
 	if status != rfc2866.AcctStatusType_Value_Start {
 		_ = rfc2866.AcctInputOctets_Add(p, rfc2866.AcctInputOctets(uint32(s.InputOctets)))
