@@ -31,8 +31,8 @@ func nocFixture(t *testing.T, e *env) (s1, s2 access.Account) {
 	// student2 was online from 07:10 to 08:20.
 	id := storetest.AddOnlineSession(t, e.st, storetest.OnlineSession{Account: s2, NAS: "dorm-bras-1", Area: "dorm",
 		MAC: "5e:00:00:00:00:02", IP: "10.12.9.10", At: testStart.Add(-170 * time.Minute)})
-	if _, err := e.st.DB().Exec(e.st.Rebind(`UPDATE sessions SET status = 'closed', stopped_at = ?, close_reason = 'stop' WHERE id = ?`),
-		access.Millis(testStart.Add(-100*time.Minute)), id); err != nil {
+	if _, err := e.st.DB().Exec(e.st.Rebind(`UPDATE sessions SET status = 'closed', stopped_at = ?, last_update_at = ?, close_reason = 'stop' WHERE id = ?`),
+		access.Millis(testStart.Add(-100*time.Minute)), access.Millis(testStart.Add(-100*time.Minute)), id); err != nil {
 		t.Fatal(err)
 	}
 	e.refusal(s2, "5e:00:00:00:00:02", access.ReasonArrears, "账户欠费")

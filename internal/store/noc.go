@@ -9,7 +9,7 @@ import (
 
 // The NOC home's figures. Each query is bounded by an index: live sessions
 // by sessions_online_seen, the authentication log by auth_log_at, closed
-// sessions by sessions_closed_stop (migration 00109), so they stay fast
+// sessions by sessions_closed_seen (migration 00109), so they stay fast
 // however long the history is.
 
 // OnlineNow counts the online sessions by area and BAS.
@@ -54,7 +54,8 @@ func (s *Store) RefusalsPerHour(ctx context.Context, from int64, hours int) ([]a
 // OnlinePerHour counts, for each hour of hours from from (unix ms) on and
 // each area, the sessions that were online at some time in that hour: begun
 // before its end and not ended before its start. An online session lasts
-// until now; a closed one until it stopped. The database returns a
+// until now; a closed one until its Stop, else its last Interim-Update
+// (last_update_at, as in TraceSessions). The database returns a
 // session's first and last hour in the window, grouped; the hours between
 // are filled in here, so what is read is at most areas × hours² / 2 rows.
 func (s *Store) OnlinePerHour(ctx context.Context, from, now int64, hours int) ([]access.HourCount, error) {
@@ -73,8 +74,8 @@ func (s *Store) OnlinePerHour(ctx context.Context, from, now int64, hours int) (
 				SELECT area, started_at, CAST(? AS BIGINT) AS e FROM sessions
 					WHERE status = 'online' AND last_update_at >= 0 AND started_at > 0 AND started_at <= ?
 				UNION ALL
-				SELECT area, started_at, stopped_at AS e FROM sessions
-					WHERE status = 'closed' AND stopped_at > 0 AND stopped_at >= ? AND started_at > 0 AND started_at <= ?
+				SELECT area, started_at, last_update_at AS e FROM sessions
+					WHERE status = 'closed' AND started_at > 0 AND last_update_at >= ? AND started_at <= ?
 			) x
 		) y GROUP BY area, sb, eb`),
 		from, from, from+int64(last)*hourMs, last, from, now, now, from, now)

@@ -33,12 +33,14 @@ CREATE INDEX accounts_phone ON accounts ((REPLACE(REPLACE(phone, ' ', ''), '-', 
 CREATE INDEX devices_mac ON devices (mac);
 
 -- The NOC home: the last hour's and 24 hours' authentications by time, and
--- the sessions that ended in the last 24 hours.
+-- the sessions that ended in the last 24 hours (a closed session lasted
+-- until its Stop, else its last Interim-Update: last_update_at, as for the
+-- trace). An Interim-Update of an online session writes no entry here.
 CREATE INDEX IF NOT EXISTS auth_log_at ON auth_log (at);
-CREATE INDEX sessions_closed_stop ON sessions (stopped_at) WHERE status = 'closed' AND stopped_at > 0;
+CREATE INDEX sessions_closed_seen ON sessions (last_update_at) WHERE status = 'closed' AND started_at > 0;
 
 -- +goose Down
-DROP INDEX sessions_closed_stop;
+DROP INDEX sessions_closed_seen;
 DROP INDEX auth_log_at;
 DROP INDEX devices_mac;
 -- sqlite: DROP INDEX accounts_name_nocase;
