@@ -19,29 +19,6 @@ import (
 // with a reason: kicks and unbinds are audited by the Disconnector and
 // UnbindDevice, money changes by billing.
 
-func (s *Service) adminSearch(w http.ResponseWriter, r *http.Request, q *request) error {
-	term, err := outsideText(r.URL.Query().Get("q"), maxSearchLen)
-	if err != nil {
-		return badField("selfservice.input.field.search")
-	}
-	var found []access.Account
-	if term != "" {
-		var err error
-		if found, err = s.st.SearchAccounts(r.Context(), term, 50); err != nil {
-			return err
-		}
-		if len(found) == 1 && strings.EqualFold(found[0].Username, term) {
-			http.Redirect(w, r, "/admin/users/"+url.PathEscape(found[0].Username), http.StatusSeeOther)
-			return nil
-		}
-	}
-	s.render(w, r, http.StatusOK, "admin_search", q, "selfservice.title.find_user", struct {
-		Query string
-		Found []access.Account
-	}{term, found})
-	return nil
-}
-
 // adminUserData is the operator's view of one account.
 type adminUserData struct {
 	Account   access.Account

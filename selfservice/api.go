@@ -7,6 +7,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/campusnet/campusnet/internal/access"
+	"github.com/campusnet/campusnet/internal/i18n"
 )
 
 // The JSON API for the campus app: the same session cookie and rules as the
@@ -293,6 +294,36 @@ func (s *Service) apiLedger(w http.ResponseWriter, r *http.Request, q *request) 
 	for _, e := range entries {
 		out.Entries = append(out.Entries, apiLedger{ID: e.ID, Kind: e.Kind, AmountFen: int64(e.Amount),
 			BalanceAfterFen: int64(e.BalanceAfter), Reference: e.Reference, Reason: e.Reason, CreatedAt: s.iso(e.CreatedAt)})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// apiUsage is the traffic per day of the overview's chart: the current
+// cycle, or the last 30 days without one.
+func (s *Service) apiUsage(w http.ResponseWriter, r *http.Request, q *request) error {
+	ov, err := s.overview(r.Context(), q.acc)
+	if err != nil {
+		return err
+	}
+	tr, err := s.traffic(r.Context(), i18n.For(i18n.Chinese), q.acc, ov)
+	if err != nil {
+		return err
+	}
+	type day struct {
+		Day           string `json:"day"`
+		DownloadBytes int64  `json:"download_bytes"`
+		UploadBytes   int64  `json:"upload_bytes"`
+	}
+	out := struct {
+		From          string `json:"from"`
+		To            string `json:"to"`
+		DownloadBytes int64  `json:"download_bytes"`
+		UploadBytes   int64  `json:"upload_bytes"`
+		Days          []day  `json:"days"`
+	}{tr.From, tr.To, tr.Download, tr.Upload, []day{}}
+	for i, d := range tr.Days {
+		out.Days = append(out.Days, day{Day: d, DownloadBytes: tr.Chart.Series[0].Values[i], UploadBytes: tr.Chart.Series[1].Values[i]})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

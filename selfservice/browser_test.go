@@ -15,6 +15,7 @@ import (
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/browsertest"
+	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 )
 
@@ -146,4 +147,99 @@ func TestBrowserUnbindOnPhone(t *testing.T) {
 	if body := text(); !strings.Contains(body, "Known devices") {
 		t.Fatalf("the switch was not kept: %s", body)
 	}
+}
+
+// TestBrowserNOCHomeAndTraffic: in Chromium, an operator's login lands on
+// the NOC home, whose SVG charts are drawn (bars with a size) beside their
+// tables, on a phone screen too; a student's overview draws the traffic
+// per day. The pages have no script: the charts are the server's SVG.
+func TestBrowserNOCHomeAndTraffic(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite")
+	s1, _ := nocFixture(t, e)
+	aaa := store.NewAAA(e.st)
+	defer aaa.Close()
+	for _, r := range []access.AcctRecord{
+		{Kind: access.AcctInterim, NAS: "dorm-bras-1", AcctSessionID: "acct-5e:00:00:00:00:01", InputOctets: 40 << 20, OutputOctets: 300 << 20},
+	} {
+		if res, err := aaa.RecordAccounting(context.Background(), []access.AcctRecord{r}); err != nil || res[0].AccountID != s1.ID {
+			t.Fatalf("interim: %+v %v", res, err)
+		}
+	}
+
+	browser := browsertest.New(t)
+	shots := browsertest.ScreenshotDir(t, screenshotDir)
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
+	defer cancel()
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	eval := func(js string) float64 {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return v
+	}
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login := func(user, pass, wait string) {
+		t.Helper()
+		step("log in "+user,
+			chromedp.Navigate(e.srv.URL+"/login"),
+			chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
+			chromedp.SendKeys(chromedp.CSS(`input[name=username]`), user),
+			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), pass),
+			chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(wait)),
+		)
+	}
+	step("tablet", browsertest.AcceptLanguage(""), chromedp.Emulate(device.IPadPro11landscape))
+	login("admin", "admin-pass", `svg#chart-online`)
+	if path := eval(`location.pathname === "/admin" ? 1 : 0`); path != 1 {
+		t.Fatal("the operator did not land on /admin")
+	}
+	for _, id := range []string{"chart-online", "chart-refused"} {
+		if w := eval(`document.getElementById("` + id + `").getBoundingClientRect().width`); w < 300 {
+			t.Errorf("%s is %g px wide", id, w)
+		}
+		if n := eval(`[...document.querySelectorAll("#` + id + ` rect")].filter(r => r.getBoundingClientRect().height > 10).length`); n < 2 {
+			t.Errorf("%s draws %g bars", id, n)
+		}
+		if n := eval(`document.querySelectorAll("#` + id + `-table tbody tr").length`); n != 24 {
+			t.Errorf("%s's table has %g rows", id, n)
+		}
+	}
+	if n := eval(`document.querySelectorAll("#home-node-3").length`); n != 1 {
+		t.Error("the stale node is not on the home page")
+	}
+	shot("7-noc-home")
+	step("phone", chromedp.Emulate(device.IPhone13), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`svg#chart-online`)))
+	if fits := eval(`document.documentElement.scrollWidth <= window.innerWidth ? 1 : 0`); fits != 1 {
+		t.Error("the NOC home is wider than a phone screen")
+	}
+	step("log out", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)))
+	login("student1", "student1-pass", `svg#chart-traffic`)
+	if n := eval(`[...document.querySelectorAll("#chart-traffic rect")].filter(r => r.getBoundingClientRect().height > 2).length`); n != 2 {
+		t.Errorf("the traffic chart draws %g bars, want today's download and upload", n)
+	}
+	if got := eval(`[...document.querySelectorAll("#chart-traffic-table tbody tr")].filter(r => r.innerText.includes("300.0 MiB")).length`); got != 1 {
+		t.Error("the traffic table has no row with today's 300.0 MiB")
+	}
+	if fits := eval(`document.documentElement.scrollWidth <= window.innerWidth ? 1 : 0`); fits != 1 {
+		t.Error("the overview with its chart is wider than a phone screen")
+	}
+	shot("8-traffic")
 }

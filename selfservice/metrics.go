@@ -12,6 +12,7 @@ type metrics struct {
 	logins      *prometheus.CounterVec
 	disconnects *prometheus.CounterVec
 	devices     *prometheus.CounterVec
+	searches    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -40,8 +41,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "campusnet_selfservice_device_changes_total",
 			Help: "MAC bindings changed from self-service by action (bind, unbind).",
 		}, []string{"action"}),
+		searches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "campusnet_selfservice_noc_searches_total",
+			Help: "NOC searches by what the text was read as (address, mac, phone, document, text) and whether anyone was found (found, none).",
+		}, []string{"kind", "result"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.logins, m.disconnects, m.devices} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.logins, m.disconnects, m.devices, m.searches} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("selfservice: metrics: %w", err)
 		}

@@ -148,6 +148,11 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request, q *request
 		return nil
 	}
 	s.startSession(w, r, acc)
+	if next == "/" && s.isAdmin(acc.Username) {
+		// An operator lands on the NOC home, not on their own overview
+		// (the nav still has it).
+		next = "/admin"
+	}
 	if s.mustChange(acc) {
 		next = "/password"
 	}
@@ -244,7 +249,14 @@ func (s *Service) overviewPage(w http.ResponseWriter, r *http.Request, q *reques
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "overview", q, "selfservice.overview.title", ov)
+	tr, err := s.traffic(r.Context(), i18n.For(i18n.Negotiate(r)), q.acc, ov)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "overview", q, "selfservice.overview.title", struct {
+		overview
+		Traffic traffic
+	}{ov, tr})
 	return nil
 }
 

@@ -141,6 +141,7 @@ func (s *Service) funcs() template.FuncMap {
 			return string(st)
 		},
 		"area":       s.areaName,
+		"match":      matchMessage,
 		"one":        one,
 		"live":       live,
 		"paymentURL": func() string { return s.cfg.PaymentURL },

@@ -66,6 +66,7 @@ func (s *Service) routes() http.Handler {
 	handle("/api/v1/ledger", "api_ledger", s.api(0, s.apiLedger), http.MethodGet)
 	handle("/api/v1/refusals", "api_refusals", s.api(0, s.apiRefusals), http.MethodGet)
 	handle("/api/v1/admin/trace", "api_trace", s.api(adminOnly, s.apiTrace), http.MethodPost)
+	handle("/api/v1/usage", "api_usage", s.api(0, s.apiUsage), http.MethodGet)
 
 	// The payment platform's webhook: signed by the platform (billing
 	// checks the HMAC), so no session and no CSRF token.

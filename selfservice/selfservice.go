@@ -81,7 +81,13 @@ type Store interface {
 	AccountByUsername(ctx context.Context, username string) (access.Account, error)
 	AccountByID(ctx context.Context, id int64) (access.Account, error)
 	EnsureAccount(ctx context.Context, a access.Account) (access.Account, bool, error)
-	SearchAccounts(ctx context.Context, q string, limit int) ([]access.Account, error)
+	// The NOC's find anyone and home page, and a student's traffic.
+	FindAccounts(ctx context.Context, q access.FindQuery, limit int) ([]access.Found, error)
+	OnlineNow(ctx context.Context) ([]access.OnlineCount, error)
+	AuthSince(ctx context.Context, since int64) ([]access.AuthCount, error)
+	OnlinePerHour(ctx context.Context, from, now int64, hours int) ([]access.HourCount, error)
+	RefusalsPerHour(ctx context.Context, from int64, hours int) ([]access.HourCount, error)
+	UsageDays(ctx context.Context, accountID int64, from, to string) ([]access.UsageDay, error)
 
 	CyclesByAccount(ctx context.Context, accountID int64, limit int) ([]access.Cycle, error)
 	LedgerByAccount(ctx context.Context, accountID int64, limit int) ([]access.LedgerEntry, error)

@@ -27,7 +27,7 @@ func (env *cli) loadConfig() (*config.Config, error) {
 // openStore loads the configuration and opens its database; with migrate it
 // applies pending migrations first.
 func (env *cli) openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bool) (*store.Store, error) {
-	st, err := store.Open(ctx, cfg.Server.Database, store.WithLogger(log))
+	st, err := store.Open(ctx, cfg.Server.Database, store.WithLogger(log), store.WithLocation(cfg.Server.Location))
 	if err != nil {
 		return nil, err
 	}

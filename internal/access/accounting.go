@@ -80,3 +80,11 @@ const (
 // closes such sessions, billing leaves them to it, and the device limits
 // and status pages do not count them.
 func StaleAfter(interim time.Duration) time.Duration { return interim * 5 / 2 }
+
+// UsageDay is an account's traffic on one campus-local day ("2026-12-02"),
+// summed from its accounting (internal/store, usage_days).
+type UsageDay struct {
+	Day          string `db:"day" json:"day"`
+	InputOctets  int64  `db:"input_octets" json:"input_octets"`
+	OutputOctets int64  `db:"output_octets" json:"output_octets"`
+}

@@ -19,4 +19,7 @@ type ImportRow struct {
 	// DocFacts what the password rules need of it; all three are only
 	// stored on a new account.
 	DocType, DocHash, DocFacts string
+	// DocTail is DocumentTailHash of the number (the NOC search); stored on
+	// a new account only.
+	DocTail string
 }

@@ -183,3 +183,11 @@ func containsHashed(pw, user, kind string, n int, facts string) bool {
 	}
 	return false
 }
+
+// FactsHaveTail reports whether facts (DocumentFacts of user) record a
+// document number whose last six characters are tail: the NOC search's
+// way to find people imported before accounts.doc_tail was kept.
+func FactsHaveTail(user, facts, tail string) bool {
+	tail = strings.ToUpper(strings.TrimSpace(tail))
+	return len(tail) == 6 && containsHashed(tail, user, "t6", 6, facts)
+}

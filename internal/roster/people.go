@@ -182,7 +182,7 @@ func (r Person) Row(trailingX string, params identity.Params) (access.ImportRow,
 		return access.ImportRow{}, err
 	}
 	return access.ImportRow{Username: r.User, Name: r.Name, Role: r.Role, Phone: r.Phone, Hash: h,
-		DocType: string(r.Doc), DocHash: DocumentHash(r.Doc, r.IDCard),
+		DocType: string(r.Doc), DocHash: DocumentHash(r.Doc, r.IDCard), DocTail: access.DocumentTailHash(r.IDCard),
 		DocFacts: identity.DocumentFacts(r.User, r.IDCard, BirthDate(r.Doc, r.IDCard))}, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -43,21 +42,6 @@ func (s *Store) LockAccount(ctx context.Context, tx *sqlx.Tx, id int64) (access.
 		return a, notFound(err, fmt.Sprintf("account #%d", id))
 	}
 	return a, nil
-}
-
-// SearchAccounts finds accounts whose user name or name contains q.
-func (s *Store) SearchAccounts(ctx context.Context, q string, limit int) ([]access.Account, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 50
-	}
-	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
-	var out []access.Account
-	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+accountCols+` FROM accounts
-		WHERE username LIKE ? ESCAPE '\' OR name LIKE ? ESCAPE '\' ORDER BY username LIMIT ?`), like, like, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: search accounts: %w", err)
-	}
-	return out, nil
 }
 
 // SetPasswordHash replaces an account's password hash and must-change flag.
@@ -177,9 +161,9 @@ func (s *Store) AddAccount(ctx context.Context, actor, reason string, r access.I
 			return fmt.Errorf("the document number already belongs to account %s: %w", owners[0], access.ErrConflict)
 		}
 		now := access.Millis(s.now())
-		_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO accounts (username, name, role, phone, password_hash, must_change, doc_type, doc_hash, doc_facts, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?, ?)`),
-			r.Username, r.Name, r.Role, r.Phone, r.Hash, r.DocType, r.DocHash, r.DocFacts, now, now)
+		_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO accounts (username, name, role, phone, password_hash, must_change, doc_type, doc_hash, doc_facts, doc_tail, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?, ?, ?)`),
+			r.Username, r.Name, r.Role, r.Phone, r.Hash, r.DocType, r.DocHash, r.DocFacts, nullable(r.DocTail), now, now)
 		if err != nil {
 			return fmt.Errorf("store: add account %s: %w", r.Username, err)
 		}
@@ -195,8 +179,8 @@ func (s *Store) ImportAccounts(ctx context.Context, batch []access.ImportRow) (I
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		res = ImportResult{}
 		now := access.Millis(s.now())
-		q := tx.Rebind(`INSERT INTO accounts (username, name, role, phone, password_hash, must_change, doc_type, doc_hash, doc_facts, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?, ?)
+		q := tx.Rebind(`INSERT INTO accounts (username, name, role, phone, password_hash, must_change, doc_type, doc_hash, doc_facts, doc_tail, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (username) DO UPDATE SET name = excluded.name, role = excluded.role, phone = excluded.phone, updated_at = excluded.updated_at
 			WHERE accounts.name <> excluded.name OR accounts.role <> excluded.role OR accounts.phone <> excluded.phone`)
 		stmt, err := tx.PreparexContext(ctx, q)
@@ -212,7 +196,7 @@ func (s *Store) ImportAccounts(ctx context.Context, batch []access.ImportRow) (I
 			if r.DocHash != "" {
 				docHash = r.DocHash
 			}
-			out, err := stmt.ExecContext(ctx, r.Username, r.Name, r.Role, r.Phone, r.Hash, r.DocType, docHash, r.DocFacts, now, now)
+			out, err := stmt.ExecContext(ctx, r.Username, r.Name, r.Role, r.Phone, r.Hash, r.DocType, docHash, r.DocFacts, nullable(r.DocTail), now, now)
 			if err != nil {
 				return fmt.Errorf("store: import %s: %w", r.Username, err)
 			}

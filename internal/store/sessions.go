@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -542,13 +543,25 @@ func (a *AAA) insertOnline(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecor
 func (a *AAA) acctInterim(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord, nowMs int64) (access.AcctResult, error) {
 	// An Interim-Update proves the session alive: one the reaper closed
 	// as stale comes back online.
+	// The counters never go down (a late, out-of-order Interim keeps the
+	// newer ones) and what they grew by is the day's usage (usage.go).
 	var row startedRow
-	err := a.get(ctx, tx, &row, `UPDATE sessions SET last_update_at = ?, input_octets = ?, output_octets = ?,
+	prev, err := a.prevCounters(ctx, tx, r)
+	if err != nil {
+		return access.AcctResult{}, fmt.Errorf("store: interim-update: %w", err)
+	}
+	err = a.get(ctx, tx, &row, `UPDATE sessions SET last_update_at = ?,
+			input_octets = CASE WHEN input_octets > ? THEN input_octets ELSE ? END,
+			output_octets = CASE WHEN output_octets > ? THEN output_octets ELSE ? END,
 			ip = CASE WHEN ? = '' THEN ip ELSE ? END, status = 'online', stopped_at = 0, close_reason = ''
 		WHERE nas = ? AND acct_session_id = ? AND (status = 'online' OR (status = 'closed' AND close_reason = ?))
 		RETURNING id, account_id, 0 AS closed`,
-		nowMs, r.InputOctets, r.OutputOctets, r.IP, r.IP, r.NAS, r.AcctSessionID, access.CloseStale)
+		nowMs, r.InputOctets, r.InputOctets, r.OutputOctets, r.OutputOctets, r.IP, r.IP, r.NAS, r.AcctSessionID, access.CloseStale)
 	if err == nil {
+		in, out := delta(r.InputOctets, r.OutputOctets, prev)
+		if err := a.addUsage(ctx, tx, row.AccountID, nowMs, in, out); err != nil {
+			return access.AcctResult{}, err
+		}
 		return access.AcctResult{Outcome: access.AcctUpdated, SessionID: row.ID, AccountID: row.AccountID}, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
@@ -570,20 +583,45 @@ func (a *AAA) acctInterim(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord
 		r.InputOctets, r.OutputOctets, res.SessionID); err != nil {
 		return access.AcctResult{}, fmt.Errorf("store: interim-update: %w", err)
 	}
+	if err := a.addUsage(ctx, tx, res.AccountID, nowMs, max(0, r.InputOctets), max(0, r.OutputOctets)); err != nil {
+		return access.AcctResult{}, err
+	}
 	return res, nil
+}
+
+// prevCounters reads, and on PostgreSQL locks, the counters of the session
+// r names (zero when there is none).
+func (a *AAA) prevCounters(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord) (counters, error) {
+	var c counters
+	err := a.get(ctx, tx, &c, `SELECT id, input_octets, output_octets FROM sessions WHERE nas = ? AND acct_session_id = ?`+a.forUpdate(),
+		r.NAS, r.AcctSessionID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return counters{}, nil
+	}
+	return c, err
 }
 
 func (a *AAA) acctStop(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord, nowMs int64) (access.AcctResult, error) {
 	var row startedRow
-	err := a.get(ctx, tx, &row, `UPDATE sessions SET
+	prev, err := a.prevCounters(ctx, tx, r)
+	if err != nil {
+		return access.AcctResult{}, fmt.Errorf("store: accounting stop: %w", err)
+	}
+	err = a.get(ctx, tx, &row, `UPDATE sessions SET
 			stopped_at = CASE WHEN status = 'closed' AND close_reason NOT IN ('', 'stale') THEN stopped_at ELSE ? END,
 			close_reason = CASE WHEN status = 'closed' AND close_reason NOT IN ('', 'stale') THEN close_reason ELSE ? END,
-			status = 'closed', last_update_at = ?, input_octets = ?, output_octets = ?, terminate_cause = ?,
+			status = 'closed', last_update_at = ?,
+			input_octets = CASE WHEN input_octets > ? THEN input_octets ELSE ? END,
+			output_octets = CASE WHEN output_octets > ? THEN output_octets ELSE ? END, terminate_cause = ?,
 			ip = CASE WHEN ? = '' THEN ip ELSE ? END
 		WHERE nas = ? AND acct_session_id = ?
 		RETURNING id, account_id, 0 AS closed`,
-		nowMs, access.CloseStop, nowMs, r.InputOctets, r.OutputOctets, r.TerminateCause, r.IP, r.IP, r.NAS, r.AcctSessionID)
+		nowMs, access.CloseStop, nowMs, r.InputOctets, r.InputOctets, r.OutputOctets, r.OutputOctets, r.TerminateCause, r.IP, r.IP, r.NAS, r.AcctSessionID)
 	if err == nil {
+		in, out := delta(r.InputOctets, r.OutputOctets, prev)
+		if err := a.addUsage(ctx, tx, row.AccountID, nowMs, in, out); err != nil {
+			return access.AcctResult{}, err
+		}
 		return access.AcctResult{Outcome: access.AcctStopped, SessionID: row.ID, AccountID: row.AccountID}, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
@@ -597,6 +635,9 @@ func (a *AAA) acctStop(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord, n
 			RETURNING id, account_id, 0 AS closed`,
 			r.AcctSessionID, nowMs, nowMs, nowMs, access.CloseStop, r.InputOctets, r.OutputOctets, r.TerminateCause, r.NASPort, r.Correlation, r.NAS)
 		if err == nil {
+			if err := a.addUsage(ctx, tx, row.AccountID, nowMs, max(0, r.InputOctets), max(0, r.OutputOctets)); err != nil {
+				return access.AcctResult{}, err
+			}
 			return access.AcctResult{Outcome: access.AcctStopped, SessionID: row.ID, AccountID: row.AccountID}, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
@@ -699,11 +740,8 @@ func (a *AAA) acctSegmentPG(ctx context.Context, recs []access.AcctRecord, seg [
 	if len(starts) > 0 {
 		qs = append(qs, startsQueryPG(recs, starts, out, active, nowMs))
 	}
-	if len(interims) > 0 {
-		qs = append(qs, updatesQueryPG(recs, interims, out, nowMs, false, mInterims))
-	}
-	if len(stops) > 0 {
-		qs = append(qs, updatesQueryPG(recs, stops, out, nowMs, true, mStops))
+	if len(interims) > 0 || len(stops) > 0 {
+		qs = append(qs, updatesQueryPG(recs, interims, stops, out, nowMs, a.usageDay(nowMs), mInterims, mStops))
 	}
 	if err := a.runPipelined(ctx, qs, func() {
 		clear(mInterims)
@@ -855,68 +893,95 @@ var startsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (
 		UNION ALL SELECT 0, 0, started.account_id, 'c', 0, c.area FROM started CROSS JOIN LATERAL (
 			SELECT area FROM cycles WHERE cycles.account_id = started.account_id AND cycles.status = 'active' OFFSET 0) c`)
 
-// bulkUpdatePG applies Interim-Updates (stop false) or Stops in one
-// statement and reports which requests named a known session.
-func updatesQueryPG(recs []access.AcctRecord, idx []int, out []access.AcctResult, nowMs int64, stop bool, matched map[int]bool) pgQuery {
-	n := len(idx)
-	ord, in, outb := make([]int64, n), make([]int64, n), make([]int64, n)
-	nas, asid, cause, ip := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for j, i := range idx {
-		r := &recs[i]
-		ord[j], in[j], outb[j] = int64(i), r.InputOctets, r.OutputOctets
-		nas[j], asid[j], cause[j], ip[j] = r.NAS, r.AcctSessionID, r.TerminateCause, r.IP
+// updatesQueryPG applies Interim-Updates and Stops in one statement,
+// with the traffic they add to usage_days (usage.go), and reports which
+// requests named a known session. One statement, so that the usage rows it
+// upserts are locked in one order (account_id) whatever the batch holds: two
+// nodes' batches cannot deadlock on them. No Interim of the batch names a
+// session a Stop of it names (acctSegmentPG).
+func updatesQueryPG(recs []access.AcctRecord, interims, stops []int, out []access.AcctResult, nowMs int64, day string, mInterims, mStops map[int]bool) pgQuery {
+	type cols struct {
+		ord, in, outb        []int64
+		nas, asid, cause, ip []string
 	}
-	q := interimsSQL
-	outcome := access.AcctUpdated
-	args := append([]any{ord, nas, asid, in, outb, cause, ip}, newIPv6Arrays(recs, idx).args()...)
-	if stop {
-		q = stopsSQL
-		outcome = access.AcctStopped
-		args = append(args, nowMs, access.CloseStop, nowMs)
-	} else {
-		args = append(args, nowMs)
+	fill := func(idx []int) cols {
+		var c cols
+		for _, i := range idx {
+			r := &recs[i]
+			c.ord, c.in, c.outb = append(c.ord, int64(i)), append(c.in, r.InputOctets), append(c.outb, r.OutputOctets)
+			c.nas, c.asid, c.cause, c.ip = append(c.nas, r.NAS), append(c.asid, r.AcctSessionID), append(c.cause, r.TerminateCause), append(c.ip, r.IP)
+		}
+		return c
 	}
-	return pgQuery{sql: q, args: args, scan: func(rows pgx.Rows) error {
+	ci, cs := fill(interims), fill(stops)
+	args := append([]any{orEmpty(ci.ord), orEmpty(ci.nas), orEmpty(ci.asid), orEmpty(ci.in), orEmpty(ci.outb), orEmpty(ci.ip)},
+		newIPv6Arrays(recs, interims).args()...)
+	args = append(append(append(args, orEmpty(cs.ord), orEmpty(cs.nas), orEmpty(cs.asid), orEmpty(cs.in), orEmpty(cs.outb), orEmpty(cs.cause), orEmpty(cs.ip)),
+		newIPv6Arrays(recs, stops).args()...), nowMs, nowMs, access.CloseStop, nowMs, day)
+	return pgQuery{sql: updatesSQL, args: args, scan: func(rows pgx.Rows) error {
 		for rows.Next() {
+			var kind string
 			var o, id, acc int64
-			if err := rows.Scan(&o, &id, &acc); err != nil {
-				return fmt.Errorf("store: accounting %s: %w", outcome, err)
+			if err := rows.Scan(&kind, &o, &id, &acc); err != nil {
+				return fmt.Errorf("store: accounting updates: %w", err)
 			}
-			out[o] = access.AcctResult{Outcome: outcome, SessionID: id, AccountID: acc}
-			matched[int(o)] = true
+			if kind == "s" {
+				out[o] = access.AcctResult{Outcome: access.AcctStopped, SessionID: id, AccountID: acc}
+				mStops[int(o)] = true
+			} else {
+				out[o] = access.AcctResult{Outcome: access.AcctUpdated, SessionID: id, AccountID: acc}
+				mInterims[int(o)] = true
+			}
 		}
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("store: accounting %s: %w", outcome, err)
+			return fmt.Errorf("store: accounting updates: %w", err)
 		}
 		return nil
 	}}
 }
 
-// The statements of updatesQueryPG: Interim-Updates (they bring a session
-// the reaper closed as stale back online) and Stops (a session closed for
-// another reason keeps that reason and time).
-var (
-	interimsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[],
-				`+ipv6UnnestTypes+`)
-			AS v(ord, nas, asid, inb, outb, cause, ip, `+ipv6UnnestNames+`))
-		UPDATE sessions SET last_update_at = ?, input_octets = v.inb, output_octets = v.outb,
-			ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END, status = 'online', stopped_at = 0, close_reason = '',
-			`+ipv6SetV+`
-		FROM v WHERE sessions.nas = v.nas AND sessions.acct_session_id = v.asid
-			AND (sessions.status = 'online' OR (sessions.status = 'closed' AND sessions.close_reason = 'stale'))
-		RETURNING v.ord, sessions.id, sessions.account_id`)
-	stopsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[],
-					`+ipv6UnnestTypes+`)
-				AS v(ord, nas, asid, inb, outb, cause, ip, `+ipv6UnnestNames+`))
-			UPDATE sessions SET
+// updatesSQL is the statement of updatesQueryPG. Interim-Updates bring a
+// session the reaper closed as stale back online; a Stop of a session
+// closed for another reason keeps that reason and time. The sessions'
+// previous counters are read first (pi, ps) without a lock, and the update
+// only changes a row whose counters are still those: when another node
+// changed them in between, PostgreSQL re-checks the row's newest version,
+// the request is left unmatched and takes the per-request path, which
+// reads the counters with the row locked. So no delta is counted twice,
+// and the common case writes no row lock. The counters never go down; the
+// deltas, summed per account, are upserted in account order.
+var updatesSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH
+		vi AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[],
+			`+ipv6UnnestTypes+`) AS v(ord, nas, asid, inb, outb, ip, `+ipv6UnnestNames+`)),
+		vs AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[],
+			`+ipv6UnnestTypes+`) AS v(ord, nas, asid, inb, outb, cause, ip, `+ipv6UnnestNames+`)),
+		pi AS (SELECT vi.ord, s.id, s.input_octets AS oin, s.output_octets AS oout FROM vi JOIN sessions s ON s.nas = vi.nas AND s.acct_session_id = vi.asid
+			WHERE s.status = 'online' OR (s.status = 'closed' AND s.close_reason = 'stale')),
+		ui AS (UPDATE sessions SET last_update_at = ?, input_octets = GREATEST(pi.oin, vi.inb), output_octets = GREATEST(pi.oout, vi.outb),
+				ip = CASE WHEN vi.ip = '' THEN sessions.ip ELSE vi.ip END, status = 'online', stopped_at = 0, close_reason = '',
+				`+strings.ReplaceAll(ipv6SetV, "v.", "vi.")+`
+			FROM pi JOIN vi ON vi.ord = pi.ord WHERE sessions.id = pi.id
+				AND sessions.input_octets = pi.oin AND sessions.output_octets = pi.oout
+				AND (sessions.status = 'online' OR (sessions.status = 'closed' AND sessions.close_reason = 'stale'))
+			RETURNING vi.ord, sessions.id, sessions.account_id, GREATEST(vi.inb - pi.oin, 0) AS din, GREATEST(vi.outb - pi.oout, 0) AS dout),
+		ps AS (SELECT vs.ord, s.id, s.input_octets AS oin, s.output_octets AS oout FROM vs JOIN sessions s ON s.nas = vs.nas AND s.acct_session_id = vs.asid),
+		us AS (UPDATE sessions SET
 				stopped_at = CASE WHEN sessions.status = 'closed' AND sessions.close_reason NOT IN ('', 'stale') THEN sessions.stopped_at ELSE ? END,
 				close_reason = CASE WHEN sessions.status = 'closed' AND sessions.close_reason NOT IN ('', 'stale') THEN sessions.close_reason ELSE ? END,
-				status = 'closed', last_update_at = ?, input_octets = v.inb, output_octets = v.outb, terminate_cause = v.cause,
-				ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END,
-				`+ipv6SetV+`
-			FROM v WHERE sessions.nas = v.nas AND sessions.acct_session_id = v.asid
-			RETURNING v.ord, sessions.id, sessions.account_id`)
-)
+				status = 'closed', last_update_at = ?, input_octets = GREATEST(ps.oin, vs.inb), output_octets = GREATEST(ps.oout, vs.outb),
+				terminate_cause = vs.cause, ip = CASE WHEN vs.ip = '' THEN sessions.ip ELSE vs.ip END,
+				`+strings.ReplaceAll(ipv6SetV, "v.", "vs.")+`
+			FROM ps JOIN vs ON vs.ord = ps.ord WHERE sessions.id = ps.id
+				AND sessions.input_octets = ps.oin AND sessions.output_octets = ps.oout
+			RETURNING vs.ord, sessions.id, sessions.account_id, GREATEST(vs.inb - ps.oin, 0) AS din, GREATEST(vs.outb - ps.oout, 0) AS dout),
+		d AS (SELECT account_id, SUM(din)::bigint AS din, SUM(dout)::bigint AS dout
+			FROM (SELECT account_id, din, dout FROM ui UNION ALL SELECT account_id, din, dout FROM us) x GROUP BY account_id),
+		u AS (INSERT INTO usage_days (account_id, day, input_octets, output_octets)
+			SELECT account_id, ?::text, din, dout FROM d WHERE din > 0 OR dout > 0 ORDER BY account_id
+			ON CONFLICT (account_id, day) DO UPDATE SET input_octets = usage_days.input_octets + excluded.input_octets,
+				output_octets = usage_days.output_octets + excluded.output_octets)
+		SELECT 'i', ord, id, account_id FROM ui
+		UNION ALL SELECT 's', ord, id, account_id FROM us`)
 
 // The IPv6 column set of the bulk statements: twelve more arrays in each
 // unnest (no extra round trip), and the SET clause that applies them as

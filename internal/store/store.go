@@ -45,6 +45,7 @@ type Store struct {
 	dsn     string // PostgreSQL's, for the RADIUS hot path's own pool
 	log     *slog.Logger
 	now     func() time.Time
+	loc     *time.Location // the campus time zone: the days of usage_days
 }
 
 // Option configures Open.
@@ -56,12 +57,23 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 // WithClock injects the clock (tests use a fake one; billing and expiry read it).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
+// WithLocation sets the campus time zone ([server] timezone): the days
+// traffic is counted on (usage_days). The default is
+// access.DefaultLocation (Asia/Shanghai).
+func WithLocation(loc *time.Location) Option { return func(s *Store) { s.loc = loc } }
+
+// Location is the campus time zone the store counts days in.
+func (s *Store) Location() *time.Location { return s.loc }
+
 // Open connects to the database named by dsn ("sqlite:PATH" or "postgres://…").
 // It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s := &Store{log: slog.New(slog.DiscardHandler), now: time.Now}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.loc == nil {
+		s.loc = access.DefaultLocation()
 	}
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
@@ -148,9 +160,12 @@ func (s *Store) migrations() (fs.FS, error) {
 			return nil, err
 		}
 		text := strings.ReplaceAll(string(b), "{{ID}}", id)
+		// A line "-- postgres: SQL" is SQL on PostgreSQL, a comment on
+		// SQLite; "-- sqlite: SQL" the other way round.
 		if s.dialect == Postgres {
-			// A line "-- postgres: SQL" is SQL on PostgreSQL, a comment on SQLite.
 			text = strings.ReplaceAll(text, "\n-- postgres: ", "\n")
+		} else {
+			text = strings.ReplaceAll(text, "\n-- sqlite: ", "\n")
 		}
 		out[e.Name()] = &fstest.MapFile{Data: []byte(text)}
 	}
