@@ -56,6 +56,7 @@ func commands() []command {
 		usersImportCommand(),
 		usersAddCommand(),
 		usersSeedLoadCommand(),
+		historyFillCommand(),
 		versionCommand(),
 		accountShowCommand(),
 		accountRechargeCommand(),
