@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/campusnet/campusnet/internal/store"
@@ -60,6 +61,58 @@ func historyFillCommand() command {
 			}
 			fmt.Fprintf(env.stdout, "filled %d closed sessions and %d authentication-log rows from %s to %s for %d accounts (%d added) in %s (indexes rebuilt, tables vacuumed)\n",
 				res.Sessions, res.AuthLog, res.From.Format(time.RFC3339), res.To.Format(time.RFC3339), accounts, res.AccountsAdded, time.Since(began).Round(time.Second))
+			return nil
+		},
+	}
+}
+
+// historyPurgeCommand is `campusnet history purge`: the retention purge of
+// `serve` ([retention]), once, now. With several nodes it waits for no one:
+// when another node is purging it says so and exits 0.
+func historyPurgeCommand() command {
+	var batch int
+	var pause time.Duration
+	return command{
+		name:  "history purge",
+		short: "delete closed sessions and authentication log older than [retention] period_days, now (what serve does every purge_interval)",
+		flags: func(fs *flag.FlagSet) {
+			fs.IntVar(&batch, "batch", 0, "rows per delete statement (default [retention] purge_batch)")
+			fs.DurationVar(&pause, "pause", -1, "pause between two statements (default [retention] purge_pause)")
+		},
+		run: func(ctx context.Context, env *cli, args []string) error {
+			if len(args) != 0 {
+				return fmt.Errorf("%w: no arguments", errUsage)
+			}
+			cfg, err := env.loadConfig()
+			if err != nil {
+				return err
+			}
+			if cfg.Retention.PeriodDays == 0 {
+				fmt.Fprintln(env.stdout, "[retention] period_days = 0: history is kept for ever; nothing to purge")
+				return nil
+			}
+			if batch > 0 {
+				cfg.Retention.PurgeBatch = batch
+			}
+			if pause >= 0 {
+				cfg.Retention.PurgePause.Duration = pause
+			}
+			log := newLogger(env.stderr, slog.LevelWarn)
+			st, err := env.openStore(ctx, cfg, log, false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			res, err := newPurger(st, cfg.Retention, log, nil).purge(ctx)
+			if err != nil {
+				return err
+			}
+			if res.Skipped {
+				fmt.Fprintln(env.stdout, "another node is purging now; nothing done here")
+				return nil
+			}
+			fmt.Fprintf(env.stdout, "purged %d closed sessions and %d authentication-log rows older than %s (%d days) in %d batches, %s\n",
+				res.Sessions, res.AuthLog, res.Cutoff.Format(time.RFC3339), cfg.Retention.PeriodDays, res.Batches, res.Took.Round(time.Millisecond))
 			return nil
 		},
 	}

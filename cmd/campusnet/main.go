@@ -57,6 +57,7 @@ func commands() []command {
 		usersAddCommand(),
 		usersSeedLoadCommand(),
 		historyFillCommand(),
+		historyPurgeCommand(),
 		versionCommand(),
 		accountShowCommand(),
 		accountRechargeCommand(),

@@ -209,7 +209,7 @@ func (c *chanSource) Next() bool {
 }
 
 func (c *chanSource) Values() ([]any, error) { return c.cur[c.i], nil }
-func (c *chanSource) Err() error              { return nil }
+func (c *chanSource) Err() error             { return nil }
 
 type fillAccount struct {
 	id       int64
