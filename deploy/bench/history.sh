@@ -3,7 +3,7 @@
 # sessions and authentication log slow a login down, how fast is a trace, and
 # what does a retention purge cost while the load runs? On PostgreSQL only.
 #
-#   deploy/bench/history.sh [DURATION] [ROUNDS]     (defaults 10s, 3)
+#   deploy/bench/history.sh [DURATION] [ROUNDS]     (defaults 10s, 3; ROUNDS 0 skips step 2)
 #
 # 1. A history database, cnhistory, is made once and kept (REFILL=1 makes it
 #    again): `campusnet users seed-load` of the USERS load accounts (default
@@ -39,6 +39,7 @@ PG=${PG:-postgres://postgres@127.0.0.1:5432}
 TMP=$(mktemp -d)
 CN=
 trap '[ -n "$CN" ] && kill $CN 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'echo "history.sh: line $LINENO failed (exit $?)" >&2' ERR
 q() { PGOPTIONS="-c client_min_messages=warning" psql -qtA "$@"; }
 
 go build -o "$TMP/campusnet" ./cmd/campusnet
@@ -79,9 +80,8 @@ load() { # mode duration
 rps() { echo "$1" | sed -n 's/^requests\/s *\([0-9]*\).*/\1/p' | head -n1; }
 p99() { echo "$1" | sed -n 's/.*p99 *\([0-9.]*[a-zµ]*s\).*/\1/p' | head -n1; }
 
-echo
-echo "| round | database | auth-mac requests/s | auth-mac p99 | acct requests/s | acct p99 | load |"
-echo "|---|---|---|---|---|---|---|"
+[ "$ROUNDS" -gt 0 ] && echo && echo "| round | database | auth-mac requests/s | auth-mac p99 | acct requests/s | acct p99 | load |"
+[ "$ROUNDS" -gt 0 ] && echo "|---|---|---|---|---|---|---|"
 : > "$TMP/rounds"
 for round in $(seq 1 "$ROUNDS"); do
   for which in empty history; do
@@ -107,6 +107,7 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 for which in empty history; do
+  [ "$ROUNDS" -gt 0 ] || break
   med() { grep "^$which " "$TMP/rounds" | awk -v f="$1" '{print $f}' | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p"; }
   echo "# median $which: auth-mac $(med 2) requests/s, acct $(med 4) requests/s"
 done
@@ -129,7 +130,7 @@ TRACE_DAY_SQL="SELECT s.id, s.username, a.name, a.role, s.mac, s.ip, s.nas, s.ar
     AND (s.status <> 'closed' OR CASE WHEN s.close_reason = 'stale' THEN s.last_update_at ELSE s.stopped_at END >= :t)
   ORDER BY s.started_at;"
 pct() { # pgbench log files → p50 p99 max in ms, and the transactions
-  cat "$TMP"/pgbench_log.* | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {printf "%.2f %.2f %.2f %d", v[int(NR*0.5)]/1000, v[int(NR*0.99)]/1000, v[NR]/1000, NR}'
+  cat "$TMP"/pgbench_log.* | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {printf "%.2f %.2f %.2f %d\n", v[int(NR*0.5)]/1000, v[int(NR*0.99)]/1000, v[NR]/1000, NR}'
 }
 echo
 echo "| trace on cnhistory (pgbench, 1 client, ${DUR}) | p50 | p99 | max | queries | load |"
