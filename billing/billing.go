@@ -59,6 +59,9 @@ type Config struct {
 	PaymentURL string
 	// Batch is how many due cycles one query fetches (default 200).
 	Batch int
+	// Location is the campus time zone of the dates in ledger notes
+	// ([server] timezone; default access.DefaultLocation).
+	Location *time.Location
 }
 
 // Service runs the billing operations on a store.
@@ -92,6 +95,9 @@ func New(st Store, cfg Config) (*Service, error) {
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 200
+	}
+	if cfg.Location == nil {
+		cfg.Location = access.DefaultLocation()
 	}
 	s := &Service{st: st, cfg: cfg, log: cfg.Log, areas: map[string]access.Area{}}
 	for _, a := range cfg.Areas {

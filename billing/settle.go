@@ -145,7 +145,7 @@ func (s *Service) settleOne(ctx context.Context, due access.Cycle, now time.Time
 			return nil
 		}
 		reason := fmt.Sprintf("周期费用 / cycle fee %s: %s – %s", c.Area,
-			access.FromMillis(c.StartedAt).Format("2006-01-02"), access.FromMillis(c.EndsAt).Format("2006-01-02"))
+			access.FromMillis(c.StartedAt).In(s.cfg.Location).Format("2006-01-02"), access.FromMillis(c.EndsAt).In(s.cfg.Location).Format("2006-01-02"))
 		e, err := s.st.AddLedgerTx(ctx, tx, &acc, access.LedgerCycleFee, -c.Fee, Actor, access.CycleFeeReference(c.ID), reason)
 		if errors.Is(err, access.ErrDuplicate) {
 			return errAlreadySettled

@@ -131,6 +131,9 @@ type WebhookConfig struct {
 	Secret []byte
 	// MaxAmount bounds one recharge (default 2000.00 yuan).
 	MaxAmount access.Fen
+	// Location is the campus time zone of the payment time in the ledger
+	// note ([server] timezone; default access.DefaultLocation).
+	Location *time.Location
 }
 
 // WebhookReply is the JSON answer to an accepted notification. A replay of
@@ -173,6 +176,9 @@ func NewWebhook(st Store, cfg WebhookConfig, log *slog.Logger, reg prometheus.Re
 	}
 	if cfg.MaxAmount <= 0 {
 		cfg.MaxAmount = 200000
+	}
+	if cfg.Location == nil {
+		cfg.Location = access.DefaultLocation()
 	}
 	payments := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "campusnet_payments_total",
@@ -266,9 +272,9 @@ func (h *webhook) credit(ctx context.Context, n Notification) (WebhookReply, int
 		if err != nil {
 			return err
 		}
-		// The ledger note is read on pages: local time with its offset,
+		// The ledger note is read on pages: campus time with its offset,
 		// in each language ("中文 / English", the page shows one).
-		paid := n.PaidAt.Local().Format("2006-01-02 15:04 -07:00")
+		paid := n.PaidAt.In(h.cfg.Location).Format("2006-01-02 15:04 -07:00")
 		reason := "缴费平台充值，付款时间 " + paid + " / payment platform, paid at " + paid
 		e, err = h.st.AddLedgerTx(ctx, tx, &a, access.LedgerRecharge, n.AmountFen, PaymentActor, "order:"+n.OrderID, reason)
 		if err != nil {

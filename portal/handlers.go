@@ -139,7 +139,7 @@ func (p *Portal) renderStatus(w http.ResponseWriter, r *http.Request, ip netip.A
 		if nas, at, ok, err := p.st.KickByIP(r.Context(), ip.String(), p.now().Add(-kickMemory)); err != nil {
 			p.log.Warn("status: NTF_LOGOUT note", "ip", ip, "err", err)
 		} else if ok {
-			d.Kicked = &kickView{NAS: nas, At: at.Local().Format(timeLayout + ":05 -07:00")}
+			d.Kicked = &kickView{NAS: nas, At: at.In(p.cfg.Location).Format(timeLayout + ":05 -07:00")}
 		}
 		p.render(w, r, http.StatusOK, pageStatus, d)
 		return
@@ -153,7 +153,7 @@ func (p *Portal) renderStatus(w http.ResponseWriter, r *http.Request, ip netip.A
 		started = sess.ReservedAt
 	}
 	v := p.onlineFor(r, a, sess.Area, sess.Class, sess.IP, sess.MAC, started, false)
-	v.Traffic = newTrafficView(sess)
+	v.Traffic = newTrafficView(sess, p.cfg.Location)
 	if mayLogout {
 		v.Ticket = p.signTicket(ticketFor(ip, sess.NAS, sess.Username))
 	}

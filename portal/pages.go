@@ -128,7 +128,7 @@ type trafficView struct {
 	Up, Down, AsOf string
 }
 
-func newTrafficView(s *access.Session) *trafficView {
+func newTrafficView(s *access.Session, loc *time.Location) *trafficView {
 	at := s.LastUpdateAt
 	if at == 0 {
 		at = s.StartedAt
@@ -136,7 +136,7 @@ func newTrafficView(s *access.Session) *trafficView {
 	if s.Status != access.SessionOnline || at == 0 {
 		return nil
 	}
-	return &trafficView{Up: access.FormatBytes(s.InputOctets), Down: access.FormatBytes(s.OutputOctets), AsOf: formatTime(at)}
+	return &trafficView{Up: access.FormatBytes(s.InputOctets), Down: access.FormatBytes(s.OutputOctets), AsOf: formatTime(loc, at)}
 }
 
 // refusalView is a refusal with the links that fix it.
@@ -165,11 +165,11 @@ type refusalView struct {
 // no one has to guess the zone ("2026-12-03 14:05 +08:00").
 const timeLayout = "2006-01-02 15:04"
 
-func formatTime(ms int64) string {
+func formatTime(loc *time.Location, ms int64) string {
 	if ms == 0 {
 		return ""
 	}
-	return access.FromMillis(ms).Local().Format(timeLayout + " -07:00")
+	return access.FromMillis(ms).In(loc).Format(timeLayout + " -07:00")
 }
 
 // both is the message id in Chinese and in English, for texts built
@@ -280,7 +280,7 @@ func (p *Portal) renderMessage(w http.ResponseWriter, r *http.Request, status in
 const cycleWait = 500 * time.Millisecond
 
 func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, class access.Class, ip, mac string, since int64, fresh bool) *onlineView {
-	v := &onlineView{Username: a.Username, Name: a.Name, Class: access.ClassMessage(class), Area: areaName, AreaZH: areaName, AreaEN: areaName, Balance: a.Balance, IP: ip, MAC: mac, Since: formatTime(since)}
+	v := &onlineView{Username: a.Username, Name: a.Name, Class: access.ClassMessage(class), Area: areaName, AreaZH: areaName, AreaEN: areaName, Balance: a.Balance, IP: ip, MAC: mac, Since: formatTime(p.cfg.Location, since)}
 	if area, ok := p.areas[areaName]; ok {
 		v.AreaZH, v.AreaEN = area.Names()
 	}
@@ -296,13 +296,13 @@ func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, c
 		committed := area.Fee
 		switch {
 		case err == nil:
-			v.CycleEnd = formatTime(c.EndsAt)
+			v.CycleEnd = formatTime(p.cfg.Location, c.EndsAt)
 			committed = c.Fee
 		default:
 			// Accounting-Start, which starts the cycle, may not have
 			// reached RADIUS yet: say when the new cycle will end.
 			v.CycleEstimated = true
-			v.CycleEnd = p.now().Add(area.Cycle).Local().Format(timeLayout + " -07:00")
+			v.CycleEnd = p.now().Add(area.Cycle).In(p.cfg.Location).Format(timeLayout + " -07:00")
 		}
 		// As self-service warns: the cycle's fee is charged at settlement,
 		// and what is left must cover the next cycle or the network closes.

@@ -67,6 +67,9 @@ type Config struct {
 	// DefaultSourceLimit). They are per node.
 	AccountLimit RateLimit
 	SourceLimit  RateLimit
+	// Location is the campus time zone the pages print times in ([server]
+	// timezone; default access.DefaultLocation, Asia/Shanghai).
+	Location *time.Location
 	// Demo adds a "simulate a BAS redirect" link to the entry page, so one
 	// browser on loopback can try the flow as different users' addresses.
 	Demo bool
@@ -182,6 +185,9 @@ func New(cfg Config, deps Deps) (*Portal, error) {
 	}
 	if cfg.BASTimeout <= 0 {
 		cfg.BASTimeout = portalproto.DefaultTimeout
+	}
+	if cfg.Location == nil {
+		cfg.Location = access.DefaultLocation()
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 15 * time.Second

@@ -152,11 +152,11 @@ func TestDeviceBeingAuthenticated(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.account("u1", "password-1", 5000, false)
-	rf := access.RefuseDeviceLimit(access.ClassPC, 1, access.OnlineDevice{Since: time.Date(2026, 12, 3, 8, 37, 0, 0, time.Local)})
+	rf := access.RefuseDeviceLimit(access.ClassPC, 1, access.OnlineDevice{Since: time.Date(2026, 12, 3, 8, 37, 0, 0, access.DefaultLocation())})
 	h.radius.setRefusal("u1", &rf)
 	p := h.browser(uaWindows).login(redirect("bras-v2-chap", "10.2.0.67", ""), "u1", "password-1", nil)
-	mustContain(t, p, "已在线：正在认证的设备（12-03 08:37 起）")
-	if en := rf.MessageEN; !strings.Contains(en, "online now: a device being authenticated (since 12-03 08:37)") {
+	mustContain(t, p, "已在线：正在认证的设备（12-03 08:37 &#43;08:00 起）")
+	if en := rf.MessageEN; !strings.Contains(en, "online now: a device being authenticated (since 12-03 08:37 +08:00)") {
 		t.Fatalf("the English text: %q", en)
 	}
 	if strings.Contains(p.body, "?（") || strings.Contains(p.body, "（，") || strings.Contains(p.body, "(, ") {

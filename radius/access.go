@@ -369,7 +369,7 @@ func (s *Service) decide(a *attempt, st *access.LoginState) access.LoginDecision
 				if area.OnLimit != "replace_oldest" {
 					newest := devices[len(devices)-1]
 					return refuse(access.RefuseDeviceLimit(counted, limit, access.OnlineDevice{
-						MAC: displayMAC(newest.mac), IP: newest.ip, Since: access.FromMillis(newest.since)}))
+						MAC: displayMAC(newest.mac), IP: newest.ip, Since: access.FromMillis(newest.since).In(s.cfg.Location)}))
 				}
 				for _, d := range devices[:len(devices)-limit+1] {
 					closeSessions = append(closeSessions, d.sessions...)

@@ -5,6 +5,7 @@ package radius
 
 import (
 	"context"
+	"strconv"
 
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
@@ -72,6 +73,14 @@ func (s *Service) acctRecord(r *radiusproto.Request) (access.AcctRecord, bool) {
 		if addr, ok := netipFrom(ip); ok {
 			rec.IP = addr
 		}
+	}
+	// Where the subscriber is on the BAS, for trace: NAS-Port-Id as the
+	// BAS wrote it (text from outside: kept only when plain and short),
+	// else NAS-Port's number.
+	if id, err := rfc2869.NASPortID_LookupString(p); err == nil && id != "" && len(id) <= 128 && access.PlainText(id) {
+		rec.NASPort = id
+	} else if n, err := rfc2865.NASPort_Lookup(p); err == nil {
+		rec.NASPort = strconv.FormatUint(uint64(n), 10)
 	}
 	in, _ := rfc2866.AcctInputOctets_Lookup(p)
 	out, _ := rfc2866.AcctOutputOctets_Lookup(p)

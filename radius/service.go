@@ -55,6 +55,9 @@ type Config struct {
 	SessionTimeout  time.Duration // Session-Timeout sent in Access-Accept; 0 = none
 	PaymentURL      string        // named in the arrears refusal
 	Node            string        // this node's id, in the authentication log
+	// Location is the campus time zone of times in refusal messages
+	// ([server] timezone; default access.DefaultLocation).
+	Location *time.Location
 
 	// Disconnector ends sessions that on_limit = "replace_oldest" replaces.
 	Disconnector *Disconnector
@@ -122,6 +125,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Location == nil {
+		cfg.Location = access.DefaultLocation()
 	}
 	if cfg.InterimInterval <= 0 {
 		cfg.InterimInterval = access.DefaultInterimInterval

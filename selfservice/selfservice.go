@@ -56,7 +56,8 @@ type Config struct {
 	SessionMax time.Duration
 	// NodeStale marks a portal node whose last heartbeat is older (default 2m).
 	NodeStale time.Duration
-	// Location is the time zone of dates on pages (default time.Local).
+	// Location is the campus time zone of times on pages and in the API
+	// (default access.DefaultLocation, Asia/Shanghai).
 	Location *time.Location
 	// AccountLimit and SourceLimit bound failed logins per account and per
 	// source address (defaults: the portal's, DefaultAccountLimit and
@@ -187,7 +188,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg.NodeStale = 2 * time.Minute
 	}
 	if cfg.Location == nil {
-		cfg.Location = time.Local
+		cfg.Location = access.DefaultLocation()
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now

@@ -54,7 +54,7 @@ func (env *cli) openBilling(ctx context.Context, disconnect bool) (*billing.Serv
 	}
 	closeAll := func() { st.Close() }
 	bc := billing.Config{Areas: cfg.AccessAreas(), Log: log, PaymentURL: cfg.SelfService.PaymentURL,
-		StaleAfter: access.StaleAfter(cfg.Radius.InterimInterval.Duration)}
+		StaleAfter: access.StaleAfter(cfg.Radius.InterimInterval.Duration), Location: cfg.Server.Location}
 	if disconnect {
 		d := radius.NewDisconnector(radius.DisconnectorConfig{Store: st, NAS: cfg.AccessBASes(),
 			Timeout: cfg.Radius.CoATimeout.Duration, Tries: cfg.Radius.CoATries, Log: log.With("service", "radius")})
@@ -99,20 +99,22 @@ func accountShowCommand() command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(sum)
 			}
-			printSummary(env.stdout, sum)
+			printSummary(env.stdout, env.zone(), sum)
 			return nil
 		},
 	}
 }
 
-func when(ms int64) string {
+// when writes a unix-millisecond time to the minute, with its offset, in
+// the campus zone ("-" for none).
+func when(loc *time.Location, ms int64) string {
 	if ms == 0 {
 		return "-"
 	}
-	return access.FromMillis(ms).Local().Format("2006-01-02 15:04")
+	return access.FromMillis(ms).In(loc).Format("2006-01-02 15:04 -07:00")
 }
 
-func printSummary(w io.Writer, sum billing.AccountSummary) {
+func printSummary(w io.Writer, loc *time.Location, sum billing.AccountSummary) {
 	a := sum.Account
 	state := ""
 	if a.Disabled {
@@ -131,7 +133,7 @@ func printSummary(w io.Writer, sum billing.AccountSummary) {
 		}
 		switch {
 		case cyc != nil:
-			fmt.Fprintf(w, "%-10s open: cycle #%d from %s, settles %s (%s yuan)\n", st.Area, cyc.ID, when(cyc.StartedAt), when(cyc.EndsAt), cyc.Fee)
+			fmt.Fprintf(w, "%-10s open: cycle #%d from %s, settles %s (%s yuan)\n", st.Area, cyc.ID, when(loc, cyc.StartedAt), when(loc, cyc.EndsAt), cyc.Fee)
 		case st.Open:
 			fmt.Fprintf(w, "%-10s open: no cycle yet; the next login starts one (%s yuan for %s)\n", st.Area, st.Fee, days(st.Cycle))
 		default:
@@ -141,9 +143,9 @@ func printSummary(w io.Writer, sum billing.AccountSummary) {
 	if len(sum.Cycles) > 0 {
 		fmt.Fprintln(w, "\ncycles:")
 		for _, c := range sum.Cycles {
-			fmt.Fprintf(w, "  #%-6d %-8s %s – %s  %s yuan  %s", c.ID, c.Area, when(c.StartedAt), when(c.EndsAt), c.Fee, c.Status)
+			fmt.Fprintf(w, "  #%-6d %-8s %s – %s  %s yuan  %s", c.ID, c.Area, when(loc, c.StartedAt), when(loc, c.EndsAt), c.Fee, c.Status)
 			if c.SettledAt != 0 {
-				fmt.Fprintf(w, " %s", when(c.SettledAt))
+				fmt.Fprintf(w, " %s", when(loc, c.SettledAt))
 			}
 			fmt.Fprintln(w)
 		}
@@ -151,7 +153,7 @@ func printSummary(w io.Writer, sum billing.AccountSummary) {
 	if len(sum.Ledger) > 0 {
 		fmt.Fprintln(w, "\nledger (newest first):")
 		for _, e := range sum.Ledger {
-			fmt.Fprintf(w, "  #%-6d %s  %-10s %10s  → %10s  %-10s %s", e.ID, when(e.CreatedAt), e.Kind, signed(e.Amount), e.BalanceAfter, e.Actor, e.Reference)
+			fmt.Fprintf(w, "  #%-6d %s  %-10s %10s  → %10s  %-10s %s", e.ID, when(loc, e.CreatedAt), e.Kind, signed(e.Amount), e.BalanceAfter, e.Actor, e.Reference)
 			if e.Reason != "" {
 				fmt.Fprintf(w, "  (%s)", e.Reason)
 			}
@@ -241,7 +243,7 @@ func moneyCommand(name, args, short string, kind access.LedgerKind) command {
 				if acc.Username != user || prev.Amount != want {
 					return fmt.Errorf("reference %s was already used for %s yuan on %s (ledger #%d)", ref, signed(prev.Amount), acc.Username, prev.ID)
 				}
-				fmt.Fprintf(env.stdout, "already recorded: %s %s yuan for %s (ledger #%d, %s); nothing changed\n", prev.Kind, signed(prev.Amount), user, prev.ID, when(prev.CreatedAt))
+				fmt.Fprintf(env.stdout, "already recorded: %s %s yuan for %s (ledger #%d, %s); nothing changed\n", prev.Kind, signed(prev.Amount), user, prev.ID, when(env.zone(), prev.CreatedAt))
 				return nil
 			}
 			if errors.Is(err, billing.ErrCommitted) {

@@ -16,7 +16,12 @@ import (
 
 // loadConfig reads --config (or the embedded default).
 func (env *cli) loadConfig() (*config.Config, error) {
-	return config.Load(env.configPath)
+	cfg, err := config.Load(env.configPath)
+	if err != nil {
+		return nil, err
+	}
+	env.loc = cfg.Server.Location
+	return cfg, nil
 }
 
 // openStore loads the configuration and opens its database; with migrate it

@@ -151,7 +151,7 @@ func devicesListCommand() command {
 				if d.Bound {
 					bound, by = "yes", d.BoundBy
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.MAC, d.Class, bound, by, fmtMillis(d.LastSeenAt))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.MAC, d.Class, bound, by, fmtMillis(env.zone(), d.LastSeenAt))
 			}
 			tw.Flush()
 			if len(devs) == 0 {
@@ -234,10 +234,11 @@ func noSuchUser(user string, err error) error {
 	return err
 }
 
-// fmtMillis writes a unix-millisecond time for a table ("-" for none).
-func fmtMillis(ms int64) string {
+// fmtMillis writes a unix-millisecond time for a table, to the second,
+// with its offset, in the campus zone ("-" for none).
+func fmtMillis(loc *time.Location, ms int64) string {
 	if ms == 0 {
 		return "-"
 	}
-	return access.FromMillis(ms).Local().Format(time.DateTime)
+	return access.FromMillis(ms).In(loc).Format(time.DateTime + " -07:00")
 }

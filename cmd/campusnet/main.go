@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
 )
@@ -39,6 +40,17 @@ type cli struct {
 	stderr io.Writer
 	// configPath is --config, shared by every command that opens the store.
 	configPath string
+	// loc is [server] timezone once the configuration is loaded: every
+	// time a command prints or reads is in it.
+	loc *time.Location
+}
+
+// zone is the campus time zone (the default one before the configuration is read).
+func (env *cli) zone() *time.Location {
+	if env.loc == nil {
+		return access.DefaultLocation()
+	}
+	return env.loc
 }
 
 // errUsage marks an error that should be followed by the command's usage.

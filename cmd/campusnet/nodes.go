@@ -56,7 +56,7 @@ func writeNodes(env *cli, nodes []access.PortalNode, now time.Time, stale time.D
 			state = "STALE"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s (%s ago)\t%d\t%d\t%d\n", n.NodeID, state, n.Address, n.Version,
-			access.FromMillis(n.StartedAt).Local().Format("2006-01-02 15:04"), beat.Local().Format("15:04:05"),
+			when(env.zone(), n.StartedAt), beat.In(env.zone()).Format("15:04:05 -07:00"),
 			now.Sub(beat).Round(time.Second), n.LoginsOK, n.LoginsFailed, n.BASErrors)
 	}
 	tw.Flush()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/config"
@@ -67,7 +68,7 @@ func sessionsCommand() command {
 					}
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Username, s.Status, s.NAS, dash(s.MAC), dash(s.IP), s.Class,
-					fmtMillis(since), fmtMillis(s.LastUpdateAt), bytesIEC(s.InputOctets), bytesIEC(s.OutputOctets), closed)
+					fmtMillis(env.zone(), since), fmtMillis(env.zone(), s.LastUpdateAt), bytesIEC(s.InputOctets), bytesIEC(s.OutputOctets), closed)
 			}
 			tw.Flush()
 			if len(list) == 0 {
@@ -111,7 +112,7 @@ func kickCommand() command {
 				return err
 			}
 			if sess.Status == access.SessionClosed {
-				fmt.Fprintf(env.stdout, "session #%d of %s is already closed: %s\n", id, sess.Username, closedWhenWhy(sess))
+				fmt.Fprintf(env.stdout, "session #%d of %s is already closed: %s\n", id, sess.Username, closedWhenWhy(env.zone(), sess))
 				return nil
 			}
 			disc := newCLIDisconnector(cfg, st)
@@ -154,7 +155,7 @@ func nasListCommand() command {
 			tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tIP\tAREA\tCOA PORT\tREQUIRE M-A\tPORTAL\tLAST REQUEST")
 			for _, n := range cfg.NAS {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%v\t%s\t%s\n", n.Name, n.IP, n.Area, n.CoAPort, n.MessageAuthenticatorRequired, dash(n.PortalAddr), fmtMillis(last[n.Name]))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%v\t%s\t%s\n", n.Name, n.IP, n.Area, n.CoAPort, n.MessageAuthenticatorRequired, dash(n.PortalAddr), fmtMillis(env.zone(), last[n.Name]))
 			}
 			tw.Flush()
 			return nil
@@ -198,7 +199,7 @@ func disconnectAll(ctx context.Context, out io.Writer, cfg *config.Config, st *s
 }
 
 // closedWhenWhy says when a closed session ended and why.
-func closedWhenWhy(s access.Session) string {
+func closedWhenWhy(loc *time.Location, s access.Session) string {
 	when := s.StoppedAt
 	if when == 0 {
 		when = s.LastUpdateAt
@@ -207,7 +208,7 @@ func closedWhenWhy(s access.Session) string {
 	if s.TerminateCause != "" {
 		why += " (" + s.TerminateCause + ")"
 	}
-	return "at " + fmtMillis(when) + ", " + why
+	return "at " + fmtMillis(loc, when) + ", " + why
 }
 
 func dash(s string) string {

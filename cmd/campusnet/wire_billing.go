@@ -24,6 +24,7 @@ func (s *server) billingService() (*billing.Service, error) {
 		Disconnector: disc,
 		StaleAfter:   stale,
 		PaymentURL:   s.cfg.SelfService.PaymentURL,
+		Location:     s.cfg.Server.Location,
 	})
 }
 

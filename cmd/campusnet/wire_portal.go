@@ -64,6 +64,7 @@ func portalConfig(cfg *config.Config, demo bool) portal.Config {
 		PublicURL: cfg.Portal.PublicURL, TokenTTL: cfg.Portal.TokenTTL.Duration, BASTimeout: cfg.Portal.BASTimeout.Duration,
 		SessionTimeout: cfg.Radius.SessionTimeout.Duration, PasswordResetURL: cfg.Portal.PasswordResetURL, TrailingX: cfg.Identity.TrailingX,
 		SelfServiceURL: cfg.Portal.SelfServiceURL, PaymentURL: cfg.SelfService.PaymentURL, Demo: demo,
+		Location: cfg.Server.Location,
 	}
 	pc.Areas = cfg.AccessAreas()
 	loopback := netip.MustParseAddr("127.0.0.1")

@@ -34,6 +34,7 @@ func (s *server) startRadius(ctx context.Context) error {
 		SessionTimeout:  s.cfg.Radius.SessionTimeout.Duration,
 		PaymentURL:      s.cfg.SelfService.PaymentURL,
 		Node:            s.cfg.Server.NodeID,
+		Location:        s.cfg.Server.Location,
 		Disconnector:    disc,
 		BatchWorkers:    workers,
 		BatchSize:       s.cfg.Radius.BatchSize,

@@ -35,7 +35,7 @@ func (s *server) startSelfService(ctx context.Context) error {
 	}
 	deps.Money = money
 	deps.Webhook = billing.NewWebhook(s.st, billing.WebhookConfig{Secret: []byte(s.cfg.SelfService.PaymentSecret),
-		MaxAmount: access.Fen(s.cfg.SelfService.MaxRechargeFen)}, s.log.With("service", "payments"), s.reg)
+		MaxAmount: access.Fen(s.cfg.SelfService.MaxRechargeFen), Location: s.cfg.Server.Location}, s.log.With("service", "payments"), s.reg)
 	svc, err := selfservice.New(selfServiceConfig(s.cfg, s.tokenKey), deps)
 	if err != nil {
 		return err
@@ -118,6 +118,7 @@ func selfServiceConfig(cfg *config.Config, tokenKey logintoken.Key) selfservice.
 		Helpdesk: cfg.Server.Helpdesk, PasswordResetURL: cfg.Portal.PasswordResetURL, TrailingX: cfg.Identity.TrailingX,
 		TrustedProxies: cfg.SelfService.TrustedProxyPrefixes,
 		SessionKey:     m.Sum(nil), SecureCookies: cfg.SelfService.SecureCookies,
+		Location: cfg.Server.Location,
 	}
 	sc.Areas, sc.NAS = cfg.AccessAreas(), cfg.AccessBASes()
 	for i := range sc.NAS { // the NOC's BAS list shows no secret, so it is not given one

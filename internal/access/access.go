@@ -138,6 +138,10 @@ type Session struct {
 	OutputOctets   int64        `db:"output_octets"`
 	TerminateCause string       `db:"terminate_cause"`
 	CloseReason    string       `db:"close_reason"`
+	// NASPort is where on the BAS the subscriber is: NAS-Port-Id as the
+	// BAS wrote it ("slot=2;subslot=0;port=1;vlanid=1203"), else NAS-Port's
+	// number; "" when the Start named neither.
+	NASPort string `db:"nas_port"`
 }
 
 // Millis converts a time to the unix milliseconds the store keeps.

@@ -32,9 +32,12 @@ type AcctRecord struct {
 	Correlation string
 	// Username is User-Name as the BAS sent it: normally the account (the
 	// Access-Accept's User-Name), sometimes the MAC.
-	Username       string
-	MAC            string // canonical, or ""
-	IP             string
+	Username string
+	MAC      string // canonical, or ""
+	IP       string
+	// NASPort is NAS-Port-Id, else NAS-Port's number ("" if neither);
+	// a Start records it.
+	NASPort        string
 	InputOctets    int64 // with the gigawords
 	OutputOctets   int64
 	TerminateCause string

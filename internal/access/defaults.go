@@ -1,6 +1,9 @@
 package access
 
-import "time"
+import (
+	"time"
+	_ "time/tzdata" // the campus zone loads on a machine without /usr/share/zoneinfo
+)
 
 // The defaults of rules that the configuration and the services share: the
 // configuration file fills a key left out with these, and a service given a
@@ -24,4 +27,20 @@ const (
 	DefaultCycle = 30 * 24 * time.Hour
 	// DefaultSettleInterval is how often billing settles due cycles.
 	DefaultSettleInterval = time.Minute
+	// DefaultTimezone is the campus time zone ([server] timezone): the
+	// zone times are printed in and operators' times are read in.
+	DefaultTimezone = "Asia/Shanghai"
 )
+
+// defaultLocation is DefaultTimezone loaded once (the zone database is
+// compiled in, so it cannot be missing).
+var defaultLocation = func() *time.Location {
+	loc, err := time.LoadLocation(DefaultTimezone)
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}()
+
+// DefaultLocation is the campus time zone of a service given none.
+func DefaultLocation() *time.Location { return defaultLocation }

@@ -77,8 +77,10 @@ func hasHan(s string) bool {
 
 // OnlineDevice names the device that holds a device-limit slot.
 type OnlineDevice struct {
-	MAC   string
-	IP    string
+	MAC string
+	IP  string
+	// Since is printed in its own location, with its offset: give it in
+	// the campus zone.
 	Since time.Time
 }
 
@@ -166,7 +168,7 @@ func RefuseDeviceLimit(class Class, limit int, dev OnlineDevice) Refusal {
 	if class == ClassMobile {
 		code, zh, en = ReasonDeviceLimitMobile, "移动设备", "mobile device"
 	}
-	since := dev.Since.Local().Format("01-02 15:04")
+	since := dev.Since.Format("01-02 15:04 -07:00")
 	// A reservation whose Accounting-Start has not come yet may have no MAC
 	// or address: it is a device still being authenticated.
 	onlineZH, onlineEN := "正在认证的设备", "a device being authenticated"

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	_ "time/tzdata" // [server] timezone loads on a machine without /usr/share/zoneinfo
 	"unicode"
 	"unicode/utf8"
 
@@ -65,6 +66,13 @@ type Server struct {
 	// this machine (cmd/campusnet/procs.go). The GOMAXPROCS environment
 	// variable, when set, wins.
 	Procs int `toml:"procs"`
+	// Timezone is the campus time zone, an IANA name (default
+	// "Asia/Shanghai"): the zone every page and command prints times in
+	// and reads times typed by an operator in. The zone database is
+	// compiled in, so it works on machines without zoneinfo.
+	Timezone string `toml:"timezone"`
+	// Location is Timezone loaded.
+	Location *time.Location `toml:"-"`
 }
 
 // Portal is [portal].
@@ -388,6 +396,13 @@ func (c *Config) fill(file string) error {
 		return bad("server.helpdesk", "one line of at most 200 characters")
 	}
 	def(&c.Server.Database, "sqlite:campusnet.db")
+	c.Server.Timezone = strings.TrimSpace(c.Server.Timezone)
+	def(&c.Server.Timezone, access.DefaultTimezone)
+	loc, err := LoadTimezone(c.Server.Timezone)
+	if err != nil {
+		return bad("server.timezone", "%v", err)
+	}
+	c.Server.Location = loc
 	def(&c.Portal.Listen, "127.0.0.1:8080")
 	def(&c.Portal.NotifyListen, "127.0.0.1:50100")
 	if c.Portal.PublicURL == "" {
@@ -658,6 +673,21 @@ func (c *Config) fill(file string) error {
 		}
 	}
 	return nil
+}
+
+// LoadTimezone loads an IANA time zone name ("Asia/Shanghai", "UTC").
+// "Local" and "" are refused: the campus zone is named in the file, so
+// every node and every operator's shell agree on it whatever the machine's
+// own zone is.
+func LoadTimezone(name string) (*time.Location, error) {
+	if name == "" || strings.EqualFold(name, "local") {
+		return nil, fmt.Errorf("want an IANA time zone name like %q or \"UTC\", not %q", access.DefaultTimezone, name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q: want an IANA name like %q or \"UTC\"", name, access.DefaultTimezone)
+	}
+	return loc, nil
 }
 
 func checkDSN(dsn string) error {

@@ -263,3 +263,30 @@ func TestSelfServicePublicURL(t *testing.T) {
 		}
 	}
 }
+
+// [server] timezone defaults to the campus's zone, takes any IANA name
+// (from the compiled-in zone database), and a bad name stops the start
+// with the key and the reason.
+func TestTimezone(t *testing.T) {
+	c, err := Parse("", "t.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 2, 6, 5, 0, 0, time.UTC)
+	if c.Server.Timezone != "Asia/Shanghai" || at.In(c.Server.Location).Format("15:04 -07:00") != "14:05 +08:00" {
+		t.Fatalf("default zone %q: 06:05Z is %s there", c.Server.Timezone, at.In(c.Server.Location).Format("15:04 -07:00"))
+	}
+	c, err = Parse("[server]\ntimezone = \"Europe/Berlin\"\n", "t.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := at.In(c.Server.Location).Format("15:04 -07:00"); got != "07:05 +01:00" {
+		t.Fatalf("Europe/Berlin: 06:05Z is %s", got)
+	}
+	for _, bad := range []string{"Asia/Shangai", "Local", "+08:00", "CST-8\x00"} {
+		_, err := Parse(fmt.Sprintf("[server]\ntimezone = %q\n", bad), "t.toml")
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "server.timezone") || !strings.Contains(err.Error(), "Asia/Shanghai") {
+			t.Errorf("timezone %q: %v", bad, err)
+		}
+	}
+}

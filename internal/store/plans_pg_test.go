@@ -60,7 +60,7 @@ func testAccountingStartsPlan(t *testing.T, online string) {
 		}
 	}
 	rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE starts('{1,2}', '{"","cn:101"}', '{bras,bras}', '{dorm,dorm}', '{p1,p2}', '{p1,p2}',
-		'{"02:00:00:00:00:64",""}', '{10.1.0.1,10.1.0.2}', '{new1,new2}', '{n1,n2}', 1, 1, 1, 1, 1, 'replaced')`)
+		'{"02:00:00:00:00:64",""}', '{10.1.0.1,10.1.0.2}', '{new1,new2}', '{n1,n2}', '{"",""}', 1, 1, 1, 1, 1, 'replaced')`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +89,54 @@ func testAccountingStartsPlan(t *testing.T, online string) {
 	for _, idx := range []string{"sessions_acct", "sessions_correlation_reserved", "sessions_mac", "sessions_reserved"} {
 		if !strings.Contains(p, idx) {
 			t.Errorf("the Starts statement's plan does not use %s:\n%s", idx, p)
+		}
+	}
+}
+
+// TestTracePlan: a trace of an address or a MAC reads the trace indexes of
+// migration 00108 (closed sessions) and the live-session indexes, never
+// the sessions table, whose closed rows are a semester of history.
+func TestTracePlan(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.NewPostgres(t)
+	db := st.DB()
+	for _, q := range []string{
+		`INSERT INTO accounts (username, name, role, balance_fen, created_at, updated_at)
+			SELECT 'p' || i, '', 'student', 0, 0, 0 FROM generate_series(1, 300) i`,
+		// 20,000 sessions over 200 addresses and 2,000 MACs, one in 50 online.
+		`INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, acct_session_id, correlation,
+				reserved_at, started_at, last_update_at, stopped_at)
+			SELECT a.id, a.username, 'bras', 'dorm', '02:00:00:00:' || lpad(to_hex(g % 2000 / 256), 2, '0') || ':' || lpad(to_hex(g % 256), 2, '0'),
+				'10.0.0.' || (g % 200), 'pc', CASE WHEN g % 50 = 0 THEN 'online' ELSE 'closed' END,
+				'as' || g, 'cn:' || g, g * 60000, g * 60000, g * 60000 + 3000000, g * 60000 + 3000000
+			FROM generate_series(1, 20000) g JOIN accounts a ON a.username = 'p' || (g % 300 + 1)`,
+		`ANALYZE sessions`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, tc := range []struct{ col, key, index string }{
+		{"ip", "10.0.0.7", "sessions_trace_ip"},
+		{"mac", "02:00:00:00:03:07", "sessions_trace_mac"},
+	} {
+		q, args := store.TraceSQL(tc.col, tc.key, 600_000_000, 600_000_000, true, 1000)
+		rows, err := db.QueryContext(ctx, `EXPLAIN `+st.Rebind(q), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan strings.Builder
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan.WriteString(line + "\n")
+		}
+		rows.Close()
+		p := plan.String()
+		if strings.Contains(p, "Seq Scan on sessions") || !strings.Contains(p, tc.index) || !strings.Contains(p, "sessions_"+tc.col) {
+			t.Errorf("trace by %s reads the table, not %s and sessions_%s:\n%s", tc.col, tc.index, tc.col, p)
 		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 )
 
 const sessionCols = `id, account_id, username, nas, area, mac, ip, class, status, COALESCE(acct_session_id, '') AS acct_session_id,
-	correlation, reserved_at, started_at, last_update_at, stopped_at, input_octets, output_octets, terminate_cause, close_reason`
+	correlation, reserved_at, started_at, last_update_at, stopped_at, input_octets, output_octets, terminate_cause, close_reason, nas_port`
 
 // SessionFilter selects sessions for ListSessions.
 type SessionFilter struct {
@@ -278,10 +278,10 @@ type startedRow struct {
 // setOnline is the SET clause that turns a reservation online; its
 // arguments are onlineArgs.
 const setOnline = `status = 'online', acct_session_id = ?, started_at = ?, last_update_at = ?,
-	ip = CASE WHEN ? = '' THEN ip ELSE ? END, mac = CASE WHEN mac = '' THEN ? ELSE mac END`
+	ip = CASE WHEN ? = '' THEN ip ELSE ? END, mac = CASE WHEN mac = '' THEN ? ELSE mac END, nas_port = ?`
 
 func onlineArgs(r *access.AcctRecord, nowMs int64) []any {
-	return []any{r.AcctSessionID, nowMs, nowMs, r.IP, r.IP, r.MAC}
+	return []any{r.AcctSessionID, nowMs, nowMs, r.IP, r.IP, r.MAC, r.NASPort}
 }
 
 func (a *AAA) acctStart(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord, nowMs int64) (access.AcctResult, error) {
@@ -412,10 +412,10 @@ func (a *AAA) insertOnline(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecor
 	}
 	var ids []int64
 	err = a.sel(ctx, tx, &ids, `INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, acct_session_id, correlation,
-			reserved_at, started_at, last_update_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'online', ?, ?, 0, ?, ?)
+			reserved_at, started_at, last_update_at, nas_port)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'online', ?, ?, 0, ?, ?, ?)
 		ON CONFLICT (nas, acct_session_id) DO NOTHING RETURNING id`,
-		acc.ID, acc.Username, r.NAS, r.Area, r.MAC, r.IP, class, r.AcctSessionID, access.NewCorrelation(), nowMs, nowMs)
+		acc.ID, acc.Username, r.NAS, r.Area, r.MAC, r.IP, class, r.AcctSessionID, access.NewCorrelation(), nowMs, nowMs, r.NASPort)
 	if err != nil {
 		return startedRow{}, false, fmt.Errorf("store: accounting start: insert: %w", err)
 	}
@@ -478,10 +478,10 @@ func (a *AAA) acctStop(ctx context.Context, tx *sqlx.Tx, r *access.AcctRecord, n
 	// A Stop whose Start never came: close the reservation it names.
 	if r.Correlation != "" {
 		err = a.get(ctx, tx, &row, `UPDATE sessions SET status = 'closed', acct_session_id = ?, started_at = ?, stopped_at = ?, last_update_at = ?,
-				close_reason = ?, input_octets = ?, output_octets = ?, terminate_cause = ?
+				close_reason = ?, input_octets = ?, output_octets = ?, terminate_cause = ?, nas_port = ?
 			WHERE correlation = ? AND correlation <> '' AND nas = ? AND status = 'reserved'
 			RETURNING id, account_id, 0 AS closed`,
-			r.AcctSessionID, nowMs, nowMs, nowMs, access.CloseStop, r.InputOctets, r.OutputOctets, r.TerminateCause, r.Correlation, r.NAS)
+			r.AcctSessionID, nowMs, nowMs, nowMs, access.CloseStop, r.InputOctets, r.OutputOctets, r.TerminateCause, r.NASPort, r.Correlation, r.NAS)
 		if err == nil {
 			return access.AcctResult{Outcome: access.AcctStopped, SessionID: row.ID, AccountID: row.AccountID}, nil
 		}
@@ -629,12 +629,12 @@ func unmatched(idx []int, matched map[int]bool) []int {
 func startsQueryPG(recs []access.AcctRecord, idx []int, out []access.AcctResult, active map[cycleKey]bool, nowMs int64) pgQuery {
 	n := len(idx)
 	ord := make([]int64, n)
-	corr, nas, area, usr, rusr, mac, ip, asid, newcorr := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
-		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	corr, nas, area, usr, rusr, mac, ip, asid, newcorr, port := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for j, i := range idx {
 		r := &recs[i]
 		ord[j] = int64(i)
-		corr[j], nas[j], area[j], usr[j], mac[j], ip[j], asid[j] = r.Correlation, r.NAS, r.Area, r.Username, r.MAC, r.IP, r.AcctSessionID
+		corr[j], nas[j], area[j], usr[j], mac[j], ip[j], asid[j], port[j] = r.Correlation, r.NAS, r.Area, r.Username, r.MAC, r.IP, r.AcctSessionID, r.NASPort
 		if _, err := access.NormalizeMAC(r.Username); err != nil {
 			rusr[j] = r.Username // a reservation must be this user's, unless User-Name is the MAC
 		}
@@ -642,7 +642,7 @@ func startsQueryPG(recs []access.AcctRecord, idx []int, out []access.AcctResult,
 	}
 	return pgQuery{
 		sql:  startsSQL,
-		args: []any{ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr, nowMs, nowMs, nowMs, nowMs, nowMs, access.CloseReplaced},
+		args: []any{ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr, port, nowMs, nowMs, nowMs, nowMs, nowMs, access.CloseReplaced},
 		scan: func(rows pgx.Rows) error {
 			done := map[int]bool{}
 			for rows.Next() {
@@ -681,8 +681,8 @@ func startsQueryPG(recs []access.AcctRecord, idx []int, out []access.AcctResult,
 // (OFFSET 0): flattened, a generic plan made while no session was online
 // found them by reading every online session (TestAccountingStartsPlan).
 var startsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (
-			SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
-				AS v(ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr)),
+			SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+				AS v(ord, corr, nas, area, usr, rusr, mac, ip, asid, newcorr, port)),
 		dup AS (SELECT v.ord, s.id, s.account_id FROM v JOIN sessions s ON s.nas = v.nas AND s.acct_session_id = v.asid),
 		byclass AS (SELECT v.ord, s.id FROM v JOIN sessions s ON s.correlation = v.corr AND s.correlation <> '' AND s.nas = v.nas AND s.status = 'reserved'
 			WHERE v.corr <> '' AND v.ord NOT IN (SELECT ord FROM dup)),
@@ -698,7 +698,8 @@ var startsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (
 			ORDER BY r.id, v.ord),
 		pick AS (SELECT ord, id FROM byclass UNION ALL SELECT ord, id FROM bykey WHERE id NOT IN (SELECT id FROM byclass)),
 		upd AS (UPDATE sessions SET status = 'online', acct_session_id = v.asid, started_at = ?, last_update_at = ?,
-				ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END, mac = CASE WHEN sessions.mac = '' THEN v.mac ELSE sessions.mac END
+				ip = CASE WHEN v.ip = '' THEN sessions.ip ELSE v.ip END, mac = CASE WHEN sessions.mac = '' THEN v.mac ELSE sessions.mac END,
+				nas_port = v.port
 			FROM pick JOIN v ON v.ord = pick.ord WHERE sessions.id = pick.id
 			RETURNING v.ord, sessions.id, sessions.account_id, sessions.mac, sessions.nas),
 		acc AS (SELECT v.*, a.id AS account_id, a.username AS account_user FROM v CROSS JOIN LATERAL (
@@ -708,10 +709,10 @@ var startsSQL = sqlx.Rebind(sqlx.DOLLAR, `WITH v AS (
 				ORDER BY pref LIMIT 1) a
 			WHERE v.ord NOT IN (SELECT ord FROM dup) AND v.ord NOT IN (SELECT ord FROM pick)),
 		ins AS (INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, acct_session_id, correlation,
-				reserved_at, started_at, last_update_at)
+				reserved_at, started_at, last_update_at, nas_port)
 			SELECT acc.account_id, acc.account_user, acc.nas, acc.area, acc.mac, acc.ip,
 				COALESCE((SELECT d.class FROM devices d WHERE d.account_id = acc.account_id AND d.mac = acc.mac AND acc.mac <> ''), 'unknown'),
-				'online', acc.asid, acc.newcorr, 0, ?, ?
+				'online', acc.asid, acc.newcorr, 0, ?, ?, acc.port
 			FROM acc
 			ON CONFLICT (nas, acct_session_id) DO NOTHING
 			RETURNING id, account_id, nas, acct_session_id, mac),
