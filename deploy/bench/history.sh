@@ -15,9 +15,9 @@
 #    unmeasured pass, VACUUM ANALYZE, then `bassim load` for MAC
 #    authentication and for accounting at 16 in flight. Prints every round
 #    and the median.
-# 3. Trace on cnhistory, with pgbench and the store's query (TRACE_AT_SQL,
-#    TRACE_DAY_SQL below): an address at a moment, and an address for a
-#    whole day, random addresses and times of the history, one client.
+# 3. Trace on cnhistory (BenchmarkTraceHistory in internal/store): the
+#    store's TraceSessions for an address at a moment, and for a whole day,
+#    random addresses of the pool and times of the history, one caller.
 # 4. A purge of the oldest month of cnhistory (`campusnet history purge`
 #    with period_days = the history's age less 30) while `bassim load
 #    --mode auth-mac` runs in windows of 15 s; prints each window's p99.
@@ -26,8 +26,7 @@
 #    the copy into a partitioned table (the migration it would take), its
 #    indexes, and dropping one month.
 #
-# Needs what run.sh needs, and pgbench (postgresql-contrib, or the server
-# package on Debian). Drop the databases when done:
+# Needs what run.sh needs. Drop the databases when done:
 #   psql postgres://postgres@127.0.0.1:5432/postgres -c 'DROP DATABASE cnhistory' -c 'DROP DATABASE cnempty'
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -62,9 +61,10 @@ else
   bench_config "$HIST" > "$TMP/h.toml"
   "$TMP/campusnet" migrate --config "$TMP/h.toml" >/dev/null
 fi
-echo "# cnhistory: $(q "$HIST" -c "SELECT pg_size_pretty(pg_database_size(current_database())) || ' on disk; ' ||
-  (SELECT count(*) FROM sessions WHERE status = 'closed') || ' closed sessions, ' || (SELECT count(*) FROM auth_log) || ' log rows, ' ||
-  (SELECT count(*) FROM accounts) || ' accounts, ' || (SELECT count(DISTINCT ip) FROM sessions WHERE ip LIKE '10.1__.%') || ' pool addresses'")"
+echo "# cnhistory: $(q "$HIST" -c "SELECT pg_size_pretty(pg_database_size(current_database())) || ' on disk; about ' ||
+  (SELECT reltuples::bigint FROM pg_class WHERE relname = 'sessions') || ' sessions, ' ||
+  (SELECT reltuples::bigint FROM pg_class WHERE relname = 'auth_log') || ' log rows, ' ||
+  (SELECT count(*) FROM accounts) || ' accounts (the planner''s estimates after VACUUM ANALYZE)'")"
 
 serve() { # DSN: campusnet serve on it, ready
   bench_config "$1" > "$TMP/bench.toml"
@@ -112,37 +112,17 @@ for which in empty history; do
   echo "# median $which: auth-mac $(med 2) requests/s, acct $(med 4) requests/s"
 done
 
-# 3. Trace. An address of the pool and a moment of the history, at random.
-read -r T0 T1 NPOOL < <(q "$HIST" -F' ' -c "SELECT min(started_at), max(stopped_at), count(DISTINCT ip) FROM sessions WHERE ip LIKE '10.1__.%'")
-addr='\set a random(0, '$((NPOOL - 1))')
-\set ip3 :a / 65024 + 128
-\set ip2 (:a % 65024) / 254
-\set ip1 :a % 254 + 1
-\set t random('$T0', '$T1')'
-TRACE_AT_SQL="SELECT s.id, s.username, a.name, a.role, s.mac, s.ip, s.nas, s.area, s.started_at, s.stopped_at, s.last_update_at, s.close_reason, s.input_octets, s.output_octets
-  FROM sessions s JOIN accounts a ON a.id = s.account_id
-  WHERE s.ip = '10.' || :ip3 || '.' || :ip2 || '.' || :ip1 AND s.started_at <= :t
-    AND (s.status <> 'closed' OR CASE WHEN s.close_reason = 'stale' THEN s.last_update_at ELSE s.stopped_at END >= :t)
-  ORDER BY s.started_at;"
-TRACE_DAY_SQL="SELECT s.id, s.username, a.name, a.role, s.mac, s.ip, s.nas, s.area, s.started_at, s.stopped_at, s.last_update_at, s.close_reason, s.input_octets, s.output_octets
-  FROM sessions s JOIN accounts a ON a.id = s.account_id
-  WHERE s.ip = '10.' || :ip3 || '.' || :ip2 || '.' || :ip1 AND s.started_at <= :t + 86400000
-    AND (s.status <> 'closed' OR CASE WHEN s.close_reason = 'stale' THEN s.last_update_at ELSE s.stopped_at END >= :t)
-  ORDER BY s.started_at;"
-pct() { # pgbench log files → p50 p99 max in ms, and the transactions
-  cat "$TMP"/pgbench_log.* | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {printf "%.2f %.2f %.2f %d\n", v[int(NR*0.5)]/1000, v[int(NR*0.99)]/1000, v[NR]/1000, NR}'
-}
+# 3. Trace: Store.TraceSessions of an address of the pool at a moment and
+# for a whole day (BenchmarkTraceHistory), one caller.
 echo
-echo "| trace on cnhistory (pgbench, 1 client, ${DUR}) | p50 | p99 | max | queries | load |"
+echo "| trace on cnhistory (BenchmarkTraceHistory, ${DUR}) | p50 | p99 | slowest | sessions found per trace | load |"
 echo "|---|---|---|---|---|---|"
-for kind in at day; do
-  if [ $kind = at ]; then sql=$TRACE_AT_SQL; else sql=$TRACE_DAY_SQL; fi
-  printf '%s\n%s\n' "$addr" "$sql" > "$TMP/trace.sql"
-  rm -f "$TMP"/pgbench_log.*
-  (cd "$TMP" && pgbench -n -f trace.sql -c 1 -T "${DUR%s}" -l "$HIST" >/dev/null 2>&1)
-  read -r p50 p99v mx n < <(pct)
-  echo "| address at a moment ($kind) | $p50 ms | $p99v ms | $mx ms | $n | $(cut -d' ' -f1 /proc/loadavg) |" | sed 's/(at)//; s/at a moment (day)/for a whole day/'
-done
+CAMPUSNET_BENCH_HISTORY="$HIST" go test -run XXX -bench TraceHistory -benchtime "$DUR" ./internal/store/ |
+  awk -v load="$(cut -d' ' -f1 /proc/loadavg)" '/^BenchmarkTraceHistory\// {
+    for (i = 1; i <= NF; i++) v[$(i + 1)] = $i
+    what = ($1 ~ /\/at/) ? "an address at a moment" : "an address for a whole day"
+    printf "| %s | %s ms | %s ms | %s ms | %s | %s |\n", what, v["p50-ms"], v["p99-ms"], v["max-ms"], v["rows/op"], load
+  }'
 
 # 4. Purge the oldest month while MAC authentication runs.
 oldest=$(q "$HIST" -c "SELECT min(stopped_at) FROM sessions WHERE status = 'closed'")
