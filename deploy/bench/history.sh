@@ -118,10 +118,10 @@ echo
 echo "| trace on cnhistory (BenchmarkTraceHistory, ${DUR}) | p50 | p99 | slowest | sessions found per trace | load |"
 echo "|---|---|---|---|---|---|"
 CAMPUSNET_BENCH_HISTORY="$HIST" go test -run XXX -bench TraceHistory -benchtime "$DUR" ./internal/store/ |
-  awk -v load="$(cut -d' ' -f1 /proc/loadavg)" '/^BenchmarkTraceHistory\// {
+  awk -v ld="$(cut -d' ' -f1 /proc/loadavg)" '/^BenchmarkTraceHistory\// {
     for (i = 1; i <= NF; i++) v[$(i + 1)] = $i
     what = ($1 ~ /\/at/) ? "an address at a moment" : "an address for a whole day"
-    printf "| %s | %s ms | %s ms | %s ms | %s | %s |\n", what, v["p50-ms"], v["p99-ms"], v["max-ms"], v["rows/op"], load
+    printf "| %s | %s ms | %s ms | %s ms | %s | %s |\n", what, v["p50-ms"], v["p99-ms"], v["max-ms"], v["rows/op"], ld
   }'
 
 # 4. Purge the oldest month while MAC authentication runs.
