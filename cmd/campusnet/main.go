@@ -69,6 +69,8 @@ func commands() []command {
 		usersImportCommand(),
 		usersAddCommand(),
 		usersSeedLoadCommand(),
+		historyFillCommand(),
+		historyPurgeCommand(),
 		versionCommand(),
 		accountShowCommand(),
 		accountRechargeCommand(),

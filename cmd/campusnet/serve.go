@@ -177,6 +177,7 @@ func newServer(ctx context.Context, env *cli, cfg *config.Config, log *slog.Logg
 		{"ops", s.startOps},
 		{"radius", s.startRadius},
 		{"billing", s.startBilling},
+		{"retention", s.startRetention},
 		{"portal", s.startPortal},
 		{"selfservice", s.startSelfService},
 		{"demo", s.startDemo},

@@ -40,6 +40,7 @@ type Config struct {
 	Ops         Ops         `toml:"ops"`
 	Identity    Identity    `toml:"identity"`
 	Billing     Billing     `toml:"billing"`
+	Retention   Retention   `toml:"retention"`
 	Areas       []Area      `toml:"area"`
 	NAS         []NAS       `toml:"nas"`
 
@@ -250,6 +251,38 @@ type Billing struct {
 	SettleInterval Duration `toml:"settle_interval"` // default 1m
 }
 
+// Retention is [retention]: how long closed sessions and the
+// authentication log are kept (the ledger, cycles and the audit log are
+// kept for ever).
+type Retention struct {
+	// PeriodDays is how many days a closed session (from its stop) and an
+	// authentication-log row are kept (default 400; 0 keeps them for ever).
+	// Under MinRetentionDays it is refused unless AcceptShortPeriod is set.
+	PeriodDays int `toml:"period_days"`
+	// AcceptShortPeriod says the operator accepts a period under
+	// MinRetentionDays (a test install, or logs kept elsewhere).
+	AcceptShortPeriod bool `toml:"accept_short_period"`
+	// PurgeInterval is how often a node purges (default 1h; one node at a
+	// time purges, the others skip).
+	PurgeInterval Duration `toml:"purge_interval"`
+	// PurgeBatch is the rows one delete statement removes (default 2000).
+	PurgeBatch int `toml:"purge_batch"`
+	// PurgePause is waited between two batches (default 0s).
+	PurgePause Duration `toml:"purge_pause"`
+}
+
+// Period is the retention period (0: for ever).
+func (r Retention) Period() time.Duration { return time.Duration(r.PeriodDays) * 24 * time.Hour }
+
+// DefaultRetentionDays is [retention] period_days when absent: 400 days,
+// a year and a semester.
+const DefaultRetentionDays = 400
+
+// MinRetentionDays is the shortest period accepted without
+// accept_short_period: six months and a little, since China's Cybersecurity
+// Law (art. 21) wants network logs kept for no less than six months.
+const MinRetentionDays = 180
+
 // Area is one [[area]].
 type Area struct {
 	Name string `toml:"name"`
@@ -392,6 +425,9 @@ func Parse(text, name string) (*Config, error) {
 	if !md.IsDefined("radius", "batch_gather") {
 		c.Radius.BatchGather.Duration = access.DefaultBatchGather
 	}
+	if !md.IsDefined("retention", "period_days") {
+		c.Retention.PeriodDays = DefaultRetentionDays
+	}
 	if !md.IsDefined("selfservice", "trusted_proxies") {
 		c.SelfService.TrustedProxies = []string{"127.0.0.0/8", "::1/128"}
 	}
@@ -479,6 +515,18 @@ func (c *Config) fill(file string) error {
 	def(&c.Identity.Backend, "local")
 	def(&c.Identity.TrailingX, "drop")
 	defD(&c.Billing.SettleInterval, access.DefaultSettleInterval)
+	defD(&c.Retention.PurgeInterval, time.Hour)
+	if c.Retention.PurgeBatch == 0 {
+		c.Retention.PurgeBatch = 2000
+	}
+	switch r := c.Retention; {
+	case r.PeriodDays < 0:
+		return bad("retention.period_days", "%d is negative (0 keeps the history for ever)", r.PeriodDays)
+	case r.PeriodDays > 0 && r.PeriodDays < MinRetentionDays && !r.AcceptShortPeriod:
+		return bad("retention.period_days", "%d days is under %d: China's Cybersecurity Law (art. 21) wants network logs kept for no less than six months; set accept_short_period = true to accept a shorter period", r.PeriodDays, MinRetentionDays)
+	case r.PurgeBatch < 0 || r.PurgeBatch > 100000:
+		return bad("retention.purge_batch", "want 1 to 100000 rows")
+	}
 	if c.Portal.SelfServiceURL == "" {
 		c.Portal.SelfServiceURL = "http://" + c.SelfService.Listen + "/"
 	}

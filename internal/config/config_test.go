@@ -129,6 +129,9 @@ user_subnets = ["2001:db8:1:5::/64"]
 		{"negative rate", "[[area]]\nname = \"dorm\"\nrate_up_kbps = -1\n", []string{"rate_up_kbps", "kbit/s"}},
 		{"bad trusted proxy", "[selfservice]\ntrusted_proxies = [\"10.0.0.0/33\"]\n", []string{"selfservice.trusted_proxies[0]", "CIDR"}},
 		{"helpdesk on two lines", "[server]\nhelpdesk = \"desk\\nroom 2\"\n", []string{"server.helpdesk", "one line"}},
+		{"retention under 180 days", "[retention]\nperiod_days = 90\n", []string{"retention.period_days", "90 days is under 180", "Cybersecurity Law", "accept_short_period = true"}},
+		{"negative retention", "[retention]\nperiod_days = -1\n", []string{"retention.period_days", "negative"}},
+		{"retention batch too big", "[retention]\npurge_batch = 1000000\n", []string{"retention.purge_batch"}},
 		{"helpdesk too long", "[server]\nhelpdesk = \"" + strings.Repeat("服", 201) + "\"\n", []string{"server.helpdesk", "200 characters"}},
 	}
 	for _, tt := range tests {
@@ -334,6 +337,28 @@ func TestTimezone(t *testing.T) {
 		_, err := Parse(fmt.Sprintf("[server]\ntimezone = %q\n", bad), "t.toml")
 		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "server.timezone") || !strings.Contains(err.Error(), "Asia/Shanghai") {
 			t.Errorf("timezone %q: %v", bad, err)
+		}
+	}
+}
+
+// [retention]: 400 days when absent, 0 kept (for ever), a short period only
+// when accepted.
+func TestRetention(t *testing.T) {
+	for text, want := range map[string]int{
+		"":                               DefaultRetentionDays,
+		"[retention]\nperiod_days = 0\n": 0,
+		"[retention]\nperiod_days = 30\naccept_short_period = true\n": 30,
+		"[retention]\nperiod_days = 180\n":                            180,
+	} {
+		c, err := Parse(text, "c.toml")
+		if err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		if c.Retention.PeriodDays != want || c.Retention.Period() != time.Duration(want)*24*time.Hour {
+			t.Errorf("%q: period_days %d, want %d", text, c.Retention.PeriodDays, want)
+		}
+		if c.Retention.PurgeInterval.Duration != time.Hour || c.Retention.PurgeBatch != 2000 {
+			t.Errorf("%q: purge defaults %+v", text, c.Retention)
 		}
 	}
 }
