@@ -96,7 +96,7 @@ func testAccountingStartsPlan(t *testing.T, online string) {
 }
 
 // TestTracePlan: a trace of an address or a MAC reads the trace indexes of
-// migration 00108 (closed sessions) and the live-session indexes, never
+// migration 00113 (closed sessions) and the live-session indexes, never
 // the sessions table, whose closed rows are a semester of history.
 func TestTracePlan(t *testing.T) {
 	ctx := context.Background()

@@ -19,7 +19,7 @@ const traceCols = `s.id, s.account_id, s.username, s.nas, s.area, s.mac, s.ip, s
 // restart, kick, replaced) up to its last Interim-Update; one online now
 // up to now. Reservations that never went online held nothing.
 //
-// Closed sessions come from the indexes of migration 00108 (one address:
+// Closed sessions come from the indexes of migration 00113 (one address:
 // its sessions that ended since q.From, read in the index), live ones
 // from sessions_ip and sessions_mac; each part states the index's
 // predicate so a generic plan uses it.
