@@ -51,10 +51,34 @@ func newSSOServer(t *testing.T, kind, ssoTOML string) *ssoServer {
 func newSSOServerOn(t *testing.T, kind string, pp, sp int, ssoTOML string) *ssoServer {
 	t.Helper()
 	n := e2eNAS{name: "dorm-bras-1", ip: "127.0.0.1", version: 2, auth: "chap", subnet: "10.0.0.0/16", port: freeUDPPort(t, "127.0.0.1")}
+	o := ssoNode{dsn: storetest.DSN(t, kind), node: "t1", portal: pp, public: pp, self: sp, nas: n, coa: freeUDPPort(t, n.ip), sso: ssoTOML}
+	s, logs := startServerLogs(t, o.config(t), true)
+	return &ssoServer{e2e: &e2e{t: t, s: s, nas: []e2eNAS{n}}, logs: logs, portal: fmt.Sprintf("http://127.0.0.1:%d/", pp), self: fmt.Sprintf("http://127.0.0.1:%d/", sp)}
+}
+
+// ssoNode is one node's configuration: its database, id, the ports its
+// portal listens on and names in its public URL (two nodes behind one
+// address share the latter), self-service's port, the BAS and the
+// [identity.sso] section.
+type ssoNode struct {
+	dsn, node            string
+	portal, public, self int
+	nas                  e2eNAS
+	coa                  int
+	sso                  string
+}
+
+// ssoTestKey is [server] token_key of every node in these tests.
+const ssoTestKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+func (o ssoNode) config(t *testing.T) *config.Config {
+	t.Helper()
+	n := o.nas
 	text := fmt.Sprintf(`
 [server]
-node_id = "t1"
+node_id = %q
 database = %q
+token_key = %q
 [portal]
 listen = "127.0.0.1:%d"
 public_url = "http://127.0.0.1:%d/"
@@ -87,13 +111,12 @@ portal_version = 2
 portal_secret = "portal-secret"
 portal_auth = "chap"
 user_subnets = [%q]
-%s`, storetest.DSN(t, kind), pp, pp, sp, sp, n.name, n.ip, freeUDPPort(t, n.ip), n.ip, n.port, n.subnet, ssoTOML)
+%s`, o.node, o.dsn, ssoTestKey, o.portal, o.public, o.self, o.self, n.name, n.ip, o.coa, n.ip, n.port, n.subnet, o.sso)
 	cfg, err := config.Parse(text, "sso.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, logs := startServerLogs(t, cfg, true)
-	return &ssoServer{e2e: &e2e{t: t, s: s, nas: []e2eNAS{n}}, logs: logs, portal: fmt.Sprintf("http://127.0.0.1:%d/", pp), self: fmt.Sprintf("http://127.0.0.1:%d/", sp)}
+	return cfg
 }
 
 // webClient is a browser without JavaScript: a cookie jar, redirects
