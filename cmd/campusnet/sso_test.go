@@ -529,10 +529,12 @@ server_url = %q
 
 // TestSSOOnly: with password_login = false the portal and self-service
 // show the single sign-on button and no password form, a password posted
-// anyway puts nobody online, and the JSON API refuses it with USE_SSO.
+// anyway puts nobody online — without a form token, and with a valid one
+// (from the online page's logout form) refused with USE_SSO, changing
+// nothing — and the JSON API refuses it with USE_SSO.
 func TestSSOOnly(t *testing.T) {
 	t.Parallel()
-	cas := ssotest.NewCAS(t, nil)
+	cas := ssotest.NewCAS(t, map[string]ssotest.CASUser{"student1": {Password: "cas-pass"}})
 	s := newSSOServer(t, "sqlite", fmt.Sprintf(`
 [identity.sso]
 password_login = false
@@ -558,7 +560,45 @@ server_url = %q
 	if _, err := s.s.st.LiveSessionByIP(context.Background(), "10.0.40.1"); err == nil {
 		t.Fatal("a password login went online")
 	}
+	// A browser online by single sign-on holds a valid form token (its
+	// online page's logout form): a password posted with it reaches the
+	// login handler, which refuses it and changes nothing.
+	ctx := context.Background()
 	w := newWebClient(t, e2eWindows)
+	code, online := s.casLogin(w, cas, "cas", "10.0.40.2", "00:16:3e:00:40:02", "student1", "cas-pass")
+	if code != http.StatusOK {
+		t.Fatalf("SSO login: %d\n%s", code, online)
+	}
+	s.waitSession("10.0.40.2", true)
+	before, err := s.s.st.AccountByUsername(ctx, "staff1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrf := hiddenForm(online).Get("csrf")
+	if csrf == "" {
+		t.Fatalf("no form token on the online page:\n%s", online)
+	}
+	for _, pass := range []string{"staff1-pass", "wrong-pass"} {
+		code, body, _ := w.do(http.MethodPost, s.portal+"login", url.Values{"csrf": {csrf}, "wlanuserip": {"10.0.40.3"},
+			"wlanacname": {"dorm-bras-1"}, "username": {"staff1"}, "password": {pass}})
+		if code != http.StatusForbidden || strings.Contains(body, "登录页面已过期") {
+			t.Fatalf("password %s: %d\n%s", pass, code, body)
+		}
+		contains(t, body, string(access.ReasonUseSSO), "没有单独的校园网密码", "统一身份认证登录", `id="sso-cas"`)
+		if strings.Contains(body, `name="password"`) {
+			t.Fatalf("the refusal shows a password form:\n%s", body)
+		}
+	}
+	if _, err := s.s.st.LiveSessionByIP(ctx, "10.0.40.3"); err == nil {
+		t.Fatal("a password login with a valid form token went online")
+	}
+	if after, err := s.s.st.AccountByUsername(ctx, "staff1"); err != nil || after != before {
+		t.Fatalf("the account changed: %+v -> %+v (%v)", before, after, err)
+	}
+	if sess := s.waitSession("10.0.40.2", true); sess.Username != "student1" {
+		t.Fatalf("the SSO session changed: %+v", sess)
+	}
+	w = newWebClient(t, e2eWindows)
 	_, page, _ = w.do(http.MethodGet, s.self+"login", nil)
 	if !strings.Contains(page, `id="sso-cas"`) || strings.Contains(page, `name="password"`) {
 		t.Fatalf("self-service login page:\n%s", page)
