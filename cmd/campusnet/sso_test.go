@@ -615,3 +615,71 @@ server_url = %q
 		t.Fatalf("API login: %s %s", resp.Status, out)
 	}
 }
+
+// TestSSOAcrossNodes: two portal nodes behind one address (the same
+// public_url and token_key) on one database — a SQLite file, a PostgreSQL
+// schema. A login started at node t1 comes back from CAS to node t2, which
+// validates the ticket, consumes the state t1 made and puts the device
+// online through the same BAS; the callback then works at neither node
+// again.
+func TestSSOAcrossNodes(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			cas := ssotest.NewCAS(t, map[string]ssotest.CASUser{"student1": {Password: "cas-pass", Attributes: map[string]string{"uid": "student1"}}})
+			section := fmt.Sprintf(`
+[identity.sso]
+[[identity.sso.provider]]
+name = "cas"
+kind = "cas"
+server_url = %q
+version = 3
+account_attribute = "uid"
+`, cas.URL())
+			n := e2eNAS{name: "dorm-bras-1", ip: "127.0.0.1", version: 2, auth: "chap", subnet: "10.0.0.0/16", port: freeUDPPort(t, "127.0.0.1")}
+			pp1, pp2 := freeTCPPort(t), freeTCPPort(t)
+			one := ssoNode{dsn: storetest.DSN(t, kind), node: "t1", portal: pp1, public: pp1, self: freeTCPPort(t), nas: n, coa: freeUDPPort(t, n.ip), sso: section}
+			two := one
+			two.node, two.portal, two.self = "t2", pp2, freeTCPPort(t)
+			// t1 runs the BAS simulator (--demo); t2 is a second node of the
+			// same site, talking to the same BAS.
+			s1, logs1 := startServerLogs(t, one.config(t), true)
+			_, logs2 := startServerLogs(t, two.config(t), false)
+			s := &ssoServer{e2e: &e2e{t: t, s: s1, nas: []e2eNAS{n}}, logs: logs1, portal: fmt.Sprintf("http://127.0.0.1:%d/", pp1)}
+
+			w := newWebClient(t, e2eWindows)
+			w.stopAt = "/sso/cas/callback"
+			if code, body := s.casLogin(w, cas, "cas", "10.0.50.1", "00:16:3e:00:50:01", "student1", "cas-pass"); code != http.StatusFound && code != http.StatusSeeOther {
+				t.Fatalf("CAS did not send the browser back: %d\n%s", code, body)
+			}
+			back, err := url.Parse(w.callback)
+			if err != nil || back.Host != fmt.Sprintf("127.0.0.1:%d", pp1) || !strings.Contains(back.RawQuery, "ticket=ST-") {
+				t.Fatalf("callback %q %v", w.callback, err)
+			}
+			// The load balancer hands the return to the other node.
+			back.Host = fmt.Sprintf("127.0.0.1:%d", pp2)
+			w.stopAt = ""
+			code, body, _ := w.do(http.MethodGet, back.String(), nil)
+			if code != http.StatusOK {
+				t.Fatalf("at t2: %d\n%s", code, body)
+			}
+			contains(t, body, "已上线", "student1", "<dd>电脑</dd>", "网络信息中心-t2", "www.example.edu.cn")
+			sess := s.waitSession("10.0.50.1", true)
+			if sess.Username != "student1" || sess.MAC != "00:16:3e:00:50:01" || sess.Class != access.ClassPC {
+				t.Fatalf("session %+v", sess)
+			}
+			if l1, l2 := logs1.String(), logs2.String(); !strings.Contains(l1, `"msg":"single sign-on started"`) || strings.Contains(l1, `"msg":"single sign-on confirmed"`) ||
+				!strings.Contains(l2, `"msg":"single sign-on confirmed"`) {
+				t.Fatalf("started at t1, confirmed at t2? t1:\n%s\nt2:\n%s", l1, l2)
+			}
+			// Spent: the same return at either node is refused.
+			for _, host := range []int{pp1, pp2} {
+				back.Host = fmt.Sprintf("127.0.0.1:%d", host)
+				code, body, _ := w.do(http.MethodGet, back.String(), nil)
+				if code != http.StatusBadRequest || !strings.Contains(body, "登录链接无效") {
+					t.Fatalf("replayed at port %d: %d\n%s", host, code, body)
+				}
+			}
+		})
+	}
+}
