@@ -400,6 +400,10 @@ server_url = %q
 					t.Fatalf("%d\n%s", code, body)
 				}
 				contains(t, body, string(access.ReasonRoleNotAllowed), "guest")
+				// The role is kept as the provider gave it, as LDAP's is.
+				if a, err := s.s.st.AccountByUsername(ctx, "visitor1"); err != nil || a.Role != "guest" {
+					t.Fatalf("account %+v %v", a, err)
+				}
 			})
 
 			t.Run("a disabled account stays disabled", func(t *testing.T) {
@@ -681,5 +685,53 @@ account_attribute = "uid"
 				}
 			}
 		})
+	}
+}
+
+// TestSSOMustChange: an account whose local password is still the
+// initial one (must_change) goes online through single sign-on at the
+// portal — the provider proved who it is — while self-service, after the
+// same single sign-on, sends it to the password page first: the initial
+// password still opens the password form and RADIUS until it is changed.
+func TestSSOMustChange(t *testing.T) {
+	t.Parallel()
+	cas := ssotest.NewCAS(t, map[string]ssotest.CASUser{"student1": {Password: "cas-pass"}})
+	s := newSSOServer(t, "sqlite", fmt.Sprintf(`
+[identity.sso]
+[[identity.sso.provider]]
+name = "cas"
+kind = "cas"
+server_url = %q
+`, cas.URL()))
+	ctx := context.Background()
+	a, err := s.s.st.AccountByUsername(ctx, "student1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.s.st.SetPasswordHash(ctx, "student1", a.PasswordHash, true); err != nil {
+		t.Fatal(err)
+	}
+	// A password login is sent to the change-password page, as before.
+	if code, body := s.browser(e2eWindows).login("dorm-bras-1", "10.0.60.1", "", "student1", "student1-pass"); code != http.StatusOK || !strings.Contains(body, `action="/password"`) {
+		t.Fatalf("password login: %d\n%s", code, body)
+	}
+	w := newWebClient(t, e2eWindows)
+	code, body := s.casLogin(w, cas, "cas", "10.0.60.2", "00:16:3e:00:60:02", "student1", "cas-pass")
+	if code != http.StatusOK {
+		t.Fatalf("%d\n%s", code, body)
+	}
+	contains(t, body, "已上线", "student1")
+	if sess := s.waitSession("10.0.60.2", true); sess.Username != "student1" {
+		t.Fatalf("session %+v", sess)
+	}
+	// Self-service, the provider's session still open: straight back, and
+	// to the password page.
+	_, page, _ := w.do(http.MethodGet, s.self+"login?next=/devices", nil)
+	code, body, resp := w.do(http.MethodGet, ssoLink(t, s.self, page, "cas"), nil)
+	if code != http.StatusOK || resp.Request.URL.Path != "/password" {
+		t.Fatalf("self-service after SSO: %d at %s\n%s", code, resp.Request.URL, body)
+	}
+	if a, err := s.s.st.AccountByUsername(ctx, "student1"); err != nil || !a.MustChange {
+		t.Fatalf("must_change cleared by a single sign-on: %+v %v", a, err)
 	}
 }
