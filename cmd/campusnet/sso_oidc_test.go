@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +27,8 @@ import (
 // headless Chromium through the portal and self-service: the code flow with
 // PKCE, the ID token checked (signature, iss, aud, exp, nonce), the claims
 // read from UserInfo; a replayed callback, a tampered state, a code used
-// again at the provider and an ID token for another audience are refused;
+// again at the provider, an ID token for another audience and one with
+// another login's nonce are refused;
 // self-service logout ends the provider's session (end_session_endpoint),
 // so the next login asks for the password again; a first login makes the
 // account with the provider's role.
@@ -165,6 +168,18 @@ role_claim = "role"
 	if _, err := s.s.st.LiveSessionByIP(ctx, "10.0.30.3"); err == nil {
 		t.Fatal("an ID token for another audience put an address online")
 	}
+	// An ID token of another login (the right audience, the provider's
+	// signature, a nonce this login never sent): refused on the nonce alone.
+	op.WrongNonceNext(t)
+	step("wrong nonce", chromedp.Navigate(entry("10.0.30.5", "00:16:3e:00:30:05")), chromedp.WaitVisible(chromedp.CSS(`#sso-campus`)),
+		chromedp.Click(chromedp.CSS(`#sso-campus`)), chromedp.WaitVisible(chromedp.CSS(`p.code`)))
+	has("wrong nonce", "统一身份认证未确认本次登录", string(access.ReasonSSOFailed))
+	if _, err := s.s.st.LiveSessionByIP(ctx, "10.0.30.5"); err == nil {
+		t.Fatal("an ID token with another login's nonce put an address online")
+	}
+	if logs := s.logs.String(); !strings.Contains(logs, "ID token nonce does not match") {
+		t.Fatalf("the nonce refusal is not in the log:\n%s", logs)
+	}
 
 	// Self-service: the provider's session lets the person straight in.
 	step("self-service", chromedp.Navigate(self+"login"), chromedp.WaitVisible(chromedp.CSS(`#sso-campus`)),
@@ -203,5 +218,98 @@ role_claim = "role"
 	}
 	if !strings.Contains(logs, `"msg":"single sign-on confirmed"`) || !strings.Contains(logs, `"reason":"sso: login not confirmed by the provider: ID token`) {
 		t.Fatalf("the log lacks the logins:\n%s", logs)
+	}
+}
+
+// oidcLogin is a portal login by OpenID Connect from a BAS redirect in a
+// browser without JavaScript: the button (with the hints the page's script
+// adds), the provider's authorization request (returned, to be looked at),
+// its login form, and the page the browser ends on back at the portal.
+func (s *ssoServer) oidcLogin(w *webClient, op *ssotest.OIDC, provider, ip, mac, user string) (*url.URL, int, string) {
+	s.t.Helper()
+	q := url.Values{"wlanuserip": {ip}, "wlanacname": {"dorm-bras-1"}, "usermac": {mac}, "wlanuserfirsturl": {"http://www.example.edu.cn/"}}
+	_, entry, _ := w.do(http.MethodGet, s.portal+"?"+q.Encode(), nil)
+	w.stopAt = "/auth"
+	_, _, resp := w.do(http.MethodGet, ssoLink(s.t, s.portal, entry, provider)+"&platform=Win32&touch=0&sw=1920&sh=1080", nil)
+	w.stopAt = ""
+	auth, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || !strings.HasPrefix(auth.String(), op.Issuer+"/auth?") {
+		s.t.Fatalf("authorization request %q (%s) %v", resp.Header.Get("Location"), resp.Status, err)
+	}
+	_, form, resp := w.do(http.MethodGet, auth.String(), nil)
+	action := regexp.MustCompile(`<form autocomplete="off" action="([^"]+)"`).FindStringSubmatch(form)
+	if action == nil || !strings.Contains(form, `name="login"`) {
+		s.t.Fatalf("not the provider's login form (%s):\n%s", resp.Request.URL, form)
+	}
+	target, err := resp.Request.URL.Parse(html.UnescapeString(action[1]))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	code, body, _ := w.do(http.MethodPost, target.String(), url.Values{"prompt": {"login"}, "login": {user}, "password": {"any"}})
+	return auth, code, body
+}
+
+// TestSSOOIDCClients logs in end to end, against the real OpenID Provider,
+// with the two other client registrations a campus provider hands out: a
+// confidential client with PKCE turned off (pkce = false: no
+// code_challenge is sent, the provider does not require one) and a public
+// client (no client_secret; the provider registers it with
+// token_endpoint_auth_method none, so a secret sent anyway would be
+// refused), which must use PKCE.
+func TestSSOOIDCClients(t *testing.T) {
+	t.Parallel()
+	pp, sp := freeTCPPort(t), freeTCPPort(t)
+	portal := fmt.Sprintf("http://127.0.0.1:%d/", pp)
+	op := ssotest.NewOIDCClients(t, []ssotest.OIDCClient{
+		{ID: "campusnet-nopkce", Secret: "a-test-client-secret", RedirectURIs: []string{portal + "sso/nopkce/callback"}, PKCEOptional: true},
+		{ID: "campusnet-public", Public: true, RedirectURIs: []string{portal + "sso/public/callback"}},
+	}, map[string]ssotest.OIDCUser{"student1": {Name: "学生一", Role: "student"}})
+	s := newSSOServerOn(t, "sqlite", pp, sp, fmt.Sprintf(`
+[identity.sso]
+[[identity.sso.provider]]
+name = "nopkce"
+kind = "oidc"
+issuer = %[1]q
+client_id = "campusnet-nopkce"
+client_secret = "a-test-client-secret"
+pkce = false
+scopes = ["profile", "campus"]
+role_claim = "role"
+[[identity.sso.provider]]
+name = "public"
+kind = "oidc"
+issuer = %[1]q
+client_id = "campusnet-public"
+scopes = ["profile", "campus"]
+role_claim = "role"
+`, op.Issuer))
+	for i, c := range []struct {
+		provider string
+		pkce     bool
+	}{{"nopkce", false}, {"public", true}} {
+		t.Run(c.provider, func(t *testing.T) {
+			ip, mac := fmt.Sprintf("10.0.31.%d", i+1), fmt.Sprintf("00:16:3e:00:31:%02x", i+1)
+			w := newWebClient(t, e2eWindows)
+			auth, code, body := s.oidcLogin(w, op, c.provider, ip, mac, "student1")
+			if got := auth.Query().Get("code_challenge") != ""; got != c.pkce || auth.Query().Get("client_id") != "campusnet-"+c.provider {
+				t.Fatalf("authorization request %s: PKCE %v, want %v", auth, got, c.pkce)
+			}
+			if code != http.StatusOK {
+				t.Fatalf("%d\n%s", code, body)
+			}
+			contains(t, body, "已上线", "student1", "<dd>电脑</dd>", "网络信息中心-t1")
+			if !strings.Contains(w.callback, "/sso/"+c.provider+"/callback?") {
+				t.Fatalf("came back at %q", w.callback)
+			}
+			sess := s.waitSession(ip, true)
+			if sess.Username != "student1" || sess.MAC != mac {
+				t.Fatalf("session %+v", sess)
+			}
+			// Off again, for the next client's login of the same PC account.
+			if code, body, _ := w.do(http.MethodPost, s.portal+"logout", hiddenForm(body)); code != http.StatusOK {
+				t.Fatalf("logout: %d\n%s", code, body)
+			}
+			s.waitSession(ip, false)
+		})
 	}
 }

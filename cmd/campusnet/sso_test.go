@@ -51,10 +51,34 @@ func newSSOServer(t *testing.T, kind, ssoTOML string) *ssoServer {
 func newSSOServerOn(t *testing.T, kind string, pp, sp int, ssoTOML string) *ssoServer {
 	t.Helper()
 	n := e2eNAS{name: "dorm-bras-1", ip: "127.0.0.1", version: 2, auth: "chap", subnet: "10.0.0.0/16", port: freeUDPPort(t, "127.0.0.1")}
+	o := ssoNode{dsn: storetest.DSN(t, kind), node: "t1", portal: pp, public: pp, self: sp, nas: n, coa: freeUDPPort(t, n.ip), sso: ssoTOML}
+	s, logs := startServerLogs(t, o.config(t), true)
+	return &ssoServer{e2e: &e2e{t: t, s: s, nas: []e2eNAS{n}}, logs: logs, portal: fmt.Sprintf("http://127.0.0.1:%d/", pp), self: fmt.Sprintf("http://127.0.0.1:%d/", sp)}
+}
+
+// ssoNode is one node's configuration: its database, id, the ports its
+// portal listens on and names in its public URL (two nodes behind one
+// address share the latter), self-service's port, the BAS and the
+// [identity.sso] section.
+type ssoNode struct {
+	dsn, node            string
+	portal, public, self int
+	nas                  e2eNAS
+	coa                  int
+	sso                  string
+}
+
+// ssoTestKey is [server] token_key of every node in these tests.
+const ssoTestKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+func (o ssoNode) config(t *testing.T) *config.Config {
+	t.Helper()
+	n := o.nas
 	text := fmt.Sprintf(`
 [server]
-node_id = "t1"
+node_id = %q
 database = %q
+token_key = %q
 [portal]
 listen = "127.0.0.1:%d"
 public_url = "http://127.0.0.1:%d/"
@@ -87,13 +111,12 @@ portal_version = 2
 portal_secret = "portal-secret"
 portal_auth = "chap"
 user_subnets = [%q]
-%s`, storetest.DSN(t, kind), pp, pp, sp, sp, n.name, n.ip, freeUDPPort(t, n.ip), n.ip, n.port, n.subnet, ssoTOML)
+%s`, o.node, o.dsn, ssoTestKey, o.portal, o.public, o.self, o.self, n.name, n.ip, o.coa, n.ip, n.port, n.subnet, o.sso)
 	cfg, err := config.Parse(text, "sso.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, logs := startServerLogs(t, cfg, true)
-	return &ssoServer{e2e: &e2e{t: t, s: s, nas: []e2eNAS{n}}, logs: logs, portal: fmt.Sprintf("http://127.0.0.1:%d/", pp), self: fmt.Sprintf("http://127.0.0.1:%d/", sp)}
+	return cfg
 }
 
 // webClient is a browser without JavaScript: a cookie jar, redirects
@@ -377,6 +400,10 @@ server_url = %q
 					t.Fatalf("%d\n%s", code, body)
 				}
 				contains(t, body, string(access.ReasonRoleNotAllowed), "guest")
+				// The role is kept as the provider gave it, as LDAP's is.
+				if a, err := s.s.st.AccountByUsername(ctx, "visitor1"); err != nil || a.Role != "guest" {
+					t.Fatalf("account %+v %v", a, err)
+				}
 			})
 
 			t.Run("a disabled account stays disabled", func(t *testing.T) {
@@ -506,10 +533,12 @@ server_url = %q
 
 // TestSSOOnly: with password_login = false the portal and self-service
 // show the single sign-on button and no password form, a password posted
-// anyway puts nobody online, and the JSON API refuses it with USE_SSO.
+// anyway puts nobody online — without a form token, and with a valid one
+// (from the online page's logout form) refused with USE_SSO, changing
+// nothing — and the JSON API refuses it with USE_SSO.
 func TestSSOOnly(t *testing.T) {
 	t.Parallel()
-	cas := ssotest.NewCAS(t, nil)
+	cas := ssotest.NewCAS(t, map[string]ssotest.CASUser{"student1": {Password: "cas-pass"}})
 	s := newSSOServer(t, "sqlite", fmt.Sprintf(`
 [identity.sso]
 password_login = false
@@ -535,7 +564,45 @@ server_url = %q
 	if _, err := s.s.st.LiveSessionByIP(context.Background(), "10.0.40.1"); err == nil {
 		t.Fatal("a password login went online")
 	}
+	// A browser online by single sign-on holds a valid form token (its
+	// online page's logout form): a password posted with it reaches the
+	// login handler, which refuses it and changes nothing.
+	ctx := context.Background()
 	w := newWebClient(t, e2eWindows)
+	code, online := s.casLogin(w, cas, "cas", "10.0.40.2", "00:16:3e:00:40:02", "student1", "cas-pass")
+	if code != http.StatusOK {
+		t.Fatalf("SSO login: %d\n%s", code, online)
+	}
+	s.waitSession("10.0.40.2", true)
+	before, err := s.s.st.AccountByUsername(ctx, "staff1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrf := hiddenForm(online).Get("csrf")
+	if csrf == "" {
+		t.Fatalf("no form token on the online page:\n%s", online)
+	}
+	for _, pass := range []string{"staff1-pass", "wrong-pass"} {
+		code, body, _ := w.do(http.MethodPost, s.portal+"login", url.Values{"csrf": {csrf}, "wlanuserip": {"10.0.40.3"},
+			"wlanacname": {"dorm-bras-1"}, "username": {"staff1"}, "password": {pass}})
+		if code != http.StatusForbidden || strings.Contains(body, "登录页面已过期") {
+			t.Fatalf("password %s: %d\n%s", pass, code, body)
+		}
+		contains(t, body, string(access.ReasonUseSSO), "没有单独的校园网密码", "统一身份认证登录", `id="sso-cas"`)
+		if strings.Contains(body, `name="password"`) {
+			t.Fatalf("the refusal shows a password form:\n%s", body)
+		}
+	}
+	if _, err := s.s.st.LiveSessionByIP(ctx, "10.0.40.3"); err == nil {
+		t.Fatal("a password login with a valid form token went online")
+	}
+	if after, err := s.s.st.AccountByUsername(ctx, "staff1"); err != nil || after != before {
+		t.Fatalf("the account changed: %+v -> %+v (%v)", before, after, err)
+	}
+	if sess := s.waitSession("10.0.40.2", true); sess.Username != "student1" {
+		t.Fatalf("the SSO session changed: %+v", sess)
+	}
+	w = newWebClient(t, e2eWindows)
 	_, page, _ = w.do(http.MethodGet, s.self+"login", nil)
 	if !strings.Contains(page, `id="sso-cas"`) || strings.Contains(page, `name="password"`) {
 		t.Fatalf("self-service login page:\n%s", page)
@@ -550,5 +617,121 @@ server_url = %q
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(out), string(access.ReasonUseSSO)) {
 		t.Fatalf("API login: %s %s", resp.Status, out)
+	}
+}
+
+// TestSSOAcrossNodes: two portal nodes behind one address (the same
+// public_url and token_key) on one database — a SQLite file, a PostgreSQL
+// schema. A login started at node t1 comes back from CAS to node t2, which
+// validates the ticket, consumes the state t1 made and puts the device
+// online through the same BAS; the callback then works at neither node
+// again.
+func TestSSOAcrossNodes(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			cas := ssotest.NewCAS(t, map[string]ssotest.CASUser{"student1": {Password: "cas-pass", Attributes: map[string]string{"uid": "student1"}}})
+			section := fmt.Sprintf(`
+[identity.sso]
+[[identity.sso.provider]]
+name = "cas"
+kind = "cas"
+server_url = %q
+version = 3
+account_attribute = "uid"
+`, cas.URL())
+			n := e2eNAS{name: "dorm-bras-1", ip: "127.0.0.1", version: 2, auth: "chap", subnet: "10.0.0.0/16", port: freeUDPPort(t, "127.0.0.1")}
+			pp1, pp2 := freeTCPPort(t), freeTCPPort(t)
+			one := ssoNode{dsn: storetest.DSN(t, kind), node: "t1", portal: pp1, public: pp1, self: freeTCPPort(t), nas: n, coa: freeUDPPort(t, n.ip), sso: section}
+			two := one
+			two.node, two.portal, two.self = "t2", pp2, freeTCPPort(t)
+			// t1 runs the BAS simulator (--demo); t2 is a second node of the
+			// same site, talking to the same BAS.
+			s1, logs1 := startServerLogs(t, one.config(t), true)
+			_, logs2 := startServerLogs(t, two.config(t), false)
+			s := &ssoServer{e2e: &e2e{t: t, s: s1, nas: []e2eNAS{n}}, logs: logs1, portal: fmt.Sprintf("http://127.0.0.1:%d/", pp1)}
+
+			w := newWebClient(t, e2eWindows)
+			w.stopAt = "/sso/cas/callback"
+			if code, body := s.casLogin(w, cas, "cas", "10.0.50.1", "00:16:3e:00:50:01", "student1", "cas-pass"); code != http.StatusFound && code != http.StatusSeeOther {
+				t.Fatalf("CAS did not send the browser back: %d\n%s", code, body)
+			}
+			back, err := url.Parse(w.callback)
+			if err != nil || back.Host != fmt.Sprintf("127.0.0.1:%d", pp1) || !strings.Contains(back.RawQuery, "ticket=ST-") {
+				t.Fatalf("callback %q %v", w.callback, err)
+			}
+			// The load balancer hands the return to the other node.
+			back.Host = fmt.Sprintf("127.0.0.1:%d", pp2)
+			w.stopAt = ""
+			code, body, _ := w.do(http.MethodGet, back.String(), nil)
+			if code != http.StatusOK {
+				t.Fatalf("at t2: %d\n%s", code, body)
+			}
+			contains(t, body, "已上线", "student1", "<dd>电脑</dd>", "网络信息中心-t2", "www.example.edu.cn")
+			sess := s.waitSession("10.0.50.1", true)
+			if sess.Username != "student1" || sess.MAC != "00:16:3e:00:50:01" || sess.Class != access.ClassPC {
+				t.Fatalf("session %+v", sess)
+			}
+			if l1, l2 := logs1.String(), logs2.String(); !strings.Contains(l1, `"msg":"single sign-on started"`) || strings.Contains(l1, `"msg":"single sign-on confirmed"`) ||
+				!strings.Contains(l2, `"msg":"single sign-on confirmed"`) {
+				t.Fatalf("started at t1, confirmed at t2? t1:\n%s\nt2:\n%s", l1, l2)
+			}
+			// Spent: the same return at either node is refused.
+			for _, host := range []int{pp1, pp2} {
+				back.Host = fmt.Sprintf("127.0.0.1:%d", host)
+				code, body, _ := w.do(http.MethodGet, back.String(), nil)
+				if code != http.StatusBadRequest || !strings.Contains(body, "登录链接无效") {
+					t.Fatalf("replayed at port %d: %d\n%s", host, code, body)
+				}
+			}
+		})
+	}
+}
+
+// TestSSOMustChange: an account whose local password is still the
+// initial one (must_change) goes online through single sign-on at the
+// portal — the provider proved who it is — while self-service, after the
+// same single sign-on, sends it to the password page first: the initial
+// password still opens the password form and RADIUS until it is changed.
+func TestSSOMustChange(t *testing.T) {
+	t.Parallel()
+	cas := ssotest.NewCAS(t, map[string]ssotest.CASUser{"student1": {Password: "cas-pass"}})
+	s := newSSOServer(t, "sqlite", fmt.Sprintf(`
+[identity.sso]
+[[identity.sso.provider]]
+name = "cas"
+kind = "cas"
+server_url = %q
+`, cas.URL()))
+	ctx := context.Background()
+	a, err := s.s.st.AccountByUsername(ctx, "student1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.s.st.SetPasswordHash(ctx, "student1", a.PasswordHash, true); err != nil {
+		t.Fatal(err)
+	}
+	// A password login is sent to the change-password page, as before.
+	if code, body := s.browser(e2eWindows).login("dorm-bras-1", "10.0.60.1", "", "student1", "student1-pass"); code != http.StatusOK || !strings.Contains(body, `action="/password"`) {
+		t.Fatalf("password login: %d\n%s", code, body)
+	}
+	w := newWebClient(t, e2eWindows)
+	code, body := s.casLogin(w, cas, "cas", "10.0.60.2", "00:16:3e:00:60:02", "student1", "cas-pass")
+	if code != http.StatusOK {
+		t.Fatalf("%d\n%s", code, body)
+	}
+	contains(t, body, "已上线", "student1")
+	if sess := s.waitSession("10.0.60.2", true); sess.Username != "student1" {
+		t.Fatalf("session %+v", sess)
+	}
+	// Self-service, the provider's session still open: straight back, and
+	// to the password page.
+	_, page, _ := w.do(http.MethodGet, s.self+"login?next=/devices", nil)
+	code, body, resp := w.do(http.MethodGet, ssoLink(t, s.self, page, "cas"), nil)
+	if code != http.StatusOK || resp.Request.URL.Path != "/password" {
+		t.Fatalf("self-service after SSO: %d at %s\n%s", code, resp.Request.URL, body)
+	}
+	if a, err := s.s.st.AccountByUsername(ctx, "student1"); err != nil || !a.MustChange {
+		t.Fatalf("must_change cleared by a single sign-on: %+v %v", a, err)
 	}
 }

@@ -22,12 +22,27 @@ type OIDCUser struct {
 	Role string `json:"role,omitempty"`
 }
 
-// OIDCClient is the one client the provider registers.
+// OIDCClient is a client the provider registers.
 type OIDCClient struct {
 	ID, Secret   string
 	RedirectURIs []string
 	// PostLogoutRedirectURIs are where end-session may send the browser back.
 	PostLogoutRedirectURIs []string
+	// Public registers a public client (token_endpoint_auth_method none,
+	// no secret) instead of a confidential one (client_secret_basic).
+	Public bool
+	// PKCEOptional lets the client log in without PKCE (by default the
+	// provider requires it).
+	PKCEOptional bool
+}
+
+func (c OIDCClient) MarshalJSON() ([]byte, error) {
+	auth := "client_secret_basic"
+	if c.Public {
+		auth = "none"
+	}
+	return json.Marshal(map[string]any{"client_id": c.ID, "client_secret": c.Secret, "redirect_uris": c.RedirectURIs,
+		"post_logout_redirect_uris": c.PostLogoutRedirectURIs, "token_endpoint_auth_method": auth, "pkce_optional": c.PKCEOptional})
 }
 
 // OIDC is a running oidc-provider (testdata/oidc/server.mjs under Node.js).
@@ -55,6 +70,12 @@ func missing(t testing.TB, what string) {
 // what to install (fails when CI=true).
 func NewOIDC(t testing.TB, client OIDCClient, users map[string]OIDCUser) *OIDC {
 	t.Helper()
+	return NewOIDCClients(t, []OIDCClient{client}, users)
+}
+
+// NewOIDCClients is NewOIDC with several clients registered.
+func NewOIDCClients(t testing.TB, clients []OIDCClient, users map[string]OIDCUser) *OIDC {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		missing(t, "node not found: install Node.js 20 or later (apt-get install -y nodejs npm)")
@@ -73,12 +94,14 @@ func NewOIDC(t testing.TB, client OIDCClient, users map[string]OIDCUser) *OIDC {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cl, err := json.Marshal(clients)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, node, "server.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "CLIENT_ID="+client.ID, "CLIENT_SECRET="+client.Secret,
-		"REDIRECT_URIS="+strings.Join(client.RedirectURIs, ","), "POST_LOGOUT_REDIRECT_URIS="+strings.Join(client.PostLogoutRedirectURIs, ","),
-		"USERS="+string(u))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "CLIENTS="+string(cl), "USERS="+string(u))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -110,14 +133,21 @@ func NewOIDC(t testing.TB, client OIDCClient, users map[string]OIDCUser) *OIDC {
 
 // WrongAudienceNext makes the next token response carry an ID token for
 // another client (signed with the provider's key).
-func (o *OIDC) WrongAudienceNext(t testing.TB) {
+func (o *OIDC) WrongAudienceNext(t testing.TB) { o.tamperNext(t, "wrong-audience") }
+
+// WrongNonceNext makes the next token response carry an ID token with a
+// nonce the client never sent (the audience right, signed with the
+// provider's key): a token of another login.
+func (o *OIDC) WrongNonceNext(t testing.TB) { o.tamperNext(t, "wrong-nonce") }
+
+func (o *OIDC) tamperNext(t testing.TB, what string) {
 	t.Helper()
-	resp, err := http.Post(o.Issuer+"/test/wrong-audience", "text/plain", nil)
+	resp, err := http.Post(o.Issuer+"/test/"+what, "text/plain", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("wrong-audience switch: %s", resp.Status)
+		t.Fatalf("%s switch: %s", what, resp.Status)
 	}
 }

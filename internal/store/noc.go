@@ -9,7 +9,7 @@ import (
 
 // The NOC home's figures. Each query is bounded by an index: live sessions
 // by sessions_online_seen, the authentication log by auth_log_at, closed
-// sessions by sessions_closed_seen (migration 00109), so they stay fast
+// sessions by sessions_closed_seen (migration 00113), so they stay fast
 // however long the history is.
 
 // OnlineNow counts the online sessions by area and BAS.

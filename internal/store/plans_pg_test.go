@@ -98,8 +98,8 @@ func testAccountingStartsPlan(t *testing.T, online string) {
 }
 
 // TestTracePlan: a trace of an address or a MAC reads the trace indexes of
-// migration 00108 (closed sessions) and the live-session indexes, and one
-// of an IPv6 address the range indexes of migration 00112, never the
+// migration 00113 (closed sessions) and the live-session indexes, and one
+// of an IPv6 address or prefix the range indexes (00113 too), never the
 // sessions table, whose closed rows are a semester of history.
 func TestTracePlan(t *testing.T) {
 	ctx := context.Background()

@@ -56,7 +56,7 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]access.Ses
 		q += ` AND status IN ('reserved', 'online')`
 	}
 	// Each arm states the predicate of an index: the live sessions'
-	// (sessions_ip, sessions_mac) and the closed ones' (00108).
+	// (sessions_ip, sessions_mac) and the closed ones' (00113).
 	for col, v := range map[string]string{"ip": f.IP, "mac": f.MAC} {
 		if v != "" {
 			q += ` AND ` + col + ` = ? AND ` + col + ` <> '' AND (status <> 'closed' OR (status = 'closed' AND started_at > 0))`

@@ -22,13 +22,13 @@ const traceCols = `s.id, s.account_id, s.username, s.nas, s.area, s.mac, s.ip, s
 // restart, kick, replaced) up to its last Interim-Update; one online now
 // up to now. Reservations that never went online held nothing.
 //
-// Closed sessions come from the indexes of migration 00108 (one address:
+// Closed sessions come from the indexes of migration 00113 (one address:
 // its sessions that ended since q.From, read in the index), live ones
 // from sessions_ip and sessions_mac; each part states the index's
 // predicate so a generic plan uses it. An IPv6 address or prefix names
 // the sessions whose link range (ip6_lo..ip6_hi: the Framed-IPv6-Prefix,
 // else the /64 of the address) or delegated range (pd_lo..pd_hi) overlaps
-// it, found through the indexes of migration 00112 on the ranges' first
+// it, found through the indexes of migration 00113 on the ranges' first
 // addresses, with the same time rule; a session holds its IPv6 side from
 // its Start even when the BAS first reported it in an Interim-Update.
 func (s *Store) TraceSessions(ctx context.Context, q access.TraceQuery) ([]access.TraceRow, error) {

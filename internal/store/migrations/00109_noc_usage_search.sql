@@ -35,13 +35,10 @@ CREATE INDEX devices_mac ON devices (mac);
 -- The NOC home: the last hour's and 24 hours' authentications by time, and
 -- the sessions that ended in the last 24 hours (a closed session lasted
 -- until its Stop, else its last Interim-Update: last_update_at, as for the
--- trace). An Interim-Update of an online session writes no entry here.
-CREATE INDEX IF NOT EXISTS auth_log_at ON auth_log (at);
-CREATE INDEX sessions_closed_seen ON sessions (last_update_at) WHERE status = 'closed' AND started_at > 0;
+-- trace): auth_log_at and sessions_closed_seen, built by migration 00113.
+-- An Interim-Update of an online session writes no entry in the second.
 
 -- +goose Down
-DROP INDEX sessions_closed_seen;
-DROP INDEX auth_log_at;
 DROP INDEX devices_mac;
 -- sqlite: DROP INDEX accounts_name_nocase;
 -- sqlite: DROP INDEX accounts_username_nocase;

@@ -21,14 +21,11 @@ ALTER TABLE sessions ADD COLUMN output_octets6 BIGINT NOT NULL DEFAULT 0;
 -- postgres: ALTER TABLE sessions ALTER COLUMN ip6_hi TYPE TEXT COLLATE "C";
 -- postgres: ALTER TABLE sessions ALTER COLUMN pd_lo TYPE TEXT COLLATE "C";
 -- postgres: ALTER TABLE sessions ALTER COLUMN pd_hi TYPE TEXT COLLATE "C";
--- The trace looks ranges up by their first address; the portal finds the
--- live session of an IPv6 source address by its /64.
-CREATE INDEX sessions_ip6_lo ON sessions (ip6_lo) WHERE ip6_lo <> '';
-CREATE INDEX sessions_pd_lo ON sessions (pd_lo) WHERE pd_lo <> '';
+-- The trace looks ranges up by their first address, and the portal finds
+-- the live session of an IPv6 source address by its /64: sessions_ip6_lo
+-- and sessions_pd_lo, built by migration 00113.
 
 -- +goose Down
-DROP INDEX sessions_pd_lo;
-DROP INDEX sessions_ip6_lo;
 ALTER TABLE sessions DROP COLUMN output_octets6;
 ALTER TABLE sessions DROP COLUMN input_octets6;
 ALTER TABLE sessions DROP COLUMN pd_hi;

@@ -1,11 +1,14 @@
 // A real OpenID Provider for campusnet's single sign-on tests: the npm
 // package oidc-provider (a certified OpenID Connect implementation) with one
-// confidential client. internal/ssotest starts it; the environment says
-// where and for whom:
+// or more clients. internal/ssotest starts it; the environment says where
+// and for whom:
 //
 //   PORT          the port on 127.0.0.1 (the issuer is http://127.0.0.1:PORT)
-//   CLIENT_ID, CLIENT_SECRET
-//   REDIRECT_URIS, POST_LOGOUT_REDIRECT_URIS   comma-separated
+//   CLIENTS       JSON [{"client_id", "client_secret", "redirect_uris",
+//                 "post_logout_redirect_uris", "token_endpoint_auth_method"
+//                 (default client_secret_basic; "none" is a public client,
+//                 without a secret), "pkce_optional" (default false: the
+//                 client must use PKCE)}]
 //   USERS         JSON {"login": {"name": "…", "role": "…"}}
 //
 // The login page is oidc-provider's development interaction (any password,
@@ -15,34 +18,43 @@
 //
 // POST /test/wrong-audience makes the next token response carry an ID token
 // whose aud is another client, signed with the provider's own key: a token
-// meant for someone else, which the client must refuse.
+// meant for someone else, which the client must refuse. POST
+// /test/wrong-nonce does the same with a nonce the client never sent (and
+// the right aud): a token from another login, replayed into this one.
 import Provider from 'oidc-provider';
 import { generateKeyPair, exportJWK, SignJWT, decodeJwt } from 'jose';
 
 const port = Number(process.env.PORT);
 const issuer = `http://127.0.0.1:${port}`;
 const users = JSON.parse(process.env.USERS || '{}');
-const list = (s) => (s || '').split(',').filter(Boolean);
 
 const { privateKey } = await generateKeyPair('RS256', { extractable: true });
 const jwk = { ...(await exportJWK(privateKey)), kid: 'test-1', alg: 'RS256', use: 'sig' };
 
-const provider = new Provider(issuer, {
-  clients: [{
-    client_id: process.env.CLIENT_ID,
-    client_secret: process.env.CLIENT_SECRET,
-    redirect_uris: list(process.env.REDIRECT_URIS),
-    post_logout_redirect_uris: list(process.env.POST_LOGOUT_REDIRECT_URIS),
+const configured = JSON.parse(process.env.CLIENTS || '[]');
+const pkceOptional = new Set(configured.filter((c) => c.pkce_optional).map((c) => c.client_id));
+const clients = configured.map((c) => {
+  const auth = c.token_endpoint_auth_method || 'client_secret_basic';
+  const out = {
+    client_id: c.client_id,
+    redirect_uris: c.redirect_uris || [],
+    post_logout_redirect_uris: c.post_logout_redirect_uris || [],
     response_types: ['code'],
     grant_types: ['authorization_code'],
-    token_endpoint_auth_method: 'client_secret_basic',
-  }],
+    token_endpoint_auth_method: auth,
+  };
+  if (auth !== 'none') out.client_secret = c.client_secret;
+  return out;
+});
+
+const provider = new Provider(issuer, {
+  clients,
   jwks: { keys: [jwk] },
   cookies: { keys: ['campusnet-test-cookie-key'] },
   scopes: ['openid', 'profile', 'campus'],
   claims: { openid: ['sub'], profile: ['name', 'preferred_username'], campus: ['role'] },
   features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
-  pkce: { required: () => true },
+  pkce: { required: (ctx, client) => !pkceOptional.has(client.clientId) },
   async findAccount(ctx, id) {
     const u = users[id];
     if (!u) return undefined;
@@ -63,18 +75,24 @@ const provider = new Provider(issuer, {
   },
 });
 
-let wrongAudience = false;
+// The next token response's ID token is changed by this, when set.
+let tamper = null;
+const tampers = {
+  '/test/wrong-audience': (claims) => { claims.aud = 'another-client'; },
+  '/test/wrong-nonce': (claims) => { claims.nonce = 'a-nonce-of-another-login'; },
+};
 provider.use(async (ctx, next) => {
-  if (ctx.method === 'POST' && ctx.path === '/test/wrong-audience') {
-    wrongAudience = true;
+  if (ctx.method === 'POST' && tampers[ctx.path]) {
+    tamper = tampers[ctx.path];
     ctx.status = 204;
     return;
   }
   await next();
-  if (ctx.path === '/token' && wrongAudience && ctx.body && ctx.body.id_token) {
-    wrongAudience = false;
+  if (ctx.path === '/token' && tamper && ctx.body && ctx.body.id_token) {
+    const change = tamper;
+    tamper = null;
     const claims = decodeJwt(ctx.body.id_token);
-    claims.aud = 'another-client';
+    change(claims);
     ctx.body.id_token = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'test-1' }).sign(privateKey);
   }
 });
