@@ -7,9 +7,9 @@ func init() {
 	i18n.Register(
 		[3]string{"selfservice.admin.trace", "地址追溯", "Trace an address"},
 		[3]string{"selfservice.nav.trace", "追溯", "Trace"},
-		[3]string{"selfservice.trace.intro", "查询某一时刻或某一时段持有某个 IP 地址或 MAC 的会话：账号、姓名、设备、BAS 与端口、起止时间。每次查询连同操作员与事由记入审计日志。",
-			"Which sessions held an IPv4 address or a MAC at a moment or in an interval: account, name, device, BAS and port, start and end. Every trace is written to the audit log with the operator and the reason."},
-		[3]string{"selfservice.trace.key", "IP 地址或 MAC", "IPv4 address or MAC"},
+		[3]string{"selfservice.trace.intro", "查询某一时刻或某一时段持有某个 IPv4 地址、IPv6 地址或前缀（会话的 /64、Framed-IPv6-Prefix 或委派前缀内的地址即指向该会话）或 MAC 的会话：账号、姓名、设备、BAS 与端口、起止时间。每次查询连同操作员与事由记入审计日志。",
+			"Which sessions held an IPv4 address, an IPv6 address or prefix (an address inside a session's /64, Framed-IPv6-Prefix or delegated prefix names it) or a MAC at a moment or in an interval: account, name, device, BAS and port, start and end. Every trace is written to the audit log with the operator and the reason."},
+		[3]string{"selfservice.trace.key", "IP 地址、IPv6 前缀或 MAC", "IPv4/IPv6 address, IPv6 prefix or MAC"},
 		[3]string{"selfservice.trace.at", "时刻", "Moment"},
 		[3]string{"selfservice.trace.from", "开始", "From"},
 		[3]string{"selfservice.trace.to", "结束", "To"},
@@ -35,7 +35,7 @@ func init() {
 		[3]string{"selfservice.trace.end.stop", "收到 Stop", "Stop"},
 		[3]string{"selfservice.trace.end.no_stop", "未收到 Stop（%s）：计至最后一次 Interim-Update", "no Stop (%s): counted to the last Interim-Update"},
 		[3]string{"selfservice.trace.end.online", "当前在线", "online now"},
-		[3]string{"selfservice.input.field.trace_key", "IP 地址或 MAC", "address or MAC"},
+		[3]string{"selfservice.input.field.trace_key", "IP 地址、IPv6 前缀或 MAC", "address, prefix or MAC"},
 		[3]string{"selfservice.input.field.trace_time", "时间", "time"},
 	)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -14,7 +13,8 @@ import (
 	"github.com/campusnet/campusnet/internal/i18n"
 )
 
-// Trace: which session held an address or a MAC at a moment or in an
+// Trace: which session held an address (IPv4, or IPv6 inside a session's
+// link or delegated prefix), an IPv6 prefix or a MAC at a moment or in an
 // interval, for the police, an abuse desk or a dorm supervisor. The NOC
 // page (/admin/trace, a POST form with the CSRF token: a trace is written
 // to the audit log, so it is never a link that can be replayed) and the
@@ -58,7 +58,7 @@ func (in *traceInput) query(loc *time.Location, now time.Time) (access.TraceQuer
 		*f.v = v
 	}
 	if in.Key == "" {
-		return q, traceBad("请填写要追溯的 IP 地址或 MAC", "Give the IPv4 address or MAC to trace")
+		return q, traceBad("请填写要追溯的 IP 地址、IPv6 前缀或 MAC", "Give the IPv4 or IPv6 address, IPv6 prefix or MAC to trace")
 	}
 	if in.Reason == "" {
 		return q, traceBad("请填写事由（案件或工单编号，会记入审计日志）", "Give the reason: the case or ticket number (it goes into the audit log)")
@@ -66,16 +66,12 @@ func (in *traceInput) query(loc *time.Location, now time.Time) (access.TraceQuer
 	if len(in.Reason) > 500 {
 		return q, errBadRequest("原因太长 / The reason is too long")
 	}
-	if ip, err := netip.ParseAddr(in.Key); err == nil {
-		if !ip.Unmap().Is4() {
-			return q, traceBad("只记录 IPv4 用户地址", "Only IPv4 user addresses are recorded")
-		}
-		q.IP = ip.Unmap()
-	} else if mac, err := access.NormalizeMAC(in.Key); err == nil {
-		q.MAC = mac
-	} else {
-		return q, traceBad(fmt.Sprintf("%q 既不是 IPv4 地址也不是 MAC", in.Key), fmt.Sprintf("%q is neither an IPv4 address nor a MAC", in.Key))
+	k, err := access.ParseTraceKey(in.Key)
+	if err != nil {
+		return q, traceBad(fmt.Sprintf("%q 既不是 IPv4 地址、IPv6 地址或前缀，也不是 MAC", in.Key),
+			fmt.Sprintf("%q is neither an IPv4 address, an IPv6 address or prefix, nor a MAC", in.Key))
 	}
+	q.IP, q.IPv6, q.MAC = k.IP, k.IPv6, k.MAC
 	parse := func(s string) (time.Time, error) {
 		t, err := access.ParseOperatorTime(s, loc, now)
 		if err != nil {
@@ -84,7 +80,6 @@ func (in *traceInput) query(loc *time.Location, now time.Time) (access.TraceQuer
 		}
 		return t, nil
 	}
-	var err error
 	switch {
 	case in.At != "" && (in.From != "" || in.To != ""):
 		return q, traceBad("请填写时刻，或起止时间，不要同时填写", "Give a moment, or a start and an end, not both")
@@ -182,8 +177,14 @@ func endedText(l *i18n.Printer, r access.TraceRow) string {
 	return l.T("selfservice.trace.end.no_stop", why)
 }
 
+// adminTraceForm is the empty form, or with ?addr= (the link from "find
+// anyone") the address filled in, to trace once a reason is given.
 func (s *Service) adminTraceForm(w http.ResponseWriter, r *http.Request, q *request) error {
-	s.render(w, r, http.StatusOK, "admin_trace", q, "selfservice.admin.trace", tracePage{Zone: s.cfg.Location.String()})
+	page := tracePage{Zone: s.cfg.Location.String()}
+	if addr, err := outsideText(r.URL.Query().Get("addr"), 64); err == nil {
+		page.In.Key = addr
+	}
+	s.render(w, r, http.StatusOK, "admin_trace", q, "selfservice.admin.trace", page)
 	return nil
 }
 
@@ -230,7 +231,7 @@ func (s *Service) stamp(ms int64) string {
 // traceCSV sends the trace as a CSV file: UTF-8 with a byte-order mark, so
 // that Excel and WPS show the Chinese names intact.
 func (s *Service) traceCSV(w http.ResponseWriter, res traceResult) error {
-	name := strings.NewReplacer(":", "-", ".", "-").Replace(res.Query.Key())
+	name := strings.NewReplacer(":", "-", ".", "-", "/", "_").Replace(res.Query.Key())
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="trace-%s-%s.csv"`, name,
 		res.Query.From.In(s.cfg.Location).Format("20060102T1504")))

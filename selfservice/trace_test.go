@@ -79,8 +79,31 @@ func TestTracePageAndAPI(t *testing.T) {
 				t.Fatalf("the CSV has no BOM: %q", r.body[:min(20, len(r.body))])
 			}
 			recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.body, "\ufeff"))).ReadAll()
-			if err != nil || len(recs) != 2 || recs[1][1] != "张三" || recs[1][10] != "online now" {
+			if err != nil || len(recs) != 2 || recs[1][1] != "张三" || recs[1][13] != "online now" || recs[1][6] != h.CarolPrefix || recs[1][7] != h.CarolPD {
 				t.Fatalf("CSV: %q, %v", recs, err)
+			}
+			// IPv6: an address inside Alice's Framed-IPv6-Prefix names her
+			// session at her moment, not Bob's or Carol's; the page shows
+			// her IPv6 address; a moment outside her session, nobody.
+			r = trace(http.StatusOK, url.Values{"key": {"2001:db8:1:2::abcd"}, "at": {"2026-12-02 13:30"}, "reason": {"公安 2026-118"}, "format": {"html"}})
+			if !strings.Contains(r.body, "王小明") || !strings.Contains(r.body, h.AliceIPv6) || !strings.Contains(r.body, h.AlicePrefix) ||
+				strings.Contains(r.body, "李华") || strings.Contains(r.body, "张三") {
+				t.Errorf("2001:db8:1:2::abcd at 13:30:\n%s", r.body)
+			}
+			r = trace(http.StatusOK, url.Values{"key": {"2001:db8:1:2::abcd"}, "at": {"2026-12-02 14:05"}, "reason": {"r"}, "format": {"html"}})
+			if !strings.Contains(r.body, "没有会话持有该地址") || strings.Contains(r.body, "李华") {
+				t.Errorf("2001:db8:1:2::abcd at 14:05 (Bob's moment, another prefix):\n%s", r.body)
+			}
+			r = trace(http.StatusOK, url.Values{"key": {"2001:db8:1:2::/64"}, "from": {"2026-12-02 00:00"}, "to": {"2026-12-02 23:59"},
+				"reason": {"r"}, "format": {"csv"}})
+			recs, err = csv.NewReader(strings.NewReader(strings.TrimPrefix(r.body, "\ufeff"))).ReadAll()
+			if err != nil || len(recs) != 2 || recs[1][1] != "王小明" || recs[1][5] != h.AliceIPv6 ||
+				!strings.Contains(r.header.Get("Content-Disposition"), `filename="trace-2001-db8-1-2--_64-20261202T0000.csv"`) {
+				t.Fatalf("IPv6 CSV: %q, %v, %v", recs, err, r.header)
+			}
+			trace(http.StatusBadRequest, url.Values{"key": {"2001:db8::1::2"}, "at": {"2026-12-02 13:30"}, "reason": {"r"}, "format": {"html"}})
+			if r := op.get("/admin/trace?addr=2001:db8:1:2::abcd"); r.status != http.StatusOK || !strings.Contains(r.body, `value="2001:db8:1:2::abcd"`) {
+				t.Errorf("the trace form from find anyone's link: %d\n%s", r.status, r.body)
 			}
 			// Refused, and not audited: no reason; a bad time; a student.
 			r = trace(http.StatusBadRequest, form("2026-12-02 13:30", ""))
@@ -114,7 +137,19 @@ func TestTracePageAndAPI(t *testing.T) {
 			if r.status != http.StatusOK || len(out.Sessions) != 0 {
 				t.Fatalf("API trace of the gap: %d %s", r.status, r.body)
 			}
+			r = api.api(http.MethodPost, "/api/v1/admin/trace", map[string]string{"key": "2001:db8:1:2::abcd", "at": "2026-12-02T13:30:00+08:00", "reason": "API case 10"})
+			mustJSON(t, r, &out)
+			if r.status != http.StatusOK || out.Key != "2001:db8:1:2::abcd" || len(out.Sessions) != 1 || out.Sessions[0].Name != "王小明" ||
+				out.Sessions[0].IPv6 != h.AliceIPv6 || out.Sessions[0].IPv6Prefix != h.AlicePrefix || out.Sessions[0].IPv4 != h.IP {
+				t.Fatalf("API trace of an IPv6 address: %d %s", r.status, r.body)
+			}
+			r = api.api(http.MethodPost, "/api/v1/admin/trace", map[string]string{"key": "2001:db8:1:2::abcd", "at": "2026-12-02 14:01", "reason": "API case 10"})
+			mustJSON(t, r, &out)
+			if r.status != http.StatusOK || len(out.Sessions) != 0 {
+				t.Fatalf("API trace of an IPv6 address in the gap: %d %s", r.status, r.body)
+			}
 			apiError(t, api.api(http.MethodPost, "/api/v1/admin/trace", map[string]string{"key": h.IP}), http.StatusBadRequest, "BAD_REQUEST")
+			apiError(t, api.api(http.MethodPost, "/api/v1/admin/trace", map[string]string{"key": "2001:db8:1:2::/129", "reason": "x"}), http.StatusBadRequest, "BAD_REQUEST")
 			stAPI := e.client()
 			stAPI.apiLogin("s1", "s1-pass")
 			apiError(t, stAPI.api(http.MethodPost, "/api/v1/admin/trace", map[string]string{"key": h.IP, "reason": "x"}), http.StatusForbidden, "FORBIDDEN")

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -48,20 +47,13 @@ func traceTimes(at, from, to string, loc *time.Location, now time.Time) (time.Ti
 	return n, n, nil
 }
 
-// traceKey reads the ADDRESS|MAC argument: an IPv4 address, else a MAC in
-// any notation access.NormalizeMAC knows.
-func traceKey(arg string) (netip.Addr, string, error) {
-	if ip, err := netip.ParseAddr(strings.TrimSpace(arg)); err == nil {
-		if !ip.Unmap().Is4() {
-			return netip.Addr{}, "", fmt.Errorf("%s: only IPv4 user addresses are recorded", arg)
-		}
-		return ip.Unmap(), "", nil
-	}
-	mac, err := access.NormalizeMAC(arg)
+// traceKey reads the ADDRESS|PREFIX|MAC argument (access.ParseTraceKey).
+func traceKey(arg string) (access.TraceQuery, error) {
+	q, err := access.ParseTraceKey(arg)
 	if err != nil {
-		return netip.Addr{}, "", fmt.Errorf("%w: %q is neither an IPv4 address nor a MAC (00-10-A4-23-19-C0, 0010.a423.19c0, …)", errUsage, arg)
+		return q, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return netip.Addr{}, mac, nil
+	return q, nil
 }
 
 // traceWhen says what a trace asked, in the campus zone.
@@ -78,8 +70,9 @@ func traceCommand() command {
 	var limit int
 	return command{
 		name: "trace",
-		args: `ADDRESS|MAC [--at TIME | --from TIME --to TIME] [--format table|csv|json] --reason "case number"`,
-		short: "who held an address or MAC at a moment or in an interval (audited); TIME like \"2026-12-02 14:05\", " +
+		args: `ADDRESS|PREFIX|MAC [--at TIME | --from TIME --to TIME] [--format table|csv|json] --reason "case number"`,
+		short: "who held an IPv4 address, an IPv6 address or prefix (inside a session's /64, Framed-IPv6-Prefix or delegated prefix) " +
+			"or a MAC at a moment or in an interval (audited); TIME like \"2026-12-02 14:05\", " +
 			"\"2026-12-02T14:05:00+08:00\" or \"yesterday 14:05\", in [server] timezone; exit 1 when no session held it",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&at, "at", "", "the moment (default now)")
@@ -92,7 +85,7 @@ func traceCommand() command {
 		},
 		run: func(ctx context.Context, env *cli, args []string) error {
 			if len(args) != 1 {
-				return fmt.Errorf("%w: want one address or MAC", errUsage)
+				return fmt.Errorf("%w: want one address, prefix or MAC", errUsage)
 			}
 			if format != "table" && format != "csv" && format != "json" {
 				return fmt.Errorf("%w: --format %q: want table, csv or json", errUsage, format)
@@ -104,7 +97,7 @@ func traceCommand() command {
 			if strings.TrimSpace(actor) == "" {
 				return fmt.Errorf("%w: --actor is empty", errUsage)
 			}
-			ip, mac, err := traceKey(args[0])
+			q, err := traceKey(args[0])
 			if err != nil {
 				return err
 			}
@@ -118,7 +111,7 @@ func traceCommand() command {
 			if err != nil {
 				return err
 			}
-			q := access.TraceQuery{IP: ip, MAC: mac, From: f, To: t, Limit: limit}
+			q.From, q.To, q.Limit = f, t, limit
 			rows, err := st.TraceSessions(ctx, q)
 			if err != nil {
 				return err
@@ -175,9 +168,9 @@ func writeTrace(w io.Writer, format string, q access.TraceQuery, rows []access.T
 	}
 	fmt.Fprintf(w, "%s %s (%s): %d session(s)\n", q.Key(), traceWhen(q, loc), loc, len(rows))
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tNAME\tROLE\tMAC\tIPV4\tBAS\tNAS PORT\tAREA\tSTART\tUNTIL\tENDED\tIN\tOUT\tSESSION")
+	fmt.Fprintln(tw, "ACCOUNT\tNAME\tROLE\tMAC\tIPV4\tIPV6\tBAS\tNAS PORT\tAREA\tSTART\tUNTIL\tENDED\tIN\tOUT\tSESSION")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Username, dash(r.Name), r.Role, dash(r.MAC), dash(r.IP),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Username, dash(r.Name), r.Role, dash(r.MAC), dash(r.IP), dash(r.IPv6Text()),
 			r.NAS, dash(r.NASPort), r.Area, fmtMillis(loc, r.StartedAt), fmtMillis(loc, r.Until), r.EndText(),
 			bytesIEC(r.InputOctets), bytesIEC(r.OutputOctets), r.ID)
 	}

@@ -96,10 +96,47 @@ func TestTraceCommand(t *testing.T) {
 			if len(recs) != 4 || recs[0][1] != "name" || recs[1][1] != "王小明" || recs[2][1] != "李华" || recs[3][1] != "张三" {
 				t.Fatalf("CSV rows: %q", recs)
 			}
+			// IPv6: an address inside Alice's Framed-IPv6-Prefix names her
+			// session at her moment, not Bob's or Carol's (other prefixes);
+			// the table, the CSV and the JSON carry her IPv6 address.
+			out = trace(0, "2001:db8:1:2::abcd", "--at", "2026-12-02 13:30", "--reason", "公安 2026-118")
+			if !strings.Contains(out, "王小明") || !strings.Contains(out, h.AliceIPv6) || strings.Contains(out, "李华") || strings.Contains(out, "张三") ||
+				!strings.Contains(out, "2001:db8:1:2::abcd at 2026-12-02 13:30:00 +08:00") {
+				t.Errorf("2001:db8:1:2::abcd at 13:30:\n%s", out)
+			}
+			out = trace(0, "2001:db8:1:2::abcd", "--from", "2026-12-02", "--to", "2026-12-02 23:59:59", "--format", "csv", "--reason", "r")
+			recs, err = csv.NewReader(strings.NewReader(strings.TrimPrefix(out, "\ufeff"))).ReadAll()
+			if err != nil || len(recs) != 2 || recs[0][5] != "ipv6" || recs[0][6] != "ipv6_prefix" || recs[1][1] != "王小明" ||
+				recs[1][5] != h.AliceIPv6 || recs[1][6] != h.AlicePrefix {
+				t.Fatalf("IPv6 CSV: %q, %v", recs, err)
+			}
+			out = trace(0, "2001:DB8:FF00:100::/56", "--at", "2026-12-02 15:03", "--format", "json", "--reason", "r")
+			if err := json.Unmarshal([]byte(out), &js); err != nil {
+				t.Fatalf("json: %v\n%s", err, out)
+			}
+			if js.Key != "2001:db8:ff00:100::/56" || len(js.Sessions) != 1 || js.Sessions[0].Name != "张三" ||
+				js.Sessions[0].IPv6Delegated != h.CarolPD || js.Sessions[0].IPv6Prefix != h.CarolPrefix {
+				t.Fatalf("the delegated prefix as JSON: %+v", js)
+			}
+			out = trace(0, "2001:db8:1:3::1", "--at", "2026-12-02 14:05", "--format", "json", "--reason", "r")
+			if err := json.Unmarshal([]byte(out), &js); err != nil || len(js.Sessions) != 1 || js.Sessions[0].Name != "李华" || js.Sessions[0].IPv6 != h.BobIPv6 {
+				t.Fatalf("Bob's /64 as JSON: %+v %v", js, err)
+			}
+			// A moment outside Alice's session: nobody, exit 1.
+			for _, at := range []string{"2026-12-02 14:01", "2026-12-02 12:59"} {
+				if out := trace(1, "2001:db8:1:2::abcd", "--at", at, "--reason", "r"); !strings.Contains(out, "no session held 2001:db8:1:2::abcd at "+at+":00 +08:00") {
+					t.Errorf("2001:db8:1:2::abcd at %s:\n%s", at, out)
+				}
+			}
+			if log, err := st.AuditLog(context.Background(), "2001:db8:1:2::abcd", 100); err != nil || len(log) != 4 || log[len(log)-1].Reason != "公安 2026-118" {
+				t.Fatalf("audit rows of 2001:db8:1:2::abcd: %+v %v", log, err)
+			}
 			// Refused before anything is read: no reason, a bad time, a bad key.
 			trace(2, h.IP, "--at", "2026-12-02 14:05")
 			trace(2, h.IP, "--at", "14:05 yesterday-ish", "--reason", "r")
 			trace(2, "10.12.9", "--reason", "r")
+			trace(2, "2001:db8::1::2", "--reason", "r")
+			trace(2, "fe80::1%eth0", "--reason", "r")
 			trace(2, h.IP, "--at", "2026-12-02 14:05", "--from", "2026-12-02 14:00", "--to", "2026-12-02 15:00", "--reason", "r")
 			// Every trace that ran is in the audit log, with the operator and the reason.
 			log, err := st.AuditLog(context.Background(), h.IP, 100)

@@ -50,10 +50,11 @@ func TestTraceCSV(t *testing.T) {
 	loc := DefaultLocation()
 	start := time.Date(2026, 12, 2, 13, 0, 0, 0, loc)
 	r := TraceRow{Session: Session{ID: 7, Username: "=cmd|' /C calc'!A0", IP: "10.12.9.9", StartedAt: Millis(start), Status: SessionClosed,
+		IP6: "2001:db8:1:2::10", IP6Prefix: "2001:db8:1:2::/64", IP6Delegated: "2001:db8:ff00:100::/56",
 		CloseReason: CloseStop, LastUpdateAt: Millis(start.Add(time.Hour)), StoppedAt: Millis(start.Add(time.Hour))}, Name: "王小明"}
 	FinishTraceRow(&r, start.Add(2*time.Hour))
 	got := strings.Join(r.Record(loc).CSV(), "|")
-	want := "'=cmd|' /C calc'!A0|王小明|||10.12.9.9||||2026-12-02 13:00:00 +08:00|2026-12-02 14:00:00 +08:00|Stop|0|0|7"
+	want := "'=cmd|' /C calc'!A0|王小明|||10.12.9.9|2001:db8:1:2::10|2001:db8:1:2::/64|2001:db8:ff00:100::/56||||2026-12-02 13:00:00 +08:00|2026-12-02 14:00:00 +08:00|Stop|0|0|7"
 	if got != want {
 		t.Fatalf("CSV cells\n got %s\nwant %s", got, want)
 	}

@@ -11,12 +11,17 @@ import (
 
 // TraceQuery asks which sessions held a user address, or a MAC, at a
 // moment (From == To) or at any time in an interval (both ends included):
-// "which student used 10.12.9.9 at 14:05 yesterday?". Exactly one of IP
-// and MAC is given. A further key (an IPv6 address or prefix) is one more
-// field here, and Validate counts it among the keys.
+// "which student used 10.12.9.9 (or 2001:db8:1:2::abcd) at 14:05
+// yesterday?". Exactly one of IP, IPv6 and MAC is given.
 type TraceQuery struct {
-	IP  netip.Addr // an IPv4 user address (Framed-IP-Address)
-	MAC string     // canonical (NormalizeMAC)
+	IP netip.Addr // an IPv4 user address (Framed-IP-Address)
+	// IPv6 is an IPv6 address (a /128) or prefix: it names the sessions
+	// whose link (Framed-IPv6-Prefix, else the /64 of Framed-IPv6-Address)
+	// or delegated prefix (Delegated-IPv6-Prefix) overlaps it. A privacy
+	// address the student's device chose inside its /64 names the session
+	// as its recorded address does.
+	IPv6 netip.Prefix
+	MAC  string // canonical (NormalizeMAC)
 	// From and To bound the interval; a moment is From == To.
 	From, To time.Time
 	// Limit bounds the rows (default 1000, at most 10000).
@@ -33,6 +38,13 @@ func (q *TraceQuery) Validate() error {
 		}
 		q.IP = q.IP.Unmap()
 	}
+	if q.IPv6.IsValid() {
+		keys++
+		if !q.IPv6.Addr().Is6() || q.IPv6.Addr().Is4In6() || q.IPv6.Addr().Zone() != "" {
+			return fmt.Errorf("%w: trace: %s is not an IPv6 address or prefix", ErrInvalid, q.IPv6)
+		}
+		q.IPv6 = q.IPv6.Masked()
+	}
 	if q.MAC != "" {
 		keys++
 		m, err := NormalizeMAC(q.MAC)
@@ -42,7 +54,7 @@ func (q *TraceQuery) Validate() error {
 		q.MAC = m
 	}
 	if keys != 1 {
-		return fmt.Errorf("%w: trace: give an address or a MAC", ErrInvalid)
+		return fmt.Errorf("%w: trace: give one IPv4 address, IPv6 address or prefix, or MAC", ErrInvalid)
 	}
 	if q.From.IsZero() || q.To.IsZero() {
 		return fmt.Errorf("%w: trace: no time given", ErrInvalid)
@@ -58,12 +70,41 @@ func (q *TraceQuery) Validate() error {
 	return nil
 }
 
-// Key is the address or MAC the query traces, as written in the audit log.
+// Key is the address, prefix or MAC the query traces, as written in the
+// audit log: an IPv6 /128 as the address alone.
 func (q TraceQuery) Key() string {
-	if q.IP.IsValid() {
+	switch {
+	case q.IP.IsValid():
 		return q.IP.String()
+	case q.IPv6.IsValid() && q.IPv6.IsSingleIP():
+		return q.IPv6.Addr().String()
+	case q.IPv6.IsValid():
+		return q.IPv6.String()
 	}
 	return q.MAC
+}
+
+// ParseTraceKey reads what an operator traces: an IPv4 address, an IPv6
+// address or prefix (ParseIPv6Query), else a MAC in any notation
+// NormalizeMAC knows. The result has exactly one key set; an error wraps
+// ErrInvalid.
+func ParseTraceKey(s string) (TraceQuery, error) {
+	s = strings.TrimSpace(s)
+	var q TraceQuery
+	if ip, err := netip.ParseAddr(s); err == nil && ip.Unmap().Is4() {
+		q.IP = ip.Unmap()
+		return q, nil
+	}
+	if p, err := ParseIPv6Query(s); err == nil {
+		q.IPv6 = p
+		return q, nil
+	}
+	mac, err := NormalizeMAC(s)
+	if err != nil {
+		return q, fmt.Errorf("%w: trace: %q is neither an IPv4 address, an IPv6 address or prefix (2001:db8:1:2::abcd, 2001:db8:1:2::/64) nor a MAC (00-10-A4-23-19-C0, 0010.a423.19c0, …)", ErrInvalid, StripControl(s))
+	}
+	q.MAC = mac
+	return q, nil
 }
 
 // How a traced session ended (TraceRow.End).
@@ -198,6 +239,9 @@ type TraceRecord struct {
 	Role           Role   `json:"role"`
 	MAC            string `json:"mac"`
 	IPv4           string `json:"ipv4"`
+	IPv6           string `json:"ipv6"`           // Framed-IPv6-Address (or the prefix with Framed-Interface-Id)
+	IPv6Prefix     string `json:"ipv6_prefix"`    // Framed-IPv6-Prefix
+	IPv6Delegated  string `json:"ipv6_delegated"` // Delegated-IPv6-Prefix
 	BAS            string `json:"bas"`
 	NASPort        string `json:"nas_port"`
 	Area           string `json:"area"`
@@ -214,14 +258,15 @@ type TraceRecord struct {
 // Record is the row in loc, the campus zone.
 func (r TraceRow) Record(loc *time.Location) TraceRecord {
 	t := func(ms int64) string { return FromMillis(ms).In(loc).Format(time.RFC3339) }
-	return TraceRecord{Session: r.ID, Account: r.Username, Name: r.Name, Role: r.Role, MAC: r.MAC, IPv4: r.IP, BAS: r.NAS,
+	return TraceRecord{Session: r.ID, Account: r.Username, Name: r.Name, Role: r.Role, MAC: r.MAC, IPv4: r.IP,
+		IPv6: r.IP6, IPv6Prefix: r.IP6Prefix, IPv6Delegated: r.IP6Delegated, BAS: r.NAS,
 		NASPort: r.NASPort, Area: r.Area, Start: t(r.StartedAt), Until: t(r.Until), End: r.End, EndText: r.EndText(),
 		CloseReason: r.CloseReason, TerminateCause: r.TerminateCause, InputOctets: r.InputOctets, OutputOctets: r.OutputOctets}
 }
 
 // TraceCSVHeader is the header row of a trace's CSV; TraceRecord.CSV
 // gives the rows.
-var TraceCSVHeader = []string{"account", "name", "role", "mac", "ipv4", "bas", "nas_port", "area", "start", "until",
+var TraceCSVHeader = []string{"account", "name", "role", "mac", "ipv4", "ipv6", "ipv6_prefix", "ipv6_delegated", "bas", "nas_port", "area", "start", "until",
 	"ended", "input_octets", "output_octets", "session"}
 
 // CSV is the record as a CSV row under TraceCSVHeader (times as
@@ -235,7 +280,7 @@ func (r TraceRecord) CSV() []string {
 		return v.Format("2006-01-02 15:04:05 -07:00")
 	}
 	c := csvText
-	return []string{c(r.Account), c(r.Name), c(string(r.Role)), c(r.MAC), c(r.IPv4), c(r.BAS), c(r.NASPort), c(r.Area), t(r.Start), t(r.Until),
+	return []string{c(r.Account), c(r.Name), c(string(r.Role)), c(r.MAC), c(r.IPv4), r.IPv6, r.IPv6Prefix, r.IPv6Delegated, c(r.BAS), c(r.NASPort), c(r.Area), t(r.Start), t(r.Until),
 		c(r.EndText), strconv.FormatInt(r.InputOctets, 10), strconv.FormatInt(r.OutputOctets, 10), strconv.FormatInt(r.Session, 10)}
 }
 

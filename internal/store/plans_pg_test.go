@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"testing"
 
+	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
 )
@@ -96,8 +98,9 @@ func testAccountingStartsPlan(t *testing.T, online string) {
 }
 
 // TestTracePlan: a trace of an address or a MAC reads the trace indexes of
-// migration 00113 (closed sessions) and the live-session indexes, never
-// the sessions table, whose closed rows are a semester of history.
+// migration 00113 (closed sessions) and the live-session indexes, and one
+// of an IPv6 address or prefix the range indexes (00113 too), never the
+// sessions table, whose closed rows are a semester of history.
 func TestTracePlan(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.NewPostgres(t)
@@ -105,12 +108,17 @@ func TestTracePlan(t *testing.T) {
 	for _, q := range []string{
 		`INSERT INTO accounts (username, name, role, balance_fen, created_at, updated_at)
 			SELECT 'p' || i, '', 'student', 0, 0, 0 FROM generate_series(1, 300) i`,
-		// 20,000 sessions over 200 addresses and 2,000 MACs, one in 50 online.
+		// 20,000 sessions over 200 addresses and 2,000 MACs, one in 50
+		// online; each with one of 4,000 /64s of 2001:db8::/48, one in ten
+		// with one of 256 delegated /56s of 2001:db8:ff00::/40.
 		`INSERT INTO sessions (account_id, username, nas, area, mac, ip, class, status, acct_session_id, correlation,
-				reserved_at, started_at, last_update_at, stopped_at)
+				reserved_at, started_at, last_update_at, stopped_at, ip6_lo, ip6_hi, pd_lo, pd_hi)
 			SELECT a.id, a.username, 'bras', 'dorm', '02:00:00:00:' || lpad(to_hex(g % 2000 / 256), 2, '0') || ':' || lpad(to_hex(g % 256), 2, '0'),
 				'10.0.0.' || (g % 200), 'pc', CASE WHEN g % 50 = 0 THEN 'online' ELSE 'closed' END,
-				'as' || g, 'cn:' || g, g * 60000, g * 60000, g * 60000 + 3000000, g * 60000 + 3000000
+				'as' || g, 'cn:' || g, g * 60000, g * 60000, g * 60000 + 3000000, g * 60000 + 3000000,
+				'20010db80000' || lpad(to_hex(g % 4000), 4, '0') || repeat('0', 16), '20010db80000' || lpad(to_hex(g % 4000), 4, '0') || repeat('f', 16),
+				CASE WHEN g % 10 = 0 THEN '20010db8ff' || lpad(to_hex(g % 256), 2, '0') || '00' || repeat('0', 18) ELSE '' END,
+				CASE WHEN g % 10 = 0 THEN '20010db8ff' || lpad(to_hex(g % 256), 2, '0') || '00' || repeat('f', 18) ELSE '' END
 			FROM generate_series(1, 20000) g JOIN accounts a ON a.username = 'p' || (g % 300 + 1)`,
 		`ANALYZE sessions`,
 	} {
@@ -118,11 +126,17 @@ func TestTracePlan(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	for _, tc := range []struct{ col, key, index string }{
-		{"ip", "10.0.0.7", "sessions_trace_ip"},
-		{"mac", "02:00:00:00:03:07", "sessions_trace_mac"},
+	for _, tc := range []struct {
+		col   string
+		q     access.TraceQuery
+		index string
+	}{
+		{"ip", access.TraceQuery{IP: netip.MustParseAddr("10.0.0.7")}, "sessions_trace_ip"},
+		{"mac", access.TraceQuery{MAC: "02:00:00:00:03:07"}, "sessions_trace_mac"},
+		{"ip6_lo", access.TraceQuery{IPv6: netip.MustParsePrefix("2001:db8:0:7d0::abcd/128")}, "sessions_pd_lo"},
+		{"ip6_lo", access.TraceQuery{IPv6: netip.MustParsePrefix("2001:db8:0:7d0::/60")}, "sessions_pd_lo"},
 	} {
-		q, args := store.TraceSQL(tc.col, tc.key, 600_000_000, 600_000_000, true, 1000)
+		q, args := store.TraceSQL(tc.q, 600_000_000, 600_000_000, true, 1000)
 		rows, err := db.QueryContext(ctx, `EXPLAIN `+st.Rebind(q), args...)
 		if err != nil {
 			t.Fatal(err)
@@ -138,7 +152,7 @@ func TestTracePlan(t *testing.T) {
 		rows.Close()
 		p := plan.String()
 		if strings.Contains(p, "Seq Scan on sessions") || !strings.Contains(p, tc.index) || !strings.Contains(p, "sessions_"+tc.col) {
-			t.Errorf("trace by %s reads the table, not %s and sessions_%s:\n%s", tc.col, tc.index, tc.col, p)
+			t.Errorf("trace of %s reads the table, not %s and sessions_%s:\n%s", tc.q.Key(), tc.index, tc.col, p)
 		}
 	}
 }

@@ -26,6 +26,13 @@ type TraceHistory struct {
 	AtAlice, AtGap, AtBob      time.Time // 13:30 Alice; 14:01 nobody; 14:05 Bob
 	AtAfterBob, AtCarol        time.Time // 14:20 nobody (after Bob's last Interim); 15:03 Carol
 	NASName                    string
+	// The IPv6 side: Alice's session had the link 2001:db8:1:2::/64
+	// (Framed-IPv6-Prefix) and the address AliceIPv6 in it; Bob's reported
+	// 2001:db8:1:3::/64 in an Interim-Update (BobIPv6); Carol's has
+	// 2001:db8:1:4::/64 and the delegated prefix CarolPD.
+	AliceIPv6, AlicePrefix string
+	BobIPv6, BobPrefix     string
+	CarolPrefix, CarolPD   string
 }
 
 // Campus is the zone SeedTraceHistory's times are written in.
@@ -44,6 +51,8 @@ func SeedTraceHistory(t testing.TB, st *store.Store, clock *Clock) TraceHistory 
 	h := TraceHistory{IP: "10.12.9.9", AliceMAC: "02:00:0c:00:00:0a", BobMAC: "02:00:0c:00:00:0b", CarolMAC: "02:00:0c:00:00:0c",
 		AlicePort: "slot=1;subslot=0;port=3;vlanid=1203", NASName: "dorm-bras-1",
 		AliceStart: campus(13, 0), AliceStop: campus(14, 0), BobStart: campus(14, 2), BobLastInterim: campus(14, 12), CarolStart: campus(15, 0),
+		AliceIPv6: "2001:db8:1:2:211:22ff:fe33:4455", AlicePrefix: "2001:db8:1:2::/64", BobIPv6: "2001:db8:1:3::b0b", BobPrefix: "2001:db8:1:3::/64",
+		CarolPrefix: "2001:db8:1:4::/64", CarolPD: "2001:db8:ff00:100::/56",
 		AtAlice: campus(13, 30), AtGap: campus(14, 1), AtBob: campus(14, 5), AtAfterBob: campus(14, 20), AtCarol: campus(15, 3)}
 	for _, a := range []struct {
 		acc        *access.Account
@@ -69,17 +78,20 @@ func SeedTraceHistory(t testing.TB, st *store.Store, clock *Clock) TraceHistory 
 			t.Fatalf("accounting %+v recorded nothing", r)
 		}
 	}
-	rec(h.AliceStart, access.AcctRecord{Kind: access.AcctStart, AcctSessionID: "A1", Username: h.Alice.Username, MAC: h.AliceMAC, IP: h.IP, NASPort: h.AlicePort})
+	rec(h.AliceStart, access.AcctRecord{Kind: access.AcctStart, AcctSessionID: "A1", Username: h.Alice.Username, MAC: h.AliceMAC, IP: h.IP, NASPort: h.AlicePort,
+		IPv6: access.IPv6Record{Addr: h.AliceIPv6, Prefix: h.AlicePrefix, IfID: "0211:22ff:fe33:4455"}})
 	rec(campus(13, 30), access.AcctRecord{Kind: access.AcctInterim, AcctSessionID: "A1", InputOctets: 1 << 20, OutputOctets: 5 << 20})
 	rec(h.AliceStop, access.AcctRecord{Kind: access.AcctStop, AcctSessionID: "A1", InputOctets: 2 << 20, OutputOctets: 9 << 20, TerminateCause: "User-Request"})
 	rec(h.BobStart, access.AcctRecord{Kind: access.AcctStart, AcctSessionID: "B1", Username: h.Bob.Username, MAC: h.BobMAC, IP: h.IP, NASPort: "1203"})
-	rec(campus(14, 7), access.AcctRecord{Kind: access.AcctInterim, AcctSessionID: "B1", InputOctets: 1 << 10, OutputOctets: 3 << 10})
+	rec(campus(14, 7), access.AcctRecord{Kind: access.AcctInterim, AcctSessionID: "B1", InputOctets: 1 << 10, OutputOctets: 3 << 10,
+		IPv6: access.IPv6Record{Addr: h.BobIPv6, Prefix: h.BobPrefix}})
 	rec(h.BobLastInterim, access.AcctRecord{Kind: access.AcctInterim, AcctSessionID: "B1", InputOctets: 7 << 10, OutputOctets: 9 << 10})
 	clock.Set(campus(14, 45))
 	if stale, _, err := st.ReapSessions(ctx, campus(14, 45).Add(-12*time.Minute), campus(14, 44)); err != nil || stale != 1 {
 		t.Fatalf("reaping Bob's session: %d closed, %v", stale, err)
 	}
-	rec(h.CarolStart, access.AcctRecord{Kind: access.AcctStart, AcctSessionID: "C1", Username: h.Carol.Username, MAC: h.CarolMAC, IP: h.IP})
+	rec(h.CarolStart, access.AcctRecord{Kind: access.AcctStart, AcctSessionID: "C1", Username: h.Carol.Username, MAC: h.CarolMAC, IP: h.IP,
+		IPv6: access.IPv6Record{Prefix: h.CarolPrefix, Delegated: h.CarolPD}})
 	rec(campus(15, 5), access.AcctRecord{Kind: access.AcctInterim, AcctSessionID: "C1", InputOctets: 100, OutputOctets: 200})
 	// Noise a trace must not return: another address that shares a prefix
 	// with TraceIP, and a reservation of TraceIP that never went online.

@@ -82,6 +82,64 @@ func TestTraceSessions(t *testing.T) {
 			if err != nil || len(rows) != 1 || rows[0].AccountID != h.Bob.ID {
 				t.Fatalf("Bob's MAC: %+v, %v", rows, err)
 			}
+			// IPv6: an address the device chose inside Alice's /64 names her
+			// session at her moment, and nobody's outside it; Bob's and
+			// Carol's prefixes are not hers.
+			v6 := func(key string, from, to time.Time) []access.TraceRow {
+				t.Helper()
+				q, err := access.ParseTraceKey(key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				q.From, q.To = from, to
+				rows, err := s.TraceSessions(ctx, q)
+				if err != nil {
+					t.Fatalf("trace %s: %v", key, err)
+				}
+				return rows
+			}
+			whole := []time.Time{h.AliceStart.Add(-13 * time.Hour), h.AliceStart.Add(11 * time.Hour)}
+			if rows := v6("2001:db8:1:2::abcd", h.AtAlice, h.AtAlice); len(rows) != 1 || rows[0].AccountID != h.Alice.ID ||
+				rows[0].IP6 != h.AliceIPv6 || rows[0].IP6Prefix != h.AlicePrefix || rows[0].Until != access.Millis(h.AliceStop) {
+				t.Fatalf("2001:db8:1:2::abcd at 13:30: %+v", rows)
+			}
+			if rows := v6("2001:db8:1:2::abcd", whole[0], whole[1]); len(rows) != 1 || rows[0].AccountID != h.Alice.ID {
+				t.Fatalf("2001:db8:1:2::abcd all day: %+v", rows)
+			}
+			for _, tm := range []time.Time{h.AtGap, h.AtBob, h.AtCarol, h.AliceStart.Add(-time.Minute)} {
+				if rows := v6("2001:db8:1:2::abcd", tm, tm); len(rows) != 0 {
+					t.Fatalf("2001:db8:1:2::abcd at %s (outside Alice's session): %+v", tm, rows)
+				}
+			}
+			// Bob's prefix, first reported in an Interim-Update, counts from
+			// his Start to his last Interim-Update.
+			if rows := v6(h.BobIPv6, h.BobStart, h.BobStart); len(rows) != 1 || rows[0].AccountID != h.Bob.ID || rows[0].End != access.TraceNoStop {
+				t.Fatalf("%s at Bob's Start: %+v", h.BobIPv6, rows)
+			}
+			if rows := v6("2001:db8:1:3::1", h.AtAfterBob, h.AtAfterBob); len(rows) != 0 {
+				t.Fatalf("Bob's /64 after his last Interim-Update: %+v", rows)
+			}
+			// Carol: by her link, by an address of her delegated /56, online.
+			for _, key := range []string{"2001:db8:1:4::99", "2001:db8:ff00:1ab::1", "2001:db8:ff00:100::/64", "2001:db8:ff00::/40"} {
+				if rows := v6(key, h.AtCarol, h.AtCarol); len(rows) != 1 || rows[0].AccountID != h.Carol.ID || rows[0].IP6Delegated != h.CarolPD ||
+					rows[0].End != access.TraceOnline {
+					t.Fatalf("%s at 15:03: %+v", key, rows)
+				}
+			}
+			if rows := v6("2001:db8:ff00:200::1", h.AtCarol, h.AtCarol); len(rows) != 0 {
+				t.Fatalf("outside Carol's delegated prefix: %+v", rows)
+			}
+			// A prefix over the day: everyone inside it, oldest first.
+			if rows := v6("2001:db8:1::/48", whole[0], whole[1]); len(rows) != 3 || rows[0].AccountID != h.Alice.ID ||
+				rows[1].AccountID != h.Bob.ID || rows[2].AccountID != h.Carol.ID {
+				t.Fatalf("2001:db8:1::/48 all day: %+v", rows)
+			}
+			if rows := v6("2001:db8:2::/48", whole[0], whole[1]); len(rows) != 0 {
+				t.Fatalf("2001:db8:2::/48: %+v", rows)
+			}
+			if rec := day[0].Record(Campus); rec.IPv6 != h.AliceIPv6 || rec.IPv6Prefix != h.AlicePrefix || rec.CSV()[5] != h.AliceIPv6 {
+				t.Fatalf("Alice's record: %+v %q", rec, rec.CSV())
+			}
 			// Bad queries change nothing and say why.
 			for _, q := range []access.TraceQuery{
 				{From: h.AtBob, To: h.AtBob},
@@ -90,9 +148,16 @@ func TestTraceSessions(t *testing.T) {
 				{IP: ip},
 				{MAC: "02:00:0c:00:00", From: h.AtBob, To: h.AtBob},
 				{IP: netip.MustParseAddr("2001:db8::1"), From: h.AtBob, To: h.AtBob},
+				{IPv6: netip.MustParsePrefix("10.12.9.0/24"), From: h.AtBob, To: h.AtBob},
+				{IPv6: netip.MustParsePrefix("2001:db8::/32"), IP: ip, From: h.AtBob, To: h.AtBob},
 			} {
 				if _, err := s.TraceSessions(ctx, q); !errors.Is(err, access.ErrInvalid) {
 					t.Errorf("query %+v: %v", q, err)
+				}
+			}
+			for _, key := range []string{"10.12.9", "2001:db8::1::2", "fe80::1%eth0", "::ffff:10.0.0.0/104", "2001:db8::/129", "02:00:0c:00:00"} {
+				if _, err := access.ParseTraceKey(key); !errors.Is(err, access.ErrInvalid) {
+					t.Errorf("key %q: %v", key, err)
 				}
 			}
 		})
