@@ -21,14 +21,19 @@ bench_db() {
 # RADIUS ports on 127.0.0.1:21812/21813, metrics on 127.0.0.1:29100, one
 # dorm area (20.00 yuan, 1 PC + 1 mobile) and the load generator as its BAS.
 # BENCH_RADIUS adds lines to its [radius] section, to measure a setting
-# (BENCH_RADIUS='batch_gather = "0s"').
+# (BENCH_RADIUS='batch_gather = "0s"'). An optional second argument is
+# the portal's listen address (and public URL; default 127.0.0.1:0),
+# a third lines added to the BAS (its Portal protocol side).
 bench_config() {
+  local portal=${2:-127.0.0.1:0} public=
+  [ -n "${2:-}" ] && public="public_url = \"http://$2/\""
   cat <<TOML
 [server]
 node_id = "bench"
 database = "$1"
 [portal]
-listen = "127.0.0.1:0"
+listen = "$portal"
+$public
 notify_listen = "127.0.0.1:0"
 [radius]
 auth_listen = "127.0.0.1:21812"
@@ -48,5 +53,6 @@ name = "bench-bras"
 ip = "127.0.0.1"
 secret = "testing123"
 area = "dorm"
+${3:-}
 TOML
 }

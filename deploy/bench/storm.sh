@@ -38,36 +38,9 @@ for s in "${STORMS[@]}"; do
   [ "$s" != "$n" ] && spread=${s#*/}
   psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS cnstorm" -c "CREATE DATABASE cnstorm"
   bench_db cnstorm
-  cat > "$TMP/storm.toml" <<TOML
-[server]
-node_id = "storm"
-database = "$DB"
-[portal]
-listen = "127.0.0.1:28080"
-public_url = "http://127.0.0.1:28080/"
-notify_listen = "127.0.0.1:0"
-[radius]
-auth_listen = "127.0.0.1:21812"
-acct_listen = "127.0.0.1:21813"
-${BENCH_RADIUS:-}
-[selfservice]
-listen = "127.0.0.1:0"
-[ops]
-listen = "127.0.0.1:29100"
-[[area]]
-name = "dorm"
-max_pc = 1
-max_mobile = 1
-fee = 20.00
-[[nas]]
-name = "bench-bras"
-ip = "127.0.0.1"
-secret = "testing123"
-area = "dorm"
-portal_addr = "127.0.0.1:22000"
+  bench_config "$DB" 127.0.0.1:28080 'portal_addr = "127.0.0.1:22000"
 portal_secret = "testing123"
-user_subnets = ["10.0.0.0/8"]
-TOML
+user_subnets = ["10.0.0.0/8"]' > "$TMP/storm.toml"
   "$TMP/campusnet" migrate --config "$TMP/storm.toml" >/dev/null 2>&1
   "$TMP/campusnet" users seed-load --database "$DB" --users "$USERS" >/dev/null
   "$TMP/campusnet" serve --config "$TMP/storm.toml" 2>"$TMP/campusnet.log" &
