@@ -73,6 +73,14 @@ const (
 	LedgerCycleFee   LedgerKind = "cycle_fee"
 	LedgerRefund     LedgerKind = "refund"
 	LedgerAdjustment LedgerKind = "adjustment"
+	// LedgerPack buys a traffic pack (reference "pack:<id>").
+	LedgerPack LedgerKind = "pack"
+	// LedgerTrafficFee charges one GB past a per-GB plan's allowance
+	// (reference "traffic:<cycle id>:<n>", the n-th GB).
+	LedgerTrafficFee LedgerKind = "traffic_fee"
+	// LedgerPlanChange records a plan chosen for the next cycle; its amount
+	// is 0.
+	LedgerPlanChange LedgerKind = "plan_change"
 )
 
 // Role is a person's kind of account: it selects the areas they may use,

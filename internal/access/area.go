@@ -40,6 +40,13 @@ type Area struct {
 	// RateUpKbps and RateDownKbps limit each session (kbit/s, 0 = no
 	// limit), sent in Access-Accept as the BAS vendor's attributes.
 	RateUpKbps, RateDownKbps int
+	// Plans are the plans a student may choose here, the default first
+	// (docs/plans.md). Empty: one flat plan of Fee and Cycle (DefaultPlan).
+	// When set, Fee and Cycle are the default plan's.
+	Plans []Plan
+	// Arrears is ArrearsReject or ArrearsGarden: what a login whose
+	// balance does not cover the cycle gets.
+	Arrears string
 }
 
 // Billed reports whether the area charges a fee.
@@ -83,6 +90,16 @@ type BAS struct {
 	// UserSubnets find the BAS of a person who typed the portal's address
 	// by hand (no redirect parameters).
 	UserSubnets []netip.Prefix
+	// GardenFilterID is the Filter-Id of the restricted profile (walled
+	// garden: portal, self-service and payment only) on this BAS: the
+	// user group (Huawei) or user profile (H3C) configured there. ""
+	// means the BAS has none: a session that should be restricted is
+	// disconnected instead, and a login in arrears is refused.
+	GardenFilterID string
+	// SlowFilterID, when set, is sent as Filter-Id with a plan's slow rate
+	// (a BAS that takes rates only from its own profiles); the vendor's
+	// rate attributes are sent either way.
+	SlowFilterID string
 }
 
 // Names is the area's name on pages in Chinese and in English: its display

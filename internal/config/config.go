@@ -41,7 +41,10 @@ type Config struct {
 	Identity    Identity    `toml:"identity"`
 	Billing     Billing     `toml:"billing"`
 	Retention   Retention   `toml:"retention"`
+	Notify      Notify      `toml:"notify"`
 	Areas       []Area      `toml:"area"`
+	Plans       []Plan      `toml:"plan"`
+	Packs       []Pack      `toml:"pack"`
 	NAS         []NAS       `toml:"nas"`
 
 	// Source is the file the configuration came from ("(embedded default)" otherwise).
@@ -249,6 +252,70 @@ type LDAP struct {
 // Billing is [billing].
 type Billing struct {
 	SettleInterval Duration `toml:"settle_interval"` // default 1m
+	// MeterInterval is how often serve adds accounting's traffic to the
+	// cycles of plans with an allowance and applies what crossing it does
+	// (default 30s; docs/plans.md).
+	MeterInterval Duration `toml:"meter_interval"`
+	// LowBalanceNotice is how long before a cycle's settlement a student
+	// whose balance will not cover the next cycle is notified (default 72h).
+	LowBalanceNotice Duration `toml:"low_balance_notice"`
+}
+
+// Notify is [notify]: the outbound webhook of students' events (allowance
+// at 80 % and 100 %, low balance, arrears, a device kicked or unbound, a
+// password changed), which a campus connects to WeChat Work, SMS or e-mail.
+type Notify struct {
+	// WebhookURL receives each event as a signed JSON POST; "" sends none
+	// (events are still recorded).
+	WebhookURL string `toml:"webhook_url"`
+	// Secret is the HMAC-SHA256 key of the X-Campusnet-Signature header,
+	// as the payment webhook's. Required with webhook_url.
+	Secret string `toml:"secret"`
+	// Timeout bounds one delivery attempt (default 10s).
+	Timeout Duration `toml:"timeout"`
+	// MaxAttempts is how many times an event is tried before it is left
+	// as failed (default 12, backing off from 10 s to an hour).
+	MaxAttempts int `toml:"max_attempts"`
+}
+
+// Plan is one [[plan]]: a cycle fee with optional traffic terms
+// (access.Plan, docs/plans.md).
+type Plan struct {
+	Name          string   `toml:"name"`
+	DisplayName   string   `toml:"display_name"`
+	DisplayNameEN string   `toml:"display_name_en"`
+	Fee           float64  `toml:"fee"`   // yuan per cycle
+	Cycle         Duration `toml:"cycle"` // default 720h
+	// AllowanceGB is the counted traffic per cycle (GB = 2^30 bytes); 0
+	// is a flat plan.
+	AllowanceGB float64 `toml:"allowance_gb"`
+	// Over is what passing the allowance does: "slow", "block" or "per_gb".
+	Over         string  `toml:"over"`
+	SlowUpKbps   int     `toml:"slow_up_kbps"`
+	SlowDownKbps int     `toml:"slow_down_kbps"`
+	PerGB        float64 `toml:"per_gb"` // yuan per GB begun past the allowance
+	// CountIPv6 counts IPv6 traffic against the allowance (default false:
+	// IPv6 is free).
+	CountIPv6 bool     `toml:"count_ipv6"`
+	Packs     []string `toml:"packs"` // names of [[pack]]s students on this plan may buy
+
+	FeeFen, PerGBFen int64 `toml:"-"`
+	AllowanceBytes   int64 `toml:"-"`
+}
+
+// Pack is one [[pack]]: extra traffic bought from the balance.
+type Pack struct {
+	Name          string  `toml:"name"`
+	DisplayName   string  `toml:"display_name"`
+	DisplayNameEN string  `toml:"display_name_en"`
+	GB            float64 `toml:"gb"`
+	Price         float64 `toml:"price"` // yuan
+	// Lasts is how long a bought pack stays usable; "" or "cycle" means
+	// until the end of the cycle it was bought in.
+	Lasts string `toml:"lasts"`
+
+	Bytes, PriceFen int64         `toml:"-"`
+	LastsFor        time.Duration `toml:"-"`
 }
 
 // Retention is [retention]: how long closed sessions and the
@@ -306,8 +373,18 @@ type Area struct {
 	// attributes of the NAS's vendor.
 	RateUpKbps   int `toml:"rate_up_kbps"`
 	RateDownKbps int `toml:"rate_down_kbps"`
+	// Plans names the [[plan]]s students may choose here, the default
+	// first; when set, fee and cycle must be left out (the plans carry
+	// them). Empty: one flat plan of fee and cycle, the seed's rule.
+	Plans []string `toml:"plans"`
+	// Arrears is what a login whose balance does not cover the cycle gets:
+	// "reject" (default) or "garden" (accepted into the restricted profile
+	// of its BAS's garden_filter_id).
+	Arrears string `toml:"arrears"`
 
 	FeeFen int64 `toml:"-"`
+	// plans are Plans resolved, in order.
+	plans []access.Plan
 }
 
 // Billed reports whether the area charges a fee.
@@ -337,6 +414,12 @@ type NAS struct {
 	// Vendor says which vendor attributes the BAS understands for rate
 	// limits: "huawei", "h3c", or "" (none sent).
 	Vendor string `toml:"vendor"`
+	// GardenFilterID is the Filter-Id of this BAS's restricted profile
+	// (walled garden: portal, self-service and the payment site only), the
+	// user group (Huawei) or user profile (H3C) configured there.
+	GardenFilterID string `toml:"garden_filter_id"`
+	// SlowFilterID, when set, is sent as Filter-Id with a plan's slow rate.
+	SlowFilterID string `toml:"slow_filter_id"`
 
 	Addr                         netip.Addr     `toml:"-"`
 	Subnets                      []netip.Prefix `toml:"-"`
@@ -443,6 +526,31 @@ func Parse(text, name string) (*Config, error) {
 	return &c, nil
 }
 
+// planName is the rule of plan and pack names: they appear in the ledger,
+// the audit log and form values.
+func planName(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// displayNames checks a pair of display names: at most 64 characters, no
+// control characters.
+func displayNames(names ...string) error {
+	for _, v := range names {
+		if utf8.RuneCountInString(v) > 64 || strings.ContainsFunc(v, unicode.IsControl) {
+			return errors.New("at most 64 characters, no control characters")
+		}
+	}
+	return nil
+}
+
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func (c *Config) fill(file string) error {
@@ -515,6 +623,24 @@ func (c *Config) fill(file string) error {
 	def(&c.Identity.Backend, "local")
 	def(&c.Identity.TrailingX, "drop")
 	defD(&c.Billing.SettleInterval, access.DefaultSettleInterval)
+	defD(&c.Billing.MeterInterval, 30*time.Second)
+	defD(&c.Billing.LowBalanceNotice, 72*time.Hour)
+	defD(&c.Notify.Timeout, 10*time.Second)
+	if c.Notify.MaxAttempts == 0 {
+		c.Notify.MaxAttempts = 12
+	}
+	if c.Notify.MaxAttempts < 1 || c.Notify.MaxAttempts > 100 {
+		return bad("notify.max_attempts", "want 1 to 100, got %d", c.Notify.MaxAttempts)
+	}
+	if c.Notify.WebhookURL != "" {
+		u, err := url.Parse(c.Notify.WebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad("notify.webhook_url", "want an http:// or https:// URL, got %q", c.Notify.WebhookURL)
+		}
+		if c.Notify.Secret == "" {
+			return bad("notify.secret", "webhook_url needs a secret: the receiver checks each event's signature with it")
+		}
+	}
 	defD(&c.Retention.PurgeInterval, time.Hour)
 	if c.Retention.PurgeBatch == 0 {
 		c.Retention.PurgeBatch = 2000
@@ -645,6 +771,105 @@ func (c *Config) fill(file string) error {
 		return bad("identity.trailing_x", "want \"drop\", \"keep\" or \"zero\", got %q", c.Identity.TrailingX)
 	}
 
+	packs := map[string]access.Pack{}
+	for i := range c.Packs {
+		k := &c.Packs[i]
+		key := fmt.Sprintf("pack[%d]", i)
+		if !planName(k.Name) {
+			return bad(key+".name", "want 1 to 32 letters, digits, '-', '_' or '.', got %q", k.Name)
+		}
+		key = fmt.Sprintf("pack[%d] (%s)", i, k.Name)
+		if _, dup := packs[k.Name]; dup {
+			return bad(key+".name", "pack %q is defined twice", k.Name)
+		}
+		if err := displayNames(k.DisplayName, k.DisplayNameEN); err != nil {
+			return bad(key+".display_name", "%v", err)
+		}
+		if k.GB <= 0 || k.GB > 100_000 {
+			return bad(key+".gb", "want more than 0 and at most 100000 GB, got %v", k.GB)
+		}
+		k.Bytes = int64(math.Round(k.GB * float64(access.GB)))
+		fen, err := yuanToFen(k.Price)
+		if err != nil || fen <= 0 {
+			return bad(key+".price", "want a price above 0.00 yuan with at most two decimals, got %v", k.Price)
+		}
+		k.PriceFen = fen
+		switch k.Lasts {
+		case "", "cycle":
+		default:
+			d, err := time.ParseDuration(k.Lasts)
+			if err != nil || d < time.Hour {
+				return bad(key+".lasts", "want \"cycle\" or a duration of at least 1h (\"720h\"), got %q", k.Lasts)
+			}
+			k.LastsFor = d
+		}
+		packs[k.Name] = access.Pack{Name: k.Name, DisplayName: k.DisplayName, DisplayNameEN: k.DisplayNameEN,
+			Bytes: k.Bytes, Price: access.Fen(k.PriceFen), Lasts: k.LastsFor}
+	}
+	plans := map[string]access.Plan{}
+	for i := range c.Plans {
+		p := &c.Plans[i]
+		key := fmt.Sprintf("plan[%d]", i)
+		if !planName(p.Name) {
+			return bad(key+".name", "want 1 to 32 letters, digits, '-', '_' or '.', got %q", p.Name)
+		}
+		key = fmt.Sprintf("plan[%d] (%s)", i, p.Name)
+		if _, dup := plans[p.Name]; dup {
+			return bad(key+".name", "plan %q is defined twice", p.Name)
+		}
+		if err := displayNames(p.DisplayName, p.DisplayNameEN); err != nil {
+			return bad(key+".display_name", "%v", err)
+		}
+		fen, err := yuanToFen(p.Fee)
+		if err != nil || fen < 0 {
+			return bad(key+".fee", "want 0 or more yuan with at most two decimals, got %v", p.Fee)
+		}
+		p.FeeFen = fen
+		defD(&p.Cycle, access.DefaultCycle)
+		if p.Cycle.Duration < time.Minute {
+			return bad(key+".cycle", "must be at least 1m")
+		}
+		if p.AllowanceGB < 0 || p.AllowanceGB > 1_000_000 {
+			return bad(key+".allowance_gb", "want 0 (no allowance) to 1000000 GB, got %v", p.AllowanceGB)
+		}
+		p.AllowanceBytes = int64(math.Round(p.AllowanceGB * float64(access.GB)))
+		if p.AllowanceBytes > 0 && fen == 0 {
+			return bad(key+".fee", "a plan with an allowance needs a fee above 0: its cycle is what the allowance is counted in")
+		}
+		switch {
+		case p.AllowanceBytes == 0 && p.Over != "":
+			return bad(key+".over", "needs allowance_gb: without an allowance nothing is ever past it")
+		case p.AllowanceBytes == 0:
+		case p.Over == access.OverSlow:
+			if p.SlowUpKbps <= 0 || p.SlowDownKbps <= 0 || p.SlowUpKbps > 4_000_000 || p.SlowDownKbps > 4_000_000 {
+				return bad(key+".slow_down_kbps", "over = \"slow\" needs slow_up_kbps and slow_down_kbps from 1 to 4000000")
+			}
+		case p.Over == access.OverBlock:
+		case p.Over == access.OverPerGB:
+			g, err := yuanToFen(p.PerGB)
+			if err != nil || g <= 0 {
+				return bad(key+".per_gb", "over = \"per_gb\" needs a price per GB above 0.00 yuan, got %v", p.PerGB)
+			}
+			p.PerGBFen = g
+		default:
+			return bad(key+".over", "want \"slow\", \"block\" or \"per_gb\", got %q", p.Over)
+		}
+		ap := access.Plan{Name: p.Name, DisplayName: p.DisplayName, DisplayNameEN: p.DisplayNameEN, Fee: access.Fen(p.FeeFen),
+			Cycle: p.Cycle.Duration, Allowance: p.AllowanceBytes, Over: p.Over, SlowUpKbps: p.SlowUpKbps, SlowDownKbps: p.SlowDownKbps,
+			PerGB: access.Fen(p.PerGBFen), CountIPv6: p.CountIPv6}
+		for _, n := range p.Packs {
+			k, ok := packs[n]
+			if !ok {
+				return bad(key+".packs", "no [[pack]] named %q", n)
+			}
+			if p.AllowanceBytes == 0 {
+				return bad(key+".packs", "packs need allowance_gb: a flat plan has nothing to add to")
+			}
+			ap.Packs = append(ap.Packs, k)
+		}
+		plans[p.Name] = ap
+	}
+
 	areas := map[string]bool{}
 	for i := range c.Areas {
 		a := &c.Areas[i]
@@ -691,6 +916,38 @@ func (c *Config) fill(file string) error {
 		}
 		if a.RateUpKbps < 0 || a.RateDownKbps < 0 || a.RateUpKbps > 4_000_000 || a.RateDownKbps > 4_000_000 {
 			return bad(key+".rate_up_kbps", "rates are kbit/s from 0 (no limit) to 4000000")
+		}
+		def(&a.Arrears, access.ArrearsReject)
+		if a.Arrears != access.ArrearsReject && a.Arrears != access.ArrearsGarden {
+			return bad(key+".arrears", "want \"reject\" or \"garden\", got %q", a.Arrears)
+		}
+		if len(a.Plans) > 0 {
+			if a.Fee != 0 || a.Cycle.Duration != access.DefaultCycle && a.Cycle.Duration != 0 {
+				return bad(key+".fee", "an area with plans takes its fee and cycle from them: leave fee and cycle out")
+			}
+			seen := map[string]bool{}
+			for _, n := range a.Plans {
+				p, ok := plans[n]
+				if !ok {
+					return bad(key+".plans", "no [[plan]] named %q", n)
+				}
+				if seen[n] {
+					return bad(key+".plans", "plan %q is listed twice", n)
+				}
+				seen[n] = true
+				a.plans = append(a.plans, p)
+			}
+			// Every plan of an area is billed alike (DormOpen, the cycle).
+			billed := a.plans[0].Fee > 0
+			for _, p := range a.plans[1:] {
+				if (p.Fee > 0) != billed {
+					return bad(key+".plans", "mixes free and paid plans: a free plan belongs to a free area")
+				}
+			}
+			a.FeeFen, a.Cycle.Duration = int64(a.plans[0].Fee), a.plans[0].Cycle
+		}
+		if a.Arrears == access.ArrearsGarden && a.FeeFen == 0 {
+			return bad(key+".arrears", "\"garden\" needs a billed area (a fee): a free area has no arrears")
 		}
 	}
 
@@ -783,6 +1040,23 @@ func (c *Config) fill(file string) error {
 			}
 			subnets = append(subnets, owned{p, n.Name})
 			n.Subnets = append(n.Subnets, p)
+		}
+		for k, v := range map[string]string{".garden_filter_id": n.GardenFilterID, ".slow_filter_id": n.SlowFilterID} {
+			if len(v) > 253 || strings.ContainsFunc(v, unicode.IsControl) {
+				return bad(key+k, "at most 253 bytes, no control characters")
+			}
+		}
+		// An area that puts sessions in the restricted profile needs it on
+		// every one of its BASes.
+		if a, ok := c.AreaByName(n.Area); ok && n.GardenFilterID == "" {
+			if a.Arrears == access.ArrearsGarden {
+				return bad(key+".garden_filter_id", "area %q has arrears = \"garden\": this BAS needs the Filter-Id of its restricted profile", a.Name)
+			}
+			for _, p := range a.plans {
+				if p.Over == access.OverBlock || p.Over == access.OverPerGB {
+					return bad(key+".garden_filter_id", "plan %q of area %q restricts sessions past the allowance (over = %q): this BAS needs the Filter-Id of its restricted profile", p.Name, a.Name, p.Over)
+				}
+			}
 		}
 	}
 	for _, a := range c.SelfService.Admins {
@@ -897,14 +1171,15 @@ func (a Area) Access() access.Area {
 	}
 	return access.Area{Name: a.Name, DisplayName: a.DisplayName, DisplayNameEN: a.DisplayNameEN, Roles: roles, MaxPC: a.MaxPC, MaxMobile: a.MaxMobile, OnLimit: a.OnLimit,
 		UnknownAs: access.Class(a.UnknownAs), Fee: access.Fen(a.FeeFen), Cycle: a.Cycle.Duration, Seamless: a.Seamless,
-		MaxBound: a.MaxBound, RateUpKbps: a.RateUpKbps, RateDownKbps: a.RateDownKbps}
+		MaxBound: a.MaxBound, RateUpKbps: a.RateUpKbps, RateDownKbps: a.RateDownKbps, Plans: slices.Clone(a.plans), Arrears: a.Arrears}
 }
 
 // Access returns the BAS as the services see it.
 func (n NAS) Access() access.BAS {
 	return access.BAS{Name: n.Name, IP: n.Addr, Area: n.Area, Secret: n.Secret, RequireMessageAuthenticator: n.MessageAuthenticatorRequired,
 		CoAPort: n.CoAPort, Vendor: n.Vendor, PortalAddr: n.PortalAddr, PortalVersion: n.PortalVersion,
-		PortalSecret: n.PortalSecret, PortalAuth: n.PortalAuth, PortalIPv6: n.PortalIPv6, UserSubnets: slices.Clone(n.Subnets)}
+		PortalSecret: n.PortalSecret, PortalAuth: n.PortalAuth, PortalIPv6: n.PortalIPv6, UserSubnets: slices.Clone(n.Subnets),
+		GardenFilterID: n.GardenFilterID, SlowFilterID: n.SlowFilterID}
 }
 
 // AccessAreas returns every [[area]] as the services see it.
