@@ -55,6 +55,9 @@ type Config struct {
 	// neither renewed for nor disconnected (default access.StaleAfter of
 	// access.DefaultInterimInterval).
 	StaleAfter time.Duration
+	// Enforcer applies changed profiles to online sessions (CoA); nil
+	// means they are applied at the next login only.
+	Enforcer Enforcer
 	// PaymentURL is where the arrears message sends a student.
 	PaymentURL string
 	// Batch is how many due cycles one query fetches (default 200).

@@ -311,6 +311,15 @@ type Cycle struct {
 	EndsAt    int64  `db:"ends_at"`
 	Status    string `db:"status"` // "active" or "settled"
 	SettledAt int64  `db:"settled_at"`
+	// Plan is the plan the cycle runs under ("" for cycles from before
+	// plans: the area's flat plan), Allowance the bytes it gave, Used the
+	// counted traffic the meter added, ChargedGB the GB a per-GB plan has
+	// charged past the allowance, and Profile what its traffic calls for.
+	Plan      string  `db:"plan"`
+	Allowance int64   `db:"allowance_bytes"`
+	Used      int64   `db:"used_bytes"`
+	ChargedGB int64   `db:"charged_gb"`
+	Profile   Profile `db:"profile"`
 }
 
 // DormOpen is billing's rule for a billed area: an active cycle, or a

@@ -11,7 +11,7 @@ import (
 	"github.com/campusnet/campusnet/internal/access"
 )
 
-const cycleCols = `id, account_id, area, fee_fen, started_at, ends_at, status, settled_at`
+const cycleCols = `id, account_id, area, fee_fen, started_at, ends_at, status, settled_at, plan, allowance_bytes, used_bytes, charged_gb, profile`
 
 // ActiveCycleTx returns the account's active cycle in area, or an error
 // wrapping access.ErrNotFound when there is none.

@@ -123,7 +123,7 @@ func (s *Store) DeviceClassOverride(ctx context.Context, accountID int64, mac st
 // access.ErrNotFound when there is none.
 func (s *Store) ActiveCycle(ctx context.Context, accountID int64, area string) (access.Cycle, error) {
 	var c access.Cycle
-	err := s.db.GetContext(ctx, &c, s.db.Rebind(`SELECT id, account_id, area, fee_fen, started_at, ends_at, status, settled_at
+	err := s.db.GetContext(ctx, &c, s.db.Rebind(`SELECT `+cycleCols+`
 		FROM cycles WHERE account_id = ? AND area = ? AND status = 'active'`), accountID, area)
 	if err != nil {
 		return c, notFound(err, fmt.Sprintf("active cycle of account #%d in %s", accountID, area))
