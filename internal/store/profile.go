@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -44,35 +43,10 @@ func profileWrites(pending []*pendingSession) []profileWrite {
 	return out
 }
 
-// EnforceTarget is an online session and the profile its account's cycle
-// calls for.
-type EnforceTarget struct {
-	access.Session
-	// HasCycle says the account has an active cycle in the session's
-	// area; CyclePlan and CycleProfile are its plan and profile.
-	HasCycle     bool           `db:"has_cycle"`
-	CyclePlan    string         `db:"cycle_plan"`
-	CycleProfile access.Profile `db:"cycle_profile"`
-}
-
-// EnforceFilter selects the sessions SessionsToEnforce returns.
-type EnforceFilter struct {
-	// AccountID limits them to one account (0: every account).
-	AccountID int64
-	// FreshSince: sessions heard of (Start or Interim) since then only.
-	FreshSince time.Time
-	// Garden are the areas whose sessions without a cycle are restricted;
-	// the sessions of other areas without one should be at the full rate.
-	Garden []string
-	// AfterID and Limit page through the sessions in id order (Limit 0: 500).
-	AfterID int64
-	Limit   int
-}
-
 // SessionsToEnforce returns the fresh online sessions whose profile is not
 // the one they should have: their active cycle's, else restricted in a
 // garden area, else the full rate. The enforcer sends each a CoA-Request.
-func (s *Store) SessionsToEnforce(ctx context.Context, f EnforceFilter) ([]EnforceTarget, error) {
+func (s *Store) SessionsToEnforce(ctx context.Context, f access.EnforceFilter) ([]access.EnforceTarget, error) {
 	if f.Limit <= 0 {
 		f.Limit = 500
 	}
@@ -97,7 +71,7 @@ func (s *Store) SessionsToEnforce(ctx context.Context, f EnforceFilter) ([]Enfor
 		LEFT JOIN cycles c ON c.account_id = s.account_id AND c.area = s.area AND c.status = 'active'
 		WHERE s.profile <> CASE WHEN c.id IS NOT NULL THEN c.profile WHEN ` + garden + ` THEN 'restricted' ELSE '' END
 		ORDER BY s.id LIMIT ?`
-	var out []EnforceTarget
+	var out []access.EnforceTarget
 	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("store: sessions to enforce: %w", err)
 	}
