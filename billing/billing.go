@@ -184,7 +184,11 @@ func (s *Service) Recharge(ctx context.Context, username string, amount access.F
 	if amount <= 0 {
 		return access.LedgerEntry{}, fmt.Errorf("%w: a recharge must be more than 0.00 yuan, got %s", ErrAmount, amount)
 	}
-	return s.change(ctx, access.LedgerRecharge, username, amount, actor, reference, reason, false)
+	e, err := s.change(ctx, access.LedgerRecharge, username, amount, actor, reference, reason, false)
+	if err == nil {
+		s.LiftGarden(ctx, e.AccountID)
+	}
+	return e, err
 }
 
 // Refund pays amount (> 0) back to the student: the balance goes down by

@@ -43,7 +43,11 @@ type settleOutcome struct {
 	fee        access.Fen
 	renewed    *access.Cycle
 	disconnect []access.BillingSession
-	username   string
+	// restrict: the sessions stay online in the walled garden (an area
+	// with arrears = "garden"); the enforcer restricts them.
+	restrict  bool
+	accountID int64
+	username  string
 }
 
 // Settle charges every due cycle (active, settlement date reached) once, in
@@ -102,6 +106,12 @@ func (s *Service) Settle(ctx context.Context) (SettleReport, error) {
 				result = "renewed"
 				s.log.Info("cycle settled and renewed while online", "cycle", c.ID, "next", out.renewed.ID, "user", out.username,
 					"area", c.Area, "fee", out.fee.String(), "next_settlement", access.FromMillis(out.renewed.EndsAt).Format(time.RFC3339))
+			case out.restrict:
+				rep.Arrears++
+				result = "arrears"
+				s.log.Info("cycle settled; online without the balance for the next cycle: restricting to the walled garden", "cycle", c.ID,
+					"user", out.username, "area", c.Area, "fee", out.fee.String())
+				s.cfg.Enforcer.EnforceAccount(ctx, out.accountID)
 			case len(out.disconnect) > 0:
 				rep.Arrears++
 				result = "arrears"
@@ -185,16 +195,28 @@ func (s *Service) settleOne(ctx context.Context, due access.Cycle, now time.Time
 			out.renewed = &next
 			return nil
 		}
+		if s.gardenEnforced(area) {
+			out.restrict, out.accountID = true, acc.ID
+			return nil
+		}
 		out.disconnect = live
 		return nil
 	})
 	return out, err
 }
 
+// gardenEnforced reports whether students in arrears in area stay online
+// in the walled garden rather than being disconnected: the area says so
+// and an enforcer can restrict their sessions.
+func (s *Service) gardenEnforced(area access.Area) bool {
+	return area.Garden() && s.cfg.Enforcer != nil
+}
+
 // sweepUncovered handles online sessions in billed areas whose account has
 // no active cycle (a lost disconnect, a race with the settlement): a cycle
 // starts now when the balance covers the fee, as at Accounting-Start;
-// otherwise the sessions are disconnected for arrears.
+// otherwise the sessions are disconnected for arrears, or, in an area with
+// arrears = "garden", restricted by the enforcer.
 func (s *Service) sweepUncovered(ctx context.Context, now time.Time, tried map[int64]bool, rep *SettleReport) error {
 	for _, a := range s.cfg.Areas {
 		if !a.Billed() {
@@ -228,6 +250,9 @@ func (s *Service) sweepUncovered(ctx context.Context, now time.Time, tried map[i
 				s.m.settlements.WithLabelValues("started").Inc()
 				s.log.Info("online without a cycle: cycle started", "user", sessions[0].Username, "area", a.Name, "cycle", c.ID,
 					"next_settlement", access.FromMillis(c.EndsAt).Format(time.RFC3339))
+			case c.ID == 0 && s.gardenEnforced(a):
+				// In the garden: restricted, not disconnected.
+				s.cfg.Enforcer.EnforceAccount(ctx, acc.ID)
 			case c.ID == 0:
 				for _, sess := range sessions {
 					if tried[sess.ID] {

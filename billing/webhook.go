@@ -134,6 +134,9 @@ type WebhookConfig struct {
 	// Location is the campus time zone of the payment time in the ledger
 	// note ([server] timezone; default access.DefaultLocation).
 	Location *time.Location
+	// AfterCredit, when set, runs after a recharge is recorded (not for a
+	// replay): Service.LiftGarden, which lifts the walled garden.
+	AfterCredit func(ctx context.Context, accountID int64)
 }
 
 // WebhookReply is the JSON answer to an accepted notification. A replay of
@@ -294,6 +297,9 @@ func (h *webhook) credit(ctx context.Context, n Notification) (WebhookReply, int
 		return WebhookReply{}, http.StatusInternalServerError, "error", errStoreDown
 	}
 	h.log.Info("payment credited", "order", n.OrderID, "account", n.Account, "amount", n.AmountFen.String(), "balance", e.BalanceAfter.String())
+	if h.cfg.AfterCredit != nil {
+		h.cfg.AfterCredit(context.WithoutCancel(ctx), acc.ID)
+	}
 	return WebhookReply{Result: "credited", OrderID: n.OrderID, Account: acc.Username, AmountFen: n.AmountFen,
 		BalanceAfter: e.BalanceAfter, LedgerID: e.ID}, http.StatusOK, "credited", nil
 }

@@ -121,6 +121,10 @@ type onlineView struct {
 	LowBalance  bool
 	AfterSettle access.Fen
 	PaymentURL  string
+	// Garden: the area takes students in arrears into the walled garden
+	// and the balance does not cover the cycle: the session is restricted
+	// to the portal, self-service and payment until a recharge.
+	Garden bool
 	// Traffic is the session's traffic as the BAS last reported it in
 	// accounting (Interim-Update), on the status page; nil before the
 	// first report. The portal reads it from the session row rather than
@@ -311,6 +315,11 @@ func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, c
 	if area, ok := p.areas[areaName]; ok && area.Fee > 0 {
 		v.Fee = area.Fee
 		c, err := p.st.ActiveCycle(r.Context(), a.ID, areaName)
+		if err != nil && area.Garden() && a.Balance < area.Fee {
+			// In arrears in a garden area: no cycle starts, nothing to wait for.
+			v.Garden, v.PaymentURL = true, p.cfg.PaymentURL
+			return v
+		}
 		// Right after a login, the BAS's Accounting-Start, which starts
 		// the cycle, is on its way: give it a moment.
 		for waited := time.Duration(0); err != nil && fresh && waited < cycleWait; waited += 50 * time.Millisecond {

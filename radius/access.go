@@ -387,9 +387,20 @@ func (s *Service) decide(a *attempt, st *access.LoginState) access.LoginDecision
 	if !area.OpenTo(acc.Role) {
 		return refuse(access.RefuseRole(area.Name, acc.Role))
 	}
-	fee := area.Fee
-	if area.Billed() && !access.DormOpen(acc.Balance, fee, st.ActiveCycle) {
-		return refuse(access.RefuseArrears(acc.Balance, fee, s.cfg.PaymentURL))
+	profile, plan := access.ProfileFull, ""
+	if fee := area.Fee; area.Billed() {
+		// The profile the account should have (docs/plans.md): its
+		// cycle's; the garden for a balance that cannot start one in an
+		// area that takes students in arrears; otherwise ARREARS.
+		switch {
+		case st.ActiveCycle:
+			profile, plan = st.CycleProfile, st.CyclePlan
+		case access.DormOpen(acc.Balance, fee, false):
+		case area.Garden() && s.bases[a.nas.Name].GardenFilterID != "":
+			profile = access.ProfileRestricted
+		default:
+			return refuse(access.RefuseArrears(acc.Balance, fee, s.cfg.PaymentURL))
+		}
 	}
 	var closeSessions []access.Session
 	if area.Limited() {
@@ -414,8 +425,8 @@ func (s *Service) decide(a *attempt, st *access.LoginState) access.LoginDecision
 	}
 	e := s.entry(a, acc)
 	e.Result, e.Reason = "accept", access.ReasonOK
-	d := access.LoginDecision{Accept: true, Log: e, LogNow: a.tokenID != 0, Close: closeSessions,
-		Session: access.Session{Class: class, IP: a.ip, Correlation: access.NewCorrelation()}}
+	d := access.LoginDecision{Accept: true, Log: e, LogNow: a.tokenID != 0, Close: closeSessions, Plan: plan,
+		Session: access.Session{Class: class, IP: a.ip, Correlation: access.NewCorrelation(), Profile: profile}}
 	if a.mac != "" {
 		for _, l := range st.Live {
 			if l.Status == access.SessionReserved && l.NAS == a.nas.Name && l.MAC == a.mac && s.fresh(l, st.Now) {
@@ -566,7 +577,12 @@ func (s *Service) accept(r *radiusproto.Request, d access.LoginDecision) *radius
 		_ = rfc2865.SessionTimeout_Set(out, rfc2865.SessionTimeout(st))
 	}
 	if a, ok := s.area(d.Session.Area); ok && r.NAS != nil {
-		addRateLimit(out, s.vendors[r.NAS.Name], a.RateUpKbps, a.RateDownKbps)
+		if d.Session.Profile == access.ProfileFull {
+			addRateLimit(out, s.vendors[r.NAS.Name], a.RateUpKbps, a.RateDownKbps)
+		} else {
+			attrs, _ := profileAttributes(s.bases[r.NAS.Name], a, d.Plan, d.Session.Profile)
+			out.Attributes = append(out.Attributes, attrs...)
+		}
 	}
 	return out
 }

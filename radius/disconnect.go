@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -95,19 +94,7 @@ func (d *Disconnector) disconnect(ctx context.Context, sess access.Session, acto
 		d.results.WithLabelValues("error").Inc()
 		return access.DisconnectOutcome{}, fmt.Errorf("radius: disconnect session #%d: BAS %q is not configured: %w", sess.ID, sess.NAS, access.ErrNotFound)
 	}
-	id := radiusproto.SessionIdent{UserName: sess.Username, AcctSessionID: sess.AcctSessionID, NASIP: nas.IP}
-	if ip, err := netip.ParseAddr(sess.IP); err == nil {
-		id.FramedIP = ip
-	}
-	if ip, err := netip.ParseAddr(sess.IP6); err == nil {
-		id.FramedIPv6 = ip
-	}
-	if pf, err := netip.ParsePrefix(sess.IP6Prefix); err == nil {
-		id.FramedIPv6Prefix = pf
-	}
-	if sess.MAC != "" {
-		id.CallingStationID = strings.ToUpper(strings.ReplaceAll(sess.MAC, ":", "-"))
-	}
+	id := sessionIdent(nas, sess)
 	reply, _, err := d.client.Disconnect(ctx, nas, id)
 	var out access.DisconnectOutcome
 	label := "ack"

@@ -116,7 +116,13 @@ func startEnv(t testing.TB, kind string, opts ...envOption) *env {
 
 func startEnvOn(t testing.TB, st *store.Store, clock *storetest.Clock, opts ...envOption) *env {
 	t.Helper()
-	cfg, err := config.Parse(testConfig, "test.toml")
+	return startEnvConfig(t, testConfig, st, clock, opts...)
+}
+
+// startEnvConfig is startEnvOn with another configuration file.
+func startEnvConfig(t testing.TB, conf string, st *store.Store, clock *storetest.Clock, opts ...envOption) *env {
+	t.Helper()
+	cfg, err := config.Parse(conf, "test.toml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,6 +100,7 @@ type Service struct {
 	now     func() time.Time
 	areas   map[string]access.Area
 	vendors map[string]string // NAS name → vendor of its rate-limit attributes
+	bases   map[string]access.BAS
 	nas     radiusproto.StaticNAS
 	metrics *metrics
 
@@ -162,7 +163,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.AuthLogQueue <= 0 {
 		cfg.AuthLogQueue = DefaultAuthLogQueue
 	}
-	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, areas: map[string]access.Area{}, vendors: map[string]string{}, seen: map[string]*nasSeen{}}
+	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, areas: map[string]access.Area{}, vendors: map[string]string{}, bases: map[string]access.BAS{}, seen: map[string]*nasSeen{}}
 	for _, a := range cfg.Areas {
 		s.areas[a.Name] = a
 	}
@@ -173,6 +174,7 @@ func New(cfg Config) (*Service, error) {
 		}
 		list = append(list, protocolNAS(n))
 		s.vendors[n.Name] = n.Vendor
+		s.bases[n.Name] = n
 	}
 	s.nas = radiusproto.NewStaticNAS(list...)
 	m, err := newMetrics(cfg.Registerer)

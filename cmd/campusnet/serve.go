@@ -26,6 +26,7 @@ import (
 	"github.com/campusnet/campusnet/internal/logintoken"
 	"github.com/campusnet/campusnet/internal/sso"
 	"github.com/campusnet/campusnet/internal/store"
+	"github.com/campusnet/campusnet/radius"
 )
 
 // server is one running campusnet process: the store, the identity backend
@@ -48,6 +49,9 @@ type server struct {
 	// disc disconnects a session at its BAS (RFC 5176); set by startRadius,
 	// used by billing (arrears) and self-service (unbind, kick).
 	disc disconnector
+	// enf applies sessions' profiles by CoA (docs/plans.md); set by
+	// startRadius, run and used by billing.
+	enf *radius.Enforcer
 
 	mu      sync.Mutex
 	runners []runner

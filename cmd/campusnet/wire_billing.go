@@ -17,7 +17,12 @@ func (s *server) billingService() (*billing.Service, error) {
 		disc = s.disc
 	}
 	stale := access.StaleAfter(s.cfg.Radius.InterimInterval.Duration)
+	var enf billing.Enforcer
+	if s.enf != nil {
+		enf = s.enf
+	}
 	return billing.New(s.st, billing.Config{
+		Enforcer:     enf,
 		Areas:        s.cfg.AccessAreas(),
 		Log:          s.log.With("service", "billing"),
 		Registerer:   s.reg,
@@ -39,5 +44,13 @@ func (s *server) startBilling(ctx context.Context) error {
 	}
 	every := s.cfg.Billing.SettleInterval.Duration
 	s.goRun("billing", func(ctx context.Context) error { return svc.Run(ctx, every) })
+	if s.enf != nil {
+		// The enforcer runs beside billing, every meter_interval: the meter
+		// changes cycles' profiles at that pace.
+		s.goRun("enforcer", func(ctx context.Context) error {
+			defer s.enf.Close()
+			return s.enf.Run(ctx, s.cfg.Billing.MeterInterval.Duration)
+		})
+	}
 	return nil
 }

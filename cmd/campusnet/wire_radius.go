@@ -21,6 +21,10 @@ func (s *server) startRadius(ctx context.Context) error {
 	log := s.log.With("service", "radius")
 	disc := newDisconnector(s)
 	s.disc = disc
+	s.enf = radius.NewEnforcer(radius.EnforcerConfig{Store: s.st, Areas: s.cfg.AccessAreas(), NAS: s.cfg.AccessBASes(),
+		Disconnector: disc, Timeout: s.cfg.Radius.CoATimeout.Duration, Tries: s.cfg.Radius.CoATries,
+		StaleAfter: access.StaleAfter(s.cfg.Radius.InterimInterval.Duration), Now: s.now,
+		Log: log.With("part", "enforcer"), Registerer: s.reg})
 	aaa := store.NewAAA(s.st)
 	workers := radius.DefaultBatchWorkers
 	if n := s.cfg.Radius.BatchWorkers; n > 0 && s.st.Dialect() == store.Postgres {

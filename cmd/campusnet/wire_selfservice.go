@@ -35,7 +35,8 @@ func (s *server) startSelfService(ctx context.Context) error {
 	}
 	deps.Money = money
 	deps.Webhook = billing.NewWebhook(s.st, billing.WebhookConfig{Secret: []byte(s.cfg.SelfService.PaymentSecret),
-		MaxAmount: access.Fen(s.cfg.SelfService.MaxRechargeFen), Location: s.cfg.Server.Location}, s.log.With("service", "payments"), s.reg)
+		MaxAmount: access.Fen(s.cfg.SelfService.MaxRechargeFen), Location: s.cfg.Server.Location, AfterCredit: money.LiftGarden},
+		s.log.With("service", "payments"), s.reg)
 	svc, err := selfservice.New(selfServiceConfig(s.cfg, s.tokenKey), deps)
 	if err != nil {
 		return err

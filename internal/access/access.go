@@ -162,6 +162,9 @@ type Session struct {
 	IP6Delegated  string `db:"ip6_pd"`        // Delegated-IPv6-Prefix (a routed prefix, RFC 4818)
 	InputOctets6  int64  `db:"input_octets6"` // the IPv6 part of InputOctets (vendor counters)
 	OutputOctets6 int64  `db:"output_octets6"`
+	// Profile is what the BAS applies to the session (docs/plans.md): set
+	// from its Access-Accept and from each acknowledged CoA-Request.
+	Profile Profile `db:"profile"`
 }
 
 // HasIPv6 reports whether the session has any IPv6 identifier.

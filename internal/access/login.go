@@ -45,6 +45,10 @@ type LoginState struct {
 	// ActiveCycle says the account has an active billing cycle in the
 	// request's area.
 	ActiveCycle bool
+	// CyclePlan and CycleProfile are that cycle's plan and the profile its
+	// traffic calls for (ProfileFull without an active cycle).
+	CyclePlan    string
+	CycleProfile Profile
 	// TokenFresh says TokenID was unused (it is used now).
 	TokenFresh bool
 }
@@ -54,7 +58,11 @@ type LoginDecision struct {
 	Accept bool
 	// Session is the reservation to insert on accept; Correlation must be
 	// set (NewCorrelation). Fields left empty are taken from the request.
+	// Session.Profile is the profile the Access-Accept carries, recorded
+	// on the reservation.
 	Session Session
+	// Plan is the plan whose slow rate a ProfileSlow accept carries.
+	Plan string
 	// Reuse is the correlation of one of Live's reservations to refresh
 	// instead of inserting Session (the same MAC authenticating again).
 	Reuse string

@@ -125,6 +125,9 @@ type Session struct {
 	// NASPortID is the NAS-Port-Id of its accounting ("" = one made up from
 	// the user address, as a Huawei BAS writes a subscriber's VLAN).
 	NASPortID string
+	// Authorization is what the BAS applies to the session: from its
+	// Access-Accept, then from each CoA-Request it acknowledged.
+	Authorization Authorization
 }
 
 // nasPort is the session's NAS-Port-Id and NAS-Port.
@@ -152,13 +155,16 @@ type BAS struct {
 	// Disconnect-Request ended a session.
 	OnDisconnect func(userIP, userIPv6 netip.Addr, mac string)
 
-	nak atomic.Int32
+	nak    atomic.Int32
+	coaNAK atomic.Int32
 
 	mu       sync.Mutex
 	sessions map[string]*Session
 	coa      net.PacketConn
 	acks     int
 	naks     int
+	coaACKs  int
+	coaNAKs  int
 }
 
 // New returns a BAS; it opens sockets lazily.
@@ -240,7 +246,8 @@ func (b *BAS) Authenticate(ctx context.Context, r AuthRequest) (AuthResult, erro
 		return res, nil
 	}
 	canon, _ := access.NormalizeMAC(r.MAC)
-	s := &Session{AcctSessionID: id, UserName: res.UserName, UserIP: r.UserIP, UserIPv6: r.UserIPv6, MAC: canon, Class: res.Class, Interim: res.InterimInterval}
+	s := &Session{AcctSessionID: id, UserName: res.UserName, UserIP: r.UserIP, UserIPv6: r.UserIPv6, MAC: canon, Class: res.Class, Interim: res.InterimInterval,
+		Authorization: ReadAuthorization(reply)}
 	if s.Interim == 0 {
 		s.Interim = b.cfg.InterimInterval
 	}
@@ -570,7 +577,7 @@ func addHuaweiIPv6Counters(p *radius.Packet, in, out uint64) {
 // any).
 func (b *BAS) LocalAddr() string { return b.client.LocalAddr }
 
-// SetNAK makes the BAS answer Disconnect-Requests with a NAK carrying
+// SetNAK makes the BAS answer Disconnect-Requests (SetCoANAK: CoA-Requests) with a NAK carrying
 // Error-Cause errorCause (e.g. 503, 506), until SetNAK(0) restores ACKs.
 func (b *BAS) SetNAK(errorCause int) { b.nak.Store(int32(errorCause)) }
 
@@ -598,7 +605,8 @@ func (b *BAS) ListenCoA() (netip.AddrPort, error) {
 	return b.coa.LocalAddr().(*net.UDPAddr).AddrPort(), nil
 }
 
-// ServeCoA answers Disconnect-Requests (RFC 5176) until ctx ends. A request
+// ServeCoA answers Disconnect-Requests and CoA-Requests (RFC 5176; see
+// changeAuthorization) until ctx ends. A request
 // naming a session the BAS has (by Acct-Session-Id, Framed-IP-Address,
 // Calling-Station-Id or User-Name) is ACKed, the session ended, OnDisconnect
 // called and an Accounting-Stop (Admin-Reset) sent; an unknown session gets
@@ -633,56 +641,20 @@ func (b *BAS) disconnect(ctx context.Context, req *radius.Packet) (bool, int) {
 		b.mu.Unlock()
 		return ack, cause
 	}
+	if req.Code == radius.CodeCoARequest {
+		return b.changeAuthorization(req)
+	}
 	if req.Code != radius.CodeDisconnectRequest {
-		return count(false, 405) // Unsupported-Service: the simulator does no CoA
+		return count(false, 405) // Unsupported-Service
 	}
 	if c := b.nak.Load(); c != 0 {
 		return count(false, int(c))
 	}
-	if ip, err := rfc2865.NASIPAddress_Lookup(req); err == nil && b.cfg.NASIP.IsValid() {
-		if a, ok := netip.AddrFromSlice(ip); ok && a.Unmap() != b.cfg.NASIP.Unmap() {
-			return count(false, 403)
-		}
-	}
-	asid, _ := rfc2866.AcctSessionID_LookupString(req)
-	user, _ := rfc2865.UserName_LookupString(req)
-	csid, _ := rfc2865.CallingStationID_LookupString(req)
-	mac, _ := access.NormalizeMAC(csid)
-	var fip, fip6 netip.Addr
-	if ip, err := rfc2865.FramedIPAddress_Lookup(req); err == nil {
-		fip, _ = netip.AddrFromSlice(ip)
-		fip = fip.Unmap()
-	}
-	if ip, err := rfc6911.FramedIPv6Address_Lookup(req); err == nil {
-		fip6, _ = netip.AddrFromSlice(ip)
-	}
-	var fpfx netip.Prefix
-	if n, err := rfc3162.FramedIPv6Prefix_Lookup(req); err == nil {
-		if a, ok := netip.AddrFromSlice(n.IP); ok {
-			ones, _ := n.Mask.Size()
-			fpfx = netip.PrefixFrom(a, ones)
-		}
+	if !b.forThisNAS(req) {
+		return count(false, 403)
 	}
 	b.mu.Lock()
-	var found *Session
-	for _, s := range b.sessions {
-		switch {
-		case asid != "" && s.AcctSessionID != asid:
-			continue
-		case fip.IsValid() && s.UserIP != fip:
-			continue
-		case fip6.IsValid() && s.UserIPv6 != fip6:
-			continue
-		case fpfx.IsValid() && !fpfx.Contains(s.UserIPv6):
-			continue
-		case mac != "" && s.MAC != mac:
-			continue
-		case user != "" && s.UserName != user:
-			continue
-		}
-		found = s
-		break
-	}
+	found := b.find(req)
 	var snap Session
 	if found != nil {
 		snap = *found
@@ -704,4 +676,57 @@ func (b *BAS) disconnect(ctx context.Context, req *radius.Packet) (bool, int) {
 		}
 	}()
 	return count(true, 0)
+}
+
+// forThisNAS reports whether a request's NAS-IP-Address, if any, is this
+// BAS's.
+func (b *BAS) forThisNAS(req *radius.Packet) bool {
+	if ip, err := rfc2865.NASIPAddress_Lookup(req); err == nil && b.cfg.NASIP.IsValid() {
+		if a, ok := netip.AddrFromSlice(ip); ok && a.Unmap() != b.cfg.NASIP.Unmap() {
+			return false
+		}
+	}
+	return true
+}
+
+// find is the session a Disconnect- or CoA-Request names (RFC 5176 §3:
+// every identification attribute given must match); b.mu is held.
+func (b *BAS) find(req *radius.Packet) *Session {
+	asid, _ := rfc2866.AcctSessionID_LookupString(req)
+	user, _ := rfc2865.UserName_LookupString(req)
+	csid, _ := rfc2865.CallingStationID_LookupString(req)
+	mac, _ := access.NormalizeMAC(csid)
+	var fip, fip6 netip.Addr
+	if ip, err := rfc2865.FramedIPAddress_Lookup(req); err == nil {
+		fip, _ = netip.AddrFromSlice(ip)
+		fip = fip.Unmap()
+	}
+	if ip, err := rfc6911.FramedIPv6Address_Lookup(req); err == nil {
+		fip6, _ = netip.AddrFromSlice(ip)
+	}
+	var fpfx netip.Prefix
+	if n, err := rfc3162.FramedIPv6Prefix_Lookup(req); err == nil {
+		if a, ok := netip.AddrFromSlice(n.IP); ok {
+			ones, _ := n.Mask.Size()
+			fpfx = netip.PrefixFrom(a, ones)
+		}
+	}
+	for _, s := range b.sessions {
+		switch {
+		case asid != "" && s.AcctSessionID != asid:
+			continue
+		case fip.IsValid() && s.UserIP != fip:
+			continue
+		case fip6.IsValid() && s.UserIPv6 != fip6:
+			continue
+		case fpfx.IsValid() && !fpfx.Contains(s.UserIPv6):
+			continue
+		case mac != "" && s.MAC != mac:
+			continue
+		case user != "" && s.UserName != user:
+			continue
+		}
+		return s
+	}
+	return nil
 }

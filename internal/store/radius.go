@@ -289,6 +289,11 @@ func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []access.LoginR
 	if err := a.writeSessions(ctx, tx, b.pending, nowMs); err != nil {
 		return nil, err
 	}
+	for _, w := range profileWrites(b.pending) {
+		if _, err := a.exec(ctx, tx, reservedProfileSQL, w.profile, w.correlation); err != nil {
+			return nil, fmt.Errorf("store: reservation profile: %w", err)
+		}
+	}
 	if len(b.logNow) > 0 {
 		if err := a.insertAuthLog(ctx, tx, b.logNow); err != nil {
 			return nil, err
@@ -369,6 +374,7 @@ func decideLogins(now time.Time, reqs []access.LoginRequest, accs []access.Accou
 	for _, c := range rd.cycles {
 		cycles[c] = true
 	}
+	terms := rd.cycleTerms
 	fresh := map[int64]bool{}
 	for _, id := range rd.usedTokens {
 		fresh[id] = true
@@ -402,6 +408,9 @@ func decideLogins(now time.Time, reqs []access.LoginRequest, accs []access.Accou
 				}
 			}
 			st.ActiveCycle = cycles[cycleKey{acc.ID, r.Area}]
+			if t, ok := terms[cycleKey{acc.ID, r.Area}]; ok {
+				st.CyclePlan, st.CycleProfile = t.plan, t.profile
+			}
 		}
 		st.TokenFresh = r.TokenID != 0 && fresh[r.TokenID]
 		d := decide(i, &st)
@@ -437,6 +446,7 @@ func decideLogins(now time.Time, reqs []access.LoginRequest, accs []access.Accou
 				reused.s.IP = firstNonEmpty(d.Session.IP, r.IP)
 			}
 			reused.s.Class = firstNonEmpty(d.Session.Class, r.Class, reused.s.Class)
+			reused.s.Profile = d.Session.Profile
 			if !reused.insert {
 				pending = append(pending, reused)
 			}
@@ -495,6 +505,27 @@ type loginData struct {
 	sessions   []access.Session
 	cycles     []cycleKey
 	usedTokens []int64 // the tokens this transaction marked used
+	// cycleTerms are the plan and profile of the active cycles that have
+	// any (cycles of flat plans at the full rate have neither).
+	cycleTerms map[cycleKey]cycleTerms
+}
+
+// cycleTerms is what an Access-Accept needs of an active cycle.
+type cycleTerms struct {
+	plan    string
+	profile access.Profile
+}
+
+// addCycle records an active cycle the batch read.
+func (d *loginData) addCycle(k cycleKey, plan string, profile access.Profile) {
+	d.cycles = append(d.cycles, k)
+	if plan == "" && profile == access.ProfileFull {
+		return
+	}
+	if d.cycleTerms == nil {
+		d.cycleTerms = map[cycleKey]cycleTerms{}
+	}
+	d.cycleTerms[k] = cycleTerms{plan: plan, profile: profile}
 }
 
 // loginReads reads the live sessions, devices and active cycles of the
@@ -514,15 +545,17 @@ func (a *AAA) loginReads(ctx context.Context, tx *sqlx.Tx, accIDs []int64, macs 
 	}
 	if billed && len(accIDs) > 0 {
 		var rows []struct {
-			AccountID int64  `db:"account_id"`
-			Area      string `db:"area"`
+			AccountID int64          `db:"account_id"`
+			Area      string         `db:"area"`
+			Plan      string         `db:"plan"`
+			Profile   access.Profile `db:"profile"`
 		}
-		err = a.sel(ctx, tx, &rows, `SELECT account_id, area FROM cycles WHERE `+a.inInts("account_id")+` AND status = 'active'`, a.intsArg(accIDs))
+		err = a.sel(ctx, tx, &rows, `SELECT account_id, area, plan, profile FROM cycles WHERE `+a.inInts("account_id")+` AND status = 'active'`, a.intsArg(accIDs))
 		if err != nil {
 			return d, fmt.Errorf("store: active cycles: %w", err)
 		}
 		for _, r := range rows {
-			d.cycles = append(d.cycles, cycleKey{r.AccountID, r.Area})
+			d.addCycle(cycleKey{r.AccountID, r.Area}, r.Plan, r.Profile)
 		}
 	}
 	if len(tokens) > 0 {

@@ -163,7 +163,7 @@ var loginReadsPG = sqlx.Rebind(sqlx.DOLLAR, `WITH
 	FROM devices WHERE account_id = ANY(ARRAY(SELECT id FROM own))
 	UNION ALL SELECT 'd', id, account_id, '', '', '', mac, '', class, '', '', '', 0, 0, last_seen_at, bound, bound_by
 	FROM devices WHERE bound AND mac = ANY(?::text[]) AND NOT account_id = ANY(ARRAY(SELECT id FROM own))
-	UNION ALL SELECT 'c', id, account_id, '', '', area, '', '', '', status, '', '', 0, 0, 0, FALSE, ''
+	UNION ALL SELECT 'c', id, account_id, '', plan, area, profile, '', '', status, '', '', 0, 0, 0, FALSE, ''
 	FROM cycles WHERE ? AND account_id = ANY(ARRAY(SELECT id FROM ids)) AND status = 'active'
 	UNION ALL SELECT 't', id, 0, '', '', '', '', '', '', '', '', '', 0, 0, 0, FALSE, '' FROM t`)
 
@@ -228,6 +228,9 @@ func (a *AAA) authorizePGOnce(ctx context.Context, pool *pgxpool.Pool, reqs []ac
 	b = &pgx.Batch{}
 	if q, args := writeLoginsPG(lb.pending, lb.logNow, nowMs); q != "" {
 		b.Queue(q, args...)
+	}
+	for _, w := range profileWrites(lb.pending) {
+		b.Queue(reservedProfilePG, string(w.profile), w.correlation)
 	}
 	for _, op := range lb.binds {
 		if op.takeFrom != 0 {
@@ -299,7 +302,7 @@ func readLoginBatch(br pgx.BatchResults) (accs []access.Account, d loginData, id
 			d.devices = append(d.devices, access.Device{ID: x.ID, AccountID: x.AccountID, MAC: x.MAC, Class: x.Class,
 				Bound: bound, BoundBy: bb, LastSeenAt: x.LastUpdateAt})
 		case "c":
-			d.cycles = append(d.cycles, cycleKey{x.AccountID, x.Area})
+			d.addCycle(cycleKey{x.AccountID, x.Area}, x.NAS, access.Profile(x.MAC)) // a cycle's plan and profile
 		case "t":
 			d.usedTokens = append(d.usedTokens, x.ID)
 		}

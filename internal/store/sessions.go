@@ -18,7 +18,7 @@ import (
 
 const sessionCols = `id, account_id, username, nas, area, mac, ip, class, status, COALESCE(acct_session_id, '') AS acct_session_id,
 	correlation, reserved_at, started_at, last_update_at, stopped_at, input_octets, output_octets, terminate_cause, close_reason, nas_port,
-	ip6, ip6_prefix, ip6_ifid, ip6_pd, input_octets6, output_octets6`
+	ip6, ip6_prefix, ip6_ifid, ip6_pd, input_octets6, output_octets6, profile`
 
 // SessionFilter selects sessions for ListSessions.
 type SessionFilter struct {

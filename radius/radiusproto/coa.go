@@ -44,7 +44,7 @@ type SessionIdent struct {
 	NASIP            netip.Addr
 }
 
-// CoAClient sends Disconnect-Requests (RFC 5176) to NAS. The zero value is
+// CoAClient sends Disconnect-Requests and CoA-Requests (RFC 5176) to NAS. The zero value is
 // ready to use; set fields before the first call.
 type CoAClient struct {
 	// Retry is the wait for an answer before resending; 0 means DefaultRetry.
@@ -97,11 +97,12 @@ func (c *CoAClient) Disconnect(ctx context.Context, nas *NAS, id SessionIdent) (
 	return reply, tries, nil
 }
 
-// DisconnectAnswer reads a NAS's answer to a Disconnect-Request: ack for a
-// Disconnect-ACK (the session is gone); for a Disconnect-NAK, its
+// DisconnectAnswer reads a NAS's answer to a Disconnect-Request (or a
+// CoA-Request, see CoAAnswer): ack for a Disconnect-ACK (the session is
+// gone) or CoA-ACK; for a NAK, its
 // Error-Cause (101), e.g. 503 Session-Context-Not-Found, or 0 when absent.
 func DisconnectAnswer(reply *radius.Packet) (ack bool, errorCause int) {
-	if reply.Code == radius.CodeDisconnectACK {
+	if reply.Code == radius.CodeDisconnectACK || reply.Code == radius.CodeCoAACK {
 		return true, 0
 	}
 	if v, err := rfc3576.ErrorCause_Lookup(reply); err == nil {
@@ -111,11 +112,17 @@ func DisconnectAnswer(reply *radius.Packet) (ack bool, errorCause int) {
 }
 
 func disconnectRequest(nas *NAS, id SessionIdent) (*radius.Packet, error) {
+	return sessionRequest(radius.CodeDisconnectRequest, nas, id)
+}
+
+// sessionRequest is a Disconnect- or CoA-Request naming the session id
+// (RFC 5176 §3: the session identification attributes).
+func sessionRequest(code radius.Code, nas *NAS, id SessionIdent) (*radius.Packet, error) {
 	if id.UserName == "" && id.AcctSessionID == "" && !id.FramedIP.IsValid() && !id.FramedIPv6.IsValid() &&
 		!id.FramedIPv6Prefix.IsValid() && id.CallingStationID == "" {
 		return nil, ErrNoSessionIdent
 	}
-	p := radius.New(radius.CodeDisconnectRequest, nas.Secret)
+	p := radius.New(code, nas.Secret)
 	var err error
 	add := func(e error) {
 		if err == nil && e != nil {
@@ -154,7 +161,7 @@ func disconnectRequest(nas *NAS, id SessionIdent) (*radius.Packet, error) {
 		add(rfc2865.CallingStationID_AddString(p, id.CallingStationID))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("radius: disconnect request: %w", err)
+		return nil, fmt.Errorf("radius: %v: %w", code, err)
 	}
 	return p, nil
 }
