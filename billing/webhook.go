@@ -135,7 +135,9 @@ type WebhookConfig struct {
 	// note ([server] timezone; default access.DefaultLocation).
 	Location *time.Location
 	// AfterCredit, when set, runs after a recharge is recorded (not for a
-	// replay): Service.LiftGarden, which lifts the walled garden.
+	// replay), in a goroutine of its own so that the platform's answer
+	// never waits for a BAS: Service.LiftGarden, which lifts the walled
+	// garden.
 	AfterCredit func(ctx context.Context, accountID int64)
 }
 
@@ -298,7 +300,7 @@ func (h *webhook) credit(ctx context.Context, n Notification) (WebhookReply, int
 	}
 	h.log.Info("payment credited", "order", n.OrderID, "account", n.Account, "amount", n.AmountFen.String(), "balance", e.BalanceAfter.String())
 	if h.cfg.AfterCredit != nil {
-		h.cfg.AfterCredit(context.WithoutCancel(ctx), acc.ID)
+		go h.cfg.AfterCredit(context.WithoutCancel(ctx), acc.ID)
 	}
 	return WebhookReply{Result: "credited", OrderID: n.OrderID, Account: acc.Username, AmountFen: n.AmountFen,
 		BalanceAfter: e.BalanceAfter, LedgerID: e.ID}, http.StatusOK, "credited", nil
