@@ -39,5 +39,10 @@ func (s *server) startBilling(ctx context.Context) error {
 	}
 	every := s.cfg.Billing.SettleInterval.Duration
 	s.goRun("billing", func(ctx context.Context) error { return svc.Run(ctx, every) })
+	// The meter, every [billing] meter_interval, where a plan has an allowance.
+	if svc.Metering() {
+		meter := s.cfg.Billing.MeterInterval.Duration
+		s.goRun("meter", func(ctx context.Context) error { return svc.RunMeter(ctx, meter) })
+	}
 	return nil
 }
