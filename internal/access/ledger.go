@@ -53,6 +53,13 @@ const (
 // number of nodes settling.
 func CycleFeeReference(cycleID int64) string { return fmt.Sprintf("cycle:%d", cycleID) }
 
+// PackReference is the ledger reference of a pack's purchase.
+func PackReference(packID int64) string { return fmt.Sprintf("pack:%d", packID) }
+
+// TrafficFeeReference is the ledger reference of the n-th GB (from 1) a
+// per-GB plan charged past a cycle's allowance: each is charged once.
+func TrafficFeeReference(cycleID, n int64) string { return fmt.Sprintf("traffic:%d:%d", cycleID, n) }
+
 // BillingSession is the part of a live session billing needs to disconnect it.
 type BillingSession struct {
 	ID     int64        `db:"id"`

@@ -153,3 +153,72 @@ func (a Area) PlanByName(name string) (Plan, bool) {
 // Garden reports whether the area accepts students in arrears into the
 // restricted profile instead of refusing them.
 func (a Area) Garden() bool { return a.Arrears == ArrearsGarden }
+
+// PackHeld is a pack a student bought (the packs table).
+type PackHeld struct {
+	ID        int64  `db:"id"`
+	AccountID int64  `db:"account_id"`
+	Area      string `db:"area"`
+	CycleID   int64  `db:"cycle_id"`
+	Name      string `db:"name"`
+	Bytes     int64  `db:"bytes"`
+	Used      int64  `db:"used_bytes"`
+	Price     Fen    `db:"price_fen"`
+	BoughtAt  int64  `db:"bought_at"`
+	ExpiresAt int64  `db:"expires_at"`
+	LedgerID  int64  `db:"ledger_id"`
+}
+
+// Left is what remains of the pack.
+func (p PackHeld) Left() int64 { return max(0, p.Bytes-p.Used) }
+
+// PlanStatus is what a student (and the NOC) sees of an account's plan in
+// an area: the running cycle's plan and traffic, the packs, and the plan
+// the next cycle will use.
+type PlanStatus struct {
+	Area Area
+	// Plan is the running cycle's plan, or the next cycle's when none runs.
+	Plan Plan
+	// Next is the plan the next cycle will use: the student's choice, or
+	// the area's default. Chosen says whether it was chosen.
+	Next   Plan
+	Chosen bool
+	// Cycle is the active cycle; nil when none runs.
+	Cycle *Cycle
+	// Packs are the unexpired packs of the area, earliest expiry first.
+	Packs []PackHeld
+}
+
+// Limit is the traffic usable at the full rate in the running cycle: its
+// allowance plus what its unexpired packs hold (0 when the plan has no
+// allowance).
+func (s PlanStatus) Limit() int64 {
+	if s.Cycle == nil || s.Cycle.Allowance == 0 {
+		return 0
+	}
+	n := s.Cycle.Allowance
+	for _, p := range s.Packs {
+		n += p.Bytes
+	}
+	return n
+}
+
+// Used is the running cycle's counted traffic.
+func (s PlanStatus) Used() int64 {
+	if s.Cycle == nil {
+		return 0
+	}
+	return s.Cycle.Used
+}
+
+// Remaining is what is left of Limit, never below 0.
+func (s PlanStatus) Remaining() int64 { return max(0, s.Limit()-s.Used()) }
+
+// Percent is Used as a share of Limit, 0–100 (0 without an allowance).
+func (s PlanStatus) Percent() int {
+	l := s.Limit()
+	if l == 0 {
+		return 0
+	}
+	return int(min(100, s.Used()*100/l))
+}
