@@ -201,7 +201,7 @@ func (s *Service) meterAccount(ctx context.Context, a access.Area, accountID int
 			}
 			return mc, nil
 		}
-		var packs []access.MeterPack
+		var packs []access.PackHeld
 		packsRead := false
 		for _, r := range rs {
 			in, outB := max(r.In, r.WIn), max(r.Out, r.WOut)
@@ -263,7 +263,7 @@ func (s *Service) meterAccount(ctx context.Context, a access.Area, accountID int
 					continue
 				}
 				if mc.plan.Limited() && !packsRead {
-					if packs, err = s.st.MeterPacksTx(ctx, tx, accountID, a.Name, now); err != nil {
+					if packs, err = s.st.PacksTx(ctx, tx, accountID, a.Name, access.Millis(now)); err != nil {
 						return err
 					}
 					packsRead = true
@@ -301,7 +301,7 @@ func (s *Service) meterAccount(ctx context.Context, a access.Area, accountID int
 			}
 		}
 		if active != nil && active.plan.Limited() && !packsRead {
-			if packs, err = s.st.MeterPacksTx(ctx, tx, accountID, a.Name, now); err != nil {
+			if packs, err = s.st.PacksTx(ctx, tx, accountID, a.Name, access.Millis(now)); err != nil {
 				return err
 			}
 		}

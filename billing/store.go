@@ -49,7 +49,7 @@ type Store interface {
 	MeterCyclesTx(ctx context.Context, tx *sqlx.Tx, accountID int64, area string, from, to int64) ([]access.Cycle, error)
 	CycleOverTx(ctx context.Context, tx *sqlx.Tx, cycleID int64) (int64, error)
 	SetCycleMeterTx(ctx context.Context, tx *sqlx.Tx, c access.Cycle, over int64) error
-	MeterPacksTx(ctx context.Context, tx *sqlx.Tx, accountID int64, area string, now time.Time) ([]access.MeterPack, error)
+	PacksTx(ctx context.Context, tx *sqlx.Tx, accountID int64, area string, nowMs int64) ([]access.PackHeld, error)
 	UsePackTx(ctx context.Context, tx *sqlx.Tx, packID, bytes int64) error
 	MeterMark(ctx context.Context, name string) (int64, error)
 	SetMeterMark(ctx context.Context, name string, at int64) error

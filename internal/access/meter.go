@@ -1,7 +1,5 @@
 package access
 
-import "fmt"
-
 // MeterReading is one session as the meter reads it (docs/plans.md,
 // Counting): its counters now and its watermark, what the meter already
 // added to a cycle. Has says the session has a watermark; without one the
@@ -26,20 +24,3 @@ type MeterReading struct {
 	WOut6 int64 `db:"m_out6"`
 	WAt   int64 `db:"m_at"`
 }
-
-// MeterPack is a pack as the meter uses it: what is left of it until it
-// expires.
-type MeterPack struct {
-	ID        int64 `db:"id"`
-	Bytes     int64 `db:"bytes"`
-	Used      int64 `db:"used_bytes"`
-	ExpiresAt int64 `db:"expires_at"`
-}
-
-// Left is the pack's unused bytes.
-func (p MeterPack) Left() int64 { return max(0, p.Bytes-p.Used) }
-
-// TrafficFeeReference is the reference of the ledger row charging the n-th
-// GB (from 1) past the allowance of a cycle: unique, so every GB is charged
-// once whichever node meters it.
-func TrafficFeeReference(cycleID, n int64) string { return fmt.Sprintf("traffic:%d:%d", cycleID, n) }

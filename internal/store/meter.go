@@ -24,11 +24,11 @@ func (s *Store) NextPlanTx(ctx context.Context, tx *sqlx.Tx, accountID int64, ar
 	if len(area.Plans) == 0 {
 		return area.DefaultPlan(), nil
 	}
-	var names []string
-	if err := tx.SelectContext(ctx, &names, tx.Rebind(`SELECT plan FROM plan_choices WHERE account_id = ? AND area = ?`), accountID, area.Name); err != nil {
-		return access.Plan{}, fmt.Errorf("store: plan choice of account #%d in %s: %w", accountID, area.Name, err)
+	name, err := s.PlanChoiceTx(ctx, tx, accountID, area.Name)
+	if err != nil {
+		return access.Plan{}, err
 	}
-	return chosen(area, names), nil
+	return chosen(area, name), nil
 }
 
 // NextPlan is NextPlanTx outside a transaction.
@@ -36,18 +36,16 @@ func (s *Store) NextPlan(ctx context.Context, accountID int64, area access.Area)
 	if len(area.Plans) == 0 {
 		return area.DefaultPlan(), nil
 	}
-	var names []string
-	if err := s.db.SelectContext(ctx, &names, s.db.Rebind(`SELECT plan FROM plan_choices WHERE account_id = ? AND area = ?`), accountID, area.Name); err != nil {
-		return access.Plan{}, fmt.Errorf("store: plan choice of account #%d in %s: %w", accountID, area.Name, err)
+	name, err := s.PlanChoice(ctx, accountID, area.Name)
+	if err != nil {
+		return access.Plan{}, err
 	}
-	return chosen(area, names), nil
+	return chosen(area, name), nil
 }
 
-func chosen(area access.Area, names []string) access.Plan {
-	if len(names) > 0 {
-		if p, ok := area.PlanByName(names[0]); ok {
-			return p
-		}
+func chosen(area access.Area, name string) access.Plan {
+	if p, ok := area.PlanByName(name); ok && name != "" {
+		return p
 	}
 	return area.DefaultPlan()
 }
@@ -230,21 +228,6 @@ func (s *Store) SetCycleMeterTx(ctx context.Context, tx *sqlx.Tx, c access.Cycle
 		return fmt.Errorf("store: meter of cycle #%d: %w", c.ID, err)
 	}
 	return nil
-}
-
-// MeterPacksTx returns the account's packs in area still usable at now
-// (unexpired, bought by then) with bytes left, the one that expires first
-// first.
-func (s *Store) MeterPacksTx(ctx context.Context, tx *sqlx.Tx, accountID int64, area string, now time.Time) ([]access.MeterPack, error) {
-	ms := access.Millis(now)
-	var out []access.MeterPack
-	err := tx.SelectContext(ctx, &out, tx.Rebind(`SELECT id, bytes, used_bytes, expires_at FROM packs
-		WHERE account_id = ? AND area = ? AND expires_at > ? AND bought_at <= ? AND used_bytes < bytes ORDER BY expires_at, id`),
-		accountID, area, ms, ms)
-	if err != nil {
-		return nil, fmt.Errorf("store: packs of account #%d in %s: %w", accountID, area, err)
-	}
-	return out, nil
 }
 
 // UsePackTx adds bytes to a pack's used_bytes.
