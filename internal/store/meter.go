@@ -264,3 +264,67 @@ func (s *Store) SetMeterMark(ctx context.Context, name string, at int64) error {
 	}
 	return nil
 }
+
+// checkTraffic is CheckBilling's part for traffic plans: every traffic_fee
+// row charges a GB its cycle counts (1 ≤ n ≤ charged_gb, the cycle's
+// account, a negative amount), each cycle has one row per GB charged, and
+// a cycle's usage is not negative and began at least the GB it charged.
+func (s *Store) checkTraffic(ctx context.Context, users map[int64]string, add func(id int64, user, kind, format string, args ...any)) error {
+	var cycles []struct {
+		ID        int64  `db:"id"`
+		AccountID int64  `db:"account_id"`
+		Area      string `db:"area"`
+		Allowance int64  `db:"allowance_bytes"`
+		Used      int64  `db:"used_bytes"`
+		Over      int64  `db:"over_bytes"`
+		ChargedGB int64  `db:"charged_gb"`
+	}
+	if err := s.db.SelectContext(ctx, &cycles, `SELECT id, account_id, area, allowance_bytes, used_bytes, over_bytes, charged_gb FROM cycles
+		WHERE used_bytes <> 0 OR over_bytes <> 0 OR charged_gb <> 0 ORDER BY id`); err != nil {
+		return fmt.Errorf("store: check cycle usage: %w", err)
+	}
+	var fees []access.LedgerEntry
+	if err := s.db.SelectContext(ctx, &fees, s.db.Rebind(`SELECT `+ledgerCols+` FROM ledger WHERE kind = ? ORDER BY id`), access.LedgerTrafficFee); err != nil {
+		return fmt.Errorf("store: check traffic fees: %w", err)
+	}
+	type cyc struct {
+		account, charged int64
+		rows             int64
+	}
+	byID := make(map[int64]*cyc, len(cycles))
+	for _, c := range cycles {
+		byID[c.ID] = &cyc{account: c.AccountID, charged: c.ChargedGB}
+		switch {
+		case c.Used < 0 || c.Over < 0 || c.ChargedGB < 0:
+			add(c.AccountID, users[c.AccountID], access.ProblemCycleUsage, "cycle #%d in %s: used %d bytes, over %d bytes, charged %d GB", c.ID, c.Area, c.Used, c.Over, c.ChargedGB)
+		case c.Over > max(0, c.Used-c.Allowance):
+			add(c.AccountID, users[c.AccountID], access.ProblemCycleUsage, "cycle #%d in %s: %d bytes past the allowance of %d bytes with %d bytes used", c.ID, c.Area, c.Over, c.Allowance, c.Used)
+		case c.ChargedGB > (c.Over+access.GB-1)/access.GB:
+			add(c.AccountID, users[c.AccountID], access.ProblemCycleUsage, "cycle #%d in %s charged %d GB for %d bytes past its allowance", c.ID, c.Area, c.ChargedGB, c.Over)
+		}
+	}
+	for _, f := range fees {
+		var cycleID, n int64
+		if _, err := fmt.Sscanf(f.Reference, "traffic:%d:%d", &cycleID, &n); err != nil || access.TrafficFeeReference(cycleID, n) != f.Reference {
+			add(f.AccountID, users[f.AccountID], access.ProblemTrafficFee, "ledger row #%d: reference %q is not traffic:<cycle>:<n>", f.ID, f.Reference)
+			continue
+		}
+		c := byID[cycleID]
+		switch {
+		case c == nil || c.account != f.AccountID:
+			add(f.AccountID, users[f.AccountID], access.ProblemTrafficFee, "ledger row #%d (%s) names no cycle of the account that charged GB", f.ID, f.Reference)
+		case n < 1 || n > c.charged:
+			add(f.AccountID, users[f.AccountID], access.ProblemTrafficFee, "ledger row #%d charges GB %d of cycle #%d, which charged %d", f.ID, n, cycleID, c.charged)
+		case f.Amount >= 0:
+			add(f.AccountID, users[f.AccountID], access.ProblemTrafficFee, "ledger row #%d charges %s yuan", f.ID, f.Amount)
+		default:
+			c.rows++
+		}
+	}
+	for _, c := range cycles {
+		if x := byID[c.ID]; x.rows != x.charged {
+			add(c.AccountID, users[c.AccountID], access.ProblemTrafficFee, "cycle #%d charged %d GB with %d traffic_fee rows", c.ID, x.charged, x.rows)
+		}
+	}
+	return nil
+}
