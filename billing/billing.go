@@ -77,6 +77,8 @@ type Service struct {
 	// settleMu keeps one Settle at a time in this process; other nodes
 	// are kept apart by the database.
 	settleMu sync.Mutex
+	// meterMu keeps one Meter at a time in this process.
+	meterMu sync.Mutex
 	// afterFee, when set (tests), runs inside the settlement transaction
 	// between the fee's ledger row and the cycle update: a crash there.
 	afterFee func(cycleID int64) error
@@ -148,6 +150,13 @@ func (s *Service) Check(ctx context.Context, username, area string) (bool, acces
 	}
 	active := err == nil
 	fee := a.Fee
+	if len(a.Plans) > 0 && !active {
+		p, err := s.st.NextPlan(ctx, acc.ID, a)
+		if err != nil {
+			return false, access.Refusal{}, err
+		}
+		fee = p.Fee
+	}
 	if access.DormOpen(acc.Balance, fee, active) {
 		return true, access.Refusal{}, nil
 	}
@@ -170,7 +179,11 @@ func (s *Service) StartCycle(ctx context.Context, username, area string) (access
 	var started bool
 	err = s.st.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		c, started, err = s.st.StartCycleTx(ctx, tx, &acc, area, a.Fee, a.Cycle)
+		if len(a.Plans) > 0 {
+			c, started, err = s.st.StartPlanCycleTx(ctx, tx, &acc, a)
+		} else {
+			c, started, err = s.st.StartCycleTx(ctx, tx, &acc, area, a.Fee, a.Cycle)
+		}
 		return err
 	})
 	return c, started, err
@@ -316,6 +329,13 @@ func (s *Service) Show(ctx context.Context, username string, ledgerRows int) (Ac
 			active = active || c.Area == a.Name
 		}
 		fee := a.Fee
+		if len(a.Plans) > 0 {
+			p, err := s.st.NextPlan(ctx, acc.ID, a)
+			if err != nil {
+				return sum, err
+			}
+			fee = p.Fee
+		}
 		st := AreaStatus{Area: a.Name, Fee: fee, Cycle: a.Cycle, Open: access.DormOpen(acc.Balance, fee, active)}
 		if !st.Open {
 			st.Refusal = access.RefuseArrears(acc.Balance, fee, s.cfg.PaymentURL)

@@ -34,7 +34,11 @@ func (s *Service) LiftGarden(ctx context.Context, accountID int64) {
 			if err != nil || len(live) == 0 {
 				return err
 			}
-			c, ok, err = s.st.StartCycleTx(ctx, tx, &acc, a.Name, a.Fee, a.Cycle)
+			if len(a.Plans) > 0 {
+				c, ok, err = s.st.StartPlanCycleTx(ctx, tx, &acc, a)
+			} else {
+				c, ok, err = s.st.StartCycleTx(ctx, tx, &acc, a.Name, a.Fee, a.Cycle)
+			}
 			return err
 		})
 		if err != nil {

@@ -9,6 +9,9 @@ import (
 type metrics struct {
 	settlements *prometheus.CounterVec
 	disconnects *prometheus.CounterVec
+	meterBytes  *prometheus.CounterVec
+	meterRuns   *prometheus.CounterVec
+	trafficFees prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -22,7 +25,29 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Disconnect-Requests for arrears, by outcome (ack, nak, error, unavailable).",
 		}, []string{"result"}),
 	}
+	m.meterBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "campusnet_meter_bytes_total",
+		Help: "Traffic the meter read from sessions' counters in areas with a traffic plan, by family (ipv4, ipv6), counted or not.",
+	}, []string{"family"})
+	m.meterRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "campusnet_meter_runs_total",
+		Help: "Meter runs, by result (ok, error).",
+	}, []string{"result"})
+	fees := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "campusnet_traffic_fees_total",
+		Help: "GB charged past a per-GB plan's allowance (traffic_fee ledger rows).",
+	}, nil)
 	var err error
+	if m.meterBytes, err = register(reg, m.meterBytes); err != nil {
+		return nil, err
+	}
+	if m.meterRuns, err = register(reg, m.meterRuns); err != nil {
+		return nil, err
+	}
+	if fees, err = register(reg, fees); err != nil {
+		return nil, err
+	}
+	m.trafficFees = fees.WithLabelValues()
 	if m.settlements, err = register(reg, m.settlements); err != nil {
 		return nil, err
 	}

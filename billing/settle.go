@@ -48,6 +48,9 @@ type settleOutcome struct {
 	restrict  bool
 	accountID int64
 	username  string
+	// profileReset: the settled cycle had a profile past its allowance;
+	// the next one starts at the full rate.
+	profileReset bool
 }
 
 // Settle charges every due cycle (active, settlement date reached) once, in
@@ -103,6 +106,9 @@ func (s *Service) Settle(ctx context.Context) (SettleReport, error) {
 			switch {
 			case out.renewed != nil:
 				rep.Renewed++
+				if out.profileReset && s.cfg.Enforcer != nil {
+					s.cfg.Enforcer.EnforceAccount(ctx, c.AccountID)
+				}
 				result = "renewed"
 				s.log.Info("cycle settled and renewed while online", "cycle", c.ID, "next", out.renewed.ID, "user", out.username,
 					"area", c.Area, "fee", out.fee.String(), "next_settlement", access.FromMillis(out.renewed.EndsAt).Format(time.RFC3339))
@@ -186,13 +192,22 @@ func (s *Service) settleOne(ctx context.Context, due access.Cycle, now time.Time
 		if len(live) == 0 {
 			return nil // the next cycle starts at the next login
 		}
-		fee := area.Fee
-		if acc.Balance >= fee {
-			next, err := s.st.InsertCycleTx(ctx, tx, acc.ID, c.Area, fee, access.FromMillis(c.EndsAt), area.Cycle)
+		plan, err := s.st.NextPlanTx(ctx, tx, acc.ID, area)
+		if err != nil {
+			return err
+		}
+		if acc.Balance >= plan.Fee {
+			var next access.Cycle
+			if len(area.Plans) > 0 {
+				next, err = s.st.InsertPlanCycleTx(ctx, tx, acc.ID, c.Area, plan, access.FromMillis(c.EndsAt))
+			} else {
+				next, err = s.st.InsertCycleTx(ctx, tx, acc.ID, c.Area, area.Fee, access.FromMillis(c.EndsAt), area.Cycle)
+			}
 			if err != nil {
 				return err
 			}
 			out.renewed = &next
+			out.profileReset = c.Profile != access.ProfileFull
 			return nil
 		}
 		if s.gardenEnforced(area) {
@@ -238,7 +253,11 @@ func (s *Service) sweepUncovered(ctx context.Context, now time.Time, tried map[i
 			var started bool
 			err := s.st.InTx(ctx, func(tx *sqlx.Tx) error {
 				var err error
-				c, started, err = s.st.StartCycleTx(ctx, tx, &acc, a.Name, a.Fee, a.Cycle)
+				if len(a.Plans) > 0 {
+					c, started, err = s.st.StartPlanCycleTx(ctx, tx, &acc, a)
+				} else {
+					c, started, err = s.st.StartCycleTx(ctx, tx, &acc, a.Name, a.Fee, a.Cycle)
+				}
 				return err
 			})
 			if err != nil {

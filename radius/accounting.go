@@ -93,7 +93,7 @@ func (s *Service) acctRecord(r *radiusproto.Request) (access.AcctRecord, bool) {
 		rec.TerminateCause = tc.String()
 	}
 	if area, ok := s.area(r.NAS.Area); ok && area.Billed() {
-		rec.Fee, rec.CycleLength = area.Fee, area.Cycle
+		rec.Fee, rec.CycleLength, rec.Plans = area.Fee, area.Cycle, area.Plans
 	}
 	return rec, true
 }

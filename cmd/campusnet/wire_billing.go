@@ -52,5 +52,10 @@ func (s *server) startBilling(ctx context.Context) error {
 			return s.enf.Run(ctx, s.cfg.Billing.MeterInterval.Duration)
 		})
 	}
+	// The meter, every [billing] meter_interval, where a plan has an allowance.
+	if svc.Metering() {
+		meter := s.cfg.Billing.MeterInterval.Duration
+		s.goRun("meter", func(ctx context.Context) error { return svc.RunMeter(ctx, meter) })
+	}
 	return nil
 }

@@ -47,6 +47,10 @@ type AcctRecord struct {
 	// area (Fee > 0) the account's cycle is started if none is active.
 	Fee         Fen
 	CycleLength time.Duration
+	// Plans are the area's plans (docs/plans.md): when set, the cycle runs
+	// under the account's chosen plan or the first, and Fee and
+	// CycleLength are the first plan's.
+	Plans []Plan
 }
 
 // AcctResult is what one AcctRecord did.

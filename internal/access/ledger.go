@@ -95,4 +95,11 @@ const (
 	ProblemActiveWithFee   = "active_cycle_charged"
 	ProblemOrphanFee       = "fee_without_cycle"
 	ProblemBelowCommitted  = "below_committed"
+	// ProblemTrafficFee: a traffic_fee row names no cycle of its account,
+	// a GB the cycle has not charged, or a cycle's rows and charged_gb
+	// disagree.
+	ProblemTrafficFee = "traffic_fee_mismatch"
+	// ProblemCycleUsage: a cycle's counted traffic is negative, or its GB
+	// charged past the allowance exceed what its traffic began.
+	ProblemCycleUsage = "cycle_usage"
 )

@@ -232,7 +232,14 @@ func (a *AAA) startCycles(ctx context.Context, tx *sqlx.Tx, recs []access.AcctRe
 			continue
 		}
 		acc := access.Account{ID: k.account}
-		c, started, err := a.StartCycleTx(ctx, tx, &acc, k.area, recs[i].Fee, recs[i].CycleLength)
+		var c access.Cycle
+		var started bool
+		var err error
+		if len(recs[i].Plans) > 0 {
+			c, started, err = a.StartPlanCycleTx(ctx, tx, &acc, access.Area{Name: k.area, Plans: recs[i].Plans})
+		} else {
+			c, started, err = a.StartCycleTx(ctx, tx, &acc, k.area, recs[i].Fee, recs[i].CycleLength)
+		}
 		if err != nil {
 			return err
 		}
