@@ -18,7 +18,7 @@ import (
 // are logged: the next settlement sweep and enforcement run retry them.
 func (s *Service) LiftGarden(ctx context.Context, accountID int64) {
 	now := s.cfg.Now()
-	started := false
+	started, inGarden := false, false
 	for _, a := range s.cfg.Areas {
 		if !a.Billed() || !a.Garden() {
 			continue
@@ -34,6 +34,7 @@ func (s *Service) LiftGarden(ctx context.Context, accountID int64) {
 			if err != nil || len(live) == 0 {
 				return err
 			}
+			inGarden = true
 			if len(a.Plans) > 0 {
 				c, ok, err = s.st.StartPlanCycleTx(ctx, tx, &acc, a)
 			} else {
@@ -51,6 +52,9 @@ func (s *Service) LiftGarden(ctx context.Context, accountID int64) {
 			s.log.Info("recharge: cycle started for a student in the garden", "account", accountID, "area", a.Name, "cycle", c.ID,
 				"next_settlement", access.FromMillis(c.EndsAt).Format(time.RFC3339))
 		}
+	}
+	if !inGarden {
+		return // no session of the account is in a garden area
 	}
 	if s.cfg.Enforcer != nil {
 		s.cfg.Enforcer.EnforceAccount(ctx, accountID)
