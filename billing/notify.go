@@ -91,8 +91,8 @@ func (s *Service) NotifyArrears(ctx context.Context, username, area string) (add
 }
 
 // noticeLowBalance writes the low_balance event of each active cycle that
-// ends within LowBalanceNotice while its account's balance is below the
-// next cycle's fee: one transaction per cycle, under the account's lock,
+// ends within LowBalanceNotice while what its account's balance keeps
+// after the active cycles' fees is below the next cycle's fee: one transaction per cycle, under the account's lock,
 // rechecking the balance, once per cycle (key "low_balance:<cycle id>").
 func (s *Service) noticeLowBalance(ctx context.Context, now time.Time, rep *SettleReport) error {
 	ns, ok := s.st.(NotifyStore)
@@ -126,11 +126,16 @@ func (s *Service) noticeLowBalance(ctx context.Context, now time.Time, rep *Sett
 						return err
 					}
 					fee, billed := s.nextFee(c)
-					if !billed || acc.Balance >= fee {
+					committed, err := s.st.CommittedTx(ctx, tx, acc.ID)
+					if err != nil {
+						return err
+					}
+					left := acc.Balance - committed // after this cycle's settlement
+					if !billed || left >= fee {
 						return nil // recharged meanwhile
 					}
 					added, err = ns.AddNotificationTx(ctx, tx, access.EventLowBalance, fmt.Sprintf("low_balance:%d", c.ID), acc, map[string]any{
-						"area": c.Area, "cycle_id": c.ID, "balance": acc.Balance.String(), "fee": fee.String(),
+						"area": c.Area, "cycle_id": c.ID, "balance": acc.Balance.String(), "after_settlement": left.String(), "fee": fee.String(),
 						"settles_at": access.FromMillis(c.EndsAt).In(s.cfg.Location).Format(time.RFC3339), "payment_url": s.cfg.PaymentURL})
 					return err
 				})

@@ -286,10 +286,12 @@ func (s *Store) CloseKickedSession(ctx context.Context, sess access.Session, rea
 }
 
 // LowBalanceCycles returns active cycles in area that end after now and by
-// until, whose account's balance is below fee (what the next cycle will
-// cost), and that have no low_balance event yet (key
+// until, whose account's balance will be below fee (what the next cycle
+// will cost) once they are settled, and that have no low_balance event yet (key
 // "low_balance:<cycle id>"), in id order after afterID: billing's
-// low-balance notice (docs/plans.md, Notifications).
+// low-balance notice (docs/plans.md, Notifications). What the balance
+// keeps for the next cycle is what is left after the fees of the active
+// cycles, which settlement will charge (CommittedTx).
 func (s *Store) LowBalanceCycles(ctx context.Context, area string, now, until time.Time, fee access.Fen, afterID int64, limit int) ([]access.Cycle, error) {
 	if limit <= 0 {
 		limit = 100
@@ -297,9 +299,10 @@ func (s *Store) LowBalanceCycles(ctx context.Context, area string, now, until ti
 	var out []access.Cycle
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT c.`+strings.ReplaceAll(cycleCols, ", ", ", c.")+` FROM cycles c
 		JOIN accounts a ON a.id = c.account_id
-		WHERE c.status = 'active' AND c.ends_at > ? AND c.ends_at <= ? AND c.area = ? AND a.balance_fen < ? AND c.id > ?
+		WHERE c.status = 'active' AND c.ends_at > ? AND c.ends_at <= ? AND c.area = ? AND c.id > ?
+		AND a.balance_fen - (SELECT CAST(COALESCE(SUM(x.fee_fen), 0) AS BIGINT) FROM cycles x WHERE x.account_id = c.account_id AND x.status = 'active') < ?
 		AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.dedup_key = 'low_balance:' || c.id)
-		ORDER BY c.id LIMIT ?`), access.Millis(now), access.Millis(until), area, int64(fee), afterID, limit)
+		ORDER BY c.id LIMIT ?`), access.Millis(now), access.Millis(until), area, afterID, int64(fee), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: low-balance cycles: %w", err)
 	}
