@@ -150,15 +150,6 @@ func (e *env) record(st *store.Store, acc access.Account, event, key string) boo
 	return added
 }
 
-func (e *env) notification(id int64) access.Notification {
-	e.t.Helper()
-	n, err := e.st.NotificationByID(e.ctx, id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return n
-}
-
 func (e *env) only() access.Notification {
 	e.t.Helper()
 	list, err := e.st.Notifications(e.ctx, store.NotificationFilter{})
