@@ -58,6 +58,10 @@ type Config struct {
 	// Enforcer applies changed profiles to online sessions (CoA); nil
 	// means they are applied at the next login only.
 	Enforcer Enforcer
+	// LowBalanceNotice is how long before settlement a cycle whose
+	// account cannot pay the next one gets its low_balance event ([billing]
+	// low_balance_notice; 0 means DefaultLowBalanceNotice, < 0 none).
+	LowBalanceNotice time.Duration
 	// PaymentURL is where the arrears message sends a student.
 	PaymentURL string
 	// Batch is how many due cycles one query fetches (default 200).

@@ -22,6 +22,9 @@ type SettleReport struct {
 	// Started counts cycles started for sessions found online without one
 	// (their Accounting-Start raced a settlement).
 	Started int
+	// LowBalance counts low_balance events written (cycles ending within
+	// low_balance_notice whose balance will not cover the next one).
+	LowBalance int
 	// Disconnects counts Disconnect-Requests by outcome: "ack", "nak",
 	// "error", "unavailable" (no disconnector).
 	Disconnects map[string]int
@@ -139,6 +142,9 @@ func (s *Service) Settle(ctx context.Context) (SettleReport, error) {
 	if err := s.sweepUncovered(ctx, now, tried, &rep); err != nil && firstErr == nil {
 		firstErr = err
 	}
+	if err := s.noticeLowBalance(ctx, now, &rep); err != nil && firstErr == nil {
+		firstErr = err
+	}
 	return rep, firstErr
 }
 
@@ -212,10 +218,10 @@ func (s *Service) settleOne(ctx context.Context, due access.Cycle, now time.Time
 		}
 		if s.gardenEnforced(area) {
 			out.restrict, out.accountID = true, acc.ID
-			return nil
+			return s.arrearsTx(ctx, tx, acc, c, plan.Fee)
 		}
 		out.disconnect = live
-		return nil
+		return s.arrearsTx(ctx, tx, acc, c, plan.Fee)
 	})
 	return out, err
 }

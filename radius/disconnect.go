@@ -123,7 +123,7 @@ func (d *Disconnector) disconnect(ctx context.Context, sess access.Session, acto
 	// The session is gone at the BAS: after an ACK, and after a NAK that
 	// says the BAS has no such session (its Accounting-Stop was lost).
 	if out.ACK || out.ErrorCause == int(rfc3576.ErrorCause_Value_SessionContextNotFound) {
-		if _, err := d.st.CloseSession(context.WithoutCancel(ctx), sess.ID, reason); err != nil {
+		if err := d.closeSession(context.WithoutCancel(ctx), sess, actor, reason, out.ACK); err != nil {
 			d.log.Warn("close disconnected session", "session", sess.ID, "err", err)
 		}
 	}

@@ -91,6 +91,8 @@ func commands() []command {
 		traceCommand(),
 		kickCommand(),
 		nasListCommand(),
+		notifyListCommand(),
+		notifyRetryCommand(),
 	}
 }
 

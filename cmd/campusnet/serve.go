@@ -182,6 +182,7 @@ func newServer(ctx context.Context, env *cli, cfg *config.Config, log *slog.Logg
 		{"radius", s.startRadius},
 		{"billing", s.startBilling},
 		{"retention", s.startRetention},
+		{"notify", s.startNotify},
 		{"portal", s.startPortal},
 		{"selfservice", s.startSelfService},
 		{"demo", s.startDemo},

@@ -30,6 +30,9 @@ func (s *server) billingService() (*billing.Service, error) {
 		StaleAfter:   stale,
 		PaymentURL:   s.cfg.SelfService.PaymentURL,
 		Location:     s.cfg.Server.Location,
+
+		// The low_balance event's lead time (internal/notify sends it).
+		LowBalanceNotice: s.cfg.Billing.LowBalanceNotice.Duration,
 	})
 }
 

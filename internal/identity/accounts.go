@@ -40,3 +40,12 @@ func (s accountsStore) LocalCredential(ctx context.Context, user string) (LocalC
 func (s accountsStore) SetPasswordHash(ctx context.Context, user, hash string, mustChange bool) error {
 	return s.a.SetPasswordHash(ctx, user, hash, mustChange)
 }
+
+// ChangePasswordHash is the account store's ChangePasswordHash when it has
+// one (PasswordChanger), else SetPasswordHash with the flag cleared.
+func (s accountsStore) ChangePasswordHash(ctx context.Context, user, hash string) error {
+	if pc, ok := s.a.(PasswordChanger); ok {
+		return pc.ChangePasswordHash(ctx, user, hash)
+	}
+	return s.a.SetPasswordHash(ctx, user, hash, false)
+}

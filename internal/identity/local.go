@@ -119,10 +119,24 @@ func (l *Local) ChangePassword(ctx context.Context, user, oldPassword, newPasswo
 	if err != nil {
 		return err
 	}
-	if err := l.store.SetPasswordHash(ctx, user, hash, false); err != nil {
+	if pc, ok := l.store.(PasswordChanger); ok {
+		err = pc.ChangePasswordHash(ctx, user, hash)
+	} else {
+		err = l.store.SetPasswordHash(ctx, user, hash, false)
+	}
+	if err != nil {
 		return fmt.Errorf("identity: store new password of %q: %w", user, err)
 	}
 	return nil
+}
+
+// PasswordChanger is a LocalStore that records a changed password as an
+// event of its own (the password_changed notification), apart from the
+// rehash of an unchanged one, which uses SetPasswordHash. ChangePassword
+// uses it when the store has it; ChangePasswordHash also clears the
+// must-change flag.
+type PasswordChanger interface {
+	ChangePasswordHash(ctx context.Context, user, hash string) error
 }
 
 // verify returns user's credential if password is right and the account

@@ -70,7 +70,10 @@ func (s *Store) ResetPassword(ctx context.Context, actor, username, hash, reason
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("store: reset password of %s: %w", username, access.ErrNotFound)
 		}
-		return s.AuditTx(ctx, tx, actor, "account.reset_password", username, reason, "")
+		if err := s.AuditTx(ctx, tx, actor, "account.reset_password", username, reason, ""); err != nil {
+			return err
+		}
+		return s.notifyPasswordTx(ctx, tx, username, "operator")
 	})
 }
 

@@ -119,7 +119,10 @@ func (s *Store) UnbindDevice(ctx context.Context, accountID int64, mac, actor, r
 			return notFound(err, fmt.Sprintf("account #%d", d.AccountID))
 		}
 		d.Bound = true // as it was
-		return s.AuditTx(ctx, tx, actor, "device.unbind", user, reason, "mac="+mac)
+		if err := s.AuditTx(ctx, tx, actor, "device.unbind", user, reason, "mac="+mac); err != nil {
+			return err
+		}
+		return s.notifyUnbindTx(ctx, tx, d, user, actor)
 	})
 	return d, err
 }
