@@ -367,5 +367,10 @@ func (s *Store) CheckBilling(ctx context.Context) ([]access.BillingProblem, erro
 	for _, r := range below {
 		add(r.ID, r.Username, access.ProblemBelowCommitted, "balance %s yuan is below the committed cycle fee %s yuan", r.Balance, r.Committed)
 	}
+
+	// 5. Packs and their ledger rows (packs.go).
+	if err := s.checkPacks(ctx, users, add); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
