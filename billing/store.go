@@ -60,4 +60,7 @@ type Store interface {
 
 	InsertPaymentOrderTx(ctx context.Context, tx *sqlx.Tx, o access.PaymentOrder) error
 	PaymentOrderByID(ctx context.Context, orderID string) (access.PaymentOrder, error)
+
+	// Plans and packs (plans.go).
+	PlanStore
 }

@@ -253,10 +253,15 @@ func (s *Service) overviewPage(w http.ResponseWriter, r *http.Request, q *reques
 	if err != nil {
 		return err
 	}
+	plans, err := s.planViews(r.Context(), q.acc, ov)
+	if err != nil {
+		return err
+	}
 	s.render(w, r, http.StatusOK, "overview", q, "selfservice.overview.title", struct {
 		overview
 		Traffic traffic
-	}{ov, tr})
+		Plans   []planView
+	}{ov, tr, limitedViews(plans)})
 	return nil
 }
 
@@ -359,7 +364,14 @@ func (s *Service) whyPage(w http.ResponseWriter, r *http.Request, q *request) er
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "why", q, "selfservice.why.title", p)
+	plans, err := s.planViews(r.Context(), q.acc, p.Overview)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "why", q, "selfservice.why.title", struct {
+		whyPage
+		Plans []planView
+	}{p, limitedViews(plans)})
 	return nil
 }
 

@@ -146,6 +146,7 @@ func (s *Service) funcs() template.FuncMap {
 		"live":       live,
 		"paymentURL": func() string { return s.cfg.PaymentURL },
 		"bindLimit":  s.bindLimit,
+		"planCtx":    planCtx,
 	}
 }
 

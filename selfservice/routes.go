@@ -35,6 +35,9 @@ func (s *Service) routes() http.Handler {
 	handle("/devices/register", "register", s.page(0, s.registerSubmit), http.MethodPost)
 	handle("/sessions/kick", "kick", s.page(0, s.kickSubmit), http.MethodPost)
 	handle("/why", "why", s.page(0, s.whyPage), http.MethodGet)
+	handle("/plans", "plans", s.page(0, s.plansPage), http.MethodGet)
+	handle("/plans/choose", "plan_choose", s.page(0, s.choosePlanSubmit), http.MethodPost)
+	handle("/plans/buy", "plan_buy", s.page(0, s.buyPackSubmit), http.MethodPost)
 
 	// NOC pages.
 	handle("/admin", "admin_search", s.page(adminOnly, s.adminSearch), http.MethodGet)

@@ -152,6 +152,7 @@ type Deps struct {
 	// and unbinding an online device then report that no disconnect was sent.
 	Disconnector Disconnector
 	Money        Money        // nil: the NOC money form says billing is not available
+	Plans        Plans        // nil: no plans page, no usage on the overview
 	Webhook      http.Handler // the payment platform's webhook; nil: 404
 	// SSO runs single sign-on logins ([identity.sso]); nil: none.
 	SSO        *sso.Client

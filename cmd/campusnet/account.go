@@ -100,6 +100,16 @@ func accountShowCommand() command {
 				return enc.Encode(sum)
 			}
 			printSummary(env.stdout, env.zone(), sum)
+			plans, err := svc.PlanStatuses(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if len(plans) > 0 {
+				fmt.Fprintln(env.stdout, "\nplans:")
+				for _, st := range plans {
+					printPlanStatus(env.stdout, env, st)
+				}
+			}
 			return nil
 		},
 	}

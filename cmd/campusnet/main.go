@@ -76,6 +76,8 @@ func commands() []command {
 		accountRechargeCommand(),
 		accountRefundCommand(),
 		accountAdjustCommand(),
+		accountPlanCommand(),
+		accountPackCommand(),
 		accountResetPasswordCommand(),
 		accountDisableCommand(true),
 		accountDisableCommand(false),

@@ -34,6 +34,7 @@ func (s *server) startSelfService(ctx context.Context) error {
 		return fmt.Errorf("selfservice: billing: %w", err)
 	}
 	deps.Money = money
+	deps.Plans = money
 	deps.Webhook = billing.NewWebhook(s.st, billing.WebhookConfig{Secret: []byte(s.cfg.SelfService.PaymentSecret),
 		MaxAmount: access.Fen(s.cfg.SelfService.MaxRechargeFen), Location: s.cfg.Server.Location, AfterCredit: money.LiftGarden},
 		s.log.With("service", "payments"), s.reg)

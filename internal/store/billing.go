@@ -372,5 +372,9 @@ func (s *Store) CheckBilling(ctx context.Context) ([]access.BillingProblem, erro
 	if err := s.checkTraffic(ctx, users, add); err != nil {
 		return nil, err
 	}
+	// 6. Packs and their ledger rows (packs.go).
+	if err := s.checkPacks(ctx, users, add); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
