@@ -181,6 +181,7 @@ type captiveJSON struct {
 	Captive          bool   `json:"captive"`
 	UserPortalURL    string `json:"user-portal-url"`
 	SecondsRemaining *int64 `json:"seconds-remaining,omitempty"`
+	BytesRemaining   *int64 `json:"bytes-remaining,omitempty"`
 }
 
 // handleCaptiveAPI is GET /api/v1/captive (RFC 8908) for the address asking.
@@ -190,6 +191,9 @@ func (p *Portal) handleCaptiveAPI(w http.ResponseWriter, r *http.Request) {
 		out.Captive = false
 		if left, ok := p.secondsRemaining(r, sess); ok {
 			out.SecondsRemaining = &left
+		}
+		if left, ok := p.bytesRemaining(r, sess); ok {
+			out.BytesRemaining = &left
 		}
 	}
 	h := w.Header()

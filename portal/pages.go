@@ -36,7 +36,7 @@ const (
 func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, name := range []string{pageLogin, pageOnline, pageRefused, pageUnknown, pagePassword, pageStatus, pageMessage} {
-		out[name] = template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		out[name] = template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/plan.html", "templates/"+name+".html"))
 	}
 	return out
 }
@@ -125,6 +125,8 @@ type onlineView struct {
 	// and the balance does not cover the cycle: the session is restricted
 	// to the portal, self-service and payment until a recharge.
 	Garden bool
+	// Plan is the running cycle's traffic against its allowance (plan.go).
+	Plan *planView
 	// Traffic is the session's traffic as the BAS last reported it in
 	// accounting (Interim-Update), on the status page; nil before the
 	// first report. The portal reads it from the session row rather than
@@ -343,6 +345,7 @@ func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, c
 			v.LowBalance, v.PaymentURL = true, p.cfg.PaymentURL
 		}
 	}
+	v.Plan = p.planFor(r, a.ID, areaName)
 	return v
 }
 

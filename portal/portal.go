@@ -122,6 +122,8 @@ type Store interface {
 	// The failed-login buckets, shared with every node and with the
 	// self-service site (internal/ratelimit).
 	ratelimit.Shared
+	// An account's plan, allowance and packs (plan.go).
+	planStore
 }
 
 // Deps are the portal's collaborators.

@@ -35,6 +35,8 @@ type adminUserData struct {
 	// shown on this response only.
 	CanResetPassword bool
 	TempPassword     string
+	// Plans is the account's plan in each billed area (plan.go).
+	Plans []nocPlan
 }
 
 func (s *Service) targetAccount(r *http.Request) (access.Account, error) {
@@ -64,6 +66,9 @@ func (s *Service) adminUserPage(w http.ResponseWriter, r *http.Request, q *reque
 		return err
 	}
 	if d.Devices, err = s.devices(ctx, acc); err != nil {
+		return err
+	}
+	if d.Plans, err = s.accountPlans(ctx, i18n.For(i18n.Negotiate(r)), acc); err != nil {
 		return err
 	}
 	if d.Sessions, err = s.st.SessionsByAccount(ctx, acc.ID, false); err != nil {

@@ -170,6 +170,8 @@ type nocHomeData struct {
 	Refused     barChart
 	Zone        string // "+08:00 Asia/Shanghai"
 	At          int64
+	// Plans is the last 30 days' traffic by plan (plan.go).
+	Plans barChart
 }
 
 // nocHours is the NOC home's chart window: the last 24 hours, the current
@@ -247,6 +249,9 @@ func (s *Service) nocHome(w http.ResponseWriter, r *http.Request, q *request) er
 	d.Refused = barChart{ID: "chart-refused", Title: l.T("selfservice.noc.chart_refused"), Labels: labels, Every: 3, Head: head, TotalHead: total,
 		Series: hourSeries(refused, func(k string) string { return k })}
 	d.Refused.Desc = l.T("selfservice.noc.chart_refused_desc", d.Zone) + " " + peakText(l, d.Refused)
+	if d.Plans, err = s.trafficByPlan(ctx, l); err != nil {
+		return err
+	}
 	s.render(w, r, http.StatusOK, "admin_home", q, "selfservice.noc.title", d)
 	return nil
 }

@@ -88,6 +88,8 @@ type Store interface {
 	OnlinePerHour(ctx context.Context, from, now int64, hours int) ([]access.HourCount, error)
 	RefusalsPerHour(ctx context.Context, from int64, hours int) ([]access.HourCount, error)
 	UsageDays(ctx context.Context, accountID int64, from, to string) ([]access.UsageDay, error)
+	// Plans: an account's plan status, the traffic by plan (plan.go).
+	planStore
 
 	CyclesByAccount(ctx context.Context, accountID int64, limit int) ([]access.Cycle, error)
 	LedgerByAccount(ctx context.Context, accountID int64, limit int) ([]access.LedgerEntry, error)

@@ -5,3 +5,6 @@ var StartsSQL = startsSQL
 
 // TraceSQL is TraceSessions' statement, for the plan test.
 var TraceSQL = traceSQL
+
+// TrafficByPlanSQL is TrafficByPlan's statement, for the plan test.
+var TrafficByPlanSQL = trafficByPlanSQL
