@@ -18,6 +18,7 @@ import (
 	"github.com/campusnet/campusnet/internal/access"
 	"github.com/campusnet/campusnet/internal/store"
 	"github.com/campusnet/campusnet/internal/storetest"
+	"github.com/campusnet/campusnet/internal/testwait"
 )
 
 // withPlans gives the harness's dorm the plans of docs/plans.md: a 50 GB
@@ -39,10 +40,14 @@ func withPlans(c *Config) {
 // traffic through the meter's store write.
 func planCycle(t *testing.T, st *store.Store, acc access.Account, plan string, allowance, used int64, profile access.Profile) access.Cycle {
 	t.Helper()
-	c, err := st.ActiveCycle(context.Background(), acc.ID, "dorm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// On PostgreSQL the cycle starts in a transaction after the one that
+	// puts the session online: wait for it.
+	var c access.Cycle
+	testwait.For(t, "the dorm cycle", func() bool {
+		var err error
+		c, err = st.ActiveCycle(context.Background(), acc.ID, "dorm")
+		return err == nil
+	})
 	storetest.SetCycleTerms(t, st, c.ID, plan, allowance, profile)
 	if used > 0 {
 		storetest.AddCycleUsage(t, st, c.ID, used)

@@ -61,17 +61,17 @@ func (s *Service) accountPlans(ctx context.Context, l *i18n.Printer, acc access.
 			return nil, err
 		}
 		v := nocPlan{Area: l.Pick(a.Names()), Plan: l.Pick(st.Plan.Names()), Next: l.Pick(st.Next.Names()), Chosen: st.Chosen,
-			Over: "selfservice.plan.over." + st.Plan.Over}
+			Over: "selfservice.nocplan.over." + st.Plan.Over}
 		if st.Plan.Over == "" {
-			v.Over = "selfservice.plan.over.flat"
+			v.Over = "selfservice.nocplan.over.flat"
 		}
 		if c := st.Cycle; c != nil {
 			v.Active, v.StartedAt, v.EndsAt = true, c.StartedAt, c.EndsAt
 			v.Used, v.Limited = access.FormatGB(st.Used()), st.Limit() > 0
 			v.Allowance, v.Limit, v.Left, v.Percent = access.FormatGB(c.Allowance), access.FormatGB(st.Limit()), access.FormatGB(st.Remaining()), st.Percent()
-			v.Profile = "selfservice.plan.profile.full"
+			v.Profile = "selfservice.nocplan.profile.full"
 			if c.Profile == access.ProfileSlow || c.Profile == access.ProfileRestricted {
-				v.Profile = "selfservice.plan.profile." + string(c.Profile)
+				v.Profile = "selfservice.nocplan.profile." + string(c.Profile)
 			}
 		}
 		for _, p := range st.Packs {
@@ -135,12 +135,12 @@ func (s *Service) trafficByPlan(ctx context.Context, l *i18n.Printer) (barChart,
 		}
 		return strings.Compare(a.area+"\x00"+a.plan, b.area+"\x00"+b.plan)
 	})
-	c := barChart{ID: "chart-plans", Title: l.T("selfservice.plan.chart", from, to), Labels: labels, Format: access.FormatGB, Binary: true,
+	c := barChart{ID: "chart-plans", Title: l.T("selfservice.nocplan.chart", from, to), Labels: labels, Format: access.FormatGB, Binary: true,
 		Every: 5, Head: l.T("selfservice.chart.day"), TotalHead: l.T("selfservice.chart.total")}
 	for _, k := range keys {
 		c.Series = append(c.Series, chartSeries{Label: s.planLabel(l, k.area, k.plan), Values: values[k]})
 	}
-	c.Desc = l.T("selfservice.plan.chart_desc") + " " + peakText(l, c)
+	c.Desc = l.T("selfservice.nocplan.chart_desc") + " " + peakText(l, c)
 	return c, nil
 }
 
@@ -149,21 +149,21 @@ func (s *Service) trafficByPlan(ctx context.Context, l *i18n.Printer) (barChart,
 // any.
 func (s *Service) planLabel(l *i18n.Printer, area, plan string) string {
 	if area == "" {
-		return l.T("selfservice.plan.no_cycle")
+		return l.T("selfservice.nocplan.no_cycle")
 	}
 	for _, a := range s.cfg.Areas {
 		if a.Name != area {
 			continue
 		}
 		if plan == "" {
-			return l.T("selfservice.plan.flat", l.Pick(a.Names()))
+			return l.T("selfservice.nocplan.flat", l.Pick(a.Names()))
 		}
 		if p, ok := a.PlanByName(plan); ok {
 			return l.Pick(p.Names())
 		}
 	}
 	if plan == "" {
-		return l.T("selfservice.plan.flat", area)
+		return l.T("selfservice.nocplan.flat", area)
 	}
 	return plan
 }
