@@ -26,8 +26,8 @@ type LoginRequest struct {
 	// the account's plan choice there is read into LoginState.NextPlan and
 	// NextFee. Empty for an area without plans: nothing more is read.
 	Plans []Plan
-	IP     string
-	Class  Class // device class: from the token, the device row, or unknown
+	IP    string
+	Class Class // device class: from the token, the device row, or unknown
 	// IPv6 is what the Access-Request said of the IPv6 side; a new
 	// reservation records it.
 	IPv6 IPv6Record
