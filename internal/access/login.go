@@ -22,15 +22,15 @@ type LoginRequest struct {
 	Area    string
 	// Billed says the area charges a fee: LoginState.ActiveCycle is read.
 	Billed bool
+	IP     string
+	Class  Class // device class: from the token, the device row, or unknown
+	// IPv6 is what the Access-Request said of the IPv6 side; a new
+	// reservation records it.
+	IPv6 IPv6Record
 	// Plans are the area's plans (Area.Plans), the default first; when set,
 	// the account's plan choice there is read into LoginState.NextPlan and
 	// NextFee. Empty for an area without plans: nothing more is read.
 	Plans []Plan
-	IP    string
-	Class Class // device class: from the token, the device row, or unknown
-	// IPv6 is what the Access-Request said of the IPv6 side; a new
-	// reservation records it.
-	IPv6 IPv6Record
 }
 
 // LoginState is what the decision of one LoginRequest reads. The account
