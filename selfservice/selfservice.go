@@ -90,6 +90,9 @@ type Store interface {
 	UsageDays(ctx context.Context, accountID int64, from, to string) ([]access.UsageDay, error)
 
 	CyclesByAccount(ctx context.Context, accountID int64, limit int) ([]access.Cycle, error)
+	// NextPlan is the plan the account's next cycle in area runs under (its
+	// choice, or the default): its fee is what opens the area.
+	NextPlan(ctx context.Context, accountID int64, area access.Area) (access.Plan, error)
 	LedgerByAccount(ctx context.Context, accountID int64, limit int) ([]access.LedgerEntry, error)
 
 	DevicesByAccount(ctx context.Context, accountID int64) ([]access.Device, error)
