@@ -57,6 +57,9 @@ type standIn struct {
 	// deviceLimit enforces the dorm's one PC and one mobile per account
 	// on the token's class, as the real policy does (radius/).
 	deviceLimit bool
+	// plans are the dorm's plans: a cycle starts under the next one, as
+	// radius/ starts it (none: the flat 20.00).
+	plans []access.Plan
 }
 
 // limitDevices turns the stand-in's device limit on.
@@ -169,6 +172,9 @@ func (h *standIn) ServeAccounting(ctx context.Context, r *radiusproto.Request) e
 	rec := access.AcctRecord{NAS: r.NAS.Name, Area: r.NAS.Area,
 		// Billing's part: the first session in the dorm opens a cycle.
 		Fee: 2000, CycleLength: 720 * time.Hour}
+	h.mu.Lock()
+	rec.Plans = h.plans
+	h.mu.Unlock()
 	rec.AcctSessionID, _ = rfc2866.AcctSessionID_LookupString(p)
 	rec.Correlation, _ = rfc2865.Class_LookupString(p)
 	rec.Username, _ = rfc2865.UserName_LookupString(p)

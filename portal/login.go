@@ -468,6 +468,9 @@ func (p *Portal) refusedCodeDevice(w http.ResponseWriter, r *http.Request, statu
 		}
 		if e.NAS != nil {
 			v.Fee = p.areas[e.NAS.Area].Fee
+			if a != nil {
+				v.Fee = p.nextFee(r.Context(), a.ID, p.areas[e.NAS.Area])
+			}
 		}
 	case access.ReasonAlreadyOnline:
 		v.StatusLink = true

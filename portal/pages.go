@@ -315,9 +315,10 @@ func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, c
 		v.AreaZH, v.AreaEN = area.Names()
 	}
 	if area, ok := p.areas[areaName]; ok && area.Fee > 0 {
-		v.Fee = area.Fee
+		fee := p.nextFee(r.Context(), a.ID, area)
+		v.Fee = fee
 		c, err := p.st.ActiveCycle(r.Context(), a.ID, areaName)
-		if err != nil && area.Garden() && a.Balance < area.Fee {
+		if err != nil && area.Garden() && a.Balance < fee {
 			// In arrears in a garden area: no cycle starts, nothing to wait for.
 			v.Garden, v.PaymentURL = true, p.cfg.PaymentURL
 			return v
@@ -328,7 +329,7 @@ func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, c
 			time.Sleep(50 * time.Millisecond)
 			c, err = p.st.ActiveCycle(r.Context(), a.ID, areaName)
 		}
-		committed := area.Fee
+		committed := fee
 		switch {
 		case err == nil:
 			v.CycleEnd = formatTime(p.cfg.Location, c.EndsAt)
@@ -341,7 +342,7 @@ func (p *Portal) onlineFor(r *http.Request, a access.Account, areaName string, c
 		}
 		// As self-service warns: the cycle's fee is charged at settlement,
 		// and what is left must cover the next cycle or the network closes.
-		if v.AfterSettle = a.Balance - committed; v.AfterSettle < area.Fee {
+		if v.AfterSettle = a.Balance - committed; v.AfterSettle < fee {
 			v.LowBalance, v.PaymentURL = true, p.cfg.PaymentURL
 		}
 	}

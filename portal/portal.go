@@ -104,6 +104,9 @@ type Store interface {
 	RememberDevice(ctx context.Context, accountID int64, mac string, class access.Class, signals string) error
 	DeviceClassOverride(ctx context.Context, accountID int64, mac string) (class access.Class, found bool, err error)
 	ActiveCycle(ctx context.Context, accountID int64, area string) (access.Cycle, error)
+	// NextPlan is the plan the account's next cycle in area runs under (its
+	// choice, or the default): its fee is what opens the area.
+	NextPlan(ctx context.Context, accountID int64, area access.Area) (access.Plan, error)
 	LiveSessionByIP(ctx context.Context, ip string) (access.Session, error)
 	HeartbeatNode(ctx context.Context, n access.PortalNode) error
 	// StopNode records that the node stopped cleanly (campusnet nodes and

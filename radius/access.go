@@ -198,7 +198,7 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 		}
 		a.class = t.Class
 		a.login = access.LoginRequest{Username: t.Username, MAC: a.mac, TokenID: t.ID, NAS: r.NAS.Name, Area: area.Name,
-			Billed: area.Billed(), IP: a.ip, Class: t.Class}
+			Billed: area.Billed(), Plans: area.Plans, IP: a.ip, Class: t.Class}
 		return a, nil
 	}
 	if hasCHAP || s.cfg.Identity == nil {
@@ -225,7 +225,7 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 		// operator's reason when the store has one.
 		a.disabled = true
 		a.class = access.ClassUnknown
-		a.login = access.LoginRequest{Username: a.user, MAC: a.mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip, Class: access.ClassUnknown}
+		a.login = access.LoginRequest{Username: a.user, MAC: a.mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), Plans: area.Plans, IP: a.ip, Class: access.ClassUnknown}
 		return a, nil
 	case errors.Is(err, identity.ErrPasswordExpired):
 		return a, s.refuse(a, nil, access.RefusePasswordExpired())
@@ -242,7 +242,7 @@ func (s *Service) credentials(ctx context.Context, r *radiusproto.Request) (*att
 	}
 	a.user = person.ID
 	a.class = access.ClassUnknown
-	a.login = access.LoginRequest{Username: person.ID, MAC: a.mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip, Class: access.ClassUnknown}
+	a.login = access.LoginRequest{Username: person.ID, MAC: a.mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), Plans: area.Plans, IP: a.ip, Class: access.ClassUnknown}
 	if s.cfg.EnsureAccount != nil {
 		// A directory user logging in for the first time has no account row yet.
 		ensureCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
@@ -281,7 +281,7 @@ func (s *Service) newAttempt(r *radiusproto.Request) (a *attempt, macAuth bool) 
 	if a.user == "" {
 		a.user = mac
 	}
-	a.login = access.LoginRequest{MACAuth: true, MAC: mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), IP: a.ip}
+	a.login = access.LoginRequest{MACAuth: true, MAC: mac, NAS: r.NAS.Name, Area: area.Name, Billed: area.Billed(), Plans: area.Plans, IP: a.ip}
 	return a, true
 }
 
@@ -391,7 +391,12 @@ func (s *Service) decide(a *attempt, st *access.LoginState) access.LoginDecision
 	if fee := area.Fee; area.Billed() {
 		// The profile the account should have (docs/plans.md): its
 		// cycle's; the garden for a balance that cannot start one in an
-		// area that takes students in arrears; otherwise ARREARS.
+		// area that takes students in arrears; otherwise ARREARS. The
+		// cycle to start is the next plan's (the student's choice), so
+		// its fee is what the balance must cover.
+		if len(area.Plans) > 0 && st.NextFee > 0 {
+			fee = st.NextFee
+		}
 		switch {
 		case st.ActiveCycle:
 			profile, plan = st.CycleProfile, st.CyclePlan

@@ -56,27 +56,34 @@ func (s *Service) overview(ctx context.Context, acc access.Account) (overview, e
 		if !a.Billed() || !a.OpenTo(acc.Role) {
 			continue
 		}
-		st := areaStatus{Name: a.Name, Fee: a.Fee, CycleDays: int(a.Cycle / (24 * time.Hour))}
+		// The fee and length that open the area are the next cycle's: the
+		// plan the student chose, or the default (docs/plans.md).
+		next, err := s.st.NextPlan(ctx, acc.ID, a)
+		if err != nil {
+			return ov, err
+		}
+		fee := next.Fee
+		st := areaStatus{Name: a.Name, Fee: fee, CycleDays: int(next.Cycle / (24 * time.Hour))}
 		zhName, enName := a.Names()
 		c, ok := active[a.Name]
 		st.Active, st.Cycle = ok, c
-		st.Open = access.DormOpen(acc.Balance, a.Fee, ok)
+		st.Open = access.DormOpen(acc.Balance, fee, ok)
 		if ok {
 			left := access.FromMillis(c.EndsAt).Sub(now)
 			st.DaysLeft = max(0, int((left+24*time.Hour-1)/(24*time.Hour)))
 			st.AfterSettl = acc.Balance - ov.Committed
 			end := s.day(c.EndsAt)
-			if st.AfterSettl < a.Fee {
+			if st.AfterSettl < fee {
 				st.Warning = fmt.Sprintf("结算日 %s 将扣除本周期 %s 元，之后余额 %s 元不足下一周期的 %s 元，届时%s网络将断开：请在结算日前充值。 / On %s this cycle's %s yuan is charged; the %s yuan left will not cover the next cycle's %s yuan and the %s network will close: recharge before then.",
-					end, c.Fee, st.AfterSettl, a.Fee, zhName, end, c.Fee, st.AfterSettl, a.Fee, enName)
+					end, c.Fee, st.AfterSettl, fee, zhName, end, c.Fee, st.AfterSettl, fee, enName)
 			} else {
 				st.Note = fmt.Sprintf("结算日 %s 扣除 %s 元后自动开始下一周期。 / On %s the %s yuan fee is charged and the next cycle starts by itself.", end, c.Fee, end, c.Fee)
 			}
 		} else if st.Open {
 			st.Note = fmt.Sprintf("余额足够：下次在%s登录时开始新周期（%d 天），结算日扣除 %s 元。 / The balance covers the fee: a %d-day cycle starts at your next login in %s, and %s yuan is charged at its end.",
-				zhName, st.CycleDays, a.Fee, st.CycleDays, enName, a.Fee)
+				zhName, st.CycleDays, fee, st.CycleDays, enName, fee)
 		} else {
-			st.Warning = access.RefuseArrears(acc.Balance, a.Fee, s.cfg.PaymentURL).Message
+			st.Warning = access.RefuseArrears(acc.Balance, fee, s.cfg.PaymentURL).Message
 		}
 		ov.Areas = append(ov.Areas, st)
 	}

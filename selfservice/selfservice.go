@@ -92,6 +92,9 @@ type Store interface {
 	planStore
 
 	CyclesByAccount(ctx context.Context, accountID int64, limit int) ([]access.Cycle, error)
+	// NextPlan is the plan the account's next cycle in area runs under (its
+	// choice, or the default): its fee is what opens the area.
+	NextPlan(ctx context.Context, accountID int64, area access.Area) (access.Plan, error)
 	LedgerByAccount(ctx context.Context, accountID int64, limit int) ([]access.LedgerEntry, error)
 
 	DevicesByAccount(ctx context.Context, accountID int64) ([]access.Device, error)

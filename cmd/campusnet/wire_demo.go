@@ -178,15 +178,21 @@ func demoAccountLines(ctx context.Context, st *store.Store, areas []access.Area,
 		}
 		state := ""
 		_, cycleErr := st.ActiveCycle(ctx, a.ID, ar.Name)
+		next, err := st.NextPlan(ctx, a.ID, ar)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%-10s next plan: %v", d.user, err))
+			continue
+		}
+		fee := next.Fee // the next cycle's plan's (docs/plans.md)
 		switch {
 		case a.Disabled:
 			state = "disabled: " + a.DisabledReason
 		case ar.Name != "" && !ar.OpenTo(a.Role):
 			state = fmt.Sprintf("the %s area is not open to %s", ar.Name, a.Role)
-		case ar.Billed() && !access.DormOpen(a.Balance, ar.Fee, cycleErr == nil):
-			state = fmt.Sprintf("in arrears for the %s (%s per cycle)", ar.Name, ar.Fee)
+		case ar.Billed() && !access.DormOpen(a.Balance, fee, cycleErr == nil):
+			state = fmt.Sprintf("in arrears for the %s (%s per cycle)", ar.Name, fee)
 		case ar.Billed():
-			state = fmt.Sprintf("the %s opens (%s per cycle)", ar.Name, ar.Fee)
+			state = fmt.Sprintf("the %s opens (%s per cycle)", ar.Name, fee)
 		default:
 			state = "the " + ar.Name + " opens"
 		}

@@ -27,6 +27,10 @@ type LoginRequest struct {
 	// IPv6 is what the Access-Request said of the IPv6 side; a new
 	// reservation records it.
 	IPv6 IPv6Record
+	// Plans are the area's plans (Area.Plans), the default first; when set,
+	// the account's plan choice there is read into LoginState.NextPlan and
+	// NextFee. Empty for an area without plans: nothing more is read.
+	Plans []Plan
 }
 
 // LoginState is what the decision of one LoginRequest reads. The account
@@ -49,6 +53,14 @@ type LoginState struct {
 	// traffic calls for (ProfileFull without an active cycle).
 	CyclePlan    string
 	CycleProfile Profile
+	// NextPlan and NextFee are the plan the account's next cycle in the
+	// request's area would run under (its choice, else the default: the
+	// first of LoginRequest.Plans) and that plan's fee, which the balance
+	// must cover for the area to open (docs/plans.md, Choosing a plan).
+	// Both are zero when the request carries no plans: the area's own fee
+	// applies.
+	NextPlan string
+	NextFee  Fen
 	// TokenFresh says TokenID was unused (it is used now).
 	TokenFresh bool
 }

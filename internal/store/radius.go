@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -223,6 +224,9 @@ type loginKeys struct {
 	users, macs, tokenUsers []string
 	tokens                  []int64
 	billed                  bool
+	// planAreas are the areas with plans the batch logs in to: the
+	// accounts' plan choices there are read (none for flat areas).
+	planAreas []string
 }
 
 func newLoginKeys(reqs []access.LoginRequest) loginKeys {
@@ -242,6 +246,9 @@ func newLoginKeys(reqs []access.LoginRequest) loginKeys {
 		}
 		if r.Billed {
 			k.billed = true
+		}
+		if len(r.Plans) > 0 && !slices.Contains(k.planAreas, r.Area) {
+			k.planAreas = append(k.planAreas, r.Area)
 		}
 	}
 	return k
@@ -277,7 +284,7 @@ func (a *AAA) authorizeTx(ctx context.Context, tx *sqlx.Tx, reqs []access.LoginR
 
 	// 2. What the decisions read, now that the accounts are locked (a read
 	// in the locking statement would use a snapshot from before the wait).
-	rd, err := a.loginReads(ctx, tx, accIDs, k.macs, k.tokens, k.billed, nowMs)
+	rd, err := a.loginReads(ctx, tx, accIDs, k, nowMs)
 	if err != nil {
 		return nil, err
 	}
@@ -411,6 +418,10 @@ func decideLogins(now time.Time, reqs []access.LoginRequest, accs []access.Accou
 			if t, ok := terms[cycleKey{acc.ID, r.Area}]; ok {
 				st.CyclePlan, st.CycleProfile = t.plan, t.profile
 			}
+			if len(r.Plans) > 0 {
+				p := nextPlan(r.Plans, rd.choices[cycleKey{acc.ID, r.Area}])
+				st.NextPlan, st.NextFee = p.Name, p.Fee
+			}
 		}
 		st.TokenFresh = r.TokenID != 0 && fresh[r.TokenID]
 		d := decide(i, &st)
@@ -508,6 +519,24 @@ type loginData struct {
 	// cycleTerms are the plan and profile of the active cycles that have
 	// any (cycles of flat plans at the full rate have neither).
 	cycleTerms map[cycleKey]cycleTerms
+	// choices are the plan choices (plan_choices) of the locked accounts
+	// in the batch's areas with plans.
+	choices map[cycleKey]string
+}
+
+// addChoice records a plan choice the batch read.
+func (d *loginData) addChoice(k cycleKey, plan string) {
+	if d.choices == nil {
+		d.choices = map[cycleKey]string{}
+	}
+	d.choices[k] = plan
+}
+
+// nextPlan is the plan of plans (an area's, the default first) a next
+// cycle runs under: the choice, or the default when there is none or the
+// chosen plan is no longer offered (as NextPlanTx decides).
+func nextPlan(plans []access.Plan, choice string) access.Plan {
+	return chosen(access.Area{Plans: plans}, choice)
 }
 
 // cycleTerms is what an Access-Accept needs of an active cycle.
@@ -528,10 +557,12 @@ func (d *loginData) addCycle(k cycleKey, plan string, profile access.Profile) {
 	d.cycleTerms[k] = cycleTerms{plan: plan, profile: profile}
 }
 
-// loginReads reads the live sessions, devices and active cycles of the
-// locked accounts and the bindings of the MACs, and marks the tokens used
-// (SQLite; PostgreSQL reads in one statement, loginReadsPG).
-func (a *AAA) loginReads(ctx context.Context, tx *sqlx.Tx, accIDs []int64, macs []string, tokens []int64, billed bool, nowMs int64) (loginData, error) {
+// loginReads reads the live sessions, devices, active cycles and (in areas
+// with plans) plan choices of the locked accounts and the bindings of the
+// MACs, and marks the tokens used (SQLite; PostgreSQL reads in one
+// statement, loginReadsPG).
+func (a *AAA) loginReads(ctx context.Context, tx *sqlx.Tx, accIDs []int64, k loginKeys, nowMs int64) (loginData, error) {
+	macs, tokens, billed := k.macs, k.tokens, k.billed
 	var d loginData
 	err := a.sel(ctx, tx, &d.devices, `SELECT `+deviceCols+` FROM devices WHERE `+a.inInts("account_id")+`
 		UNION SELECT `+deviceCols+` FROM devices WHERE bound AND `+a.inTexts("mac"), a.intsArg(accIDs), a.textsArg(macs))
@@ -556,6 +587,21 @@ func (a *AAA) loginReads(ctx context.Context, tx *sqlx.Tx, accIDs []int64, macs 
 		}
 		for _, r := range rows {
 			d.addCycle(cycleKey{r.AccountID, r.Area}, r.Plan, r.Profile)
+		}
+	}
+	if len(k.planAreas) > 0 && len(accIDs) > 0 {
+		var rows []struct {
+			AccountID int64  `db:"account_id"`
+			Area      string `db:"area"`
+			Plan      string `db:"plan"`
+		}
+		err = a.sel(ctx, tx, &rows, `SELECT account_id, area, plan FROM plan_choices WHERE `+a.inInts("account_id")+` AND `+a.inTexts("area"),
+			a.intsArg(accIDs), a.textsArg(k.planAreas))
+		if err != nil {
+			return d, fmt.Errorf("store: plan choices: %w", err)
+		}
+		for _, r := range rows {
+			d.addChoice(cycleKey{r.AccountID, r.Area}, r.Plan)
 		}
 	}
 	if len(tokens) > 0 {

@@ -149,7 +149,11 @@ func rollback(c *pgxpool.Conn) {
 // loginReadsPG reads what a batch's decisions need, in one statement run
 // after the lock statement in the same transaction. It finds the accounts
 // the way the lock statement did and returns their ids (kind 'a'), so that
-// the caller can check it read the accounts it locked.
+// the caller can check it read the accounts it locked. The cycles (kind
+// 'c') and plan choices (kind 'p') are read only when a parameter says the
+// batch has a billed area or an area with plans: a parameter alone in a
+// WHERE is a one-time filter, so a batch of flat areas does not touch
+// plan_choices.
 var loginReadsPG = sqlx.Rebind(sqlx.DOLLAR, `WITH
 	ids AS (SELECT id FROM accounts WHERE username = ANY(?::text[])
 		UNION SELECT account_id FROM devices WHERE bound AND mac = ANY(?::text[])),
@@ -165,6 +169,8 @@ var loginReadsPG = sqlx.Rebind(sqlx.DOLLAR, `WITH
 	FROM devices WHERE bound AND mac = ANY(?::text[]) AND NOT account_id = ANY(ARRAY(SELECT id FROM own))
 	UNION ALL SELECT 'c', id, account_id, '', plan, area, profile, '', '', status, '', '', 0, 0, 0, FALSE, ''
 	FROM cycles WHERE ? AND account_id = ANY(ARRAY(SELECT id FROM ids)) AND status = 'active'
+	UNION ALL SELECT 'p', 0, account_id, '', plan, area, '', '', '', '', '', '', 0, 0, 0, FALSE, ''
+	FROM plan_choices WHERE ? AND account_id = ANY(ARRAY(SELECT id FROM ids)) AND area = ANY(?::text[])
 	UNION ALL SELECT 't', id, 0, '', '', '', '', '', '', '', '', '', 0, 0, 0, FALSE, '' FROM t`)
 
 // authorizePG is AuthorizeLogins on PostgreSQL: two round trips.
@@ -197,13 +203,13 @@ func (a *AAA) authorizePGOnce(ctx context.Context, pool *pgxpool.Pool, reqs []ac
 	now := a.now()
 	nowMs := access.Millis(now)
 	k := newLoginKeys(reqs)
-	users, macs, tokenUsers, tokens := orEmpty(k.users), orEmpty(k.macs), orEmpty(k.tokenUsers), orEmpty(k.tokens)
+	users, macs, tokenUsers, tokens, planAreas := orEmpty(k.users), orEmpty(k.macs), orEmpty(k.tokenUsers), orEmpty(k.tokens), orEmpty(k.planAreas)
 
 	// Round trip 1: BEGIN, lock the accounts, read.
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(a.lockSQL, users, macs)
-	b.Queue(loginReadsPG, users, macs, tokenUsers, nowMs, tokens, macs, k.billed)
+	b.Queue(loginReadsPG, users, macs, tokenUsers, nowMs, tokens, macs, k.billed, len(planAreas) > 0, planAreas)
 	br := c.SendBatch(ctx, b)
 	inTx = true
 	accs, rd, readIDs, err := readLoginBatch(br)
@@ -303,6 +309,8 @@ func readLoginBatch(br pgx.BatchResults) (accs []access.Account, d loginData, id
 				Bound: bound, BoundBy: bb, LastSeenAt: x.LastUpdateAt})
 		case "c":
 			d.addCycle(cycleKey{x.AccountID, x.Area}, x.NAS, access.Profile(x.MAC)) // a cycle's plan and profile
+		case "p":
+			d.addChoice(cycleKey{x.AccountID, x.Area}, x.NAS) // the plan chosen for the next cycle
 		case "t":
 			d.usedTokens = append(d.usedTokens, x.ID)
 		}
