@@ -276,8 +276,12 @@ func (s *Service) sweepUncovered(ctx context.Context, now time.Time, tried map[i
 				s.log.Info("online without a cycle: cycle started", "user", sessions[0].Username, "area", a.Name, "cycle", c.ID,
 					"next_settlement", access.FromMillis(c.EndsAt).Format(time.RFC3339))
 			case c.ID == 0 && s.gardenEnforced(a):
-				// In the garden: restricted, not disconnected.
+				// In the garden: restricted, not disconnected; the student
+				// hears of the arrears once per lapse.
 				s.cfg.Enforcer.EnforceAccount(ctx, acc.ID)
+				if _, err := s.NotifyArrears(ctx, sessions[0].Username, a.Name); err != nil {
+					s.log.Warn("arrears notice of a student in the garden failed; the next run retries", "user", sessions[0].Username, "area", a.Name, "err", err)
+				}
 			case c.ID == 0:
 				for _, sess := range sessions {
 					if tried[sess.ID] {

@@ -253,6 +253,17 @@ func TestGardenArrears(t *testing.T) {
 			if _, ok := e.b.Session(s); !ok {
 				t.Fatal("the garden session was disconnected")
 			}
+			// The student hears of the arrears once, whatever the runs.
+			if _, err := svc.Settle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			events, err := e.st.Notifications(ctx, store.NotificationFilter{AccountID: a.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := countEvents(events, access.EventArrears); n != 1 {
+				t.Fatalf("%d arrears events for a student kept in the garden, want 1: %+v", n, events)
+			}
 
 			if _, err := svc.Recharge(ctx, a.Username, 2000, "desk", "r-2026302-1", "cash"); err != nil {
 				t.Fatal(err)
@@ -268,4 +279,15 @@ func TestGardenArrears(t *testing.T) {
 			}
 		})
 	}
+}
+
+// countEvents counts the notifications of one event.
+func countEvents(ns []access.Notification, event string) int {
+	n := 0
+	for _, x := range ns {
+		if x.Event == event {
+			n++
+		}
+	}
+	return n
 }
