@@ -518,6 +518,10 @@ func Parse(text, name string) (*Config, error) {
 		def, _ := Parse(defaultTOML, "(embedded default)")
 		if def != nil {
 			c.Areas = def.Areas
+			// The default areas' plans come with them.
+			if !md.IsDefined("plan") && !md.IsDefined("pack") {
+				c.Plans, c.Packs = def.Plans, def.Packs
+			}
 		}
 	}
 	if err := c.fill(name); err != nil {
