@@ -223,6 +223,9 @@ func (s *Service) meterAccount(ctx context.Context, a access.Area, accountID int
 			if err != nil {
 				return err
 			}
+			if !r.Has {
+				prevAt = loginStart(cs, prevAt, curAt)
+			}
 			// A reading past the end of the active cycle waits for its
 			// settlement: the next cycle, if one follows, takes that part.
 			wait := false
@@ -414,6 +417,29 @@ func (s *Service) notifyAllowance(ctx context.Context, tx *sqlx.Tx, acc access.A
 		}
 	}
 	return nil
+}
+
+// MeterLoginSlack is how long before the cycle its login started a
+// session may have been recorded as started: the Access-Accept's cycle is
+// written a few milliseconds after the session's start.
+const MeterLoginSlack = time.Minute
+
+// loginStart is where a session's first reading begins: its start, or the
+// start of the cycle its own login opened when no cycle covers the
+// session's start and that cycle began within MeterLoginSlack of it, so
+// that the login's traffic is not taken as before any cycle.
+func loginStart(cs []access.Cycle, from, to int64) int64 {
+	for _, c := range cs {
+		if c.StartedAt <= from && (from < c.EndsAt || c.Status == access.CycleActive) {
+			return from
+		}
+	}
+	for _, c := range cs {
+		if c.StartedAt > from && c.StartedAt-from <= MeterLoginSlack.Milliseconds() {
+			return min(c.StartedAt, to)
+		}
+	}
+	return from
 }
 
 // splitByTime returns, for each cycle, the milliseconds of from..to it

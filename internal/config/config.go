@@ -518,6 +518,10 @@ func Parse(text, name string) (*Config, error) {
 		def, _ := Parse(defaultTOML, "(embedded default)")
 		if def != nil {
 			c.Areas = def.Areas
+			// The default areas' plans come with them.
+			if !md.IsDefined("plan") && !md.IsDefined("pack") {
+				c.Plans, c.Packs = def.Plans, def.Packs
+			}
 		}
 	}
 	if err := c.fill(name); err != nil {
@@ -667,6 +671,9 @@ func (c *Config) fill(file string) error {
 	}
 	if w := c.Radius.RetryWindow.Duration; w < time.Second || w > 5*time.Minute {
 		return bad("radius.retry_window", "want the BASes' timeout × tries, between 1s and 5m, not %v", w)
+	}
+	if m := c.Billing.MeterInterval.Duration; m < 100*time.Millisecond {
+		return bad("billing.meter_interval", "want at least 100ms (default 30s), not %v", m)
 	}
 	if c.Identity.HashWorkers < 0 || c.Identity.HashWorkers > 1024 {
 		return bad("identity.hash_workers", "want 0 (one per core) or a number of hashes at once, not %d", c.Identity.HashWorkers)
