@@ -357,8 +357,18 @@ func TestRetention(t *testing.T) {
 		if c.Retention.PeriodDays != want || c.Retention.Period() != time.Duration(want)*24*time.Hour {
 			t.Errorf("%q: period_days %d, want %d", text, c.Retention.PeriodDays, want)
 		}
-		if c.Retention.PurgeInterval.Duration != time.Hour || c.Retention.PurgeBatch != 2000 {
+		if c.Retention.PurgeInterval.Duration != time.Hour || c.Retention.PurgeBatch != 2000 || c.Retention.PurgePause.Duration != DefaultPurgePause {
 			t.Errorf("%q: purge defaults %+v", text, c.Retention)
+		}
+	}
+	// The pause is the default only when absent: "0s" turns it off.
+	for text, want := range map[string]time.Duration{"[retention]\npurge_pause = \"0s\"\n": 0, "[retention]\npurge_pause = \"200ms\"\n": 200 * time.Millisecond} {
+		c, err := Parse(text, "c.toml")
+		if err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		if got := c.Retention.PurgePause.Duration; got != want {
+			t.Errorf("%q: purge_pause %v, want %v", text, got, want)
 		}
 	}
 }
