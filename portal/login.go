@@ -116,8 +116,11 @@ func (p *Portal) chargeFailure(r *http.Request, username string) {
 // check (the hashing stage's queue, or the directory's connections): a
 // person waits this long at most before the busy page, which asks them to
 // try again in a few seconds. A check that the stage can tell will not be
-// done in time gets the busy page at once.
-const DefaultLoginWait = 8 * time.Second
+// done in time gets the busy page at once. A browser waits far longer
+// than a BAS: 15 s lets the logins of a 500-at-once storm on two cores
+// (about 8 s of hashing) all through instead of sending most of them back
+// to try again, which only adds to the storm.
+const DefaultLoginWait = 15 * time.Second
 
 // login checks the password at unified identity and, if it is right, runs
 // the one-time token through the BAS.
