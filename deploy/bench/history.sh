@@ -18,10 +18,12 @@
 # 3. Trace on cnhistory (BenchmarkTraceHistory in internal/store): the
 #    store's TraceSessions for an address at a moment, and for a whole day,
 #    random addresses of the pool and times of the history, one caller.
-# 4. A purge of the oldest month of cnhistory (`campusnet history purge`
-#    with period_days = the history's age less 30) while `bassim load
-#    --mode auth-mac` runs in windows of 15 s; prints each window's p99.
-#    Each run of the script purges one more month; REFILL=1 starts again.
+# 4. A purge of the oldest PURGE_DAYS (default 30) of cnhistory (`campusnet
+#    history purge` with period_days = the history's age less PURGE_DAYS)
+#    while `bassim load --mode auth-mac` runs in windows of 15 s; prints
+#    each window's p99. PURGE_BATCH and PURGE_PAUSE set [retention]
+#    purge_batch and purge_pause (defaults: the configuration's). Each run
+#    of the script purges that much more; REFILL=1 starts again.
 # 5. PARTITIONS=1: what monthly partitions of auth_log would cost instead:
 #    the copy into a partitioned table (the migration it would take), its
 #    indexes, and dropping one month.
@@ -127,9 +129,15 @@ CAMPUSNET_BENCH_HISTORY="$HIST" go test -run XXX -bench TraceHistory -benchtime 
 # 4. Purge the oldest month while MAC authentication runs.
 oldest=$(q "$HIST" -c "SELECT min(stopped_at) FROM sessions WHERE status = 'closed'")
 age=$(( ( $(date +%s) * 1000 - oldest ) / 86400000 ))
-if [ "$age" -gt 40 ]; then
-  keep=$((age - 30))
-  { bench_config "$HIST"; printf '[retention]\nperiod_days = %d\naccept_short_period = true\n' "$keep"; } > "$TMP/purge.toml"
+PURGE_DAYS=${PURGE_DAYS:-30}
+if [ "$age" -gt $((PURGE_DAYS + 10)) ]; then
+  keep=$((age - PURGE_DAYS))
+  {
+    bench_config "$HIST"
+    printf '[retention]\nperiod_days = %d\naccept_short_period = true\n' "$keep"
+    if [ -n "${PURGE_BATCH:-}" ]; then printf 'purge_batch = %d\n' "$PURGE_BATCH"; fi
+    if [ -n "${PURGE_PAUSE:-}" ]; then printf 'purge_pause = "%s"\n' "$PURGE_PAUSE"; fi
+  } > "$TMP/purge.toml"
   before=$(q "$HIST" -c "SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM auth_log)")
   serve "$HIST"
   load auth-mac 5s >/dev/null
@@ -149,10 +157,10 @@ if [ "$age" -gt 40 ]; then
   wait $PURGE || { cat "$TMP/purge.out" >&2; exit 1; }
   stop
   echo
-  echo "# purge (period_days = $keep, history $age days old): $(cat "$TMP/purge.out")"
+  echo "# purge (period_days = $keep, history $age days old, batch ${PURGE_BATCH:-default}, pause ${PURGE_PAUSE:-default}): $(cat "$TMP/purge.out")"
   echo "# rows before $before, after $(q "$HIST" -c "SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM auth_log)")"
 else
-  echo "# cnhistory holds less than 40 days: REFILL=1 to purge again"
+  echo "# cnhistory holds less than $((PURGE_DAYS + 10)) days: REFILL=1 to purge again"
 fi
 
 # 5. Partitions of auth_log instead, for the comparison.

@@ -334,23 +334,20 @@ type Retention struct {
 	PurgeInterval Duration `toml:"purge_interval"`
 	// PurgeBatch is the rows one delete statement removes (default 2000).
 	PurgeBatch int `toml:"purge_batch"`
-	// PurgePause is waited between two batches (default
-	// DefaultPurgePause; "0s" none), so that the purge takes a share of the
-	// database's CPU, not all of it, while logins run.
+	// PurgePause is waited between two batches (default DefaultPurgePause,
+	// none).
 	PurgePause Duration `toml:"purge_pause"`
 }
 
 // Period is the retention period (0: for ever).
 func (r Retention) Period() time.Duration { return time.Duration(r.PeriodDays) * 24 * time.Hour }
 
-// DefaultPurgePause is [retention] purge_pause when absent: with batches of
-// 2,000 rows taking about 30 ms of PostgreSQL's time on two cores, a purge
-// then works a third of the time; a month of a 60,000-student campus's
-// history (11 million rows) goes in about eight minutes and MAC
-// authentication's p99 stays near its figure without a purge
-// (deploy/bench/README.md, History). The hourly purge of a running campus
-// removes an hour's worth and is over in a second.
-const DefaultPurgePause = 50 * time.Millisecond
+// DefaultPurgePause is [retention] purge_pause when absent: none. A pause
+// between batches was measured (deploy/bench/README.md, History) and did
+// not lower the logins' p99 during a purge, which comes from their commits
+// waiting on the WAL flush the deletes fill, not from CPU; it only made the
+// purge five times longer.
+const DefaultPurgePause time.Duration = 0
 
 // DefaultRetentionDays is [retention] period_days when absent: 400 days,
 // a year and a semester.
