@@ -183,11 +183,7 @@ func (s *Service) StartCycle(ctx context.Context, username, area string) (access
 	var started bool
 	err = s.st.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		if len(a.Plans) > 0 {
-			c, started, err = s.st.StartPlanCycleTx(ctx, tx, &acc, a)
-		} else {
-			c, started, err = s.st.StartCycleTx(ctx, tx, &acc, area, a.Fee, a.Cycle)
-		}
+		c, started, err = s.st.StartPlanCycleTx(ctx, tx, &acc, a)
 		return err
 	})
 	return c, started, err

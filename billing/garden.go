@@ -35,11 +35,7 @@ func (s *Service) LiftGarden(ctx context.Context, accountID int64) {
 				return err
 			}
 			inGarden = true
-			if len(a.Plans) > 0 {
-				c, ok, err = s.st.StartPlanCycleTx(ctx, tx, &acc, a)
-			} else {
-				c, ok, err = s.st.StartCycleTx(ctx, tx, &acc, a.Name, a.Fee, a.Cycle)
-			}
+			c, ok, err = s.st.StartPlanCycleTx(ctx, tx, &acc, a)
 			return err
 		})
 		if err != nil {

@@ -259,11 +259,7 @@ func (s *Service) sweepUncovered(ctx context.Context, now time.Time, tried map[i
 			var started bool
 			err := s.st.InTx(ctx, func(tx *sqlx.Tx) error {
 				var err error
-				if len(a.Plans) > 0 {
-					c, started, err = s.st.StartPlanCycleTx(ctx, tx, &acc, a)
-				} else {
-					c, started, err = s.st.StartCycleTx(ctx, tx, &acc, a.Name, a.Fee, a.Cycle)
-				}
+				c, started, err = s.st.StartPlanCycleTx(ctx, tx, &acc, a)
 				return err
 			})
 			if err != nil {

@@ -34,7 +34,6 @@ type Store interface {
 	CycleByIDTx(ctx context.Context, tx *sqlx.Tx, id int64) (access.Cycle, error)
 	DueCycles(ctx context.Context, now time.Time, afterID int64, limit int) ([]access.Cycle, error)
 	InsertCycleTx(ctx context.Context, tx *sqlx.Tx, accountID int64, area string, fee access.Fen, start time.Time, length time.Duration) (access.Cycle, error)
-	StartCycleTx(ctx context.Context, tx *sqlx.Tx, acc *access.Account, area string, fee access.Fen, length time.Duration) (access.Cycle, bool, error)
 	MarkCycleSettledTx(ctx context.Context, tx *sqlx.Tx, id, ledgerID int64) error
 
 	// Plans and the meter (docs/plans.md).

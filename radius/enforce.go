@@ -184,7 +184,7 @@ func (e *Enforcer) isGarden(area string) bool {
 // apply sends one session its profile and returns the result's label.
 func (e *Enforcer) apply(ctx context.Context, t access.EnforceTarget) string {
 	to := e.want(t)
-	name := string(profileLabel(to))
+	name := to.Name()
 	nas, ok := e.nas[t.NAS]
 	if !ok {
 		e.results.WithLabelValues(name, "error").Inc()
@@ -223,13 +223,13 @@ func (e *Enforcer) apply(ctx context.Context, t access.EnforceTarget) string {
 	}
 	e.results.WithLabelValues(name, "ack").Inc()
 	detail := fmt.Sprintf("session=%d nas=%s mac=%s ip=%s acct_session_id=%s from=%s to=%s outcome=acknowledged by %s",
-		t.ID, t.NAS, t.MAC, t.IP, t.AcctSessionID, profileLabel(t.Profile), name, t.NAS)
+		t.ID, t.NAS, t.MAC, t.IP, t.AcctSessionID, t.Profile.Name(), name, t.NAS)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if _, err := e.st.RecordSessionProfile(rctx, t.ID, t.Profile, to, billingActor, t.Username, detail); err != nil {
 		e.log.Warn("record a session's profile; the next run sends the CoA again", "session", t.ID, "err", err)
 	}
-	e.log.Info("profile applied by CoA", "session", t.ID, "user", t.Username, "nas", t.NAS, "from", string(profileLabel(t.Profile)), "to", name)
+	e.log.Info("profile applied by CoA", "session", t.ID, "user", t.Username, "nas", t.NAS, "from", t.Profile.Name(), "to", name)
 	return "ack"
 }
 
@@ -270,14 +270,6 @@ func (e *Enforcer) Run(ctx context.Context, interval time.Duration) error {
 		case <-t.C:
 		}
 	}
-}
-
-// profileLabel names a profile in metrics, logs and the audit log.
-func profileLabel(p access.Profile) access.Profile {
-	if p == access.ProfileFull {
-		return "full"
-	}
-	return p
 }
 
 // sessionIdent names a session in a Disconnect- or CoA-Request.

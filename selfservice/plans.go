@@ -3,7 +3,6 @@ package selfservice
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -81,22 +80,11 @@ type planStatusData struct {
 
 func planCtx(l *i18n.Printer, v planView) planStatusData { return planStatusData{L: l, V: v} }
 
-// rateText writes a rate in kbit/s as people read it: 2048 → "2 Mbit/s".
-func rateText(kbps int) string {
-	switch {
-	case kbps >= 1024 && kbps%1024 == 0:
-		return fmt.Sprintf("%d Mbit/s", kbps/1024)
-	case kbps >= 1024:
-		return fmt.Sprintf("%.1f Mbit/s", float64(kbps)/1024)
-	}
-	return fmt.Sprintf("%d kbit/s", kbps)
-}
-
 func option(p access.Plan) planOption {
 	o := planOption{Plan: p}
 	o.NameZH, o.NameEN = p.Names()
 	if p.Over == access.OverSlow {
-		o.SlowRate = rateText(p.SlowDownKbps)
+		o.SlowRate = access.FormatKbps(p.SlowDownKbps)
 	}
 	return o
 }

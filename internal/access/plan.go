@@ -42,6 +42,15 @@ const (
 	ProfileRestricted Profile = "restricted"
 )
 
+// Name is how metrics, logs and the audit log name the profile: "full"
+// for the full rate (the empty Profile).
+func (p Profile) Name() string {
+	if p == ProfileFull {
+		return "full"
+	}
+	return string(p)
+}
+
 // Plan is one [[plan]] of the configuration as the services see it: the flat
 // cycle fee of the seed's dorm plan, plus optional traffic terms. An area
 // without plans has one implicit flat plan named after the area, made of

@@ -50,9 +50,11 @@ func chosen(area access.Area, name string) access.Plan {
 	return area.DefaultPlan()
 }
 
-// StartPlanCycleTx is StartCycleTx for an area with plans: the cycle runs
-// under the plan NextPlanTx picks, with its fee, allowance and length, and
-// starts when the balance covers that plan's fee.
+// StartPlanCycleTx starts the account's cycle in area, as StartCycleTx
+// does, whatever the area: in an area with plans the cycle runs under the
+// plan NextPlanTx picks, with its fee, allowance and length, and starts when
+// the balance covers that plan's fee; an area without plans gets its flat
+// cycle from StartCycleTx, exactly as before plans.
 func (s *Store) StartPlanCycleTx(ctx context.Context, tx *sqlx.Tx, acc *access.Account, area access.Area) (access.Cycle, bool, error) {
 	if len(area.Plans) == 0 {
 		p := area.DefaultPlan()

@@ -95,7 +95,7 @@ func (s *Store) RecordSessionProfile(ctx context.Context, id int64, from, to acc
 		if !changed {
 			return nil
 		}
-		return s.AuditTx(ctx, tx, actor, "session.coa", target, string(profileName(to)), detail)
+		return s.AuditTx(ctx, tx, actor, "session.coa", target, to.Name(), detail)
 	})
 	return changed, err
 }
@@ -112,12 +112,4 @@ func (s *Store) SetCycleProfileTx(ctx context.Context, tx *sqlx.Tx, cycleID int6
 		return fmt.Errorf("store: cycle #%d is not active: %w", cycleID, access.ErrNotFound)
 	}
 	return nil
-}
-
-// profileName is how the audit log names a profile.
-func profileName(p access.Profile) access.Profile {
-	if p == access.ProfileFull {
-		return "full"
-	}
-	return p
 }

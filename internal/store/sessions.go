@@ -235,11 +235,7 @@ func (a *AAA) startCycles(ctx context.Context, tx *sqlx.Tx, recs []access.AcctRe
 		var c access.Cycle
 		var started bool
 		var err error
-		if len(recs[i].Plans) > 0 {
-			c, started, err = a.StartPlanCycleTx(ctx, tx, &acc, access.Area{Name: k.area, Plans: recs[i].Plans})
-		} else {
-			c, started, err = a.StartCycleTx(ctx, tx, &acc, k.area, recs[i].Fee, recs[i].CycleLength)
-		}
+		c, started, err = a.StartPlanCycleTx(ctx, tx, &acc, access.Area{Name: k.area, Fee: recs[i].Fee, Cycle: recs[i].CycleLength, Plans: recs[i].Plans})
 		if err != nil {
 			return err
 		}
